@@ -15,6 +15,7 @@ from ledgerkit.classify import CLASSES, STAGES, WORKLIST_CLASSES, classify
 from ledgerkit.errors import LedgerError
 from ledgerkit.ledger import Ledger
 from ledgerkit.policy import CarcPolicy
+from ledgerkit.summary import format_summary, summarize
 
 __version__ = "0.1.0"
 
@@ -28,4 +29,6 @@ __all__ = [
     "STAGES",
     "WORKLIST_CLASSES",
     "synth",
+    "summarize",
+    "format_summary",
 ]

@@ -100,7 +100,7 @@ ENTRIES = (
     Column("posted_at", TIMESTAMP, False, "when the entry was posted (UTC)"),
     Column("negates", pa.int64(), True, "entry_id this entry negates, if it is a negation"),
     Column("source", DICT8, False, "one of SOURCES: charge, remit, rule or manual"),
-    Column("remit_ref", pa.string(), True, "835 file and claim (or remit id) for remit entries"),
+    Column("remit_ref", DICT32, True, "835 file and claim (or remit id) for remit entries"),
     Column("rule_id", DICT32, True, "rule that proposed the entry, for rule entries"),
     Column("actor", DICT32, True, "person or process that posted it"),
     Column("note", pa.string(), True, "free-text reason"),

@@ -6,8 +6,8 @@ schedule, denial rates by CARC and CPT, payment lags), secondary payers that
 pay the primary's PR, patient payments, write-offs, transfers to PR and
 reversals with their corrections. The same seed always gives the same ledger.
 
-The bundled sample is rebuilt with ``python -m ledgerkit.synth data/samples``
-(see :func:`write_sample`).
+The bundled sample is rebuilt with ``ledgerkit sample data/samples`` (see
+:func:`write_sample`).
 """
 
 from __future__ import annotations
@@ -88,7 +88,11 @@ EPOCH = dt.date(1970, 1, 1)
 
 
 class _Entries:
-    """Column blocks of entries; concatenated and grouped by procedure at the end."""
+    """Column blocks of entries, at most one entry per procedure in each block.
+
+    Blocks are added in posting order; :func:`_assemble` lays them out grouped
+    by procedure (block order within a procedure) with a counting pass, no sort.
+    """
 
     def __init__(self):
         self.blocks = []
@@ -110,8 +114,6 @@ class _Entries:
         order=0,
     ):
         n = len(proc)
-        if n == 0:
-            return
         self.blocks.append(
             dict(
                 proc=np.asarray(proc, np.int64),
@@ -130,6 +132,7 @@ class _Entries:
                 order=np.broadcast_to(np.int8(order), n),
             )
         )
+        return len(self.blocks) - 1
 
 
 KIND = {
@@ -370,8 +373,8 @@ def generate(
         order=4,
     )
 
-    entries = _assemble(E, n_proc, rng, today)
-    entries = _reversals(entries, rng, adjudicated[enc_of], today)
+    _reversals(E, rng, today, n_proc)
+    entries = _assemble(E, n_proc)
     enc_ids = _ids("E", n_enc)
 
     def payer_col(mask, idx):
@@ -461,77 +464,89 @@ def _adj(E, sel, payer, amount, group, carc, day, *, seq=1, order=1):
     )
 
 
-def _assemble(E, n_proc, rng, today):
-    cols = {k: np.concatenate([b[k] for b in E.blocks]) for k in E.blocks[0]} if E.blocks else {}
-    if not cols:
-        return cols
-    # Group by procedure, keeping posting order (then block order) within each.
-    order = np.lexsort((cols["order"], cols["day"], cols["proc"]))
-    return {k: v[order] for k, v in cols.items()}
+def _assemble(E, n_proc):
+    """Concatenate blocks grouped by procedure; resolve negation targets to ids."""
+    counts = np.zeros(n_proc, np.int64)
+    for b in E.blocks:
+        counts[b["proc"]] += 1  # each block holds a procedure at most once
+    start = np.zeros(n_proc + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    n = int(start[-1])
+    fill = start[:-1].copy()
+    names = [k for k in E.blocks[0] if not k.startswith("target_")] if E.blocks else []
+    cols = {k: np.empty(n, E.blocks[0][k].dtype) for k in names}
+    positions = []
+    for b in E.blocks:
+        pos = fill[b["proc"]]
+        fill[b["proc"]] += 1
+        positions.append(pos)
+        for k in names:
+            cols[k][pos] = b[k]
+    # Negations name (block, row) of their target; ids are positions + 1.
+    for b, pos in zip(E.blocks, positions, strict=True):
+        if "target_block" in b:
+            cols["negates"][pos] = positions[b["target_block"]][b["target_rows"]] + 1
+    cols["entry_id"] = np.arange(1, n + 1, dtype=np.int64)
+    return cols
 
 
-def _reversals(cols, rng, proc_adjudicated, today):
-    """Reverse ~1% of primary remits and post a corrected payment."""
-    if not cols:
-        return cols
-    n = len(cols["proc"])
-    is_remit = (cols["source"] == 1) & (cols["seq"] == 1)
-    procs = np.unique(
-        cols["proc"][is_remit & (cols["kind"] == KIND["payment"]) & (cols["amount"] > 0)]
-    )
-    chosen = procs[rng.random(len(procs)) < 0.01]
-    if not len(chosen):
-        cols["entry_id"] = np.arange(1, n + 1, dtype=np.int64)
-        return cols
-    target = is_remit & np.isin(cols["proc"], chosen)
-    t_idx = np.flatnonzero(target)
-    # Temporary ids: position + 1; final ids follow the grouped order below.
-    rev_day = np.minimum(cols["day"][t_idx] + 20, today)
-    neg = {k: v[t_idx].copy() for k, v in cols.items()}
-    neg["amount"] = -neg["amount"]
-    neg["negates"] = t_idx.astype(np.int64)  # row index for now
-    neg["day"] = rev_day
-    neg["order"] = np.full(len(t_idx), 5, np.int8)
-    # Correction: the payment moves 5% between paid and contractual.
-    cor = {k: v[t_idx].copy() for k, v in cols.items()}
-    cor["day"] = rev_day
-    cor["order"] = np.full(len(t_idx), 6, np.int8)
-    is_pay = cor["kind"] == KIND["payment"]
-    is_co45 = (cor["kind"] == KIND["adjustment"]) & (cor["carc"] == _carc_code("45"))
-    delta = np.zeros(len(t_idx), np.int64)
-    delta[is_pay] = cor["amount"][is_pay] // 20
-    proc_delta = dict(zip(cor["proc"][is_pay].tolist(), delta[is_pay].tolist(), strict=True))
-    cor["amount"][is_pay] -= delta[is_pay]
-    # Keep each corrected procedure balanced: the delta goes to (or becomes) CO-45.
-    has45 = set(cor["proc"][is_co45].tolist())
-    add45 = cor["amount"].copy()
-    add45[is_co45] += np.array(
-        [proc_delta.get(p, 0) for p in cor["proc"][is_co45].tolist()], dtype=np.int64
-    )
-    cor["amount"] = add45
-    missing = [p for p in proc_delta if p not in has45 and proc_delta[p]]
-    extra = None
-    if missing:
-        rows = np.array([np.flatnonzero(cor["proc"] == p)[0] for p in missing])
-        extra = {k: v[rows].copy() for k, v in cor.items()}
-        extra["kind"][:] = KIND["adjustment"]
-        extra["group"][:] = GROUPS.index("CO")
-        extra["carc"][:] = _carc_code("45")
-        extra["amount"] = np.array([proc_delta[p] for p in missing], np.int64)
-    parts = [cols, neg, cor] + ([extra] if extra is not None else [])
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in cols}
-    n_new = len(merged["proc"]) - n
-    src_row = np.concatenate([np.arange(n), np.full(n_new, -1)])
-    order = np.lexsort((merged["order"], merged["day"], merged["proc"]))
-    merged = {k: v[order] for k, v in merged.items()}
-    src_row = src_row[order]
-    entry_id = np.arange(1, len(order) + 1, dtype=np.int64)
-    new_id_of_old_row = np.empty(n, np.int64)
-    new_id_of_old_row[src_row[src_row >= 0]] = entry_id[src_row >= 0]
-    neg_mask = merged["negates"] >= 0
-    merged["negates"] = np.where(neg_mask, new_id_of_old_row[np.maximum(merged["negates"], 0)], -1)
-    merged["entry_id"] = entry_id
-    return merged
+def _reversals(E, rng, today, n_proc):
+    """Reverse ~1% of paid primary remits and post a corrected remit the same day.
+
+    The correction moves 5% of the payment into CO-45, so the procedure stays
+    balanced and its allowed amount changes, as real corrections do.
+    """
+    pay = [
+        i
+        for i, b in enumerate(E.blocks)
+        if b["kind"][:1].tolist() == [KIND["payment"]] and b["seq"][:1].tolist() == [1]
+    ]
+    if not pay:
+        return
+    paid_block = E.blocks[pay[0]]  # the paid lines' payment block comes first
+    candidates = paid_block["proc"][paid_block["amount"] > 0]
+    chosen = np.zeros(n_proc, bool)
+    chosen[candidates[rng.random(len(candidates)) < 0.01]] = True
+    if not chosen.any():
+        return
+    delta = np.zeros(len(chosen), np.int64)
+    sel = chosen[paid_block["proc"]]
+    delta[paid_block["proc"][sel]] = paid_block["amount"][sel] // 20
+    originals = [
+        i
+        for i, b in enumerate(E.blocks)
+        if len(b["proc"]) and b["seq"][0] == 1 and b["source"][0] == 1
+    ]
+    for i in originals:
+        b = E.blocks[i]
+        rows = np.flatnonzero(chosen[b["proc"]])
+        if not len(rows):
+            continue
+        neg = {k: np.array(v[rows]) for k, v in b.items()}
+        neg["amount"] = -neg["amount"]
+        neg["day"] = np.full(len(rows), today, np.int32)
+        neg["order"] = np.full(len(rows), 5, np.int8)
+        neg["target_block"] = i
+        neg["target_rows"] = rows
+        E.blocks.append(neg)
+    co45 = _carc_code("45")
+    for i in originals:
+        b = E.blocks[i]
+        rows = np.flatnonzero(chosen[b["proc"]])
+        if not len(rows):
+            continue
+        cor = {k: np.array(v[rows]) for k, v in b.items()}
+        cor["day"] = np.full(len(rows), today, np.int32)
+        cor["order"] = np.full(len(rows), 6, np.int8)
+        if cor["kind"][0] == KIND["payment"]:
+            cor["amount"] -= delta[cor["proc"]]
+        elif (
+            cor["kind"][0] == KIND["adjustment"]
+            and cor["carc"][0] == co45
+            and cor["group"][0] == GROUPS.index("CO")
+        ):
+            cor["amount"] += delta[cor["proc"]]
+        E.blocks.append(cor)
 
 
 def _entries_table(cols, enc_ids, enc_of, line, payer_ids) -> pa.Table:
@@ -541,18 +556,11 @@ def _entries_table(cols, enc_ids, enc_of, line, payer_ids) -> pa.Table:
     proc = cols["proc"]
     day = cols["day"].astype(np.int64)
     posted = (day * 86_400 + 14 * 3600) * 1_000_000 + (np.arange(n) % 3_600_000_000)
-    source_remit = cols["source"] == 1
-    remit_ref = pc.if_else(
-        pa.array(source_remit),
-        pc.binary_join_element_wise(
-            "ERA-",
-            pc.cast(pa.array(day), pa.string()),
-            "-",
-            pc.cast(pa.array(cols["seq"].astype(np.int32)), pa.string()),
-            "",
-        ),
-        pa.scalar(None, pa.string()),
-    )
+    # One 835 claim per encounter, payer and remit date: "ERA-<day>-<seq>".
+    key = day * 4 + cols["seq"]
+    low = int(key.min()) if n else 0
+    labels = [f"ERA-{k // 4}-{k % 4}" for k in range(low, int(key.max()) + 1 if n else 0)]
+    remit_ref = _dict(key - low, labels, mask=cols["source"] != 1)
     return pa.table(
         {
             "entry_id": pa.array(cols["entry_id"]),
@@ -591,14 +599,8 @@ def _ids(prefix: str, n: int) -> pa.Array:
 def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMPLE_SEED):
     """Rebuild the bundled sample ledger in ``folder`` (Parquet, well under 5 MB).
 
-    Run ``python -m ledgerkit.synth data/samples`` from the repository root.
+    Run ``ledgerkit sample data/samples`` from the repository root.
     """
     folder = Path(folder) / "ledger"
     generate(n_encounters, seed=seed).to_parquet(folder)
     return folder
-
-
-if __name__ == "__main__":
-    import sys
-
-    print(write_sample(sys.argv[1] if len(sys.argv) > 1 else "data/samples"))

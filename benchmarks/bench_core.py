@@ -1,0 +1,76 @@
+"""asv benchmarks of the core kernels: classify and balances at 1M and 10M procedures.
+
+Every ``time_*`` body also runs once, small, in tests/test_benchmarks.py.
+"""
+
+import ledgerkit as lk
+
+from ._data import ledger_with_procedures
+
+SIZES = [1_000_000, 10_000_000]
+
+
+class Classify:
+    params = [SIZES]
+    param_names = ["procedures"]
+    timeout = 600
+    number = 1
+    repeat = 5
+
+    def setup(self, procedures):
+        self.ledger = ledger_with_procedures(procedures)
+        lk.classify(self.ledger)  # JIT warm-up
+
+    def time_classify(self, procedures):
+        lk.classify(self.ledger)
+
+    def peakmem_classify(self, procedures):
+        lk.classify(self.ledger)
+
+
+class Balances:
+    params = [SIZES, ["procedure", "payer", "encounter"]]
+    param_names = ["procedures", "level"]
+    timeout = 600
+    number = 1
+    repeat = 3
+
+    def setup(self, procedures, level):
+        self.ledger = ledger_with_procedures(procedures)
+        lk.balances(self.ledger, level=level)
+
+    def time_balances(self, procedures, level):
+        lk.balances(self.ledger, level=level)
+
+
+class Keys:
+    """Building the cached integer keys (once per ledger)."""
+
+    params = [SIZES]
+    param_names = ["procedures"]
+    timeout = 600
+    number = 1
+    repeat = 3
+
+    def setup(self, procedures):
+        self.ledger = ledger_with_procedures(procedures)
+
+    def time_build_keys(self, procedures):
+        from ledgerkit.keys import build_keys
+
+        build_keys(self.ledger.encounters, self.ledger.procedures, self.ledger.entries)
+
+
+def timeraw_import_ledgerkit():
+    """``import ledgerkit`` in a fresh interpreter (target: under 1 s)."""
+    return "import ledgerkit"
+
+
+def timeraw_first_classify_of_sample():
+    """First classify of the bundled sample in a fresh process, compile included
+    (from the on-disk cache when present; target: under 3 s)."""
+    return """
+import ledgerkit as lk
+ledger = lk.synth.generate(lk.synth.SAMPLE_ENCOUNTERS, seed=lk.synth.SAMPLE_SEED)
+lk.classify(ledger)
+"""
