@@ -1,0 +1,212 @@
+"""Target-allowed-amount kernels: claim configuration keys, TAA lookups, sweeps.
+
+A claim configuration is the multiset of (CPT, modifiers, units) of an
+encounter's procedures, its primary payer and its place of service. Its key is
+an order-independent 64-bit hash: the wrapping sum of a mixed hash of every
+procedure item (a multiset hash), mixed again with the payer, the place of
+service and the number of lines. Collisions are possible in principle (about
+n^2 / 2^65 for n configurations) and are ignored.
+
+Sweeps and what-if evaluations reduce into one buffer per chunk
+(``acc[chunk, payer slot, level, W_*]``), summed by the caller.
+"""
+
+import numba
+import numpy as np
+
+from ledgerkit._kernels._njit import njit, njit_parallel
+
+# Columns of sweep / what-if accumulators.
+W_HIT = 0
+W_CLOSED = 1
+W_WRITTEN_OFF = 2
+W_AR_CLOSED = 3
+N_W = 4
+
+SWEEP_PERCENTILE = 0
+SWEEP_FRACTION = 1
+SWEEP_SMALL_BALANCE = 2
+
+
+@njit
+def mix64_nb(x):
+    """splitmix64 finaliser of a uint64."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit_parallel
+def config_hash_nb(enc_proc_start, proc_item, enc_context, out, chunk_size):
+    """``out[e]``: multiset hash of encounter ``e``'s items mixed with its context.
+
+    ``proc_item`` packs (cpt, modifiers, units) of each procedure (grouped
+    order) into one int64; ``enc_context`` packs (payer, place of service).
+    """
+    n_enc = enc_proc_start.shape[0] - 1
+    n_chunks = (n_enc + chunk_size - 1) // chunk_size
+    for chunk in numba.prange(n_chunks):
+        for e in range(chunk * chunk_size, min(n_enc, (chunk + 1) * chunk_size)):
+            h = np.uint64(0)
+            items = proc_item[enc_proc_start[e] : enc_proc_start[e + 1]]
+            for i in range(items.shape[0]):
+                h += mix64_nb(np.uint64(items[i]) + np.uint64(0x9E3779B97F4A7C15))
+            h = mix64_nb(h ^ mix64_nb(np.uint64(enc_context[e])))
+            out[e] = mix64_nb(h + np.uint64(items.shape[0]))
+
+
+@njit
+def quantile_index_nb(n, percentile):
+    """Position of the ``percentile`` (0..100) in ``n`` sorted values ("lower" rule)."""
+    return int(np.floor((n - 1) * percentile / 100.0))
+
+
+@njit
+def taa_of_configs_nb(cfg_start, values, percentile, min_claims, out):
+    """``out[c]``: the percentile of config ``c``'s sorted allowed amounts, -1 if too few."""
+    for c in range(cfg_start.shape[0] - 1):
+        n = cfg_start[c + 1] - cfg_start[c]
+        if n < min_claims or n == 0:
+            out[c] = -1
+        else:
+            out[c] = values[cfg_start[c] + quantile_index_nb(n, percentile)]
+
+
+@njit
+def _taa_reached(mode, k, allowed, cfg, cfg_start, values, base_taa, levels, levels_bp):
+    if mode == SWEEP_PERCENTILE:
+        n = cfg_start[cfg + 1] - cfg_start[cfg]
+        return values[cfg_start[cfg] + quantile_index_nb(n, levels[k])] <= allowed
+    return allowed * 10000 >= base_taa[cfg] * levels_bp[k]
+
+
+@njit_parallel
+def sweep_nb(
+    mode,
+    enc_cfg,
+    enc_slot,
+    enc_allowed,
+    enc_balance,
+    enc_amount,
+    cfg_start,
+    values,
+    cfg_ok,
+    base_taa,
+    levels,
+    levels_bp,
+    acc,
+    chunk_size,
+):
+    """Each encounter adds to the one level where its hits start or stop.
+
+    TAA modes (levels ascending, TAA non-decreasing in the level): an encounter
+    is hit at levels ``0..k`` where ``k`` is the last level whose TAA it
+    reaches, so it adds at ``k`` and the caller takes a reverse cumulative
+    sum. Small-balance mode (levels are thresholds, ascending): hit at levels
+    ``k..K-1`` where ``k`` is the first threshold >= its balance, so it adds at
+    ``k`` and the caller takes a forward cumulative sum. ``enc_amount`` is
+    what the rule writes off; an encounter with nothing to write off is skipped.
+    """
+    n_enc = enc_cfg.shape[0]
+    n_levels = levels.shape[0]
+    n_chunks = (n_enc + chunk_size - 1) // chunk_size
+    for chunk in numba.prange(n_chunks):
+        local = np.zeros((acc.shape[1], n_levels, N_W), np.int64)
+        for e in range(chunk * chunk_size, min(n_enc, (chunk + 1) * chunk_size)):
+            amount = enc_amount[e]
+            if amount <= 0:
+                continue
+            balance = enc_balance[e]
+            if mode == SWEEP_SMALL_BALANCE:
+                if balance < 1:
+                    continue
+                lo = 0
+                hi = n_levels
+                while lo < hi:  # first level with threshold >= balance
+                    mid = (lo + hi) // 2
+                    if levels_bp[mid] >= balance:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                k = lo
+                if k >= n_levels:
+                    continue
+            else:
+                cfg = enc_cfg[e]
+                if cfg < 0 or not cfg_ok[cfg]:
+                    continue
+                allowed = enc_allowed[e]
+                lo = 0
+                hi = n_levels
+                while lo < hi:  # first level whose TAA is not reached
+                    mid = (lo + hi) // 2
+                    if _taa_reached(
+                        mode, mid, allowed, cfg, cfg_start, values, base_taa, levels, levels_bp
+                    ):
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                k = lo - 1
+                if k < 0:
+                    continue
+            s = enc_slot[e]
+            local[s, k, W_HIT] += 1
+            local[s, k, W_WRITTEN_OFF] += amount
+            if balance != 0 and balance - amount == 0:
+                local[s, k, W_CLOSED] += 1
+                local[s, k, W_AR_CLOSED] += balance
+        acc[chunk, :, :, :] = local
+
+
+@njit_parallel
+def whatif_nb(
+    enc_cfg,
+    enc_slot,
+    enc_allowed,
+    enc_balance,
+    enc_taa_amount,
+    enc_rest_amount,
+    enc_all_amount,
+    cfg_taa,
+    taa_bp,
+    small_balance,
+    acc,
+    chunk_size,
+):
+    """A TAA write-off rule followed by a small-balance write-off rule, per encounter.
+
+    ``cfg_taa[c]`` is the TAA of configuration ``c`` (-1: none, or the TAA rule
+    is off); ``small_balance`` is the inclusive threshold (-1: rule off).
+    ``enc_taa_amount`` = sum of positive procedure payer balances (what the TAA
+    rule writes off), ``enc_rest_amount`` = positive open PR of the procedures
+    the TAA rule leaves (what the small-balance rule then writes off),
+    ``enc_all_amount`` = what the small-balance rule alone writes off.
+    """
+    n_enc = enc_cfg.shape[0]
+    n_chunks = (n_enc + chunk_size - 1) // chunk_size
+    for chunk in numba.prange(n_chunks):
+        local = np.zeros((acc.shape[1], N_W), np.int64)
+        for e in range(chunk * chunk_size, min(n_enc, (chunk + 1) * chunk_size)):
+            balance = enc_balance[e]
+            small = small_balance >= 1 and balance >= 1 and balance <= small_balance
+            cfg = enc_cfg[e]
+            amount = 0
+            taa_hit = False
+            if cfg >= 0 and enc_taa_amount[e] > 0:
+                taa = cfg_taa[cfg]
+                if taa >= 0 and enc_allowed[e] * 10000 >= taa * taa_bp:
+                    taa_hit = True
+                    amount = enc_taa_amount[e]
+                    if small:
+                        amount += enc_rest_amount[e]
+            if not taa_hit and small:
+                amount = enc_all_amount[e]
+            if amount <= 0:
+                continue
+            s = enc_slot[e]
+            local[s, W_HIT] += 1
+            local[s, W_WRITTEN_OFF] += amount
+            if balance != 0 and balance - amount == 0:
+                local[s, W_CLOSED] += 1
+                local[s, W_AR_CLOSED] += balance
+        acc[chunk, :, :] = local
