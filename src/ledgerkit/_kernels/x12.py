@@ -1,0 +1,1325 @@
+"""X12 835 tokenizer and parser kernels: bytes in, offsets and typed columns out.
+
+``parse_835_nb`` walks the bytes of one file once. It finds segment and
+element boundaries with the delimiters of the current ISA header (or the
+defaults sniffed by the caller for a file without an envelope), checks the
+envelope and the loop structure, parses amounts to int64 cents, dates to days
+since 1970-01-01 and quantities to float64, and writes one row per
+transaction, claim, service line, CAS triplet, remark, PLB adjustment and
+finding into preallocated arrays. Strings are not copied here: a string field
+is a ``(start, end)`` pair of byte offsets into the file (``-1`` = absent) that
+``gather_strings_nb`` later packs into Arrow string buffers.
+
+The caller runs the kernel twice: once with ``fill=False`` to count rows (and
+to find the first error without allocating anything), then with ``fill=True``
+into arrays of exactly that size. No validation or defaults happen outside
+these functions and the Python wrapper in ``ledgerkit.x12.tokenize``.
+
+Every array index written here is bounds-checked against the array's size
+first: the fuzz tests feed mutated bytes, and Numba does not check bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ledgerkit._kernels._njit import njit
+
+NULL = -9223372036854775808  # int64 min: an absent amount or date
+MAXE = 64  # most elements a segment may have (BPR has 21, MIA 24)
+
+
+def _tag(segment_id: str) -> int:
+    v = 0
+    for c in segment_id.encode():
+        v = (v << 8) | c
+    return v
+
+
+# Segment ids, packed big-endian into an int ("CLP" -> 0x434C50).
+ISA, IEA, GS, GE, ST, SE = (_tag(s) for s in ("ISA", "IEA", "GS", "GE", "ST", "SE"))
+BPR, TRN, CUR, REF, DTM, N1, N2, N3, N4, PER, RDM = (
+    _tag(s) for s in ("BPR", "TRN", "CUR", "REF", "DTM", "N1", "N2", "N3", "N4", "PER", "RDM")
+)
+LX, TS3, TS2, CLP, CAS, NM1, MIA, MOA, AMT, QTY, SVC, LQ, PLB = (
+    _tag(s)
+    for s in (
+        "LX",
+        "TS3",
+        "TS2",
+        "CLP",
+        "CAS",
+        "NM1",
+        "MIA",
+        "MOA",
+        "AMT",
+        "QTY",
+        "SVC",
+        "LQ",
+        "PLB",
+    )
+)
+
+# Loops, as the reader tracks them inside one ST..SE.
+LOOP_HEADER, LOOP_CLAIM, LOOP_LINE, LOOP_PLB, LOOP_LX = 0, 1, 2, 3, 4
+
+# ----------------------------------------------------------------------------- layouts
+# String fields: rows 2k (start) and 2k+1 (end) of a table's "s" array.
+# Number fields: rows of its "n" array (int64, NULL when absent).
+T_ISA_SENDER, T_ISA_RECEIVER, T_ISA_CONTROL, T_GS_SENDER, T_GS_RECEIVER = 0, 1, 2, 3, 4
+T_GS_CONTROL, T_VERSION, T_ST_CONTROL, T_PAYER_NAME, T_PAYER_QUAL = 5, 6, 7, 8, 9
+T_PAYER_ID, T_PAYER_REF, T_PAYEE_NAME, T_PAYEE_QUAL, T_PAYEE_ID = 10, 11, 12, 13, 14
+T_HANDLING, T_CREDIT_DEBIT, T_METHOD, T_TRACE, T_TRACE_ORIG = 15, 16, 17, 18, 19
+N_TS = 20
+TN_PAYMENT, TN_PAY_DATE, TN_PROD_DATE, TN_GS_DATE, TN_SEG = 0, 1, 2, 3, 4
+N_TN = 5
+
+C_ENCOUNTER, C_STATUS, C_FILING, C_PAYER_CLAIM, C_FACILITY, C_FREQUENCY = 0, 1, 2, 3, 4, 5
+C_PAT_LAST, C_PAT_FIRST, C_PAT_MIDDLE, C_PAT_QUAL, C_PAT_ID = 6, 7, 8, 9, 10
+C_SUB_LAST, C_SUB_FIRST, C_SUB_MIDDLE, C_SUB_QUAL, C_SUB_ID, C_RENDERING = 11, 12, 13, 14, 15, 16
+N_CS = 17
+CN_TX, CN_CHARGE, CN_PAID, CN_PR_REPORTED, CN_FROM, CN_TO, CN_RECEIVED, CN_SEG = range(8)
+N_CN = 8
+
+L_QUAL, L_CODE, L_MODS, L_REVENUE, L_OQUAL, L_OCODE, L_OMODS, L_CONTROL = range(8)
+N_LS = 8
+LN_CLAIM, LN_CHARGE, LN_PAID, LN_DATE, LN_START, LN_END, LN_ALLOWED = 0, 1, 2, 3, 4, 5, 6
+LN_SEG, LN_MODSEP, LN_OMODSEP, LN_NUMBER = 7, 8, 9, 10
+N_LN = 11
+LF_UNITS, LF_OUNITS = 0, 1
+N_LF = 2
+
+A_GROUP, A_CARC = 0, 1
+N_AS = 2
+AN_CLAIM, AN_LINE, AN_AMOUNT, AN_SEG = 0, 1, 2, 3
+N_AN = 4
+AF_QTY = 0
+N_AF = 1
+
+R_QUAL, R_CODE = 0, 1
+N_RS = 2
+RN_CLAIM, RN_LINE, RN_SOURCE, RN_SEG = 0, 1, 2, 3
+N_RN = 4
+SOURCE_LQ, SOURCE_MOA, SOURCE_MIA = 0, 1, 2
+
+P_PROVIDER, P_REASON, P_REFERENCE = 0, 1, 2
+N_PS = 3
+PN_TX, PN_DATE, PN_AMOUNT, PN_SEG = 0, 1, 2, 3
+N_PN = 4
+
+FN_CODE, FN_SEG, FN_ELEM, FN_TX, FN_CLAIM, FN_LINE, FN_VS, FN_VE, FN_POS = range(9)
+N_FN = 9
+
+K_TX, K_CLM, K_LIN, K_ADJ, K_REM, K_PLB, K_FND, K_SEG, K_ISA = range(9)
+N_K = 9
+
+ERR_CODE, ERR_SEG, ERR_ELEM, ERR_POS, ERR_A, ERR_B, ERR_VS, ERR_VE = range(8)
+N_ERR = 8
+
+# Error codes (the wrapper turns them into X12Error messages).
+E_OK = 0
+E_EMPTY = 1
+E_BAD_ISA = 2
+E_SEGMENT_ID = 3
+E_TOO_MANY_ELEMENTS = 4
+E_UNKNOWN_SEGMENT = 5
+E_UNEXPECTED_SEGMENT = 6
+E_NOT_835 = 7
+E_SE_COUNT = 8
+E_SE_CONTROL = 9
+E_GE_COUNT = 10
+E_GE_CONTROL = 11
+E_IEA_COUNT = 12
+E_IEA_CONTROL = 13
+E_TRUNCATED = 14
+E_MISSING = 15
+E_NUMBER = 16
+E_SUBCENT = 17
+E_QUANTITY = 18
+E_CAPACITY = 19
+
+# Finding codes (readable but odd).
+F_INVALID_DATE = 1
+F_BPR_DATE_POSITION = 2
+F_BPR_NO_DATE = 3
+F_SVC_MALFORMED = 4
+F_COMPONENT_SEPARATOR = 5
+F_ISA_WIDTH = 6
+F_NO_ENVELOPE = 7
+F_SE_COUNT = 8
+
+
+# ----------------------------------------------------------------------------- scalars
+@njit
+def _is_alnum(c):
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122)
+
+
+@njit
+def _is_ws(c):
+    return c == 32 or c == 9 or c == 10 or c == 13
+
+
+@njit
+def _skip_ws(buf, p, n):
+    while p < n and _is_ws(buf[p]):
+        p += 1
+    return p
+
+
+@njit
+def _cents(buf, s, e):
+    """(status, cents): 0 ok, 1 empty, 2 not a number, 3 finer than a cent."""
+    if s >= e:
+        return 1, 0
+    i = s
+    neg = False
+    if buf[i] == 45:  # '-'
+        neg = True
+        i += 1
+    elif buf[i] == 43:  # '+'
+        i += 1
+    v = 0
+    nd = 0
+    frac = -1
+    while i < e:
+        c = buf[i]
+        if 48 <= c <= 57:
+            if frac >= 2:
+                if c != 48:
+                    return 3, 0
+            else:
+                if frac >= 0:
+                    frac += 1
+                v = v * 10 + (c - 48)
+                nd += 1
+                if nd > 17:
+                    return 2, 0
+        elif c == 46 and frac < 0:
+            frac = 0
+        else:
+            return 2, 0
+        i += 1
+    if nd == 0:
+        return 2, 0
+    if frac <= 0:
+        v *= 100
+    elif frac == 1:
+        v *= 10
+    return 0, -v if neg else v
+
+
+@njit
+def _decimal(buf, s, e):
+    """(status, value) of an X12 R (decimal) element: 0 ok, 1 empty, 2 not a number."""
+    if s >= e:
+        return 1, np.nan
+    i = s
+    neg = False
+    if buf[i] == 45:
+        neg = True
+        i += 1
+    elif buf[i] == 43:
+        i += 1
+    v = 0
+    nd = 0
+    frac = -1
+    while i < e:
+        c = buf[i]
+        if 48 <= c <= 57:
+            if nd < 18:
+                v = v * 10 + (c - 48)
+                nd += 1
+                if frac >= 0:
+                    frac += 1
+            elif frac < 0:
+                return 2, np.nan
+        elif c == 46 and frac < 0:
+            frac = 0
+        else:
+            return 2, np.nan
+        i += 1
+    if nd == 0:
+        return 2, np.nan
+    x = float(v)
+    if frac > 0:
+        x = x / 10.0**frac
+    return 0, -x if neg else x
+
+
+@njit
+def _uint(buf, s, e):
+    """A non-negative integer element, or -1."""
+    if s >= e or e - s > 18:
+        return -1
+    v = 0
+    for i in range(s, e):
+        c = buf[i]
+        if c < 48 or c > 57:
+            return -1
+        v = v * 10 + (c - 48)
+    return v
+
+
+@njit
+def days_from_civil(y, m, d):
+    """Days since 1970-01-01 of a proleptic Gregorian date."""
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@njit
+def _date(buf, s, e):
+    """(status, days) of a CCYYMMDD element: 0 ok, 1 empty, 2 invalid."""
+    if s >= e:
+        return 1, 0
+    if e - s != 8:
+        return 2, 0
+    v = _uint(buf, s, e)
+    if v < 0:
+        return 2, 0
+    y = v // 10000
+    m = (v // 100) % 100
+    d = v % 100
+    if y < 1800 or y > 2999 or m < 1 or m > 12 or d < 1:
+        return 2, 0
+    if m == 2:
+        leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+        md = 29 if leap else 28
+    elif m == 4 or m == 6 or m == 9 or m == 11:
+        md = 30
+    else:
+        md = 31
+    if d > md:
+        return 2, 0
+    return 0, days_from_civil(y, m, d)
+
+
+@njit
+def _eq(buf, s1, e1, s2, e2):
+    """Two byte spans are equal (as numbers when both are digits)."""
+    a = _uint(buf, s1, e1)
+    b = _uint(buf, s2, e2)
+    if a >= 0 and b >= 0:
+        return a == b
+    if e1 - s1 != e2 - s2:
+        return False
+    for k in range(e1 - s1):
+        if buf[s1 + k] != buf[s2 + k]:
+            return False
+    return True
+
+
+@njit
+def _is(buf, s, e, a, b, c):
+    """The span is the 1-3 byte literal a, b, c (c = 0 for two bytes, b = c = 0 for one)."""
+    n = 1 if b == 0 else (2 if c == 0 else 3)
+    if e - s != n:
+        return False
+    if buf[s] != a:
+        return False
+    if n > 1 and buf[s + 1] != b:
+        return False
+    if n > 2 and buf[s + 2] != c:
+        return False
+    return True
+
+
+@njit
+def _trim(buf, s, e):
+    while e > s and buf[e - 1] == 32:
+        e -= 1
+    return e
+
+
+@njit
+def _segment_tag(buf, s, e):
+    """Packed id of a 2-3 character alphanumeric segment id, or -1."""
+    if e - s < 2 or e - s > 3:
+        return -1
+    v = 0
+    for i in range(s, e):
+        c = buf[i]
+        if not (48 <= c <= 57 or 65 <= c <= 90):
+            return -1
+        v = (v << 8) | c
+    return v
+
+
+# ----------------------------------------------------------------------------- segments
+@njit
+def _split(buf, p, n, esep, term, nl, eb_s, eb_e):
+    """Element boundaries of the segment starting at p: (next position, n elements).
+
+    n elements counts the segment id as element 0; -1 when there are too many.
+    """
+    ne = 0
+    eb_s[0] = p
+    i = p
+    while i < n:
+        c = buf[i]
+        if c == term or (nl and (c == 10 or c == 13)):
+            break
+        if c == esep:
+            eb_e[ne] = i
+            ne += 1
+            if ne >= MAXE:
+                return i, -1
+            eb_s[ne] = i + 1
+        i += 1
+    eb_e[ne] = i
+    ne += 1
+    return (i + 1 if i < n else n), ne
+
+
+@njit
+def _parse_isa(buf, p, n, eb_s, eb_e, out):
+    """Read the ISA at p. Returns 0 or the (1-based) ISA element at fault.
+
+    out: element separator, repetition separator (-1 none), component
+    separator, segment terminator, next position, fixed-width flag (0 = the
+    standard 106 bytes).
+    """
+    if p + 4 > n:
+        return 1
+    esep = buf[p + 3]
+    if _is_alnum(esep) or _is_ws(esep):
+        return 1
+    eb_s[0] = p
+    eb_e[0] = p + 3
+    cnt = 0
+    i = p + 3
+    while i < n and cnt < 16:
+        c = buf[i]
+        if c == esep:
+            if cnt > 0:
+                eb_e[cnt] = i
+            cnt += 1
+            eb_s[cnt] = i + 1
+        elif c == 10 or c == 13:
+            return cnt if cnt > 0 else 1
+        i += 1
+    if cnt < 16 or i + 1 >= n:
+        return max(cnt, 1)
+    # i is just after the 16th separator: ISA16, then the terminator.
+    comp = buf[i]
+    term = buf[i + 1]
+    eb_e[16] = i + 1
+    if _is_alnum(comp) or comp == esep or _is_ws(comp):
+        return 16
+    if _is_alnum(term) or term == esep or term == comp or term == 32:
+        return 16
+    # Fixed-size elements.
+    widths = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+    fixed = 1
+    for k in range(1, 17):
+        w = eb_e[k] - eb_s[k]
+        if w != widths[k - 1]:
+            fixed = 0
+        for j in range(eb_s[k], eb_e[k]):
+            if buf[j] == term:
+                return k
+    for k in (9, 10, 13):
+        if _uint(buf, eb_s[k], eb_e[k]) < 0 or eb_e[k] - eb_s[k] != widths[k - 1]:
+            return k
+    for k in (12, 14, 15):
+        if eb_e[k] - eb_s[k] != widths[k - 1]:
+            return k
+    rep = -1
+    if eb_e[11] - eb_s[11] == 1:
+        r = buf[eb_s[11]]
+        if not _is_alnum(r) and r != esep and r != comp and r != term:
+            rep = r
+    out[0] = esep
+    out[1] = rep
+    out[2] = comp
+    out[3] = term
+    out[4] = i + 2
+    out[5] = 0 if fixed == 1 and i + 1 - p == 105 else 1
+    return 0
+
+
+@njit
+def _composite(buf, s, e, comp, cb):
+    """Components of a composite element into cb (start, end pairs); returns (n, sep, odd).
+
+    When the component separator does not occur but the third byte is a
+    separator-like character after a two-letter qualifier ("HC>99213" in a
+    file whose ISA16 is ':'), that byte is used and ``odd`` is True.
+    """
+    sep = comp
+    odd = False
+    found = False
+    for i in range(s, e):
+        if buf[i] == comp:
+            found = True
+            break
+    if not found and e - s >= 3:
+        c = buf[s + 2]
+        if not _is_alnum(c) and not _is_ws(c) and c != 45 and c != 46:
+            sep = c
+            odd = True
+    k = 0
+    cb[0] = s
+    for i in range(s, e):
+        if buf[i] == sep:
+            cb[2 * k + 1] = i
+            k += 1
+            if k >= 8:
+                return 8, sep, odd
+            cb[2 * k] = i + 1
+    cb[2 * k + 1] = e
+    return k + 1, sep, odd
+
+
+# ----------------------------------------------------------------------------- writers
+@njit
+def _sets(a, f, row, s, e):
+    if row < a.shape[1] and s < e:
+        a[2 * f, row] = s
+        a[2 * f + 1, row] = e
+
+
+@njit
+def _setn(a, f, row, v):
+    if row < a.shape[1]:
+        a[f, row] = v
+
+
+@njit
+def _find(fn, k, code, seg, elem, tx, cl, li, vs, ve, pos):
+    if k < fn.shape[1]:
+        fn[FN_CODE, k] = code
+        fn[FN_SEG, k] = seg
+        fn[FN_ELEM, k] = elem
+        fn[FN_TX, k] = tx
+        fn[FN_CLAIM, k] = cl
+        fn[FN_LINE, k] = li
+        fn[FN_VS, k] = vs
+        fn[FN_VE, k] = ve
+        fn[FN_POS, k] = pos
+    return k + 1
+
+
+@njit
+def _fail(err, code, seg, elem, pos, a, b, vs, ve):
+    err[ERR_CODE] = code
+    err[ERR_SEG] = seg
+    err[ERR_ELEM] = elem
+    err[ERR_POS] = pos
+    err[ERR_A] = a
+    err[ERR_B] = b
+    err[ERR_VS] = vs
+    err[ERR_VE] = ve
+    return code
+
+
+# ----------------------------------------------------------------------------- the parser
+@njit
+def parse_835_nb(
+    buf,
+    fill,
+    d_esep,
+    d_comp,
+    d_term,
+    counts,
+    err,
+    tx_s,
+    tx_n,
+    cl_s,
+    cl_n,
+    li_s,
+    li_n,
+    li_f,
+    ad_s,
+    ad_n,
+    ad_f,
+    re_s,
+    re_n,
+    pl_s,
+    pl_n,
+    fn,
+):
+    """Parse one 835 file; returns an error code (0 = read) and fills the arrays.
+
+    With ``fill=False`` the arrays may be empty: only ``counts`` and ``err``
+    are written. See the module docstring and the layout constants.
+    """
+    n = buf.shape[0]
+    eb_s = np.zeros(MAXE + 1, np.int64)
+    eb_e = np.zeros(MAXE + 1, np.int64)
+    cb = np.zeros(16, np.int64)
+    isa = np.zeros(6, np.int64)
+    p = 0
+    if n >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
+        p = 3
+    esep = d_esep
+    comp = d_comp
+    term = d_term
+    nl = term == 10 or term == 13
+    env = 0  # 0 outside, 1 in ISA, 2 in GS, 3 in ST
+    no_env = False
+    n_isa = 0
+    loop = LOOP_HEADER
+    seg_no = 0
+    n_tx = 0
+    n_cl = 0
+    n_li = 0
+    n_ad = 0
+    n_re = 0
+    n_pl = 0
+    n_fn = 0
+    tx = -1
+    cl = -1
+    li = -1
+    st_count = 0
+    gs_st = 0
+    isa_gs = 0
+    st_pos = 0
+    st_seg = 0
+    gs_seg = 0
+    isa_seg = 0
+    line_no = 0
+    n1 = 0
+    comp_noted = False
+    # envelope values copied into each transaction row
+    isa_snd_s = isa_snd_e = isa_rcv_s = isa_rcv_e = isa_ctl_s = isa_ctl_e = 0
+    gs_snd_s = gs_snd_e = gs_rcv_s = gs_rcv_e = gs_ctl_s = gs_ctl_e = 0
+    gs_ver_s = gs_ver_e = 0
+    gs_date = NULL
+    st_ctl_s = st_ctl_e = 0
+    last_pos = 0
+    dirty = MAXE + 1
+    while True:
+        p = _skip_ws(buf, p, n)
+        if p >= n:
+            break
+        seg_no += 1
+        pos = p
+        last_pos = p
+        # ---------------------------------------------------------------- ISA
+        if (
+            p + 3 < n
+            and buf[p] == 73
+            and buf[p + 1] == 83
+            and buf[p + 2] == 65
+            and not _is_alnum(buf[p + 3])
+        ):
+            if env != 0 or no_env:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
+            bad = _parse_isa(buf, p, n, eb_s, eb_e, isa)
+            if bad != 0:
+                return _fail(err, E_BAD_ISA, seg_no, bad, pos, 0, 0, 0, 0)
+            esep = isa[0]
+            comp = isa[2]
+            term = isa[3]
+            nl = term == 10 or term == 13
+            if isa[5] != 0:
+                n_fn = _find(fn, n_fn, F_ISA_WIDTH, seg_no, 0, -1, -1, -1, 0, 0, pos)
+            isa_snd_s = eb_s[6]
+            isa_snd_e = _trim(buf, eb_s[6], eb_e[6])
+            isa_rcv_s = eb_s[8]
+            isa_rcv_e = _trim(buf, eb_s[8], eb_e[8])
+            isa_ctl_s = eb_s[13]
+            isa_ctl_e = eb_e[13]
+            env = 1
+            n_isa += 1
+            isa_gs = 0
+            isa_seg = seg_no
+            dirty = 17
+            p = isa[4]
+            continue
+        p, ne = _split(buf, p, n, esep, term, nl, eb_s, eb_e)
+        if ne < 0:
+            return _fail(err, E_TOO_MANY_ELEMENTS, seg_no, MAXE, pos, 0, 0, 0, 0)
+        tag = _segment_tag(buf, eb_s[0], eb_e[0])
+        if tag < 0:
+            return _fail(err, E_SEGMENT_ID, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
+        for k in range(ne, dirty):
+            eb_s[k] = 0
+            eb_e[k] = 0
+        dirty = ne
+        # ---------------------------------------------------------------- envelope
+        if tag == GS:
+            if env != 1:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
+            env = 2
+            gs_st = 0
+            isa_gs += 1
+            gs_seg = seg_no
+            gs_snd_s, gs_snd_e = eb_s[2], eb_e[2]
+            gs_rcv_s, gs_rcv_e = eb_s[3], eb_e[3]
+            st, d = _date(buf, eb_s[4], eb_e[4])
+            gs_date = d if st == 0 else NULL
+            gs_ctl_s, gs_ctl_e = eb_s[6], eb_e[6]
+            gs_ver_s, gs_ver_e = eb_s[8], eb_e[8]
+            continue
+        if tag == GE:
+            if env != 2 or no_env:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
+            if _uint(buf, eb_s[1], eb_e[1]) != gs_st:
+                return _fail(err, E_GE_COUNT, seg_no, 1, pos, gs_st, gs_seg, eb_s[1], eb_e[1])
+            if not _eq(buf, eb_s[2], eb_e[2], gs_ctl_s, gs_ctl_e):
+                return _fail(
+                    err, E_GE_CONTROL, seg_no, 2, pos, gs_ctl_s, gs_ctl_e, eb_s[2], eb_e[2]
+                )
+            env = 1
+            continue
+        if tag == IEA:
+            if env != 1:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
+            if _uint(buf, eb_s[1], eb_e[1]) != isa_gs:
+                return _fail(err, E_IEA_COUNT, seg_no, 1, pos, isa_gs, isa_seg, eb_s[1], eb_e[1])
+            if not _eq(buf, eb_s[2], eb_e[2], isa_ctl_s, isa_ctl_e):
+                return _fail(
+                    err, E_IEA_CONTROL, seg_no, 2, pos, isa_ctl_s, isa_ctl_e, eb_s[2], eb_e[2]
+                )
+            env = 0
+            continue
+        if tag == ST:
+            if env == 0 and n_isa == 0 and (seg_no == 1 or no_env):
+                if not no_env:
+                    n_fn = _find(fn, n_fn, F_NO_ENVELOPE, seg_no, 0, -1, -1, -1, 0, 0, pos)
+                no_env = True
+                env = 2
+            if env != 2:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
+            if not _is(buf, eb_s[1], eb_e[1], 56, 51, 53):  # "835"
+                return _fail(err, E_NOT_835, seg_no, 1, pos, 0, 0, eb_s[1], eb_e[1])
+            tx = n_tx
+            n_tx += 1
+            env = 3
+            loop = LOOP_HEADER
+            st_count = 1
+            st_pos = pos
+            st_seg = seg_no
+            gs_st += 1
+            n1 = 0
+            cl = -1
+            li = -1
+            st_ctl_s, st_ctl_e = eb_s[2], eb_e[2]
+            if fill:
+                _sets(tx_s, T_ISA_SENDER, tx, isa_snd_s, isa_snd_e)
+                _sets(tx_s, T_ISA_RECEIVER, tx, isa_rcv_s, isa_rcv_e)
+                _sets(tx_s, T_ISA_CONTROL, tx, isa_ctl_s, isa_ctl_e)
+                _sets(tx_s, T_GS_SENDER, tx, gs_snd_s, gs_snd_e)
+                _sets(tx_s, T_GS_RECEIVER, tx, gs_rcv_s, gs_rcv_e)
+                _sets(tx_s, T_GS_CONTROL, tx, gs_ctl_s, gs_ctl_e)
+                if gs_ver_e > gs_ver_s and not no_env:
+                    _sets(tx_s, T_VERSION, tx, gs_ver_s, gs_ver_e)
+                else:
+                    _sets(tx_s, T_VERSION, tx, eb_s[3], eb_e[3])
+                _sets(tx_s, T_ST_CONTROL, tx, st_ctl_s, st_ctl_e)
+                _setn(tx_n, TN_GS_DATE, tx, gs_date if not no_env else NULL)
+                _setn(tx_n, TN_SEG, tx, seg_no)
+            continue
+        if env != 3:
+            return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
+        st_count += 1
+        if tag == SE:
+            if _uint(buf, eb_s[1], eb_e[1]) != st_count:
+                if no_env and _uint(buf, eb_s[1], eb_e[1]) >= 0:
+                    n_fn = _find(
+                        fn, n_fn, F_SE_COUNT, seg_no, 1, tx, -1, -1, eb_s[1], eb_e[1], pos
+                    )
+                else:
+                    return _fail(
+                        err, E_SE_COUNT, seg_no, 1, pos, st_count, st_seg, eb_s[1], eb_e[1]
+                    )
+            if not _eq(buf, eb_s[2], eb_e[2], st_ctl_s, st_ctl_e):
+                return _fail(
+                    err, E_SE_CONTROL, seg_no, 2, pos, st_ctl_s, st_ctl_e, eb_s[2], eb_e[2]
+                )
+            env = 2
+            continue
+        # ---------------------------------------------------------------- loops
+        if tag == CLP:
+            if loop == LOOP_PLB:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            for k in (1, 2):
+                if eb_e[k] <= eb_s[k]:
+                    return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
+            cl = n_cl
+            n_cl += 1
+            li = -1
+            line_no = 0
+            loop = LOOP_CLAIM
+            for k in (3, 4, 5):
+                st, v = _cents(buf, eb_s[k], eb_e[k])
+                if st == 1 and k == 5:
+                    v = NULL
+                elif st == 1:
+                    return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
+                elif st == 2:
+                    return _fail(err, E_NUMBER, seg_no, k, pos, 0, 0, eb_s[k], eb_e[k])
+                elif st == 3:
+                    return _fail(err, E_SUBCENT, seg_no, k, pos, 0, 0, eb_s[k], eb_e[k])
+                if fill:
+                    _setn(cl_n, CN_CHARGE + (k - 3), cl, v)
+            if fill:
+                _setn(cl_n, CN_TX, cl, tx)
+                _setn(cl_n, CN_SEG, cl, seg_no)
+                _sets(cl_s, C_ENCOUNTER, cl, eb_s[1], eb_e[1])
+                _sets(cl_s, C_STATUS, cl, eb_s[2], eb_e[2])
+                _sets(cl_s, C_FILING, cl, eb_s[6], eb_e[6])
+                _sets(cl_s, C_PAYER_CLAIM, cl, eb_s[7], eb_e[7])
+                _sets(cl_s, C_FACILITY, cl, eb_s[8], eb_e[8])
+                _sets(cl_s, C_FREQUENCY, cl, eb_s[9], eb_e[9])
+            continue
+        if tag == CAS:
+            if loop != LOOP_CLAIM and loop != LOOP_LINE:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            if eb_e[1] <= eb_s[1]:
+                return _fail(err, E_MISSING, seg_no, 1, pos, 0, 0, 0, 0)
+            if ne > 20:
+                return _fail(err, E_TOO_MANY_ELEMENTS, seg_no, 20, pos, 0, 0, 0, 0)
+            for t in range(6):
+                k = 2 + 3 * t
+                if k >= ne:
+                    break
+                has_code = eb_e[k] > eb_s[k]
+                st, v = _cents(buf, eb_s[k + 1], eb_e[k + 1])
+                qs, q = _decimal(buf, eb_s[k + 2], eb_e[k + 2])
+                if not has_code:
+                    if st == 1 and qs == 1:
+                        continue
+                    return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
+                if st == 1:
+                    return _fail(err, E_MISSING, seg_no, k + 1, pos, 0, 0, 0, 0)
+                if st == 2:
+                    return _fail(err, E_NUMBER, seg_no, k + 1, pos, 0, 0, eb_s[k + 1], eb_e[k + 1])
+                if st == 3:
+                    return _fail(
+                        err, E_SUBCENT, seg_no, k + 1, pos, 0, 0, eb_s[k + 1], eb_e[k + 1]
+                    )
+                if qs == 2:
+                    return _fail(
+                        err, E_QUANTITY, seg_no, k + 2, pos, 0, 0, eb_s[k + 2], eb_e[k + 2]
+                    )
+                a = n_ad
+                n_ad += 1
+                if fill and a < ad_n.shape[1]:
+                    ad_n[AN_CLAIM, a] = cl
+                    ad_n[AN_LINE, a] = li if loop == LOOP_LINE else -1
+                    ad_n[AN_AMOUNT, a] = v
+                    ad_n[AN_SEG, a] = seg_no
+                    ad_f[AF_QTY, a] = q
+                    _sets(ad_s, A_GROUP, a, eb_s[1], eb_e[1])
+                    _sets(ad_s, A_CARC, a, eb_s[k], eb_e[k])
+            continue
+        if tag == SVC:
+            if loop != LOOP_CLAIM and loop != LOOP_LINE:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            li = n_li
+            n_li += 1
+            line_no += 1
+            loop = LOOP_LINE
+            bad = 0
+            charge = NULL
+            paid = NULL
+            for k in (2, 3):
+                st, v = _cents(buf, eb_s[k], eb_e[k])
+                if st == 1:
+                    v = NULL
+                    if bad == 0:
+                        bad = k
+                elif st == 2:
+                    return _fail(err, E_NUMBER, seg_no, k, pos, 0, 0, eb_s[k], eb_e[k])
+                elif st == 3:
+                    return _fail(err, E_SUBCENT, seg_no, k, pos, 0, 0, eb_s[k], eb_e[k])
+                if k == 2:
+                    charge = v
+                else:
+                    paid = v
+            us, units = _decimal(buf, eb_s[5], eb_e[5])
+            if us == 2:
+                return _fail(err, E_QUANTITY, seg_no, 5, pos, 0, 0, eb_s[5], eb_e[5])
+            os_, ounits = _decimal(buf, eb_s[7], eb_e[7])
+            if os_ == 2:
+                return _fail(err, E_QUANTITY, seg_no, 7, pos, 0, 0, eb_s[7], eb_e[7])
+            nc, sep, odd = _composite(buf, eb_s[1], eb_e[1], comp, cb)
+            if nc < 2 or cb[3] <= cb[2] or cb[1] <= cb[0]:
+                bad = 1
+            if odd and not comp_noted:
+                comp_noted = True
+                n_fn = _find(
+                    fn, n_fn, F_COMPONENT_SEPARATOR, seg_no, 1, tx, cl, li, eb_s[1], eb_e[1], pos
+                )
+            if fill and li < li_n.shape[1]:
+                li_n[LN_CLAIM, li] = cl
+                li_n[LN_CHARGE, li] = charge
+                li_n[LN_PAID, li] = paid
+                li_n[LN_SEG, li] = seg_no
+                li_n[LN_NUMBER, li] = line_no
+                li_f[LF_UNITS, li] = units
+                li_f[LF_OUNITS, li] = ounits
+                _sets(li_s, L_QUAL, li, cb[0], cb[1])
+                if nc >= 2:
+                    _sets(li_s, L_CODE, li, cb[2], cb[3])
+                if nc >= 3:
+                    last = min(nc, 6) - 1
+                    _sets(li_s, L_MODS, li, cb[4], cb[2 * last + 1])
+                    li_n[LN_MODSEP, li] = sep
+                _sets(li_s, L_REVENUE, li, eb_s[4], eb_e[4])
+            if eb_e[6] > eb_s[6]:
+                nc, sep, odd = _composite(buf, eb_s[6], eb_e[6], comp, cb)
+                if (nc < 2 or cb[3] <= cb[2]) and bad == 0:
+                    bad = 6
+                if fill:
+                    _sets(li_s, L_OQUAL, li, cb[0], cb[1])
+                    if nc >= 2:
+                        _sets(li_s, L_OCODE, li, cb[2], cb[3])
+                    if nc >= 3:
+                        last = min(nc, 6) - 1
+                        _sets(li_s, L_OMODS, li, cb[4], cb[2 * last + 1])
+                        _setn(li_n, LN_OMODSEP, li, sep)
+            if ne > 8 and bad == 0:
+                bad = 8
+            if bad != 0:
+                n_fn = _find(
+                    fn, n_fn, F_SVC_MALFORMED, seg_no, bad, tx, cl, li, eb_s[1], eb_e[ne - 1], pos
+                )
+            continue
+        if tag == DTM:
+            if loop == LOOP_PLB or loop == LOOP_LX:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            q = _uint(buf, eb_s[1], eb_e[1])
+            target = -1
+            if loop == LOOP_HEADER and q == 405:
+                target = TN_PROD_DATE
+            elif loop == LOOP_CLAIM and q == 232:
+                target = CN_FROM
+            elif loop == LOOP_CLAIM and q == 233:
+                target = CN_TO
+            elif loop == LOOP_CLAIM and q == 50:
+                target = CN_RECEIVED
+            elif loop == LOOP_LINE and q == 472:
+                target = LN_DATE
+            elif loop == LOOP_LINE and q == 150:
+                target = LN_START
+            elif loop == LOOP_LINE and q == 151:
+                target = LN_END
+            if target >= 0:
+                st, d = _date(buf, eb_s[2], eb_e[2])
+                if st == 2:
+                    n_fn = _find(
+                        fn, n_fn, F_INVALID_DATE, seg_no, 2, tx, cl, li, eb_s[2], eb_e[2], pos
+                    )
+                if st == 0 and fill:
+                    if loop == LOOP_HEADER:
+                        _setn(tx_n, target, tx, d)
+                    elif loop == LOOP_CLAIM:
+                        _setn(cl_n, target, cl, d)
+                    else:
+                        _setn(li_n, target, li, d)
+            continue
+        if tag == REF:
+            if loop == LOOP_PLB or loop == LOOP_LX:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            if fill:
+                if loop == LOOP_HEADER and n1 == 1 and _is(buf, eb_s[1], eb_e[1], 50, 85, 0):
+                    _sets(tx_s, T_PAYER_REF, tx, eb_s[2], eb_e[2])  # REF*2U
+                elif loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 54, 82, 0):
+                    _sets(li_s, L_CONTROL, li, eb_s[2], eb_e[2])  # REF*6R
+            continue
+        if tag == AMT:
+            if loop != LOOP_CLAIM and loop != LOOP_LINE:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            st, v = _cents(buf, eb_s[2], eb_e[2])
+            if st == 1:
+                return _fail(err, E_MISSING, seg_no, 2, pos, 0, 0, 0, 0)
+            if st == 2:
+                return _fail(err, E_NUMBER, seg_no, 2, pos, 0, 0, eb_s[2], eb_e[2])
+            if st == 3:
+                return _fail(err, E_SUBCENT, seg_no, 2, pos, 0, 0, eb_s[2], eb_e[2])
+            if fill and loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 66, 54, 0):  # B6
+                _setn(li_n, LN_ALLOWED, li, v)
+            continue
+        if tag == NM1:
+            if loop != LOOP_CLAIM:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            if fill:
+                who = -1
+                if _is(buf, eb_s[1], eb_e[1], 81, 67, 0):  # QC patient
+                    who = C_PAT_LAST
+                elif _is(buf, eb_s[1], eb_e[1], 73, 76, 0):  # IL insured
+                    who = C_SUB_LAST
+                elif _is(buf, eb_s[1], eb_e[1], 56, 50, 0):  # 82 rendering provider
+                    _sets(cl_s, C_RENDERING, cl, eb_s[9], eb_e[9])
+                if who >= 0:
+                    _sets(cl_s, who, cl, eb_s[3], eb_e[3])
+                    _sets(cl_s, who + 1, cl, eb_s[4], eb_e[4])
+                    _sets(cl_s, who + 2, cl, eb_s[5], eb_e[5])
+                    _sets(cl_s, who + 3, cl, eb_s[8], eb_e[8])
+                    _sets(cl_s, who + 4, cl, eb_s[9], eb_e[9])
+            continue
+        if tag == MOA or tag == MIA:
+            if loop != LOOP_CLAIM:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            for j in range(5):
+                if tag == MOA:
+                    k = 3 + j
+                else:
+                    k = 5 if j == 0 else 19 + j
+                if k < ne and eb_e[k] > eb_s[k]:
+                    r = n_re
+                    n_re += 1
+                    if fill and r < re_n.shape[1]:
+                        re_n[RN_CLAIM, r] = cl
+                        re_n[RN_LINE, r] = -1
+                        re_n[RN_SOURCE, r] = SOURCE_MOA if tag == MOA else SOURCE_MIA
+                        re_n[RN_SEG, r] = seg_no
+                        _sets(re_s, R_CODE, r, eb_s[k], eb_e[k])
+            continue
+        if tag == LQ:
+            if loop != LOOP_LINE:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            for k in (1, 2):
+                if eb_e[k] <= eb_s[k]:
+                    return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
+            r = n_re
+            n_re += 1
+            if fill and r < re_n.shape[1]:
+                re_n[RN_CLAIM, r] = cl
+                re_n[RN_LINE, r] = li
+                re_n[RN_SOURCE, r] = SOURCE_LQ
+                re_n[RN_SEG, r] = seg_no
+                _sets(re_s, R_QUAL, r, eb_s[1], eb_e[1])
+                _sets(re_s, R_CODE, r, eb_s[2], eb_e[2])
+            continue
+        if tag == PLB:
+            loop = LOOP_PLB
+            li = -1
+            if eb_e[1] <= eb_s[1]:
+                return _fail(err, E_MISSING, seg_no, 1, pos, 0, 0, 0, 0)
+            ds, d = _date(buf, eb_s[2], eb_e[2])
+            if ds == 2:
+                n_fn = _find(
+                    fn, n_fn, F_INVALID_DATE, seg_no, 2, tx, -1, -1, eb_s[2], eb_e[2], pos
+                )
+            if ne > 15:
+                return _fail(err, E_TOO_MANY_ELEMENTS, seg_no, 15, pos, 0, 0, 0, 0)
+            for t in range(6):
+                k = 3 + 2 * t
+                if k >= ne:
+                    break
+                has_code = eb_e[k] > eb_s[k]
+                st, v = _cents(buf, eb_s[k + 1], eb_e[k + 1])
+                if not has_code:
+                    if st == 1:
+                        continue
+                    return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
+                if st == 1:
+                    return _fail(err, E_MISSING, seg_no, k + 1, pos, 0, 0, 0, 0)
+                if st == 2:
+                    return _fail(err, E_NUMBER, seg_no, k + 1, pos, 0, 0, eb_s[k + 1], eb_e[k + 1])
+                if st == 3:
+                    return _fail(
+                        err, E_SUBCENT, seg_no, k + 1, pos, 0, 0, eb_s[k + 1], eb_e[k + 1]
+                    )
+                r = n_pl
+                n_pl += 1
+                if fill and r < pl_n.shape[1]:
+                    nc, sep, odd = _composite(buf, eb_s[k], eb_e[k], comp, cb)
+                    pl_n[PN_TX, r] = tx
+                    pl_n[PN_DATE, r] = d if ds == 0 else NULL
+                    pl_n[PN_AMOUNT, r] = v
+                    pl_n[PN_SEG, r] = seg_no
+                    _sets(pl_s, P_PROVIDER, r, eb_s[1], eb_e[1])
+                    _sets(pl_s, P_REASON, r, cb[0], cb[1])
+                    if nc >= 2:
+                        _sets(pl_s, P_REFERENCE, r, cb[2], cb[2 * nc - 1])
+            continue
+        if tag == LX or tag == TS3 or tag == TS2:
+            if loop == LOOP_PLB:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            loop = LOOP_LX
+            cl = -1
+            li = -1
+            continue
+        if tag == QTY:
+            if loop != LOOP_CLAIM and loop != LOOP_LINE:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            continue
+        if tag == PER:
+            if loop != LOOP_HEADER and loop != LOOP_CLAIM:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            continue
+        # header-only segments
+        if (
+            tag == BPR
+            or tag == TRN
+            or tag == CUR
+            or tag == N1
+            or tag == N2
+            or tag == N3
+            or tag == N4
+            or tag == RDM
+        ):
+            if loop != LOOP_HEADER:
+                return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            if tag == BPR:
+                st, v = _cents(buf, eb_s[2], eb_e[2])
+                if st == 1:
+                    return _fail(err, E_MISSING, seg_no, 2, pos, 0, 0, 0, 0)
+                if st == 2:
+                    return _fail(err, E_NUMBER, seg_no, 2, pos, 0, 0, eb_s[2], eb_e[2])
+                if st == 3:
+                    return _fail(err, E_SUBCENT, seg_no, 2, pos, 0, 0, eb_s[2], eb_e[2])
+                d = NULL
+                if ne > 16:
+                    ds, dv = _date(buf, eb_s[16], eb_e[16])
+                    if ds == 0:
+                        d = dv
+                    else:
+                        n_fn = _find(
+                            fn,
+                            n_fn,
+                            F_INVALID_DATE if ds == 2 else F_BPR_NO_DATE,
+                            seg_no,
+                            16,
+                            tx,
+                            -1,
+                            -1,
+                            eb_s[16],
+                            eb_e[16],
+                            pos,
+                        )
+                else:
+                    ds, dv = _date(buf, eb_s[15], eb_e[15])
+                    if ds == 0 and ne == 16:
+                        d = dv
+                        n_fn = _find(
+                            fn,
+                            n_fn,
+                            F_BPR_DATE_POSITION,
+                            seg_no,
+                            15,
+                            tx,
+                            -1,
+                            -1,
+                            eb_s[15],
+                            eb_e[15],
+                            pos,
+                        )
+                    else:
+                        n_fn = _find(fn, n_fn, F_BPR_NO_DATE, seg_no, 16, tx, -1, -1, 0, 0, pos)
+                if fill:
+                    _setn(tx_n, TN_PAYMENT, tx, v)
+                    _setn(tx_n, TN_PAY_DATE, tx, d)
+                    _sets(tx_s, T_HANDLING, tx, eb_s[1], eb_e[1])
+                    _sets(tx_s, T_CREDIT_DEBIT, tx, eb_s[3], eb_e[3])
+                    _sets(tx_s, T_METHOD, tx, eb_s[4], eb_e[4])
+            elif tag == TRN:
+                if fill:
+                    _sets(tx_s, T_TRACE, tx, eb_s[2], eb_e[2])
+                    _sets(tx_s, T_TRACE_ORIG, tx, eb_s[3], eb_e[3])
+            elif tag == N1:
+                n1 = 0
+                if _is(buf, eb_s[1], eb_e[1], 80, 82, 0):  # PR payer
+                    n1 = 1
+                    if fill:
+                        _sets(tx_s, T_PAYER_NAME, tx, eb_s[2], eb_e[2])
+                        _sets(tx_s, T_PAYER_QUAL, tx, eb_s[3], eb_e[3])
+                        _sets(tx_s, T_PAYER_ID, tx, eb_s[4], eb_e[4])
+                elif _is(buf, eb_s[1], eb_e[1], 80, 69, 0):  # PE payee
+                    n1 = 2
+                    if fill:
+                        _sets(tx_s, T_PAYEE_NAME, tx, eb_s[2], eb_e[2])
+                        _sets(tx_s, T_PAYEE_QUAL, tx, eb_s[3], eb_e[3])
+                        _sets(tx_s, T_PAYEE_ID, tx, eb_s[4], eb_e[4])
+            continue
+        return _fail(err, E_UNKNOWN_SEGMENT, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
+    if seg_no == 0:
+        return _fail(err, E_EMPTY, 0, 0, 0, 0, 0, 0, 0)
+    if env == 3 or (env != 0 and not no_env):
+        return _fail(err, E_TRUNCATED, seg_no, 0, last_pos, env, st_pos, st_ctl_s, st_ctl_e)
+    counts[K_TX] = n_tx
+    counts[K_CLM] = n_cl
+    counts[K_LIN] = n_li
+    counts[K_ADJ] = n_ad
+    counts[K_REM] = n_re
+    counts[K_PLB] = n_pl
+    counts[K_FND] = n_fn
+    counts[K_SEG] = seg_no
+    counts[K_ISA] = n_isa
+    return E_OK
+
+
+# ----------------------------------------------------------------------------- strings
+@njit
+def string_lengths_nb(starts, ends, out_offsets):
+    """Arrow offsets of the spans (absent spans are empty); returns the total length."""
+    total = 0
+    out_offsets[0] = 0
+    for i in range(starts.shape[0]):
+        if starts[i] >= 0:
+            total += ends[i] - starts[i]
+        out_offsets[i + 1] = total
+    return total
+
+
+@njit
+def gather_strings_nb(buf, starts, ends, seps, out_offsets, out_data):
+    """Copy each span into Arrow string data; bytes equal to ``seps[i]`` become ':'."""
+    for i in range(starts.shape[0]):
+        s = starts[i]
+        if s < 0:
+            continue
+        o = out_offsets[i]
+        sep = seps[i] if seps.shape[0] > 0 else -1
+        for j in range(ends[i] - s):
+            c = buf[s + j]
+            if sep >= 0 and c == sep:
+                c = 58
+            out_data[o + j] = c
+
+
+# ----------------------------------------------------------------------------- keys
+@njit
+def _rotl(x, b):
+    return (x << np.uint64(b)) | (x >> np.uint64(64 - b))
+
+
+@njit
+def _sipround(v0, v1, v2, v3):
+    v0 = v0 + v1
+    v1 = _rotl(v1, 13)
+    v1 ^= v0
+    v0 = _rotl(v0, 32)
+    v2 = v2 + v3
+    v3 = _rotl(v3, 16)
+    v3 ^= v2
+    v0 = v0 + v3
+    v3 = _rotl(v3, 21)
+    v3 ^= v0
+    v2 = v2 + v1
+    v1 = _rotl(v1, 17)
+    v1 ^= v2
+    v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+@njit
+def _siphash_parts(k0, k1, buf, spans, row):
+    """SipHash-2-4 of the spans of one row, upper-cased and trimmed, joined by 0x1F."""
+    v0 = k0 ^ np.uint64(0x736F6D6570736575)
+    v1 = k1 ^ np.uint64(0x646F72616E646F6D)
+    v2 = k0 ^ np.uint64(0x6C7967656E657261)
+    v3 = k1 ^ np.uint64(0x7465646279746573)
+    m = np.uint64(0)
+    cnt = 0
+    nparts = spans.shape[0] // 2
+    for f in range(nparts + nparts - 1):
+        if f % 2 == 1:
+            s = 0
+            e = 1
+            sep = True
+        else:
+            s = spans[f, row]
+            e = spans[f + 1, row]
+            sep = False
+            if s < 0:
+                s = 0
+                e = 0
+            while s < e and buf[s] == 32:
+                s += 1
+            while e > s and buf[e - 1] == 32:
+                e -= 1
+        for j in range(s, e):
+            if sep:
+                c = np.uint64(31)
+            else:
+                b = buf[j]
+                if 97 <= b <= 122:
+                    b -= 32
+                c = np.uint64(b)
+            m |= c << np.uint64(8 * (cnt % 8))
+            cnt += 1
+            if cnt % 8 == 0:
+                v3 ^= m
+                v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+                v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+                v0 ^= m
+                m = np.uint64(0)
+    m |= np.uint64(cnt & 0xFF) << np.uint64(56)
+    v3 ^= m
+    v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+    v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+    v0 ^= m
+    v2 ^= np.uint64(0xFF)
+    for _ in range(4):
+        v0, v1, v2, v3 = _sipround(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+@njit
+def _is_key(buf, s, e):
+    """The span is already a ledgerkit pseudonym ("LK" + 24 upper-case hex digits)."""
+    if e - s != 26 or buf[s] != 76 or buf[s + 1] != 75:
+        return False
+    for j in range(s + 2, e):
+        c = buf[j]
+        if not (48 <= c <= 57 or 65 <= c <= 70):
+            return False
+    return True
+
+
+@njit
+def person_keys_nb(buf, spans, id_field, keys, salted, out, valid):
+    """Fill ``out`` (n x 26 bytes) with the pseudonym of each row's person.
+
+    ``spans`` holds (start, end) rows of last, first, middle, id qualifier, id.
+    A row with no name and an id that is already a key keeps it; otherwise,
+    when ``salted``, the key is "LK" + hex of two keyed SipHash-2-4 values
+    (keys[0:2] and keys[2:4]); rows with nothing to hash are invalid.
+    """
+    hexd = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+    n = out.shape[0]
+    for r in range(n):
+        ids = spans[2 * id_field, r]
+        ide = spans[2 * id_field + 1, r]
+        any_field = False
+        no_name = True
+        for f in range(spans.shape[0] // 2):
+            if spans[2 * f, r] >= 0:
+                any_field = True
+                if f < id_field - 1:
+                    no_name = False
+        if not any_field:
+            valid[r] = False
+            continue
+        if no_name and ids >= 0 and _is_key(buf, ids, ide):
+            for j in range(26):
+                out[r, j] = buf[ids + j]
+            valid[r] = True
+            continue
+        if not salted:
+            valid[r] = False
+            continue
+        h1 = _siphash_parts(keys[0], keys[1], buf, spans, r)
+        h2 = _siphash_parts(keys[2], keys[3], buf, spans, r)
+        out[r, 0] = 76
+        out[r, 1] = 75
+        for j in range(16):
+            out[r, 2 + j] = hexd[np.int64((h1 >> np.uint64(60 - 4 * j)) & np.uint64(15))]
+        for j in range(8):
+            out[r, 18 + j] = hexd[np.int64((h2 >> np.uint64(60 - 4 * j)) & np.uint64(15))]
+        valid[r] = True
+
+
+# ----------------------------------------------------------------------------- sums
+@njit
+def group_sum_nb(values, group, out):
+    """out[g] += values[i] for group[i] = g >= 0 (exact int64; NULL values skipped)."""
+    for i in range(values.shape[0]):
+        g = group[i]
+        v = values[i]
+        if g >= 0 and g < out.shape[0] and v != NULL:
+            out[g] += v

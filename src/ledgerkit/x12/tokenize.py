@@ -1,0 +1,269 @@
+"""The Python side of the compiled 835 tokenizer: allocate, call, explain errors.
+
+:func:`tokenize` runs :func:`ledgerkit._kernels.x12.parse_835_nb` twice over
+the bytes of one file (count, then fill arrays of exactly that size) and
+returns a :class:`Parsed` bundle of numpy arrays. Python never loops over
+segments: it only sniffs default delimiters for files without an ISA header,
+allocates, and turns a kernel error code into an :class:`X12Error`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ledgerkit._kernels import x12 as k
+from ledgerkit.x12.errors import X12Error
+
+__all__ = ["Parsed", "tokenize", "sniff_delimiters", "FINDING_CODES"]
+
+# Finding code -> (name, what it means). Names are the ``code`` column of findings.
+FINDING_CODES = {
+    k.F_INVALID_DATE: ("invalid_date", "not a valid CCYYMMDD date; read as null"),
+    k.F_BPR_DATE_POSITION: (
+        "bpr_date_position",
+        "BPR has 15 elements: the payment date was taken from BPR15 instead of BPR16",
+    ),
+    k.F_BPR_NO_DATE: ("bpr_no_date", "BPR16 (payment date) is missing"),
+    k.F_SVC_MALFORMED: ("svc_malformed", "SVC is malformed; the line is read as far as it goes"),
+    k.F_COMPONENT_SEPARATOR: (
+        "component_separator",
+        "composites use a separator other than ISA16; it was inferred per element",
+    ),
+    k.F_ISA_WIDTH: ("isa_width", "ISA elements are not fixed width (106 bytes)"),
+    k.F_NO_ENVELOPE: (
+        "no_envelope",
+        "no ISA/GS envelope: the file starts at ST; delimiters were inferred",
+    ),
+    k.F_SE_COUNT: ("se_count", "SE01 does not match the number of segments (no envelope)"),
+}
+
+_LOOP_NAMES = {
+    k.LOOP_HEADER: "header (before the first LX/CLP)",
+    k.LOOP_CLAIM: "claim payment loop 2100 (after CLP)",
+    k.LOOP_LINE: "service payment loop 2110 (after SVC)",
+    k.LOOP_PLB: "provider adjustment (PLB) trailer",
+    k.LOOP_LX: "header number loop 2000 (after LX/TS3/TS2, before CLP)",
+}
+_ENV_NAMES = {
+    0: "outside an interchange: expected ISA",
+    1: "inside an interchange but outside a functional group: expected GS or IEA",
+    2: "between transaction sets: expected ST or GE",
+    3: "inside a transaction set",
+}
+
+
+@dataclass
+class Parsed:
+    """Arrays filled by the kernel for one file (see the layouts in ``_kernels/x12.py``)."""
+
+    buf: np.ndarray
+    counts: np.ndarray
+    tx_s: np.ndarray
+    tx_n: np.ndarray
+    cl_s: np.ndarray
+    cl_n: np.ndarray
+    li_s: np.ndarray
+    li_n: np.ndarray
+    li_f: np.ndarray
+    ad_s: np.ndarray
+    ad_n: np.ndarray
+    ad_f: np.ndarray
+    re_s: np.ndarray
+    re_n: np.ndarray
+    pl_s: np.ndarray
+    pl_n: np.ndarray
+    fn: np.ndarray
+
+
+def sniff_delimiters(buf: np.ndarray) -> tuple[int, int, int]:
+    """Element separator, component separator and segment terminator to assume.
+
+    Only used for a file with no ISA header (the ISA sets them otherwise):
+    the element separator is the byte after ``ST``, the terminator the first
+    byte after the ST control number that is not part of it.
+
+    Examples
+    --------
+    >>> sniff_delimiters(np.frombuffer(b"ST|835|0001\\nBPR|I", np.uint8))
+    (124, 58, 10)
+    """
+    head = bytes(buf[:512]).lstrip(b"\xef\xbb\xbf").lstrip()
+    esep, comp, term = ord("*"), ord(":"), ord("~")
+    if head.startswith(b"ST") and len(head) > 2:
+        esep = head[2]
+        j = 3
+        while j < len(head) and (chr(head[j]).isalnum() or head[j] == esep or head[j] == 32):
+            j += 1
+        if j < len(head):
+            term = head[j]
+    return esep, comp, term
+
+
+def _arrays(counts):
+    def two(rows, n, fill, dtype=np.int64):
+        return np.full((rows, n), fill, dtype)
+
+    ntx, ncl, nli, nad, nre, npl, nfn = (int(counts[i]) for i in range(7))
+    return dict(
+        tx_s=two(2 * k.N_TS, ntx, -1),
+        tx_n=two(k.N_TN, ntx, k.NULL),
+        cl_s=two(2 * k.N_CS, ncl, -1),
+        cl_n=two(k.N_CN, ncl, k.NULL),
+        li_s=two(2 * k.N_LS, nli, -1),
+        li_n=two(k.N_LN, nli, k.NULL),
+        li_f=two(k.N_LF, nli, np.nan, np.float64),
+        ad_s=two(2 * k.N_AS, nad, -1),
+        ad_n=two(k.N_AN, nad, k.NULL),
+        ad_f=two(k.N_AF, nad, np.nan, np.float64),
+        re_s=two(2 * k.N_RS, nre, -1),
+        re_n=two(k.N_RN, nre, k.NULL),
+        pl_s=two(2 * k.N_PS, npl, -1),
+        pl_n=two(k.N_PN, npl, k.NULL),
+        fn=two(k.N_FN, nfn, -1),
+    )
+
+
+def _run(buf, fill, delims, counts, err, arrays):
+    a = arrays
+    return k.parse_835_nb(
+        buf, fill, *delims, counts, err,
+        a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["li_s"], a["li_n"], a["li_f"],
+        a["ad_s"], a["ad_n"], a["ad_f"], a["re_s"], a["re_n"], a["pl_s"], a["pl_n"], a["fn"],
+    )  # fmt: skip
+
+
+def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
+    """Parse the bytes of one 835 file into arrays, or raise :class:`X12Error`.
+
+    Parameters
+    ----------
+    buf : numpy.ndarray of uint8
+        The file's bytes.
+    file : str
+        Name used in error messages.
+
+    Examples
+    --------
+    >>> raw = b"ST*835*1~BPR*I*10*C*CHK~CLP*E1*1*10*10~SE*4*1~"
+    >>> p = tokenize(np.frombuffer(raw, np.uint8))
+    >>> int(p.counts[k.K_CLM]), int(p.cl_n[k.CN_PAID, 0])
+    (1, 1000)
+    """
+    buf = np.ascontiguousarray(buf, dtype=np.uint8)
+    delims = sniff_delimiters(buf)
+    counts = np.zeros(k.N_K, np.int64)
+    err = np.zeros(k.N_ERR, np.int64)
+    empty = _arrays(counts)
+    code = _run(buf, False, delims, counts, err, empty)
+    if code != k.E_OK:
+        raise _error(buf, file, err)
+    arrays = _arrays(counts)
+    code = _run(buf, True, delims, counts, err, arrays)
+    if code != k.E_OK:  # pragma: no cover - the first pass would have raised
+        raise _error(buf, file, err)
+    return Parsed(buf=buf, counts=counts, **arrays)
+
+
+def _text(buf, s, e, limit=40):
+    if e <= s or s < 0:
+        return ""
+    raw = bytes(buf[s : min(e, s + limit)]).decode("latin-1")
+    return raw + ("..." if e - s > limit else "")
+
+
+def segment_id_at(buf, pos):
+    """The segment id starting at byte ``pos`` (up to 3 letters/digits), or None."""
+    out = []
+    for c in bytes(buf[pos : pos + 3]):
+        if chr(c).isalnum():
+            out.append(chr(c))
+        else:
+            break
+    return "".join(out) or None
+
+
+def _error(buf, file, err) -> X12Error:
+    code, seg, elem, pos, a, b, vs, ve = (int(x) for x in err)
+    sid = segment_id_at(buf, pos) if seg else None
+    value = _text(buf, vs, ve)
+    element = elem or None
+    if code == k.E_EMPTY:
+        return X12Error(file, None, None, None, "the input holds no X12 segments")
+    if code == k.E_BAD_ISA:
+        return X12Error(
+            file, seg, "ISA", elem,
+            "the ISA header is broken: it must be 16 elements (ISA09 6 digits, ISA10 4 "
+            "digits, ISA13 9 digits, ISA12 5 characters) followed by the component "
+            "separator and the segment terminator",
+        )  # fmt: skip
+    if code == k.E_SEGMENT_ID:
+        return X12Error(
+            file, seg, None, None,
+            f"{_text(buf, vs, ve, 8)!r} is not a segment id (2-3 upper-case letters or "
+            "digits): the file is cut, or its delimiters are not the ones in its ISA",
+        )  # fmt: skip
+    if code == k.E_TOO_MANY_ELEMENTS:
+        return X12Error(file, seg, sid, elem, f"{sid} has too many elements (at most {elem - 1})")
+    if code == k.E_UNKNOWN_SEGMENT:
+        return X12Error(
+            file, seg, sid, None,
+            f"{sid} is not a segment of the 835 (005010X221A1 or 004010X091A1)",
+        )  # fmt: skip
+    if code == k.E_UNEXPECTED_SEGMENT:
+        where = _LOOP_NAMES[a - 10] if a >= 10 else _ENV_NAMES.get(a, "here")
+        return X12Error(file, seg, sid, None, f"{sid} is not allowed in the {where}")
+    if code == k.E_NOT_835:
+        return X12Error(
+            file, seg, "ST", 1,
+            f"transaction set {value!r} is not an 835 remittance (ST01 must be 835)",
+        )  # fmt: skip
+    if code == k.E_SE_COUNT:
+        return X12Error(
+            file, seg, "SE", 1,
+            f"SE01 says {value!r} segments but the transaction set starting at segment {b} "
+            f"has {a}: segments are missing or extra",
+        )  # fmt: skip
+    if code in (k.E_SE_CONTROL, k.E_GE_CONTROL, k.E_IEA_CONTROL):
+        opener = {k.E_SE_CONTROL: "ST02", k.E_GE_CONTROL: "GS06", k.E_IEA_CONTROL: "ISA13"}
+        return X12Error(
+            file, seg, sid, elem,
+            f"control number {value!r} does not match {opener[code]} {_text(buf, a, b)!r}",
+        )  # fmt: skip
+    if code == k.E_GE_COUNT:
+        return X12Error(
+            file, seg, "GE", 1,
+            f"GE01 says {value!r} transaction sets but the group opened at segment {b} has {a}",
+        )  # fmt: skip
+    if code == k.E_IEA_COUNT:
+        return X12Error(
+            file, seg, "IEA", 1,
+            f"IEA01 says {value!r} functional groups but the interchange opened at segment "
+            f"{b} has {a}",
+        )  # fmt: skip
+    if code == k.E_TRUNCATED:
+        what = {
+            3: f"transaction set {_text(buf, vs, ve)!r} (no SE)",
+            2: "a functional group (no GE)",
+            1: "an interchange (no IEA)",
+        }.get(a, "an envelope")
+        return X12Error(
+            file, seg, sid, None,
+            f"the file ends inside {what}: it is truncated; nothing was read",
+        )  # fmt: skip
+    if code == k.E_MISSING:
+        return X12Error(file, seg, sid, element, "a required element is empty")
+    if code == k.E_NUMBER:
+        return X12Error(
+            file, seg, sid, element,
+            f"{value!r} is not a number (amounts are decimal dollars like 123.45)",
+        )  # fmt: skip
+    if code == k.E_SUBCENT:
+        return X12Error(
+            file, seg, sid, element,
+            f"{value!r} has fractions of a cent; money is read exactly, in cents",
+        )  # fmt: skip
+    if code == k.E_QUANTITY:
+        return X12Error(file, seg, sid, element, f"{value!r} is not a quantity (a decimal number)")
+    return X12Error(file, seg, sid, element, f"internal parser error {code}")  # pragma: no cover
