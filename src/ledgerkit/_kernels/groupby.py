@@ -1,0 +1,182 @@
+"""Kernels for the denial analytics: denial facts per procedure and dense group-bys.
+
+Arrays in, arrays out (allocated by the caller); no validation here. Entries
+are in grouped order (see ``ledgerkit.keys``): ``codes`` are the packed
+``bucket | payer_seq << 4 | live << 6`` bytes, ``day`` the posting day (days
+since 1970-01-01), ``negation`` marks negation entries, ``carc`` the CARC
+dictionary code (-1 none).
+"""
+
+import numba
+import numpy as np
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels._njit import njit, njit_parallel
+from ledgerkit._kernels.balances import last_adjudicating_payer_nb
+
+CHUNK = 4096  # encounters per parallel task
+NO_DAY = -(2**31)
+
+
+@njit
+def _is_remit(bucket):
+    return bucket >= C.PAID and bucket <= C.OTHER
+
+
+@njit_parallel
+def denial_facts_nb(
+    codes,
+    amounts,
+    day,
+    negation,
+    carc,
+    enc_proc_start,
+    proc_entry_start,
+    enc_first_day,
+    first_denied,
+    first_reason,
+    later_paid,
+    last_day,
+    top_reason,
+):
+    """Per-encounter first remit days and per-procedure denial facts.
+
+    enc_first_day[e, k]
+        first posting day of a payment/adjustment (negations excluded) from
+        payer_seq ``k`` (1..3) on encounter ``e``; ``NO_DAY`` when none.
+    first_denied[p], first_reason[p]
+        the primary's denied amount on its first response (entries posted on
+        ``enc_first_day[e, 1]``) and the CARC of the largest such entry.
+    later_paid[p]
+        the primary's net payments (negations included) posted after that day.
+    last_day[p]
+        last day of a payer payment/adjustment, write-off or transfer posted
+        after that day (``NO_DAY`` when none).
+    top_reason[p]
+        CARC of the last adjudicating payer's largest live denial (-1 none).
+    """
+    n_enc = enc_proc_start.shape[0] - 1
+    n_chunks = (n_enc + CHUNK - 1) // CHUNK
+    for chunk in numba.prange(n_chunks):
+        for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
+            p0 = enc_proc_start[e]
+            p1 = enc_proc_start[e + 1]
+            firsts = np.full(4, NO_DAY, np.int32)
+            for i in range(proc_entry_start[p0], proc_entry_start[p1]):
+                c = codes[i]
+                b = c & 15
+                s = (c >> 4) & 3
+                if s > 0 and _is_remit(b) and not negation[i]:
+                    if firsts[s] == NO_DAY or day[i] < firsts[s]:
+                        firsts[s] = day[i]
+            for k in range(4):
+                enc_first_day[e, k] = firsts[k]
+            d1 = firsts[1]
+            for p in range(p0, p1):
+                lo = proc_entry_start[p]
+                hi = proc_entry_start[p + 1]
+                last = last_adjudicating_payer_nb(codes[lo:hi])
+                fd = 0
+                fr = -1
+                fr_amt = 0
+                lp = 0
+                ld = NO_DAY
+                tr = -1
+                tr_amt = 0
+                for i in range(lo, hi):
+                    c = codes[i]
+                    b = c & 15
+                    s = (c >> 4) & 3
+                    live = (c >> 6) & 1
+                    a = amounts[i]
+                    if b == C.DENIED and s == last and live == 1:
+                        if tr < 0 or a > tr_amt:
+                            tr = carc[i]
+                            tr_amt = a
+                    if d1 == NO_DAY:
+                        continue
+                    if s == 1 and b == C.DENIED and day[i] == d1 and not negation[i]:
+                        fd += a
+                        if fr < 0 or a > fr_amt:
+                            fr = carc[i]
+                            fr_amt = a
+                    if day[i] > d1:
+                        if b == C.PAID and s == 1:
+                            lp += a
+                        if s > 0 and b >= C.PAID and b <= C.PUSHED_TO_PR and day[i] > ld:
+                            ld = day[i]
+                first_denied[p] = fd
+                first_reason[p] = fr
+                later_paid[p] = lp
+                last_day[p] = ld
+                top_reason[p] = tr
+
+
+@njit_parallel
+def group_sums_nb(key, values, bufs, counts):
+    """Per-thread sums: ``bufs[t, j, g]`` += ``values[j, i]`` for rows with ``key[i] == g``.
+
+    ``bufs`` (n_threads, n_values, n_groups) and ``counts`` (n_threads,
+    n_groups) arrive zeroed; the caller adds them up over axis 0. Rows with a
+    negative key are skipped. Each thread owns one contiguous slice of rows
+    and its own buffer: no shared ``+=``.
+    """
+    n_threads = bufs.shape[0]
+    n = key.shape[0]
+    m = values.shape[0]
+    step = (n + n_threads - 1) // n_threads
+    for t in numba.prange(n_threads):
+        lo = t * step
+        hi = min(n, lo + step)
+        buf = bufs[t]
+        cnt = counts[t]
+        for i in range(lo, hi):
+            g = key[i]
+            if g < 0:
+                continue
+            cnt[g] += 1
+            for j in range(m):
+                buf[j, g] += values[j, i]
+
+
+@njit
+def unit_reduce_nb(run, key, flag_any, flag_all, day, rep, any_out, all_out, day_out):
+    """Collapse rows into units = (run, key) pairs; rows of one run are contiguous.
+
+    For the first row of each unit (``key >= 0``) ``rep`` is True and
+    ``any_out``/``all_out``/``day_out`` hold the OR of ``flag_any``, the AND of
+    ``flag_all`` and the max of ``day`` over the unit's rows. Runs are short
+    (the procedures of one encounter), so the quadratic scan is cheap.
+    """
+    n = run.shape[0]
+    i = 0
+    while i < n:
+        j = i + 1
+        while j < n and run[j] == run[i]:
+            j += 1
+        for a in range(i, j):
+            rep[a] = False
+            k = key[a]
+            if k < 0:
+                continue
+            first = True
+            for b in range(i, a):
+                if key[b] == k:
+                    first = False
+                    break
+            if not first:
+                continue
+            rep[a] = True
+            an = False
+            al = True
+            d = NO_DAY
+            for b in range(a, j):
+                if key[b] == k:
+                    an = an or flag_any[b]
+                    al = al and flag_all[b]
+                    if day[b] > d:
+                        d = day[b]
+            any_out[a] = an
+            all_out[a] = al
+            day_out[a] = d
+        i = j
