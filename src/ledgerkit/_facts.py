@@ -30,17 +30,27 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._arrow import dictionary_codes, int_array
-from ledgerkit._kernels.balances import N_FIGURES, procedure_balances_nb
+from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
 from ledgerkit._kernels.groupby import NO_DAY, denial_facts_nb, group_sums_nb, unit_reduce_nb
 from ledgerkit.catalog import CATEGORIES, CarcCatalog
 
-__all__ = ["DIMENSIONS", "REASON_DIMS", "Facts", "facts", "Dims", "grouped", "parse_by"]
+__all__ = [
+    "DIMENSIONS",
+    "REASON_DIMS",
+    "Facts",
+    "facts",
+    "Dims",
+    "grouped",
+    "parse_by",
+    "proc_of_entries",
+]
 
 DIMENSIONS = ("month", "payer", "payer_class", "provider", "location", "cpt", "carc", "category")
 REASON_DIMS = ("carc", "category")
 US_PER_DAY = 86_400_000_000
 DENSE_LIMIT = 1 << 22  # above this many composite groups, compress keys with np.unique
 _CACHE = "_lk_analytics"
+KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
 
 
 def parse_by(by) -> tuple[str, ...]:
@@ -69,14 +79,12 @@ class Facts:
     later_paid: np.ndarray  # int64
     last_day: np.ndarray  # int32
     top_reason: np.ndarray  # int32 carc code (current)
-    figures: np.ndarray  # int64 (N_FIGURES, n_proc), see _kernels.balances.FIGURES
+    figures: dict  # name -> int64 per procedure (the FIGURES the analytics use)
     codes: np.ndarray  # packed entry codes (grouped)
     entry_day: np.ndarray  # int32 (grouped)
     entry_carc: np.ndarray  # int32 (grouped)
-    entry_group: np.ndarray  # int32 (grouped)
     entry_payer: np.ndarray  # int32 payer dictionary code (grouped)
     carc_values: list
-    group_values: list
     payer_values: list
 
 
@@ -94,10 +102,10 @@ def facts(ledger, policy=None) -> Facts:
     day = _entry_days(entries)
     negation = entries["negates"].is_valid().to_numpy(zero_copy_only=False)
     carc, carc_values = dictionary_codes(entries["carc"])
-    group, group_values = dictionary_codes(entries["group_code"])
     payer, payer_values = dictionary_codes(entries["payer_id"])
+    payer = payer.astype(np.int16 if len(payer_values) < 32_000 else np.int32)
     if order is not None:
-        day, negation, carc, group, payer = (a[order] for a in (day, negation, carc, group, payer))
+        day, negation, carc, payer = (a[order] for a in (day, negation, carc, payer))
     n_enc = keys.n_encounters
     n_proc = keys.n_procedures
     proc_enc = np.repeat(np.arange(n_enc, dtype=np.int64), np.diff(keys.enc_proc_start))
@@ -133,6 +141,7 @@ def facts(ledger, policy=None) -> Facts:
         figures,
         last_payer,
     )
+    del last_payer
     out = Facts(
         proc_enc=proc_enc,
         enc_first_day=enc_first_day,
@@ -141,16 +150,15 @@ def facts(ledger, policy=None) -> Facts:
         later_paid=later_paid,
         last_day=last_day,
         top_reason=top_reason,
-        figures=figures,
+        figures={name: figures[FIGURES.index(name)].copy() for name in KEPT_FIGURES},
         codes=codes,
         entry_day=day,
         entry_carc=carc,
-        entry_group=group,
         entry_payer=payer,
         carc_values=carc_values,
-        group_values=group_values,
         payer_values=payer_values,
     )
+    del figures
     cache["facts"] = (policy, out)
     return out
 
@@ -165,10 +173,10 @@ def date_days(column) -> np.ndarray:
     return int_array(column.cast(pa.int32()), np.int32)
 
 
-def proc_entry_of(ledger) -> np.ndarray:
-    """Grouped procedure of each grouped entry."""
-    keys = ledger.keys
-    return np.repeat(np.arange(keys.n_procedures, dtype=np.int64), np.diff(keys.proc_entry_start))
+def proc_of_entries(ledger, rows: np.ndarray) -> np.ndarray:
+    """Grouped procedure of grouped entry positions ``rows``."""
+    starts = ledger.keys.proc_entry_start
+    return np.searchsorted(starts, rows, side="right").astype(np.int64) - 1
 
 
 # ---------------------------------------------------------------- dimensions

@@ -40,13 +40,12 @@ from ledgerkit._facts import (
     group_quantiles,
     grouped,
     parse_by,
-    proc_entry_of,
+    proc_of_entries,
     ratio,
     today_day,
     units,
 )
 from ledgerkit._kernels import codes as C
-from ledgerkit._kernels.balances import FIGURES
 
 __all__ = [
     "initial_denial_rate",
@@ -66,7 +65,6 @@ AGING_BUCKETS = (
     ("days_91_120", 91, 120),
     ("days_over_120", 121, None),
 )
-_F = {name: i for i, name in enumerate(FIGURES)}
 
 
 def _lines(ledger, by, policy, catalog):
@@ -89,7 +87,7 @@ def _first_response(ledger, by, policy, catalog, flags: dict[str, np.ndarray] | 
     enc = f.proc_enc
     responded = f.enc_first_day[enc, 1] != NO_DAY
     denied = submitted & (f.first_denied > 0)
-    charge = f.figures[_F["charge"]]
+    charge = f.figures["charge"]
     flags = {"denied": denied, **{k: v & denied for k, v in (flags or {}).items()}}
     base_by = tuple(d for d in by if d not in REASON_DIMS)
     base_cols = dims.columns(base_by, proc=proc)
@@ -255,7 +253,7 @@ def denial_dollars(ledger, by=("payer", "carc"), *, policy=None, catalog=None) -
     seq = (codes >> 4) & 3
     live = ((codes >> 6) & 1) == 1
     rows = np.flatnonzero((bucket == C.DENIED) & live & (seq >= 1))
-    proc = proc_entry_of(ledger)[rows]
+    proc = proc_of_entries(ledger, rows)
     cols = dims.columns(by, proc=proc, reason=f.entry_carc[rows], payer=f.entry_payer[rows])
     g = Grouping(cols, mask=None) if cols else Grouping([], mask=np.ones(len(rows), bool))
     if not cols:
@@ -372,7 +370,7 @@ def days_to_resolution(ledger, by="payer", *, policy=None, catalog=None) -> pa.T
     """
     dims, f, g, denied = _denied_lines(ledger, by, policy, catalog)
     first = f.enc_first_day[f.proc_enc, 1]
-    resolved = f.figures[_F["payer_balance"]] == 0
+    resolved = f.figures["payer_balance"] == 0
     end = np.where(f.last_day != NO_DAY, f.last_day, first).astype(np.int32)
     rep, _, all_, end_day = units(f.proc_enc, g.key, flag_all=resolved, day=end)
     days = np.where(rep & all_, end_day.astype(np.int64) - first, 0)
@@ -418,7 +416,7 @@ def open_denial_dollars(ledger, by="payer", *, policy=None, catalog=None) -> pa.
     """
     by = parse_by(by)
     dims, f, proc, _ = _lines(ledger, by, policy, catalog)
-    open_ = np.maximum(np.minimum(f.figures[_F["denied"]], f.figures[_F["payer_balance"]]), 0)
+    open_ = np.maximum(np.minimum(f.figures["denied"], f.figures["payer_balance"]), 0)
     mask = open_ > 0
     cols = dims.columns(by, proc=proc, reason=f.top_reason)
     g = Grouping(cols, mask=mask) if cols else _single(mask)
@@ -472,7 +470,7 @@ def aging(
         raise ValueError(f"amount must be 'balance', 'payer_balance' or 'open_pr', got {amount!r}")
     by = parse_by(by)
     dims, f, proc, _ = _lines(ledger, by, policy, catalog)
-    value = f.figures[_F[amount]]
+    value = f.figures[amount]
     mask = value != 0
     from ledgerkit._facts import date_days
 

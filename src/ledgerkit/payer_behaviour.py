@@ -18,12 +18,9 @@ import pyarrow as pa
 
 from ledgerkit._arrow import codes_in, int_array
 from ledgerkit._facts import NO_DAY, Dims, Grouping, date_days, group_quantiles, ratio
-from ledgerkit._kernels.balances import FIGURES
 from ledgerkit.metrics import initial_denial_rate
 
 __all__ = ["remit_lag", "allowed_by_cpt", "underpayments", "denial_trend"]
-
-_F = {name: i for i, name in enumerate(FIGURES)}
 
 
 def remit_lag(ledger, *, policy=None) -> pa.Table:
@@ -81,7 +78,7 @@ def _allowed_lines(ledger, fee_schedule, policy):
     if keys.proc_order is not None:
         units = units[keys.proc_order]
     units = np.maximum(units, 1)
-    allowed = f.figures[_F["allowed"]]
+    allowed = f.figures["allowed"]
     adjudicated = (f.enc_first_day[f.proc_enc, 1] != NO_DAY) & (allowed > 0)
     per_unit = allowed / units
     cols = [("payer", payer, payer_labels), ("cpt", cpt, cpt_labels)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit._facts import Dims, Grouping, parse_by, proc_entry_of, ratio, units
+from ledgerkit._facts import Dims, Grouping, parse_by, proc_of_entries, ratio, units
 from ledgerkit._kernels import codes as C
 
 __all__ = ["root_causes"]
@@ -76,7 +76,7 @@ def root_causes(
     rows = np.flatnonzero(
         ((codes & 15) == C.DENIED) & (((codes >> 6) & 1) == 1) & (((codes >> 4) & 3) >= 1)
     )
-    proc = proc_entry_of(ledger)[rows]
+    proc = proc_of_entries(ledger, rows)
     reason = f.entry_carc[rows]
     cols = dims.columns(by, proc=proc, reason=reason, payer=f.entry_payer[rows])
     g = Grouping(cols)

@@ -42,7 +42,6 @@ import pyarrow.compute as pc
 
 from ledgerkit._arrow import codes_in
 from ledgerkit._facts import NO_DAY, Dims, date_days, day_to_date, group_sums, today_day
-from ledgerkit._kernels.balances import FIGURES
 from ledgerkit.catalog import ACTIONS, CATEGORIES
 from ledgerkit.classify import WORKLIST_CLASSES, classify
 from ledgerkit.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
@@ -50,7 +49,6 @@ from ledgerkit.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
 __all__ = ["worklist", "DEFAULT_WEIGHTS", "overturn_history"]
 
 DEFAULT_WEIGHTS = {"value": 0.4, "deadline": 0.3, "likelihood": 0.3}
-_F = {name: i for i, name in enumerate(FIGURES)}
 
 
 def overturn_history(ledger, *, prior_weight: float = 10.0, policy=None, catalog=None):
@@ -155,7 +153,7 @@ def worklist(
     n_enc = ledger.keys.n_encounters
 
     # At stake: open denied dollars per encounter (payer balance when none).
-    open_line = np.maximum(np.minimum(f.figures[_F["denied"]], f.figures[_F["payer_balance"]]), 0)
+    open_line = np.maximum(np.minimum(f.figures["denied"], f.figures["payer_balance"]), 0)
     sums, _ = group_sums(f.proc_enc, {"open": open_line}, n_enc)
     payer_balance = table["payer_balance"].to_numpy()[enc]
     at_stake = sums["open"][enc]
