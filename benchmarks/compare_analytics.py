@@ -1,0 +1,57 @@
+"""Time every denial metric on one synthetic ledger and print a table.
+
+    python benchmarks/compare_analytics.py --procedures 10000000
+
+The ledger is generated once (seeded ``lk.synth.generate``) or read from the
+benchmark Parquet cache (``benchmarks/_data.py``). ``facts (first call)`` is the
+shared one-pass extraction every metric needs once per ledger and policy
+(cached on the ledger's keys); the other rows are medians of ``--runs`` warm runs
+of each operation with the facts cached. JIT compilation is excluded (warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks._data import ledger_with_procedures  # noqa: E402
+from benchmarks.bench_analytics import OPERATIONS  # noqa: E402
+from ledgerkit._facts import facts  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--procedures", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+
+    # Warm the JIT on a small ledger first so compile time is not counted.
+    small = ledger_with_procedures(5_000)
+    for op in OPERATIONS.values():
+        op(small)
+
+    t0 = time.perf_counter()
+    ledger = ledger_with_procedures(args.procedures)
+    load = time.perf_counter() - t0
+    print(f"{ledger!r} (generated or loaded in {load:.1f} s)")
+    print(f"{'operation':<40} {'seconds':>9} {'rows':>9}")
+    t0 = time.perf_counter()
+    facts(ledger)
+    print(f"{'facts (first call)':<40} {time.perf_counter() - t0:>9.3f} {'':>9}")
+    for name, op in OPERATIONS.items():
+        times = []
+        rows = 0
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            rows = op(ledger).num_rows
+            times.append(time.perf_counter() - t0)
+        print(f"{name:<40} {statistics.median(times):>9.3f} {rows:>9}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""Every analytics benchmark body runs once, small, so the benchmarks cannot rot."""
+
+import pytest
+
+from benchmarks import bench_analytics as B
+
+SMALL = 3_000
+
+
+@pytest.mark.parametrize("operation", list(B.OPERATIONS))
+def test_metric_benchmark_runs(operation):
+    bench = B.Metrics()
+    bench.setup(SMALL, operation)
+    bench.time_operation(SMALL, operation)
+
+
+def test_facts_benchmark_runs():
+    bench = B.Facts()
+    bench.setup(SMALL)
+    bench.time_facts(SMALL)
+
+
+def test_compare_script_runs(capsys):
+    from benchmarks import compare_analytics
+
+    compare_analytics.main(["--procedures", "4000", "--runs", "1"])
+    out = capsys.readouterr().out
+    assert "facts (first call)" in out and "worklist" in out
