@@ -119,7 +119,7 @@ def worklist(
         ``expired``, ``history_denied``, ``history_overturned``,
         ``likelihood``, ``value_score``, ``urgency_score``, ``priority`` and
         ``why`` (the row in words). Sorted by priority (high first), then
-        at-stake dollars, days left and encounter id.
+        at-stake dollars, days left and ledger order.
 
     Raises
     ------
@@ -223,18 +223,8 @@ def worklist(
     priority = w["value"] * value + w["deadline"] * urgency + w["likelihood"] * likelihood
 
     enc_ids = ledger.encounters["encounter_id"].take(pa.array(enc)).combine_chunks()
-    order = (
-        np.lexsort(
-            (
-                np.asarray(enc_ids.to_pylist(), dtype=object).astype(str),
-                days_left,
-                -at_stake,
-                -priority,
-            )
-        )
-        if len(enc)
-        else np.zeros(0, np.int64)
-    )
+    # Ties: more at stake, fewer days left, then ledger order.
+    order = np.lexsort((enc, days_left, -at_stake, -priority))
     take = pa.array(order)
     out = {
         "rank": pa.array(np.arange(1, len(enc) + 1), pa.int64()),
