@@ -155,14 +155,24 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     delims = sniff_delimiters(buf)
     counts = np.zeros(k.N_K, np.int64)
     err = np.zeros(k.N_ERR, np.int64)
-    empty = _arrays(counts)
-    code = _run(buf, False, delims, counts, err, empty)
-    if code != k.E_OK:
-        raise _error(buf, file, err)
-    arrays = _arrays(counts)
-    code = _run(buf, True, delims, counts, err, arrays)
-    if code != k.E_OK:  # pragma: no cover - the first pass would have raised
-        raise _error(buf, file, err)
+    k.count_835_nb(buf, delims[0], delims[2], counts)
+    counts[k.K_FND] = 16 + int(counts[k.K_LIN]) // 64  # findings are rare; grown below
+    while True:
+        arrays = _arrays(counts)
+        capacity = counts.copy()
+        code = _run(buf, True, delims, counts, err, arrays)
+        if code != k.E_OK:
+            raise _error(buf, file, err)
+        # The parser counts every row, also those that did not fit: retry if any.
+        if (counts[: k.K_FND + 1] <= capacity[: k.K_FND + 1]).all():
+            break
+    # Rows actually used (the counting pass gives upper bounds).
+    used = {
+        "tx": k.K_TX, "cl": k.K_CLM, "li": k.K_LIN, "ad": k.K_ADJ, "re": k.K_REM,
+        "pl": k.K_PLB, "fn": k.K_FND,
+    }  # fmt: skip
+    for name, arr in list(arrays.items()):
+        arrays[name] = arr[:, : int(counts[used[name.split("_")[0]]])]
     return Parsed(buf=buf, counts=counts, **arrays)
 
 
