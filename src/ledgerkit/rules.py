@@ -573,6 +573,27 @@ class CompiledRules:
     tables: dict
     enc_taa: np.ndarray
 
+    def masks(self) -> tuple:
+        """The lookup tables as bitmaps over rules (``[code, word]`` uint64), in kernel order."""
+        names = ("r_payer", "r_pclass", "r_site", "r_class", "r_stage", "r_cpt", "r_pair")
+        out = tuple(_bitmap(self.tables[n]) for n in names)
+        no_pair = (self.r_int[:, K.R_HAS_PAIR] == 0)[:, None]
+        ri = self.r_int
+        scalar = (
+            (ri[:, K.R_BAL_MIN] > -_BIG) | (ri[:, K.R_BAL_MAX] < _BIG) | (ri[:, K.R_TAA_VAR] >= 0)
+        )[:, None]
+        return out + (_bitmap(no_pair)[0], _bitmap(scalar)[0])
+
+
+def _bitmap(table: np.ndarray) -> np.ndarray:
+    """``[rule, code]`` booleans -> ``[code, word]`` uint64, bit r % 64 of word r // 64."""
+    n_rules, n_codes = table.shape
+    words = max(1, -(-n_rules // 64))
+    out = np.zeros((n_codes, words), np.uint64)
+    for r in range(n_rules):
+        out[:, r // 64] |= table[r].astype(np.uint64) << np.uint64(r % 64)
+    return out
+
 
 def _table(n_rules: int, width: int) -> np.ndarray:
     return np.ones((n_rules, max(width, 1)), np.bool_)
@@ -701,13 +722,7 @@ def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None):
             compiled.enc_taa,
             _as_of_day(as_of, feats),
             compiled.r_int,
-            compiled.tables["r_payer"],
-            compiled.tables["r_pclass"],
-            compiled.tables["r_site"],
-            compiled.tables["r_class"],
-            compiled.tables["r_stage"],
-            compiled.tables["r_cpt"],
-            compiled.tables["r_pair"],
+            *compiled.masks(),
             proc_rule,
             from_payer,
             from_pr,

@@ -158,27 +158,13 @@ def rule_amounts_nb(action, target, payer_balance, open_pr):
 
 
 @njit
-def _has_pair(pairs, table):
-    for i in range(pairs.shape[0]):
-        k = pairs[i]
-        if k >= 0 and table[k]:
-            return True
-    return False
-
-
-@njit
-def _encounter_ok(r, e, r_int, r_payer, r_pclass, r_site, r_class, r_stage, enc, enc_taa):
-    """Encounter-level conditions of rule ``r`` (payer, site, class, stage, balance, TAA)."""
-    payer, pclass, site, cls, stage, balance, allowed, _ = enc
-    if not r_payer[r, payer + 1] or not r_pclass[r, pclass] or not r_site[r, site + 1]:
-        return False
-    if not r_class[r, cls] or not r_stage[r, stage]:
-        return False
+def _scalar_ok(r, r_int, balance, allowed, taa_row):
+    """Encounter-level scalar conditions of rule ``r``: balance range and TAA."""
     if balance < r_int[r, R_BAL_MIN] or balance > r_int[r, R_BAL_MAX]:
         return False
     var = r_int[r, R_TAA_VAR]
     if var >= 0:
-        taa = enc_taa[var, e]
+        taa = taa_row[var]
         if taa < 0:
             return False  # no TAA for this configuration: never matches
         reached = allowed * 10000 >= taa * r_int[r, R_TAA_BP]
@@ -207,13 +193,15 @@ def evaluate_rules_nb(
     enc_taa,
     as_of_day,
     r_int,
-    r_payer,
-    r_pclass,
-    r_site,
-    r_class,
-    r_stage,
-    r_cpt,
-    r_pair,
+    m_payer,
+    m_pclass,
+    m_site,
+    m_class,
+    m_stage,
+    m_cpt,
+    m_pair,
+    m_nopair,
+    m_scalar,
     proc_rule,
     proc_from_payer,
     proc_from_pr,
@@ -222,82 +210,128 @@ def evaluate_rules_nb(
 ):
     """First matching rule per procedure, amounts moved, and per-rule totals.
 
+    Set conditions arrive as bitmaps over rules: ``m_payer[code, w]`` has bit
+    ``r % 64`` of word ``w = r // 64`` set when rule ``r`` accepts that payer
+    code (all bits for a rule without that condition), and likewise for payer
+    class, site, class, stage and CPT. ``m_pair[pair, w]`` marks the rules whose
+    group/CARC condition that adjustment satisfies; ``m_nopair`` the rules
+    without one; ``m_scalar`` the rules with a balance or TAA condition. So
+    every set condition of every rule costs one AND per word.
+
     Outputs: ``proc_rule[p]`` (rule index or -1), ``proc_from_payer[p]`` and
     ``proc_from_pr[p]`` (cents moved), ``enc_closed_by[e]`` (the first rule,
-    in evaluation order, whose write-offs hit an encounter that they bring
-    to a zero balance; -1 otherwise) and ``acc[chunk, rule, S_*]``, one block
-    per chunk (summed by the caller).
+    in evaluation order, whose write-offs hit an encounter that they bring to
+    a zero balance; -1 otherwise) and ``acc[chunk, rule, S_*]``, one block per
+    chunk (summed by the caller).
     """
     n_enc = enc_proc_start.shape[0] - 1
     n_rules = r_int.shape[0]
+    n_words = m_nopair.shape[0]
     n_chunks = (n_enc + CHUNK - 1) // CHUNK
+    zero = np.uint64(0)
     for chunk in numba.prange(n_chunks):
         local = np.zeros((n_rules, N_S), np.int64)
-        hit = np.zeros(n_rules, np.bool_)
-        enc_ok = np.zeros(n_rules, np.int8)  # 0 unknown, 1 yes, 2 no (cached per encounter)
+        ecand = np.empty(n_words, np.uint64)
+        cand = np.empty(n_words, np.uint64)
+        pmask = np.empty(n_words, np.uint64)
         for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
-            hit[:] = False
-            enc_ok[:] = 0
-            enc = (
-                enc_payer[e],
-                enc_pclass[e],
-                enc_site[e],
-                enc_class[e],
-                enc_stage[e],
-                enc_balance[e],
-                enc_allowed[e],
-                enc_last_remit[e],
-            )
+            payer = enc_payer[e] + 1
+            pclass = enc_pclass[e]
+            site = enc_site[e] + 1
+            cls = enc_class[e]
+            stage = enc_stage[e]
+            balance = enc_balance[e]
+            allowed = enc_allowed[e]
+            taa_row = enc_taa[:, e]
+            any_enc = zero
+            needs_pair = zero
+            for w in range(n_words):
+                x = m_payer[payer, w] & m_pclass[pclass, w] & m_site[site, w]
+                x &= m_class[cls, w] & m_stage[stage, w]
+                ecand[w] = x
+            for w in range(n_words):
+                x = ecand[w] & m_scalar[w]  # rules with balance or TAA conditions
+                b = 0
+                while x != zero:
+                    if x & np.uint64(1) != zero:
+                        r = w * 64 + b
+                        if not _scalar_ok(r, r_int, balance, allowed, taa_row):
+                            ecand[w] &= ~(np.uint64(1) << np.uint64(b))
+                    x >>= np.uint64(1)
+                    b += 1
+            for w in range(n_words):
+                any_enc |= ecand[w]
+                needs_pair |= ecand[w] & ~m_nopair[w]
             written = 0
             first_writer = n_rules
             p0 = enc_proc_start[e]
             p1 = enc_proc_start[e + 1]
-            cpts = proc_cpt[p0:p1]
-            days = proc_service_day[p0:p1]
-            pbs = proc_payer_balance[p0:p1]
-            oprs = proc_open_pr[p0:p1]
-            for j in range(p1 - p0):
-                p = p0 + j
+            for p in range(p0, p1):
                 chosen = -1
                 from_payer = 0
                 from_pr = 0
-                for r in range(n_rules):
-                    if enc_ok[r] == 0:
-                        ok = _encounter_ok(
-                            r, e, r_int, r_payer, r_pclass, r_site, r_class, r_stage, enc, enc_taa
-                        )
-                        enc_ok[r] = 1 if ok else 2
-                    if enc_ok[r] == 2:
-                        continue
-                    if not r_cpt[r, cpts[j]]:
-                        continue
-                    age_from = r_int[r, R_AGE_FROM]
-                    if age_from != AGE_NONE:
-                        day = days[j] if age_from == AGE_SERVICE else enc_last_remit[e]
-                        if day < 0:
-                            continue
-                        age = as_of_day - day
-                        if age < r_int[r, R_AGE_MIN] or age > r_int[r, R_AGE_MAX]:
-                            continue
-                    action = r_int[r, R_ACTION]
-                    a_payer, a_pr = rule_amounts_nb(action, r_int[r, R_TARGET], pbs[j], oprs[j])
-                    if action <= A_TRANSFER_TO_PR and a_payer + a_pr <= 0:
-                        continue  # nothing to move: the rule does not apply here
-                    if r_int[r, R_HAS_PAIR] == 1:
-                        lo = proc_entry_start[p]
-                        hi = proc_entry_start[p + 1]
-                        if not _has_pair(entry_pair[lo:hi], r_pair[r]):
-                            continue
-                    chosen = r
-                    from_payer = a_payer
-                    from_pr = a_pr
-                    break
+                if any_enc != zero:
+                    cpt = proc_cpt[p]
+                    if needs_pair != zero:
+                        for w in range(n_words):
+                            pmask[w] = m_nopair[w]
+                        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
+                            k = entry_pair[i]
+                            if k >= 0:
+                                for w in range(n_words):
+                                    pmask[w] |= m_pair[k, w]
+                    else:
+                        for w in range(n_words):
+                            pmask[w] = m_nopair[w]
+                    for w in range(n_words):
+                        cand[w] = ecand[w] & m_cpt[cpt, w] & pmask[w]
+                    pb = proc_payer_balance[p]
+                    opr = proc_open_pr[p]
+                    for w in range(n_words):
+                        x = cand[w]
+                        b = 0
+                        while x != zero:
+                            if x & np.uint64(1) == zero:
+                                x >>= np.uint64(1)
+                                b += 1
+                                continue
+                            r = w * 64 + b
+                            x >>= np.uint64(1)
+                            b += 1
+                            age_from = r_int[r, R_AGE_FROM]
+                            if age_from != AGE_NONE:
+                                day = (
+                                    proc_service_day[p]
+                                    if age_from == AGE_SERVICE
+                                    else (enc_last_remit[e])
+                                )
+                                if day < 0:
+                                    continue
+                                age = as_of_day - day
+                                if age < r_int[r, R_AGE_MIN] or age > r_int[r, R_AGE_MAX]:
+                                    continue
+                            action = r_int[r, R_ACTION]
+                            a_payer, a_pr = rule_amounts_nb(action, r_int[r, R_TARGET], pb, opr)
+                            if action <= A_TRANSFER_TO_PR and a_payer + a_pr <= 0:
+                                continue  # nothing to move: the rule does not apply here
+                            chosen = r
+                            from_payer = a_payer
+                            from_pr = a_pr
+                            break
+                        if chosen >= 0:
+                            break
                 proc_rule[p] = chosen
                 proc_from_payer[p] = from_payer
                 proc_from_pr[p] = from_pr
                 if chosen < 0:
                     continue
-                hit[chosen] = True
+                first_hit = True  # count each rule once per encounter
+                for q in range(p0, p):
+                    if proc_rule[q] == chosen:
+                        first_hit = False
+                        break
+                if first_hit:
+                    local[chosen, S_ENCOUNTERS] += 1
                 local[chosen, S_PROCEDURES] += 1
                 if r_int[chosen, R_ACTION] == A_WRITE_OFF:
                     local[chosen, S_WRITTEN_OFF] += from_payer + from_pr
@@ -306,10 +340,6 @@ def evaluate_rules_nb(
                         first_writer = chosen
                 elif r_int[chosen, R_ACTION] == A_TRANSFER_TO_PR:
                     local[chosen, S_TO_PR] += from_payer
-            for r in range(n_rules):
-                if hit[r]:
-                    local[r, S_ENCOUNTERS] += 1
-            balance = enc_balance[e]
             if first_writer < n_rules and balance != 0 and balance - written == 0:
                 enc_closed_by[e] = first_writer
                 local[first_writer, S_CLOSED] += 1
