@@ -15,6 +15,7 @@ implementation-guide 835 for a payment network.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from pathlib import Path
 
@@ -50,8 +51,9 @@ def _qty(x) -> str:
     return np.format_float_positional(x, trim="-")
 
 
+@functools.lru_cache(maxsize=4096)
 def _date(d) -> str:
-    return "" if d is None else d.strftime("%Y%m%d")
+    return "" if d is None else f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
 def _cols(table: pa.Table) -> dict:
@@ -71,6 +73,7 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.take(idx)
 
 
+_GS_KEY = ("gs_control", "gs_sender", "gs_receiver", "gs_date", "version")
 _JOINED = ("modifiers", "original_modifiers", "reference")  # ':'-joined components
 
 
