@@ -340,8 +340,8 @@ class _PeakRss:
         self._thread.join()
 
 
-def _run_engine(name, n_encounters, seed, runs, queue):
-    ledger = lk.synth.generate(n_encounters, seed=seed)
+def _run_engine(name, folder, runs, queue):
+    ledger = lk.Ledger.from_parquet(folder)
     ledger.keys.packed_codes(ledger.entries, ledger.policy)  # cached integer keys
     fn = ENGINES[name]
     base = _rss_mb()
@@ -402,6 +402,8 @@ def main(argv=None):
     build_keys(ledger.encounters, ledger.procedures, ledger.entries)
     print(f"integer keys (built once per ledger, cached): {time.perf_counter() - t0:.2f} s")
     print("all engines agree on class, stage, balance, allowed, open_pr, payer_balance")
+    # Children read the same ledger from Parquet instead of regenerating it.
+    folder = ledger.to_parquet(tempfile.mkdtemp(prefix="lk-compare-"))
     del ledger
 
     ctx = mp.get_context("spawn")
@@ -410,7 +412,7 @@ def main(argv=None):
         # An empty Numba cache makes 'first call' include real compilation.
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lk-numba-")
         queue = ctx.Queue()
-        proc = ctx.Process(target=_run_engine, args=(name, n_enc, args.seed, args.runs, queue))
+        proc = ctx.Process(target=_run_engine, args=(name, folder, args.runs, queue))
         proc.start()
         rows.append(queue.get())
         proc.join()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
 from ledgerkit._kernels.payers import PAYER_FIGURES, payer_balances_nb
@@ -132,16 +133,10 @@ def _with_figures(columns: dict, figures: np.ndarray, names) -> pa.Table:
 
 
 def _payer_id_column(ledger: Ledger, enc: np.ndarray, seq: np.ndarray) -> pa.Array:
+    """payer_id of each (encounter, payer_seq) row from the encounter's coverage."""
+    take = pa.array(enc)
     out = pa.nulls(len(enc), pa.string())
-    parts = []
     for k in (1, 2, 3):
-        col = ledger.encounters[f"payer{k}_id"].cast(pa.string()).combine_chunks()
-        parts.append(col)
-    values = np.empty(len(enc), dtype=object)
-    values[:] = None
-    for k in (1, 2, 3):
-        sel = np.flatnonzero(seq == k)
-        if len(sel):
-            values[sel] = parts[k - 1].take(pa.array(enc[sel])).to_numpy(zero_copy_only=False)
-    out = pa.array(values, pa.string())
-    return out
+        ids = ledger.encounters[f"payer{k}_id"].take(take).cast(pa.string())
+        out = pc.if_else(pa.array(seq == k), ids, out)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out

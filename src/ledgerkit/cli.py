@@ -90,7 +90,9 @@ def main(argv=None) -> int:
 
 def _sample_folder() -> Path | None:
     """The bundled sample ledger when running from a checkout, else None."""
-    here = Path(__file__).resolve().parents[2] / "data" / "samples" / "ledger"
+    from ledgerkit.synth import sample_folder
+
+    here = sample_folder()
     return here if (here / "entries.parquet").exists() else None
 
 

@@ -23,7 +23,16 @@ from ledgerkit.keys import build_keys
 from ledgerkit.ledger import Ledger
 from ledgerkit.schema import arrow_schema
 
-__all__ = ["generate", "PAYERS", "CPTS", "write_sample", "SAMPLE_ENCOUNTERS", "SAMPLE_SEED"]
+__all__ = [
+    "generate",
+    "PAYERS",
+    "CPTS",
+    "write_sample",
+    "load_sample",
+    "sample_folder",
+    "SAMPLE_ENCOUNTERS",
+    "SAMPLE_SEED",
+]
 
 SAMPLE_ENCOUNTERS = 2_000
 SAMPLE_SEED = 2026
@@ -604,3 +613,24 @@ def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMP
     folder = Path(folder) / "ledger"
     generate(n_encounters, seed=seed).to_parquet(folder)
     return folder
+
+
+def sample_folder() -> Path:
+    """Where the bundled sample ledger lives in a checkout (``data/samples/ledger``)."""
+    return Path(__file__).resolve().parents[2] / "data" / "samples" / "ledger"
+
+
+def load_sample() -> Ledger:
+    """The bundled sample ledger; regenerated (same seed, same data) when absent.
+
+    Notebooks call this, so they run from any working directory.
+
+    Examples
+    --------
+    >>> load_sample().encounters.num_rows == SAMPLE_ENCOUNTERS
+    True
+    """
+    folder = sample_folder()
+    if (folder / "entries.parquet").exists():
+        return Ledger.from_parquet(folder)
+    return generate(SAMPLE_ENCOUNTERS, seed=SAMPLE_SEED)
