@@ -19,6 +19,22 @@ from ledgerkit.summary import format_summary, summarize
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # Heavier subsystems load on first use, so `import ledgerkit` stays fast.
+    lazy = {
+        "read_835": ("ledgerkit.x12", "read_835"),
+        "write_835": ("ledgerkit.x12", "write_835"),
+        "Remittances": ("ledgerkit.x12", "Remittances"),
+        "X12Error": ("ledgerkit.x12", "X12Error"),
+    }
+    if name in lazy:
+        import importlib
+
+        module, attr = lazy[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'ledgerkit' has no attribute {name!r}")
+
 __all__ = [
     "Ledger",
     "LedgerError",
@@ -31,4 +47,8 @@ __all__ = [
     "synth",
     "summarize",
     "format_summary",
+    "read_835",
+    "write_835",
+    "Remittances",
+    "X12Error",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "CPTS",
     "write_sample",
     "load_sample",
+    "remittances",
     "sample_folder",
     "SAMPLE_ENCOUNTERS",
     "SAMPLE_SEED",
@@ -634,3 +635,14 @@ def load_sample() -> Ledger:
     if (folder / "entries.parquet").exists():
         return Ledger.from_parquet(folder)
     return generate(SAMPLE_ENCOUNTERS, seed=SAMPLE_SEED)
+
+
+def remittances(ledger: Ledger):
+    """The payer decisions of ``ledger`` as 835 ``Remittances`` (reversals included).
+
+    One 835 claim per encounter, payer and remit; write them with
+    ``ledgerkit.write_835``. See :mod:`ledgerkit.x12.from_ledger` for the mapping.
+    """
+    from ledgerkit.x12.from_ledger import remittances_from_ledger
+
+    return remittances_from_ledger(ledger)
