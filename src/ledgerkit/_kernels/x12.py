@@ -750,6 +750,7 @@ def parse_835_nb(
     gs_date = NULL
     st_ctl_s = st_ctl_e = 0
     last_pos = 0
+    last_ne = 1
     dirty = MAXE + 1
     while True:
         p = _skip_ws(buf, p, n)
@@ -800,6 +801,7 @@ def parse_835_nb(
         p, ne = _split(buf, p, n, esep, term, nl, eb_s, eb_e, pos_buf, bs)
         if ne < 0:
             return _fail(err, E_TOO_MANY_ELEMENTS, seg_no, MAXE, pos, 0, 0, 0, 0)
+        last_ne = ne
         tag = _segment_tag(buf, eb_s[0], eb_e[0])
         if tag < 0:
             return _fail(err, E_SEGMENT_ID, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
@@ -896,7 +898,6 @@ def parse_835_nb(
                     _sets(tx_s, T_VERSION, tx, eb_s[3], eb_e[3])
                 _sets(tx_s, T_ST_CONTROL, tx, st_ctl_s, st_ctl_e)
                 _setn(tx_n, TN_GS_DATE, tx, gs_date if not no_env else NULL)
-                _setn(tx_n, TN_SEG, tx, seg_no)
             continue
         if env != 3:
             return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
@@ -1291,6 +1292,7 @@ def parse_835_nb(
                         n_fn = _find(fn, n_fn, F_BPR_NO_DATE, seg_no, 16, tx, -1, -1, 0, 0, pos)
                 if fill:
                     _setn(tx_n, TN_PAYMENT, tx, v)
+                    _setn(tx_n, TN_SEG, tx, seg_no)
                     _setn(tx_n, TN_PAY_DATE, tx, d)
                     _sets(tx_s, T_HANDLING, tx, eb_s[1], eb_e[1])
                     _sets(tx_s, T_CREDIT_DEBIT, tx, eb_s[3], eb_e[3])
@@ -1318,7 +1320,9 @@ def parse_835_nb(
     if seg_no == 0:
         return _fail(err, E_EMPTY, 0, 0, 0, 0, 0, 0, 0)
     if fill and (env == 3 or (env != 0 and not no_env)):
-        return _fail(err, E_TRUNCATED, seg_no, 0, last_pos, env, st_pos, st_ctl_s, st_ctl_e)
+        return _fail(
+            err, E_TRUNCATED, seg_no, last_ne - 1, last_pos, env, st_pos, st_ctl_s, st_ctl_e
+        )
     counts[K_TX] = n_tx
     counts[K_CLM] = n_cl
     counts[K_LIN] = n_li

@@ -21,7 +21,8 @@ class X12Error(ValueError):
     segment_id : str or None
         Segment id, e.g. ``"CLP"``.
     element : int or None
-        1-based element position within the segment (``CLP04`` is 4).
+        Element position within the segment (``CLP04`` is 4); 0 when the
+        segment itself is at fault (an unknown or misplaced segment).
     reason : str
         What is wrong, in words.
 
@@ -43,7 +44,9 @@ class X12Error(ValueError):
         where = self.file
         if segment_number is not None:
             where += f": segment {segment_number} ({segment_id or '?'})"
-        if element is not None:
+        if element == 0:
+            where += ", element 0 (the segment id)"
+        elif element is not None:
             where += f", element {segment_id or ''}{element:02d}"
         super().__init__(f"{where}: {reason}")
 

@@ -40,17 +40,17 @@ FINDING_CODES = {
 }
 
 _LOOP_NAMES = {
-    k.LOOP_HEADER: "header (before the first LX/CLP)",
-    k.LOOP_CLAIM: "claim payment loop 2100 (after CLP)",
-    k.LOOP_LINE: "service payment loop 2110 (after SVC)",
-    k.LOOP_PLB: "provider adjustment (PLB) trailer",
-    k.LOOP_LX: "header number loop 2000 (after LX/TS3/TS2, before CLP)",
+    k.LOOP_HEADER: "in the header (before the first LX/CLP)",
+    k.LOOP_CLAIM: "in the claim payment loop 2100 (after CLP)",
+    k.LOOP_LINE: "in the service payment loop 2110 (after SVC)",
+    k.LOOP_PLB: "in the provider adjustment (PLB) trailer",
+    k.LOOP_LX: "in the header number loop 2000 (after LX/TS3/TS2, before CLP)",
 }
 _ENV_NAMES = {
     0: "outside an interchange: expected ISA",
     1: "inside an interchange but outside a functional group: expected GS or IEA",
     2: "between transaction sets: expected ST or GE",
-    3: "inside a transaction set",
+    3: "inside a transaction set: the previous one needs its SE (and GE, IEA) first",
 }
 
 
@@ -210,7 +210,7 @@ def _error(buf, file, err) -> X12Error:
         )  # fmt: skip
     if code == k.E_SEGMENT_ID:
         return X12Error(
-            file, seg, None, None,
+            file, seg, None, 0,
             f"{_text(buf, vs, ve, 8)!r} is not a segment id (2-3 upper-case letters or "
             "digits): the file is cut, or its delimiters are not the ones in its ISA",
         )  # fmt: skip
@@ -218,12 +218,12 @@ def _error(buf, file, err) -> X12Error:
         return X12Error(file, seg, sid, elem, f"{sid} has too many elements (at most {elem - 1})")
     if code == k.E_UNKNOWN_SEGMENT:
         return X12Error(
-            file, seg, sid, None,
+            file, seg, sid, 0,
             f"{sid} is not a segment of the 835 (005010X221A1 or 004010X091A1)",
         )  # fmt: skip
     if code == k.E_UNEXPECTED_SEGMENT:
         where = _LOOP_NAMES[a - 10] if a >= 10 else _ENV_NAMES.get(a, "here")
-        return X12Error(file, seg, sid, None, f"{sid} is not allowed in the {where}")
+        return X12Error(file, seg, sid, 0, f"{sid} is not allowed {where}")
     if code == k.E_NOT_835:
         return X12Error(
             file, seg, "ST", 1,
@@ -259,7 +259,7 @@ def _error(buf, file, err) -> X12Error:
             1: "an interchange (no IEA)",
         }.get(a, "an envelope")
         return X12Error(
-            file, seg, sid, None,
+            file, seg, sid, elem,
             f"the file ends inside {what}: it is truncated; nothing was read",
         )  # fmt: skip
     if code == k.E_MISSING:
