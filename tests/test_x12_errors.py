@@ -1,3 +1,4 @@
+# ruff: noqa: E501
 """Input that cannot be read: X12Error naming file, segment number, segment id, element."""
 
 from __future__ import annotations

@@ -601,6 +601,7 @@ def count_835_nb(buf, d_esep, d_term, counts):
     n_seg = n_tx = n_cl = n_li = n_ad = n_re = n_pl = 0
     p = 0
     while p < n:
+        p0 = p
         end, npos = _scan_terminators(buf, p, n, term, nl, pos)
         if end >= n:
             pos[npos] = n
@@ -660,6 +661,8 @@ def count_835_nb(buf, d_esep, d_term, counts):
             continue
         if end >= n:
             break
+        if p == p0:
+            p = end  # one segment longer than a block: skip it (the estimate is checked)
     counts[K_TX] = n_tx
     counts[K_CLM] = n_cl
     counts[K_LIN] = n_li
