@@ -15,6 +15,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,11 +25,40 @@ from benchmarks.bench_analytics import OPERATIONS  # noqa: E402
 from ledgerkit._facts import facts  # noqa: E402
 
 
+def _available_gb() -> float:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1e6
+    except OSError:
+        pass
+    return float("inf")
+
+
+def _guard(min_free_gb: float) -> None:
+    """Exit (code 3) rather than push a shared machine into the OOM killer."""
+
+    def watch():
+        while True:
+            if _available_gb() < min_free_gb:
+                print(f"aborted: less than {min_free_gb} GB of memory left", flush=True)
+                os._exit(3)
+            time.sleep(0.2)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--procedures", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--min-free-gb", type=float, default=0.0, help="abort when free memory drops below"
+    )
     args = parser.parse_args(argv)
+    if args.min_free_gb > 0:
+        _guard(args.min_free_gb)
 
     # Warm the JIT on a small ledger first so compile time is not counted.
     small = ledger_with_procedures(5_000)
