@@ -1,4 +1,4 @@
-"""The ``ledgerkit`` command line: ``demo``, ``classify`` and ``sample``.
+"""The ``ledgerkit`` command line: ``demo``, ``classify``, ``sample``, ``post``, ``review``.
 
 Output never contains patient identifiers: only counts and dollars.
 """
@@ -54,7 +54,16 @@ def main(argv=None) -> int:
     smp.add_argument("folder", type=Path, nargs="?", default=Path("data/samples"))
     cls = sub.add_parser("classify", help="classify a ledger folder (Parquet) and summarise")
     cls.add_argument("folder", type=Path)
+    pst = sub.add_parser("post", help="post 835 files into a ledger store (Delta Lake)")
+    pst.add_argument("store", type=Path)
+    pst.add_argument("files", type=Path, nargs="+")
+    pst.add_argument("--actor", default="posting engine")
+    pst.add_argument("--note", default=None)
+    rev = sub.add_parser("review", help="list the flagged remits of a ledger store")
+    rev.add_argument("store", type=Path)
     args = parser.parse_args(argv)
+    if args.command in ("post", "review"):
+        return _store_command(args)
     progress = not args.no_progress and sys.stderr.isatty()
 
     import ledgerkit as lk
@@ -85,6 +94,37 @@ def main(argv=None) -> int:
         print(f"ledgerkit: error: {exc}", file=sys.stderr)
         return 2
     print(report)
+    return 0
+
+
+def _store_command(args) -> int:
+    """``post`` and ``review``: counts, dollars and remit ids only (no patient data)."""
+    from ledgerkit.errors import LedgerError
+    from ledgerkit.store import LedgerStore
+    from ledgerkit.x12 import X12Error, read_835
+
+    try:
+        store = LedgerStore(args.store)
+        if args.command == "review":
+            flagged = store.flagged()
+            print(f"{flagged.num_rows:,} flagged remits in {args.store}")
+            for row in flagged.select(
+                ["remit_id", "payer_id", "status_code", "paid_cents", "reason_code", "reason"]
+            ).to_pylist():
+                print(
+                    f"{row['remit_id']}  payer {row['payer_id']}  status {row['status_code']}  "
+                    f"paid ${(row['paid_cents'] or 0) / 100:,.2f}  {row['reason_code']}: "
+                    f"{row['reason']}"
+                )
+            return 0
+        remits = read_835([str(f) for f in args.files])  # raises before anything is written
+        result = store.post(remits, actor=args.actor, note=args.note)
+    except (LedgerError, X12Error, OSError) as exc:
+        print(f"ledgerkit: error: {exc}", file=sys.stderr)
+        return 2
+    for decision, (n, cents) in result.counts().items():
+        print(f"{decision:<9} {n:>9,} claims  ${cents / 100:>16,.2f}")
+    print(f"{result.entries.num_rows:,} entries appended; store version {store.version}")
     return 0
 
 

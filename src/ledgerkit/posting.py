@@ -18,8 +18,9 @@ How a batch is decided
    coverage, and service lines to procedures by line item control number
    (REF*6R) when it names a procedure of that encounter, else by billed code
    (SVC06 when the payer re-coded, else SVC01) + modifiers + service date +
-   charge (the k-th identical line to the k-th identical procedure). These
-   are Arrow joins over the whole batch.
+   charge (the k-th identical line to the k-th identical procedure, when the
+   claim names all of them; a line that could be one of several identical
+   procedures stays unmatched). These are Arrow joins over the whole batch.
 3. Amounts the payer reported at claim level only (claim-level CAS, or a
    claim without service lines) go to the procedure when the encounter has
    exactly one; otherwise no line amounts are invented: the claim is
@@ -436,11 +437,11 @@ def _candidate_procedures(ledger: Ledger, enc_pos: np.ndarray):
     return proc.astype(np.int64), np.repeat(enc, count)
 
 
-def _rank_within(*keys) -> np.ndarray:
-    """0-based rank of each row among rows with equal keys (input order)."""
+def _rank_within(*keys) -> tuple[np.ndarray, np.ndarray]:
+    """0-based rank of each row among rows with equal keys (input order), and group size."""
     n = len(keys[0])
     if n == 0:
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     order = np.lexsort((np.arange(n),) + tuple(reversed(keys)))
     change = np.zeros(n, bool)
     change[0] = True
@@ -450,7 +451,11 @@ def _rank_within(*keys) -> np.ndarray:
     run_start = np.maximum.accumulate(np.where(change, np.arange(n), 0))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n) - run_start
-    return rank
+    starts = np.flatnonzero(change)
+    sizes = np.diff(np.append(starts, n))
+    size = np.empty(n, np.int64)
+    size[order] = np.repeat(sizes, sizes)
+    return rank, size
 
 
 def _shared_codes(a, b):
@@ -508,22 +513,27 @@ def _match_lines(ledger: Ledger, b: _Batch, claim_enc: np.ndarray) -> np.ndarray
         l_mod, p_mod = _shared_codes(_plain(mods).take(take), procs["modifiers"])
         l_date = _ints(pc.cast(_plain(date).take(take), pa.int32()), -(2**40))
         p_date = _ints(pc.cast(_plain(procs["service_date"]), pa.int32()))
-        l_charge = _ints(_plain(li["charge_cents"]).take(take), -(2**62))
+        # reversals (status 22) report the billed charge negated
+        l_charge = np.abs(_ints(_plain(li["charge_cents"]).take(take), -(2**62)))
         p_charge = _ints(procs["charge_cents"])
         l_enc = line_enc[rest]
-        l_rank = _rank_within(l_enc, l_code, l_mod, l_date, l_charge)
-        p_rank = _rank_within(cand_enc, p_code, p_mod, p_date, p_charge)
+        # rank within the claim (several claims of one encounter name the same lines)
+        l_rank, l_size = _rank_within(b.line_claim[rest], l_code, l_mod, l_date, l_charge)
+        p_rank, p_size = _rank_within(cand_enc, p_code, p_mod, p_date, p_charge)
         left = pa.table(
             {"e": l_enc, "c": l_code, "m": l_mod, "d": l_date, "a": l_charge, "r": l_rank,
-             "i": rest}
+             "i": rest, "n": l_size}
         )  # fmt: skip
         right = pa.table(
             {"e": cand_enc, "c": p_code, "m": p_mod, "d": p_date, "a": p_charge, "r": p_rank,
-             "p": cand}
+             "p": cand, "pn": p_size}
         )  # fmt: skip
         j = left.join(right, keys=["e", "c", "m", "d", "a", "r"], join_type="inner")
         if j.num_rows:
-            out[j["i"].to_numpy()] = j["p"].to_numpy()
+            # identical procedures are matched in order only when the claim names them
+            # all; otherwise which one is meant is ambiguous and the line stays unmatched
+            sure = j["n"].to_numpy() == j["pn"].to_numpy()
+            out[j["i"].to_numpy()[sure]] = j["p"].to_numpy()[sure]
     return out
 
 
