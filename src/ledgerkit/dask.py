@@ -1,0 +1,946 @@
+"""ledgerkit on Dask: the same kernels over a partitioned ledger, one partition per task.
+
+A partitioned ledger (:func:`ledgerkit.partition.partition`) never splits an
+encounter, so every per-encounter result is computed by the ordinary
+single-machine function on one partition, in a Dask worker, and the results
+are concatenated. What crosses partitions is combined exactly:
+
+=========================  ==================================================
+result                     how partitions are combined
+=========================  ==================================================
+``balances``, ``classify`` rows concatenated (partition order)
+rule ``dry_run``           per-rule totals: integer sums; entries and hits
+                           concatenated. Ages count to the whole ledger's
+                           latest posting day (from the manifest), as on one
+                           machine.
+TAA percentiles            **exact, by gathering**: each partition sends its
+(``suggest_taa``,          allowed-amount history as (configuration text,
+``taa_history``, TAA       allowed) rows; one task sorts them into the global
+rules, ``taa_sweep``)      per-configuration history (``global_history``);
+                           every partition then reads the full history of
+                           its own configurations (a second pass), so TAAs
+                           are the single-machine ones, never a sketch.
+sweeps                     per (level, payer) integer sums of the
+                           per-partition sweeps
+metrics                    integer sums per group, rates recomputed from the
+                           sums; with ``carc``/``category`` in ``by`` the
+                           denominators are summed per group of the other
+                           dimensions; the median and p90 of
+                           ``days_to_resolution`` from exact per-group
+                           histograms of days (integers)
+=========================  ==================================================
+
+Every function takes ``client=`` (a ``dask.distributed.Client``); without one
+it uses the current default client or starts a :func:`local_cluster`.
+``progress=True`` shows a bar (``tqdm.auto``: a widget in Jupyter, text in a
+terminal); ``None`` shows it only on a terminal.
+
+Rows of concatenated results come partition by partition; grouped results are
+sorted by their key columns (nulls last). Sort single-machine results the
+same way to compare them.
+
+Import this module as ``import ledgerkit.dask as lkd``; ``import ledgerkit``
+alone never imports Dask.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ledgerkit.partition import (
+    EPOCH,
+    PartitionedLedger,
+    _prepare,
+    write_generated_partition,
+    write_manifest,
+)
+
+__all__ = [
+    "local_cluster",
+    "get_client",
+    "generate",
+    "balances",
+    "classify",
+    "dry_run",
+    "DistributedDryRun",
+    "global_history",
+    "suggest_taa",
+    "taa_history",
+    "taa_sweep",
+    "threshold_sweep",
+    "metric",
+    "initial_denial_rate",
+    "avoidable_denial_rate",
+    "denial_dollars",
+    "overturn_rate",
+    "days_to_resolution",
+    "open_denial_dollars",
+    "aging",
+]
+
+_ALLOWED_BITS = 40  # as ledgerkit.taa: allowed amounts below 2**40 cents
+_DEFAULT = {}
+
+
+# --------------------------------------------------------------------- cluster
+def _distributed():
+    try:
+        return importlib.import_module("distributed")
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "ledgerkit.dask needs dask.distributed: pip install 'ledgerkit[dask]'"
+        ) from exc
+
+
+def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, memory_limit="auto", **kwargs):
+    """A ``dask.distributed.LocalCluster`` of processes, with Numba's threads matched.
+
+    Dask's nanny limits OpenMP/MKL threads but not ``NUMBA_NUM_THREADS``; each
+    worker gets ``NUMBA_NUM_THREADS = threads_per_worker`` so parallel kernels
+    do not oversubscribe the cores. Use it as a context manager::
+
+        with lkd.local_cluster(2, memory_limit="3GiB") as cluster, Client(cluster) as client:
+            lkd.classify(folder, client=client)
+
+    Parameters
+    ----------
+    n_workers, threads_per_worker : int
+    memory_limit : str or int
+        Per worker (``"3GiB"``); Dask spills, pauses and finally restarts a
+        worker that goes over it.
+    **kwargs
+        Passed to ``LocalCluster`` (``dashboard_address``, ``local_directory``...).
+    """
+    dist = _distributed()
+    env = dict(kwargs.pop("env", None) or {})
+    env.setdefault("NUMBA_NUM_THREADS", str(int(threads_per_worker)))
+    kwargs.setdefault("dashboard_address", None)
+    return dist.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        memory_limit=memory_limit,
+        env=env,
+        **kwargs,
+    )
+
+
+def get_client(client=None):
+    """``client``, else the current default Dask client, else one on a new local cluster.
+
+    The local cluster started here (one worker per core, one thread each) is
+    kept for later calls and closed when Python exits.
+    """
+    if client is not None:
+        return client
+    dist = _distributed()
+    try:
+        return dist.default_client()
+    except ValueError:
+        pass
+    if "client" not in _DEFAULT:
+        cluster = local_cluster(n_workers=max(1, os.cpu_count() or 1))
+        _DEFAULT["cluster"] = cluster
+        _DEFAULT["client"] = dist.Client(cluster)
+        atexit.register(_close_default)
+    return _DEFAULT["client"]
+
+
+def _close_default():  # pragma: no cover - runs at interpreter exit
+    client = _DEFAULT.pop("client", None)
+    cluster = _DEFAULT.pop("cluster", None)
+    if client is not None:
+        client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _dataset(data) -> PartitionedLedger:
+    if isinstance(data, PartitionedLedger):
+        return data
+    if isinstance(data, str | Path):
+        return PartitionedLedger(data)
+    raise TypeError(
+        "expected a partitioned ledger (ledgerkit.partition(...) or its folder), got "
+        f"{type(data).__name__}; for a Ledger in memory call ledgerkit.partition(ledger, "
+        "folder, n_partitions) first"
+    )
+
+
+def _run(client, fn, ds, *args, progress=None, desc="partitions"):
+    """``fn(ds, p, *args)`` for every partition on the cluster; results in partition order."""
+    futures = client.map(
+        fn,
+        [ds] * ds.n_partitions,
+        range(ds.n_partitions),
+        *[[a] * ds.n_partitions for a in args],
+        pure=False,
+    )
+    return _wait(client, futures, progress, desc)
+
+
+def _wait(client, futures, progress, desc):
+    from tqdm.auto import tqdm
+
+    dist = _distributed()
+    disable = None if progress is None else not progress
+    with tqdm(total=len(futures), desc=desc, unit="part", disable=disable) as bar:
+        for _ in dist.as_completed(futures):
+            bar.update(1)
+    return client.gather(futures)
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    return pa.concat_tables(tables) if tables else pa.table({})
+
+
+def _write_part(table: pa.Table, out, p: int) -> dict:
+    path = Path(out) / f"part-{p:05d}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return {"rows": table.num_rows}
+
+
+# --------------------------------------------------------------------- generate
+def _gen_part(ds_folder, p, n_encounters, seed):
+    return write_generated_partition(ds_folder, p, n_encounters, seed)
+
+
+def generate(
+    folder,
+    n_procedures: int,
+    n_partitions: int,
+    *,
+    seed: int = 0,
+    client=None,
+    progress=None,
+    overwrite: bool = False,
+) -> PartitionedLedger:
+    """A synthetic partitioned ledger of about ``n_procedures``, made partition by partition.
+
+    Each task runs ``ledgerkit.synth.generate`` for its own partition (seed
+    ``seed * 100003 + p``), prefixes its ids with ``P<p>-`` so they are unique
+    (see :func:`ledgerkit.partition.relabel_partition`) and writes it: the
+    whole ledger is never in memory. The number of procedures is random
+    around the target (about 2.3 per encounter).
+    """
+    from ledgerkit.synth import MEAN_PROCEDURES_PER_ENCOUNTER
+
+    client = get_client(client)
+    folder = _prepare(folder, overwrite)
+    n_enc = int(round(n_procedures / MEAN_PROCEDURES_PER_ENCOUNTER))
+    per = np.full(n_partitions, n_enc // n_partitions, np.int64)
+    per[: n_enc % n_partitions] += 1
+    futures = client.map(
+        _gen_part,
+        [str(folder)] * n_partitions,
+        range(n_partitions),
+        per.tolist(),
+        [seed * 100_003 + p for p in range(n_partitions)],
+        pure=False,
+    )
+    stats = _wait(client, futures, progress, "generate")
+    write_manifest(folder, "generated", stats, {"seed": seed})
+    return PartitionedLedger(folder)
+
+
+# --------------------------------------------------------------------- per-encounter
+def _part_balances(ds, p, level, policy, out):
+    from ledgerkit.balances import balances as single
+
+    table = single(ds.read(p, policy=policy), level=level)
+    return table if out is None else _write_part(table, out, p)
+
+
+def _part_classify(ds, p, pending, policy, out):
+    from ledgerkit.classify import classify as single
+
+    table = single(ds.read(p, policy=policy), pending=pending)
+    if out is None:
+        return table
+    info = _write_part(table, out, p)
+    counts = pc.value_counts(table["class"].cast(pa.string()))
+    info["classes"] = dict(
+        zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
+    )
+    return info
+
+
+def _finish(results, out):
+    if out is None:
+        return _concat(results)
+    return Path(out)
+
+
+def balances(data, level: str = "procedure", *, policy=None, client=None, out=None, progress=None):
+    """:func:`ledgerkit.balances` over every partition.
+
+    Parameters
+    ----------
+    data : PartitionedLedger or its folder
+    level : {"procedure", "payer", "encounter"}
+    out : str or Path, optional
+        Write each partition's rows to ``out/part-NNNNN.parquet`` (a Parquet
+        dataset) instead of gathering them: for ledgers larger than memory.
+
+    Returns
+    -------
+    pyarrow.Table, or the ``out`` folder
+    """
+    from ledgerkit.balances import LEVELS
+
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    ds = _dataset(data)
+    client = get_client(client)
+    results = _run(
+        client, _part_balances, ds, level, policy, out, progress=progress, desc="balances"
+    )
+    return _finish(results, out)
+
+
+def classify(data, *, pending=None, policy=None, client=None, out=None, progress=None):
+    """:func:`ledgerkit.classify` over every partition.
+
+    With ``out``, rows go to ``out/part-NNNNN.parquet`` and the folder is
+    returned; :func:`class_counts` then sums the class counts each task
+    reported without reading the files.
+
+    Returns
+    -------
+    pyarrow.Table, or the ``out`` folder
+    """
+    ds = _dataset(data)
+    client = get_client(client)
+    pending = None if pending is None else list(pending)
+    results = _run(
+        client, _part_classify, ds, pending, policy, out, progress=progress, desc="classify"
+    )
+    if out is not None:
+        counts: dict = {}
+        for r in results:
+            for k, v in r["classes"].items():
+                counts[k] = counts.get(k, 0) + v
+        _LAST_COUNTS[str(Path(out))] = counts
+    return _finish(results, out)
+
+
+_LAST_COUNTS: dict = {}
+
+
+def class_counts(out) -> dict:
+    """Encounters per class of the last :func:`classify` written to ``out`` (this process)."""
+    return dict(_LAST_COUNTS[str(Path(out))])
+
+
+# --------------------------------------------------------------------- TAA history
+@dataclass
+class GlobalHistory:
+    """Every configuration's allowed history over the whole ledger, sorted.
+
+    ``labels`` (configuration text, sorted), ``start`` (offsets,
+    ``len(labels) + 1``) and ``values`` (int64 cents, sorted within each
+    configuration): the single-machine ``Configurations`` arrays, keyed by
+    configuration text instead of per-ledger ids.
+    """
+
+    labels: pa.Array
+    start: np.ndarray
+    values: np.ndarray
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.start)
+
+
+def _part_history(ds, p, policy):
+    from ledgerkit import taa
+
+    ledger = ds.read(p, policy=policy)
+    configs = taa.configurations(ledger)
+    labels = taa.config_labels(ledger, configs)
+    counts = configs.counts()
+    used = np.flatnonzero(counts > 0)
+    config = np.repeat(np.arange(len(used), dtype=np.int32), counts[used])
+    label_array = pa.array([labels[c] for c in used], pa.string())
+    return pa.table(
+        {
+            "config": pa.DictionaryArray.from_arrays(pa.array(config), label_array),
+            "allowed": pa.array(configs.hist_values, pa.int64()),
+        }
+    )
+
+
+def _merge_history(*tables) -> GlobalHistory:
+    dictionaries = [t["config"].chunk(0).dictionary for t in tables if t.num_rows]
+    if not dictionaries:
+        return GlobalHistory(
+            pa.array([], pa.string()), np.zeros(1, np.int64), np.empty(0, np.int64)
+        )
+    labels = pc.unique(pa.concat_arrays(dictionaries))
+    labels = labels.take(pc.sort_indices(labels))
+    keys = []
+    for t in tables:
+        if not t.num_rows:
+            continue
+        chunk = t["config"].chunk(0)
+        to_global = pc.index_in(chunk.dictionary, value_set=labels).to_numpy(zero_copy_only=False)
+        code = to_global.astype(np.int64)[chunk.indices.to_numpy(zero_copy_only=False)]
+        allowed = t["allowed"].to_numpy()
+        keys.append((code << _ALLOWED_BITS) | allowed)
+    key = np.concatenate(keys)
+    del keys
+    key.sort()
+    values = key & ((1 << _ALLOWED_BITS) - 1)
+    start = np.searchsorted(key >> _ALLOWED_BITS, np.arange(len(labels) + 1)).astype(np.int64)
+    return GlobalHistory(labels, start, values)
+
+
+def _history_future(client, ds, policy, progress):
+    dist = _distributed()
+    parts = client.map(
+        _part_history,
+        [ds] * ds.n_partitions,
+        range(ds.n_partitions),
+        [policy] * ds.n_partitions,
+        pure=False,
+    )
+    _wait(client, parts, progress, "TAA history")
+    merged = client.submit(_merge_history, *parts, pure=False)
+    dist.wait(merged)
+    del parts
+    return merged
+
+
+def global_history(data, *, policy=None, client=None, progress=None) -> GlobalHistory:
+    """The exact allowed history of every claim configuration, gathered from all partitions."""
+    ds = _dataset(data)
+    client = get_client(client)
+    return _history_future(client, ds, policy, progress).result()
+
+
+def _inject(ledger, history: GlobalHistory) -> None:
+    """Replace the partition's per-configuration histories by the global ones.
+
+    ``ledgerkit.taa.configurations`` caches its result on the ledger's
+    features; after this, every TAA function on this partition ledger
+    (percentiles, ``suggest_taa``, TAA rules, sweeps) reads global histories.
+    """
+    from ledgerkit import taa
+
+    configs = taa.configurations(ledger)
+    labels = pa.array(taa.config_labels(ledger, configs), pa.string())
+    pos = pc.index_in(labels, value_set=history.labels).fill_null(-1)
+    pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+    found = pos >= 0
+    lo = np.where(found, history.start[np.maximum(pos, 0)], 0)
+    hi = np.where(found, history.start[np.maximum(pos, 0) + 1], 0)
+    counts = hi - lo
+    start = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    idx = np.arange(int(start[-1]), dtype=np.int64) + np.repeat(lo - start[:-1], counts)
+    configs.hist_start = start
+    configs.hist_values = history.values[idx]
+
+
+def _percentiles(history: GlobalHistory, percentile: float, min_claims: int) -> np.ndarray:
+    """Per configuration: the 'lower' percentile of its history (-1 below ``min_claims``)."""
+    n = history.counts()
+    idx = np.floor((n - 1) * float(percentile) / 100.0).astype(np.int64)
+    ok = (n >= min_claims) & (n > 0)
+    at = np.where(ok, history.start[:-1] + np.maximum(idx, 0), 0)
+    values = history.values[at] if len(history.values) else np.zeros(len(n), np.int64)
+    return np.where(ok, values, -1).astype(np.int64)
+
+
+def _config_table(history: GlobalHistory, selected: np.ndarray) -> dict:
+    labels = history.labels.take(pa.array(selected, pa.int64()))
+    parts = pc.split_pattern(labels, "|", max_splits=2)
+    cols = {"config": labels}
+    for i, name in enumerate(("payer_id", "place_of_service")):
+        value = pc.list_element(parts, i)
+        value = pc.if_else(pc.equal(value, "-"), pa.scalar(None, pa.string()), value)
+        cols[name] = pc.dictionary_encode(value)
+    return cols
+
+
+def _order_by_claims(history, selected):
+    counts = history.counts()[selected]
+    # most claims first; ties by configuration text (single machine: by hash order)
+    return selected[np.lexsort((selected, -counts))]
+
+
+def _suggest(history: GlobalHistory, percentile, min_claims) -> pa.Table:
+    taa = _percentiles(history, percentile, min_claims)
+    selected = _order_by_claims(history, np.flatnonzero(taa >= 0))
+    cols = _config_table(history, selected)
+    cols["claims"] = pa.array(history.counts()[selected], pa.int64())
+    cols["taa_cents"] = pa.array(taa[selected], pa.int64())
+    return pa.table(cols)
+
+
+def _history_table(history: GlobalHistory, min_claims, percentiles) -> pa.Table:
+    counts = history.counts()
+    selected = _order_by_claims(history, np.flatnonzero(counts >= min_claims))
+    cols = _config_table(history, selected)
+    cols["claims"] = pa.array(counts[selected], pa.int64())
+    cols["min_cents"] = pa.array(_percentiles(history, 0, 1)[selected])
+    for p in percentiles:
+        label = f"{p:g}".replace(".", "_")
+        cols[f"p{label}_cents"] = pa.array(_percentiles(history, p, 1)[selected])
+    cols["max_cents"] = pa.array(_percentiles(history, 100, 1)[selected])
+    return pa.table(cols)
+
+
+def suggest_taa(
+    data,
+    percentile: float = 50.0,
+    min_claims: int = 10,
+    *,
+    policy=None,
+    client=None,
+    progress=None,
+) -> pa.Table:
+    """:func:`ledgerkit.taa.suggest_taa` over the whole partitioned ledger (exact).
+
+    Rows with as many claims are ordered by configuration text.
+    """
+    from ledgerkit.taa import _check
+
+    _check(percentile, min_claims)
+    ds = _dataset(data)
+    client = get_client(client)
+    history = _history_future(client, ds, policy, progress)
+    return client.submit(_suggest, history, percentile, int(min_claims), pure=False).result()
+
+
+def taa_history(
+    data,
+    *,
+    min_claims: int = 1,
+    percentiles=(10, 25, 50, 75, 90),
+    policy=None,
+    client=None,
+    progress=None,
+) -> pa.Table:
+    """:func:`ledgerkit.taa.taa_history` over the whole partitioned ledger (exact)."""
+    from ledgerkit.taa import _check
+
+    _check(50, min_claims)
+    for p in percentiles:
+        _check(p, 1)
+    ds = _dataset(data)
+    client = get_client(client)
+    history = _history_future(client, ds, policy, progress)
+    return client.submit(
+        _history_table, history, int(min_claims), tuple(percentiles), pure=False
+    ).result()
+
+
+# --------------------------------------------------------------------- rules
+@dataclass
+class DistributedDryRun:
+    """What a rule set would do to a partitioned ledger.
+
+    ``summary`` is :attr:`ledgerkit.rules.DryRun.summary` summed over the
+    partitions; ``entries`` and ``hits`` are the partitions' tables
+    concatenated (``None`` when written to ``out``: see ``out/entries`` and
+    ``out/hits``).
+    """
+
+    summary: pa.Table
+    entries: pa.Table | None
+    hits: pa.Table | None
+
+    def __repr__(self) -> str:
+        n = int(pc.sum(self.summary["procedures"]).as_py() or 0)
+        return f"DistributedDryRun({self.summary.num_rows} rules, {n} procedures hit)"
+
+
+_SUMMED = ("procedures", "encounters", "written_off_cents", "to_pr_cents", "encounters_closed")
+
+
+def _part_dry_run(ds, p, rules, as_of, policy, taa, history, out):
+    from ledgerkit import rules as R
+
+    ledger = ds.read(p, policy=policy)
+    if history is not None:
+        _inject(ledger, history)
+    run = R.dry_run(ledger, rules, as_of=as_of, taa=taa)
+    if out is None:
+        return run.summary, run.entries, run.hits
+    _write_part(run.entries, Path(out) / "entries", p)
+    _write_part(run.hits, Path(out) / "hits", p)
+    return run.summary, None, None
+
+
+def dry_run(
+    data, rules=None, *, as_of=None, policy=None, taa=None, client=None, out=None, progress=None
+) -> DistributedDryRun:
+    """:func:`ledgerkit.rules.dry_run` over every partition, with exact global TAAs.
+
+    ``as_of`` defaults to the whole ledger's latest posting day (as on one
+    machine). TAA rules without a ``taa`` table read the global history of
+    each configuration (:func:`global_history`, one extra pass).
+    """
+    from ledgerkit.rules import _as_rule_set
+
+    rules = _as_rule_set(rules)
+    ds = _dataset(data)
+    client = get_client(client)
+    as_of = as_of if as_of is not None else ds.as_of_date()
+    needs_taa = taa is None and any(
+        r.when.allowed_vs_taa is not None for r in rules.evaluation_order()
+    )
+    history = _history_future(client, ds, policy, progress) if needs_taa else None
+    results = _run(
+        client,
+        _part_dry_run,
+        ds,
+        rules,
+        as_of,
+        policy,
+        taa,
+        history,
+        out,
+        progress=progress,
+        desc="dry run",
+    )
+    summary = results[0][0]
+    for name in _SUMMED:
+        total = np.sum([r[0][name].to_numpy() for r in results], axis=0).astype(np.int64)
+        summary = summary.set_column(
+            summary.schema.get_field_index(name), name, pa.array(total, pa.int64())
+        )
+    if out is not None:
+        return DistributedDryRun(summary, None, None)
+    return DistributedDryRun(
+        summary, _concat([r[1] for r in results]), _concat([r[2] for r in results])
+    )
+
+
+# --------------------------------------------------------------------- sweeps
+def _part_sweep(ds, p, kind, kwargs, policy, history):
+    from ledgerkit import whatif
+
+    ledger = ds.read(p, policy=policy)
+    if history is not None:
+        _inject(ledger, history)
+    if kind == "taa":
+        return whatif.taa_sweep(ledger, **kwargs)
+    return whatif.threshold_sweep(ledger, **kwargs)
+
+
+_SWEEP_FIGURES = ("encounters_hit", "encounters_closed", "written_off_cents", "ar_closed_cents")
+
+
+def _sweep_combine(tables) -> pa.Table:
+    table = _group_sum(_concat(tables), ["payer_id", "level"], list(_SWEEP_FIGURES))
+    table = table.select(["level", "payer_id", *_SWEEP_FIGURES])
+    return table.sort_by([("payer_id", "ascending", "at_start"), ("level", "ascending")])
+
+
+def taa_sweep(
+    data,
+    levels=None,
+    *,
+    mode: str = "percentile",
+    percentile: float = 50.0,
+    min_claims: int = 10,
+    by_payer: bool = True,
+    policy=None,
+    client=None,
+    progress=None,
+) -> pa.Table:
+    """:func:`ledgerkit.whatif.taa_sweep` over every partition (exact).
+
+    Two passes: the global allowed history (TAAs need every claim of a
+    configuration), then each partition's sweep with those histories; the
+    figures per (level, payer) are integer sums. Rows are sorted by
+    ``payer_id`` (self-pay, a null, first) then ``level``.
+    """
+    from ledgerkit.whatif import MODES
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    ds = _dataset(data)
+    client = get_client(client)
+    history = _history_future(client, ds, policy, progress)
+    kwargs = dict(
+        levels=levels,
+        mode=mode,
+        percentile=percentile,
+        min_claims=min_claims,
+        by_payer=by_payer,
+    )
+    tables = _run(
+        client,
+        _part_sweep,
+        ds,
+        "taa",
+        kwargs,
+        policy,
+        history,
+        progress=progress,
+        desc="TAA sweep",
+    )
+    return _sweep_combine(tables)
+
+
+def threshold_sweep(
+    data, thresholds=None, *, by_payer: bool = True, policy=None, client=None, progress=None
+) -> pa.Table:
+    """:func:`ledgerkit.whatif.threshold_sweep` over every partition (integer sums)."""
+    ds = _dataset(data)
+    client = get_client(client)
+    kwargs = dict(thresholds=thresholds, by_payer=by_payer)
+    tables = _run(
+        client,
+        _part_sweep,
+        ds,
+        "threshold",
+        kwargs,
+        policy,
+        None,
+        progress=progress,
+        desc="threshold sweep",
+    )
+    return _sweep_combine(tables)
+
+
+# --------------------------------------------------------------------- group sums
+def _codes_of(column) -> np.ndarray:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(column.type.value_type)
+    encoded = pc.dictionary_encode(column, null_encoding="encode")
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _group_keys(table: pa.Table, keys) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each group, group of each row) over the ``keys`` columns."""
+    n = table.num_rows
+    if not keys:
+        return (np.zeros(1 if n else 0, np.int64), np.zeros(n, np.int64))
+    codes = np.stack([_codes_of(table[k]) for k in keys], axis=1)
+    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def _group_sum(table: pa.Table, keys, columns) -> pa.Table:
+    """Exact int64 sums of ``columns`` per distinct ``keys`` (nulls are a key value)."""
+    first, inverse = _group_keys(table, keys)
+    out = {k: table[k].take(pa.array(first)) for k in keys}
+    for name in columns:
+        sums = np.zeros(len(first), np.int64)
+        values = table[name].to_numpy(zero_copy_only=False).astype(np.int64)
+        np.add.at(sums, inverse, values)
+        out[name] = pa.array(sums, pa.int64())
+    return pa.table(out) if out else pa.table({})
+
+
+# --------------------------------------------------------------------- metrics
+METRICS = (
+    "initial_denial_rate",
+    "avoidable_denial_rate",
+    "denial_dollars",
+    "overturn_rate",
+    "days_to_resolution",
+    "open_denial_dollars",
+    "aging",
+)
+# Ratio columns, recomputed from the summed numerator and denominator.
+_RATIOS = {
+    "denial_rate": ("denied_claims", "claims"),
+    "dollar_denial_rate": ("denied_cents", "charge_cents"),
+    "avoidable_rate": ("avoidable_claims", "claims"),
+    "avoidable_share": ("avoidable_claims", "denied_claims"),
+    "dollar_avoidable_rate": ("avoidable_cents", "charge_cents"),
+    "overturn_rate": ("overturned_claims", "denied_claims"),
+    "recovery_rate": ("recovered_cents", "denied_cents"),
+}
+# Denominators of the first-response metrics: per group of the non-reason dimensions.
+_BASE = ("claims", "responded", "charge_cents")
+_FIRST_RESPONSE = ("initial_denial_rate", "avoidable_denial_rate")
+
+
+def _resolution_days(ledger, by, catalog):
+    """days_to_resolution's per-claim days as a histogram: by labels, days, count."""
+    from ledgerkit import metrics as M
+    from ledgerkit._facts import units
+    from ledgerkit._kernels.groupby import NO_DAY
+
+    _, f, g, _ = M._denied_lines(ledger, by, None, catalog)
+    first = f.enc_first_day[f.proc_enc, 1]
+    resolved = f.figures["payer_balance"] == 0
+    end = np.where(f.last_day != NO_DAY, f.last_day, first).astype(np.int32)
+    rep, _, all_, end_day = units(f.proc_enc, g.key, flag_all=resolved, day=end)
+    sel = np.flatnonzero(rep & all_ & (g.key >= 0))
+    days = end_day[sel].astype(np.int64) - first[sel]
+    groups = g.key[sel]
+    pairs = np.stack([groups, days], axis=1) if len(sel) else np.zeros((0, 2), np.int64)
+    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
+    cols = g.labels(uniq[:, 0]) if g.columns else {}
+    cols["days"] = pa.array(uniq[:, 1], pa.int64())
+    cols["count"] = pa.array(counts.astype(np.int64))
+    return pa.table(cols)
+
+
+def _part_metric(ds, p, name, by, kwargs, policy):
+    from ledgerkit import metrics as M
+    from ledgerkit._facts import REASON_DIMS, parse_by
+
+    ledger = ds.read(p, policy=policy)
+    fn = getattr(M, name)
+    out = {"table": fn(ledger, by=by, **kwargs)}
+    by = parse_by(by)
+    if name in _FIRST_RESPONSE and any(d in REASON_DIMS for d in by):
+        base_by = tuple(d for d in by if d not in REASON_DIMS)
+        out["base"] = fn(ledger, by=base_by, **kwargs)
+    if name == "days_to_resolution":
+        out["days"] = _resolution_days(ledger, by, kwargs.get("catalog"))
+    return out
+
+
+def _rows_of(table: pa.Table, keys) -> list[tuple]:
+    if not keys:
+        return [()] * table.num_rows
+    return list(zip(*[table[k].to_pylist() for k in keys], strict=True))
+
+
+def _day_stats(days_hist: pa.Table, by, groups: pa.Table, qs):
+    """Per group of ``groups``: total days and linear-interpolated quantiles.
+
+    Computed from exact (group, days, count) histograms with the arithmetic of
+    ``ledgerkit._facts.group_quantiles``, so the floats are bit-identical.
+    """
+    summed = _group_sum(days_hist, list(by) + ["days"], ["count"])
+    index = {row: i for i, row in enumerate(_rows_of(groups, by))}
+    group_of = np.array([index.get(row, -1) for row in _rows_of(summed, by)], np.int64)
+    days = summed["days"].to_numpy().astype(np.int64)
+    count = summed["count"].to_numpy().astype(np.int64)
+    order = np.lexsort((days, group_of))
+    group_of, days, count = group_of[order], days[order], count[order]
+    bounds = np.searchsorted(group_of, np.arange(groups.num_rows + 1))
+    total = np.zeros(groups.num_rows, np.int64)
+    out = [np.full(groups.num_rows, np.nan) for _ in qs]
+    for gi in range(groups.num_rows):
+        d = days[bounds[gi] : bounds[gi + 1]]
+        c = np.cumsum(count[bounds[gi] : bounds[gi + 1]])
+        if not len(c):
+            continue
+        total[gi] = int((d * count[bounds[gi] : bounds[gi + 1]]).sum())
+        v = d.astype(np.float64)
+        n = np.int64(c[-1])
+        for j, q in enumerate(qs):
+            pos = (n - 1) * q
+            a = np.int64(np.floor(pos))
+            b = np.int64(np.ceil(pos))
+            va = v[np.searchsorted(c, a, side="right")]
+            vb = v[np.searchsorted(c, b, side="right")]
+            out[j][gi] = va + (vb - va) * (pos - a)
+    return total, out
+
+
+def _combine_metric(name, by, results) -> pa.Table:
+    from ledgerkit._facts import REASON_DIMS, parse_by, ratio
+
+    by = list(parse_by(by))
+    full = _concat([r["table"] for r in results])
+    ints = [
+        c
+        for c in full.column_names
+        if c not in by and pa.types.is_integer(full.schema.field(c).type)
+    ]
+    base_cols = [c for c in _BASE if c in ints] if "base" in results[0] else []
+    table = _group_sum(full, by, [c for c in ints if c not in base_cols])
+    cols = {c: table[c] for c in table.column_names}
+    if base_cols:
+        base_by = [d for d in by if d not in REASON_DIMS]
+        base = _group_sum(_concat([r["base"] for r in results]), base_by, base_cols)
+        index = {row: i for i, row in enumerate(_rows_of(base, base_by))}
+        rows = [index[row] for row in _rows_of(table, base_by)]
+        for c in base_cols:
+            cols[c] = base[c].take(pa.array(rows, pa.int64()))
+    for c, (num, den) in _RATIOS.items():
+        if c in full.column_names:
+            cols[c] = ratio(cols[num].to_numpy(), cols[den].to_numpy())
+    if name == "days_to_resolution":
+        days = _concat([r["days"] for r in results])
+        total, (median, p90) = _day_stats(days, by, table, (0.5, 0.9))
+        resolved = cols["resolved_claims"].to_numpy()
+        cols["open_claims"] = pa.array(cols["denied_claims"].to_numpy() - resolved)
+        cols["mean_days"] = ratio(total, resolved)
+        cols["median_days"] = pa.array(median, mask=np.isnan(median))
+        cols["p90_days"] = pa.array(p90, mask=np.isnan(p90))
+    out = pa.table({c: cols[c] for c in full.column_names})
+    out = out.cast(full.schema) if out.num_rows or full.num_rows else out
+    if by:
+        out = out.sort_by([(k, "ascending", "at_end") for k in by])
+    return out
+
+
+def metric(name: str, data, by="month", *, policy=None, client=None, progress=None, **kwargs):
+    """One of :data:`METRICS` (``ledgerkit.metrics``) over every partition, combined exactly.
+
+    ``aging``'s ``today`` defaults to the whole ledger's latest posting day.
+    Rows are sorted by the ``by`` columns (nulls last).
+    """
+    if name not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {name!r}")
+    from ledgerkit._facts import parse_by
+
+    parse_by(by)
+    ds = _dataset(data)
+    client = get_client(client)
+    if name == "aging" and kwargs.get("today") is None:
+        day = ds.manifest.get("latest_posted_day")
+        if day is not None:
+            kwargs["today"] = EPOCH + dt.timedelta(days=int(day))
+    results = _run(
+        client, _part_metric, ds, name, by, kwargs, policy, progress=progress, desc=name
+    )
+    return _combine_metric(name, by, results)
+
+
+def _metric_function(name: str):
+    def fn(data, by=_DEFAULT_BY[name], *, policy=None, client=None, progress=None, **kwargs):
+        return metric(name, data, by, policy=policy, client=client, progress=progress, **kwargs)
+
+    fn.__name__ = name
+    fn.__qualname__ = name
+    fn.__doc__ = (
+        f"``ledgerkit.metrics.{name}`` over a partitioned ledger, combined exactly "
+        "(see :func:`metric`)."
+    )
+    return fn
+
+
+_DEFAULT_BY = {
+    "initial_denial_rate": "month",
+    "avoidable_denial_rate": "month",
+    "denial_dollars": ("payer", "carc"),
+    "overturn_rate": "payer",
+    "days_to_resolution": "payer",
+    "open_denial_dollars": "payer",
+    "aging": "payer",
+}
+initial_denial_rate = _metric_function("initial_denial_rate")
+avoidable_denial_rate = _metric_function("avoidable_denial_rate")
+denial_dollars = _metric_function("denial_dollars")
+overturn_rate = _metric_function("overturn_rate")
+days_to_resolution = _metric_function("days_to_resolution")
+open_denial_dollars = _metric_function("open_denial_dollars")
+aging = _metric_function("aging")
