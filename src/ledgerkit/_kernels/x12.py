@@ -530,6 +530,14 @@ def _sets(a, f, row, s, e):
 
 
 @njit(inline="always")
+def _init_row(a, row, v):
+    """Set every field of a new row (the wrapper allocates without initialising)."""
+    if row < a.shape[1]:
+        for f in range(a.shape[0]):
+            a[f, row] = v
+
+
+@njit(inline="always")
 def _setn(a, f, row, v):
     if row < a.shape[1]:
         a[f, row] = v
@@ -878,6 +886,9 @@ def parse_835_nb(
                 return _fail(err, E_NOT_835, seg_no, 1, pos, 0, 0, eb_s[1], eb_e[1])
             tx = n_tx
             n_tx += 1
+            if fill:
+                _init_row(tx_s, tx, -1)
+                _init_row(tx_n, tx, NULL)
             env = 3
             loop = LOOP_HEADER
             st_count = 1
@@ -930,6 +941,9 @@ def parse_835_nb(
                     return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
             cl = n_cl
             n_cl += 1
+            if fill:
+                _init_row(cl_s, cl, -1)
+                _init_row(cl_n, cl, NULL)
             li = -1
             line_no = 0
             loop = LOOP_CLAIM
@@ -987,6 +1001,8 @@ def parse_835_nb(
                     )
                 a = n_ad
                 n_ad += 1
+                if fill:
+                    _init_row(ad_s, a, -1)
                 if fill and a < ad_n.shape[1]:
                     ad_n[AN_CLAIM, a] = cl
                     ad_n[AN_LINE, a] = li if loop == LOOP_LINE else -1
@@ -1001,6 +1017,9 @@ def parse_835_nb(
                 return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
             li = n_li
             n_li += 1
+            if fill:
+                _init_row(li_s, li, -1)
+                _init_row(li_n, li, NULL)
             line_no += 1
             loop = LOOP_LINE
             bad = 0
@@ -1153,6 +1172,8 @@ def parse_835_nb(
                 if k < ne and eb_e[k] > eb_s[k]:
                     r = n_re
                     n_re += 1
+                    if fill:
+                        _init_row(re_s, r, -1)
                     if fill and r < re_n.shape[1]:
                         re_n[RN_CLAIM, r] = cl
                         re_n[RN_LINE, r] = -1
@@ -1168,6 +1189,8 @@ def parse_835_nb(
                     return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
             r = n_re
             n_re += 1
+            if fill:
+                _init_row(re_s, r, -1)
             if fill and r < re_n.shape[1]:
                 re_n[RN_CLAIM, r] = cl
                 re_n[RN_LINE, r] = li
@@ -1208,6 +1231,8 @@ def parse_835_nb(
                     )
                 r = n_pl
                 n_pl += 1
+                if fill:
+                    _init_row(pl_s, r, -1)
                 if fill and r < pl_n.shape[1]:
                     nc, sep, odd = _composite(buf, eb_s[k], eb_e[k], comp, cb)
                     pl_n[PN_TX, r] = tx

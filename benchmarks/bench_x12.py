@@ -1,0 +1,89 @@
+"""asv benchmarks of read_835 / write_835 on 835 files written from synthetic ledgers.
+
+The files are made once by ``write_835`` from ``ledgerkit.synth`` (see
+``compare_x12.make_file``, cached in ``$LEDGERKIT_BENCH_DIR``). ``track_*`` report
+MB/s and claims/s beside the times. Every body also runs once, small, in
+tests/test_x12_bench.py so the benchmarks cannot rot. The peer comparison
+(oxedi, edi-835-parser) is benchmarks/compare_x12.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ledgerkit.x12 import read_835, write_835
+from ledgerkit.x12.from_ledger import remittances_from_ledger
+
+from .compare_x12 import BENCH_DIR, make_file
+
+# synthetic encounters -> roughly 0.5 KB of 835 text each (400k: ~210 MB)
+SIZES = [50_000, 400_000]
+
+
+class Read835:
+    params = [SIZES]
+    param_names = ["encounters"]
+    timeout = 1800
+    number = 1
+    repeat = 3
+
+    def setup(self, encounters):
+        self.path = make_file(encounters)
+        self.mb = self.path.stat().st_size / 1e6
+        read_835(self.path)  # JIT warm-up, page cache warm
+
+    def time_read_835(self, encounters):
+        read_835(self.path)
+
+    def time_read_835_salted(self, encounters):
+        read_835(self.path, salt="benchmark-salt")
+
+    def track_mb_per_s(self, encounters):
+        t = time.perf_counter()
+        read_835(self.path)
+        return self.mb / (time.perf_counter() - t)
+
+    track_mb_per_s.unit = "MB/s"
+
+    def track_claims_per_s(self, encounters):
+        t = time.perf_counter()
+        r = read_835(self.path)
+        return r.claims.num_rows / (time.perf_counter() - t)
+
+    track_claims_per_s.unit = "claims/s"
+
+    def peakmem_read_835(self, encounters):
+        read_835(self.path)
+
+
+class Write835:
+    params = [[5_000]]
+    param_names = ["encounters"]
+    number = 1
+    repeat = 3
+
+    def setup(self, encounters):
+        import ledgerkit as lk
+
+        self.r = remittances_from_ledger(lk.synth.generate(encounters, seed=7))
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+
+    def time_write_835(self, encounters):
+        write_835(self.r, BENCH_DIR / "write_bench.835")
+
+    def time_remittances_from_ledger(self, encounters):
+        import ledgerkit as lk
+
+        remittances_from_ledger(lk.synth.generate(encounters, seed=7))
+
+
+def timeraw_import_x12():
+    return "import ledgerkit.x12"
+
+
+def timeraw_first_read_835():
+    # fresh process: import + loading the compiled kernels from the cache + one small read
+    return """
+from ledgerkit.x12 import read_835
+read_835(b"ST*835*1~BPR*I*10*C*CHK************20250101~CLP*E1*1*10*10~SE*4*1~")
+"""

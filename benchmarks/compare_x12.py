@@ -1,0 +1,178 @@
+"""read_835 against the peers a user would pick instead: oxedi and edi-835-parser.
+
+Run (after ``pip install -e .[bench]``)::
+
+    python benchmarks/compare_x12.py            # 200+ MB file, 400k synthetic encounters
+    python benchmarks/compare_x12.py --small    # quick check, ~25 MB
+
+The large file is made once by ``write_835`` from ``synth`` (``ledgerkit.synth.generate``
+-> ``remittances_from_ledger`` -> ``write_835``) and cached in ``$LEDGERKIT_BENCH_DIR``
+(default ``/tmp/ledgerkit-bench``). Each reader is timed end to end from a path into its
+own output (ledgerkit: Arrow tables; oxedi: its Arrow tables; edi-835-parser: its
+transaction objects, then ``to_dataframe`` as a user would), best of a few runs after a
+warm-up, on one thread. edi-835-parser is pure Python and slow, so it reads a ~1 MB slice
+(a whole 835 file written from a smaller synthetic ledger); the ratio is computed on that
+same slice. Peak memory of read_835 is the growth of the peak RSS of a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(os.environ.get("LEDGERKIT_BENCH_DIR", "/tmp/ledgerkit-bench"))
+
+
+def make_file(n_encounters: int, seed: int = 7, numeric_payer_ids: bool = False) -> Path:
+    """An 835 file written by write_835 from a synthetic ledger (cached).
+
+    ``numeric_payer_ids``: the slice for edi-835-parser, which reads N1*PR N104 as an
+    integer and one transaction (ST..SE) per file: one payment of every claim, payer
+    id 10001.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    import ledgerkit as lk
+    from ledgerkit.x12 import write_835
+    from ledgerkit.x12.from_ledger import remittances_from_ledger
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    suffix = "_numeric" if numeric_payer_ids else ""
+    path = BENCH_DIR / f"synth_{n_encounters}_{seed}{suffix}.835"
+    if not path.exists():
+        t = time.perf_counter()
+        r = remittances_from_ledger(lk.synth.generate(n_encounters, seed=seed))
+        if numeric_payer_ids:
+            total = pc.sum(r.claims["paid_cents"]).as_py()
+            tx = r.transactions.slice(0, 1)
+            for name, value in (("payer_id", "10001"), ("payment_cents", abs(total)),
+                                ("credit_debit", "D" if total < 0 else "C")):  # fmt: skip
+                i = tx.schema.get_field_index(name)
+                tx = tx.set_column(
+                    i, tx.schema.field(i), pa.array([value], tx.schema.field(i).type)
+                )
+            r.transactions = tx
+            i = r.claims.schema.get_field_index("transaction_id")
+            r.claims = r.claims.set_column(
+                i, r.claims.schema.field(i), pa.array([0] * r.claims.num_rows, pa.int32())
+            )
+        write_835(r, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").rename(path)
+        took = time.perf_counter() - t
+        print(f"  wrote {path} ({path.stat().st_size / 1e6:.0f} MB) in {took:.0f} s")
+    return path
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def read_ledgerkit(path):
+    from ledgerkit.x12 import read_835
+
+    return read_835(path)
+
+
+def read_oxedi(path):
+    import oxedi
+    import pyarrow as pa
+
+    res = oxedi.parse_file(str(path))
+    return {name: pa.table(res.tables[name]) for name in res.tables.keys()}
+
+
+def read_edi835parser(path):
+    import edi_835_parser
+
+    return edi_835_parser.parse(str(path)).to_dataframe()
+
+
+def peak_memory(path: Path) -> dict:
+    """Peak RSS growth while reading ``path`` in a fresh process (after imports and JIT).
+
+    Linux: the peak (VmHWM) is reset through /proc/self/clear_refs after warm-up, so the
+    compiler's own peak does not hide the reader's.
+    """
+    code = f"""
+import json
+from ledgerkit.x12 import read_835
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+read_835({str(Path(__file__).parents[1] / "data/samples/835")!r})
+before = status("VmRSS")
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+r = read_835({str(path)!r})
+print(json.dumps({{"before_mb": before, "peak_mb": status("VmHWM")}}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--small", action="store_true", help="25 MB instead of 200+ MB")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    from ledgerkit.x12 import read_835
+
+    big = make_file(50_000 if args.small else 400_000)
+    slice_ = make_file(2_000, numeric_payer_ids=True)
+    size = big.stat().st_size / 1e6
+    read_835(slice_)  # JIT warm-up (compiled kernels are cached on disk too)
+    r = read_835(big)
+    n_claims = r.claims.num_rows
+    del r
+    t_lk = best_of(lambda: read_ledgerkit(big), args.repeat)
+    print(f"ledgerkit read_835   {size:7.1f} MB  {t_lk:6.2f} s  {size / t_lk:7.1f} MB/s  "
+          f"{n_claims / t_lk:,.0f} claims/s")  # fmt: skip
+    results = {"file_mb": size, "claims": n_claims, "ledgerkit_s": t_lk,
+               "ledgerkit_mb_s": size / t_lk, "ledgerkit_claims_s": n_claims / t_lk}  # fmt: skip
+
+    # oxedi on the same big file when it can, else on the 25 MB file.
+    try:
+        ox_path = big
+        t_ox = best_of(lambda: read_oxedi(ox_path), max(1, args.repeat - 1))
+    except MemoryError:  # pragma: no cover
+        ox_path = make_file(50_000)
+        t_ox = best_of(lambda: read_oxedi(ox_path), args.repeat)
+    ox_mb = ox_path.stat().st_size / 1e6
+    t_lk_ox = t_lk if ox_path == big else best_of(lambda: read_ledgerkit(ox_path), args.repeat)
+    print(f"oxedi parse_file     {ox_mb:7.1f} MB  {t_ox:6.2f} s  {ox_mb / t_ox:7.1f} MB/s  "
+          f"-> ledgerkit is {t_ox / t_lk_ox:.1f}x oxedi")  # fmt: skip
+    results.update(
+        oxedi_mb=ox_mb, oxedi_s=t_ox, oxedi_mb_s=ox_mb / t_ox, ratio_oxedi=t_ox / t_lk_ox
+    )
+
+    sl_mb = slice_.stat().st_size / 1e6
+    t_ep = best_of(lambda: read_edi835parser(slice_), 1)
+    t_lk_sl = best_of(lambda: read_ledgerkit(slice_), max(args.repeat, 5))
+    print(f"edi-835-parser       {sl_mb:7.1f} MB  {t_ep:6.2f} s  {sl_mb / t_ep:7.2f} MB/s  "
+          f"-> ledgerkit is {t_ep / t_lk_sl:.0f}x edi-835-parser (same slice, ledgerkit "
+          f"{sl_mb / t_lk_sl:.0f} MB/s)")  # fmt: skip
+    results.update(edi835_mb=sl_mb, edi835_s=t_ep, edi835_mb_s=sl_mb / t_ep,
+                   ledgerkit_slice_s=t_lk_sl, ratio_edi835=t_ep / t_lk_sl)  # fmt: skip
+
+    mem = peak_memory(big)
+    growth = mem["peak_mb"] - mem["before_mb"]
+    print(f"peak memory of read_835: +{growth:.0f} MB RSS = {growth / size:.2f}x the file "
+          f"({size:.0f} MB)")  # fmt: skip
+    results.update(peak_growth_mb=growth, peak_ratio=growth / size)
+    return results
+
+
+if __name__ == "__main__":
+    main()
