@@ -20,20 +20,57 @@ from ledgerkit.summary import format_summary, summarize
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    # Heavier subsystems load on first use, so `import ledgerkit` stays fast.
-    lazy = {
-        "read_835": ("ledgerkit.x12", "read_835"),
-        "write_835": ("ledgerkit.x12", "write_835"),
-        "Remittances": ("ledgerkit.x12", "Remittances"),
-        "X12Error": ("ledgerkit.x12", "X12Error"),
-    }
-    if name in lazy:
-        import importlib
+# Heavier subsystems load on first use, so `import ledgerkit` stays fast.
+_LAZY_MODULES = (
+    "metrics",
+    "catalog",
+    "payer_behaviour",
+    "rootcause",
+    "secondary",
+    "rules",
+    "taa",
+    "whatif",
+    "x12",
+)
+_LAZY_NAMES = {
+    "read_835": "ledgerkit.x12",
+    "write_835": "ledgerkit.x12",
+    "Remittances": "ledgerkit.x12",
+    "X12Error": "ledgerkit.x12",
+    "worklist": "ledgerkit.worklist",
+    "root_causes": "ledgerkit.rootcause",
+    "secondary_adjustments": "ledgerkit.secondary",
+    "CarcCatalog": "ledgerkit.catalog",
+    "RuleSet": "ledgerkit.rules",
+    "Rule": "ledgerkit.rules",
+    "default_rules": "ledgerkit.rules",
+    "load_rules": "ledgerkit.rules",
+    "save_rules": "ledgerkit.rules",
+    "dry_run": "ledgerkit.rules",
+    "apply_rules": "ledgerkit.rules",
+    "suggest_taa": "ledgerkit.taa",
+    "taa_history": "ledgerkit.taa",
+    "taa_sweep": "ledgerkit.whatif",
+    "threshold_sweep": "ledgerkit.whatif",
+    "WhatIf": "ledgerkit.whatif",
+}
 
-        module, attr = lazy[name]
-        return getattr(importlib.import_module(module), attr)
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"ledgerkit.{name}")
+    if name in _LAZY_NAMES:
+        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
     raise AttributeError(f"module 'ledgerkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES))
+
 
 __all__ = [
     "Ledger",
@@ -47,8 +84,6 @@ __all__ = [
     "synth",
     "summarize",
     "format_summary",
-    "read_835",
-    "write_835",
-    "Remittances",
-    "X12Error",
+    *_LAZY_MODULES,
+    *_LAZY_NAMES,
 ]

@@ -129,7 +129,7 @@ def worklist(
     Examples
     --------
     >>> import ledgerkit as lk
-    >>> wl = lk.worklist.worklist(lk.synth.generate(300, seed=5))
+    >>> wl = lk.worklist(lk.synth.generate(300, seed=5))
     >>> wl["priority"].to_pylist() == sorted(wl["priority"].to_pylist(), reverse=True)
     True
     """
