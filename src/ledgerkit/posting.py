@@ -242,6 +242,11 @@ def _positions(keys, value_set) -> np.ndarray:
     return _ints(pos, -1)
 
 
+def _const(value, n: int, typ=pa.string()) -> pa.Array:
+    """``value`` repeated ``n`` times (no Python list of n objects)."""
+    return pa.repeat(pa.scalar(value, typ), n)
+
+
 def _hash_column(col, seed: int) -> np.ndarray:
     col = _plain(col)
     n = len(col)
@@ -793,15 +798,18 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
             "line": pa.array(keys.proc_line[rows_proc]),
             "payer_seq": pa.array(ev["seq"][rows_claim]),
             "payer_id": _plain(b.payer_id).take(take_c),
-            "kind": pa.array(np.where(kind == K.ITEM_PAYMENT, "payment", "adjustment")),
+            "kind": pa.DictionaryArray.from_arrays(
+                pa.array((kind != K.ITEM_PAYMENT).astype(np.int8)),
+                pa.array(["payment", "adjustment"]),
+            ).cast(pa.string()),
             "group_code": group,
             "carc": carc,
             "amount_cents": pa.array(amount, pa.int64()),
             "negates": pa.nulls(n, pa.int64()),
-            "source": pa.array(np.full(n, "remit")),
+            "source": _const("remit", n),
             "remit_ref": b.remit_id.take(take_c),
-            "actor": pa.array(np.full(n, actor, dtype=object), pa.string()),
-            "note": pa.array(np.full(n, note, dtype=object), pa.string()),
+            "actor": _const(actor, n),
+            "note": _const(note, n),
         }
     )
 
@@ -877,10 +885,10 @@ def _build_entries(ledger, b, ev, actor, note, at):
                 target_id = _ints(src["entry_id"])
             neg = {name: src[name] for name in _ENTRY_COLS}
             neg["amount_cents"] = pc.negate(src["amount_cents"])
-            neg["source"] = pa.array(np.full(len(which), "remit"))
+            neg["source"] = _const("remit", len(which))
             neg["remit_ref"] = b.remit_id.take(pa.array(by_claim))
-            neg["actor"] = pa.array(np.full(len(which), actor, dtype=object), pa.string())
-            neg["note"] = pa.array(np.full(len(which), note, dtype=object), pa.string())
+            neg["actor"] = _const(actor, len(which))
+            neg["note"] = _const(note, len(which))
             neg["negates"] = pa.nulls(len(which), pa.int64())
             parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
             sort_rank.append(rank[by_claim])
@@ -908,7 +916,8 @@ def _build_entries(ledger, b, ev, actor, note, at):
         "negates",
         pa.array(negates, mask=negates < 0),
     )
-    table = table.append_column("entry_id", pa.array(ids)).take(pa.array(o))
+    table = table.append_column("entry_id", pa.array(ids))
+    table = table.append_column("posted_at", _const(at, m, TIMESTAMP)).take(pa.array(o))
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
     return table, per_claim
 
@@ -919,9 +928,10 @@ def _plain_entries(t: pa.Table) -> pa.Table:
 
 def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
     order = ev["order"]
-    codes = np.asarray(_CODES, dtype=object)[ev["reason"]][order]
-    decision = np.asarray([REASONS[c][0] for c in _CODES], dtype=object)[ev["reason"]][order]
-    words = np.asarray([REASONS[c][1] for c in _CODES], dtype=object)[ev["reason"]][order]
+    which = pa.array(ev["reason"][order])
+    codes = pa.array(_CODES).take(which)
+    decision = pa.array([REASONS[c][0] for c in _CODES]).take(which)
+    words = pa.array([REASONS[c][1] for c in _CODES]).take(which)
     take = pa.array(order)
     c = b.claims
     seq = ev["seq"][order]
@@ -929,9 +939,9 @@ def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
     return pa.Table.from_arrays(
         [
             b.remit_id.take(take),
-            pa.array(decision, pa.string()),
-            pa.array(codes, pa.string()),
-            pa.array(words, pa.string()),
+            decision,
+            codes,
+            words,
             _plain(c["encounter_id"]).take(take),
             _plain(b.payer_id).take(take),
             pa.array(seq, mask=seq == 0),
@@ -943,9 +953,9 @@ def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
             _plain(b.file).take(take),
             _plain(c["claim_id"]).take(take),
             pa.array(np.arange(n, dtype=np.int64)),
-            pa.array(np.full(n, decided_at, dtype=object), TIMESTAMP),
-            pa.array(np.full(n, actor, dtype=object), pa.string()),
-            pa.array(np.full(n, note, dtype=object), pa.string()),
+            _const(decided_at, n, TIMESTAMP),
+            _const(actor, n),
+            _const(note, n),
         ],
         schema=DECISIONS_SCHEMA,
     )
