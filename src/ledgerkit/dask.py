@@ -124,7 +124,7 @@ def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, memory_limit=
     dist = _distributed()
     env = dict(kwargs.pop("env", None) or {})
     env.setdefault("NUMBA_NUM_THREADS", str(int(threads_per_worker)))
-    kwargs.setdefault("dashboard_address", None)
+    kwargs.setdefault("dashboard_address", ":0")  # never clash with a running dashboard
     return dist.LocalCluster(
         n_workers=n_workers,
         threads_per_worker=threads_per_worker,
@@ -390,20 +390,27 @@ def _merge_history(*tables) -> GlobalHistory:
         )
     labels = pc.unique(pa.concat_arrays(dictionaries))
     labels = labels.take(pc.sort_indices(labels))
-    keys = []
+    n_labels = len(labels)
+    key = np.empty(sum(t.num_rows for t in tables), np.int64)  # one buffer: bounded memory
+    counts = np.zeros(n_labels, np.int64)
+    at = 0
     for t in tables:
         if not t.num_rows:
             continue
         chunk = t["config"].chunk(0)
         to_global = pc.index_in(chunk.dictionary, value_set=labels).to_numpy(zero_copy_only=False)
         code = to_global.astype(np.int64)[chunk.indices.to_numpy(zero_copy_only=False)]
-        allowed = t["allowed"].to_numpy()
-        keys.append((code << _ALLOWED_BITS) | allowed)
-    key = np.concatenate(keys)
-    del keys
+        counts += np.bincount(code, minlength=n_labels)
+        part = key[at : at + len(code)]
+        np.left_shift(code, _ALLOWED_BITS, out=part)
+        part |= t["allowed"].to_numpy()
+        at += len(code)
+        del code
     key.sort()
-    values = key & ((1 << _ALLOWED_BITS) - 1)
-    start = np.searchsorted(key >> _ALLOWED_BITS, np.arange(len(labels) + 1)).astype(np.int64)
+    key &= (1 << _ALLOWED_BITS) - 1  # in place: now the values
+    start = np.zeros(n_labels + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    values = key
     return GlobalHistory(labels, start, values)
 
 
