@@ -1,0 +1,222 @@
+"""``DenialDashboard``: denial rate and dollars by payer x category over months,
+the top root causes and the prioritised worklist.
+
+:func:`denial_series` picks the numbers a chart shows (a plain function tests
+call); the widget draws them in a plotly ``FigureWidget`` (offline).
+"""
+
+from __future__ import annotations
+
+import html
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit.catalog import DENIAL_CATEGORIES
+from ledgerkit.metrics import denial_dollars, initial_denial_rate
+from ledgerkit.payer_behaviour import denial_trend
+from ledgerkit.rootcause import root_causes
+from ledgerkit.worklist import worklist
+
+__all__ = ["DenialDashboard", "denial_series", "root_causes_html", "ALL_CATEGORIES"]
+
+ALL_CATEGORIES = "all categories"
+METRICS = ("rate", "dollars")
+WORKLIST_COLUMNS = (
+    "rank",
+    "encounter_id",
+    "class",
+    "payer_id",
+    "carc",
+    "category",
+    "next_action",
+    "at_stake_cents",
+    "days_left",
+    "priority",
+)
+
+
+def denial_series(
+    ledger, metric: str = "rate", category: str = ALL_CATEGORIES, *, _cache=None
+) -> pa.Table:
+    """``month``, ``payer`` and ``value``: the initial denial rate (claims denied on
+    the first response / claims responded) or denied dollars, for one denial
+    category or all of them.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> s = denial_series(lk.synth.generate(300, seed=2), "dollars", "coding")
+    >>> s.column_names
+    ['month', 'payer', 'value']
+    """
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    cache = _cache if _cache is not None else {}
+    if category == ALL_CATEGORIES:
+        t = cache.get("all")
+        if t is None:
+            t = cache["all"] = initial_denial_rate(ledger, by=("month", "payer"))
+    else:
+        t = cache.get("trend")
+        if t is None:
+            t = cache["trend"] = denial_trend(ledger)
+        t = t.filter(pc.equal(t["category"], category))
+    value = (
+        t["denial_rate"]
+        if metric == "rate"
+        else pc.divide(t["denied_cents"].cast(pa.float64()), 100.0)
+    )
+    out = pa.table({"month": t["month"], "payer": t["payer"], "value": value})
+    return out.sort_by([("payer", "ascending"), ("month", "ascending")])
+
+
+def root_causes_html(causes: pa.Table, top: int = 10) -> str:
+    """The top denial patterns as an HTML table."""
+    cols = [
+        c
+        for c in ("rank", "payer", "carc", "cpt", "provider", "category")
+        if c in causes.column_names
+    ]
+    head = "".join(f"<th style='padding:1px 6px'>{c}</th>" for c in cols)
+    head += "<th>denials</th><th>denied $</th><th>share</th><th>trend</th>"
+    rows = []
+    for r in causes.slice(0, top).to_pylist():
+        trend = "\u2197 growing" if r["growing"] else ""
+        rows.append(
+            "<tr>"
+            + "".join(f"<td style='padding:1px 6px'>{html.escape(str(r[c]))}</td>" for c in cols)
+            + f"<td style='text-align:right'>{r['denials']:,}</td>"
+            f"<td style='text-align:right'>{r['denied_cents'] / 100:,.2f}</td>"
+            f"<td style='text-align:right'>{100 * r['share']:.1f}%</td><td>{trend}</td></tr>"
+        )
+    table = "<table class='lk-root-causes' style='font-size:12px'>"
+    return f"{table}<tr>{head}</tr>{''.join(rows)}</table>"
+
+
+class DenialDashboard:
+    """Denials over months by payer (pick a category and rate or dollars), denied
+    dollars by payer x category, the top root causes, and the worklist.
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+    worklist : PagedTable
+        The prioritised worklist (select a row to see its encounter below).
+    """
+
+    def __init__(self, ledger, *, top: int = 10):
+        import ipywidgets as W
+        import plotly.graph_objects as go
+
+        from ledgerkit.widgets.encounter_view import EncounterView
+        from ledgerkit.widgets.table import PagedTable
+
+        self.ledger = ledger
+        self._cache = {}
+        trend = denial_trend(ledger)
+        self._cache["trend"] = trend
+        present = set(pc.unique(trend["category"]).to_pylist())
+        cats = [c for c in DENIAL_CATEGORIES if c in present] + sorted(
+            present - set(DENIAL_CATEGORIES)
+        )
+        self.metric = W.ToggleButtons(
+            options=[("denial rate", "rate"), ("denied $", "dollars")], value="rate"
+        )
+        self.metric.add_class("lk-metric")
+        self.category = W.Dropdown(
+            options=[ALL_CATEGORIES] + cats, value=ALL_CATEGORIES, description="Category"
+        )
+        self.category.add_class("lk-category")
+        self.lines = go.FigureWidget(
+            layout={
+                "height": 320,
+                "width": 980,
+                "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+                "xaxis": {"title": {"text": "month (first remit)"}},
+            }
+        )
+        self.lines.add_class("lk-denial-lines")
+        by_cat = denial_dollars(ledger, by=("payer", "category"))
+        payers = sorted(set(by_cat["payer"].to_pylist()) - {None})
+        grid = {(r["payer"], r["category"]): r["denied_cents"] / 100 for r in by_cat.to_pylist()}
+        self.heatmap = go.FigureWidget(
+            go.Heatmap(
+                x=cats,
+                y=payers,
+                z=[[grid.get((p, c), 0.0) for c in cats] for p in payers],
+                colorscale="Reds",
+                colorbar={"title": {"text": "$"}},
+            ),
+            layout={
+                "height": 300,
+                "width": 980,
+                "title": {"text": "Denied dollars, payer x category"},
+                "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
+            },
+        )
+        self.heatmap.add_class("lk-denial-heatmap")
+        self.causes = root_causes(ledger, top=top)
+        causes = W.HTML(root_causes_html(self.causes, top))
+        wl = worklist(ledger)
+        self.worklist_table = wl
+        self.worklist = PagedTable(
+            wl,
+            [c for c in WORKLIST_COLUMNS if c in wl.column_names],
+            filter_columns=["payer_id", "category"],
+            range_column="at_stake_cents",
+            css_class="lk-worklist",
+            page_size=15,
+        )
+        first = wl["encounter_id"][0].as_py() if wl.num_rows else None
+        self.encounter = EncounterView(ledger, first) if first else None
+        if self.encounter is not None:
+            self.worklist.on_select(lambda row: self.encounter.show(row["encounter_id"]))
+        self.metric.observe(lambda _: self.redraw(), "value")
+        self.category.observe(lambda _: self.redraw(), "value")
+        parts = [
+            W.HBox([self.metric, self.category]),
+            self.lines,
+            self.heatmap,
+            W.HTML(f"<b>Top {top} root causes</b> (payer x CARC x CPT x provider, by dollars)"),
+            causes,
+            W.HTML(
+                "<b>Worklist</b> (highest priority first; select a row to see its ledger below)"
+            ),
+            self.worklist.widget,
+        ]
+        if self.encounter is not None:
+            parts.append(self.encounter.widget)
+        self.widget = W.VBox(parts)
+        self.widget.add_class("lk-denial-dashboard")
+        self.redraw()
+
+    def redraw(self) -> pa.Table:
+        """Redraw the lines for the chosen metric and category; returns their data."""
+        import plotly.graph_objects as go
+
+        s = denial_series(self.ledger, self.metric.value, self.category.value, _cache=self._cache)
+        self.series = s
+        traces = []
+        for payer in sorted(set(s["payer"].to_pylist()) - {None}):
+            part = s.filter(pc.equal(s["payer"], payer))
+            traces.append(
+                go.Scatter(
+                    x=part["month"].to_pylist(),
+                    y=part["value"].to_pylist(),
+                    mode="lines+markers",
+                    name=payer,
+                )
+            )
+        what = "initial denial rate" if self.metric.value == "rate" else "denied dollars"
+        with self.lines.batch_update():
+            self.lines.data = []
+            for t in traces:
+                self.lines.add_trace(t)
+            self.lines.layout.title = f"{what}, {self.category.value}, by payer"
+            self.lines.layout.yaxis.title = "rate" if self.metric.value == "rate" else "$"
+            self.lines.layout.yaxis.tickformat = ".0%" if self.metric.value == "rate" else ","
+        return s
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
