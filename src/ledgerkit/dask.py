@@ -48,6 +48,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import importlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,7 @@ __all__ = [
     "generate",
     "balances",
     "classify",
+    "class_counts",
     "dry_run",
     "DistributedDryRun",
     "global_history",
@@ -179,6 +181,7 @@ def _dataset(data) -> PartitionedLedger:
 
 def _run(client, fn, ds, *args, progress=None, desc="partitions"):
     """``fn(ds, p, *args)`` for every partition on the cluster; results in partition order."""
+    args = [_shared(client, a) for a in args]
     futures = client.map(
         fn,
         [ds] * ds.n_partitions,
@@ -187,6 +190,13 @@ def _run(client, fn, ds, *args, progress=None, desc="partitions"):
         pure=False,
     )
     return _wait(client, futures, progress, desc)
+
+
+def _shared(client, value):
+    """Large arguments go to the cluster once (a future), not once per task."""
+    if isinstance(value, pa.Table) or (isinstance(value, list) and len(value) > 1000):
+        return client.scatter([value], hash=False)[0]
+    return value
 
 
 def _wait(client, futures, progress, desc):
@@ -333,16 +343,13 @@ def classify(data, *, pending=None, policy=None, client=None, out=None, progress
         for r in results:
             for k, v in r["classes"].items():
                 counts[k] = counts.get(k, 0) + v
-        _LAST_COUNTS[str(Path(out))] = counts
+        (Path(out) / "class_counts.json").write_text(json.dumps(counts, indent=1) + "\n")
     return _finish(results, out)
 
 
-_LAST_COUNTS: dict = {}
-
-
 def class_counts(out) -> dict:
-    """Encounters per class of the last :func:`classify` written to ``out`` (this process)."""
-    return dict(_LAST_COUNTS[str(Path(out))])
+    """Encounters per class of a :func:`classify` written to ``out`` (summed by the tasks)."""
+    return json.loads((Path(out) / "class_counts.json").read_text())
 
 
 # --------------------------------------------------------------------- TAA history
