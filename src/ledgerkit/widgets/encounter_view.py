@@ -139,7 +139,7 @@ def entries_html(entries: pa.Table, highlight=()) -> str:
             if c == "amount_cents":
                 v = _money(v)
             elif c == "posted_at" and v is not None:
-                v = v.strftime("%Y-%m-%d %H:%M")
+                v = v.strftime("%Y-%m-%d")
             elif c == "negates" and v is not None:
                 v = f"negates #{v}"
             cells.append(

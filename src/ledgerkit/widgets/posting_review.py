@@ -321,7 +321,9 @@ class PostingReview:
                 for x in live.to_pylist()
             ]
             self.negate_entries.value = tuple(ctx["conflicting_entries"])
-            self.adjust_line.options = enc["procedures"]["line"].to_pylist()
+            lines = enc["procedures"]["line"].to_pylist()
+            self.adjust_line.options = lines
+            self.adjust_line.value = lines[0] if lines else None
         self.remits_out.value = (
             "<b>The flagged remit and this payer's posted remits</b>"
             + _remits_html(self.store, ctx["remits"])
@@ -351,12 +353,12 @@ class PostingReview:
         except LedgerError as exc:
             self.status.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
             return None
+        self.note.value = ""
+        self.refresh(keep=row["remit_id"])
         self.status.value = (
             f"<span class='lk-done' style='color:#1b5e20'>{html.escape(msg)} "
             f"(store version {self.store.version})</span>"
         )
-        self.note.value = ""
-        self.refresh(keep=row["remit_id"])
         return msg
 
     def refresh(self, keep: str | None = None) -> None:

@@ -11,6 +11,7 @@ them are given in cents.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 
@@ -131,6 +132,8 @@ def _text(value, name: str) -> str:
         return ""
     if name.endswith("_cents") and isinstance(value, int | np.integer):
         return f"{value / 100:,.2f}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, float):
         return f"{value:,.3g}"
     s = str(value)
