@@ -68,6 +68,7 @@ def tuned_rules(
     taa_fraction: float | None = None,
     small_balance: int | None = None,
     enabled: dict | None = None,
+    taa_min_claims: int | None = None,
 ) -> RuleSet:
     """``rules`` with the tuned TAA level, small-balance maximum and on/off switches.
 
@@ -91,6 +92,8 @@ def tuned_rules(
                 changes["taa_percentile"] = float(taa_percentile)
             if taa_fraction is not None:
                 changes["taa_fraction"] = float(taa_fraction)
+            if taa_min_claims is not None:
+                changes["taa_min_claims"] = int(taa_min_claims)
             when = dataclasses.replace(when, **changes)
         elif r.name == small and small_balance is not None:
             when = dataclasses.replace(when, balance_max=max(int(small_balance), 1))
@@ -344,6 +347,7 @@ class RuleTuner:
             taa_fraction=s["taa_fraction"],
             small_balance=int(round(self.small_balance.value * 100)),
             enabled={n: cb.value for n, cb in self.toggles.items()},
+            taa_min_claims=self.min_claims,
         )
 
     # ----------------------------------------------------------------- actions

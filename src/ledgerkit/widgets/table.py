@@ -152,9 +152,9 @@ def format_page(page: pa.Table, columns=None) -> tuple[str, list[str]]:
     >>> import pyarrow as pa
     >>> head, rows = format_page(pa.table({"id": ["a", "bb"], "paid_cents": [150, 20000]}))
     >>> head.replace("\\u00a0", " ")
-    'id   paid $'
+    'id  paid $'
     >>> rows[1].replace("\\u00a0", " ")
-    'bb   200.00'
+    'bb  200.00'
     """
     columns = list(columns or page.column_names)
     cells = {c: [_text(v, c) for v in page[c].to_pylist()] for c in columns}
