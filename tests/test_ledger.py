@@ -2,10 +2,13 @@
 
 import datetime as dt
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from ledgers import T0, make_ledger
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ledgers import T0, make_ledger, random_ledgers
 
 import ledgerkit as lk
 from ledgerkit import LedgerError
@@ -253,3 +256,28 @@ def test_frames_are_readable_by_other_engines(small):
     assert pl.from_arrow(entries).height == entries.num_rows
     total = duckdb.sql("select sum(amount_cents) from entries").fetchall()[0][0]
     assert total == pc.sum(entries["amount_cents"]).as_py()
+
+
+@given(random_ledgers(), st.integers(0, 100))
+@settings(max_examples=40)
+def test_incremental_keys_equal_a_full_rebuild(ledger, cut_percent):
+    """append() extends the cached keys; the result must equal keys built from scratch."""
+    from ledgerkit.keys import build_keys
+
+    n = ledger.entries.num_rows
+    cut = n * cut_percent // 100
+    head = lk.Ledger.from_arrow(
+        ledger.encounters, ledger.procedures, ledger.entries.slice(0, cut), ledger.payers
+    )
+    grown = head.append(ledger.entries.slice(cut)) if cut < n else head
+    full = build_keys(ledger.encounters, ledger.procedures, grown.entries)
+    for name in (
+        "entry_proc",
+        "proc_entry_start",
+        "entry_seq",
+        "entry_kind",
+        "entry_live",
+        "amounts",
+    ):
+        assert np.array_equal(getattr(grown.keys, name), getattr(full, name)), name
+    assert lk.classify(grown).equals(lk.classify(ledger))

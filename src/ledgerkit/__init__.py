@@ -31,6 +31,8 @@ _LAZY_MODULES = (
     "taa",
     "whatif",
     "x12",
+    "review",
+    "posting",
 )
 _LAZY_NAMES = {
     "read_835": "ledgerkit.x12",
@@ -53,6 +55,10 @@ _LAZY_NAMES = {
     "taa_sweep": "ledgerkit.whatif",
     "threshold_sweep": "ledgerkit.whatif",
     "WhatIf": "ledgerkit.whatif",
+    "post": "ledgerkit.posting",
+    "PostResult": "ledgerkit.posting",
+    "REASONS": "ledgerkit.posting",
+    "LedgerStore": "ledgerkit.store",
 }
 
 

@@ -120,8 +120,21 @@ def _codes(column):
     return dictionary_codes(column)
 
 
-def build_keys(encounters: pa.Table, procedures: pa.Table, entries: pa.Table) -> LedgerKeys:
-    """Compute the integer keys, raising :class:`LedgerError` on dangling references."""
+def build_keys(
+    encounters: pa.Table,
+    procedures: pa.Table,
+    entries: pa.Table,
+    previous: LedgerKeys | None = None,
+) -> LedgerKeys:
+    """Compute the integer keys, raising :class:`LedgerError` on dangling references.
+
+    ``previous`` are the keys of the same encounters and procedures with the
+    first ``len(previous.entry_proc)`` rows of ``entries``: only the rows after
+    those are looked up (``Ledger.append`` passes them, so appending a small
+    batch does not hash every entry's encounter id again).
+    """
+    if previous is not None:
+        return _extend_keys(previous, encounters, entries)
     enc_ids = encounters["encounter_id"].combine_chunks()
     n_enc = len(enc_ids)
     if pc.count_distinct(enc_ids).as_py() != n_enc:
@@ -158,14 +171,49 @@ def build_keys(encounters: pa.Table, procedures: pa.Table, entries: pa.Table) ->
     enc_proc_start = np.empty(n_enc + 1, np.int64)
     group_starts_nb(proc_enc_sorted, n_enc, enc_proc_start)
 
+    n_payers = np.zeros(n_enc, np.int8)
+    for k in (1, 2, 3):
+        present = encounters[f"payer{k}_id"].is_valid().to_numpy(zero_copy_only=False)
+        n_payers = np.where(present & (n_payers == k - 1), k, n_payers).astype(np.int8)
+
+    entry_proc = _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, 0)
+    return _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers)
+
+
+def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset) -> np.ndarray:
+    """Grouped procedure of each entries row (int32); errors name the row."""
     entry_enc = codes_in(entries["encounter_id"], enc_ids)
-    _dangling(entry_enc, "entries", "encounter_id", "no such encounter in encounters")
+    _dangling(entry_enc, "entries", "encounter_id", "no such encounter in encounters", row_offset)
     entry_line = int_array(entries["line"], np.int32)
     entry_proc64 = np.empty(len(entry_enc), np.int64)
     locate_lines_nb(entry_enc, entry_line, enc_proc_start, proc_line, entry_proc64)
-    _dangling(entry_proc64, "entries", "line", "no such procedure line in that encounter")
-    entry_proc = entry_proc64.astype(np.int32)
+    _dangling(
+        entry_proc64, "entries", "line", "no such procedure line in that encounter", row_offset
+    )
+    return entry_proc64.astype(np.int32)
 
+
+def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) -> LedgerKeys:
+    n_old = len(previous.entry_proc)
+    new_rows = entries.slice(n_old)
+    enc_ids = encounters["encounter_id"].combine_chunks()
+    new_proc = _entry_procedures(
+        new_rows, enc_ids, previous.enc_proc_start, previous.proc_line, n_old
+    )
+    entry_proc = np.concatenate([previous.entry_proc, new_proc])
+    return _entry_keys(
+        entries,
+        entry_proc,
+        previous.proc_order,
+        previous.enc_proc_start,
+        previous.proc_line,
+        previous.enc_n_payers,
+    )
+
+
+def _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers):
+    """Group entries by procedure and gather what the kernels read."""
+    n_enc = len(enc_proc_start) - 1
     n_proc = len(proc_line)
     if is_nondecreasing_nb(entry_proc):
         entry_order = None
@@ -182,11 +230,6 @@ def build_keys(encounters: pa.Table, procedures: pa.Table, entries: pa.Table) ->
     live = _live(entries)
     if entry_order is not None:
         seq, kind, amounts, live = (a[entry_order] for a in (seq, kind, amounts, live))
-
-    n_payers = np.zeros(n_enc, np.int8)
-    for k in (1, 2, 3):
-        present = encounters[f"payer{k}_id"].is_valid().to_numpy(zero_copy_only=False)
-        n_payers = np.where(present & (n_payers == k - 1), k, n_payers).astype(np.int8)
 
     return LedgerKeys(
         n_encounters=n_enc,
@@ -215,8 +258,9 @@ def _live(entries: pa.Table) -> np.ndarray:
     return ~(is_negation | negated)
 
 
-def _dangling(positions: np.ndarray, table: str, column: str, why: str) -> None:
+def _dangling(positions, table: str, column: str, why: str, row_offset: int = 0) -> None:
     bad = np.flatnonzero(positions < 0)
     if len(bad):
         more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
-        raise LedgerError(f"{table} row {int(bad[0])}, column {column!r}: {why}{more}")
+        row = int(bad[0]) + row_offset
+        raise LedgerError(f"{table} row {row}, column {column!r}: {why}{more}")

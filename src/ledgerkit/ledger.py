@@ -147,7 +147,7 @@ class Ledger:
         new = conform(new, "entries")
         check_entries(new, existing=self.entries)
         combined = pa.concat_tables([self.entries, new])
-        keys = build_keys(self.encounters, self.procedures, combined)
+        keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
         return Ledger(
             self.encounters, self.procedures, combined, self.payers, self.policy, _keys=keys
         )
