@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SAMPLE := data/samples/ledger/entries.parquet
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: setup sample test lint lab demo bench clean
+.PHONY: setup sample browser test lint lab demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +25,27 @@ sample: $(SAMPLE)
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 
-test: setup lint sample
+# The browser test drives Debian's Chromium (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser test"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "$(CHROMIUM) is missing: run 'sudo apt-get update && sudo apt-get install -y chromium'" >&2; \
+		exit 1; \
+	fi
+
+test: setup lint sample browser
 	$(BIN)/python -m pytest
 
+# root (as on these machines) needs --allow-root; the widget front ends (ipywidgets,
+# anywidget, plotly) ship as prebuilt lab extensions in their wheels.
+LAB_ARGS ?= $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: setup sample
-	$(BIN)/jupyter lab --notebook-dir=notebooks notebooks/01_quickstart.ipynb
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS) notebooks/01_quickstart.ipynb
 
 demo: setup sample
 	$(BIN)/ledgerkit demo
