@@ -8,6 +8,7 @@ from ._posting_data import posting_workload
 class Post:
     params = [[(1_000_000, 100_000)]]
     param_names = ["procedures_claims"]
+    small_params = [(3_000, 300)]  # tests/test_benchmarks.py runs the bodies with these
     timeout = 900
     number = 1
     repeat = 3

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 SMALL = 3_000
-MODULES = ["benchmarks.bench_core"]
+MODULES = ["benchmarks.bench_core", "benchmarks.bench_posting"]
 
 
 def _cases():
@@ -24,7 +24,9 @@ def _cases():
 
 @pytest.mark.parametrize(("cls", "method"), list(_cases()))
 def test_benchmark_body_runs(cls, method):
-    params = [p[-1] if isinstance(p[0], str) else SMALL for p in cls.params]
+    params = getattr(cls, "small_params", None) or [
+        p[-1] if isinstance(p[0], str) else SMALL for p in cls.params
+    ]
     bench = cls()
     bench.setup(*params)
     getattr(bench, method)(*params)
