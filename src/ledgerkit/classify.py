@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._arrow import codes_in
 from ledgerkit._kernels import codes as C
@@ -121,23 +120,13 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
 
 
 def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
-    has_proc = proc_rows >= 0
-    has_entry = entry_rows >= 0
-    if ledger.procedures.num_rows:
-        line = ledger.procedures["line"].take(pa.array(np.where(has_proc, proc_rows, 0)))
-        line = pc.if_else(pa.array(has_proc), line, pa.scalar(None, pa.int32()))
-    else:
-        line = pa.nulls(len(proc_rows), pa.int32())
-    take_entries = pa.array(np.where(has_entry, entry_rows, 0))
-    mask = pa.array(has_entry)
-    out = {"explain_line": line}
-    for column in ("group_code", "carc"):
-        if ledger.entries.num_rows:
-            values = ledger.entries[column].take(take_entries).cast(pa.string())
-            out[f"explain_{column.split('_')[0]}"] = pc.if_else(mask, values, None)
-        else:
-            out[f"explain_{column.split('_')[0]}"] = pa.nulls(len(proc_rows), pa.string())
-    out["explain_amount"] = pc.if_else(pa.array(has_proc), pa.array(amount), None)
+    # Null indices take nulls; dictionary columns stay dictionaries (no string copies).
+    procs = pa.array(proc_rows, mask=proc_rows < 0)
+    entries = pa.array(entry_rows, mask=entry_rows < 0)
+    out = {"explain_line": ledger.procedures["line"].take(procs)}
+    out["explain_group"] = ledger.entries["group_code"].take(entries)
+    out["explain_carc"] = ledger.entries["carc"].take(entries)
+    out["explain_amount"] = pa.array(amount, mask=proc_rows < 0)
     return out
 
 
