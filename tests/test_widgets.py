@@ -332,3 +332,22 @@ def test_import_ledgerkit_does_not_import_ipywidgets():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env=dict(os.environ))  # fmt: skip
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.parametrize("method", ["time_render", "time_sort", "time_page", "time_filter"])
+def test_table_benchmark_bodies_run_small(method):
+    from benchmarks.bench_widgets import PagedTable100k
+
+    bench = PagedTable100k()
+    bench.setup(2_000)
+    getattr(bench, method)(2_000)
+
+
+def test_rule_tuner_benchmark_body_runs_small():
+    from benchmarks.bench_widgets import RuleTunerUpdate
+
+    bench = RuleTunerUpdate()
+    bench.setup(3_000)
+    before = bench.tuner.taa_percentile.value
+    bench.time_update(3_000)
+    assert bench.tuner.taa_percentile.value != before
