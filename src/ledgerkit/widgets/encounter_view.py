@@ -143,7 +143,8 @@ def entries_html(entries: pa.Table, highlight=()) -> str:
             elif c == "negates" and v is not None:
                 v = f"negates #{v}"
             cells.append(
-                f'<td style="padding:1px 6px">{html.escape("" if v is None else str(v))}</td>'
+                '<td style="padding:1px 6px;white-space:nowrap">'
+                f"{html.escape('' if v is None else str(v))}</td>"
             )
         rows.append(f'<tr style="{";".join(style)}">{"".join(cells)}</tr>')
     heads = ["amount $" if c == "amount_cents" else c for c in cols]
