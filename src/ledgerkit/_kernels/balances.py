@@ -56,56 +56,58 @@ def last_adjudicating_payer_nb(codes):
     return last
 
 
+SCRATCH = 16 + 20  # per-bucket sums, then PR/denied sums per payer_seq (see below)
+
+
 @njit
-def procedure_figures_nb(codes, amounts, self_pay, out):
+def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
     """Fill ``out`` (length N_FIGURES) for one procedure; return (last payer, top denial).
 
     ``top denial`` is the position (within ``codes``) of the last payer's largest
-    live denied entry, or -1.
+    live denied entry, or -1. ``scratch`` (int64[SCRATCH]) is reused between
+    calls; pass one per thread (allocated here when omitted).
+
+    One pass sums every entry into a small table: by bucket, and for PR and
+    denials also by payer_seq, because only the last adjudicating payer's PR
+    and denials count (earlier payers' PR was billed on to the next payer).
     """
-    last = last_adjudicating_payer_nb(codes)
-    charge = paid = contractual = 0
-    ded = coins = copay = pr_other = denied = other = 0
-    written_off = pr_written_off = pushed = patient_paid = 0
-    top = -1
-    top_amount = 0
+    if scratch is None:
+        scratch = np.empty(SCRATCH, np.int64)
+    scratch[:] = 0
+    last = 0
     for i in range(codes.shape[0]):
         c = codes[i]
         a = amounts[i]
         bucket = c & 15
         seq = (c >> 4) & 3
-        if bucket == C.CHARGE:
-            charge += a
-        elif bucket == C.PAID:
-            paid += a
-        elif bucket == C.CONTRACTUAL:
-            contractual += a
-        elif bucket == C.OTHER:
-            other += a
-        elif bucket == C.WRITTEN_OFF:
-            written_off += a
-        elif bucket == C.PR_WRITTEN_OFF:
-            pr_written_off += a
-        elif bucket == C.PUSHED_TO_PR:
-            pushed += a
-        elif bucket == C.PATIENT_PAID:
-            patient_paid += a
-        elif seq == last:
-            # PR and denials count for the last payer that adjudicated only:
-            # earlier payers' PR was billed on to the next payer.
-            if bucket == C.PR_DEDUCTIBLE:
-                ded += a
-            elif bucket == C.PR_COINSURANCE:
-                coins += a
-            elif bucket == C.PR_COPAY:
-                copay += a
-            elif bucket == C.PR_OTHER:
-                pr_other += a
-            elif bucket == C.DENIED:
-                denied += a
-                if (c >> 6) & 1 == 1 and (top < 0 or a > top_amount):
+        if bucket >= C.PR_DEDUCTIBLE and bucket <= C.DENIED:
+            scratch[16 + seq * 5 + bucket - C.PR_DEDUCTIBLE] += a
+        else:
+            scratch[bucket] += a
+        if (c >> 6) & 1 == 1 and seq > last and bucket >= C.PAID and bucket <= C.OTHER:
+            last = seq
+    k = 16 + last * 5
+    ded = scratch[k]
+    coins = scratch[k + 1]
+    copay = scratch[k + 2]
+    pr_other = scratch[k + 3]
+    denied = scratch[k + 4]
+    top = -1
+    if denied != 0:  # second look only where the last payer denied something
+        top_amount = 0
+        for i in range(codes.shape[0]):
+            c = codes[i]
+            if (c & 15) == C.DENIED and (c >> 4) & 3 == last and (c >> 6) & 1 == 1:
+                if top < 0 or amounts[i] > top_amount:
                     top = i
-                    top_amount = a
+                    top_amount = amounts[i]
+    charge = scratch[C.CHARGE]
+    paid = scratch[C.PAID]
+    contractual = scratch[C.CONTRACTUAL]
+    written_off = scratch[C.WRITTEN_OFF]
+    pr_written_off = scratch[C.PR_WRITTEN_OFF]
+    pushed = scratch[C.PUSHED_TO_PR]
+    patient_paid = scratch[C.PATIENT_PAID]
     pr = ded + coins + copay + pr_other
     balance = charge - paid - patient_paid - contractual - written_off - pr_written_off
     if self_pay:
@@ -121,7 +123,7 @@ def procedure_figures_nb(codes, amounts, self_pay, out):
     out[6] = pr_other
     out[7] = pr
     out[8] = denied
-    out[9] = other
+    out[9] = scratch[C.OTHER]
     out[10] = written_off + pr_written_off
     out[11] = pushed
     out[12] = patient_paid
@@ -141,12 +143,15 @@ def procedure_balances_nb(
     n_chunks = (n_enc + CHUNK - 1) // CHUNK
     for chunk in numba.prange(n_chunks):
         buf = np.empty(N_FIGURES, np.int64)
+        scratch = np.empty(SCRATCH, np.int64)
         for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
             self_pay = enc_n_payers[e] == 0
             for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
-                last, _ = procedure_figures_nb(codes[lo:hi], amounts[lo:hi], self_pay, buf)
+                last, _ = procedure_figures_nb(
+                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
+                )
                 for f in range(N_FIGURES):
                     figures[f, p] = buf[f]
                 last_payer[p] = last
@@ -207,6 +212,7 @@ def classify_nb(
     for chunk in numba.prange(n_chunks):
         buf = np.empty(N_FIGURES, np.int64)
         acc = np.empty(N_FIGURES, np.int64)
+        scratch = np.empty(SCRATCH, np.int64)
         for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
             acc[:] = 0
             self_pay = enc_n_payers[e] == 0
@@ -224,7 +230,9 @@ def classify_nb(
             for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
-                last, top = procedure_figures_nb(codes[lo:hi], amounts[lo:hi], self_pay, buf)
+                last, top = procedure_figures_nb(
+                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
+                )
                 for f in range(N_FIGURES):
                     acc[f] += buf[f]
                 if last == 0:
