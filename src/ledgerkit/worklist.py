@@ -179,7 +179,8 @@ def worklist(
     )[pay_idx]
 
     # Reason, category, action.
-    carc_str = table["explain_carc"].take(pa.array(enc))
+    # classify may give explanation columns as dictionaries; the worklist keeps strings.
+    carc_str = table["explain_carc"].take(pa.array(enc)).cast(pa.string())
     carc_values = f.carc_values
     carc_code = (
         codes_in(
@@ -233,7 +234,7 @@ def worklist(
         "payer_id": payer_col.take(take),
         "payer_seq": pa.array(seq[order].astype(np.int8)),
         "line": table["explain_line"].take(pa.array(enc)).take(take),
-        "group_code": table["explain_group"].take(pa.array(enc)).take(take),
+        "group_code": table["explain_group"].take(pa.array(enc)).take(take).cast(pa.string()),
         "carc": carc_str.take(take),
         "category": pa.array(CATEGORIES).take(pa.array(category[order])),
         "next_action": pa.array(ACTIONS).take(pa.array(action[order])),
