@@ -582,7 +582,17 @@ class CompiledRules:
         scalar = (
             (ri[:, K.R_BAL_MIN] > -_BIG) | (ri[:, K.R_BAL_MAX] < _BIG) | (ri[:, K.R_TAA_VAR] >= 0)
         )[:, None]
-        return out + (_bitmap(no_pair)[0], _bitmap(scalar)[0])
+        act, tgt = ri[:, K.R_ACTION], ri[:, K.R_TARGET]
+        wo = act == K.A_WRITE_OFF
+        need = np.stack(
+            [
+                (wo & (tgt == K.T_PAYER_BALANCE)) | (act == K.A_TRANSFER_TO_PR),
+                wo & (tgt == K.T_PR),
+                wo & (tgt == K.T_BALANCE),
+            ],
+            axis=1,
+        )
+        return out + (_bitmap(no_pair)[0], _bitmap(scalar)[0], _bitmap(need))
 
 
 def _bitmap(table: np.ndarray) -> np.ndarray:

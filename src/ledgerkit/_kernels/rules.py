@@ -202,6 +202,7 @@ def evaluate_rules_nb(
     m_pair,
     m_nopair,
     m_scalar,
+    m_need,
     proc_rule,
     proc_from_payer,
     proc_from_pr,
@@ -215,8 +216,10 @@ def evaluate_rules_nb(
     code (all bits for a rule without that condition), and likewise for payer
     class, site, class, stage and CPT. ``m_pair[pair, w]`` marks the rules whose
     group/CARC condition that adjustment satisfies; ``m_nopair`` the rules
-    without one; ``m_scalar`` the rules with a balance or TAA condition. So
-    every set condition of every rule costs one AND per word.
+    without one; ``m_scalar`` the rules with a balance or TAA condition;
+    ``m_need[k]`` the rules that need a positive payer balance (k=0), open PR
+    (k=1) or either (k=2) to move anything. So every set condition of every
+    rule costs one AND per word.
 
     Outputs: ``proc_rule[p]`` (rule index or -1), ``proc_from_payer[p]`` and
     ``proc_from_pr[p]`` (cents moved), ``enc_closed_by[e]`` (the first rule,
@@ -244,7 +247,6 @@ def evaluate_rules_nb(
             allowed = enc_allowed[e]
             taa_row = enc_taa[:, e]
             any_enc = zero
-            needs_pair = zero
             for w in range(n_words):
                 x = m_payer[payer, w] & m_pclass[pclass, w] & m_site[site, w]
                 x &= m_class[cls, w] & m_stage[stage, w]
@@ -261,7 +263,6 @@ def evaluate_rules_nb(
                     b += 1
             for w in range(n_words):
                 any_enc |= ecand[w]
-                needs_pair |= ecand[w] & ~m_nopair[w]
             written = 0
             first_writer = n_rules
             p0 = enc_proc_start[e]
@@ -272,7 +273,21 @@ def evaluate_rules_nb(
                 from_pr = 0
                 if any_enc != zero:
                     cpt = proc_cpt[p]
-                    if needs_pair != zero:
+                    pb = proc_payer_balance[p]
+                    opr = proc_open_pr[p]
+                    scan = zero
+                    for w in range(n_words):
+                        x = ecand[w] & m_cpt[cpt, w]
+                        # Write-offs and transfers need a positive amount to move.
+                        if pb <= 0:
+                            x &= ~m_need[0, w]
+                            if opr <= 0:
+                                x &= ~m_need[2, w]
+                        if opr <= 0:
+                            x &= ~m_need[1, w]
+                        cand[w] = x
+                        scan |= x & ~m_nopair[w]
+                    if scan != zero:  # some candidate has a group/CARC condition
                         for w in range(n_words):
                             pmask[w] = m_nopair[w]
                         for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
@@ -280,13 +295,8 @@ def evaluate_rules_nb(
                             if k >= 0:
                                 for w in range(n_words):
                                     pmask[w] |= m_pair[k, w]
-                    else:
                         for w in range(n_words):
-                            pmask[w] = m_nopair[w]
-                    for w in range(n_words):
-                        cand[w] = ecand[w] & m_cpt[cpt, w] & pmask[w]
-                    pb = proc_payer_balance[p]
-                    opr = proc_open_pr[p]
+                            cand[w] &= pmask[w]
                     for w in range(n_words):
                         x = cand[w]
                         b = 0
