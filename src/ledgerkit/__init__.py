@@ -39,7 +39,7 @@ _LAZY_NAMES = {
     "write_835": "ledgerkit.x12",
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",
-    "worklist": "ledgerkit.worklist",
+    "worklist": "ledgerkit.denial_worklist",
     "root_causes": "ledgerkit.rootcause",
     "secondary_adjustments": "ledgerkit.secondary",
     "CarcCatalog": "ledgerkit.catalog",

@@ -1,4 +1,7 @@
-"""The denial worklist: what to work first, and why (DOMAIN.md, "Denial management").
+"""The denial worklist, ``ledgerkit.worklist``: what to work first, and why.
+
+See DOMAIN.md, "Denial management". (The module is not named ``worklist`` so
+that importing it never hides the ``ledgerkit.worklist`` function.)
 
 Rows are the not-balanced encounters classed DENIAL, PARTIAL_DENIAL or
 UNRESOLVED. For each:
