@@ -274,11 +274,15 @@ from r
 def classify_duckdb(ledger):
     import duckdb
 
-    con = duckdb.connect()
+    # An explicit limit lets DuckDB spill instead of being killed on a shared machine.
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
     con.register("entries", ledger.entries)
     con.register("encounters", ledger.encounters)
     con.register("policy", policy_table(ledger))
     return con.sql(DUCKDB_SQL).to_arrow_table()
+
+
+DUCKDB_MEMORY_LIMIT = "10GB"
 
 
 def classify_ledgerkit(ledger):
@@ -407,31 +411,48 @@ def main(argv=None):
     del ledger
 
     ctx = mp.get_context("spawn")
+    header = (
+        f"{'engine':<16}{'procedures':>12}{'entries':>12}{'median s':>10}"
+        f"{'x ledgerkit':>13}{'first call s':>14}{'peak MB':>9}"
+    )
+    print(header)
+    print("-" * len(header), flush=True)
     rows = []
+    lk_time = None
     for name in args.engines.split(","):
         # An empty Numba cache makes 'first call' include real compilation.
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lk-numba-")
         queue = ctx.Queue()
         proc = ctx.Process(target=_run_engine, args=(name, folder, args.runs, queue))
         proc.start()
-        rows.append(queue.get())
+        row = None
+        while row is None and (proc.is_alive() or not queue.empty()):
+            try:
+                row = queue.get(timeout=5)
+            except Exception:  # queue.Empty: keep waiting while the child lives
+                continue
         proc.join()
-    lk_time = next(r["median"] for r in rows if r["engine"] == "ledgerkit")
-    header = (
-        f"{'engine':<16}{'procedures':>12}{'entries':>12}{'median s':>10}"
-        f"{'x ledgerkit':>13}{'first call s':>14}{'peak MB':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
+        if row is None:
+            print(
+                f"{name:<16} failed: the process exited with code {proc.exitcode} "
+                "(-9: killed, usually out of memory)",
+                flush=True,
+            )
+            continue
+        rows.append(row)
+        if name == "ledgerkit":
+            lk_time = row["median"]
+        ratio = f"{row['median'] / lk_time:>13.2f}" if lk_time else f"{'-':>13}"
         print(
-            f"{r['engine']:<16}{sizes[0]:>12,}{sizes[1]:>12,}{r['median']:>10.3f}"
-            f"{r['median'] / lk_time:>13.2f}{r['first']:>14.2f}{r['peak_mb']:>9.0f}"
+            f"{row['engine']:<16}{sizes[0]:>12,}{sizes[1]:>12,}{row['median']:>10.3f}"
+            f"{ratio}{row['first']:>14.2f}{row['peak_mb']:>9.0f}",
+            flush=True,
         )
     print(
         f"(median of {args.runs} runs after one warm-up; 'first call' includes JIT "
         "compilation from an empty cache, or query planning; peak MB = peak RSS during "
-        "the runs minus RSS before them, with the ledger and its cached keys loaded)"
+        "the runs minus RSS before them, with the ledger and its cached keys loaded; "
+        f"DuckDB memory_limit={DUCKDB_MEMORY_LIMIT})"
     )
     if args.json:
         with open(args.json, "w") as f:
