@@ -33,6 +33,7 @@ _LAZY_MODULES = (
     "x12",
     "review",
     "posting",
+    "widgets",
 )
 _LAZY_NAMES = {
     "read_835": "ledgerkit.x12",
@@ -47,6 +48,9 @@ _LAZY_NAMES = {
     "Rule": "ledgerkit.rules",
     "default_rules": "ledgerkit.rules",
     "load_rules": "ledgerkit.rules",
+    "Condition": "ledgerkit.rules",
+    "Action": "ledgerkit.rules",
+    "RuleError": "ledgerkit.rules",
     "save_rules": "ledgerkit.rules",
     "dry_run": "ledgerkit.rules",
     "apply_rules": "ledgerkit.rules",
