@@ -34,6 +34,7 @@ _LAZY_MODULES = (
     "review",
     "posting",
     "widgets",
+    "dask",
 )
 _LAZY_NAMES = {
     "read_835": "ledgerkit.x12",
@@ -63,6 +64,8 @@ _LAZY_NAMES = {
     "PostResult": "ledgerkit.posting",
     "REASONS": "ledgerkit.posting",
     "LedgerStore": "ledgerkit.store",
+    "partition": "ledgerkit.partition",
+    "PartitionedLedger": "ledgerkit.partition",
 }
 
 
