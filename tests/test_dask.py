@@ -1,4 +1,4 @@
-"""ledgerkit.partition and ledgerkit.dask: distributed results equal the single-machine ones.
+"""ledgerkit.partitioning and ledgerkit.dask: distributed results equal the single-machine ones.
 
 One LocalCluster (2 workers x 1 thread, processes) for the whole module, small
 ledgers. Every comparison is exact: tables are compared with ``Table.equals``
@@ -20,7 +20,7 @@ import pytest
 import ledgerkit as lk
 from ledgerkit import metrics, rules, taa, whatif
 from ledgerkit.errors import LedgerError
-from ledgerkit.partition import PartitionedLedger, partition, partition_of
+from ledgerkit.partitioning import PartitionedLedger, partition, partition_of
 
 lkd = pytest.importorskip("ledgerkit.dask")
 distributed = pytest.importorskip("distributed")

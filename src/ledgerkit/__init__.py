@@ -64,8 +64,8 @@ _LAZY_NAMES = {
     "PostResult": "ledgerkit.posting",
     "REASONS": "ledgerkit.posting",
     "LedgerStore": "ledgerkit.store",
-    "partition": "ledgerkit.partition",
-    "PartitionedLedger": "ledgerkit.partition",
+    "partition": "ledgerkit.partitioning",
+    "PartitionedLedger": "ledgerkit.partitioning",
 }
 
 

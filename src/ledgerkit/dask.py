@@ -1,6 +1,6 @@
 """ledgerkit on Dask: the same kernels over a partitioned ledger, one partition per task.
 
-A partitioned ledger (:func:`ledgerkit.partition.partition`) never splits an
+A partitioned ledger (:func:`ledgerkit.partitioning.partition`) never splits an
 encounter, so every per-encounter result is computed by the ordinary
 single-machine function on one partition, in a Dask worker, and the results
 are concatenated. What crosses partitions is combined exactly:
@@ -58,7 +58,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit.partition import (
+from ledgerkit.partitioning import (
     EPOCH,
     PartitionedLedger,
     _prepare,
@@ -242,7 +242,7 @@ def generate(
 
     Each task runs ``ledgerkit.synth.generate`` for its own partition (seed
     ``seed * 100003 + p``), prefixes its ids with ``P<p>-`` so they are unique
-    (see :func:`ledgerkit.partition.relabel_partition`) and writes it: the
+    (see :func:`ledgerkit.partitioning.relabel_partition`) and writes it: the
     whole ledger is never in memory. The number of procedures is random
     around the target (about 2.3 per encounter).
     """

@@ -234,7 +234,7 @@ def partition(ledger_or_store, out_folder, n_partitions: int, *, overwrite: bool
     Examples
     --------
     >>> import tempfile, ledgerkit as lk
-    >>> from ledgerkit.partition import partition
+    >>> from ledgerkit.partitioning import partition
     >>> ledger = lk.synth.generate(300, seed=1)
     >>> parts = partition(ledger, tempfile.mkdtemp(), 3)
     >>> parts.n_partitions, sum(p["encounters"] for p in parts.manifest["partitions"])
