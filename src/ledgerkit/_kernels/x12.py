@@ -356,69 +356,36 @@ def _segment_tag(buf, s, e):
 
 
 # ----------------------------------------------------------------------------- segments
-BLOCK = 1 << 16  # separator positions found per scan of the bytes
-
-
-@njit
-def _scan_block(buf, start, n, esep, term, nl, pos):
-    """Positions of element separators and terminators in the next block of bytes.
-
-    Branch-free compaction (every byte is stored, the cursor only moves on a
-    delimiter): this is the hot loop of the reader. Returns (block end, count).
-    """
-    end = min(n, start + pos.shape[0] - 1)
-    k = 0
-    if nl:
-        for i in range(start, end):
-            c = buf[i]
-            pos[k] = i
-            k += (c == esep) | (c == 10) | (c == 13)
-    else:
-        for i in range(start, end):
-            c = buf[i]
-            pos[k] = i
-            k += (c == esep) | (c == term)
-    return end, k
+BLOCK = 1 << 16  # terminator positions found per scan of the bytes (counting pass)
 
 
 @njit(inline="always")
-def _split(buf, p, n, esep, term, nl, eb_s, eb_e, pos, bs):
+def _split(buf, p, n, esep, t1, t2, eb_s, eb_e):
     """Element boundaries of the segment starting at p: (next position, n elements).
 
-    ``bs`` holds the block state (cursor, count, block end) of ``pos``. The
-    element count includes the segment id as element 0; -1 when there are
-    more than MAXE elements.
+    One pass over the segment's bytes, ending at a terminator (``t1`` or
+    ``t2``: both are the segment terminator, or CR and LF when it is a line
+    break). The element count includes the segment id as element 0; -1 when
+    there are more than MAXE elements. A plain byte loop here, inside the
+    parse loop, was ~3x faster than locating all delimiters of a block first.
     """
-    j = bs[0]
-    npos = bs[1]
-    blk_end = bs[2]
-    while j < npos and pos[j] < p:
-        j += 1
     ne = 0
     eb_s[0] = p
-    while True:
-        if j >= npos:
-            if blk_end >= n:
-                eb_e[ne] = n
-                ne += 1
-                bs[0] = j
-                return n, ne
-            blk_end, npos = _scan_block(buf, blk_end, n, esep, term, nl, pos)
-            j = 0
-            bs[1] = npos
-            bs[2] = blk_end
-            continue
-        q = pos[j]
-        j += 1
-        eb_e[ne] = q
-        ne += 1
-        if buf[q] != esep:
-            bs[0] = j
-            return q + 1, ne
-        if ne >= MAXE:
-            bs[0] = j
-            return q + 1, -1
-        eb_s[ne] = q + 1
+    i = p
+    while i < n:
+        c = buf[i]
+        if c == esep:
+            eb_e[ne] = i
+            ne += 1
+            if ne >= MAXE:
+                return i + 1, -1
+            eb_s[ne] = i + 1
+        elif c == t1 or c == t2:
+            eb_e[ne] = i
+            return i + 1, ne + 1
+        i += 1
+    eb_e[ne] = n
+    return n, ne + 1
 
 
 @njit
@@ -519,6 +486,14 @@ def _composite(buf, s, e, comp, cb):
             cb[2 * k] = i + 1
     cb[2 * k + 1] = e
     return k + 1, sep, odd
+
+
+@njit(inline="always")
+def _terminators(term):
+    """The two bytes that end a segment: the terminator twice, or CR and LF."""
+    if term == 10 or term == 13:
+        return 10, 13
+    return term, term
 
 
 # ----------------------------------------------------------------------------- writers
@@ -720,15 +695,13 @@ def parse_835_nb(
     eb_e = np.zeros(MAXE + 1, np.int64)
     cb = np.zeros(16, np.int64)
     isa = np.zeros(6, np.int64)
-    pos_buf = np.empty(BLOCK, np.int64)
-    bs = np.zeros(3, np.int64)  # block cursor, count, end
     p = 0
     if n >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF:
         p = 3
     esep = d_esep
     comp = d_comp
     term = d_term
-    nl = term == 10 or term == 13
+    t1, t2 = _terminators(term)
     env = 0  # 0 outside, 1 in ISA, 2 in GS, 3 in ST
     no_env = False
     n_isa = 0
@@ -785,8 +758,7 @@ def parse_835_nb(
                 return _fail(err, E_BAD_ISA, seg_no, bad, pos, 0, 0, 0, 0)
             esep = isa[0]
             comp = isa[2]
-            term = isa[3]
-            nl = term == 10 or term == 13
+            t1, t2 = _terminators(isa[3])
             if isa[5] != 0:
                 n_fn = _find(fn, n_fn, F_ISA_WIDTH, seg_no, 0, -1, -1, -1, 0, 0, pos)
             isa_snd_s = eb_s[6]
@@ -801,15 +773,8 @@ def parse_835_nb(
             isa_seg = seg_no
             dirty = 17
             p = isa[4]
-            bs[0] = 0
-            bs[1] = 0
-            bs[2] = p  # rescan from here with the new delimiters
             continue
-        if bs[2] < p:
-            bs[0] = 0
-            bs[1] = 0
-            bs[2] = p
-        p, ne = _split(buf, p, n, esep, term, nl, eb_s, eb_e, pos_buf, bs)
+        p, ne = _split(buf, p, n, esep, t1, t2, eb_s, eb_e)
         if ne < 0:
             return _fail(err, E_TOO_MANY_ELEMENTS, seg_no, MAXE, pos, 0, 0, 0, 0)
         last_ne = ne
@@ -1365,13 +1330,20 @@ def parse_835_nb(
 
 # ----------------------------------------------------------------------------- strings
 @njit
-def string_lengths_nb(starts, ends, out_offsets):
-    """Arrow offsets of the spans (absent spans are empty); returns the total length."""
+def span_offsets_nb(starts, ends, out_offsets, valid):
+    """Arrow offsets and validity of spans (absent spans, start -1, are empty).
+
+    Returns the total length as int64: the caller checks that it fits the
+    type of ``out_offsets`` (int32 unless a column holds 2 GB).
+    """
     total = 0
     out_offsets[0] = 0
     for i in range(starts.shape[0]):
-        if starts[i] >= 0:
-            total += ends[i] - starts[i]
+        s = starts[i]
+        ok = s >= 0
+        if ok:
+            total += ends[i] - s
+        valid[i] = ok
         out_offsets[i + 1] = total
     return total
 

@@ -41,21 +41,29 @@ def _bitmap(valid: np.ndarray):
     return pa.py_buffer(np.packbits(valid, bitorder="little")), n_null
 
 
+_NO_SEPS = np.empty(0, np.int64)
+
+
 def _strings(buf, s, e, seps=None) -> pa.Array:
+    """Spans (rows of a kernel span array) as an Arrow string array.
+
+    ``seps`` (optional) holds per-row bytes to write as ':'. A column with no
+    value at all is returned as nulls without building any buffer.
+    """
     n = len(s)
-    s = np.ascontiguousarray(s)
-    e = np.ascontiguousarray(e)
-    offsets = np.empty(n + 1, np.int64)
-    total = k.string_lengths_nb(s, e, offsets)
+    offsets = np.empty(n + 1, np.int32)
+    valid = np.empty(n, np.bool_)
+    total = k.span_offsets_nb(s, e, offsets, valid)
+    if total >= 2**31 - 1:  # pragma: no cover - a >2 GB column of one file
+        offsets = np.empty(n + 1, np.int64)
+        k.span_offsets_nb(s, e, offsets, valid)
+    bitmap, n_null = _bitmap(valid)
+    del valid
+    if n_null == n and n:
+        return pa.nulls(n, pa.string())
     data = np.empty(max(total, 1), np.uint8)
-    if seps is None:
-        seps = np.empty(0, np.int64)
-    k.gather_strings_nb(buf, s, e, np.ascontiguousarray(seps), offsets, data)
-    bitmap, n_null = _bitmap(s >= 0)
-    if total < 2**31 - 1:
-        typ, offsets = pa.string(), offsets.astype(np.int32)
-    else:  # pragma: no cover - a >2 GB column of one file
-        typ = pa.large_string()
+    k.gather_strings_nb(buf, s, e, _NO_SEPS if seps is None else seps, offsets, data)
+    typ = pa.string() if offsets.dtype == np.int32 else pa.large_string()
     arr = pa.Array.from_buffers(
         typ, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=n_null
     )

@@ -101,28 +101,35 @@ def sniff_delimiters(buf: np.ndarray) -> tuple[int, int, int]:
     return esep, comp, term
 
 
-def _arrays(counts):
-    def two(rows, n, fill, dtype=np.int64):
-        # The kernel initialises each row it creates: no np.full pass over fresh memory.
+def _arrays(counts, span_dtype):
+    """Output arrays of the kernel, one (fields x rows) array per kind of field.
+
+    The kernel initialises each row it creates: no fill pass over fresh memory.
+    Spans are int32 byte offsets (int64 only for a file of 2 GB or more): half
+    the memory of the largest arrays.
+    """
+
+    def two(rows, n, dtype=np.int64):
         return np.empty((rows, n), dtype)
 
     ntx, ncl, nli, nad, nre, npl, nfn = (int(counts[i]) for i in range(7))
+    sp = span_dtype
     return dict(
-        tx_s=two(2 * k.N_TS, ntx, -1),
-        tx_n=two(k.N_TN, ntx, k.NULL),
-        cl_s=two(2 * k.N_CS, ncl, -1),
-        cl_n=two(k.N_CN, ncl, k.NULL),
-        li_s=two(2 * k.N_LS, nli, -1),
-        li_n=two(k.N_LN, nli, k.NULL),
-        li_f=two(k.N_LF, nli, np.nan, np.float64),
-        ad_s=two(2 * k.N_AS, nad, -1),
-        ad_n=two(k.N_AN, nad, k.NULL),
-        ad_f=two(k.N_AF, nad, np.nan, np.float64),
-        re_s=two(2 * k.N_RS, nre, -1),
-        re_n=two(k.N_RN, nre, k.NULL),
-        pl_s=two(2 * k.N_PS, npl, -1),
-        pl_n=two(k.N_PN, npl, k.NULL),
-        fn=two(k.N_FN, nfn, -1),
+        tx_s=two(2 * k.N_TS, ntx, sp),
+        tx_n=two(k.N_TN, ntx),
+        cl_s=two(2 * k.N_CS, ncl, sp),
+        cl_n=two(k.N_CN, ncl),
+        li_s=two(2 * k.N_LS, nli, sp),
+        li_n=two(k.N_LN, nli),
+        li_f=two(k.N_LF, nli, np.float64),
+        ad_s=two(2 * k.N_AS, nad, sp),
+        ad_n=two(k.N_AN, nad),
+        ad_f=two(k.N_AF, nad, np.float64),
+        re_s=two(2 * k.N_RS, nre, sp),
+        re_n=two(k.N_RN, nre),
+        pl_s=two(2 * k.N_PS, npl, sp),
+        pl_n=two(k.N_PN, npl),
+        fn=two(k.N_FN, nfn),
     )
 
 
@@ -158,8 +165,9 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     err = np.zeros(k.N_ERR, np.int64)
     k.count_835_nb(buf, delims[0], delims[2], counts)
     counts[k.K_FND] = 16 + int(counts[k.K_LIN]) // 64  # findings are rare; grown below
+    span_dtype = np.int32 if len(buf) < 2**31 - 1 else np.int64
     while True:
-        arrays = _arrays(counts)
+        arrays = _arrays(counts, span_dtype)
         capacity = counts.copy()
         code = _run(buf, True, delims, counts, err, arrays)
         if code != k.E_OK:
