@@ -156,14 +156,94 @@ def _as_utf8(buf: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- one file
 def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
+    """Arrow tables from the kernel's arrays.
+
+    Each table's arrays are released as soon as the table is built (the rows the
+    findings need are kept as small copies), so the peak holds the bytes, the
+    tables built so far and the arrays not yet converted: the largest (adjustments,
+    lines) go first.
+    """
     b = p.buf
-    tx_s, tx_n, cl_s, cl_n = p.tx_s, p.tx_n, p.cl_s, p.cl_n
-    li_s, li_n, li_f, ad_s, ad_n = p.li_s, p.li_n, p.li_f, p.ad_s, p.ad_n
 
     def st(arr, f, seps=None):
         return _strings(b, arr[2 * f], arr[2 * f + 1], seps)
 
-    ntx, ncl, nli = tx_s.shape[1], cl_s.shape[1], li_s.shape[1]
+    ad_s, ad_n = p.ad_s, p.ad_n
+    a_line = ad_n[k.AN_LINE]
+    adjustments = _table(
+        "adjustments",
+        {
+            "claim_id": _ints(ad_n[k.AN_CLAIM], pa.int32()),
+            "line_id": _ints(np.where(a_line < 0, NULL, a_line), pa.int32()),
+            "group_code": st(ad_s, k.A_GROUP),
+            "carc": st(ad_s, k.A_CARC),
+            "amount_cents": _ints(ad_n[k.AN_AMOUNT]),
+            "quantity": _floats(p.ad_f[k.AF_QTY]),
+        },
+    )
+    del ad_s, ad_n, a_line
+    p.ad_s = p.ad_n = p.ad_f = None
+    keep = {
+        "line_seg": p.li_n[k.LN_SEG].copy(),
+        "line_claim": p.li_n[k.LN_CLAIM].copy(),
+    }
+    li_s, li_n, li_f = p.li_s, p.li_n, p.li_f
+    nli = li_s.shape[1]
+    line_cols = {
+        "line_id": _ids(nli),
+        "claim_id": _ints(li_n[k.LN_CLAIM], pa.int32()),
+        "line_number": _ints(li_n[k.LN_NUMBER], pa.int32()),
+        "procedure_qualifier": st(li_s, k.L_QUAL),
+        "procedure_code": st(li_s, k.L_CODE),
+        "modifiers": st(li_s, k.L_MODS, li_n[k.LN_MODSEP]),
+        "charge_cents": _ints(li_n[k.LN_CHARGE]),
+        "paid_cents": _ints(li_n[k.LN_PAID]),
+        "revenue_code": st(li_s, k.L_REVENUE),
+        "units": _floats(li_f[k.LF_UNITS]),
+        "original_procedure_qualifier": st(li_s, k.L_OQUAL),
+        "original_procedure_code": st(li_s, k.L_OCODE),
+        "original_modifiers": st(li_s, k.L_OMODS, li_n[k.LN_OMODSEP]),
+        "original_units": _floats(li_f[k.LF_OUNITS]),
+        "service_date": _ints(li_n[k.LN_DATE], pa.date32()),
+        "service_start": _ints(li_n[k.LN_START], pa.date32()),
+        "service_end": _ints(li_n[k.LN_END], pa.date32()),
+        "line_control_number": st(li_s, k.L_CONTROL),
+        "reported_allowed_cents": _ints(li_n[k.LN_ALLOWED]),
+    }
+    del li_s, li_n, li_f
+    p.li_s = p.li_n = p.li_f = None
+    keep["claim_seg"] = p.cl_n[k.CN_SEG].copy()
+    keep["claim_tx"] = p.cl_n[k.CN_TX].copy()
+    cl_s, cl_n = p.cl_s, p.cl_n
+    ncl = cl_s.shape[1]
+    pat = cl_s[2 * k.C_PAT_LAST : 2 * k.C_PAT_ID + 2]
+    sub = cl_s[2 * k.C_SUB_LAST : 2 * k.C_SUB_ID + 2]
+    claim_cols = {
+        "claim_id": _ids(ncl),
+        "transaction_id": _ints(cl_n[k.CN_TX], pa.int32()),
+        "encounter_id": st(cl_s, k.C_ENCOUNTER),
+        "status_code": st(cl_s, k.C_STATUS),
+        "charge_cents": _ints(cl_n[k.CN_CHARGE]),
+        "paid_cents": _ints(cl_n[k.CN_PAID]),
+        "reported_patient_responsibility_cents": _ints(cl_n[k.CN_PR_REPORTED]),
+        "claim_filing_indicator": st(cl_s, k.C_FILING),
+        "payer_claim_control_number": st(cl_s, k.C_PAYER_CLAIM),
+        "facility_type": st(cl_s, k.C_FACILITY),
+        "frequency_code": st(cl_s, k.C_FREQUENCY),
+        "statement_from": _ints(cl_n[k.CN_FROM], pa.date32()),
+        "statement_to": _ints(cl_n[k.CN_TO], pa.date32()),
+        "received_date": _ints(cl_n[k.CN_RECEIVED], pa.date32()),
+        "rendering_provider_id": st(cl_s, k.C_RENDERING),
+        "patient_key": person_keys(b, pat, salt),
+        "subscriber_key": person_keys(b, sub, salt),
+    }
+    if keep_identifiers:
+        for i, name in enumerate(IDENTIFIER_COLUMNS):
+            claim_cols[name] = st(cl_s, k.C_PAT_LAST + i)
+    del cl_s, cl_n, pat, sub
+    p.cl_s = p.cl_n = None
+    tx_s, tx_n = p.tx_s, p.tx_n
+    ntx = tx_s.shape[1]
     payer_id = st(tx_s, k.T_PAYER_ID)
     if payer_id.null_count:
         payer_id = pc.coalesce(payer_id, st(tx_s, k.T_PAYER_REF))
@@ -197,63 +277,9 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "production_date": _ints(tx_n[k.TN_PROD_DATE], pa.date32()),
         },
     )
-    pat = cl_s[2 * k.C_PAT_LAST : 2 * k.C_PAT_ID + 2]
-    sub = cl_s[2 * k.C_SUB_LAST : 2 * k.C_SUB_ID + 2]
-    claim_cols = {
-        "claim_id": _ids(ncl),
-        "transaction_id": _ints(cl_n[k.CN_TX], pa.int32()),
-        "encounter_id": st(cl_s, k.C_ENCOUNTER),
-        "status_code": st(cl_s, k.C_STATUS),
-        "charge_cents": _ints(cl_n[k.CN_CHARGE]),
-        "paid_cents": _ints(cl_n[k.CN_PAID]),
-        "reported_patient_responsibility_cents": _ints(cl_n[k.CN_PR_REPORTED]),
-        "claim_filing_indicator": st(cl_s, k.C_FILING),
-        "payer_claim_control_number": st(cl_s, k.C_PAYER_CLAIM),
-        "facility_type": st(cl_s, k.C_FACILITY),
-        "frequency_code": st(cl_s, k.C_FREQUENCY),
-        "statement_from": _ints(cl_n[k.CN_FROM], pa.date32()),
-        "statement_to": _ints(cl_n[k.CN_TO], pa.date32()),
-        "received_date": _ints(cl_n[k.CN_RECEIVED], pa.date32()),
-        "rendering_provider_id": st(cl_s, k.C_RENDERING),
-        "patient_key": person_keys(b, pat, salt),
-        "subscriber_key": person_keys(b, sub, salt),
-    }
-    if keep_identifiers:
-        for i, name in enumerate(IDENTIFIER_COLUMNS):
-            claim_cols[name] = st(cl_s, k.C_PAT_LAST + i)
-    line_cols = {
-        "line_id": _ids(nli),
-        "claim_id": _ints(li_n[k.LN_CLAIM], pa.int32()),
-        "line_number": _ints(li_n[k.LN_NUMBER], pa.int32()),
-        "procedure_qualifier": st(li_s, k.L_QUAL),
-        "procedure_code": st(li_s, k.L_CODE),
-        "modifiers": st(li_s, k.L_MODS, li_n[k.LN_MODSEP]),
-        "charge_cents": _ints(li_n[k.LN_CHARGE]),
-        "paid_cents": _ints(li_n[k.LN_PAID]),
-        "revenue_code": st(li_s, k.L_REVENUE),
-        "units": _floats(li_f[k.LF_UNITS]),
-        "original_procedure_qualifier": st(li_s, k.L_OQUAL),
-        "original_procedure_code": st(li_s, k.L_OCODE),
-        "original_modifiers": st(li_s, k.L_OMODS, li_n[k.LN_OMODSEP]),
-        "original_units": _floats(li_f[k.LF_OUNITS]),
-        "service_date": _ints(li_n[k.LN_DATE], pa.date32()),
-        "service_start": _ints(li_n[k.LN_START], pa.date32()),
-        "service_end": _ints(li_n[k.LN_END], pa.date32()),
-        "line_control_number": st(li_s, k.L_CONTROL),
-        "reported_allowed_cents": _ints(li_n[k.LN_ALLOWED]),
-    }
-    a_line = ad_n[k.AN_LINE]
-    adjustments = _table(
-        "adjustments",
-        {
-            "claim_id": _ints(ad_n[k.AN_CLAIM], pa.int32()),
-            "line_id": _ints(np.where(a_line < 0, NULL, a_line), pa.int32()),
-            "group_code": st(ad_s, k.A_GROUP),
-            "carc": st(ad_s, k.A_CARC),
-            "amount_cents": _ints(ad_n[k.AN_AMOUNT]),
-            "quantity": _floats(p.ad_f[k.AF_QTY]),
-        },
-    )
+    keep["tx_seg"] = tx_n[k.TN_SEG].copy()
+    del tx_s, tx_n
+    p.tx_s = p.tx_n = None
     r_line = p.re_n[k.RN_LINE]
     sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
     remarks = _table(
@@ -281,7 +307,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     )
     claims, lines = _with_derived(_table("claims", claim_cols), line_cols, adjustments)
     transactions_ = transactions
-    findings = _findings(p, file, transactions_, claims, lines, adjustments, plb)
+    findings = _findings(p, keep, file, transactions_, claims, lines, adjustments, plb)
     return Remittances(transactions_, claims, lines, adjustments, remarks, plb, findings)
 
 
@@ -299,7 +325,7 @@ def _with_derived(claims: pa.Table, line_cols: dict, adjustments: pa.Table):
 
 
 # ----------------------------------------------------------------------------- findings
-def _findings(p, file, transactions, claims, lines, adjustments, plb) -> pa.Table:
+def _findings(p, keep, file, transactions, claims, lines, adjustments, plb) -> pa.Table:
     """Kernel findings plus the three balancing checks of the implementation guide."""
     rows = []  # small: one dict per finding, never per segment
     fn = p.fn
@@ -317,27 +343,28 @@ def _findings(p, file, transactions, claims, lines, adjustments, plb) -> pa.Tabl
         rows.append((seg, sid, elem or None, name, tx, cl, li, None, msg))
 
     d = derived_columns(claims, lines, adjustments)
-    line_seg = p.li_n[k.LN_SEG]
-    claim_seg = p.cl_n[k.CN_SEG]
-    line_claim = p.li_n[k.LN_CLAIM]
+    line_seg = keep["line_seg"]
+    claim_seg = keep["claim_seg"]
+    line_claim = keep["line_claim"]
+    claim_tx = keep["claim_tx"]
     for li in np.flatnonzero((d["line_residual"] != NULL) & (d["line_residual"] != 0)):
         diff = int(d["line_residual"][li])
         cl = int(line_claim[li])
         rows.append(
-            (int(line_seg[li]), "SVC", None, "unbalanced_line", int(p.cl_n[k.CN_TX, cl]), cl,
+            (int(line_seg[li]), "SVC", None, "unbalanced_line", int(claim_tx[cl]), cl,
              int(li), diff,
              f"service line charge - paid - line adjustments = {diff / 100:.2f}, not 0")
         )  # fmt: skip
     for cl in np.flatnonzero(d["claim_residual"] != 0):
         diff = int(d["claim_residual"][cl])
         rows.append(
-            (int(claim_seg[cl]), "CLP", None, "unbalanced_claim", int(p.cl_n[k.CN_TX, cl]),
+            (int(claim_seg[cl]), "CLP", None, "unbalanced_claim", int(claim_tx[cl]),
              int(cl), None, diff,
              f"claim charge - paid - claim and line adjustments = {diff / 100:.2f}, not 0")
         )  # fmt: skip
     for tx, diff in _transaction_residuals(transactions, claims, plb):
         rows.append(
-            (int(p.tx_n[k.TN_SEG, tx]), "BPR", 2, "unbalanced_transaction", int(tx), None, None,
+            (int(keep["tx_seg"][tx]), "BPR", 2, "unbalanced_transaction", int(tx), None, None,
              diff, f"BPR02 - (sum of CLP04 - sum of PLB) = {diff / 100:.2f}, not 0")
         )  # fmt: skip
     rows.sort(key=lambda r: (r[0], r[3]))
