@@ -39,47 +39,44 @@ def int_array(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
 def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     """Positions of each value of ``column`` in ``value_set`` (int64, -1 when absent).
 
-    Works on plain and dictionary-encoded string columns; for dictionaries the
-    hash lookup runs once per dictionary value, not once per row.
+    Works on plain and dictionary-encoded string columns. ``pc.index_in``
+    hashes the whole value set on every call, so this makes exactly one call
+    for the whole column: over the distinct dictionary values, or over the
+    heads of runs of equal adjacent values (ledger tables are usually grouped
+    by encounter, so 10+ entries in a row share an encounter id).
     """
     value_set = _plain(value_set)
-    parts = []
-    for chunk in column.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            dict_pos = pc.index_in(chunk.dictionary, value_set=value_set)
-            dict_pos = dict_pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            idx = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
-            pos = dict_pos[idx] if len(dict_pos) else np.full(len(chunk), -1, np.int64)
-            if chunk.null_count:
-                pos = pos.copy()
-                pos[chunk.is_null().to_numpy(zero_copy_only=False)] = -1
-        else:
-            pos = _index_in_runs(chunk, value_set)
-        parts.append(pos)
-    if not parts:
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    if column.num_chunks == 0 or len(column) == 0:
         return np.empty(0, np.int64)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-
-def _index_in_runs(chunk: pa.Array, value_set: pa.Array) -> np.ndarray:
-    """``index_in`` hashing each run of equal adjacent values once.
-
-    Ledger tables are usually grouped by encounter (10+ entries in a row share
-    an encounter id), so comparing neighbours and hashing run heads is several
-    times cheaper than hashing every row.
-    """
-    n = len(chunk)
-    if n < 2:
-        pos = pc.index_in(chunk, value_set=value_set).fill_null(-1)
-        return pos.to_numpy(zero_copy_only=False).astype(np.int64)
-    differs = pc.not_equal(chunk.slice(1), chunk.slice(0, n - 1)).fill_null(True)
-    heads = np.concatenate([[0], np.flatnonzero(differs.to_numpy(zero_copy_only=False)) + 1])
-    if len(heads) > n // 2:
-        pos = pc.index_in(chunk, value_set=value_set).fill_null(-1)
-        return pos.to_numpy(zero_copy_only=False).astype(np.int64)
-    head_pos = pc.index_in(chunk.take(pa.array(heads)), value_set=value_set).fill_null(-1)
+    if pa.types.is_dictionary(column.type):
+        unified = column.unify_dictionaries()
+        dictionary = unified.chunk(0).dictionary
+        dict_pos = pc.index_in(dictionary, value_set=value_set).fill_null(-1)
+        dict_pos = np.append(dict_pos.to_numpy(zero_copy_only=False).astype(np.int64), -1)
+        idx = np.concatenate(
+            [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in unified.chunks]
+        ).astype(np.int64)
+        return dict_pos[idx]  # a null index (-1) picks the appended -1
+    chunks, heads = [], []
+    start = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        if n == 0:
+            continue
+        h = np.zeros(1, np.int64)
+        if n > 1:
+            differs = pc.not_equal(chunk.slice(1), chunk.slice(0, n - 1)).fill_null(True)
+            h = np.concatenate([h, np.flatnonzero(differs.to_numpy(zero_copy_only=False)) + 1])
+        chunks.append(chunk.take(pa.array(h)))
+        heads.append(h + start)
+        start += n
+    heads = np.concatenate(heads)
+    head_values = pa.chunked_array(chunks).combine_chunks()
+    head_pos = pc.index_in(head_values, value_set=value_set).fill_null(-1)
     head_pos = head_pos.to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.repeat(head_pos, np.diff(np.append(heads, n)))
+    return np.repeat(head_pos, np.diff(np.append(heads, start)))
 
 
 def dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:

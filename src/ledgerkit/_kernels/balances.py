@@ -75,6 +75,7 @@ def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
         scratch = np.empty(SCRATCH, np.int64)
     scratch[:] = 0
     last = 0
+    n_denied = 0
     for i in range(codes.shape[0]):
         c = codes[i]
         a = amounts[i]
@@ -82,6 +83,7 @@ def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
         seq = (c >> 4) & 3
         if bucket >= C.PR_DEDUCTIBLE and bucket <= C.DENIED:
             scratch[16 + seq * 5 + bucket - C.PR_DEDUCTIBLE] += a
+            n_denied += bucket == C.DENIED
         else:
             scratch[bucket] += a
         if (c >> 6) & 1 == 1 and seq > last and bucket >= C.PAID and bucket <= C.OTHER:
@@ -93,7 +95,7 @@ def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
     pr_other = scratch[k + 3]
     denied = scratch[k + 4]
     top = -1
-    if denied != 0:  # second look only where the last payer denied something
+    if n_denied > 0:  # a second look only where something was denied
         top_amount = 0
         for i in range(codes.shape[0]):
             c = codes[i]
