@@ -1350,18 +1350,39 @@ def span_offsets_nb(starts, ends, out_offsets, valid):
 
 @njit
 def gather_strings_nb(buf, starts, ends, seps, out_offsets, out_data):
-    """Copy each span into Arrow string data; bytes equal to ``seps[i]`` become ':'."""
+    """Copy each span into Arrow string data; bytes equal to ``seps[i]`` become ':'.
+
+    ``out_data`` has 8 bytes to spare: a span of up to 8 bytes is copied as a
+    fixed 8-byte block when the file has 8 bytes after its start (the excess
+    is overwritten by the next span or left past the last offset). Variable
+    short copies cost a branch misprediction per string.
+    """
+    nbuf = buf.shape[0]
+    if seps.shape[0] > 0:
+        for i in range(starts.shape[0]):
+            s = starts[i]
+            if s < 0:
+                continue
+            o = out_offsets[i]
+            sep = seps[i]
+            for j in range(ends[i] - s):
+                c = buf[s + j]
+                if sep >= 0 and c == sep:
+                    c = 58
+                out_data[o + j] = c
+        return
     for i in range(starts.shape[0]):
         s = starts[i]
         if s < 0:
             continue
         o = out_offsets[i]
-        sep = seps[i] if seps.shape[0] > 0 else -1
-        for j in range(ends[i] - s):
-            c = buf[s + j]
-            if sep >= 0 and c == sep:
-                c = 58
-            out_data[o + j] = c
+        m = ends[i] - s
+        if m <= 8 and s + 8 <= nbuf:
+            for j in range(8):
+                out_data[o + j] = buf[s + j]
+        else:
+            for j in range(m):
+                out_data[o + j] = buf[s + j]
 
 
 # ----------------------------------------------------------------------------- keys

@@ -61,8 +61,10 @@ def _strings(buf, s, e, seps=None) -> pa.Array:
     del valid
     if n_null == n and n:
         return pa.nulls(n, pa.string())
-    data = np.empty(max(total, 1), np.uint8)
+    # 8 spare bytes: the kernel copies short strings 8 bytes at a time
+    data = np.empty(total + 8, np.uint8)
     k.gather_strings_nb(buf, s, e, _NO_SEPS if seps is None else seps, offsets, data)
+    data = data[: max(total, 1)]
     typ = pa.string() if offsets.dtype == np.int32 else pa.large_string()
     arr = pa.Array.from_buffers(
         typ, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=n_null
@@ -305,16 +307,22 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "amount_cents": _ints(p.pl_n[k.PN_AMOUNT]),
         },
     )
-    claims, lines = _with_derived(_table("claims", claim_cols), line_cols, adjustments)
+    claims, lines = _with_derived(_table("claims", claim_cols), line_cols, adjustments, keep)
     transactions_ = transactions
     findings = _findings(p, keep, file, transactions_, claims, lines, adjustments, plb)
     return Remittances(transactions_, claims, lines, adjustments, remarks, plb, findings)
 
 
-def _with_derived(claims: pa.Table, line_cols: dict, adjustments: pa.Table):
-    """Fill the computed columns of claims and lines (shared with the builders)."""
+def _with_derived(claims: pa.Table, line_cols: dict, adjustments: pa.Table, keep=None):
+    """Fill the computed columns of claims and lines (shared with the builders).
+
+    ``keep`` (a dict), when given, receives the derived arrays as ``"derived"``
+    so the balancing checks do not compute them again.
+    """
     lines = _table("service_lines", line_cols)
     d = derived_columns(claims, lines, adjustments)
+    if keep is not None:
+        keep["derived"] = d
     ci = claims.schema.get_field_index("patient_responsibility_cents")
     claims = claims.set_column(ci, claims.schema.field(ci), pa.array(d["claim_pr"]))
     ci = claims.schema.get_field_index("allowed_cents")
@@ -342,7 +350,7 @@ def _findings(p, keep, file, transactions, claims, lines, adjustments, plb) -> p
             msg = f"{sid}{elem:02d}: {what}" if elem else f"{sid}: {what}"
         rows.append((seg, sid, elem or None, name, tx, cl, li, None, msg))
 
-    d = derived_columns(claims, lines, adjustments)
+    d = keep["derived"]  # derived_columns(claims, lines, adjustments), same stored columns
     line_seg = keep["line_seg"]
     claim_seg = keep["claim_seg"]
     line_claim = keep["line_claim"]
