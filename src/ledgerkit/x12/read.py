@@ -73,21 +73,29 @@ def _strings(buf, s, e, seps=None) -> pa.Array:
 
 
 def _ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
-    values = np.ascontiguousarray(values)
+    """A kernel row (int64, NULL = absent) as an Arrow array of ``typ``.
+
+    The data is always a new array: a zero-copy view would keep the kernel's
+    whole (fields x rows) block alive as long as the table.
+    """
     bitmap, n_null = _bitmap(values != NULL)
+    if n_null == len(values) and n_null:
+        return pa.nulls(n_null, typ)
     np_type = {pa.int64(): np.int64, pa.int32(): np.int32, pa.date32(): np.int32}[typ]
     data = (
-        values.astype(np_type, copy=False)
+        values.astype(np_type)
         if n_null == 0
-        else np.where(values == NULL, 0, values).astype(np_type)
+        else np.where(values == NULL, 0, values).astype(np_type, copy=False)
     )
     return pa.Array.from_buffers(typ, len(values), [bitmap, pa.py_buffer(data)], null_count=n_null)
 
 
 def _floats(values: np.ndarray) -> pa.Array:
-    values = np.ascontiguousarray(values)
+    """A kernel row of floats (NaN = absent) as a new Arrow float64 array."""
     bitmap, n_null = _bitmap(~np.isnan(values))
-    data = np.where(np.isnan(values), 0.0, values) if n_null else values
+    if n_null == len(values) and n_null:
+        return pa.nulls(n_null, pa.float64())
+    data = np.where(np.isnan(values), 0.0, values) if n_null else values.copy()
     return pa.Array.from_buffers(
         pa.float64(), len(values), [bitmap, pa.py_buffer(data)], null_count=n_null
     )
