@@ -74,6 +74,9 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
         start += n
     heads = np.concatenate(heads)
     head_values = pa.chunked_array(chunks).combine_chunks()
+    if len(head_values) == len(value_set) and pc.all(pc.equal(head_values, value_set)).as_py():
+        # Grouped like the value set (the usual ledger layout): no hashing at all.
+        return np.repeat(np.arange(len(heads), dtype=np.int64), np.diff(np.append(heads, start)))
     head_pos = pc.index_in(head_values, value_set=value_set).fill_null(-1)
     head_pos = head_pos.to_numpy(zero_copy_only=False).astype(np.int64)
     return np.repeat(head_pos, np.diff(np.append(heads, start)))

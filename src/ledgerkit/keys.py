@@ -253,8 +253,17 @@ def _live(entries: pa.Table) -> np.ndarray:
     is_negation = negates.is_valid().to_numpy(zero_copy_only=False)
     if not is_negation.any():
         return np.ones(len(entries), dtype=bool)
-    negated_ids = pc.drop_null(negates).combine_chunks()
-    negated = pc.is_in(entries["entry_id"], value_set=negated_ids).to_numpy(zero_copy_only=False)
+    targets = pc.drop_null(negates).to_numpy().astype(np.int64)
+    ids = int_array(entries["entry_id"], np.int64)
+    if is_nondecreasing_nb(ids):
+        # Ids grow with posting order (as append assigns them): binary search
+        # the few negated ids instead of hashing every entry id.
+        pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
+        negated = np.zeros(len(ids), dtype=bool)
+        negated[pos[ids[pos] == targets]] = True
+    else:
+        value_set = pa.array(targets)
+        negated = pc.is_in(entries["entry_id"], value_set=value_set).to_numpy(zero_copy_only=False)
     return ~(is_negation | negated)
 
 
