@@ -1388,6 +1388,59 @@ def gather_strings_nb(buf, starts, ends, seps, out_offsets, out_data):
                 out_data[o + j] = buf[s + j]
 
 
+@njit
+def table_offsets_nb(spans, n, fields, out_offsets, valid, totals):
+    """Arrow offsets and validity of several span fields of one table.
+
+    Row j of ``out_offsets``/``valid`` is field ``fields[j]`` of ``spans``
+    (rows 2f and 2f+1; only the first ``n`` columns are rows of the table);
+    ``totals[j]`` is its total length (int64: the caller checks the type).
+    """
+    for j in range(fields.shape[0]):
+        f = fields[j]
+        total = 0
+        out_offsets[j, 0] = 0
+        for i in range(n):
+            s = spans[2 * f, i]
+            ok = s >= 0
+            if ok:
+                total += spans[2 * f + 1, i] - s
+            valid[j, i] = ok
+            out_offsets[j, i + 1] = total
+        totals[j] = total
+
+
+@njit
+def gather_table_nb(buf, spans, n, fields, bases, seps, sep_rows, offsets, out_data):
+    """Copy several span fields of one table into one data buffer, row by row.
+
+    Field j's bytes start at ``bases[j]`` of ``out_data``. Going row by row reads
+    the file once per table, with the spans of a row close together, instead of
+    once per column. When ``sep_rows[j] >= 0``, bytes equal to
+    ``seps[sep_rows[j], i]`` become ':'.
+    """
+    nf = fields.shape[0]
+    for i in range(n):
+        for j in range(nf):
+            f = fields[j]
+            s = spans[2 * f, i]
+            if s < 0:
+                continue
+            m = spans[2 * f + 1, i] - s
+            o = bases[j] + offsets[j, i]
+            r = sep_rows[j]
+            if r >= 0:
+                sep = seps[r, i]
+                for q in range(m):
+                    c = buf[s + q]
+                    if sep >= 0 and c == sep:
+                        c = 58
+                    out_data[o + q] = c
+            else:
+                for q in range(m):
+                    out_data[o + q] = buf[s + q]
+
+
 # ----------------------------------------------------------------------------- keys
 @njit
 def _rotl(x, b):

@@ -72,6 +72,67 @@ def _strings(buf, s, e, seps=None) -> pa.Array:
     return arr if typ == pa.string() else arr.cast(pa.string())
 
 
+def _whole(a: np.ndarray) -> np.ndarray:
+    """The C-contiguous block a row-sliced kernel array (``arr[:, :n]``) views, else a copy.
+
+    Kernels get the whole block and ``n``: slices of different lengths would
+    each need their own compiled variant (contiguous or not).
+    """
+    b = a.base
+    if (
+        isinstance(b, np.ndarray)
+        and b.ndim == 2
+        and b.flags.c_contiguous
+        and b.shape[0] == a.shape[0]
+        and b.dtype == a.dtype
+        and a.ctypes.data == b.ctypes.data
+    ):
+        return b
+    return np.ascontiguousarray(a)
+
+
+def _string_columns(buf, spans, fields, seps=None, sep_rows=None) -> dict:
+    """Several string fields of one kernel span array as Arrow arrays, by field.
+
+    One pass over the file per table (see ``gather_table_nb``); the columns'
+    bytes share one buffer. ``seps`` (rows of per-row bytes to write as ':')
+    is used for the fields whose ``sep_rows`` entry is >= 0. All-null columns
+    are returned as nulls.
+    """
+    n = spans.shape[1]
+    fields = np.asarray(fields, np.int64)
+    nf = len(fields)
+    whole = _whole(spans)
+    offsets = np.empty((nf, n + 1), np.int32)
+    valid = np.empty((nf, n), np.bool_)
+    totals = np.empty(nf, np.int64)
+    k.table_offsets_nb(whole, n, fields, offsets, valid, totals)
+    if totals.max(initial=0) >= 2**31 - 1:  # pragma: no cover - a >2 GB column of one file
+        return {int(f): _strings(buf, spans[2 * f], spans[2 * f + 1]) for f in fields}
+    bases = np.zeros(nf, np.int64)
+    np.cumsum(totals[:-1], out=bases[1:])
+    data = np.empty(int(totals.sum()) + 1, np.uint8)
+    if seps is None:
+        seps, sep_rows = np.zeros((1, 1), np.int64), np.full(nf, -1, np.int64)
+    k.gather_table_nb(
+        buf, whole, n, fields, bases, np.ascontiguousarray(seps, np.int64),
+        np.asarray(sep_rows, np.int64), offsets, data,
+    )  # fmt: skip
+    out = {}
+    for j in range(nf):
+        bitmap, n_null = _bitmap(valid[j])
+        if n_null == n and n:
+            out[int(fields[j])] = pa.nulls(n, pa.string())
+            continue
+        b0 = int(bases[j])
+        part = data[b0 : b0 + max(int(totals[j]), 1)]
+        out[int(fields[j])] = pa.Array.from_buffers(
+            pa.string(), n, [bitmap, pa.py_buffer(offsets[j]), pa.py_buffer(part)],
+            null_count=n_null,
+        )  # fmt: skip
+    return out
+
+
 def _ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
     """A kernel row (int64, NULL = absent) as an Arrow array of ``typ``.
 
@@ -179,19 +240,20 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         return _strings(b, arr[2 * f], arr[2 * f + 1], seps)
 
     ad_s, ad_n = p.ad_s, p.ad_n
+    sc = _string_columns(b, ad_s, [k.A_GROUP, k.A_CARC])
     a_line = ad_n[k.AN_LINE]
     adjustments = _table(
         "adjustments",
         {
             "claim_id": _ints(ad_n[k.AN_CLAIM], pa.int32()),
             "line_id": _ints(np.where(a_line < 0, NULL, a_line), pa.int32()),
-            "group_code": st(ad_s, k.A_GROUP),
-            "carc": st(ad_s, k.A_CARC),
+            "group_code": sc[k.A_GROUP],
+            "carc": sc[k.A_CARC],
             "amount_cents": _ints(ad_n[k.AN_AMOUNT]),
             "quantity": _floats(p.ad_f[k.AF_QTY]),
         },
     )
-    del ad_s, ad_n, a_line
+    del ad_s, ad_n, a_line, sc
     p.ad_s = p.ad_n = p.ad_f = None
     keep = {
         "line_seg": p.li_n[k.LN_SEG].copy(),
@@ -199,58 +261,67 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     }
     li_s, li_n, li_f = p.li_s, p.li_n, p.li_f
     nli = li_s.shape[1]
+    sc = _string_columns(
+        b, li_s, range(k.N_LS), li_n[[k.LN_MODSEP, k.LN_OMODSEP]],
+        [1 if f == k.L_OMODS else 0 if f == k.L_MODS else -1 for f in range(k.N_LS)],
+    )  # fmt: skip
     line_cols = {
         "line_id": _ids(nli),
         "claim_id": _ints(li_n[k.LN_CLAIM], pa.int32()),
         "line_number": _ints(li_n[k.LN_NUMBER], pa.int32()),
-        "procedure_qualifier": st(li_s, k.L_QUAL),
-        "procedure_code": st(li_s, k.L_CODE),
-        "modifiers": st(li_s, k.L_MODS, li_n[k.LN_MODSEP]),
+        "procedure_qualifier": sc[k.L_QUAL],
+        "procedure_code": sc[k.L_CODE],
+        "modifiers": sc[k.L_MODS],
         "charge_cents": _ints(li_n[k.LN_CHARGE]),
         "paid_cents": _ints(li_n[k.LN_PAID]),
-        "revenue_code": st(li_s, k.L_REVENUE),
+        "revenue_code": sc[k.L_REVENUE],
         "units": _floats(li_f[k.LF_UNITS]),
-        "original_procedure_qualifier": st(li_s, k.L_OQUAL),
-        "original_procedure_code": st(li_s, k.L_OCODE),
-        "original_modifiers": st(li_s, k.L_OMODS, li_n[k.LN_OMODSEP]),
+        "original_procedure_qualifier": sc[k.L_OQUAL],
+        "original_procedure_code": sc[k.L_OCODE],
+        "original_modifiers": sc[k.L_OMODS],
         "original_units": _floats(li_f[k.LF_OUNITS]),
         "service_date": _ints(li_n[k.LN_DATE], pa.date32()),
         "service_start": _ints(li_n[k.LN_START], pa.date32()),
         "service_end": _ints(li_n[k.LN_END], pa.date32()),
-        "line_control_number": st(li_s, k.L_CONTROL),
+        "line_control_number": sc[k.L_CONTROL],
         "reported_allowed_cents": _ints(li_n[k.LN_ALLOWED]),
     }
-    del li_s, li_n, li_f
+    del li_s, li_n, li_f, sc
     p.li_s = p.li_n = p.li_f = None
     keep["claim_seg"] = p.cl_n[k.CN_SEG].copy()
     keep["claim_tx"] = p.cl_n[k.CN_TX].copy()
     cl_s, cl_n = p.cl_s, p.cl_n
     ncl = cl_s.shape[1]
+    c_fields = [k.C_ENCOUNTER, k.C_STATUS, k.C_FILING, k.C_PAYER_CLAIM, k.C_FACILITY]
+    c_fields += [k.C_FREQUENCY, k.C_RENDERING]
+    if keep_identifiers:
+        c_fields += [k.C_PAT_LAST + i for i in range(len(IDENTIFIER_COLUMNS))]
+    sc = _string_columns(b, cl_s, c_fields)
     pat = cl_s[2 * k.C_PAT_LAST : 2 * k.C_PAT_ID + 2]
     sub = cl_s[2 * k.C_SUB_LAST : 2 * k.C_SUB_ID + 2]
     claim_cols = {
         "claim_id": _ids(ncl),
         "transaction_id": _ints(cl_n[k.CN_TX], pa.int32()),
-        "encounter_id": st(cl_s, k.C_ENCOUNTER),
-        "status_code": st(cl_s, k.C_STATUS),
+        "encounter_id": sc[k.C_ENCOUNTER],
+        "status_code": sc[k.C_STATUS],
         "charge_cents": _ints(cl_n[k.CN_CHARGE]),
         "paid_cents": _ints(cl_n[k.CN_PAID]),
         "reported_patient_responsibility_cents": _ints(cl_n[k.CN_PR_REPORTED]),
-        "claim_filing_indicator": st(cl_s, k.C_FILING),
-        "payer_claim_control_number": st(cl_s, k.C_PAYER_CLAIM),
-        "facility_type": st(cl_s, k.C_FACILITY),
-        "frequency_code": st(cl_s, k.C_FREQUENCY),
+        "claim_filing_indicator": sc[k.C_FILING],
+        "payer_claim_control_number": sc[k.C_PAYER_CLAIM],
+        "facility_type": sc[k.C_FACILITY],
+        "frequency_code": sc[k.C_FREQUENCY],
         "statement_from": _ints(cl_n[k.CN_FROM], pa.date32()),
         "statement_to": _ints(cl_n[k.CN_TO], pa.date32()),
         "received_date": _ints(cl_n[k.CN_RECEIVED], pa.date32()),
-        "rendering_provider_id": st(cl_s, k.C_RENDERING),
+        "rendering_provider_id": sc[k.C_RENDERING],
         "patient_key": person_keys(b, pat, salt),
         "subscriber_key": person_keys(b, sub, salt),
     }
     if keep_identifiers:
         for i, name in enumerate(IDENTIFIER_COLUMNS):
-            claim_cols[name] = st(cl_s, k.C_PAT_LAST + i)
-    del cl_s, cl_n, pat, sub
+            claim_cols[name] = sc[k.C_PAT_LAST + i]
+    del cl_s, cl_n, pat, sub, sc
     p.cl_s = p.cl_n = None
     tx_s, tx_n = p.tx_s, p.tx_n
     ntx = tx_s.shape[1]
