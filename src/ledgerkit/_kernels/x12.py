@@ -359,9 +359,6 @@ def _segment_tag(buf, s, e):
 
 
 # ----------------------------------------------------------------------------- segments
-BLOCK = 1 << 16  # terminator positions found per scan of the bytes (counting pass)
-
-
 @njit
 def _split(buf, p, n, esep, t1, t2, eb_s, eb_e):
     """Element boundaries of the segment starting at p: (next position, n elements).
@@ -551,24 +548,6 @@ def _fail(err, code, seg, elem, pos, a, b, vs, ve):
 
 # ----------------------------------------------------------------------------- counting
 @njit
-def _scan_terminators(buf, start, n, term, nl, pos):
-    """Positions of segment terminators in the next block (branch-free compaction)."""
-    end = min(n, start + pos.shape[0] - 1)
-    k = 0
-    if nl:
-        for i in range(start, end):
-            c = buf[i]
-            pos[k] = i
-            k += (c == 10) | (c == 13)
-    else:
-        for i in range(start, end):
-            c = buf[i]
-            pos[k] = i
-            k += c == term
-    return end, k
-
-
-@njit
 def count_835_nb(buf, d_esep, d_term, counts):
     """Estimate the rows each table needs (segments by id; CAS and PLB by elements).
 
@@ -578,77 +557,54 @@ def count_835_nb(buf, d_esep, d_term, counts):
     """
     n = buf.shape[0]
     esep = d_esep
-    term = d_term
-    nl = term == 10 or term == 13
-    pos = np.empty(BLOCK, np.int64)
+    t1, t2 = _terminators(d_term)
     isa = np.zeros(6, np.int64)
     eb_s = np.zeros(MAXE + 1, np.int64)
     eb_e = np.zeros(MAXE + 1, np.int64)
     n_seg = n_tx = n_cl = n_li = n_ad = n_re = n_pl = 0
     p = 0
     while p < n:
-        p0 = p
-        end, npos = _scan_terminators(buf, p, n, term, nl, pos)
-        if end >= n:
-            pos[npos] = n
-            npos += 1
-        j = 0
-        restart = False
-        while j < npos:
-            s = p
-            while s < n and _is_ws(buf[s]):
-                s += 1
-            if s >= n:
-                p = n
-                break
-            e = pos[j]
-            j += 1
-            if e < s:
-                continue
-            if end < n and j == npos:
-                break  # the segment may continue in the next block
-            p = e + 1
-            n_seg += 1
-            if s + 3 < n and buf[s] == 73 and buf[s + 1] == 83 and buf[s + 2] == 65:
-                if not _is_alnum(buf[s + 3]):
-                    if _parse_isa(buf, s, n, eb_s, eb_e, isa) != 0:
-                        p = n
-                        break
-                    esep = isa[0]
-                    term = isa[3]
-                    nl = term == 10 or term == 13
-                    p = isa[4]
-                    restart = True
-                    break
-            b0 = buf[s]
-            b1 = buf[s + 1] if s + 1 < e else 0
-            b2 = buf[s + 2] if s + 2 < e else 0
-            if b0 == 67 and b1 == 65 and b2 == 83:  # CAS
-                ne = 1
-                for i in range(s, e):
-                    ne += buf[i] == esep
-                n_ad += ne // 3
-            elif b0 == 83 and b1 == 86 and b2 == 67:  # SVC
-                n_li += 1
-            elif b0 == 67 and b1 == 76 and b2 == 80:  # CLP
-                n_cl += 1
-            elif b0 == 83 and b1 == 84 and (b2 == esep or s + 2 == e):  # ST
-                n_tx += 1
-            elif b0 == 76 and b1 == 81:  # LQ
-                n_re += 1
-            elif b0 == 77 and b1 in (73, 79) and b2 == 65:  # MIA, MOA
-                n_re += 5
-            elif b0 == 80 and b1 == 76 and b2 == 66:  # PLB
-                ne = 1
-                for i in range(s, e):
-                    ne += buf[i] == esep
-                n_pl += max(ne - 2, 0) // 2
-        if restart:
-            continue
-        if end >= n:
+        s = p
+        while s < n and _is_ws(buf[s]):
+            s += 1
+        if s >= n:
             break
-        if p == p0:
-            p = end  # one segment longer than a block: skip it (the estimate is checked)
+        e = s
+        while e < n and buf[e] != t1 and buf[e] != t2:
+            e += 1
+        p = e + 1
+        n_seg += 1
+        if s + 3 < n and buf[s] == 73 and buf[s + 1] == 83 and buf[s + 2] == 65:
+            if not _is_alnum(buf[s + 3]):
+                if _parse_isa(buf, s, n, eb_s, eb_e, isa) != 0:
+                    break
+                esep = isa[0]
+                t1, t2 = _terminators(isa[3])
+                p = isa[4]
+                continue
+        b0 = buf[s]
+        b1 = buf[s + 1] if s + 1 < e else 0
+        b2 = buf[s + 2] if s + 2 < e else 0
+        if b0 == 67 and b1 == 65 and b2 == 83:  # CAS
+            ne = 1
+            for i in range(s, e):
+                ne += buf[i] == esep
+            n_ad += ne // 3
+        elif b0 == 83 and b1 == 86 and b2 == 67:  # SVC
+            n_li += 1
+        elif b0 == 67 and b1 == 76 and b2 == 80:  # CLP
+            n_cl += 1
+        elif b0 == 83 and b1 == 84 and (b2 == esep or s + 2 == e):  # ST
+            n_tx += 1
+        elif b0 == 76 and b1 == 81:  # LQ
+            n_re += 1
+        elif b0 == 77 and (b1 == 73 or b1 == 79) and b2 == 65:  # MIA, MOA
+            n_re += 5
+        elif b0 == 80 and b1 == 76 and b2 == 66:  # PLB
+            ne = 1
+            for i in range(s, e):
+                ne += buf[i] == esep
+            n_pl += max(ne - 2, 0) // 2
     counts[K_TX] = n_tx
     counts[K_CLM] = n_cl
     counts[K_LIN] = n_li
