@@ -3,8 +3,9 @@
 Every ``time_*`` body also runs once, small, in tests/test_bench_analytics.py.
 """
 
-from ledgerkit import metrics, payer_behaviour, rootcause, worklist
+from ledgerkit import metrics, payer_behaviour, rootcause
 from ledgerkit._facts import facts
+from ledgerkit.denial_worklist import worklist
 
 from ._data import ledger_with_procedures
 
@@ -24,7 +25,7 @@ OPERATIONS = {
     "open_denial_dollars(category)": lambda L: metrics.open_denial_dollars(L, by="category"),
     "aging(payer)": lambda L: metrics.aging(L, by="payer"),
     "aging(provider,location,cpt)": lambda L: metrics.aging(L, by=("provider", "location", "cpt")),
-    "worklist": lambda L: worklist.worklist(L),
+    "worklist": lambda L: worklist(L),
     "root_causes": lambda L: rootcause.root_causes(L),
     "remit_lag": lambda L: payer_behaviour.remit_lag(L),
     "allowed_by_cpt": lambda L: payer_behaviour.allowed_by_cpt(L),

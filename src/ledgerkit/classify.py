@@ -120,12 +120,13 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
 
 
 def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
-    # Null indices take nulls; dictionary columns stay dictionaries (no string copies).
+    # Null indices take nulls. Only the taken values (one per encounter) become
+    # strings, so tables from different sources compare equal.
     procs = pa.array(proc_rows, mask=proc_rows < 0)
     entries = pa.array(entry_rows, mask=entry_rows < 0)
     out = {"explain_line": ledger.procedures["line"].take(procs)}
-    out["explain_group"] = ledger.entries["group_code"].take(entries)
-    out["explain_carc"] = ledger.entries["carc"].take(entries)
+    out["explain_group"] = ledger.entries["group_code"].take(entries).cast(pa.string())
+    out["explain_carc"] = ledger.entries["carc"].take(entries).cast(pa.string())
     out["explain_amount"] = pa.array(amount, mask=proc_rows < 0)
     return out
 
