@@ -187,8 +187,10 @@ def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
     return C.PATIENT
 
 
-@njit_parallel
-def classify_nb(
+@njit
+def classify_chunk_nb(
+    lo_enc,
+    hi_enc,
     codes,
     amounts,
     enc_proc_start,
@@ -203,19 +205,12 @@ def classify_nb(
     explain_entry,
     explain_amount,
 ):
-    """Encounter figures, class, stage and explanation in one pass.
-
-    ``figures[:, e]`` sums the procedure figures; ``explain_proc[e]`` and
-    ``explain_entry[e]`` (grouped positions, -1 when none) name the procedure and
-    the denied entry that decided a DENIAL, PARTIAL_DENIAL or UNRESOLVED class.
-    """
-    n_enc = enc_proc_start.shape[0] - 1
-    n_chunks = (n_enc + CHUNK - 1) // CHUNK
-    for chunk in numba.prange(n_chunks):
-        buf = np.empty(N_FIGURES, np.int64)
-        acc = np.empty(N_FIGURES, np.int64)
-        scratch = np.empty(SCRATCH, np.int64)
-        for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
+    """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
+    buf = np.empty(N_FIGURES, np.int64)
+    acc = np.empty(N_FIGURES, np.int64)
+    scratch = np.empty(SCRATCH, np.int64)
+    if True:  # keeps the loop body's indentation shared with the history
+        for e in range(lo_enc, hi_enc):
             acc[:] = 0
             self_pay = enc_n_payers[e] == 0
             n_adj = 0
@@ -281,3 +276,51 @@ def classify_nb(
             else:
                 explain_proc[e], explain_entry[e] = -1, -1
                 explain_amount[e] = 0
+
+
+@njit_parallel
+def classify_nb(
+    codes,
+    amounts,
+    enc_proc_start,
+    proc_entry_start,
+    enc_n_payers,
+    enc_pending,
+    figures,
+    enc_class,
+    enc_stage,
+    enc_last_payer,
+    explain_proc,
+    explain_entry,
+    explain_amount,
+):
+    """Encounter figures, class, stage and explanation in one pass.
+
+    ``figures[:, e]`` sums the procedure figures; ``explain_proc[e]`` and
+    ``explain_entry[e]`` (grouped positions, -1 when none) name the procedure and
+    the denied entry that decided a DENIAL, PARTIAL_DENIAL or UNRESOLVED class.
+
+    The parallel loop only hands out chunks: the work is in the serial
+    :func:`classify_chunk_nb`, which keeps the parfor small and compilation
+    (a latency users feel on a cold start) short.
+    """
+    n_enc = enc_proc_start.shape[0] - 1
+    n_chunks = (n_enc + CHUNK - 1) // CHUNK
+    for chunk in numba.prange(n_chunks):
+        classify_chunk_nb(
+            chunk * CHUNK,
+            min(n_enc, (chunk + 1) * CHUNK),
+            codes,
+            amounts,
+            enc_proc_start,
+            proc_entry_start,
+            enc_n_payers,
+            enc_pending,
+            figures,
+            enc_class,
+            enc_stage,
+            enc_last_payer,
+            explain_proc,
+            explain_entry,
+            explain_amount,
+        )
