@@ -27,6 +27,11 @@ def roundtrip(r: Remittances, **options) -> Remittances:
 @given(n=st.integers(1, 40), seed=st.integers(0, 2**31 - 1))
 def test_synth_roundtrip(n, seed):
     r = remittances_from_ledger(lk.synth.generate(n, seed=seed))
+    if r.claims.num_rows == 0:
+        # A tiny ledger can hold no remit at all (self-pay or still awaiting):
+        # nothing to write, and an empty file is not an 835.
+        assert r.transactions.num_rows == 0 and format_835(r) == b""
+        return
     back = roundtrip(r)
     assert back.findings.num_rows == 0  # synthetic remits balance at every level
     assert back.equals(r)
