@@ -120,13 +120,17 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
 
 
 def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
-    # Null indices take nulls. Only the taken values (one per encounter) become
-    # strings, so tables from different sources compare equal.
+    # Gather from the cached dense reason codes (one value per encounter);
+    # null indices give nulls.
     procs = pa.array(proc_rows, mask=proc_rows < 0)
-    entries = pa.array(entry_rows, mask=entry_rows < 0)
     out = {"explain_line": ledger.procedures["line"].take(procs)}
-    out["explain_group"] = ledger.entries["group_code"].take(entries).cast(pa.string())
-    out["explain_carc"] = ledger.entries["carc"].take(entries).cast(pa.string())
+    g_codes, g_values, c_codes, c_values = ledger.keys.reason_codes(ledger.entries)
+    rows = np.maximum(entry_rows, 0)
+    for name, codes, values in (("group", g_codes, g_values), ("carc", c_codes, c_values)):
+        picked = codes[rows] if len(codes) else np.full(len(rows), -1, np.int8)
+        indices = pa.array(picked.astype(np.int32), mask=(entry_rows < 0) | (picked < 0))
+        values = pa.array(values, pa.string())
+        out[f"explain_{name}"] = pa.DictionaryArray.from_arrays(indices, values).cast(pa.string())
     out["explain_amount"] = pa.array(amount, mask=proc_rows < 0)
     return out
 

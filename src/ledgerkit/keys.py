@@ -51,6 +51,7 @@ class LedgerKeys:
     amounts: np.ndarray  # int64, grouped
     enc_n_payers: np.ndarray  # int8 per encounter: 0 self-pay .. 3
     _packed: dict = field(default_factory=dict, repr=False)
+    _reasons: tuple | None = field(default=None, repr=False)
 
     @property
     def n_procedures(self) -> int:
@@ -75,12 +76,29 @@ class LedgerKeys:
         cached = self._packed.get(key)
         if cached is not None and cached[0] is policy:
             return cached[1]
-        bucket = entry_buckets(entries, policy)
+        bucket = entry_buckets(entries, policy, self.reason_codes(entries))
         if self.entry_order is not None:
             bucket = bucket[self.entry_order]
         packed = bucket | (self.entry_seq << 4) | (self.entry_live.astype(np.int8) << 6)
         self._packed = {key: (policy, packed)}  # keep one policy: the arrays are large
         return packed
+
+    def reason_codes(self, entries: pa.Table) -> tuple:
+        """(group codes, group values, CARC codes, CARC values) of every entries row.
+
+        Dense codes in row order (-1 for null), cached: policy lookups and the
+        classify explanation gather from them instead of re-reading strings.
+        """
+        if self._reasons is None:
+            g_codes, g_values = _codes(entries["group_code"])
+            c_codes, c_values = _codes(entries["carc"])
+            self._reasons = (
+                g_codes.astype(np.int8) if len(g_values) < 127 else g_codes,
+                g_values,
+                c_codes.astype(np.int16) if len(c_values) < 32_767 else c_codes,
+                c_values,
+            )
+        return self._reasons
 
 
 def kind_codes(entries: pa.Table) -> np.ndarray:
@@ -88,8 +106,11 @@ def kind_codes(entries: pa.Table) -> np.ndarray:
     return codes_in(entries["kind"], pa.array(KINDS)).astype(np.int8)
 
 
-def entry_buckets(entries: pa.Table, policy) -> np.ndarray:
-    """int8 bucket code of each entries row (row order)."""
+def entry_buckets(entries: pa.Table, policy, reasons: tuple | None = None) -> np.ndarray:
+    """int8 bucket code of each entries row (row order).
+
+    ``reasons`` are :meth:`LedgerKeys.reason_codes`, computed here when omitted.
+    """
     kind = kind_codes(entries)
     payer_seq = int_array(entries["payer_seq"], np.int8)
     by_kind = np.array(
@@ -107,8 +128,11 @@ def entry_buckets(entries: pa.Table, policy) -> np.ndarray:
     bucket[(kind == KINDS.index("write_off")) & (payer_seq == 0)] = C.PR_WRITTEN_OFF
     is_adj = kind == KINDS.index("adjustment")
     if is_adj.any():
-        g_codes, g_values = _codes(entries["group_code"])
-        c_codes, c_values = _codes(entries["carc"])
+        if reasons is None:
+            g_codes, g_values = _codes(entries["group_code"])
+            c_codes, c_values = _codes(entries["carc"])
+        else:
+            g_codes, g_values, c_codes, c_values = reasons
         matrix = policy.bucket_matrix(g_values, [v.strip() for v in c_values])
         bucket[is_adj] = matrix[g_codes[is_adj], c_codes[is_adj]]
     return bucket
