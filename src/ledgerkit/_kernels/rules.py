@@ -23,6 +23,7 @@ from ledgerkit._kernels.balances import (
     F_OPEN_PR,
     F_PAYER_BALANCE,
     N_FIGURES,
+    SCRATCH,
     classify_encounter_nb,
     procedure_figures_nb,
     stage_nb,
@@ -95,6 +96,7 @@ def rule_features_nb(
     n_chunks = (n_enc + CHUNK - 1) // CHUNK
     for chunk in numba.prange(n_chunks):
         buf = np.empty(N_FIGURES, np.int64)
+        scratch = np.empty(SCRATCH, np.int64)
         for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
             self_pay = enc_n_payers[e] == 0
             n_adj = 0
@@ -110,7 +112,9 @@ def rule_features_nb(
             for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
-                last, _ = procedure_figures_nb(codes[lo:hi], amounts[lo:hi], self_pay, buf)
+                last, _ = procedure_figures_nb(
+                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
+                )
                 days = remit_day[lo:hi]
                 for i in range(days.shape[0]):
                     if days[i] > last_remit:
