@@ -7,12 +7,17 @@ envelope and the loop structure, parses amounts to int64 cents, dates to days
 since 1970-01-01 and quantities to float64, and writes one row per
 transaction, claim, service line, CAS triplet, remark, PLB adjustment and
 finding into preallocated arrays. Strings are not copied here: a string field
-is a ``(start, end)`` pair of byte offsets into the file (``-1`` = absent) that
-``gather_strings_nb`` later packs into Arrow string buffers.
+is a ``(start, end)`` pair of byte offsets into the file (absent when
+``end <= start``: the wrapper allocates span arrays zeroed, so a field that
+never occurs costs no memory) that ``gather_table_nb`` later packs into Arrow
+string buffers. Money is int64 cents (``NULL`` when absent); ids, dates,
+segment numbers and other small integers are int32 (``NULL32`` when absent);
+quantities are float64 (NaN when absent). The number arrays are handed to Arrow
+without a copy.
 
-The caller runs the kernel twice: once with ``fill=False`` to count rows
-(cheap: split and count only), then with ``fill=True`` into arrays of that
-size, checking everything. No validation or defaults happen outside
+The caller estimates the rows of each table (``count_835_nb``), allocates, and
+runs ``parse_835_nb``, which checks everything and counts rows past the
+capacity so the caller can retry. No validation or defaults happen outside
 these functions and the Python wrapper in ``ledgerkit.x12.tokenize``.
 
 Every array index written here is bounds-checked against the array's size
@@ -25,7 +30,8 @@ import numpy as np
 
 from ledgerkit._kernels._njit import njit
 
-NULL = -9223372036854775808  # int64 min: an absent amount or date
+NULL = -9223372036854775808  # int64 min: an absent amount (or a date of a transaction)
+NULL32 = -2147483648  # int32 min: an absent id, date or small integer
 MAXE = 64  # most elements a segment may have (BPR has 21, MIA 24)
 
 
@@ -65,7 +71,9 @@ LOOP_HEADER, LOOP_CLAIM, LOOP_LINE, LOOP_PLB, LOOP_LX = 0, 1, 2, 3, 4
 
 # ----------------------------------------------------------------------------- layouts
 # String fields: rows 2k (start) and 2k+1 (end) of a table's "s" array.
-# Number fields: rows of its "n" array (int64, NULL when absent).
+# Money: rows of its "n" array (int64, NULL when absent); transactions keep their
+# dates there too (a few rows). Other integers: rows of its "i" array (int32,
+# NULL32 when absent). Quantities: rows of its "f" array (float64, NaN = absent).
 T_ISA_SENDER, T_ISA_RECEIVER, T_ISA_CONTROL, T_GS_SENDER, T_GS_RECEIVER = 0, 1, 2, 3, 4
 T_GS_CONTROL, T_VERSION, T_ST_CONTROL, T_PAYER_NAME, T_PAYER_QUAL = 5, 6, 7, 8, 9
 T_PAYER_ID, T_PAYER_REF, T_PAYEE_NAME, T_PAYEE_QUAL, T_PAYEE_ID = 10, 11, 12, 13, 14
@@ -78,34 +86,41 @@ C_ENCOUNTER, C_STATUS, C_FILING, C_PAYER_CLAIM, C_FACILITY, C_FREQUENCY = 0, 1, 
 C_PAT_LAST, C_PAT_FIRST, C_PAT_MIDDLE, C_PAT_QUAL, C_PAT_ID = 6, 7, 8, 9, 10
 C_SUB_LAST, C_SUB_FIRST, C_SUB_MIDDLE, C_SUB_QUAL, C_SUB_ID, C_RENDERING = 11, 12, 13, 14, 15, 16
 N_CS = 17
-CN_TX, CN_CHARGE, CN_PAID, CN_PR_REPORTED, CN_FROM, CN_TO, CN_RECEIVED, CN_SEG = range(8)
-N_CN = 8
+CN_CHARGE, CN_PAID, CN_PR_REPORTED = 0, 1, 2
+N_CN = 3
+CI_TX, CI_FROM, CI_TO, CI_RECEIVED, CI_SEG = 0, 1, 2, 3, 4
+N_CI = 5
 
 L_QUAL, L_CODE, L_MODS, L_REVENUE, L_OQUAL, L_OCODE, L_OMODS, L_CONTROL = range(8)
 N_LS = 8
-LN_CLAIM, LN_CHARGE, LN_PAID, LN_DATE, LN_START, LN_END, LN_ALLOWED = 0, 1, 2, 3, 4, 5, 6
-LN_SEG, LN_MODSEP, LN_OMODSEP, LN_NUMBER = 7, 8, 9, 10
-N_LN = 11
+LN_CHARGE, LN_PAID, LN_ALLOWED = 0, 1, 2
+N_LN = 3
+LI_CLAIM, LI_NUMBER, LI_DATE, LI_START, LI_END, LI_SEG, LI_MODSEP, LI_OMODSEP = range(8)
+N_LI = 8
 LF_UNITS, LF_OUNITS = 0, 1
 N_LF = 2
 
 A_GROUP, A_CARC = 0, 1
 N_AS = 2
-AN_CLAIM, AN_LINE, AN_AMOUNT, AN_SEG = 0, 1, 2, 3
-N_AN = 4
+AN_AMOUNT = 0
+N_AN = 1
+AI_CLAIM, AI_LINE, AI_SEG = 0, 1, 2
+N_AI = 3
 AF_QTY = 0
 N_AF = 1
 
 R_QUAL, R_CODE = 0, 1
 N_RS = 2
-RN_CLAIM, RN_LINE, RN_SOURCE, RN_SEG = 0, 1, 2, 3
-N_RN = 4
+RI_CLAIM, RI_LINE, RI_SOURCE, RI_SEG = 0, 1, 2, 3
+N_RI = 4
 SOURCE_LQ, SOURCE_MOA, SOURCE_MIA = 0, 1, 2
 
 P_PROVIDER, P_REASON, P_REFERENCE = 0, 1, 2
 N_PS = 3
-PN_TX, PN_DATE, PN_AMOUNT, PN_SEG = 0, 1, 2, 3
-N_PN = 4
+PN_AMOUNT = 0
+N_PN = 1
+PI_TX, PI_DATE, PI_SEG = 0, 1, 2
+N_PI = 3
 
 FN_CODE, FN_SEG, FN_ELEM, FN_TX, FN_CLAIM, FN_LINE, FN_VS, FN_VE, FN_POS = range(9)
 N_FN = 9
@@ -619,7 +634,6 @@ def count_835_nb(buf, d_esep, d_term, counts):
 @njit
 def parse_835_nb(
     buf,
-    fill,
     d_esep,
     d_comp,
     d_term,
@@ -629,25 +643,28 @@ def parse_835_nb(
     tx_n,
     cl_s,
     cl_n,
+    cl_i,
     li_s,
     li_n,
+    li_i,
     li_f,
     ad_s,
     ad_n,
+    ad_i,
     ad_f,
     re_s,
-    re_n,
+    re_i,
     pl_s,
     pl_n,
+    pl_i,
     fn,
 ):
     """Parse one 835 file; returns an error code (0 = read) and fills the arrays.
 
-    With ``fill=False`` only ``counts`` is written, with upper bounds of the
-    rows of each table (segments are split and counted, nothing is checked);
-    the arrays may be empty. With ``fill=True`` everything is checked, rows
-    are written while they fit, and ``counts`` holds the actual numbers
-    (findings keep being counted past the capacity of ``fn``).
+    Everything is checked; rows are written while they fit and ``counts``
+    holds the actual numbers of rows (also those past the capacity of an array:
+    the caller then retries with larger arrays). Span arrays must be zeroed;
+    number rows are initialised here.
     """
     n = buf.shape[0]
     eb_s = np.zeros(MAXE + 1, np.int64)
@@ -710,7 +727,7 @@ def parse_835_nb(
             and buf[p + 2] == 65
             and not _is_alnum(buf[p + 3])
         ):
-            if fill and (env != 0 or no_env):
+            if env != 0 or no_env:
                 return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
             bad = _parse_isa(buf, p, n, eb_s, eb_e, isa)
             if bad != 0:
@@ -744,23 +761,6 @@ def parse_835_nb(
             eb_s[k] = 0
             eb_e[k] = 0
         dirty = ne
-        if not fill:
-            # Counting pass: upper bounds of the rows each table needs.
-            if tag == CAS:
-                n_ad += ne // 3
-            elif tag == SVC:
-                n_li += 1
-            elif tag == CLP:
-                n_cl += 1
-            elif tag == ST:
-                n_tx += 1
-            elif tag == LQ:
-                n_re += 1
-            elif tag == MOA or tag == MIA:
-                n_re += 5
-            elif tag == PLB:
-                n_pl += (ne - 2) // 2
-            continue
         # ---------------------------------------------------------------- envelope
         if tag == GS:
             if env != 1:
@@ -810,9 +810,7 @@ def parse_835_nb(
                 return _fail(err, E_NOT_835, seg_no, 1, pos, 0, 0, eb_s[1], eb_e[1])
             tx = n_tx
             n_tx += 1
-            if fill:
-                _init_row(tx_s, tx, -1)
-                _init_row(tx_n, tx, NULL)
+            _init_row(tx_n, tx, NULL)
             env = 3
             loop = LOOP_HEADER
             st_count = 1
@@ -823,19 +821,18 @@ def parse_835_nb(
             cl = -1
             li = -1
             st_ctl_s, st_ctl_e = eb_s[2], eb_e[2]
-            if fill:
-                _sets(tx_s, T_ISA_SENDER, tx, isa_snd_s, isa_snd_e)
-                _sets(tx_s, T_ISA_RECEIVER, tx, isa_rcv_s, isa_rcv_e)
-                _sets(tx_s, T_ISA_CONTROL, tx, isa_ctl_s, isa_ctl_e)
-                _sets(tx_s, T_GS_SENDER, tx, gs_snd_s, gs_snd_e)
-                _sets(tx_s, T_GS_RECEIVER, tx, gs_rcv_s, gs_rcv_e)
-                _sets(tx_s, T_GS_CONTROL, tx, gs_ctl_s, gs_ctl_e)
-                if gs_ver_e > gs_ver_s and not no_env:
-                    _sets(tx_s, T_VERSION, tx, gs_ver_s, gs_ver_e)
-                else:
-                    _sets(tx_s, T_VERSION, tx, eb_s[3], eb_e[3])
-                _sets(tx_s, T_ST_CONTROL, tx, st_ctl_s, st_ctl_e)
-                _setn(tx_n, TN_GS_DATE, tx, gs_date if not no_env else NULL)
+            _sets(tx_s, T_ISA_SENDER, tx, isa_snd_s, isa_snd_e)
+            _sets(tx_s, T_ISA_RECEIVER, tx, isa_rcv_s, isa_rcv_e)
+            _sets(tx_s, T_ISA_CONTROL, tx, isa_ctl_s, isa_ctl_e)
+            _sets(tx_s, T_GS_SENDER, tx, gs_snd_s, gs_snd_e)
+            _sets(tx_s, T_GS_RECEIVER, tx, gs_rcv_s, gs_rcv_e)
+            _sets(tx_s, T_GS_CONTROL, tx, gs_ctl_s, gs_ctl_e)
+            if gs_ver_e > gs_ver_s and not no_env:
+                _sets(tx_s, T_VERSION, tx, gs_ver_s, gs_ver_e)
+            else:
+                _sets(tx_s, T_VERSION, tx, eb_s[3], eb_e[3])
+            _sets(tx_s, T_ST_CONTROL, tx, st_ctl_s, st_ctl_e)
+            _setn(tx_n, TN_GS_DATE, tx, gs_date if not no_env else NULL)
             continue
         if env != 3:
             return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, env, 0, 0, 0)
@@ -865,9 +862,8 @@ def parse_835_nb(
                     return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
             cl = n_cl
             n_cl += 1
-            if fill:
-                _init_row(cl_s, cl, -1)
-                _init_row(cl_n, cl, NULL)
+            _init_row(cl_n, cl, NULL)
+            _init_row(cl_i, cl, NULL32)
             li = -1
             line_no = 0
             loop = LOOP_CLAIM
@@ -881,17 +877,15 @@ def parse_835_nb(
                     return _fail(err, E_NUMBER, seg_no, k, pos, 0, 0, eb_s[k], eb_e[k])
                 elif st == 3:
                     return _fail(err, E_SUBCENT, seg_no, k, pos, 0, 0, eb_s[k], eb_e[k])
-                if fill:
-                    _setn(cl_n, CN_CHARGE + (k - 3), cl, v)
-            if fill:
-                _setn(cl_n, CN_TX, cl, tx)
-                _setn(cl_n, CN_SEG, cl, seg_no)
-                _sets(cl_s, C_ENCOUNTER, cl, eb_s[1], eb_e[1])
-                _sets(cl_s, C_STATUS, cl, eb_s[2], eb_e[2])
-                _sets(cl_s, C_FILING, cl, eb_s[6], eb_e[6])
-                _sets(cl_s, C_PAYER_CLAIM, cl, eb_s[7], eb_e[7])
-                _sets(cl_s, C_FACILITY, cl, eb_s[8], eb_e[8])
-                _sets(cl_s, C_FREQUENCY, cl, eb_s[9], eb_e[9])
+                _setn(cl_n, CN_CHARGE + (k - 3), cl, v)
+            _setn(cl_i, CI_TX, cl, tx)
+            _setn(cl_i, CI_SEG, cl, seg_no)
+            _sets(cl_s, C_ENCOUNTER, cl, eb_s[1], eb_e[1])
+            _sets(cl_s, C_STATUS, cl, eb_s[2], eb_e[2])
+            _sets(cl_s, C_FILING, cl, eb_s[6], eb_e[6])
+            _sets(cl_s, C_PAYER_CLAIM, cl, eb_s[7], eb_e[7])
+            _sets(cl_s, C_FACILITY, cl, eb_s[8], eb_e[8])
+            _sets(cl_s, C_FREQUENCY, cl, eb_s[9], eb_e[9])
             continue
         if tag == CAS:
             if loop != LOOP_CLAIM and loop != LOOP_LINE:
@@ -925,13 +919,11 @@ def parse_835_nb(
                     )
                 a = n_ad
                 n_ad += 1
-                if fill:
-                    _init_row(ad_s, a, -1)
-                if fill and a < ad_n.shape[1]:
-                    ad_n[AN_CLAIM, a] = cl
-                    ad_n[AN_LINE, a] = li if loop == LOOP_LINE else -1
+                if a < ad_n.shape[1]:
+                    ad_i[AI_CLAIM, a] = cl
+                    ad_i[AI_LINE, a] = li if loop == LOOP_LINE else NULL32
+                    ad_i[AI_SEG, a] = seg_no
                     ad_n[AN_AMOUNT, a] = v
-                    ad_n[AN_SEG, a] = seg_no
                     ad_f[AF_QTY, a] = q
                     _sets(ad_s, A_GROUP, a, eb_s[1], eb_e[1])
                     _sets(ad_s, A_CARC, a, eb_s[k], eb_e[k])
@@ -941,9 +933,7 @@ def parse_835_nb(
                 return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
             li = n_li
             n_li += 1
-            if fill:
-                _init_row(li_s, li, -1)
-                _init_row(li_n, li, NULL)
+            _init_row(li_i, li, NULL32)
             line_no += 1
             loop = LOOP_LINE
             bad = 0
@@ -977,12 +967,13 @@ def parse_835_nb(
                 n_fn = _find(
                     fn, n_fn, F_COMPONENT_SEPARATOR, seg_no, 1, tx, cl, li, eb_s[1], eb_e[1], pos
                 )
-            if fill and li < li_n.shape[1]:
-                li_n[LN_CLAIM, li] = cl
+            if li < li_n.shape[1]:
+                li_i[LI_CLAIM, li] = cl
                 li_n[LN_CHARGE, li] = charge
                 li_n[LN_PAID, li] = paid
-                li_n[LN_SEG, li] = seg_no
-                li_n[LN_NUMBER, li] = line_no
+                li_n[LN_ALLOWED, li] = NULL
+                li_i[LI_SEG, li] = seg_no
+                li_i[LI_NUMBER, li] = line_no
                 li_f[LF_UNITS, li] = units
                 li_f[LF_OUNITS, li] = ounits
                 _sets(li_s, L_QUAL, li, cb[0], cb[1])
@@ -991,20 +982,19 @@ def parse_835_nb(
                 if nc >= 3:
                     last = min(nc, 6) - 1
                     _sets(li_s, L_MODS, li, cb[4], cb[2 * last + 1])
-                    li_n[LN_MODSEP, li] = sep
+                    li_i[LI_MODSEP, li] = sep
                 _sets(li_s, L_REVENUE, li, eb_s[4], eb_e[4])
             if eb_e[6] > eb_s[6]:
                 nc, sep, odd = _composite(buf, eb_s[6], eb_e[6], comp, cb)
                 if (nc < 2 or cb[3] <= cb[2]) and bad == 0:
                     bad = 6
-                if fill:
-                    _sets(li_s, L_OQUAL, li, cb[0], cb[1])
-                    if nc >= 2:
-                        _sets(li_s, L_OCODE, li, cb[2], cb[3])
-                    if nc >= 3:
-                        last = min(nc, 6) - 1
-                        _sets(li_s, L_OMODS, li, cb[4], cb[2 * last + 1])
-                        _setn(li_n, LN_OMODSEP, li, sep)
+                _sets(li_s, L_OQUAL, li, cb[0], cb[1])
+                if nc >= 2:
+                    _sets(li_s, L_OCODE, li, cb[2], cb[3])
+                if nc >= 3:
+                    last = min(nc, 6) - 1
+                    _sets(li_s, L_OMODS, li, cb[4], cb[2 * last + 1])
+                    _setn(li_i, LI_OMODSEP, li, sep)
             if ne > 8 and bad == 0:
                 bad = 8
             if bad != 0:
@@ -1020,39 +1010,38 @@ def parse_835_nb(
             if loop == LOOP_HEADER and q == 405:
                 target = TN_PROD_DATE
             elif loop == LOOP_CLAIM and q == 232:
-                target = CN_FROM
+                target = CI_FROM
             elif loop == LOOP_CLAIM and q == 233:
-                target = CN_TO
+                target = CI_TO
             elif loop == LOOP_CLAIM and q == 50:
-                target = CN_RECEIVED
+                target = CI_RECEIVED
             elif loop == LOOP_LINE and q == 472:
-                target = LN_DATE
+                target = LI_DATE
             elif loop == LOOP_LINE and q == 150:
-                target = LN_START
+                target = LI_START
             elif loop == LOOP_LINE and q == 151:
-                target = LN_END
+                target = LI_END
             if target >= 0:
                 st, d = _date(buf, eb_s[2], eb_e[2])
                 if st == 2:
                     n_fn = _find(
                         fn, n_fn, F_INVALID_DATE, seg_no, 2, tx, cl, li, eb_s[2], eb_e[2], pos
                     )
-                if st == 0 and fill:
+                if st == 0:
                     if loop == LOOP_HEADER:
                         _setn(tx_n, target, tx, d)
                     elif loop == LOOP_CLAIM:
-                        _setn(cl_n, target, cl, d)
+                        _setn(cl_i, target, cl, d)
                     else:
-                        _setn(li_n, target, li, d)
+                        _setn(li_i, target, li, d)
             continue
         if tag == REF:
             if loop == LOOP_PLB or loop == LOOP_LX:
                 return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
-            if fill:
-                if loop == LOOP_HEADER and n1 == 1 and _is(buf, eb_s[1], eb_e[1], 50, 85, 0):
-                    _sets(tx_s, T_PAYER_REF, tx, eb_s[2], eb_e[2])  # REF*2U
-                elif loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 54, 82, 0):
-                    _sets(li_s, L_CONTROL, li, eb_s[2], eb_e[2])  # REF*6R
+            if loop == LOOP_HEADER and n1 == 1 and _is(buf, eb_s[1], eb_e[1], 50, 85, 0):
+                _sets(tx_s, T_PAYER_REF, tx, eb_s[2], eb_e[2])  # REF*2U
+            elif loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 54, 82, 0):
+                _sets(li_s, L_CONTROL, li, eb_s[2], eb_e[2])  # REF*6R
             continue
         if tag == AMT:
             if loop != LOOP_CLAIM and loop != LOOP_LINE:
@@ -1064,26 +1053,25 @@ def parse_835_nb(
                 return _fail(err, E_NUMBER, seg_no, 2, pos, 0, 0, eb_s[2], eb_e[2])
             if st == 3:
                 return _fail(err, E_SUBCENT, seg_no, 2, pos, 0, 0, eb_s[2], eb_e[2])
-            if fill and loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 66, 54, 0):  # B6
+            if loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 66, 54, 0):  # B6
                 _setn(li_n, LN_ALLOWED, li, v)
             continue
         if tag == NM1:
             if loop != LOOP_CLAIM:
                 return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
-            if fill:
-                who = -1
-                if _is(buf, eb_s[1], eb_e[1], 81, 67, 0):  # QC patient
-                    who = C_PAT_LAST
-                elif _is(buf, eb_s[1], eb_e[1], 73, 76, 0):  # IL insured
-                    who = C_SUB_LAST
-                elif _is(buf, eb_s[1], eb_e[1], 56, 50, 0):  # 82 rendering provider
-                    _sets(cl_s, C_RENDERING, cl, eb_s[9], eb_e[9])
-                if who >= 0:
-                    _sets(cl_s, who, cl, eb_s[3], eb_e[3])
-                    _sets(cl_s, who + 1, cl, eb_s[4], eb_e[4])
-                    _sets(cl_s, who + 2, cl, eb_s[5], eb_e[5])
-                    _sets(cl_s, who + 3, cl, eb_s[8], eb_e[8])
-                    _sets(cl_s, who + 4, cl, eb_s[9], eb_e[9])
+            who = -1
+            if _is(buf, eb_s[1], eb_e[1], 81, 67, 0):  # QC patient
+                who = C_PAT_LAST
+            elif _is(buf, eb_s[1], eb_e[1], 73, 76, 0):  # IL insured
+                who = C_SUB_LAST
+            elif _is(buf, eb_s[1], eb_e[1], 56, 50, 0):  # 82 rendering provider
+                _sets(cl_s, C_RENDERING, cl, eb_s[9], eb_e[9])
+            if who >= 0:
+                _sets(cl_s, who, cl, eb_s[3], eb_e[3])
+                _sets(cl_s, who + 1, cl, eb_s[4], eb_e[4])
+                _sets(cl_s, who + 2, cl, eb_s[5], eb_e[5])
+                _sets(cl_s, who + 3, cl, eb_s[8], eb_e[8])
+                _sets(cl_s, who + 4, cl, eb_s[9], eb_e[9])
             continue
         if tag == MOA or tag == MIA:
             if loop != LOOP_CLAIM:
@@ -1096,13 +1084,11 @@ def parse_835_nb(
                 if k < ne and eb_e[k] > eb_s[k]:
                     r = n_re
                     n_re += 1
-                    if fill:
-                        _init_row(re_s, r, -1)
-                    if fill and r < re_n.shape[1]:
-                        re_n[RN_CLAIM, r] = cl
-                        re_n[RN_LINE, r] = -1
-                        re_n[RN_SOURCE, r] = SOURCE_MOA if tag == MOA else SOURCE_MIA
-                        re_n[RN_SEG, r] = seg_no
+                    if r < re_i.shape[1]:
+                        re_i[RI_CLAIM, r] = cl
+                        re_i[RI_LINE, r] = NULL32
+                        re_i[RI_SOURCE, r] = SOURCE_MOA if tag == MOA else SOURCE_MIA
+                        re_i[RI_SEG, r] = seg_no
                         _sets(re_s, R_CODE, r, eb_s[k], eb_e[k])
             continue
         if tag == LQ:
@@ -1113,13 +1099,11 @@ def parse_835_nb(
                     return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
             r = n_re
             n_re += 1
-            if fill:
-                _init_row(re_s, r, -1)
-            if fill and r < re_n.shape[1]:
-                re_n[RN_CLAIM, r] = cl
-                re_n[RN_LINE, r] = li
-                re_n[RN_SOURCE, r] = SOURCE_LQ
-                re_n[RN_SEG, r] = seg_no
+            if r < re_i.shape[1]:
+                re_i[RI_CLAIM, r] = cl
+                re_i[RI_LINE, r] = li
+                re_i[RI_SOURCE, r] = SOURCE_LQ
+                re_i[RI_SEG, r] = seg_no
                 _sets(re_s, R_QUAL, r, eb_s[1], eb_e[1])
                 _sets(re_s, R_CODE, r, eb_s[2], eb_e[2])
             continue
@@ -1155,14 +1139,12 @@ def parse_835_nb(
                     )
                 r = n_pl
                 n_pl += 1
-                if fill:
-                    _init_row(pl_s, r, -1)
-                if fill and r < pl_n.shape[1]:
+                if r < pl_n.shape[1]:
                     nc, sep, odd = _composite(buf, eb_s[k], eb_e[k], comp, cb)
-                    pl_n[PN_TX, r] = tx
-                    pl_n[PN_DATE, r] = d if ds == 0 else NULL
+                    pl_i[PI_TX, r] = tx
+                    pl_i[PI_DATE, r] = d if ds == 0 else NULL32
+                    pl_i[PI_SEG, r] = seg_no
                     pl_n[PN_AMOUNT, r] = v
-                    pl_n[PN_SEG, r] = seg_no
                     _sets(pl_s, P_PROVIDER, r, eb_s[1], eb_e[1])
                     _sets(pl_s, P_REASON, r, cb[0], cb[1])
                     if nc >= 2:
@@ -1242,36 +1224,32 @@ def parse_835_nb(
                         )
                     else:
                         n_fn = _find(fn, n_fn, F_BPR_NO_DATE, seg_no, 16, tx, -1, -1, 0, 0, pos)
-                if fill:
-                    _setn(tx_n, TN_PAYMENT, tx, v)
-                    _setn(tx_n, TN_SEG, tx, seg_no)
-                    _setn(tx_n, TN_PAY_DATE, tx, d)
-                    _sets(tx_s, T_HANDLING, tx, eb_s[1], eb_e[1])
-                    _sets(tx_s, T_CREDIT_DEBIT, tx, eb_s[3], eb_e[3])
-                    _sets(tx_s, T_METHOD, tx, eb_s[4], eb_e[4])
+                _setn(tx_n, TN_PAYMENT, tx, v)
+                _setn(tx_n, TN_SEG, tx, seg_no)
+                _setn(tx_n, TN_PAY_DATE, tx, d)
+                _sets(tx_s, T_HANDLING, tx, eb_s[1], eb_e[1])
+                _sets(tx_s, T_CREDIT_DEBIT, tx, eb_s[3], eb_e[3])
+                _sets(tx_s, T_METHOD, tx, eb_s[4], eb_e[4])
             elif tag == TRN:
-                if fill:
-                    _sets(tx_s, T_TRACE, tx, eb_s[2], eb_e[2])
-                    _sets(tx_s, T_TRACE_ORIG, tx, eb_s[3], eb_e[3])
+                _sets(tx_s, T_TRACE, tx, eb_s[2], eb_e[2])
+                _sets(tx_s, T_TRACE_ORIG, tx, eb_s[3], eb_e[3])
             elif tag == N1:
                 n1 = 0
                 if _is(buf, eb_s[1], eb_e[1], 80, 82, 0):  # PR payer
                     n1 = 1
-                    if fill:
-                        _sets(tx_s, T_PAYER_NAME, tx, eb_s[2], eb_e[2])
-                        _sets(tx_s, T_PAYER_QUAL, tx, eb_s[3], eb_e[3])
-                        _sets(tx_s, T_PAYER_ID, tx, eb_s[4], eb_e[4])
+                    _sets(tx_s, T_PAYER_NAME, tx, eb_s[2], eb_e[2])
+                    _sets(tx_s, T_PAYER_QUAL, tx, eb_s[3], eb_e[3])
+                    _sets(tx_s, T_PAYER_ID, tx, eb_s[4], eb_e[4])
                 elif _is(buf, eb_s[1], eb_e[1], 80, 69, 0):  # PE payee
                     n1 = 2
-                    if fill:
-                        _sets(tx_s, T_PAYEE_NAME, tx, eb_s[2], eb_e[2])
-                        _sets(tx_s, T_PAYEE_QUAL, tx, eb_s[3], eb_e[3])
-                        _sets(tx_s, T_PAYEE_ID, tx, eb_s[4], eb_e[4])
+                    _sets(tx_s, T_PAYEE_NAME, tx, eb_s[2], eb_e[2])
+                    _sets(tx_s, T_PAYEE_QUAL, tx, eb_s[3], eb_e[3])
+                    _sets(tx_s, T_PAYEE_ID, tx, eb_s[4], eb_e[4])
             continue
         return _fail(err, E_UNKNOWN_SEGMENT, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
     if seg_no == 0:
         return _fail(err, E_EMPTY, 0, 0, 0, 0, 0, 0, 0)
-    if fill and (env == 3 or (env != 0 and not no_env)):
+    if env == 3 or (env != 0 and not no_env):
         return _fail(
             err, E_TRUNCATED, seg_no, last_ne - 1, last_pos, env, st_pos, st_ctl_s, st_ctl_e
         )
@@ -1290,7 +1268,7 @@ def parse_835_nb(
 # ----------------------------------------------------------------------------- strings
 @njit
 def span_offsets_nb(starts, ends, out_offsets, valid):
-    """Arrow offsets and validity of spans (absent spans, start -1, are empty).
+    """Arrow offsets and validity of spans (absent spans, ``end <= start``, are null).
 
     Returns the total length as int64: the caller checks that it fits the
     type of ``out_offsets`` (int32 unless a column holds 2 GB).
@@ -1298,92 +1276,83 @@ def span_offsets_nb(starts, ends, out_offsets, valid):
     total = 0
     out_offsets[0] = 0
     for i in range(starts.shape[0]):
-        s = starts[i]
-        ok = s >= 0
+        m = ends[i] - starts[i]
+        ok = m > 0
         if ok:
-            total += ends[i] - s
+            total += m
         valid[i] = ok
         out_offsets[i + 1] = total
     return total
 
 
 @njit
-def gather_strings_nb(buf, starts, ends, seps, out_offsets, out_data):
-    """Copy each span into Arrow string data; bytes equal to ``seps[i]`` become ':'.
-
-    ``out_data`` has 8 bytes to spare: a span of up to 8 bytes is copied as a
-    fixed 8-byte block when the file has 8 bytes after its start (the excess
-    is overwritten by the next span or left past the last offset). Variable
-    short copies cost a branch misprediction per string.
-    """
-    nbuf = buf.shape[0]
-    if seps.shape[0] > 0:
-        for i in range(starts.shape[0]):
-            s = starts[i]
-            if s < 0:
-                continue
-            o = out_offsets[i]
-            sep = seps[i]
-            for j in range(ends[i] - s):
-                c = buf[s + j]
-                if sep >= 0 and c == sep:
-                    c = 58
-                out_data[o + j] = c
-        return
+def gather_strings_nb(buf, starts, ends, out_offsets, out_data):
+    """Copy each span into Arrow string data (only for a column of 2 GB or more)."""
     for i in range(starts.shape[0]):
         s = starts[i]
-        if s < 0:
-            continue
         o = out_offsets[i]
-        m = ends[i] - s
-        if m <= 8 and s + 8 <= nbuf:
-            for j in range(8):
-                out_data[o + j] = buf[s + j]
-        else:
-            for j in range(m):
-                out_data[o + j] = buf[s + j]
+        for j in range(ends[i] - s):
+            out_data[o + j] = buf[s + j]
 
 
 @njit
-def table_offsets_nb(spans, n, fields, out_offsets, valid, totals):
-    """Arrow offsets and validity of several span fields of one table.
+def table_offsets_nb(spans, n, fields, out_offsets, bits, n_null, totals, rows):
+    """Arrow offsets and validity bitmaps of several span fields of one table.
 
-    Row j of ``out_offsets``/``valid`` is field ``fields[j]`` of ``spans``
-    (rows 2f and 2f+1; only the first ``n`` columns are rows of the table);
-    ``totals[j]`` is its total length (int64: the caller checks the type).
+    Field ``fields[j]`` of ``spans`` is rows 2f and 2f+1 (only the first ``n``
+    columns are rows of the table; ``end <= start`` is null). Its offsets and
+    bitmap (LSB first; ``bits`` is zeroed) go to row ``rows[j]`` of
+    ``out_offsets``/``bits``; a field with no value at all gets ``rows[j] = -1``
+    and its row is reused, so the rows of all-null fields are never kept.
+    ``n_null[j]`` counts nulls and ``totals[j]`` bytes (int64: the caller checks
+    the type).
     """
+    r = 0
     for j in range(fields.shape[0]):
         f = fields[j]
         total = 0
-        out_offsets[j, 0] = 0
+        nulls = 0
+        out_offsets[r, 0] = 0
         for i in range(n):
-            s = spans[2 * f, i]
-            ok = s >= 0
-            if ok:
-                total += spans[2 * f + 1, i] - s
-            valid[j, i] = ok
-            out_offsets[j, i + 1] = total
+            m = spans[2 * f + 1, i] - spans[2 * f, i]
+            if m > 0:
+                total += m
+                bits[r, i >> 3] |= np.uint8(1 << (i & 7))
+            else:
+                nulls += 1
+            out_offsets[r, i + 1] = total
         totals[j] = total
+        n_null[j] = nulls
+        if nulls == n and n > 0:
+            rows[j] = -1
+        else:
+            rows[j] = r
+            r += 1
 
 
 @njit
-def gather_table_nb(buf, spans, n, fields, bases, seps, sep_rows, offsets, out_data):
+def gather_table_nb(buf, spans, n, fields, rows, bases, seps, sep_rows, offsets, out_data):
     """Copy several span fields of one table into one data buffer, row by row.
 
-    Field j's bytes start at ``bases[j]`` of ``out_data``. Going row by row reads
-    the file once per table, with the spans of a row close together, instead of
-    once per column. When ``sep_rows[j] >= 0``, bytes equal to
+    Field j's offsets are row ``rows[j]`` of ``offsets`` (see ``table_offsets_nb``)
+    and its bytes start at ``bases[j]`` of ``out_data``, with 8 spare bytes
+    after each field: spans are copied in 8-byte blocks while the file has 8
+    bytes to spare after them (the excess is overwritten by the next span or
+    left in the gap), which avoids a branch misprediction per short string.
+    Going row by row reads the file once per table, with the spans of a row
+    close together. When ``sep_rows[j] >= 0``, bytes equal to
     ``seps[sep_rows[j], i]`` become ':'.
     """
     nf = fields.shape[0]
+    nbuf = buf.shape[0]
     for i in range(n):
         for j in range(nf):
             f = fields[j]
             s = spans[2 * f, i]
-            if s < 0:
-                continue
             m = spans[2 * f + 1, i] - s
-            o = bases[j] + offsets[j, i]
+            if m <= 0:
+                continue
+            o = bases[j] + offsets[rows[j], i]
             r = sep_rows[j]
             if r >= 0:
                 sep = seps[r, i]
@@ -1392,9 +1361,53 @@ def gather_table_nb(buf, spans, n, fields, bases, seps, sep_rows, offsets, out_d
                     if sep >= 0 and c == sep:
                         c = 58
                     out_data[o + q] = c
+            elif s + m + 8 <= nbuf:
+                for q in range(0, m, 8):
+                    for t in range(8):
+                        out_data[o + q + t] = buf[s + q + t]
             else:
                 for q in range(m):
                     out_data[o + q] = buf[s + q]
+
+
+@njit
+def validity_nb(values, null, bits):
+    """Validity bitmap (``bits``, LSB first) of ``values != null``; nulls become 0.
+
+    Returns the number of nulls. The values array is then an Arrow data buffer
+    as it is (no copy), with zeros under the nulls.
+    """
+    n = values.shape[0]
+    n_null = 0
+    for b in range((n + 7) // 8):
+        byte = 0
+        for t in range(min(8, n - 8 * b)):
+            i = 8 * b + t
+            if values[i] == null:
+                values[i] = 0
+                n_null += 1
+            else:
+                byte |= 1 << t
+        bits[b] = byte
+    return n_null
+
+
+@njit
+def nan_validity_nb(values, bits):
+    """Validity bitmap of float ``values`` that are not NaN; NaN becomes 0.0."""
+    n = values.shape[0]
+    n_null = 0
+    for b in range((n + 7) // 8):
+        byte = 0
+        for t in range(min(8, n - 8 * b)):
+            i = 8 * b + t
+            if np.isnan(values[i]):
+                values[i] = 0.0
+                n_null += 1
+            else:
+                byte |= 1 << t
+        bits[b] = byte
+    return n_null
 
 
 # ----------------------------------------------------------------------------- keys
@@ -1423,25 +1436,25 @@ def _sipround(v0, v1, v2, v3):
 
 
 @njit
-def _siphash_parts(k0, k1, buf, spans, row):
-    """SipHash-2-4 of the spans of one row, upper-cased and trimmed, joined by 0x1F."""
+def _siphash_parts(k0, k1, buf, spans, r0, nparts, row):
+    """SipHash-2-4 of ``nparts`` spans of one row (from span row ``r0``), upper-cased
+    and trimmed, joined by 0x1F."""
     v0 = k0 ^ np.uint64(0x736F6D6570736575)
     v1 = k1 ^ np.uint64(0x646F72616E646F6D)
     v2 = k0 ^ np.uint64(0x6C7967656E657261)
     v3 = k1 ^ np.uint64(0x7465646279746573)
     m = np.uint64(0)
     cnt = 0
-    nparts = spans.shape[0] // 2
     for f in range(nparts + nparts - 1):
         if f % 2 == 1:
             s = 0
             e = 1
             sep = True
         else:
-            s = spans[f, row]
-            e = spans[f + 1, row]
+            s = spans[r0 + f, row]
+            e = spans[r0 + f + 1, row]
             sep = False
-            if s < 0:
+            if e <= s:
                 s = 0
                 e = 0
             while s < e and buf[s] == 32:
@@ -1488,46 +1501,49 @@ def _is_key(buf, s, e):
 
 
 @njit
-def person_keys_nb(buf, spans, id_field, keys, salted, out, valid):
+def person_keys_nb(buf, spans, r0, nparts, id_field, keys, salted, out, bits):
     """Fill ``out`` (n x 26 bytes) with the pseudonym of each row's person.
 
-    ``spans`` holds (start, end) rows of last, first, middle, id qualifier, id.
-    A row with no name and an id that is already a key keeps it; otherwise,
-    when ``salted``, the key is "LK" + hex of two keyed SipHash-2-4 values
-    (keys[0:2] and keys[2:4]); rows with nothing to hash are invalid.
+    ``spans`` rows ``r0 ..`` hold (start, end) of ``nparts`` fields: last,
+    first, middle, id qualifier, id (``id_field``, counted from ``r0``). A row
+    with no name and an id that is already a key keeps it; otherwise, when
+    ``salted``, the key is "LK" + hex of two keyed SipHash-2-4 values
+    (keys[0:2] and keys[2:4]); rows with nothing to hash are null. Writes the
+    validity bitmap ``bits`` (zeroed) and returns the number of nulls.
     """
     hexd = np.frombuffer(b"0123456789ABCDEF", np.uint8)
     n = out.shape[0]
+    n_null = 0
     for r in range(n):
-        ids = spans[2 * id_field, r]
-        ide = spans[2 * id_field + 1, r]
+        ids = spans[r0 + 2 * id_field, r]
+        ide = spans[r0 + 2 * id_field + 1, r]
         any_field = False
         no_name = True
-        for f in range(spans.shape[0] // 2):
-            if spans[2 * f, r] >= 0:
+        for f in range(nparts):
+            if spans[r0 + 2 * f + 1, r] > spans[r0 + 2 * f, r]:
                 any_field = True
                 if f < id_field - 1:
                     no_name = False
-        if not any_field:
-            valid[r] = False
-            continue
-        if no_name and ids >= 0 and _is_key(buf, ids, ide):
+        ok = False
+        if any_field and no_name and _is_key(buf, ids, ide):
             for j in range(26):
                 out[r, j] = buf[ids + j]
-            valid[r] = True
-            continue
-        if not salted:
-            valid[r] = False
-            continue
-        h1 = _siphash_parts(keys[0], keys[1], buf, spans, r)
-        h2 = _siphash_parts(keys[2], keys[3], buf, spans, r)
-        out[r, 0] = 76
-        out[r, 1] = 75
-        for j in range(16):
-            out[r, 2 + j] = hexd[np.int64((h1 >> np.uint64(60 - 4 * j)) & np.uint64(15))]
-        for j in range(8):
-            out[r, 18 + j] = hexd[np.int64((h2 >> np.uint64(60 - 4 * j)) & np.uint64(15))]
-        valid[r] = True
+            ok = True
+        elif any_field and salted:
+            h1 = _siphash_parts(keys[0], keys[1], buf, spans, r0, nparts, r)
+            h2 = _siphash_parts(keys[2], keys[3], buf, spans, r0, nparts, r)
+            out[r, 0] = 76
+            out[r, 1] = 75
+            for j in range(16):
+                out[r, 2 + j] = hexd[np.int64((h1 >> np.uint64(60 - 4 * j)) & np.uint64(15))]
+            for j in range(8):
+                out[r, 18 + j] = hexd[np.int64((h2 >> np.uint64(60 - 4 * j)) & np.uint64(15))]
+            ok = True
+        if ok:
+            bits[r >> 3] |= np.uint8(1 << (r & 7))
+        else:
+            n_null += 1
+    return n_null
 
 
 # ----------------------------------------------------------------------------- sums
@@ -1539,3 +1555,35 @@ def group_sum_nb(values, group, out):
         v = values[i]
         if g >= 0 and g < out.shape[0] and v != NULL:
             out[g] += v
+
+
+@njit
+def adjustment_sums_nb(
+    buf, ad_s, ad_i, ad_n, n, claim_pr, claim_pr123, claim_cas, line_cas, line_pr123
+):
+    """Per claim and per line sums of the first ``n`` CAS rows, read from the kernel arrays.
+
+    ``claim_pr``: group PR; ``*_pr123``: PR with CARC 1, 2 or 3 (deductible,
+    coinsurance, copay); ``*_cas``: every adjustment. ``line_*`` only take
+    line-level rows. Outputs are zeroed by the caller.
+    """
+    nc = claim_cas.shape[0]
+    nl = line_cas.shape[0]
+    for a in range(n):
+        v = ad_n[AN_AMOUNT, a]
+        gs = ad_s[2 * A_GROUP, a]
+        is_pr = ad_s[2 * A_GROUP + 1, a] - gs == 2 and buf[gs] == 80 and buf[gs + 1] == 82
+        cs = ad_s[2 * A_CARC, a]
+        pr123 = is_pr and ad_s[2 * A_CARC + 1, a] - cs == 1 and 49 <= buf[cs] <= 51
+        c = ad_i[AI_CLAIM, a]
+        if 0 <= c < nc:
+            claim_cas[c] += v
+            if is_pr:
+                claim_pr[c] += v
+            if pr123:
+                claim_pr123[c] += v
+        li = ad_i[AI_LINE, a]
+        if 0 <= li < nl:
+            line_cas[li] += v
+            if pr123:
+                line_pr123[li] += v

@@ -41,35 +41,28 @@ def _bitmap(valid: np.ndarray):
     return pa.py_buffer(np.packbits(valid, bitorder="little")), n_null
 
 
-_NO_SEPS = np.empty(0, np.int64)
+class _Nulls(dict):
+    """All-null arrays by (length, type), shared by the columns of one read."""
+
+    def __call__(self, n: int, typ) -> pa.Array:
+        a = self.get((n, typ))
+        if a is None:
+            a = self[(n, typ)] = pa.nulls(n, typ)
+        return a
 
 
-def _strings(buf, s, e, seps=None) -> pa.Array:
-    """Spans (rows of a kernel span array) as an Arrow string array.
-
-    ``seps`` (optional) holds per-row bytes to write as ':'. A column with no
-    value at all is returned as nulls without building any buffer.
-    """
+def _large_strings(buf, s, e) -> pa.Array:  # pragma: no cover - a >2 GB column of one file
     n = len(s)
-    offsets = np.empty(n + 1, np.int32)
+    offsets = np.empty(n + 1, np.int64)
     valid = np.empty(n, np.bool_)
     total = k.span_offsets_nb(s, e, offsets, valid)
-    if total >= 2**31 - 1:  # pragma: no cover - a >2 GB column of one file
-        offsets = np.empty(n + 1, np.int64)
-        k.span_offsets_nb(s, e, offsets, valid)
+    data = np.empty(max(total, 1), np.uint8)
+    k.gather_strings_nb(buf, s, e, offsets, data)
     bitmap, n_null = _bitmap(valid)
-    del valid
-    if n_null == n and n:
-        return pa.nulls(n, pa.string())
-    # 8 spare bytes: the kernel copies short strings 8 bytes at a time
-    data = np.empty(total + 8, np.uint8)
-    k.gather_strings_nb(buf, s, e, _NO_SEPS if seps is None else seps, offsets, data)
-    data = data[: max(total, 1)]
-    typ = pa.string() if offsets.dtype == np.int32 else pa.large_string()
     arr = pa.Array.from_buffers(
-        typ, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=n_null
+        pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], n_null
     )
-    return arr if typ == pa.string() else arr.cast(pa.string())
+    return arr.cast(pa.string())
 
 
 def _whole(a: np.ndarray) -> np.ndarray:
@@ -91,54 +84,79 @@ def _whole(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _string_columns(buf, spans, fields, seps=None, sep_rows=None) -> dict:
-    """Several string fields of one kernel span array as Arrow arrays, by field.
+def _string_columns(buf, spans, fields, nulls: _Nulls, seps=None, sep_rows=None) -> dict:
+    """String fields of one kernel span array as Arrow arrays, by field.
 
     One pass over the file per table (see ``gather_table_nb``); the columns'
-    bytes share one buffer. ``seps`` (rows of per-row bytes to write as ':')
-    is used for the fields whose ``sep_rows`` entry is >= 0. All-null columns
-    are returned as nulls.
+    bytes share one buffer, and so do their offsets and bitmaps. ``seps`` (an
+    int array of the kernel with one column per row) gives per-row bytes to
+    write as ':' for the fields whose ``sep_rows`` entry (a row of ``seps``)
+    is >= 0. All-null columns are shared null arrays.
     """
     n = spans.shape[1]
     fields = np.asarray(fields, np.int64)
     nf = len(fields)
     whole = _whole(spans)
     offsets = np.empty((nf, n + 1), np.int32)
-    valid = np.empty((nf, n), np.bool_)
+    bits = np.zeros((nf, (n + 7) // 8), np.uint8)
+    n_null = np.empty(nf, np.int64)
     totals = np.empty(nf, np.int64)
-    k.table_offsets_nb(whole, n, fields, offsets, valid, totals)
+    rows = np.empty(nf, np.int64)
+    k.table_offsets_nb(whole, n, fields, offsets, bits, n_null, totals, rows)
     if totals.max(initial=0) >= 2**31 - 1:  # pragma: no cover - a >2 GB column of one file
-        return {int(f): _strings(buf, spans[2 * f], spans[2 * f + 1]) for f in fields}
+        return {int(f): _large_strings(buf, spans[2 * f], spans[2 * f + 1]) for f in fields}
+    # 8 spare bytes after each field: the kernel copies 8 bytes at a time
     bases = np.zeros(nf, np.int64)
-    np.cumsum(totals[:-1], out=bases[1:])
-    data = np.empty(int(totals.sum()) + 1, np.uint8)
+    np.cumsum(totals[:-1] + 8, out=bases[1:])
+    data = np.empty(int(totals.sum()) + 8 * nf, np.uint8)
     if seps is None:
-        seps, sep_rows = np.zeros((1, 1), np.int64), np.full(nf, -1, np.int64)
+        seps = np.zeros((1, 1), whole.dtype)
+        sep_rows = np.full(nf, -1, np.int64)
+    else:
+        seps = _whole(seps)
     k.gather_table_nb(
-        buf, whole, n, fields, bases, np.ascontiguousarray(seps, np.int64),
-        np.asarray(sep_rows, np.int64), offsets, data,
-    )  # fmt: skip
+        buf, whole, n, fields, rows, bases, seps, np.asarray(sep_rows, np.int64), offsets, data
+    )
     out = {}
     for j in range(nf):
-        bitmap, n_null = _bitmap(valid[j])
-        if n_null == n and n:
-            out[int(fields[j])] = pa.nulls(n, pa.string())
+        r, nn = int(rows[j]), int(n_null[j])
+        if r < 0:
+            out[int(fields[j])] = nulls(n, pa.string())
             continue
         b0 = int(bases[j])
+        bitmap = pa.py_buffer(bits[r]) if nn else None
         part = data[b0 : b0 + max(int(totals[j]), 1)]
         out[int(fields[j])] = pa.Array.from_buffers(
-            pa.string(), n, [bitmap, pa.py_buffer(offsets[j]), pa.py_buffer(part)],
-            null_count=n_null,
+            pa.string(), n, [bitmap, pa.py_buffer(offsets[r]), pa.py_buffer(part)],
+            null_count=nn,
         )  # fmt: skip
     return out
 
 
-def _ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
-    """A kernel row (int64, NULL = absent) as an Arrow array of ``typ``.
+def _column(values: np.ndarray, typ, nulls: _Nulls) -> pa.Array:
+    """A row of a kernel number array as an Arrow array of ``typ``, without a copy.
 
-    The data is always a new array: a zero-copy view would keep the kernel's
-    whole (fields x rows) block alive as long as the table.
+    Absent values (NULL in int64 rows, NULL32 in int32 rows, NaN in float rows)
+    become nulls, with 0 written under them. The array keeps the kernel's block
+    alive: the blocks hold only the table's columns and a few small rows.
     """
+    n = len(values)
+    bits = np.empty((n + 7) // 8, np.uint8)
+    if values.dtype.kind == "f":
+        n_null = k.nan_validity_nb(values, bits)
+    else:
+        n_null = k.validity_nb(values, NULL if typ == pa.int64() else k.NULL32, bits)
+    if n_null == n and n:
+        return nulls(n, typ)
+    np_type = {pa.int64(): np.int64, pa.float64(): np.float64}.get(typ, np.int32)
+    if values.dtype != np_type:  # pragma: no cover - a file of 2 GB or more
+        values = values.astype(np_type)
+    bitmap = pa.py_buffer(bits) if n_null else None
+    return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(values)], null_count=n_null)
+
+
+def _ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
+    """An int64 array (NULL = absent) as a new Arrow array of ``typ``."""
     bitmap, n_null = _bitmap(values != NULL)
     if n_null == len(values) and n_null:
         return pa.nulls(n_null, typ)
@@ -151,29 +169,19 @@ def _ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
     return pa.Array.from_buffers(typ, len(values), [bitmap, pa.py_buffer(data)], null_count=n_null)
 
 
-def _floats(values: np.ndarray) -> pa.Array:
-    """A kernel row of floats (NaN = absent) as a new Arrow float64 array."""
-    bitmap, n_null = _bitmap(~np.isnan(values))
-    if n_null == len(values) and n_null:
-        return pa.nulls(n_null, pa.float64())
-    data = np.where(np.isnan(values), 0.0, values) if n_null else values.copy()
-    return pa.Array.from_buffers(
-        pa.float64(), len(values), [bitmap, pa.py_buffer(data)], null_count=n_null
-    )
-
-
 def _ids(n: int) -> pa.Array:
     return pa.array(np.arange(n, dtype=np.int32))
 
 
-def _table(name: str, cols: dict) -> pa.Table:
+def _table(name: str, cols: dict, nulls=None) -> pa.Table:
     sch = schema(name)
     n = len(next(iter(cols.values()))) if cols else 0
+    nulls = _Nulls() if nulls is None else nulls
     arrays = []
     for f in sch:
         a = cols.get(f.name)
         if a is None:
-            a = pa.nulls(n, f.type)
+            a = nulls(n, f.type)
         arrays.append(a)
     return pa.Table.from_arrays(arrays, schema=sch)
 
@@ -186,24 +194,29 @@ def _salt_keys(salt) -> np.ndarray:
     return np.frombuffer(digest, dtype="<u8").copy()
 
 
-def person_keys(buf: np.ndarray, spans: np.ndarray, salt) -> pa.Array:
+def person_keys(buf: np.ndarray, spans: np.ndarray, salt, first: int = 0) -> pa.Array:
     """Pseudonyms ("LK" + 24 hex digits) of the people in ``spans`` (see the kernel).
 
+    The person's five fields are span fields ``first .. first + 4`` of ``spans``.
     ``salt=None`` gives null keys, except for ids that are already keys.
     """
     n = spans.shape[1]
     out = np.zeros((n, 26), np.uint8)
-    valid = np.zeros(n, np.bool_)
+    bits = np.zeros((n + 7) // 8, np.uint8)
     keys = _salt_keys(salt) if salt is not None else np.zeros(4, np.uint64)
-    k.person_keys_nb(buf, np.ascontiguousarray(spans), 4, keys, salt is not None, out, valid)
-    bitmap, n_null = _bitmap(valid)
+    n_null = k.person_keys_nb(
+        buf, _whole(spans), 2 * first, 5, 4, keys, salt is not None, out, bits
+    )
+    if n_null == n and n:
+        return pa.nulls(n, pa.string())
     offsets = np.arange(0, 26 * (n + 1), 26, dtype=np.int32)
     return pa.Array.from_buffers(
         pa.string(),
         n,
-        [bitmap, pa.py_buffer(offsets), pa.py_buffer(out.reshape(-1))],
+        [pa.py_buffer(bits) if n_null else None, pa.py_buffer(offsets),
+         pa.py_buffer(out.reshape(-1))],
         null_count=n_null,
-    )
+    )  # fmt: skip
 
 
 def _has_high_bytes(buf: np.ndarray) -> bool:
@@ -226,170 +239,218 @@ def _as_utf8(buf: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- one file
+def _derived(p: Parsed) -> dict:
+    """Computed columns and balancing residuals, straight from the kernel arrays.
+
+    The same values as :func:`ledgerkit.x12.remittances.derived_columns` on the
+    built tables (``claim_pr``, ``claim_allowed``, ``line_allowed``,
+    ``line_residual``, ``claim_residual``), without converting any column.
+    """
+    ncl, nli, nad = p.cl_n.shape[1], p.li_n.shape[1], p.ad_n.shape[1]
+    claim_pr, claim_pr123, claim_cas = (np.zeros(ncl, np.int64) for _ in range(3))
+    line_cas, line_pr123 = np.zeros(nli, np.int64), np.zeros(nli, np.int64)
+    k.adjustment_sums_nb(
+        p.buf, _whole(p.ad_s), _whole(p.ad_i), _whole(p.ad_n), nad,
+        claim_pr, claim_pr123, claim_cas, line_cas, line_pr123,
+    )  # fmt: skip
+    c_charge, c_paid = p.cl_n[k.CN_CHARGE], p.cl_n[k.CN_PAID]
+    l_charge, l_paid = p.li_n[k.LN_CHARGE], p.li_n[k.LN_PAID]
+    paid_ok = l_paid != NULL
+    line_ok = paid_ok & (l_charge != NULL)
+    line_pr123 += l_paid
+    line_pr123[~paid_ok] = NULL
+    line_cas -= l_charge - l_paid
+    np.negative(line_cas, out=line_cas)
+    line_cas[~line_ok] = NULL
+    claim_pr123 += c_paid
+    claim_cas -= c_charge - c_paid
+    np.negative(claim_cas, out=claim_cas)
+    return {
+        "claim_pr": claim_pr,
+        "claim_allowed": claim_pr123,
+        "line_allowed": line_pr123,
+        "line_residual": line_cas,
+        "claim_residual": claim_cas,
+    }
+
+
 def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     """Arrow tables from the kernel's arrays.
 
-    Each table's arrays are released as soon as the table is built (the rows the
-    findings need are kept as small copies), so the peak holds the bytes, the
-    tables built so far and the arrays not yet converted: the largest (adjustments,
-    lines) go first.
+    Number columns are the kernel's rows, handed to Arrow without a copy; string
+    columns are gathered from the file one table at a time, and each table's
+    span array is released once its strings are built, so the peak holds the
+    bytes, the number arrays (which become columns) and the spans not yet
+    converted.
     """
     b = p.buf
+    nulls = _Nulls()
+    d = _derived(p)
+    # balancing checks: computed before the number rows get zeros under their nulls
+    line_residual, claim_residual = d.pop("line_residual"), d.pop("claim_residual")
 
-    def st(arr, f, seps=None):
-        return _strings(b, arr[2 * f], arr[2 * f + 1], seps)
+    def col(arr, f, typ=pa.int64()):
+        return _column(arr[f], typ, nulls)
 
-    ad_s, ad_n = p.ad_s, p.ad_n
-    sc = _string_columns(b, ad_s, [k.A_GROUP, k.A_CARC])
-    a_line = ad_n[k.AN_LINE]
+    ad_i, ad_n = p.ad_i, p.ad_n
+    sc = _string_columns(b, p.ad_s, [k.A_GROUP, k.A_CARC], nulls)
+    p.ad_s = None
     adjustments = _table(
         "adjustments",
         {
-            "claim_id": _ints(ad_n[k.AN_CLAIM], pa.int32()),
-            "line_id": _ints(np.where(a_line < 0, NULL, a_line), pa.int32()),
+            "claim_id": col(ad_i, k.AI_CLAIM, pa.int32()),
+            "line_id": col(ad_i, k.AI_LINE, pa.int32()),
             "group_code": sc[k.A_GROUP],
             "carc": sc[k.A_CARC],
-            "amount_cents": _ints(ad_n[k.AN_AMOUNT]),
-            "quantity": _floats(p.ad_f[k.AF_QTY]),
+            "amount_cents": col(ad_n, k.AN_AMOUNT),
+            "quantity": col(p.ad_f, k.AF_QTY, pa.float64()),
         },
+        nulls,
     )
-    del ad_s, ad_n, a_line, sc
-    p.ad_s = p.ad_n = p.ad_f = None
-    keep = {
-        "line_seg": p.li_n[k.LN_SEG].copy(),
-        "line_claim": p.li_n[k.LN_CLAIM].copy(),
-    }
-    li_s, li_n, li_f = p.li_s, p.li_n, p.li_f
-    nli = li_s.shape[1]
+    li_i, li_n, li_f = p.li_i, p.li_n, p.li_f
+    nli = li_n.shape[1]
     sc = _string_columns(
-        b, li_s, range(k.N_LS), li_n[[k.LN_MODSEP, k.LN_OMODSEP]],
-        [1 if f == k.L_OMODS else 0 if f == k.L_MODS else -1 for f in range(k.N_LS)],
+        b, p.li_s, range(k.N_LS), nulls, li_i,
+        [k.LI_OMODSEP if f == k.L_OMODS else k.LI_MODSEP if f == k.L_MODS else -1
+         for f in range(k.N_LS)],
     )  # fmt: skip
-    line_cols = {
-        "line_id": _ids(nli),
-        "claim_id": _ints(li_n[k.LN_CLAIM], pa.int32()),
-        "line_number": _ints(li_n[k.LN_NUMBER], pa.int32()),
-        "procedure_qualifier": sc[k.L_QUAL],
-        "procedure_code": sc[k.L_CODE],
-        "modifiers": sc[k.L_MODS],
-        "charge_cents": _ints(li_n[k.LN_CHARGE]),
-        "paid_cents": _ints(li_n[k.LN_PAID]),
-        "revenue_code": sc[k.L_REVENUE],
-        "units": _floats(li_f[k.LF_UNITS]),
-        "original_procedure_qualifier": sc[k.L_OQUAL],
-        "original_procedure_code": sc[k.L_OCODE],
-        "original_modifiers": sc[k.L_OMODS],
-        "original_units": _floats(li_f[k.LF_OUNITS]),
-        "service_date": _ints(li_n[k.LN_DATE], pa.date32()),
-        "service_start": _ints(li_n[k.LN_START], pa.date32()),
-        "service_end": _ints(li_n[k.LN_END], pa.date32()),
-        "line_control_number": sc[k.L_CONTROL],
-        "reported_allowed_cents": _ints(li_n[k.LN_ALLOWED]),
-    }
-    del li_s, li_n, li_f, sc
-    p.li_s = p.li_n = p.li_f = None
-    keep["claim_seg"] = p.cl_n[k.CN_SEG].copy()
-    keep["claim_tx"] = p.cl_n[k.CN_TX].copy()
-    cl_s, cl_n = p.cl_s, p.cl_n
-    ncl = cl_s.shape[1]
+    p.li_s = None
+    lines = _table(
+        "service_lines",
+        {
+            "line_id": _ids(nli),
+            "claim_id": col(li_i, k.LI_CLAIM, pa.int32()),
+            "line_number": col(li_i, k.LI_NUMBER, pa.int32()),
+            "procedure_qualifier": sc[k.L_QUAL],
+            "procedure_code": sc[k.L_CODE],
+            "modifiers": sc[k.L_MODS],
+            "charge_cents": col(li_n, k.LN_CHARGE),
+            "paid_cents": col(li_n, k.LN_PAID),
+            "revenue_code": sc[k.L_REVENUE],
+            "units": col(li_f, k.LF_UNITS, pa.float64()),
+            "original_procedure_qualifier": sc[k.L_OQUAL],
+            "original_procedure_code": sc[k.L_OCODE],
+            "original_modifiers": sc[k.L_OMODS],
+            "original_units": col(li_f, k.LF_OUNITS, pa.float64()),
+            "service_date": col(li_i, k.LI_DATE, pa.date32()),
+            "service_start": col(li_i, k.LI_START, pa.date32()),
+            "service_end": col(li_i, k.LI_END, pa.date32()),
+            "line_control_number": sc[k.L_CONTROL],
+            "reported_allowed_cents": col(li_n, k.LN_ALLOWED),
+            "allowed_cents": _column(d.pop("line_allowed"), pa.int64(), nulls),
+        },
+        nulls,
+    )
+    cl_i, cl_n = p.cl_i, p.cl_n
+    ncl = cl_n.shape[1]
     c_fields = [k.C_ENCOUNTER, k.C_STATUS, k.C_FILING, k.C_PAYER_CLAIM, k.C_FACILITY]
     c_fields += [k.C_FREQUENCY, k.C_RENDERING]
     if keep_identifiers:
         c_fields += [k.C_PAT_LAST + i for i in range(len(IDENTIFIER_COLUMNS))]
-    sc = _string_columns(b, cl_s, c_fields)
-    pat = cl_s[2 * k.C_PAT_LAST : 2 * k.C_PAT_ID + 2]
-    sub = cl_s[2 * k.C_SUB_LAST : 2 * k.C_SUB_ID + 2]
+    sc = _string_columns(b, p.cl_s, c_fields, nulls)
     claim_cols = {
         "claim_id": _ids(ncl),
-        "transaction_id": _ints(cl_n[k.CN_TX], pa.int32()),
+        "transaction_id": col(cl_i, k.CI_TX, pa.int32()),
         "encounter_id": sc[k.C_ENCOUNTER],
         "status_code": sc[k.C_STATUS],
-        "charge_cents": _ints(cl_n[k.CN_CHARGE]),
-        "paid_cents": _ints(cl_n[k.CN_PAID]),
-        "reported_patient_responsibility_cents": _ints(cl_n[k.CN_PR_REPORTED]),
+        "charge_cents": col(cl_n, k.CN_CHARGE),
+        "paid_cents": col(cl_n, k.CN_PAID),
+        "patient_responsibility_cents": pa.array(d.pop("claim_pr")),
+        "reported_patient_responsibility_cents": col(cl_n, k.CN_PR_REPORTED),
+        "allowed_cents": pa.array(d.pop("claim_allowed")),
         "claim_filing_indicator": sc[k.C_FILING],
         "payer_claim_control_number": sc[k.C_PAYER_CLAIM],
         "facility_type": sc[k.C_FACILITY],
         "frequency_code": sc[k.C_FREQUENCY],
-        "statement_from": _ints(cl_n[k.CN_FROM], pa.date32()),
-        "statement_to": _ints(cl_n[k.CN_TO], pa.date32()),
-        "received_date": _ints(cl_n[k.CN_RECEIVED], pa.date32()),
+        "statement_from": col(cl_i, k.CI_FROM, pa.date32()),
+        "statement_to": col(cl_i, k.CI_TO, pa.date32()),
+        "received_date": col(cl_i, k.CI_RECEIVED, pa.date32()),
         "rendering_provider_id": sc[k.C_RENDERING],
-        "patient_key": person_keys(b, pat, salt),
-        "subscriber_key": person_keys(b, sub, salt),
+        "patient_key": person_keys(b, p.cl_s, salt, k.C_PAT_LAST),
+        "subscriber_key": person_keys(b, p.cl_s, salt, k.C_SUB_LAST),
     }
     if keep_identifiers:
         for i, name in enumerate(IDENTIFIER_COLUMNS):
             claim_cols[name] = sc[k.C_PAT_LAST + i]
-    del cl_s, cl_n, pat, sub, sc
-    p.cl_s = p.cl_n = None
+    del sc
+    p.cl_s = None
+    claims = _table("claims", claim_cols, nulls)
     tx_s, tx_n = p.tx_s, p.tx_n
     ntx = tx_s.shape[1]
-    payer_id = st(tx_s, k.T_PAYER_ID)
+    sc = _string_columns(b, tx_s, range(k.N_TS), nulls)
+    payer_id = sc[k.T_PAYER_ID]
     if payer_id.null_count:
-        payer_id = pc.coalesce(payer_id, st(tx_s, k.T_PAYER_REF))
+        payer_id = pc.coalesce(payer_id, sc[k.T_PAYER_REF])
     transactions = _table(
         "transactions",
         {
             "transaction_id": _ids(ntx),
             "file": pa.array(np.full(ntx, file, dtype=object), pa.string()),
-            "isa_sender": st(tx_s, k.T_ISA_SENDER),
-            "isa_receiver": st(tx_s, k.T_ISA_RECEIVER),
-            "isa_control": st(tx_s, k.T_ISA_CONTROL),
-            "gs_sender": st(tx_s, k.T_GS_SENDER),
-            "gs_receiver": st(tx_s, k.T_GS_RECEIVER),
-            "gs_control": st(tx_s, k.T_GS_CONTROL),
+            "isa_sender": sc[k.T_ISA_SENDER],
+            "isa_receiver": sc[k.T_ISA_RECEIVER],
+            "isa_control": sc[k.T_ISA_CONTROL],
+            "gs_sender": sc[k.T_GS_SENDER],
+            "gs_receiver": sc[k.T_GS_RECEIVER],
+            "gs_control": sc[k.T_GS_CONTROL],
             "gs_date": _ints(tx_n[k.TN_GS_DATE], pa.date32()),
-            "version": st(tx_s, k.T_VERSION),
-            "st_control": st(tx_s, k.T_ST_CONTROL),
+            "version": sc[k.T_VERSION],
+            "st_control": sc[k.T_ST_CONTROL],
             "payer_id": payer_id,
-            "payer_id_qualifier": st(tx_s, k.T_PAYER_QUAL),
-            "payer_name": st(tx_s, k.T_PAYER_NAME),
-            "payee_name": st(tx_s, k.T_PAYEE_NAME),
-            "payee_id_qualifier": st(tx_s, k.T_PAYEE_QUAL),
-            "payee_id": st(tx_s, k.T_PAYEE_ID),
-            "handling_code": st(tx_s, k.T_HANDLING),
+            "payer_id_qualifier": sc[k.T_PAYER_QUAL],
+            "payer_name": sc[k.T_PAYER_NAME],
+            "payee_name": sc[k.T_PAYEE_NAME],
+            "payee_id_qualifier": sc[k.T_PAYEE_QUAL],
+            "payee_id": sc[k.T_PAYEE_ID],
+            "handling_code": sc[k.T_HANDLING],
             "payment_cents": _ints(tx_n[k.TN_PAYMENT]),
-            "credit_debit": st(tx_s, k.T_CREDIT_DEBIT),
-            "payment_method": st(tx_s, k.T_METHOD),
+            "credit_debit": sc[k.T_CREDIT_DEBIT],
+            "payment_method": sc[k.T_METHOD],
             "payment_date": _ints(tx_n[k.TN_PAY_DATE], pa.date32()),
-            "trace_number": st(tx_s, k.T_TRACE),
-            "trace_originator": st(tx_s, k.T_TRACE_ORIG),
+            "trace_number": sc[k.T_TRACE],
+            "trace_originator": sc[k.T_TRACE_ORIG],
             "production_date": _ints(tx_n[k.TN_PROD_DATE], pa.date32()),
         },
     )
-    keep["tx_seg"] = tx_n[k.TN_SEG].copy()
-    del tx_s, tx_n
-    p.tx_s = p.tx_n = None
-    r_line = p.re_n[k.RN_LINE]
+    re_i = p.re_i
+    sc = _string_columns(b, p.re_s, [k.R_QUAL, k.R_CODE], nulls)
     sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
     remarks = _table(
         "remarks",
         {
-            "claim_id": _ints(p.re_n[k.RN_CLAIM], pa.int32()),
-            "line_id": _ints(np.where(r_line < 0, NULL, r_line), pa.int32()),
+            "claim_id": col(re_i, k.RI_CLAIM, pa.int32()),
+            "line_id": col(re_i, k.RI_LINE, pa.int32()),
             "source": pa.DictionaryArray.from_arrays(
-                pa.array(p.re_n[k.RN_SOURCE].astype(np.int8)), pa.array(sources)
+                pa.array(re_i[k.RI_SOURCE].astype(np.int8)), pa.array(sources)
             ).cast(pa.string()),
-            "qualifier": st(p.re_s, k.R_QUAL),
-            "code": st(p.re_s, k.R_CODE),
+            "qualifier": sc[k.R_QUAL],
+            "code": sc[k.R_CODE],
         },
+        nulls,
     )
+    pl_i, pl_n = p.pl_i, p.pl_n
+    sc = _string_columns(b, p.pl_s, [k.P_PROVIDER, k.P_REASON, k.P_REFERENCE], nulls)
     plb = _table(
         "provider_adjustments",
         {
-            "transaction_id": _ints(p.pl_n[k.PN_TX], pa.int32()),
-            "provider_id": st(p.pl_s, k.P_PROVIDER),
-            "fiscal_period_date": _ints(p.pl_n[k.PN_DATE], pa.date32()),
-            "reason_code": st(p.pl_s, k.P_REASON),
-            "reference": st(p.pl_s, k.P_REFERENCE),
-            "amount_cents": _ints(p.pl_n[k.PN_AMOUNT]),
+            "transaction_id": col(pl_i, k.PI_TX, pa.int32()),
+            "provider_id": sc[k.P_PROVIDER],
+            "fiscal_period_date": col(pl_i, k.PI_DATE, pa.date32()),
+            "reason_code": sc[k.P_REASON],
+            "reference": sc[k.P_REFERENCE],
+            "amount_cents": col(pl_n, k.PN_AMOUNT),
         },
+        nulls,
     )
-    claims, lines = _with_derived(_table("claims", claim_cols), line_cols, adjustments, keep)
-    transactions_ = transactions
-    findings = _findings(p, keep, file, transactions_, claims, lines, adjustments, plb)
-    return Remittances(transactions_, claims, lines, adjustments, remarks, plb, findings)
+    keep = {
+        "line_seg": li_i[k.LI_SEG],
+        "line_claim": li_i[k.LI_CLAIM],
+        "claim_seg": cl_i[k.CI_SEG],
+        "claim_tx": cl_i[k.CI_TX],
+        "tx_seg": tx_n[k.TN_SEG],
+        "derived": {"line_residual": line_residual, "claim_residual": claim_residual},
+    }
+    findings = _findings(p, keep, file, transactions, claims, lines, adjustments, plb)
+    return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
 
 
 def _with_derived(claims: pa.Table, line_cols: dict, adjustments: pa.Table, keep=None):

@@ -1,8 +1,9 @@
 """The Python side of the compiled 835 tokenizer: allocate, call, explain errors.
 
-:func:`tokenize` runs :func:`ledgerkit._kernels.x12.parse_835_nb` twice over
-the bytes of one file (count, then fill arrays of exactly that size) and
-returns a :class:`Parsed` bundle of numpy arrays. Python never loops over
+:func:`tokenize` runs :func:`ledgerkit._kernels.x12.count_835_nb` (upper bounds of
+the rows of each table) and :func:`ledgerkit._kernels.x12.parse_835_nb` (fill
+arrays of that size) over the bytes of one file and returns a :class:`Parsed`
+bundle of numpy arrays. Python never loops over
 segments: it only sniffs default delimiters for files without an ISA header,
 allocates, and turns a kernel error code into an :class:`X12Error`.
 """
@@ -64,16 +65,20 @@ class Parsed:
     tx_n: np.ndarray
     cl_s: np.ndarray
     cl_n: np.ndarray
+    cl_i: np.ndarray
     li_s: np.ndarray
     li_n: np.ndarray
+    li_i: np.ndarray
     li_f: np.ndarray
     ad_s: np.ndarray
     ad_n: np.ndarray
+    ad_i: np.ndarray
     ad_f: np.ndarray
     re_s: np.ndarray
-    re_n: np.ndarray
+    re_i: np.ndarray
     pl_s: np.ndarray
     pl_n: np.ndarray
+    pl_i: np.ndarray
     fn: np.ndarray
 
 
@@ -101,44 +106,52 @@ def sniff_delimiters(buf: np.ndarray) -> tuple[int, int, int]:
     return esep, comp, term
 
 
-def _arrays(counts, span_dtype):
+def _arrays(counts, int_dtype):
     """Output arrays of the kernel, one (fields x rows) array per kind of field.
 
-    The kernel initialises each row it creates: no fill pass over fresh memory.
-    Spans are int32 byte offsets (int64 only for a file of 2 GB or more): half
-    the memory of the largest arrays.
+    Span arrays are zeroed (``np.zeros``: pages the kernel never writes, such
+    as a field absent from the whole file, cost no memory); the kernel
+    initialises the number rows it creates. Spans and the "i" arrays are int32
+    (int64 only for a file of 2 GB or more). Rows are rounded up to a multiple
+    of 16 so each field's row is aligned for Arrow, which gets it without copy.
     """
 
-    def two(rows, n, dtype=np.int64):
-        return np.empty((rows, n), dtype)
+    def two(rows, n, dtype, zero=False):
+        n = -(-n // 16) * 16
+        return (np.zeros if zero else np.empty)((rows, n), dtype)
 
     ntx, ncl, nli, nad, nre, npl, nfn = (int(counts[i]) for i in range(7))
-    sp = span_dtype
+    i = int_dtype
     return dict(
-        tx_s=two(2 * k.N_TS, ntx, sp),
-        tx_n=two(k.N_TN, ntx),
-        cl_s=two(2 * k.N_CS, ncl, sp),
-        cl_n=two(k.N_CN, ncl),
-        li_s=two(2 * k.N_LS, nli, sp),
-        li_n=two(k.N_LN, nli),
+        tx_s=two(2 * k.N_TS, ntx, i, True),
+        tx_n=two(k.N_TN, ntx, np.int64),
+        cl_s=two(2 * k.N_CS, ncl, i, True),
+        cl_n=two(k.N_CN, ncl, np.int64),
+        cl_i=two(k.N_CI, ncl, i),
+        li_s=two(2 * k.N_LS, nli, i, True),
+        li_n=two(k.N_LN, nli, np.int64),
+        li_i=two(k.N_LI, nli, i),
         li_f=two(k.N_LF, nli, np.float64),
-        ad_s=two(2 * k.N_AS, nad, sp),
-        ad_n=two(k.N_AN, nad),
+        ad_s=two(2 * k.N_AS, nad, i, True),
+        ad_n=two(k.N_AN, nad, np.int64),
+        ad_i=two(k.N_AI, nad, i),
         ad_f=two(k.N_AF, nad, np.float64),
-        re_s=two(2 * k.N_RS, nre, sp),
-        re_n=two(k.N_RN, nre),
-        pl_s=two(2 * k.N_PS, npl, sp),
-        pl_n=two(k.N_PN, npl),
-        fn=two(k.N_FN, nfn),
+        re_s=two(2 * k.N_RS, nre, i, True),
+        re_i=two(k.N_RI, nre, i),
+        pl_s=two(2 * k.N_PS, npl, i, True),
+        pl_n=two(k.N_PN, npl, np.int64),
+        pl_i=two(k.N_PI, npl, i),
+        fn=two(k.N_FN, nfn, np.int64),
     )
 
 
-def _run(buf, fill, delims, counts, err, arrays):
+def _run(buf, delims, counts, err, arrays):
     a = arrays
     return k.parse_835_nb(
-        buf, fill, *delims, counts, err,
-        a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["li_s"], a["li_n"], a["li_f"],
-        a["ad_s"], a["ad_n"], a["ad_f"], a["re_s"], a["re_n"], a["pl_s"], a["pl_n"], a["fn"],
+        buf, *delims, counts, err,
+        a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["cl_i"], a["li_s"], a["li_n"], a["li_i"],
+        a["li_f"], a["ad_s"], a["ad_n"], a["ad_i"], a["ad_f"], a["re_s"], a["re_i"], a["pl_s"],
+        a["pl_n"], a["pl_i"], a["fn"],
     )  # fmt: skip
 
 
@@ -165,11 +178,11 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     err = np.zeros(k.N_ERR, np.int64)
     k.count_835_nb(buf, delims[0], delims[2], counts)
     counts[k.K_FND] = 16 + int(counts[k.K_LIN]) // 64  # findings are rare; grown below
-    span_dtype = np.int32 if len(buf) < 2**31 - 1 else np.int64
+    int_dtype = np.int32 if len(buf) < 2**31 - 1 else np.int64
     while True:
-        arrays = _arrays(counts, span_dtype)
-        capacity = counts.copy()
-        code = _run(buf, True, delims, counts, err, arrays)
+        arrays = _arrays(counts, int_dtype)
+        capacity = -(-counts // 16) * 16  # rows as allocated
+        code = _run(buf, delims, counts, err, arrays)
         if code != k.E_OK:
             raise _error(buf, file, err)
         # The parser counts every row, also those that did not fit: retry if any.
