@@ -201,7 +201,7 @@ def person_keys(buf: np.ndarray, spans: np.ndarray, salt, first: int = 0) -> pa.
     ``salt=None`` gives null keys, except for ids that are already keys.
     """
     n = spans.shape[1]
-    out = np.zeros((n, 26), np.uint8)
+    out = np.zeros(26 * n, np.uint8)
     bits = np.zeros((n + 7) // 8, np.uint8)
     keys = _salt_keys(salt) if salt is not None else np.zeros(4, np.uint64)
     n_null = k.person_keys_nb(
@@ -214,7 +214,7 @@ def person_keys(buf: np.ndarray, spans: np.ndarray, salt, first: int = 0) -> pa.
         pa.string(),
         n,
         [pa.py_buffer(bits) if n_null else None, pa.py_buffer(offsets),
-         pa.py_buffer(out.reshape(-1))],
+         pa.py_buffer(out)],
         null_count=n_null,
     )  # fmt: skip
 
