@@ -294,3 +294,26 @@ def test_write_then_read_fixtures_identical(tmp_path):
         # findings point at segment numbers of the new file, the rest is the same
         cols = ["code", "segment_id", "element", "claim_id", "line_id", "difference_cents"]
         assert back.findings.select(cols).equals(r.findings.select(cols)), name
+
+
+@pytest.mark.parametrize("margin", [1.1, 0.3])  # estimates too large, then too small (retry)
+def test_rows_estimated_from_samples_read_the_same(monkeypatch, tmp_path, margin):
+    import ledgerkit as lk
+    from ledgerkit.x12 import tokenize
+    from ledgerkit.x12.from_ledger import remittances_from_ledger
+
+    synth = remittances_from_ledger(lk.synth.generate(200, seed=3))
+    sources = [write_835(synth, tmp_path / "synth.835")]
+    sources += [FIXTURES / n for n in ("plb.835", "mixed_cas.835", "two_interchanges.835")]
+    expected = [read_835(s, salt="s") for s in sources]
+    runs = []
+    run = tokenize._run
+    monkeypatch.setattr(tokenize, "_run", lambda *a: runs.append(1) or run(*a))
+    monkeypatch.setattr(tokenize, "SAMPLED_ABOVE", 0)
+    monkeypatch.setattr(tokenize, "SAMPLES", 3)
+    monkeypatch.setattr(tokenize, "SAMPLE_BYTES", 128)
+    monkeypatch.setattr(tokenize, "SAMPLE_MARGIN", margin)
+    for s, e in zip(sources, expected, strict=True):
+        assert read_835(s, salt="s").equals(e)
+    if margin < 1:
+        assert len(runs) > len(sources)  # some estimates were too small: parsed again

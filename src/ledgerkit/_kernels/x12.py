@@ -128,8 +128,8 @@ N_PI = 3
 FN_CODE, FN_SEG, FN_ELEM, FN_TX, FN_CLAIM, FN_LINE, FN_VS, FN_VE, FN_POS = range(9)
 N_FN = 9
 
-K_TX, K_CLM, K_LIN, K_ADJ, K_REM, K_PLB, K_FND, K_SEG, K_ISA = range(9)
-N_K = 9
+K_TX, K_CLM, K_LIN, K_ADJ, K_REM, K_PLB, K_FND, K_SEG, K_ISA, K_ESEP, K_TERM = range(11)
+N_K = 11
 
 ERR_CODE, ERR_SEG, ERR_ELEM, ERR_POS, ERR_A, ERR_B, ERR_VS, ERR_VE = range(8)
 N_ERR = 8
@@ -643,8 +643,11 @@ def count_835_nb(buf, d_esep, d_term, counts):
     """Estimate the rows each table needs (segments by id; CAS and PLB by elements).
 
     Only terminators are located and the first bytes of each segment read, so
-    this costs a fraction of the parse. The estimate is checked afterwards:
-    the parser counts real rows past any capacity and the wrapper retries.
+    this costs a fraction of the parse (for a large file the wrapper runs it on
+    samples only). The estimate is checked afterwards: the parser counts real
+    rows past any capacity and the wrapper retries. ``counts[K_ESEP]`` and
+    ``counts[K_TERM]`` receive the delimiters in force at the end (an ISA
+    header sets them).
     """
     n = buf.shape[0]
     esep = d_esep
@@ -703,6 +706,8 @@ def count_835_nb(buf, d_esep, d_term, counts):
     counts[K_REM] = n_re
     counts[K_PLB] = n_pl
     counts[K_SEG] = n_seg
+    counts[K_ESEP] = esep  # the delimiters in force at the end
+    counts[K_TERM] = t1
     return 0
 
 

@@ -155,6 +155,44 @@ def _run(buf, delims, counts, err, arrays):
     )  # fmt: skip
 
 
+SAMPLED_ABOVE = 16 << 20  # files this large have their rows estimated from samples
+SAMPLES = 16
+SAMPLE_BYTES = 128 << 10
+SAMPLE_MARGIN = 1.1
+
+
+def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
+    """Rows to allocate for each table (``counts`` layout of the kernel).
+
+    A small file is counted whole (``count_835_nb``: upper bounds). A large one
+    is counted on ``SAMPLES`` evenly spaced slices of ``SAMPLE_BYTES``: their
+    rows per byte, times the file size, plus a margin. Counting the whole file
+    cost a quarter of the parse; an estimate that is too small costs one more
+    parse with the exact numbers (the parser counts rows past its capacity), and
+    one too large costs no memory (pages that are never written are not
+    allocated).
+    """
+    n = len(buf)
+    counts = np.zeros(k.N_K, np.int64)
+    if n < max(SAMPLED_ABOVE, 2 * SAMPLES * SAMPLE_BYTES):
+        k.count_835_nb(buf, delims[0], delims[2], counts)
+        return counts
+    # the first slice reads the ISA header, which sets the delimiters of the others
+    k.count_835_nb(buf[:SAMPLE_BYTES], delims[0], delims[2], counts)
+    esep, term = int(counts[k.K_ESEP]), int(counts[k.K_TERM])
+    rows = counts[: k.K_PLB + 1].copy()
+    sampled = SAMPLE_BYTES
+    part = np.zeros(k.N_K, np.int64)
+    for start in np.linspace(SAMPLE_BYTES, n - SAMPLE_BYTES, SAMPLES - 1).astype(np.int64):
+        window = buf[start : start + SAMPLE_BYTES]
+        skip = int(np.argmax(window == term)) + 1  # start after a terminator
+        k.count_835_nb(window[skip:], esep, term, part)
+        rows += part[: k.K_PLB + 1]
+        sampled += len(window) - skip
+    counts[: k.K_PLB + 1] = (rows * (n / sampled) * SAMPLE_MARGIN).astype(np.int64) + 64
+    return counts
+
+
 def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     """Parse the bytes of one 835 file into arrays, or raise :class:`X12Error`.
 
@@ -174,10 +212,9 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     delims = sniff_delimiters(buf)
-    counts = np.zeros(k.N_K, np.int64)
-    err = np.zeros(k.N_ERR, np.int64)
-    k.count_835_nb(buf, delims[0], delims[2], counts)
+    counts = _estimate_rows(buf, delims)
     counts[k.K_FND] = 16 + int(counts[k.K_LIN]) // 64  # findings are rare; grown below
+    err = np.zeros(k.N_ERR, np.int64)
     int_dtype = np.int32 if len(buf) < 2**31 - 1 else np.int64
     while True:
         arrays = _arrays(counts, int_dtype)
@@ -185,10 +222,12 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
         code = _run(buf, delims, counts, err, arrays)
         if code != k.E_OK:
             raise _error(buf, file, err)
-        # The parser counts every row, also those that did not fit: retry if any.
+        # The parser counts every row, also those that did not fit: retry with the
+        # exact numbers if any did not.
         if (counts[: k.K_FND + 1] <= capacity[: k.K_FND + 1]).all():
             break
-    # Rows actually used (the counting pass gives upper bounds).
+        arrays = None
+    # Rows actually used (the estimate is an upper bound).
     used = {
         "tx": k.K_TX, "cl": k.K_CLM, "li": k.K_LIN, "ad": k.K_ADJ, "re": k.K_REM,
         "pl": k.K_PLB, "fn": k.K_FND,
