@@ -298,12 +298,7 @@ class LedgerStore:
         if snap is not None and snap.version == version and name in snap.tables:
             return snap.tables[name]
         delta = DeltaTable(str(self.path / name), version=self.table_versions(version)[name])
-        t = _read_files(delta.file_uris(), _schemas()[name])
-        if t.num_rows > 1:
-            key = t["_version"].to_numpy() * (1 << 32) + t["_row"].to_numpy()
-            if not (np.diff(key) >= 0).all():
-                t = t.take(pa.array(np.argsort(key, kind="stable")))
-        t = t.drop_columns(list(META))
+        t = _read_rows(delta.file_uris(), _read_schema(name))
         if version == self.version:
             if snap is None or snap.version != version:
                 snap = self._snapshot = _Snapshot(version)
@@ -433,7 +428,9 @@ class LedgerStore:
             return
         tables = {}
         for name, t in snap.tables.items():
-            tables[name] = pa.concat_tables([t, written[name]]) if name in written else t
+            if name in written:
+                t = pa.concat_tables([t, written[name].cast(t.schema)])
+            tables[name] = t
         self._snapshot = _Snapshot(new, tables, ledger)
 
     def post(
@@ -655,6 +652,40 @@ def _read_files(files, schema: pa.Schema) -> pa.Table:
     cols = [t[f.name] if f.name in t.column_names else pa.nulls(t.num_rows, f.type)
             for f in schema]  # fmt: skip
     return pa.Table.from_arrays(cols, names=schema.names).cast(schema)
+
+
+def _read_schema(name: str) -> pa.Schema:
+    """What ``_table`` returns: the stored columns, categorical ones of the ledger
+    tables dictionary-encoded as in ``ledgerkit.schema`` (read straight from the
+    Parquet dictionaries, no string round trip)."""
+    stored = _schemas()[name]
+    ledger = arrow_schema(name) if name in LEDGER_TABLES else None
+    fields = []
+    for f in stored:
+        if f.name == "_commit":
+            continue
+        if ledger is not None and f.name in ledger.names:
+            f = f.with_type(ledger.field(f.name).type)
+        fields.append(f)
+    return pa.schema(fields)
+
+
+def _read_rows(files, schema: pa.Schema) -> pa.Table:
+    """The rows of a table's Parquet files in commit order, without META columns.
+
+    Every file holds rows of one commit in their written order, so ordering the
+    files by their first (``_version``, ``_row``) orders the rows."""
+    encoded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    parts = [pq.read_table(f, columns=schema.names, read_dictionary=encoded) for f in files]
+    parts = [p for p in parts if p.num_rows]
+    if not parts:
+        return pa.schema([f for f in schema if f.name not in META]).empty_table()
+    parts.sort(key=lambda p: (p["_version"][0].as_py(), p["_row"][0].as_py()))
+    t = pa.concat_tables([p.cast(schema) for p in parts])
+    key = t["_version"].to_numpy() * (1 << 32) + t["_row"].to_numpy()
+    if not (np.diff(key) >= 0).all():  # not written by this store: order the rows
+        t = t.take(pa.array(np.argsort(key, kind="stable")))
+    return t.drop_columns(["_version", "_row"])
 
 
 def _latest(decisions: pa.Table) -> pa.Table:
