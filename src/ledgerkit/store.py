@@ -241,7 +241,9 @@ class LedgerStore:
                 custom_metadata=_commit_meta("create", actor, note),
             ),
         )
-        return cls(path)
+        store = cls(path)
+        store._snapshot = _Snapshot(0, ledger=ledger)  # the first change need not re-read it
+        return store
 
     # ------------------------------------------------------------------ read
     def history(self) -> pa.Table:
