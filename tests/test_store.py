@@ -129,7 +129,7 @@ def test_not_a_store_and_newer_schema(tmp_path, case):
 
     from ledgerkit.store import _commit_row
 
-    row = _commit_row(1, "future", "post", "someone", None, 0, 0)
+    row = _commit_row(1, "future", "post", "someone", None, 0, 0, store.table_versions())
     row = row.set_column(6, "schema_version", pa.array([99], pa.int32()))
     write_deltalake(str(store.path / "commits"), row, mode="append")
     with pytest.raises(LedgerError, match="newer"):
@@ -170,7 +170,7 @@ def test_killed_in_the_middle_of_an_append(tmp_path, case, point):
     assert proc.returncode == -9, proc.stderr
     reopened = LedgerStore(store.path)
     assert reopened.version == 0
-    assert reopened.ledger().entries.equals(store.ledger().entries)
+    assert _same(reopened.ledger().entries, store.ledger().entries)
     assert reopened.decisions().num_rows == 0
     # the partial rows are never read: a clean post afterwards is exact
     result = reopened.post(r, actor="era bot", note="after the crash")
@@ -199,7 +199,7 @@ def test_two_writers_one_commit_one_clear_error(tmp_path, case):
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 3], outs
     loser = [o for p, o in zip(procs, outs, strict=True) if p.returncode == 3][0][0]
-    assert "another writer committed store version 1 first" in loser
+    assert "another writer (pid " in loser and "nothing of this post was written" in loser
     reopened = LedgerStore(store.path)
     assert reopened.version == 1
     winner = reopened.history()["actor"].to_pylist()[-1]
@@ -253,3 +253,165 @@ def test_cli_post_and_review(tmp_path, case):
     assert bad.returncode == 2
     assert "error" in bad.stderr
     assert LedgerStore(store.path).version == version
+
+
+def _with_remarks_and_plb(r):
+    """``r`` plus remark codes (claim and line level) and two PLB of its first payment."""
+    from posting_data import copy
+
+    lines = r.service_lines
+    first_line = lines.slice(0, 1)
+    remarks = pa.table(
+        {
+            "claim_id": pa.array([0, 1, first_line["claim_id"][0].as_py()], pa.int32()),
+            "line_id": pa.array([None, None, first_line["line_id"][0].as_py()], pa.int32()),
+            "source": ["MOA", "MOA", "LQ"],
+            "qualifier": [None, None, "HE"],
+            "code": ["MA01", "MA18", "N130"],
+        }
+    ).cast(r.remarks.schema)
+    tx = r.transactions
+    tx_id = tx["transaction_id"][0].as_py()
+    plb = pa.table(
+        {
+            "transaction_id": pa.array([tx_id, tx_id], pa.int32()),
+            "provider_id": ["1234567893", "1234567893"],
+            "fiscal_period_date": pa.array([dt.date(2026, 12, 31)] * 2, pa.date32()),
+            "reason_code": ["L6", "WO"],
+            "reference": [None, "OVERPAY-77"],
+            "amount_cents": pa.array([-250, 1_000], pa.int64()),
+        }
+    ).cast(r.provider_adjustments.schema)
+    paid = tx["payment_cents"].to_pylist()
+    paid[0] -= 750  # BPR02 = sum CLP04 - sum PLB
+    i = tx.schema.get_field_index("payment_cents")
+    tx = tx.set_column(i, tx.schema.field(i), pa.array(paid, pa.int64()))
+    return copy(r, transactions=tx, remarks=remarks, provider_adjustments=plb)
+
+
+def test_remark_codes_and_provider_adjustments_are_stored_once(tmp_path, case):
+    from posting_data import via_835
+
+    _, base, r = case
+    remits = via_835(_with_remarks_and_plb(r), tmp_path)
+    assert remits.findings.num_rows == 0
+    store = _store(tmp_path, base)
+    result = store.post(remits, actor="era bot", note="with PLB")
+    assert result.provider_adjustments.num_rows == 2
+    plb = store.provider_adjustments()
+    assert sorted(zip(plb["reason_code"].to_pylist(), plb["amount_cents"].to_pylist(),
+                      strict=True)) == [("L6", -250), ("WO", 1_000)]  # fmt: skip
+    assert set(plb["trace_number"].to_pylist()) == {remits.transactions["trace_number"][0].as_py()}
+    # remark codes come back with their remit, at claim and line level
+    dec = result.decisions
+    ids = dec.filter(pc.is_in(dec["claim_id"], pa.array([0, 1], pa.int32())))["remit_id"]
+    got = store.remittances(ids.to_pylist()).remarks
+    assert sorted(got["code"].to_pylist()) == ["MA01", "MA18", "N130"]
+    at_line = got.filter(pc.equal(got["source"], "LQ"))
+    assert at_line["code"].to_pylist() == ["N130"] and at_line["line_id"].null_count == 0
+    assert got["line_id"].null_count == 2
+    # the same file again stores no second copy of anything
+    again = LedgerStore(store.path)
+    second = again.post(remits, actor="era bot", note="same file again")
+    assert second.provider_adjustments.num_rows == 0
+    assert again.provider_adjustments().num_rows == 2
+    assert again.remittances().remarks.num_rows == 3
+    assert again.remittances().claims.num_rows == r.claims.num_rows
+
+
+def _same(a: pa.Table, b: pa.Table) -> bool:
+    decode = lambda t: pa.table(  # noqa: E731
+        {n: t[n].cast(t.schema.field(n).type.value_type)
+         if pa.types.is_dictionary(t.schema.field(n).type) else t[n] for n in t.column_names}
+    )  # fmt: skip
+    return decode(a).equals(decode(b))
+
+
+def test_cached_state_equals_a_fresh_read_after_every_operation(tmp_path, case):
+    _, base, r = case
+    store = _store(tmp_path, base)
+    pos = single_line_paid_claims(r)
+    store.ledger(), store.decisions(), store.remittances()  # fill the cache
+    store.post(subset(r, [pos[0], pos[1]]), actor="era bot", note="first")
+    store.post(shift_paid(r, pos[0], 700), actor="era bot", note="conflict")
+    rid = store.flagged()["remit_id"][0].as_py()
+    entries = store.ledger().entries
+    enc = r.claims["encounter_id"][pos[0]].as_py()
+    remit = entries.filter(
+        pc.and_(
+            pc.equal(entries["source"].cast(pa.string()), "remit"),
+            pc.equal(entries["encounter_id"].cast(pa.string()), enc),
+        )
+    )
+    store.negate(remit["entry_id"].to_pylist(), actor="ana", note="wrong amount")
+    store.post_flagged(rid, actor="ana", note="corrected")
+    owed = lk.balances(store.ledger(), level="procedure")
+    owed = owed.filter(pc.greater(owed["payer_balance"], 100)).slice(0, 1).to_pylist()[0]
+    store.adjust(owed["encounter_id"], owed["line"], 100, kind="transfer_to_pr",
+                 group_code="PR", carc="204", payer_seq=owed["last_payer_seq"], actor="ana",
+                 note="not covered")  # fmt: skip
+    fresh = LedgerStore(store.path)
+    assert fresh.version == store.version == 5
+    for name in ("encounters", "procedures", "payers", "entries"):
+        assert _same(getattr(store.ledger(), name), getattr(fresh.ledger(), name)), name
+    assert store.decisions().equals(fresh.decisions())
+    assert store.remittances().claims.equals(fresh.remittances().claims)
+    assert lk.classify(store.ledger()).equals(lk.classify(fresh.ledger()))
+
+
+def test_a_crashed_writer_is_rolled_back_for_outside_readers(tmp_path, case):
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    full, base, r = case
+    store = _store(tmp_path, base)
+    store.post(subset(r, [0, 1]), actor="era bot", note="before the crash")
+    committed = store.table_versions()
+    proc = _run(_script(store.path, "killed"), {"LEDGERKIT_STORE_TEST_HOOK": "kill:before_commit"})
+    assert proc.returncode == -9, proc.stderr
+
+    def direct_rows(name, version=None):
+        files = DeltaTable(str(store.path / name), version=version).file_uris()
+        return sum(pq.read_metadata(f).num_rows for f in files)
+
+    # before anyone reopens, the unfinished rows sit past the recorded versions
+    assert direct_rows("entries") > direct_rows("entries", committed["entries"])
+    reopened = LedgerStore(store.path)  # opening rolls them back
+    assert reopened.version == 1 and reopened.table_versions() == committed
+    for name in ("entries", "decisions", "remit_claims"):
+        assert direct_rows(name) == direct_rows(name, committed[name]), name
+        history = DeltaTable(str(store.path / name)).history(1)[0]
+        assert history["operation"] == "RESTORE"
+        assert history["ledgerkit.operation"] == "recover"
+    # a second open finds nothing to roll back and writes nothing
+    delta_version = DeltaTable(str(store.path / "entries")).version()
+    LedgerStore(store.path)
+    assert DeltaTable(str(store.path / "entries")).version() == delta_version
+    # and the store goes on exactly
+    reopened.post(r, actor="era bot", note="after the crash")
+    assert lk.balances(LedgerStore(store.path).ledger()).equals(lk.balances(full))
+    assert direct_rows("entries") == LedgerStore(store.path).ledger().entries.num_rows
+
+
+def test_writers_that_bypass_the_lock_still_cannot_share_a_version(tmp_path, case):
+    from ledgerkit.store import _Base
+
+    _, base, r = case
+    store = _store(tmp_path, base)
+    with store._writing("post") as stale:
+        stale = _Base(stale.version, stale.commits, stale.table_versions)
+    store.post(subset(r, [0]), actor="writer A", note="first")
+    with pytest.raises(LedgerError, match="another writer committed store version 1 first"):
+        store._commit(stale, {}, "post", "writer B", "late", 0, 0)
+    assert LedgerStore(store.path).version == 1
+
+
+def test_a_store_of_an_older_schema_is_refused(tmp_path, case):
+    from deltalake import write_deltalake
+
+    _, base, _ = case
+    store = _store(tmp_path, base)
+    old = store.history().set_column(6, "schema_version", pa.array([1], pa.int32()))
+    write_deltalake(str(store.path / "commits"), old, mode="overwrite")
+    with pytest.raises(LedgerError, match="store schema 1 by an earlier ledgerkit"):
+        LedgerStore(store.path)

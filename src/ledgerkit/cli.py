@@ -99,6 +99,8 @@ def main(argv=None) -> int:
 
 def _store_command(args) -> int:
     """``post`` and ``review``: counts, dollars and remit ids only (no patient data)."""
+    import pyarrow.compute as pc
+
     from ledgerkit.errors import LedgerError
     from ledgerkit.store import LedgerStore
     from ledgerkit.x12 import X12Error, read_835
@@ -124,6 +126,10 @@ def _store_command(args) -> int:
         return 2
     for decision, (n, cents) in result.counts().items():
         print(f"{decision:<9} {n:>9,} claims  ${cents / 100:>16,.2f}")
+    plb = result.provider_adjustments
+    if plb is not None and plb.num_rows:
+        cents = pc.sum(plb["amount_cents"]).as_py()
+        print(f"{plb.num_rows:,} provider-level adjustments (PLB) stored: ${cents / 100:,.2f}")
     print(f"{result.entries.num_rows:,} entries appended; store version {store.version}")
     return 0
 

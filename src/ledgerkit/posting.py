@@ -186,11 +186,15 @@ class PostResult:
         One row per remitted claim (``DECISIONS_SCHEMA``), in batch order.
     entries : pyarrow.Table
         The entries appended (empty when nothing posted).
+    provider_adjustments : pyarrow.Table or None
+        Provider-level adjustments (PLB) newly stored by ``LedgerStore.post``; None
+        from :func:`post`, which changes procedures only (PLB belong to no procedure).
     """
 
     ledger: Ledger
     decisions: pa.Table
     entries: pa.Table
+    provider_adjustments: pa.Table | None = None
 
     def counts(self) -> dict:
         """``{decision: (claims, paid cents)}`` for posted, archived and flagged."""

@@ -3,32 +3,43 @@
 A store is a folder of Delta tables that Spark, DuckDB, polars and Dask read
 directly::
 
-    STORE/commits            one row per store version: who, why, what, when
-    STORE/encounters         \\
-    STORE/procedures          |  the ledger tables (``ledgerkit.schema``)
-    STORE/payers              |
-    STORE/entries            /
-    STORE/remit_claims       remits seen (one row per remit id; no patient names)
-    STORE/remit_lines        their service lines
-    STORE/remit_adjustments  their adjustments (CAS)
-    STORE/decisions          every posting decision and review action
+    STORE/commits                     one row per store version: who, why, what, when,
+                                      and the Delta version of every table below
+    STORE/encounters                  \\
+    STORE/procedures                   |  the ledger tables (``ledgerkit.schema``)
+    STORE/payers                       |
+    STORE/entries                     /
+    STORE/remit_claims                remits seen (one row per remit id; no patient names)
+    STORE/remit_lines                 their service lines
+    STORE/remit_adjustments           their adjustments (CAS)
+    STORE/remit_remarks               their remark codes (LQ, MOA, MIA)
+    STORE/remit_provider_adjustments  provider-level adjustments (PLB) of the payments
+    STORE/decisions                   every posting decision and review action
 
-How a commit stays atomic across tables
+How a change stays atomic across tables
 ---------------------------------------
-Every row written carries ``_commit`` (a random id), ``_version`` and
-``_row``. An operation first appends its rows to the data tables (one Delta
-commit each), then appends one row to ``commits`` with a Delta application
-transaction ``("ledgerkit", version)``, written from the snapshot the
-operation started from. Readers only see rows whose ``_commit`` is in
-``commits``: a process killed before that last commit leaves unreferenced
-rows that are never read, and the store opens at its last version. Two
-writers that start from the same version both try to commit that version;
-Delta's optimistic concurrency lets exactly one succeed and the other gets a
-clear :class:`~ledgerkit.errors.LedgerError` (reopen and retry).
+One writer at a time holds ``STORE/_writer.lock`` (an OS file lock, released
+by the kernel when a process dies); a second writer gets a clear
+:class:`~ledgerkit.errors.LedgerError` and writes nothing. A change appends
+its rows to the data tables (one Delta commit each), then appends one row to
+``commits`` that names the Delta version each table reached. That row is the
+commit point: a store version is exactly the table versions its row names.
+It is written with a Delta application transaction ``("ledgerkit",
+version)`` from the snapshot the change started from, so even writers that
+bypass the lock cannot both commit one version.
 
-Entries are never updated or deleted; nothing here rewrites or vacuums a table.
+A writer killed before its ``commits`` row leaves rows past the recorded
+versions. The store never reads them (it reads each table at its recorded
+version), and the next writer, or the next open, rolls those tables back to
+their recorded versions with a Delta ``restore`` that removes only the
+unfinished files. So outside readers of a table's latest version see committed
+rows only, except while a change is in flight or until a crashed writer's
+store is next opened; for an exact snapshot they read each table at the
+version :meth:`LedgerStore.table_versions` gives. Committed rows are never
+updated or deleted, and nothing vacuums.
+
 The schema version is recorded in every ``commits`` row and commit's metadata;
-a store written by a newer ledgerkit is refused.
+a store written by another schema version is refused.
 
 Tables are read with ``pyarrow.parquet`` over ``DeltaTable.file_uris()`` (not
 ``to_pyarrow_table()``, which can abort the process at exit with some
@@ -37,11 +48,13 @@ pyarrow/delta-rs versions).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +62,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit._store_remits import REMIT_TABLES, remit_rows, remit_schemas, to_remittances
 from ledgerkit.errors import LedgerError
 from ledgerkit.ledger import Ledger
 from ledgerkit.posting import (
@@ -57,19 +71,19 @@ from ledgerkit.posting import (
     PostResult,
     _as_remittances,
     _flatten,
-    _plain,
     post,
 )
 from ledgerkit.schema import TIMESTAMP, arrow_schema
 
 __all__ = ["LedgerStore", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = "ledgerkit"
 LEDGER_TABLES = ("encounters", "procedures", "payers", "entries")
-REMIT_TABLES = ("remit_claims", "remit_lines", "remit_adjustments")
 DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)
 META = ("_commit", "_version", "_row")
+LOCK_FILE = "_writer.lock"
+LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
 _TEST_HOOK = "LEDGERKIT_STORE_TEST_HOOK"  # tests only: "kill:<point>" or "sleep:<point>:<s>"
 
 COMMITS_SCHEMA = pa.schema(
@@ -83,21 +97,9 @@ COMMITS_SCHEMA = pa.schema(
         pa.field("schema_version", pa.int32(), False),
         pa.field("n_entries", pa.int64(), False),
         pa.field("n_decisions", pa.int64(), False),
+        pa.field("table_versions", pa.struct([pa.field(n, pa.int64()) for n in DATA_TABLES])),
     ]
 )
-
-_CLAIM_COLS = (
-    "encounter_id", "status_code", "charge_cents", "paid_cents",
-    "reported_patient_responsibility_cents", "claim_filing_indicator",
-    "payer_claim_control_number", "facility_type", "frequency_code", "statement_from",
-    "statement_to", "received_date", "rendering_provider_id", "patient_key", "subscriber_key",
-)  # fmt: skip
-_LINE_COLS = (
-    "line_number", "procedure_qualifier", "procedure_code", "modifiers", "charge_cents",
-    "paid_cents", "revenue_code", "units", "original_procedure_qualifier",
-    "original_procedure_code", "original_modifiers", "original_units", "service_date",
-    "service_start", "service_end", "line_control_number", "reported_allowed_cents",
-)  # fmt: skip
 
 
 def _hook(point: str) -> None:
@@ -129,44 +131,31 @@ def _delta_types(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=pa.schema(fields))
 
 
-def _remit_schemas():
-    from ledgerkit.x12.remittances import schema
-
-    claims = schema("claims")
-    lines = schema("service_lines")
-    adj = schema("adjustments")
-    rc = pa.schema(
-        [pa.field("remit_id", pa.string()), pa.field("payer_id", pa.string()),
-         pa.field("file", pa.string()), pa.field("payment_date", pa.date32())]
-        + [claims.field(c).with_nullable(True) for c in _CLAIM_COLS]
-    )  # fmt: skip
-    rl = pa.schema(
-        [pa.field("remit_id", pa.string())]
-        + [lines.field(c).with_nullable(True) for c in _LINE_COLS]
-    )
-    ra = pa.schema(
-        [pa.field("remit_id", pa.string()), pa.field("line_number", pa.int32())]
-        + [adj.field(c).with_nullable(True) for c in ("group_code", "carc", "amount_cents",
-                                                     "quantity")]
-    )  # fmt: skip
-    return {"remit_claims": rc, "remit_lines": rl, "remit_adjustments": ra}
-
-
 def _schemas() -> dict:
     out = {name: _delta_types(arrow_schema(name).empty_table()).schema for name in LEDGER_TABLES}
-    out.update(_remit_schemas())
+    out.update(remit_schemas())
     out["decisions"] = DECISIONS_SCHEMA
-    return {
-        k: pa.schema(
-            [f.with_nullable(True) for f in v]
-            + [
-                pa.field("_commit", pa.string()),
-                pa.field("_version", pa.int64()),
-                pa.field("_row", pa.int64()),
-            ]
-        )  # fmt: skip
-        for k, v in out.items()
-    }
+    meta = [pa.field("_commit", pa.string()), pa.field("_version", pa.int64()),
+            pa.field("_row", pa.int64())]  # fmt: skip
+    return {k: pa.schema([f.with_nullable(True) for f in v] + meta) for k, v in out.items()}
+
+
+@dataclass
+class _Base:
+    """What a change starts from: the latest store version, read under the writer lock."""
+
+    version: int
+    commits: object  # the DeltaTable of ``commits`` at that version
+    table_versions: dict
+
+
+@dataclass
+class _Snapshot:
+    """Tables (and the ledger) of one store version, kept between operations."""
+
+    version: int
+    tables: dict = field(default_factory=dict)
+    ledger: Ledger | None = None
 
 
 class LedgerStore:
@@ -174,13 +163,15 @@ class LedgerStore:
 
     Open an existing store with ``LedgerStore(path)``; create one with
     :meth:`create`. Reading (:meth:`ledger`, :meth:`decisions`,
-    :meth:`flagged`) never writes; every change is one atomic commit that
-    records who and why (:meth:`history`).
+    :meth:`flagged`) never changes what the store holds; every change is one
+    atomic commit that records who and why (:meth:`history`). Opening a store
+    whose last writer was killed mid-change rolls back that writer's unfinished
+    rows (see the module notes).
 
     Raises
     ------
     LedgerError
-        ``path`` is not a ledger store, or was written by a newer ledgerkit.
+        ``path`` is not a ledger store, or was written by another store schema.
 
     Examples
     --------
@@ -200,16 +191,26 @@ class LedgerStore:
                 f"{self.path}: not a ledger store (no commits table); create one with "
                 "LedgerStore.create(path, ledger, actor=..., note=...)"
             )
-        self._cache = None
+        self._history = None
+        self._snapshot = None
         commits = self.history()
-        newest = int(pc.max(commits["schema_version"]).as_py() or 0) if commits.num_rows else 0
         if commits.num_rows == 0:
             raise LedgerError(f"{self.path}: not a ledger store (its commits table is empty)")
+        newest = int(pc.max(commits["schema_version"]).as_py())
         if newest > SCHEMA_VERSION:
             raise LedgerError(
                 f"{self.path}: written with store schema {newest}, newer than this ledgerkit "
                 f"reads ({SCHEMA_VERSION}); upgrade ledgerkit"
             )
+        if newest < SCHEMA_VERSION:
+            raise LedgerError(
+                f"{self.path}: written with store schema {newest} by an earlier ledgerkit; "
+                f"this one reads schema {SCHEMA_VERSION}. Create a new store from the old "
+                "one's ledger with that earlier ledgerkit's Ledger.to_parquet"
+            )
+        with contextlib.suppress(LedgerError, OSError):
+            with _WriterLock(self.path, "open", wait_s=0.0):
+                self._recover()
 
     # ------------------------------------------------------------------ create
     @classmethod
@@ -227,7 +228,10 @@ class LedgerStore:
             data = getattr(ledger, name) if name in LEDGER_TABLES else None
             table = _with_meta(data, schemas[name], commit_id, 0)
             write_deltalake(str(path / name), table, mode="error")
-        row = _commit_row(0, commit_id, "create", actor, note, ledger.entries.num_rows, 0)
+        versions = dict.fromkeys(DATA_TABLES, 0)
+        row = _commit_row(
+            0, commit_id, "create", actor, note, ledger.entries.num_rows, 0, versions
+        )
         write_deltalake(
             str(path / "commits"),
             row,
@@ -237,31 +241,47 @@ class LedgerStore:
                 custom_metadata=_commit_meta("create", actor, note),
             ),
         )
-        return cls(path)
+        store = cls(path)
+        store._snapshot = _Snapshot(0, ledger=ledger)  # the first change need not re-read it
+        return store
 
     # ------------------------------------------------------------------ read
-    def _commits_table(self, version=None):
+    def history(self) -> pa.Table:
+        """Every store version with ``committed_at``, ``operation``, ``actor``, ``note``
+        and the ``table_versions`` it is made of."""
         from deltalake import DeltaTable
 
-        dt_ = DeltaTable(str(self.path / "commits"), version=version)
-        return dt_, _read_files(dt_.file_uris(), COMMITS_SCHEMA)
-
-    def history(self) -> pa.Table:
-        """Every store version with ``committed_at``, ``operation``, ``actor`` and ``note``."""
-        _, t = self._commits_table()
-        return t.sort_by("version")
+        commits = DeltaTable(str(self.path / "commits"))
+        delta_version = commits.version()
+        if self._history is None or self._history[0] != delta_version:
+            t = _read_files(commits.file_uris(), COMMITS_SCHEMA).sort_by("version")
+            self._history = (delta_version, t)
+        return self._history[1]
 
     @property
     def version(self) -> int:
         """The latest store version (0 = created)."""
         return int(pc.max(self.history()["version"]).as_py())
 
+    def table_versions(self, as_of=None) -> dict:
+        """The Delta version of every table at a store version (the latest by default).
+
+        Outside readers get an exact snapshot of the store by reading each table at
+        its version, e.g. ``deltalake.DeltaTable(STORE + "/entries", version=v)``,
+        ``polars.read_delta(..., version=v)`` or DuckDB's ``delta_scan``.
+        """
+        v = self._resolve(as_of)
+        hist = self.history()
+        row = hist.filter(pc.equal(hist["version"], v))["table_versions"][0].as_py()
+        return {name: int(row[name]) for name in DATA_TABLES}
+
     def _resolve(self, as_of) -> int:
         hist = self.history()
+        latest = int(pc.max(hist["version"]).as_py())
         if as_of is None:
-            return int(pc.max(hist["version"]).as_py())
+            return latest
         if isinstance(as_of, (int, np.integer)):
-            if not 0 <= int(as_of) <= int(pc.max(hist["version"]).as_py()):
+            if not 0 <= int(as_of) <= latest:
                 raise LedgerError(f"{self.path}: no store version {as_of}")
             return int(as_of)
         from ledgerkit.ledger import _utc
@@ -272,34 +292,30 @@ class LedgerStore:
             raise LedgerError(f"{self.path}: the store did not exist yet at {as_of}")
         return int(pc.max(before["version"]).as_py())
 
-    def _committed(self, version: int) -> pa.Array:
-        hist = self.history()
-        return hist.filter(pc.less_equal(hist["version"], version))["commit_id"].combine_chunks()
-
     def _table(self, name: str, version: int) -> pa.Table:
+        """One table as of a store version (its rows in commit order, no META columns)."""
         from deltalake import DeltaTable
 
-        committed = self._committed(version)
-        files = DeltaTable(str(self.path / name)).file_uris()
-        schema = _schemas()[name]
-        t = _read_files(files, schema)
-        t = t.filter(pc.is_in(t["_commit"], value_set=committed))
-        if t.num_rows > 1:
-            ver = t["_version"].to_numpy()
-            row = t["_row"].to_numpy()
-            key = ver * (1 << 32) + row
-            if not (np.diff(key) >= 0).all():
-                t = t.take(pa.array(np.argsort(key, kind="stable")))
-        return t.drop_columns(list(META))
+        snap = self._snapshot
+        if snap is not None and snap.version == version and name in snap.tables:
+            return snap.tables[name]
+        delta = DeltaTable(str(self.path / name), version=self.table_versions(version)[name])
+        t = _read_rows(delta.file_uris(), _read_schema(name))
+        if version == self.version:
+            if snap is None or snap.version != version:
+                snap = self._snapshot = _Snapshot(version)
+            snap.tables[name] = t
+        return t
 
     def ledger(self, as_of=None) -> Ledger:
         """The ledger at the latest version, or ``as_of`` a version number or a time."""
         v = self._resolve(as_of)
-        if self._cache is not None and self._cache[0] == v:
-            return self._cache[1]
-        tables = {name: self._table(name, v) for name in LEDGER_TABLES}
-        ledger = Ledger.from_arrow(**tables)
-        self._cache = (v, ledger)
+        snap = self._snapshot
+        if snap is not None and snap.version == v and snap.ledger is not None:
+            return snap.ledger
+        ledger = Ledger.from_arrow(**{name: self._table(name, v) for name in LEDGER_TABLES})
+        if self._snapshot is not None and self._snapshot.version == v:
+            self._snapshot.ledger = ledger
         return ledger
 
     def decisions(self, as_of=None) -> pa.Table:
@@ -308,43 +324,89 @@ class LedgerStore:
 
     def flagged(self) -> pa.Table:
         """Remits whose latest decision is ``flagged`` (the review queue)."""
-        return _latest(self.decisions()).filter(
-            pc.equal(_latest(self.decisions())["decision"], "flagged")
-        )
+        latest = _latest(self.decisions())
+        return latest.filter(pc.equal(latest["decision"], "flagged"))
 
     def remittances(self, remit_ids=None, as_of=None):
-        """Stored remits as :class:`~ledgerkit.x12.Remittances` (all, or the given ids)."""
+        """Stored remits as :class:`~ledgerkit.x12.Remittances` (all, or the given ids),
+        with their service lines, adjustments and remark codes."""
         v = self._resolve(as_of)
-        claims = self._table("remit_claims", v)
-        lines = self._table("remit_lines", v)
-        adj = self._table("remit_adjustments", v)
+        tables = [self._table(n, v) for n in REMIT_TABLES[:4]]
         if remit_ids is not None:
             ids = pa.array([remit_ids] if isinstance(remit_ids, str) else list(remit_ids))
-            claims = claims.filter(pc.is_in(claims["remit_id"], value_set=ids))
-            lines = lines.filter(pc.is_in(lines["remit_id"], value_set=ids))
-            adj = adj.filter(pc.is_in(adj["remit_id"], value_set=ids))
-        return _to_remittances(claims, lines, adj)
+            tables = [t.filter(pc.is_in(t["remit_id"], value_set=ids)) for t in tables]
+        return to_remittances(*tables)
+
+    def provider_adjustments(self, as_of=None) -> pa.Table:
+        """Provider-level adjustments (PLB) of the stored payments, one row each.
+
+        ``amount_cents`` is positive when it lowered the payment (a recoupment),
+        negative when it raised it (e.g. interest, L6)."""
+        return self._table("remit_provider_adjustments", self._resolve(as_of))
 
     # ------------------------------------------------------------------ write
-    def _commit(self, base, writes: dict, operation, actor, note, n_entries, n_decisions):
-        from deltalake import CommitProperties, Transaction, write_deltalake
+    @contextlib.contextmanager
+    def _writing(self, operation: str):
+        """Hold the writer lock; yield the base (latest version, after any roll-back)."""
+        from deltalake import DeltaTable
+
+        with _WriterLock(self.path, operation, wait_s=LOCK_WAIT_S):
+            commits = DeltaTable(str(self.path / "commits"))
+            self._recover()
+            version = self.version
+            yield _Base(version, commits, self.table_versions(version))
+
+    def _recover(self) -> list:
+        """Roll tables back to the versions the latest commit names (lock held).
+
+        Returns the names of the tables rolled back."""
+        from deltalake import CommitProperties, DeltaTable
+
+        version = self.version
+        recorded = self.table_versions(version)
+        rolled = []
+        for name in DATA_TABLES:
+            table = DeltaTable(str(self.path / name))
+            if table.version() == recorded[name]:
+                continue
+            committed = DeltaTable(str(self.path / name), version=recorded[name])
+            if set(table.file_uris()) == set(committed.file_uris()):
+                continue  # rolled back already; no commit has touched it since
+            note = f"remove rows of a change that never committed after store version {version}"
+            table.restore(
+                recorded[name],
+                commit_properties=CommitProperties(
+                    custom_metadata=_commit_meta("recover", APP_ID, note)
+                ),
+            )
+            rolled.append(name)
+        return rolled
+
+    def _commit(self, base: _Base, writes: dict, operation, actor, note, n_entries,
+                n_decisions, ledger: Ledger | None = None) -> int:  # fmt: skip
+        from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
         from deltalake.exceptions import CommitFailedError
 
-        commits_dt, version = base
-        new_version = version + 1
+        new_version = base.version + 1
         commit_id = uuid.uuid4().hex
         schemas = _schemas()
+        versions = dict(base.table_versions)
+        written = {}
         for name, data in writes.items():
             if data is None or data.num_rows == 0:
                 continue
             table = _with_meta(data, schemas[name], commit_id, new_version)
             write_deltalake(str(self.path / name), table, mode="append")
+            versions[name] = DeltaTable(str(self.path / name)).version()
+            written[name] = table.drop_columns(list(META))
             _hook(f"after_{name}")
         _hook("before_commit")
-        row = _commit_row(new_version, commit_id, operation, actor, note, n_entries, n_decisions)
+        row = _commit_row(
+            new_version, commit_id, operation, actor, note, n_entries, n_decisions, versions
+        )
         try:
             write_deltalake(
-                commits_dt,
+                base.commits,
                 row,
                 mode="append",
                 commit_properties=CommitProperties(
@@ -357,110 +419,177 @@ class LedgerStore:
                 f"{self.path}: another writer committed store version {new_version} first; "
                 f"nothing of this {operation} is visible. Reopen the store and retry. ({exc})"
             ) from None
-        self._cache = None
+        self._advance(base.version, new_version, written, ledger)
         return new_version
 
-    def _base(self):
-        from deltalake import DeltaTable
-
-        commits_dt = DeltaTable(str(self.path / "commits"))
-        version = commits_dt.version()
-        return (commits_dt, version)
-
-    def _stored_remit_ids(self, version) -> pa.Array:
-        return self._table("remit_claims", version)["remit_id"].combine_chunks()
+    def _advance(self, old: int, new: int, written: dict, ledger: Ledger | None) -> None:
+        """Carry the cached snapshot to the version just committed (no re-read)."""
+        snap = self._snapshot
+        if snap is None or snap.version != old:
+            self._snapshot = None
+            return
+        tables = {}
+        for name, t in snap.tables.items():
+            if name in written:
+                t = pa.concat_tables([t, written[name].cast(t.schema)])
+            tables[name] = t
+        self._snapshot = _Snapshot(new, tables, ledger)
 
     def post(
         self, remittances, *, actor: str = ENGINE_ACTOR, note: str | None = None, at=None
     ) -> PostResult:
-        """Post a batch (``Remittances`` or 835 files) and commit entries, remits, decisions.
+        """Post a batch (``Remittances`` or 835 files) and commit entries, remits,
+        remark codes, provider-level adjustments and decisions.
 
         The same files posted twice change no entry (their remits are archived).
         """
-        base = self._base()
-        ledger = self.ledger(base[1])
         r = _as_remittances(remittances)
-        result = post(ledger, r, actor=actor, note=note, at=at)
-        stored = self._stored_remit_ids(base[1])
-        remits = _remit_rows(r, exclude=stored)
-        decisions = _new_decisions(result.decisions, self.decisions(base[1]))
-        self._commit(
-            base,
-            {"entries": result.entries, **remits, "decisions": decisions},
-            "post", actor, note, result.entries.num_rows, decisions.num_rows,
-        )  # fmt: skip
+        with self._writing("post") as base:
+            ledger = self.ledger(base.version)
+            result = post(ledger, r, actor=actor, note=note, at=at)
+            remits = remit_rows(
+                r,
+                self._table("remit_claims", base.version)["remit_id"].combine_chunks(),
+                self._table("remit_provider_adjustments", base.version)["plb_id"].combine_chunks(),
+                batch=_flatten(r),
+            )
+            decisions = _new_decisions(result.decisions, self.decisions(base.version))
+            self._commit(
+                base, {"entries": result.entries, **remits, "decisions": decisions},
+                "post", actor, note, result.entries.num_rows, decisions.num_rows,
+                ledger=result.ledger,
+            )  # fmt: skip
+        result.provider_adjustments = remits["remit_provider_adjustments"]
         return result
 
     def post_flagged(self, remit_id: str, *, actor: str, note: str, claim_level_line=None):
         """Post a stored flagged remit (see :func:`ledgerkit.review.post_flagged`)."""
         from ledgerkit.review import post_flagged
 
-        base = self._base()
-        ledger = self.ledger(base[1])
-        r = self.remittances([remit_id], as_of=base[1])
-        result = post_flagged(
-            ledger, r, remit_id, actor=actor, note=note, claim_level_line=claim_level_line
-        )
-        self._commit(
-            base, {"entries": result.entries, "decisions": result.decisions},
-            "post_flagged", actor, note, result.entries.num_rows, result.decisions.num_rows,
-        )  # fmt: skip
+        with self._writing("post_flagged") as base:
+            ledger = self.ledger(base.version)
+            r = self.remittances([remit_id], as_of=base.version)
+            result = post_flagged(
+                ledger, r, remit_id, actor=actor, note=note, claim_level_line=claim_level_line
+            )
+            self._commit(
+                base, {"entries": result.entries, "decisions": result.decisions},
+                "post_flagged", actor, note, result.entries.num_rows, result.decisions.num_rows,
+                ledger=result.ledger,
+            )  # fmt: skip
         return result
 
     def archive(self, remit_id: str, *, actor: str, note: str) -> pa.Table:
         """Archive a stored remit (a decision; no entry changes)."""
         from ledgerkit.review import archive
 
-        base = self._base()
-        r = self.remittances([remit_id], as_of=base[1])
-        row = archive(r, remit_id, actor=actor, note=note)
-        self._commit(base, {"decisions": row}, "archive", actor, note, 0, 1)
+        with self._writing("archive") as base:
+            r = self.remittances([remit_id], as_of=base.version)
+            row = archive(r, remit_id, actor=actor, note=note)
+            ledger = self._cached_ledger(base.version)
+            self._commit(base, {"decisions": row}, "archive", actor, note, 0, 1, ledger=ledger)
         return row
 
     def negate(self, entry_ids, *, actor: str, note: str) -> Ledger:
         """Negate entries and commit the negations."""
         from ledgerkit.review import negate
 
-        base = self._base()
-        ledger = self.ledger(base[1])
-        new = negate(ledger, entry_ids, actor=actor, note=note)
-        added = new.entries.slice(ledger.entries.num_rows)
-        self._commit(base, {"entries": added}, "negate", actor, note, added.num_rows, 0)
+        with self._writing("negate") as base:
+            ledger = self.ledger(base.version)
+            new = negate(ledger, entry_ids, actor=actor, note=note)
+            added = new.entries.slice(ledger.entries.num_rows)
+            self._commit(
+                base, {"entries": added}, "negate", actor, note, added.num_rows, 0, ledger=new
+            )
         return new
 
     def adjust(self, encounter_id, line, amount_cents, **kwargs) -> Ledger:
         """Write off or transfer to PR (see :func:`ledgerkit.review.adjust`) and commit."""
         from ledgerkit.review import adjust
 
-        base = self._base()
-        ledger = self.ledger(base[1])
-        new = adjust(ledger, encounter_id, line, amount_cents, **kwargs)
-        added = new.entries.slice(ledger.entries.num_rows)
-        self._commit(
-            base, {"entries": added}, f"adjust:{kwargs.get('kind')}", kwargs.get("actor"),
-            kwargs.get("note"), added.num_rows, 0,
-        )  # fmt: skip
+        with self._writing("adjust") as base:
+            ledger = self.ledger(base.version)
+            new = adjust(ledger, encounter_id, line, amount_cents, **kwargs)
+            added = new.entries.slice(ledger.entries.num_rows)
+            self._commit(
+                base, {"entries": added}, f"adjust:{kwargs.get('kind')}", kwargs.get("actor"),
+                kwargs.get("note"), added.num_rows, 0, ledger=new,
+            )  # fmt: skip
         return new
 
     def append(self, ledger: Ledger, *, actor: str, note: str | None = None) -> int:
         """Commit what ``ledger`` adds to the store's latest ledger (new encounters,
         procedures, payers, entries: e.g. new charges). Returns the new version."""
-        base = self._base()
-        old = self.ledger(base[1])
-        writes = {}
-        for name in LEDGER_TABLES:
-            a, b = getattr(old, name), getattr(ledger, name)
-            if b.num_rows < a.num_rows or not b.slice(0, a.num_rows).equals(a):
-                raise LedgerError(
-                    f"append: the {name} of the ledger given do not start with the store's "
-                    f"{name}; build it from store.ledger() and append to it"
-                )
-            writes[name] = b.slice(a.num_rows)
-        n = writes["entries"].num_rows
-        return self._commit(base, writes, "append", actor, note, n, 0)
+        with self._writing("append") as base:
+            old = self.ledger(base.version)
+            writes = {}
+            for name in LEDGER_TABLES:
+                a, b = getattr(old, name), getattr(ledger, name)
+                if b.num_rows < a.num_rows or not b.slice(0, a.num_rows).equals(a):
+                    raise LedgerError(
+                        f"append: the {name} of the ledger given do not start with the "
+                        f"store's {name}; build it from store.ledger() and append to it"
+                    )
+                writes[name] = b.slice(a.num_rows)
+            n = writes["entries"].num_rows
+            return self._commit(base, writes, "append", actor, note, n, 0, ledger=ledger)
+
+    def _cached_ledger(self, version: int) -> Ledger | None:
+        snap = self._snapshot
+        return snap.ledger if snap is not None and snap.version == version else None
 
     def __repr__(self) -> str:
         return f"LedgerStore({str(self.path)!r}, version {self.version})"
+
+
+class _WriterLock:
+    """One writer per store: an exclusive ``flock`` on ``STORE/_writer.lock``.
+
+    The kernel drops the lock when its process dies, so a killed writer never
+    leaves the store locked. The file names the holder (pid, operation, since).
+    """
+
+    def __init__(self, folder: Path, operation: str, wait_s: float):
+        self.path = Path(folder) / LOCK_FILE
+        self.operation = operation
+        self.wait_s = wait_s
+        self.fd = None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # no flock here: Delta's commit check alone guards writers
+            return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 300, 0).decode(errors="replace").strip()
+                    os.close(fd)
+                    raise LedgerError(
+                        f"{self.path.parent}: another writer ({holder or 'unknown'}) is "
+                        f"changing the store; nothing of this {self.operation} was written. "
+                        "Retry when it has finished."
+                    ) from None
+                time.sleep(0.05)
+        self.fd = fd
+        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, {self.operation}, since {since}".encode(), 0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            import fcntl
+
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -473,7 +602,8 @@ def _commit_meta(operation, actor, note) -> dict:
     }
 
 
-def _commit_row(version, commit_id, operation, actor, note, n_entries, n_decisions):
+def _commit_row(version, commit_id, operation, actor, note, n_entries, n_decisions,
+                table_versions) -> pa.Table:  # fmt: skip
     if not actor:
         raise LedgerError("every store commit needs an actor (who)")
     return pa.Table.from_pylist(
@@ -488,6 +618,7 @@ def _commit_row(version, commit_id, operation, actor, note, n_entries, n_decisio
                 "schema_version": SCHEMA_VERSION,
                 "n_entries": int(n_entries),
                 "n_decisions": int(n_decisions),
+                "table_versions": {k: int(v) for k, v in table_versions.items()},
             }
         ],
         schema=COMMITS_SCHEMA,
@@ -502,7 +633,7 @@ def _with_meta(data, schema: pa.Schema, commit_id: str, version: int) -> pa.Tabl
     cols = []
     for f in schema:
         if f.name == "_commit":
-            cols.append(pa.array(np.full(n, commit_id, dtype=object), pa.string()))
+            cols.append(pa.repeat(pa.scalar(commit_id, pa.string()), n))
         elif f.name == "_version":
             cols.append(pa.array(np.full(n, version, np.int64)))
         elif f.name == "_row":
@@ -515,10 +646,48 @@ def _with_meta(data, schema: pa.Schema, commit_id: str, version: int) -> pa.Tabl
 
 
 def _read_files(files, schema: pa.Schema) -> pa.Table:
+    """Parquet files as one table of ``schema`` (columns it lacks are null, extra ones
+    dropped: a newer store's commits still show their schema version)."""
     if not files:
         return schema.empty_table()
-    tables = [pq.read_table(f) for f in files]
-    return pa.concat_tables(tables, promote_options="permissive").cast(schema)
+    t = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+    cols = [t[f.name] if f.name in t.column_names else pa.nulls(t.num_rows, f.type)
+            for f in schema]  # fmt: skip
+    return pa.Table.from_arrays(cols, names=schema.names).cast(schema)
+
+
+def _read_schema(name: str) -> pa.Schema:
+    """What ``_table`` returns: the stored columns, categorical ones of the ledger
+    tables dictionary-encoded as in ``ledgerkit.schema`` (read straight from the
+    Parquet dictionaries, no string round trip)."""
+    stored = _schemas()[name]
+    ledger = arrow_schema(name) if name in LEDGER_TABLES else None
+    fields = []
+    for f in stored:
+        if f.name == "_commit":
+            continue
+        if ledger is not None and f.name in ledger.names:
+            f = f.with_type(ledger.field(f.name).type)
+        fields.append(f)
+    return pa.schema(fields)
+
+
+def _read_rows(files, schema: pa.Schema) -> pa.Table:
+    """The rows of a table's Parquet files in commit order, without META columns.
+
+    Every file holds rows of one commit in their written order, so ordering the
+    files by their first (``_version``, ``_row``) orders the rows."""
+    encoded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    parts = [pq.read_table(f, columns=schema.names, read_dictionary=encoded) for f in files]
+    parts = [p for p in parts if p.num_rows]
+    if not parts:
+        return pa.schema([f for f in schema if f.name not in META]).empty_table()
+    parts.sort(key=lambda p: (p["_version"][0].as_py(), p["_row"][0].as_py()))
+    t = pa.concat_tables([p.cast(schema) for p in parts])
+    key = t["_version"].to_numpy() * (1 << 32) + t["_row"].to_numpy()
+    if not (np.diff(key) >= 0).all():  # not written by this store: order the rows
+        t = t.take(pa.array(np.argsort(key, kind="stable")))
+    return t.drop_columns(["_version", "_row"])
 
 
 def _latest(decisions: pa.Table) -> pa.Table:
@@ -549,108 +718,3 @@ def _new_decisions(decisions: pa.Table, stored: pa.Table) -> pa.Table:
         pc.equal(decisions["decision"], "flagged"),
     )
     return decisions.filter(pc.invert(repeat))
-
-
-def _remit_rows(r, exclude: pa.Array) -> dict:
-    """remit_claims / remit_lines / remit_adjustments rows of the remits not yet stored."""
-    b = _flatten(r)
-    n = b.n
-    ids = b.remit_id
-    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
-    first = np.zeros(n, bool)
-    if n:
-        _, idx = np.unique(codes, return_index=True)
-        first[idx] = True
-    new = first & ~pc.is_in(ids, value_set=exclude).to_numpy(zero_copy_only=False)
-    schemas = _remit_schemas()
-    c = b.claims
-    tx_date = pa.array(np.where(b.tx_date >= 2**31, 0, b.tx_date).astype(np.int32), pa.date32())
-    claims = {
-        "remit_id": ids,
-        "payer_id": _plain(b.payer_id),
-        "file": _plain(b.file),
-        "payment_date": pc.if_else(pa.array(b.tx_date < 2**31), tx_date, None),
-    }
-    for col in _CLAIM_COLS:
-        claims[col] = _plain(c[col])
-    claims = pa.table(claims).filter(pa.array(new)).cast(schemas["remit_claims"])
-    keep_line = new[np.maximum(b.line_claim, 0)] & (b.line_claim >= 0)
-    li = b.lines
-    lines = {"remit_id": ids.take(pa.array(np.maximum(b.line_claim, 0)))}
-    for col in _LINE_COLS:
-        lines[col] = _plain(li[col])
-    lines = pa.table(lines).filter(pa.array(keep_line)).cast(schemas["remit_lines"])
-    ad = b.adjustments
-    lnum = _plain(li["line_number"]).to_numpy(zero_copy_only=False) if li.num_rows else None
-    a_lnum = np.where(b.adj_line >= 0, lnum[np.maximum(b.adj_line, 0)] if li.num_rows else 0, 0)
-    keep_adj = new[np.maximum(b.adj_claim, 0)] & (b.adj_claim >= 0)
-    adjs = {
-        "remit_id": ids.take(pa.array(np.maximum(b.adj_claim, 0))),
-        "line_number": pa.array(a_lnum.astype(np.int32), mask=b.adj_line < 0),
-    }
-    for col in ("group_code", "carc", "amount_cents", "quantity"):
-        adjs[col] = _plain(ad[col])
-    adjs = pa.table(adjs).filter(pa.array(keep_adj)).cast(schemas["remit_adjustments"])
-    return {"remit_claims": claims, "remit_lines": lines, "remit_adjustments": adjs}
-
-
-def _to_remittances(claims: pa.Table, lines: pa.Table, adj: pa.Table):
-    """Rebuild ``Remittances`` (one transaction per claim) from stored remit rows."""
-    from ledgerkit.x12.read import _table
-    from ledgerkit.x12.remittances import Remittances
-
-    n = claims.num_rows
-    cid = pa.array(np.arange(n, dtype=np.int32))
-    ids = claims["remit_id"].combine_chunks()
-    tx = _table(
-        "transactions",
-        {
-            "transaction_id": cid,
-            "file": pc.fill_null(claims["file"], "<store>").combine_chunks(),
-            "st_control": pa.array([str(i + 1) for i in range(n)], pa.string()),
-            "payer_id": claims["payer_id"].combine_chunks(),
-            "payment_date": claims["payment_date"].combine_chunks(),
-        },
-    )
-    ccols = {"claim_id": cid, "transaction_id": cid}
-    for col in _CLAIM_COLS:
-        ccols[col] = claims[col].combine_chunks()
-    ccols["patient_responsibility_cents"] = pa.array(np.zeros(n, np.int64))
-    ccols["allowed_cents"] = pa.array(np.zeros(n, np.int64))
-    claims_t = _table("claims", ccols)
-    l_claim = pc.index_in(lines["remit_id"], value_set=ids)
-    lcols = {
-        "line_id": pa.array(np.arange(lines.num_rows, dtype=np.int32)),
-        "claim_id": l_claim.cast(pa.int32()),
-    }
-    for col in _LINE_COLS:
-        lcols[col] = lines[col].combine_chunks()
-    lines_t = _table("service_lines", lcols)
-    a_claim = pc.index_in(adj["remit_id"], value_set=ids)
-    # line of each adjustment: (claim, line_number) -> line_id
-    lkey = pc.binary_join_element_wise(
-        lines["remit_id"], pc.cast(lines["line_number"], pa.string()), "|"
-    )
-    akey = pc.binary_join_element_wise(
-        adj["remit_id"], pc.cast(adj["line_number"], pa.string()), "|"
-    )
-    a_line = pc.index_in(akey, value_set=lkey.combine_chunks()) if lines.num_rows else None
-    acols = {
-        "claim_id": a_claim.cast(pa.int32()),
-        "line_id": (a_line.cast(pa.int32()) if a_line is not None
-                    else pa.nulls(adj.num_rows, pa.int32())),
-    }  # fmt: skip
-    for col in ("group_code", "carc", "amount_cents", "quantity"):
-        acols[col] = adj[col].combine_chunks()
-    adj_t = _table("adjustments", acols)
-    from ledgerkit.x12.read import findings_table
-
-    return Remittances(
-        tx,
-        claims_t,
-        lines_t,
-        adj_t,
-        _table("remarks", {"claim_id": pa.array([], pa.int32())}),
-        _table("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
-        findings_table("<store>", []),
-    )
