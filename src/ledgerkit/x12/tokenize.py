@@ -155,41 +155,43 @@ def _run(buf, delims, counts, err, arrays):
     )  # fmt: skip
 
 
-SAMPLED_ABOVE = 16 << 20  # files this large have their rows estimated from samples
+SAMPLED_ABOVE = 256 << 10  # smaller files are counted whole
 SAMPLES = 16
-SAMPLE_BYTES = 128 << 10
-SAMPLE_MARGIN = 1.1
+SAMPLE_BYTES = 128 << 10  # per sample, at most (a 64th of a smaller file)
+SAMPLE_MARGIN = 1.1  # +0.25 with samples smaller than SAMPLE_BYTES
 
 
 def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
     """Rows to allocate for each table (``counts`` layout of the kernel).
 
-    A small file is counted whole (``count_835_nb``: upper bounds). A large one
-    is counted on ``SAMPLES`` evenly spaced slices of ``SAMPLE_BYTES``: their
-    rows per byte, times the file size, plus a margin. Counting the whole file
-    cost a quarter of the parse; an estimate that is too small costs one more
-    parse with the exact numbers (the parser counts rows past its capacity), and
-    one too large costs no memory (pages that are never written are not
-    allocated).
+    A small file is counted whole (``count_835_nb``: upper bounds). A larger one
+    is counted on ``SAMPLES`` evenly spaced slices (``SAMPLE_BYTES``, or a 64th
+    of the file): their rows per byte, times the file size, plus a margin.
+    Counting the whole file cost a quarter of the parse; an estimate that is too
+    small costs one more parse with the exact numbers (the parser counts rows
+    past its capacity), and one too large costs no memory (pages that are never
+    written are not allocated).
     """
     n = len(buf)
     counts = np.zeros(k.N_K, np.int64)
-    if n < max(SAMPLED_ABOVE, 2 * SAMPLES * SAMPLE_BYTES):
+    size = min(SAMPLE_BYTES, max(n // 64, 1))
+    if n < max(SAMPLED_ABOVE, 2 * SAMPLES * size):
         k.count_835_nb(buf, delims[0], delims[2], counts)
         return counts
     # the first slice reads the ISA header, which sets the delimiters of the others
-    k.count_835_nb(buf[:SAMPLE_BYTES], delims[0], delims[2], counts)
+    k.count_835_nb(buf[:size], delims[0], delims[2], counts)
     esep, term = int(counts[k.K_ESEP]), int(counts[k.K_TERM])
     rows = counts[: k.K_PLB + 1].copy()
-    sampled = SAMPLE_BYTES
+    sampled = size
     part = np.zeros(k.N_K, np.int64)
-    for start in np.linspace(SAMPLE_BYTES, n - SAMPLE_BYTES, SAMPLES - 1).astype(np.int64):
-        window = buf[start : start + SAMPLE_BYTES]
+    for start in np.linspace(size, n - size, SAMPLES - 1).astype(np.int64):
+        window = buf[start : start + size]
         skip = int(np.argmax(window == term)) + 1  # start after a terminator
         k.count_835_nb(window[skip:], esep, term, part)
         rows += part[: k.K_PLB + 1]
         sampled += len(window) - skip
-    counts[: k.K_PLB + 1] = (rows * (n / sampled) * SAMPLE_MARGIN).astype(np.int64) + 64
+    margin = SAMPLE_MARGIN + (0.25 if size < SAMPLE_BYTES else 0.0)
+    counts[: k.K_PLB + 1] = (rows * (n / max(sampled, 1)) * margin).astype(np.int64) + 64
     return counts
 
 
