@@ -85,9 +85,9 @@ def main(argv=None) -> int:
     base, remits = posting_workload(args.procedures, args.claims)
     print(f"data: {base} and {remits} in {time.perf_counter() - t:.1f} s", flush=True)
     post(base, remits.__class__.concat([]))  # warm-up (JIT)
-    from ledgerkit.posting import _flatten
+    from ledgerkit._remit_batch import flatten
 
-    _flatten(remits)
+    flatten(remits)
     t = time.perf_counter()
     result = post(base, remits)
     elapsed = time.perf_counter() - t

@@ -415,3 +415,17 @@ def test_a_store_of_an_older_schema_is_refused(tmp_path, case):
     write_deltalake(str(store.path / "commits"), old, mode="overwrite")
     with pytest.raises(LedgerError, match="store schema 1 by an earlier ledgerkit"):
         LedgerStore(store.path)
+
+
+def test_writer_lock_names_its_holder_and_is_released(tmp_path):
+    from ledgerkit._writer_lock import WriterLock
+
+    with WriterLock(tmp_path, "post", wait_s=0.0):
+        t = time.perf_counter()
+        with pytest.raises(LedgerError, match=rf"pid {os.getpid()}, post, since .*nothing of "
+                                              "this negate was written"):  # fmt: skip
+            with WriterLock(tmp_path, "negate", wait_s=0.3):
+                pass
+        assert time.perf_counter() - t >= 0.3  # it waited before giving up
+    with WriterLock(tmp_path, "negate", wait_s=0.0):  # released on exit
+        pass

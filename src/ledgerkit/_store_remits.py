@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.posting import _flatten, _plain, _positions, _row_hash
+from ledgerkit._remit_batch import flatten, plain, positions, row_hash
 
 REMIT_TABLES = (
     "remit_claims",
@@ -87,14 +87,14 @@ def remit_rows(r, stored_remit_ids: pa.Array, stored_plb_ids: pa.Array, batch=No
     stored_remit_ids, stored_plb_ids : pyarrow.Array
         Ids already in the store (their rows are not written again).
     batch : optional
-        ``ledgerkit.posting._flatten(r)`` when the caller has it already.
+        ``ledgerkit.posting.flatten(r)`` when the caller has it already.
 
     Returns
     -------
     dict
         ``{table name: pyarrow.Table}`` for every table of ``REMIT_TABLES``.
     """
-    b = _flatten(r) if batch is None else batch
+    b = flatten(r) if batch is None else batch
     ids = b.remit_id
     codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
     first = np.zeros(b.n, bool)
@@ -104,7 +104,7 @@ def remit_rows(r, stored_remit_ids: pa.Array, stored_plb_ids: pa.Array, batch=No
     new = first & ~pc.is_in(ids, value_set=stored_remit_ids).to_numpy(zero_copy_only=False)
     schemas = remit_schemas()
     lines = b.lines
-    line_numbers = _plain(lines["line_number"]).to_numpy(zero_copy_only=False)
+    line_numbers = plain(lines["line_number"]).to_numpy(zero_copy_only=False)
 
     def rows(name, claim_pos, columns, source, line_pos=None):
         """Rows of ``source`` (one per CAS, line or remark) of the new remits."""
@@ -119,18 +119,18 @@ def remit_rows(r, stored_remit_ids: pa.Array, stored_plb_ids: pa.Array, batch=No
                 np.where(has_line, number, 0).astype(np.int32), mask=~has_line
             )
         for col in columns:
-            out[col] = _plain(source[col])
+            out[col] = plain(source[col])
         keep = (claim_pos >= 0) & new[np.maximum(claim_pos, 0)]
         return pa.table(out).filter(pa.array(keep)).cast(schemas[name])
 
     claims = {
         "remit_id": ids,
-        "payer_id": _plain(b.payer_id),
-        "file": _plain(b.file),
+        "payer_id": plain(b.payer_id),
+        "file": plain(b.file),
         "payment_date": _dates(b.tx_date),
     }
     for col in CLAIM_COLUMNS:
-        claims[col] = _plain(b.claims[col])
+        claims[col] = plain(b.claims[col])
     remarks = r.remarks
     return {
         "remit_claims": pa.table(claims).filter(pa.array(new)).cast(schemas["remit_claims"]),
@@ -140,10 +140,10 @@ def remit_rows(r, stored_remit_ids: pa.Array, stored_plb_ids: pa.Array, batch=No
         ),
         "remit_remarks": rows(
             "remit_remarks",
-            _positions(remarks["claim_id"], b.claims["claim_id"]),
+            positions(remarks["claim_id"], b.claims["claim_id"]),
             REMARK_COLUMNS,
             remarks,
-            _positions(remarks["line_id"], lines["line_id"]),
+            positions(remarks["line_id"], lines["line_id"]),
         ),
         "remit_provider_adjustments": _plb_rows(r, stored_plb_ids),
     }
@@ -160,25 +160,25 @@ def _plb_rows(r, stored_plb_ids: pa.Array) -> pa.Table:
     plb, tx = r.provider_adjustments, r.transactions
     if plb.num_rows == 0:
         return schema.empty_table()
-    take = pa.array(np.maximum(_positions(plb["transaction_id"], tx["transaction_id"]), 0))
-    payment = {c: _plain(tx[c]).take(take) for c in PAYMENT_COLUMNS}
+    take = pa.array(np.maximum(positions(plb["transaction_id"], tx["transaction_id"]), 0))
+    payment = {c: plain(tx[c]).take(take) for c in PAYMENT_COLUMNS}
     # the n-th identical PLB row of a payment is its own adjustment: number them
     content = [payment[c] for c in PAYMENT_COLUMNS if c != "file"] + [plb[c] for c in PLB_COLUMNS]
-    same = _row_hash(content, 0x9E37)
+    same = row_hash(content, 0x9E37)
     order = np.argsort(same, kind="stable")
     sorted_same = same[order]
     starts = np.r_[True, sorted_same[1:] != sorted_same[:-1]]
     run_start = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
     ordinal = np.empty(len(order), np.int64)
     ordinal[order] = np.arange(len(order)) - run_start
-    halves = [_row_hash(content + [pa.array(ordinal)], seed) for seed in (0x51ED, 0xA5A5)]
+    halves = [row_hash(content + [pa.array(ordinal)], seed) for seed in (0x51ED, 0xA5A5)]
     plb_id = pa.array(
         ["P" + f"{a:016x}{b:016x}" for a, b in zip(halves[0].tolist(), halves[1].tolist(),
                                                     strict=True)]
     )  # fmt: skip
     out = {"plb_id": plb_id, **payment}
     for col in PLB_COLUMNS:
-        out[col] = _plain(plb[col])
+        out[col] = plain(plb[col])
     table = pa.table(out).cast(schema)
     first = np.zeros(table.num_rows, bool)
     _, idx = np.unique(plb_id.to_numpy(zero_copy_only=False), return_index=True)

@@ -69,6 +69,18 @@ import pyarrow.compute as pc
 from ledgerkit._arrow import codes_in
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
+from ledgerkit._posting_match import _match_lines
+from ledgerkit._remit_batch import (
+    Batch,
+    const,
+    first_index,
+    flatten,
+    ints,
+    plain,
+    positions,
+    remit_ids,
+    select_remits,
+)
 from ledgerkit.errors import LedgerError
 from ledgerkit.ledger import Ledger
 from ledgerkit.schema import SOURCES, TIMESTAMP
@@ -222,330 +234,6 @@ class PostResult:
         return f"PostResult({', '.join(parts)}; {self.entries.num_rows:,} entries)"
 
 
-# ----------------------------------------------------------------------------- helpers
-def _plain(col) -> pa.Array:
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    if pa.types.is_large_string(col.type):
-        col = col.cast(pa.string())
-    return col
-
-
-def _ints(col, fill=0) -> np.ndarray:
-    col = _plain(col)
-    return pc.fill_null(col.cast(pa.int64()), fill).to_numpy(zero_copy_only=False)
-
-
-def _positions(keys, value_set) -> np.ndarray:
-    """Position of each key in ``value_set`` (-1 when absent or null)."""
-    keys, value_set = _plain(keys), _plain(value_set)
-    if len(keys) == 0:
-        return np.zeros(0, np.int64)
-    pos = pc.index_in(keys, value_set=value_set)
-    return _ints(pos, -1)
-
-
-def _const(value, n: int, typ=pa.string()) -> pa.Array:
-    """``value`` repeated ``n`` times (no Python list of n objects)."""
-    return pa.repeat(pa.scalar(value, typ), n)
-
-
-def _hash_column(col, seed: int) -> np.ndarray:
-    col = _plain(col)
-    n = len(col)
-    out = np.empty(n, np.uint64)
-    if n == 0:
-        return out
-    if pa.types.is_string(col.type):
-        bufs = col.buffers()
-        offsets = np.frombuffer(bufs[1], np.int32, n + 1, col.offset * 4)
-        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
-        valid = col.is_valid().to_numpy(zero_copy_only=False)
-        K.hash_strings_nb(offsets.astype(np.int64), data, valid, np.uint64(seed), out)
-        return out
-    if pa.types.is_floating(col.type):
-        col = pc.round(col, 6)
-        vals = pc.fill_null(col, -1.5).to_numpy(zero_copy_only=False).view(np.uint64)
-    elif pa.types.is_date(col.type):
-        vals = _ints(col.cast(pa.int32()), -(2**40)).view(np.uint64)
-    else:
-        vals = _ints(col, -(2**62)).view(np.uint64)
-    out[:] = np.uint64(seed)
-    K.combine_nb(out, np.ascontiguousarray(vals))
-    return out
-
-
-def _row_hash(columns, seed: int) -> np.ndarray:
-    h = None
-    for i, col in enumerate(columns):
-        x = _hash_column(col, seed + 7919 * (i + 1))
-        if h is None:
-            h = x
-        else:
-            K.combine_nb(h, x)
-    return h
-
-
-def _first_index(values: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """For rows visited in ``order``: True where the value is seen for the first time."""
-    first = np.zeros(len(values), bool)
-    if len(values) == 0:
-        return first
-    v = values[order]
-    _, idx = np.unique(v, return_index=True)
-    first[order[idx]] = True
-    return first
-
-
-# ----------------------------------------------------------------------------- flatten
-@dataclass
-class _Batch:
-    claims: pa.Table
-    lines: pa.Table
-    adjustments: pa.Table
-    payer_id: pa.Array
-    file: pa.Array
-    tx_date: np.ndarray
-    line_claim: np.ndarray
-    adj_claim: np.ndarray
-    adj_line: np.ndarray
-    remit_id: pa.Array
-
-    @property
-    def n(self) -> int:
-        return self.claims.num_rows
-
-
-def _flatten(r) -> _Batch:
-    claims, lines, adj, tx = r.claims, r.service_lines, r.adjustments, r.transactions
-    tx_pos = _positions(claims["transaction_id"], tx["transaction_id"])
-    take = pa.array(np.maximum(tx_pos, 0))
-    has_tx = pa.array(tx_pos >= 0)
-    payer_id = pc.if_else(has_tx, _plain(tx["payer_id"]).take(take), None)
-    file = pc.if_else(has_tx, _plain(tx["file"]).take(take), None)
-    date = pc.coalesce(tx["payment_date"], tx["production_date"], tx["gs_date"])
-    date = _ints(pc.cast(_plain(date), pa.int32()), 2**31)
-    tx_date = np.where(tx_pos >= 0, date[np.maximum(tx_pos, 0)] if len(date) else 0, 2**31)
-    line_claim = _positions(lines["claim_id"], claims["claim_id"])
-    adj_claim = _positions(adj["claim_id"], claims["claim_id"])
-    adj_line = _positions(adj["line_id"], lines["line_id"])
-    b = _Batch(claims, lines, adj, payer_id, file, tx_date, line_claim, adj_claim, adj_line, None)
-    b.remit_id = _fingerprints(b)
-    return b
-
-
-def _fingerprints(b: _Batch) -> pa.Array:
-    """remit_id of every claim: 'R' + 32 hex digits of two 64-bit content hashes."""
-    n = b.n
-    c, li, ad = b.claims, b.lines, b.adjustments
-    lnum = _ints(li["line_number"]) if li.num_rows else np.zeros(0, np.int64)
-    adj_lnum = np.where(b.adj_line >= 0, lnum[np.maximum(b.adj_line, 0)] if len(lnum) else 0, 0)
-    l_order = np.lexsort((lnum, b.line_claim))
-    a_order = np.lexsort((np.arange(len(b.adj_claim)), adj_lnum, b.adj_claim))
-    out = []
-    for seed in (0x51ED, 0xA5A5):
-        h = _row_hash(
-            [
-                b.payer_id,
-                c["encounter_id"],
-                c["payer_claim_control_number"],
-                c["status_code"],
-                c["charge_cents"],
-                c["paid_cents"],
-            ],
-            seed,
-        )
-        if li.num_rows:
-            lh = _row_hash(
-                [
-                    li["line_number"],
-                    li["procedure_code"],
-                    li["modifiers"],
-                    li["original_procedure_code"],
-                    li["charge_cents"],
-                    li["paid_cents"],
-                    li["units"],
-                    li["service_date"],
-                    li["line_control_number"],
-                ],
-                seed + 1,
-            )
-            K.fold_groups_nb(b.line_claim[l_order], lh[l_order], h)
-        if ad.num_rows:
-            ah = _row_hash(
-                [pa.array(adj_lnum), ad["group_code"], ad["carc"], ad["amount_cents"]],
-                seed + 2,
-            )
-            K.fold_groups_nb(b.adj_claim[a_order], ah[a_order], h)
-        out.append(h)
-    raw = np.empty((n, 33), np.uint8)
-    K.hex_ids_nb(out[0], out[1], raw)
-    offsets = np.arange(0, 33 * (n + 1), 33, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw.reshape(-1))]
-    )
-
-
-def remit_ids(remittances) -> pa.Array:
-    """The ``remit_id`` of every claim of ``remittances`` (claims order).
-
-    Two claims get the same id exactly when they are the same remit: same
-    payer, patient control number, payer claim number, status, charge, paid,
-    lines and adjustments (file names, dates and trace numbers do not count).
-
-    Examples
-    --------
-    >>> from ledgerkit.x12 import read_835
-    >>> raw = b"ST*835*1~BPR*I*10*C*CHK************20250101~N1*PR*P*XV*P1~CLP*E1*1*10*10~SE*5*1~"
-    >>> a, b = remit_ids(read_835(raw)), remit_ids(read_835(raw.replace(b"20250101", b"20250102")))
-    >>> a.equals(b), len(a[0].as_py())
-    (True, 33)
-    """
-    return _flatten(remittances).remit_id
-
-
-def select_remits(remittances, remit_id):
-    """The remittances restricted to the claims with the given remit id(s)."""
-    from ledgerkit.x12.remittances import Remittances
-
-    ids = pa.array([remit_id] if isinstance(remit_id, str) else list(remit_id), pa.string())
-    keep = pc.is_in(remit_ids(remittances), value_set=ids)
-    claims = remittances.claims.filter(keep)
-    cid = claims["claim_id"]
-
-    def sub(t):
-        return t.filter(pc.is_in(t["claim_id"], value_set=cid.combine_chunks()))
-
-    tx = remittances.transactions
-    tx = tx.filter(
-        pc.is_in(tx["transaction_id"], value_set=claims["transaction_id"].combine_chunks())
-    )
-    return Remittances(
-        tx,
-        claims,
-        sub(remittances.service_lines),
-        sub(remittances.adjustments),
-        sub(remittances.remarks),
-        remittances.provider_adjustments.slice(0, 0),
-        remittances.findings.slice(0, 0),
-    )
-
-
-# ----------------------------------------------------------------------------- matching
-def _candidate_procedures(ledger: Ledger, enc_pos: np.ndarray):
-    """Grouped procedure positions of the given encounters, and their encounter."""
-    keys = ledger.keys
-    enc = np.unique(enc_pos[enc_pos >= 0])
-    start = keys.enc_proc_start[enc]
-    count = keys.enc_proc_start[enc + 1] - start
-    total = int(count.sum())
-    proc = np.repeat(start - np.concatenate([[0], np.cumsum(count)[:-1]]), count) + np.arange(
-        total
-    )
-    return proc.astype(np.int64), np.repeat(enc, count)
-
-
-def _rank_within(*keys) -> tuple[np.ndarray, np.ndarray]:
-    """0-based rank of each row among rows with equal keys (input order), and group size."""
-    n = len(keys[0])
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    order = np.lexsort((np.arange(n),) + tuple(reversed(keys)))
-    change = np.zeros(n, bool)
-    change[0] = True
-    for k in keys:
-        ks = k[order]
-        change[1:] |= ks[1:] != ks[:-1]
-    run_start = np.maximum.accumulate(np.where(change, np.arange(n), 0))
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n) - run_start
-    starts = np.flatnonzero(change)
-    sizes = np.diff(np.append(starts, n))
-    size = np.empty(n, np.int64)
-    size[order] = np.repeat(sizes, sizes)
-    return rank, size
-
-
-def _shared_codes(a, b):
-    """Integer codes of two string arrays against one dictionary (null -> '')."""
-    a = pc.fill_null(_plain(a), "")
-    b = pc.fill_null(_plain(b), "")
-    both = pc.dictionary_encode(pa.chunked_array([a, b], pa.string())).combine_chunks()
-    idx = both.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return idx[: len(a)], idx[len(a) :]
-
-
-def _match_lines(ledger: Ledger, b: _Batch, claim_enc: np.ndarray) -> np.ndarray:
-    """Grouped procedure position of every service line (-1 when unmatched)."""
-    li = b.lines
-    nl = li.num_rows
-    out = np.full(nl, -1, np.int64)
-    if nl == 0:
-        return out
-    line_enc = np.where(b.line_claim >= 0, claim_enc[np.maximum(b.line_claim, 0)], -1)
-    cand, cand_enc = _candidate_procedures(ledger, line_enc)
-    if len(cand) == 0:
-        return out
-    rows = ledger.keys.proc_rows(cand)
-    procs = ledger.procedures.take(pa.array(rows))
-    # 1. line item control number, within the encounter
-    lcn = _plain(li["line_control_number"])
-    has_lcn = lcn.is_valid().to_numpy(zero_copy_only=False) & (line_enc >= 0)
-    if has_lcn.any():
-        pl = _plain(procs["line_control_number"])
-        left = pa.table(
-            {"e": pa.array(line_enc[has_lcn]), "l": lcn.filter(pa.array(has_lcn)),
-             "i": pa.array(np.flatnonzero(has_lcn))}
-        )  # fmt: skip
-        right = pa.table({"e": pa.array(cand_enc), "l": pl, "p": pa.array(cand)})
-        right = right.filter(pc.is_valid(right["l"]))
-        j = left.join(right, keys=["e", "l"], join_type="inner")
-        if j.num_rows:
-            i = j["i"].to_numpy()
-            p = j["p"].to_numpy()
-            o = np.lexsort((p, i))
-            i, p = i[o], p[o]
-            first = np.ones(len(i), bool)
-            first[1:] = i[1:] != i[:-1]
-            out[i[first]] = p[first]
-    # 2. code + modifiers + service date + charge, k-th identical to k-th identical
-    rest = np.flatnonzero((out < 0) & (line_enc >= 0))
-    if len(rest):
-        billed = pc.coalesce(li["original_procedure_code"], li["procedure_code"])
-        recoded = pc.is_valid(li["original_procedure_code"])
-        mods = pc.if_else(recoded, li["original_modifiers"], li["modifiers"])
-        cl_from = b.claims["statement_from"].take(pa.array(np.maximum(b.line_claim, 0)))
-        date = pc.coalesce(li["service_date"], li["service_start"], cl_from)
-        take = pa.array(rest)
-        l_code, p_code = _shared_codes(_plain(billed).take(take), procs["cpt"])
-        l_mod, p_mod = _shared_codes(_plain(mods).take(take), procs["modifiers"])
-        l_date = _ints(pc.cast(_plain(date).take(take), pa.int32()), -(2**40))
-        p_date = _ints(pc.cast(_plain(procs["service_date"]), pa.int32()))
-        # reversals (status 22) report the billed charge negated
-        l_charge = np.abs(_ints(_plain(li["charge_cents"]).take(take), -(2**62)))
-        p_charge = _ints(procs["charge_cents"])
-        l_enc = line_enc[rest]
-        # rank within the claim (several claims of one encounter name the same lines)
-        l_rank, l_size = _rank_within(b.line_claim[rest], l_code, l_mod, l_date, l_charge)
-        p_rank, p_size = _rank_within(cand_enc, p_code, p_mod, p_date, p_charge)
-        left = pa.table(
-            {"e": l_enc, "c": l_code, "m": l_mod, "d": l_date, "a": l_charge, "r": l_rank,
-             "i": rest, "n": l_size}
-        )  # fmt: skip
-        right = pa.table(
-            {"e": cand_enc, "c": p_code, "m": p_mod, "d": p_date, "a": p_charge, "r": p_rank,
-             "p": cand, "pn": p_size}
-        )  # fmt: skip
-        j = left.join(right, keys=["e", "c", "m", "d", "a", "r"], join_type="inner")
-        if j.num_rows:
-            # identical procedures are matched in order only when the claim names them
-            # all; otherwise which one is meant is ambiguous and the line stays unmatched
-            sure = j["n"].to_numpy() == j["pn"].to_numpy()
-            out[j["i"].to_numpy()[sure]] = j["p"].to_numpy()[sure]
-    return out
-
-
 # ----------------------------------------------------------------------------- core
 def _existing_refs(ledger: Ledger) -> pa.Array:
     """Distinct remit_ref values used by the ledger's entries."""
@@ -560,38 +248,38 @@ def _existing_refs(ledger: Ledger) -> pa.Array:
             parts.append(pc.unique(chunk.drop_null()))
     if not parts:
         return pa.array([], pa.string())
-    out = pc.unique(pa.chunked_array([_plain(p) for p in parts], pa.string()))
+    out = pc.unique(pa.chunked_array([plain(p) for p in parts], pa.string()))
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
-def _evaluate(ledger, b: _Batch, policy, *, review=False, claim_level_line=None):
+def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     """Static checks, items and the decision pass. Returns a dict of arrays."""
     n = b.n
     c = b.claims
     enc_ids = ledger.encounters["encounter_id"]
-    claim_enc = _positions(c["encounter_id"], enc_ids)
+    claim_enc = positions(c["encounter_id"], enc_ids)
     # payer position in the coverage
-    payer = _plain(b.payer_id)
+    payer = plain(b.payer_id)
     seq = np.zeros(n, np.int8)
     take = pa.array(np.maximum(claim_enc, 0))
     for k in (3, 2, 1):
-        cov = _plain(ledger.encounters[f"payer{k}_id"]).take(take)
+        cov = plain(ledger.encounters[f"payer{k}_id"]).take(take)
         same = pc.fill_null(pc.equal(cov, payer), False).to_numpy(zero_copy_only=False)
         seq[same & (claim_enc >= 0)] = k
-    status = _plain(c["status_code"])
+    status = plain(c["status_code"])
     reversal = pc.fill_null(pc.equal(status, "22"), False).to_numpy(zero_copy_only=False)
     # balancing: claim and lines
-    charge = _ints(c["charge_cents"])
-    paid = _ints(c["paid_cents"])
-    adj_amount = _ints(b.adjustments["amount_cents"])
+    charge = ints(c["charge_cents"])
+    paid = ints(c["paid_cents"])
+    adj_amount = ints(b.adjustments["amount_cents"])
     cas = np.zeros(n, np.int64)
     K.group_sum_nb(adj_amount, b.adj_claim, cas)
     unbalanced = charge - paid - cas != 0
     nl = b.lines.num_rows
     l_charge_v = b.lines["charge_cents"].is_valid().to_numpy(zero_copy_only=False)
     l_paid_v = b.lines["paid_cents"].is_valid().to_numpy(zero_copy_only=False)
-    l_charge = _ints(b.lines["charge_cents"])
-    l_paid = _ints(b.lines["paid_cents"])
+    l_charge = ints(b.lines["charge_cents"])
+    l_paid = ints(b.lines["paid_cents"])
     l_cas = np.zeros(nl, np.int64)
     K.group_sum_nb(adj_amount, np.where(b.adj_line >= 0, b.adj_line, -1), l_cas)
     bad_line = l_charge_v & l_paid_v & (l_charge - l_paid - l_cas != 0)
@@ -660,7 +348,7 @@ def _evaluate(ledger, b: _Batch, policy, *, review=False, claim_level_line=None)
     existing = _existing_refs(ledger)
     posted_before = pc.is_in(rid, value_set=existing).to_numpy(zero_copy_only=False)
     rid_codes = pc.dictionary_encode(rid).indices.to_numpy(zero_copy_only=False)
-    first = _first_index(rid_codes, order)
+    first = first_index(rid_codes, order)
     reason = np.full(n, -1, np.int64)
     reason[posted_before] = _CODES.index("duplicate")
     reason[(reason < 0) & ~first] = _CODES.index("duplicate_in_batch")
@@ -766,7 +454,7 @@ def _evaluate(ledger, b: _Batch, policy, *, review=False, claim_level_line=None)
 
 
 def _dict_codes(column):
-    arr = pc.dictionary_encode(_plain(column))
+    arr = pc.dictionary_encode(plain(column))
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
     return (
         arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
@@ -792,16 +480,16 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
     at = pa.array(np.maximum(adj_row, 0))
     mask = pa.array(~has_adj)
     if adj.num_rows:
-        group = pc.if_else(mask, None, _plain(adj["group_code"]).take(at))
-        carc = pc.if_else(mask, None, _plain(adj["carc"]).take(at))
+        group = pc.if_else(mask, None, plain(adj["group_code"]).take(at))
+        carc = pc.if_else(mask, None, plain(adj["carc"]).take(at))
     else:
         group = carc = pa.nulls(n, pa.string())
     return pa.table(
         {
-            "encounter_id": _plain(ledger.procedures["encounter_id"]).take(pa.array(proc_rows)),
+            "encounter_id": plain(ledger.procedures["encounter_id"]).take(pa.array(proc_rows)),
             "line": pa.array(keys.proc_line[rows_proc]),
             "payer_seq": pa.array(ev["seq"][rows_claim]),
-            "payer_id": _plain(b.payer_id).take(take_c),
+            "payer_id": plain(b.payer_id).take(take_c),
             "kind": pa.DictionaryArray.from_arrays(
                 pa.array((kind != K.ITEM_PAYMENT).astype(np.int8)),
                 pa.array(["payment", "adjustment"]),
@@ -810,10 +498,10 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
             "carc": carc,
             "amount_cents": pa.array(amount, pa.int64()),
             "negates": pa.nulls(n, pa.int64()),
-            "source": _const("remit", n),
+            "source": const("remit", n),
             "remit_ref": b.remit_id.take(take_c),
-            "actor": _const(actor, n),
-            "note": _const(note, n),
+            "actor": const(actor, n),
+            "note": const(note, n),
         }
     )
 
@@ -886,13 +574,13 @@ def _build_entries(ledger, b, ev, actor, note, at):
             else:
                 src = _plain_entries(ledger.entries.take(pa.array(ref[which])))
                 target_new = np.full(len(which), -1, np.int64)
-                target_id = _ints(src["entry_id"])
+                target_id = ints(src["entry_id"])
             neg = {name: src[name] for name in _ENTRY_COLS}
             neg["amount_cents"] = pc.negate(src["amount_cents"])
-            neg["source"] = _const("remit", len(which))
+            neg["source"] = const("remit", len(which))
             neg["remit_ref"] = b.remit_id.take(pa.array(by_claim))
-            neg["actor"] = _const(actor, len(which))
-            neg["note"] = _const(note, len(which))
+            neg["actor"] = const(actor, len(which))
+            neg["note"] = const(note, len(which))
             neg["negates"] = pa.nulls(len(which), pa.int64())
             parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
             sort_rank.append(rank[by_claim])
@@ -921,13 +609,13 @@ def _build_entries(ledger, b, ev, actor, note, at):
         pa.array(negates, mask=negates < 0),
     )
     table = table.append_column("entry_id", pa.array(ids))
-    table = table.append_column("posted_at", _const(at, m, TIMESTAMP)).take(pa.array(o))
+    table = table.append_column("posted_at", const(at, m, TIMESTAMP)).take(pa.array(o))
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
     return table, per_claim
 
 
 def _plain_entries(t: pa.Table) -> pa.Table:
-    return pa.table({name: _plain(t[name]) for name in t.column_names})
+    return pa.table({name: plain(t[name]) for name in t.column_names})
 
 
 def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
@@ -946,20 +634,20 @@ def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
             decision,
             codes,
             words,
-            _plain(c["encounter_id"]).take(take),
-            _plain(b.payer_id).take(take),
+            plain(c["encounter_id"]).take(take),
+            plain(b.payer_id).take(take),
             pa.array(seq, mask=seq == 0),
-            _plain(c["status_code"]).take(take),
-            _plain(c["payer_claim_control_number"]).take(take),
-            _plain(c["charge_cents"]).take(take),
-            _plain(c["paid_cents"]).take(take),
+            plain(c["status_code"]).take(take),
+            plain(c["payer_claim_control_number"]).take(take),
+            plain(c["charge_cents"]).take(take),
+            plain(c["paid_cents"]).take(take),
             pa.array(n_entries[order]),
-            _plain(b.file).take(take),
-            _plain(c["claim_id"]).take(take),
+            plain(b.file).take(take),
+            plain(c["claim_id"]).take(take),
             pa.array(np.arange(n, dtype=np.int64)),
-            _const(decided_at, n, TIMESTAMP),
-            _const(actor, n),
-            _const(note, n),
+            const(decided_at, n, TIMESTAMP),
+            const(actor, n),
+            const(note, n),
         ],
         schema=DECISIONS_SCHEMA,
     )
@@ -987,7 +675,7 @@ def _run(ledger, remittances, *, policy, at, actor, note, review=False, claim_le
     r = _as_remittances(remittances)
     policy = policy or ledger.policy
     when = _now(at)
-    b = _flatten(r)
+    b = flatten(r)
     ev = _evaluate(ledger, b, policy, review=review, claim_level_line=claim_level_line)
     if review:
         ok = np.isin(ev["reason"], [_CODES.index("first_remit"), _CODES.index("reversal")])

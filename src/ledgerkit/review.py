@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit._remit_batch import flatten
 from ledgerkit.errors import LedgerError
 from ledgerkit.ledger import Ledger
 from ledgerkit.posting import (
@@ -25,7 +26,6 @@ from ledgerkit.posting import (
     REASONS,
     PostResult,
     _decisions,
-    _flatten,
     _now,
     _run,
     select_remits,
@@ -115,7 +115,7 @@ def archive(
     """
     _who(actor, note)
     sel = _one_remit(remittances, remit_id)
-    b = _flatten(sel)
+    b = flatten(sel)
     n = b.n
     ev = {
         "order": np.arange(n),

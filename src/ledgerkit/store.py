@@ -62,7 +62,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit._remit_batch import flatten
 from ledgerkit._store_remits import REMIT_TABLES, remit_rows, remit_schemas, to_remittances
+from ledgerkit._writer_lock import WriterLock
 from ledgerkit.errors import LedgerError
 from ledgerkit.ledger import Ledger
 from ledgerkit.posting import (
@@ -70,7 +72,6 @@ from ledgerkit.posting import (
     ENGINE_ACTOR,
     PostResult,
     _as_remittances,
-    _flatten,
     post,
 )
 from ledgerkit.schema import TIMESTAMP, arrow_schema
@@ -82,7 +83,6 @@ APP_ID = "ledgerkit"
 LEDGER_TABLES = ("encounters", "procedures", "payers", "entries")
 DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)
 META = ("_commit", "_version", "_row")
-LOCK_FILE = "_writer.lock"
 LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
 _TEST_HOOK = "LEDGERKIT_STORE_TEST_HOOK"  # tests only: "kill:<point>" or "sleep:<point>:<s>"
 
@@ -209,7 +209,7 @@ class LedgerStore:
                 "one's ledger with that earlier ledgerkit's Ledger.to_parquet"
             )
         with contextlib.suppress(LedgerError, OSError):
-            with _WriterLock(self.path, "open", wait_s=0.0):
+            with WriterLock(self.path, "open", wait_s=0.0):
                 self._recover()
 
     # ------------------------------------------------------------------ create
@@ -350,7 +350,7 @@ class LedgerStore:
         """Hold the writer lock; yield the base (latest version, after any roll-back)."""
         from deltalake import DeltaTable
 
-        with _WriterLock(self.path, operation, wait_s=LOCK_WAIT_S):
+        with WriterLock(self.path, operation, wait_s=LOCK_WAIT_S):
             commits = DeltaTable(str(self.path / "commits"))
             self._recover()
             version = self.version
@@ -451,7 +451,7 @@ class LedgerStore:
                 r,
                 self._table("remit_claims", base.version)["remit_id"].combine_chunks(),
                 self._table("remit_provider_adjustments", base.version)["plb_id"].combine_chunks(),
-                batch=_flatten(r),
+                batch=flatten(r),
             )
             decisions = _new_decisions(result.decisions, self.decisions(base.version))
             self._commit(
@@ -540,56 +540,6 @@ class LedgerStore:
 
     def __repr__(self) -> str:
         return f"LedgerStore({str(self.path)!r}, version {self.version})"
-
-
-class _WriterLock:
-    """One writer per store: an exclusive ``flock`` on ``STORE/_writer.lock``.
-
-    The kernel drops the lock when its process dies, so a killed writer never
-    leaves the store locked. The file names the holder (pid, operation, since).
-    """
-
-    def __init__(self, folder: Path, operation: str, wait_s: float):
-        self.path = Path(folder) / LOCK_FILE
-        self.operation = operation
-        self.wait_s = wait_s
-        self.fd = None
-
-    def __enter__(self):
-        try:
-            import fcntl
-        except ImportError:  # no flock here: Delta's commit check alone guards writers
-            return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        deadline = time.monotonic() + self.wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 300, 0).decode(errors="replace").strip()
-                    os.close(fd)
-                    raise LedgerError(
-                        f"{self.path.parent}: another writer ({holder or 'unknown'}) is "
-                        f"changing the store; nothing of this {self.operation} was written. "
-                        "Retry when it has finished."
-                    ) from None
-                time.sleep(0.05)
-        self.fd = fd
-        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, {self.operation}, since {since}".encode(), 0)
-        return self
-
-    def __exit__(self, *exc):
-        if self.fd is not None:
-            import fcntl
-
-            os.ftruncate(self.fd, 0)
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
-            self.fd = None
 
 
 # ----------------------------------------------------------------------------- helpers

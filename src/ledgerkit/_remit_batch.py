@@ -1,0 +1,226 @@
+"""A batch of remits, flattened for posting, and the fingerprints that identify them.
+
+``flatten`` turns :class:`~ledgerkit.x12.Remittances` into positions (line ->
+claim, adjustment -> claim and line, claim -> transaction) and gives every
+claim its ``remit_id``: two 64-bit content hashes of what makes a remit the
+same remit, so duplicates are recognised from content alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit._kernels import posting as K
+
+
+def plain(col) -> pa.Array:
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if pa.types.is_large_string(col.type):
+        col = col.cast(pa.string())
+    return col
+
+
+def ints(col, fill=0) -> np.ndarray:
+    col = plain(col)
+    return pc.fill_null(col.cast(pa.int64()), fill).to_numpy(zero_copy_only=False)
+
+
+def positions(keys, value_set) -> np.ndarray:
+    """Position of each key in ``value_set`` (-1 when absent or null)."""
+    keys, value_set = plain(keys), plain(value_set)
+    if len(keys) == 0:
+        return np.zeros(0, np.int64)
+    pos = pc.index_in(keys, value_set=value_set)
+    return ints(pos, -1)
+
+
+def const(value, n: int, typ=pa.string()) -> pa.Array:
+    """``value`` repeated ``n`` times (no Python list of n objects)."""
+    return pa.repeat(pa.scalar(value, typ), n)
+
+
+def hash_column(col, seed: int) -> np.ndarray:
+    col = plain(col)
+    n = len(col)
+    out = np.empty(n, np.uint64)
+    if n == 0:
+        return out
+    if pa.types.is_string(col.type):
+        bufs = col.buffers()
+        offsets = np.frombuffer(bufs[1], np.int32, n + 1, col.offset * 4)
+        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+        valid = col.is_valid().to_numpy(zero_copy_only=False)
+        K.hash_strings_nb(offsets.astype(np.int64), data, valid, np.uint64(seed), out)
+        return out
+    if pa.types.is_floating(col.type):
+        col = pc.round(col, 6)
+        vals = pc.fill_null(col, -1.5).to_numpy(zero_copy_only=False).view(np.uint64)
+    elif pa.types.is_date(col.type):
+        vals = ints(col.cast(pa.int32()), -(2**40)).view(np.uint64)
+    else:
+        vals = ints(col, -(2**62)).view(np.uint64)
+    out[:] = np.uint64(seed)
+    K.combine_nb(out, np.ascontiguousarray(vals))
+    return out
+
+
+def row_hash(columns, seed: int) -> np.ndarray:
+    h = None
+    for i, col in enumerate(columns):
+        x = hash_column(col, seed + 7919 * (i + 1))
+        if h is None:
+            h = x
+        else:
+            K.combine_nb(h, x)
+    return h
+
+
+def first_index(values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """For rows visited in ``order``: True where the value is seen for the first time."""
+    first = np.zeros(len(values), bool)
+    if len(values) == 0:
+        return first
+    v = values[order]
+    _, idx = np.unique(v, return_index=True)
+    first[order[idx]] = True
+    return first
+
+
+# ----------------------------------------------------------------------------- flatten
+@dataclass
+class Batch:
+    claims: pa.Table
+    lines: pa.Table
+    adjustments: pa.Table
+    payer_id: pa.Array
+    file: pa.Array
+    tx_date: np.ndarray
+    line_claim: np.ndarray
+    adj_claim: np.ndarray
+    adj_line: np.ndarray
+    remit_id: pa.Array
+
+    @property
+    def n(self) -> int:
+        return self.claims.num_rows
+
+
+def flatten(r) -> Batch:
+    claims, lines, adj, tx = r.claims, r.service_lines, r.adjustments, r.transactions
+    tx_pos = positions(claims["transaction_id"], tx["transaction_id"])
+    take = pa.array(np.maximum(tx_pos, 0))
+    has_tx = pa.array(tx_pos >= 0)
+    payer_id = pc.if_else(has_tx, plain(tx["payer_id"]).take(take), None)
+    file = pc.if_else(has_tx, plain(tx["file"]).take(take), None)
+    date = pc.coalesce(tx["payment_date"], tx["production_date"], tx["gs_date"])
+    date = ints(pc.cast(plain(date), pa.int32()), 2**31)
+    tx_date = np.where(tx_pos >= 0, date[np.maximum(tx_pos, 0)] if len(date) else 0, 2**31)
+    line_claim = positions(lines["claim_id"], claims["claim_id"])
+    adj_claim = positions(adj["claim_id"], claims["claim_id"])
+    adj_line = positions(adj["line_id"], lines["line_id"])
+    b = Batch(claims, lines, adj, payer_id, file, tx_date, line_claim, adj_claim, adj_line, None)
+    b.remit_id = fingerprints(b)
+    return b
+
+
+def fingerprints(b: Batch) -> pa.Array:
+    """remit_id of every claim: 'R' + 32 hex digits of two 64-bit content hashes."""
+    n = b.n
+    c, li, ad = b.claims, b.lines, b.adjustments
+    lnum = ints(li["line_number"]) if li.num_rows else np.zeros(0, np.int64)
+    adj_lnum = np.where(b.adj_line >= 0, lnum[np.maximum(b.adj_line, 0)] if len(lnum) else 0, 0)
+    l_order = np.lexsort((lnum, b.line_claim))
+    a_order = np.lexsort((np.arange(len(b.adj_claim)), adj_lnum, b.adj_claim))
+    out = []
+    for seed in (0x51ED, 0xA5A5):
+        h = row_hash(
+            [
+                b.payer_id,
+                c["encounter_id"],
+                c["payer_claim_control_number"],
+                c["status_code"],
+                c["charge_cents"],
+                c["paid_cents"],
+            ],
+            seed,
+        )
+        if li.num_rows:
+            lh = row_hash(
+                [
+                    li["line_number"],
+                    li["procedure_code"],
+                    li["modifiers"],
+                    li["original_procedure_code"],
+                    li["charge_cents"],
+                    li["paid_cents"],
+                    li["units"],
+                    li["service_date"],
+                    li["line_control_number"],
+                ],
+                seed + 1,
+            )
+            K.fold_groups_nb(b.line_claim[l_order], lh[l_order], h)
+        if ad.num_rows:
+            ah = row_hash(
+                [pa.array(adj_lnum), ad["group_code"], ad["carc"], ad["amount_cents"]],
+                seed + 2,
+            )
+            K.fold_groups_nb(b.adj_claim[a_order], ah[a_order], h)
+        out.append(h)
+    raw = np.empty((n, 33), np.uint8)
+    K.hex_ids_nb(out[0], out[1], raw)
+    offsets = np.arange(0, 33 * (n + 1), 33, dtype=np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw.reshape(-1))]
+    )
+
+
+def remit_ids(remittances) -> pa.Array:
+    """The ``remit_id`` of every claim of ``remittances`` (claims order).
+
+    Two claims get the same id exactly when they are the same remit: same
+    payer, patient control number, payer claim number, status, charge, paid,
+    lines and adjustments (file names, dates and trace numbers do not count).
+
+    Examples
+    --------
+    >>> from ledgerkit.x12 import read_835
+    >>> raw = b"ST*835*1~BPR*I*10*C*CHK************20250101~N1*PR*P*XV*P1~CLP*E1*1*10*10~SE*5*1~"
+    >>> a, b = remit_ids(read_835(raw)), remit_ids(read_835(raw.replace(b"20250101", b"20250102")))
+    >>> a.equals(b), len(a[0].as_py())
+    (True, 33)
+    """
+    return flatten(remittances).remit_id
+
+
+def select_remits(remittances, remit_id):
+    """The remittances restricted to the claims with the given remit id(s)."""
+    from ledgerkit.x12.remittances import Remittances
+
+    ids = pa.array([remit_id] if isinstance(remit_id, str) else list(remit_id), pa.string())
+    keep = pc.is_in(remit_ids(remittances), value_set=ids)
+    claims = remittances.claims.filter(keep)
+    cid = claims["claim_id"]
+
+    def sub(t):
+        return t.filter(pc.is_in(t["claim_id"], value_set=cid.combine_chunks()))
+
+    tx = remittances.transactions
+    tx = tx.filter(
+        pc.is_in(tx["transaction_id"], value_set=claims["transaction_id"].combine_chunks())
+    )
+    return Remittances(
+        tx,
+        claims,
+        sub(remittances.service_lines),
+        sub(remittances.adjustments),
+        sub(remittances.remarks),
+        remittances.provider_adjustments.slice(0, 0),
+        remittances.findings.slice(0, 0),
+    )
