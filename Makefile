@@ -13,8 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
 	$(BIN)/python -m pip install $(PIP_FLAGS) -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import ledgerkit, numba, pyarrow, jupyterlab, ipywidgets"
-	# Fill Numba's on-disk cache once, so the first classify a user runs is not a compile.
-	$(BIN)/python -c "import ledgerkit as lk; lk.classify(lk.synth.generate(50, seed=0))"
+	# Compile every kernel once into Numba's on-disk cache, so no user's first call is a compile.
+	$(BIN)/ledgerkit warm
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,4 +1,5 @@
-"""The ``ledgerkit`` command line: ``demo``, ``classify``, ``sample``, ``post``, ``review``.
+"""The ``ledgerkit`` command line: ``demo``, ``classify``, ``sample``, ``post``, ``review``,
+``warm``.
 
 Output never contains patient identifiers: only counts and dollars.
 """
@@ -61,6 +62,7 @@ def main(argv=None) -> int:
     pst.add_argument("--note", default=None)
     rev = sub.add_parser("review", help="list the flagged remits of a ledger store")
     rev.add_argument("store", type=Path)
+    sub.add_parser("warm", help="compile every kernel once (fills Numba's on-disk cache)")
     args = parser.parse_args(argv)
     if args.command in ("post", "review"):
         return _store_command(args)
@@ -70,6 +72,12 @@ def main(argv=None) -> int:
     from ledgerkit.errors import LedgerError
 
     try:
+        if args.command == "warm":
+            from ledgerkit.warmup import warm_up
+
+            for family, seconds in warm_up().items():
+                print(f"{family:<22} {seconds:6.2f} s")
+            return 0
         if args.command == "sample":
             print(f"wrote {lk.synth.write_sample(args.folder)}")
             return 0

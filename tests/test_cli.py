@@ -1,0 +1,47 @@
+"""The command line: demo, classify, sample and warm (post and review: test_store.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+import ledgerkit as lk
+from ledgerkit.cli import main
+
+
+def test_demo_prints_the_summary_without_patient_identifiers(capsys):
+    assert main(["--no-progress", "demo"]) == 0
+    out = capsys.readouterr().out
+    assert "classified in" in out and "PARTIAL_DENIAL" in out and "by stage" in out
+    ids = set(lk.synth.load_sample().encounters["encounter_id"].to_pylist())
+    assert not any(e in out for e in ids)
+
+
+def test_sample_then_classify_a_folder(tmp_path, capsys):
+    assert main(["sample", str(tmp_path)]) == 0
+    assert (tmp_path / "ledger" / "entries.parquet").exists()
+    capsys.readouterr()
+    assert main(["--no-progress", "classify", str(tmp_path / "ledger")]) == 0
+    out = capsys.readouterr().out
+    n = lk.Ledger.from_parquet(tmp_path / "ledger").encounters.num_rows
+    assert f"{n:,}" in out
+
+
+def test_classify_a_folder_that_is_not_a_ledger(tmp_path, capsys):
+    assert main(["--no-progress", "classify", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "missing" in err
+
+
+def test_warm_times_every_kernel_family(capsys):
+    assert main(["warm"]) == 0
+    out = capsys.readouterr().out
+    for family in ("ledger and classify", "835 read and write", "posting", "rules", "analytics"):
+        assert family in out
+    assert out.count(" s\n") == 5
+
+
+@pytest.mark.parametrize("argv", [[], ["nonsense"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
