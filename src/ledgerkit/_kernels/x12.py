@@ -732,6 +732,31 @@ def count_835_nb(buf, d_esep, d_term, counts):
     return 0
 
 
+@njit
+def count_samples_nb(buf, starts, size, esep, term, counts):
+    """``count_835_nb`` over ``buf[s:s + size]`` for each ``s`` in ``starts``, summed.
+
+    Each slice starts just after its first terminator. Returns the number of
+    bytes counted.
+    """
+    part = np.zeros(N_K, np.int64)
+    n = buf.shape[0]
+    total = 0
+    for j in range(starts.shape[0]):
+        s = starts[j]
+        e = min(s + size, n)
+        while s < e and buf[s] != term:
+            s += 1
+        s += 1
+        if s >= e:
+            continue
+        count_835_nb(buf[s:e], esep, term, part)
+        for f in range(K_PLB + 1):
+            counts[f] += part[f]
+        total += e - s
+    return total
+
+
 # ----------------------------------------------------------------------------- the parser
 @njit
 def parse_835_nb(

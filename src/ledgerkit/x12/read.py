@@ -546,7 +546,9 @@ def _transaction_residuals(transactions, claims, plb):
 
 def findings_table(file, rows) -> pa.Table:
     """Findings rows (segment, segment id, element, code, tx, claim, line, diff, msg)."""
-    cols = list(zip(*rows, strict=True)) if rows else [[]] * 9
+    if not rows:
+        return schema("findings").empty_table()
+    cols = list(zip(*rows, strict=True))
     seg, sid, elem, code, tx, cl, li, diff, msg = cols
 
     def opt(v):

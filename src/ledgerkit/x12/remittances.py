@@ -20,6 +20,8 @@ column with its meaning.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -176,6 +178,7 @@ DERIVED = {
 }
 
 
+@functools.cache  # schemas are immutable; read_835 asks for each one per file
 def schema(table: str) -> pa.Schema:
     """Arrow schema of one remittance table.
 

@@ -181,15 +181,9 @@ def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
     # the first slice reads the ISA header, which sets the delimiters of the others
     k.count_835_nb(buf[:size], delims[0], delims[2], counts)
     esep, term = int(counts[k.K_ESEP]), int(counts[k.K_TERM])
-    rows = counts[: k.K_PLB + 1].copy()
-    sampled = size
-    part = np.zeros(k.N_K, np.int64)
-    for start in np.linspace(size, n - size, SAMPLES - 1).astype(np.int64):
-        window = buf[start : start + size]
-        skip = int(np.argmax(window == term)) + 1  # start after a terminator
-        k.count_835_nb(window[skip:], esep, term, part)
-        rows += part[: k.K_PLB + 1]
-        sampled += len(window) - skip
+    starts = np.linspace(size, n - size, SAMPLES - 1).astype(np.int64)
+    sampled = size + k.count_samples_nb(buf, starts, size, esep, term, counts)
+    rows = counts[: k.K_PLB + 1]
     margin = SAMPLE_MARGIN + (0.25 if size < SAMPLE_BYTES else 0.0)
     counts[: k.K_PLB + 1] = (rows * (n / max(sampled, 1)) * margin).astype(np.int64) + 64
     return counts
