@@ -351,3 +351,31 @@ def test_rule_tuner_benchmark_body_runs_small():
     before = bench.tuner.taa_percentile.value
     bench.time_update(3_000)
     assert bench.tuner.taa_percentile.value != before
+
+
+def test_remit_details_show_remark_codes(store):
+    from posting_data import copy
+
+    from ledgerkit.widgets.posting_review import _remits_html
+
+    row = store.flagged().to_pylist()[0]
+    r = store.remittances([row["remit_id"]])
+    line = r.service_lines.to_pylist()[0]
+    remarks = pa.table(
+        {
+            "claim_id": pa.array([line["claim_id"], line["claim_id"]], pa.int32()),
+            "line_id": pa.array([None, line["line_id"]], pa.int32()),
+            "source": ["MOA", "LQ"],
+            "qualifier": [None, "HE"],
+            "code": ["MA01", "N130"],
+        }
+    ).cast(r.remarks.schema)
+
+    class OneRemit:
+        def remittances(self, ids):
+            return copy(r, remarks=remarks)
+
+    html = _remits_html(OneRemit(), pa.Table.from_pylist([row]))
+    assert "claim-level remark MA01" in html
+    line_row = html[html.index(f"<tr><td>{line['line_number']}</td>") :]
+    assert "remark N130" in line_row.split("</tr>")[0]

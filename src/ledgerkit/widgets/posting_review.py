@@ -59,6 +59,9 @@ def _remits_html(store, decisions: pa.Table) -> str:
             cas.setdefault(a["line_id"], []).append(
                 f"{a['group_code']}-{a['carc']} {a['amount_cents'] / 100:,.2f}"
             )
+        remarks = r.remarks.filter(pc.equal(r.remarks["claim_id"], c["claim_id"]))
+        for m in remarks.to_pylist():  # RARC (LQ, MOA, MIA): why, in the payer's words
+            cas.setdefault(m["line_id"], []).append(f"remark {m['code']}")
         rows = "".join(
             f"<tr><td>{li['line_number']}</td><td>{html.escape(li['procedure_code'] or '')}</td>"
             f"<td style='text-align:right'>{(li['charge_cents'] or 0) / 100:,.2f}</td>"
