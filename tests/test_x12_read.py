@@ -317,3 +317,16 @@ def test_rows_estimated_from_samples_read_the_same(monkeypatch, tmp_path, margin
         assert read_835(s, salt="s").equals(e)
     if margin < 1:
         assert len(runs) > len(sources)  # some estimates were too small: parsed again
+
+
+def test_zero_quantities_are_kept_and_absent_ones_null():
+    r = read_835(
+        b"ST*835*1~BPR*I*0*C*CHK************20250101~CLP*E1*1*10*0~"
+        b"SVC*HC:99213*10*0**0*HC:99213*-0~DTM*150*20250102~CAS*CO*45*10*0~CAS*CO*45*0~"
+        b"SE*7*1~"
+    )
+    assert r.adjustments.column("quantity").to_pylist() == [0.0, None]
+    line = r.service_lines.to_pylist()[0]
+    assert (line["units"], line["original_units"]) == (0.0, 0.0)
+    assert (line["service_date"], line["service_end"]) == (None, None)
+    assert line["service_start"] == dt.date(2025, 1, 2)

@@ -27,6 +27,7 @@ first: the fuzz tests feed mutated bytes, and Numba does not check bounds.
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 from llvmlite import ir
@@ -36,7 +37,8 @@ from numba.extending import intrinsic, overload
 from ledgerkit._kernels._njit import njit
 
 NULL = -9223372036854775808  # int64 min: an absent amount (or a date of a transaction)
-NULL32 = -2147483648  # int32 min: an absent id, date or small integer
+NULL32 = -2147483648  # int32 min: an absent id or line number
+DATE_BIAS = 1 << 20  # dates in "i" arrays are days + DATE_BIAS (0 = absent; never a date)
 MAXE = 64  # most elements a segment may have (BPR has 21, MIA 24)
 
 
@@ -77,8 +79,11 @@ LOOP_HEADER, LOOP_CLAIM, LOOP_LINE, LOOP_PLB, LOOP_LX = 0, 1, 2, 3, 4
 # ----------------------------------------------------------------------------- layouts
 # String fields: rows 2k (start) and 2k+1 (end) of a table's "s" array.
 # Money: rows of its "n" array (int64, NULL when absent); transactions keep their
-# dates there too (a few rows). Other integers: rows of its "i" array (int32,
-# NULL32 when absent). Quantities: rows of its "f" array (float64, NaN = absent).
+# dates there too (a few rows). Other integers: rows of its "i" array (int32):
+# ids (NULL32 when absent), dates as days + DATE_BIAS and separators as byte + 1
+# (0 when absent). Quantities: rows of its "f" array (float64; +0.0 when absent,
+# a zero quantity is written -0.0). The "i" and "f" arrays are zeroed by the
+# wrapper, so rows of fields that are rarely present are never touched.
 T_ISA_SENDER, T_ISA_RECEIVER, T_ISA_CONTROL, T_GS_SENDER, T_GS_RECEIVER = 0, 1, 2, 3, 4
 T_GS_CONTROL, T_VERSION, T_ST_CONTROL, T_PAYER_NAME, T_PAYER_QUAL = 5, 6, 7, 8, 9
 T_PAYER_ID, T_PAYER_REF, T_PAYEE_NAME, T_PAYEE_QUAL, T_PAYEE_ID = 10, 11, 12, 13, 14
@@ -989,8 +994,6 @@ def parse_835_nb(
                     return _fail(err, E_MISSING, seg_no, k, pos, 0, 0, 0, 0)
             cl = n_cl
             n_cl += 1
-            _init_row(cl_n, cl, NULL)
-            _init_row(cl_i, cl, NULL32)
             li = -1
             line_no = 0
             loop = LOOP_CLAIM
@@ -1051,7 +1054,8 @@ def parse_835_nb(
                     ad_i[AI_LINE, a] = li if loop == LOOP_LINE else NULL32
                     ad_i[AI_SEG, a] = seg_no
                     ad_n[AN_AMOUNT, a] = v
-                    ad_f[AF_QTY, a] = q
+                    if qs == 0:
+                        ad_f[AF_QTY, a] = q if q != 0.0 else -0.0
                     _sets(ad_s, A_GROUP, a, eb_s[1], eb_e[1])
                     _sets(ad_s, A_CARC, a, eb_s[k], eb_e[k])
             continue
@@ -1060,7 +1064,6 @@ def parse_835_nb(
                 return _fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
             li = n_li
             n_li += 1
-            _init_row(li_i, li, NULL32)
             line_no += 1
             loop = LOOP_LINE
             bad = 0
@@ -1101,15 +1104,17 @@ def parse_835_nb(
                 li_n[LN_ALLOWED, li] = NULL
                 li_i[LI_SEG, li] = seg_no
                 li_i[LI_NUMBER, li] = line_no
-                li_f[LF_UNITS, li] = units
-                li_f[LF_OUNITS, li] = ounits
+                if us == 0:
+                    li_f[LF_UNITS, li] = units if units != 0.0 else -0.0
+                if os_ == 0:
+                    li_f[LF_OUNITS, li] = ounits if ounits != 0.0 else -0.0
                 _sets(li_s, L_QUAL, li, cb[0], cb[1])
                 if nc >= 2:
                     _sets(li_s, L_CODE, li, cb[2], cb[3])
                 if nc >= 3:
                     last = min(nc, 6) - 1
                     _sets(li_s, L_MODS, li, cb[4], cb[2 * last + 1])
-                    li_i[LI_MODSEP, li] = sep
+                    li_i[LI_MODSEP, li] = sep + 1
                 _sets(li_s, L_REVENUE, li, eb_s[4], eb_e[4])
             if eb_e[6] > eb_s[6]:
                 nc, sep, odd = _composite(buf, eb_s[6], eb_e[6], comp, cb)
@@ -1121,7 +1126,7 @@ def parse_835_nb(
                 if nc >= 3:
                     last = min(nc, 6) - 1
                     _sets(li_s, L_OMODS, li, cb[4], cb[2 * last + 1])
-                    _setn(li_i, LI_OMODSEP, li, sep)
+                    _setn(li_i, LI_OMODSEP, li, sep + 1)
             if ne > 8 and bad == 0:
                 bad = 8
             if bad != 0:
@@ -1158,9 +1163,9 @@ def parse_835_nb(
                     if loop == LOOP_HEADER:
                         _setn(tx_n, target, tx, d)
                     elif loop == LOOP_CLAIM:
-                        _setn(cl_i, target, cl, d)
+                        _setn(cl_i, target, cl, d + DATE_BIAS)
                     else:
-                        _setn(li_i, target, li, d)
+                        _setn(li_i, target, li, d + DATE_BIAS)
             continue
         if tag == REF:
             if loop == LOOP_PLB or loop == LOOP_LX:
@@ -1269,7 +1274,7 @@ def parse_835_nb(
                 if r < pl_n.shape[1]:
                     nc, sep, odd = _composite(buf, eb_s[k], eb_e[k], comp, cb)
                     pl_i[PI_TX, r] = tx
-                    pl_i[PI_DATE, r] = d if ds == 0 else NULL32
+                    pl_i[PI_DATE, r] = d + DATE_BIAS if ds == 0 else 0
                     pl_i[PI_SEG, r] = seg_no
                     pl_n[PN_AMOUNT, r] = v
                     _sets(pl_s, P_PROVIDER, r, eb_s[1], eb_e[1])
@@ -1468,7 +1473,7 @@ def gather_table_nb(buf, spans, n, fields, rows, bases, seps, sep_rows, offsets,
     left in the gap), which avoids a branch misprediction per short string.
     Going row by row reads the file once per table, with the spans of a row
     close together. When ``sep_rows[j] >= 0``, bytes equal to
-    ``seps[sep_rows[j], i]`` become ':'.
+    ``seps[sep_rows[j], i] - 1`` become ':'.
     """
     nf = fields.shape[0]
     nbuf = buf.shape[0]
@@ -1482,7 +1487,7 @@ def gather_table_nb(buf, spans, n, fields, rows, bases, seps, sep_rows, offsets,
             o = bases[j] + offsets[rows[j], i]
             r = sep_rows[j]
             if r >= 0:
-                sep = seps[r, i]
+                sep = seps[r, i] - 1
                 for q in range(m):
                     c = buf[s + q]
                     if sep >= 0 and c == sep:
@@ -1497,11 +1502,12 @@ def gather_table_nb(buf, spans, n, fields, rows, bases, seps, sep_rows, offsets,
 
 
 @njit
-def validity_nb(values, null, bits):
+def validity_nb(values, null, bias, bits):
     """Validity bitmap (``bits``, LSB first) of ``values != null``; nulls become 0.
 
-    Returns the number of nulls. The values array is then an Arrow data buffer
-    as it is (no copy), with zeros under the nulls.
+    ``bias`` is subtracted from the valid values (see DATE_BIAS). Returns the
+    number of nulls. The values array is then an Arrow data buffer as it is (no
+    copy), with zeros under the nulls.
     """
     n = values.shape[0]
     n_null = 0
@@ -1509,29 +1515,33 @@ def validity_nb(values, null, bits):
         byte = 0
         for t in range(min(8, n - 8 * b)):
             i = 8 * b + t
-            if values[i] == null:
+            v = values[i]
+            if v == null:
                 values[i] = 0
                 n_null += 1
             else:
+                values[i] = v - bias
                 byte |= 1 << t
         bits[b] = byte
     return n_null
 
 
 @njit
-def nan_validity_nb(values, bits):
-    """Validity bitmap of float ``values`` that are not NaN; NaN becomes 0.0."""
+def float_validity_nb(values, bits):
+    """Validity bitmap of float ``values`` that are not +0.0 (absent); -0.0 becomes 0.0."""
     n = values.shape[0]
     n_null = 0
     for b in range((n + 7) // 8):
         byte = 0
         for t in range(min(8, n - 8 * b)):
             i = 8 * b + t
-            if np.isnan(values[i]):
+            v = values[i]
+            if v == 0.0:
+                if math.copysign(1.0, v) > 0.0:
+                    n_null += 1
+                    continue
                 values[i] = 0.0
-                n_null += 1
-            else:
-                byte |= 1 << t
+            byte |= 1 << t
         bits[b] = byte
     return n_null
 

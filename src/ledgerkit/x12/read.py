@@ -136,16 +136,19 @@ def _string_columns(buf, spans, fields, nulls: _Nulls, seps=None, sep_rows=None)
 def _column(values: np.ndarray, typ, nulls: _Nulls) -> pa.Array:
     """A row of a kernel number array as an Arrow array of ``typ``, without a copy.
 
-    Absent values (NULL in int64 rows, NULL32 in int32 rows, NaN in float rows)
-    become nulls, with 0 written under them. The array keeps the kernel's block
-    alive: the blocks hold only the table's columns and a few small rows.
+    Absent values (see the layouts in ``_kernels/x12.py``: NULL in int64 rows,
+    NULL32 in int32 rows, 0 in date rows, +0.0 in float rows) become nulls, with
+    0 written under them; dates lose their bias. The array keeps the kernel's
+    block alive: the blocks hold only the table's columns and a few small rows.
     """
     n = len(values)
     bits = np.empty((n + 7) // 8, np.uint8)
     if values.dtype.kind == "f":
-        n_null = k.nan_validity_nb(values, bits)
+        n_null = k.float_validity_nb(values, bits)
+    elif typ == pa.date32():
+        n_null = k.validity_nb(values, 0, k.DATE_BIAS, bits)
     else:
-        n_null = k.validity_nb(values, NULL if typ == pa.int64() else k.NULL32, bits)
+        n_null = k.validity_nb(values, NULL if typ == pa.int64() else k.NULL32, 0, bits)
     if n_null == n and n:
         return nulls(n, typ)
     np_type = {pa.int64(): np.int64, pa.float64(): np.float64}.get(typ, np.int32)
@@ -286,8 +289,14 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     b = p.buf
     nulls = _Nulls()
     d = _derived(p)
-    # balancing checks: computed before the number rows get zeros under their nulls
-    line_residual, claim_residual = d.pop("line_residual"), d.pop("claim_residual")
+    # failed balancing checks: found before the number rows get zeros under their nulls
+    r = d.pop("line_residual")
+    bad_lines = np.flatnonzero((r != NULL) & (r != 0))
+    unbalanced = {"lines": (bad_lines, r[bad_lines])}
+    r = d.pop("claim_residual")
+    bad_claims = np.flatnonzero(r != 0)
+    unbalanced["claims"] = (bad_claims, r[bad_claims])
+    del r
 
     def col(arr, f, typ=pa.int64()):
         return _column(arr[f], typ, nulls)
@@ -447,7 +456,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         "claim_seg": cl_i[k.CI_SEG],
         "claim_tx": cl_i[k.CI_TX],
         "tx_seg": tx_n[k.TN_SEG],
-        "derived": {"line_residual": line_residual, "claim_residual": claim_residual},
+        "unbalanced": unbalanced,
     }
     findings = _findings(p, keep, file, transactions, claims, lines, adjustments, plb)
     return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
@@ -490,21 +499,20 @@ def _findings(p, keep, file, transactions, claims, lines, adjustments, plb) -> p
             msg = f"{sid}{elem:02d}: {what}" if elem else f"{sid}: {what}"
         rows.append((seg, sid, elem or None, name, tx, cl, li, None, msg))
 
-    d = keep["derived"]  # derived_columns(claims, lines, adjustments), same stored columns
     line_seg = keep["line_seg"]
     claim_seg = keep["claim_seg"]
     line_claim = keep["line_claim"]
     claim_tx = keep["claim_tx"]
-    for li in np.flatnonzero((d["line_residual"] != NULL) & (d["line_residual"] != 0)):
-        diff = int(d["line_residual"][li])
+    for li, diff in zip(*keep["unbalanced"]["lines"], strict=True):
+        li, diff = int(li), int(diff)
         cl = int(line_claim[li])
         rows.append(
             (int(line_seg[li]), "SVC", None, "unbalanced_line", int(claim_tx[cl]), cl,
              int(li), diff,
              f"service line charge - paid - line adjustments = {diff / 100:.2f}, not 0")
         )  # fmt: skip
-    for cl in np.flatnonzero(d["claim_residual"] != 0):
-        diff = int(d["claim_residual"][cl])
+    for cl, diff in zip(*keep["unbalanced"]["claims"], strict=True):
+        cl, diff = int(cl), int(diff)
         rows.append(
             (int(claim_seg[cl]), "CLP", None, "unbalanced_claim", int(claim_tx[cl]),
              int(cl), None, diff,

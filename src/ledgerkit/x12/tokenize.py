@@ -109,9 +109,9 @@ def sniff_delimiters(buf: np.ndarray) -> tuple[int, int, int]:
 def _arrays(counts, int_dtype):
     """Output arrays of the kernel, one (fields x rows) array per kind of field.
 
-    Span arrays are zeroed (``np.zeros``: pages the kernel never writes, such
-    as a field absent from the whole file, cost no memory); the kernel
-    initialises the number rows it creates. Spans and the "i" arrays are int32
+    Span, "i" and "f" arrays are zeroed (``np.zeros``: pages the kernel never
+    writes, such as a field absent from the whole file, cost no memory); the
+    kernel writes every row of the other number arrays. Spans and the "i" arrays are int32
     (int64 only for a file of 2 GB or more). Rows are rounded up to a multiple
     of 16 so each field's row is aligned for Arrow, which gets it without copy.
     """
@@ -127,15 +127,15 @@ def _arrays(counts, int_dtype):
         tx_n=two(k.N_TN, ntx, np.int64),
         cl_s=two(2 * k.N_CS, ncl, i, True),
         cl_n=two(k.N_CN, ncl, np.int64),
-        cl_i=two(k.N_CI, ncl, i),
+        cl_i=two(k.N_CI, ncl, i, True),
         li_s=two(2 * k.N_LS, nli, i, True),
         li_n=two(k.N_LN, nli, np.int64),
-        li_i=two(k.N_LI, nli, i),
-        li_f=two(k.N_LF, nli, np.float64),
+        li_i=two(k.N_LI, nli, i, True),
+        li_f=two(k.N_LF, nli, np.float64, True),
         ad_s=two(2 * k.N_AS, nad, i, True),
         ad_n=two(k.N_AN, nad, np.int64),
         ad_i=two(k.N_AI, nad, i),
-        ad_f=two(k.N_AF, nad, np.float64),
+        ad_f=two(k.N_AF, nad, np.float64, True),
         re_s=two(2 * k.N_RS, nre, i, True),
         re_i=two(k.N_RI, nre, i),
         pl_s=two(2 * k.N_PS, npl, i, True),
