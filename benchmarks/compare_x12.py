@@ -4,6 +4,7 @@ Run (after ``pip install -e .[bench]``)::
 
     python benchmarks/compare_x12.py            # 200+ MB file, 400k synthetic encounters
     python benchmarks/compare_x12.py --small    # quick check, ~25 MB
+    python benchmarks/compare_x12.py --cold     # also: first read in a fresh process, no cache
 
 The large file is made once by ``write_835`` from ``synth`` (``ledgerkit.synth.generate``
 -> ``remittances_from_ledger`` -> ``write_835``) and cached in ``$LEDGERKIT_BENCH_DIR``
@@ -13,6 +14,8 @@ transaction objects, then ``to_dataframe`` as a user would), best of a few runs 
 warm-up, on one thread. edi-835-parser is pure Python and slow, so it reads a ~1 MB slice
 (a whole 835 file written from a smaller synthetic ledger); the ratio is computed on that
 same slice. Peak memory of read_835 is the growth of the peak RSS of a fresh process.
+``--cold`` also times the first ``read_835`` of a fresh process whose Numba cache
+directory is empty (what a user waits for after installing or upgrading).
 """
 
 from __future__ import annotations
@@ -122,10 +125,31 @@ print(json.dumps({{"before_mb": before, "peak_mb": status("VmHWM")}}))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cold_start() -> dict:
+    """Import and first read_835 (of the 1 MB slice) in a fresh process with an empty cache."""
+    import tempfile
+
+    code = f"""
+import json, time
+t = time.perf_counter()
+from ledgerkit.x12 import read_835
+t1 = time.perf_counter()
+read_835({str(make_file(2_000, numeric_payer_ids=True))!r})
+print(json.dumps({{"import_s": t1 - t, "first_read_s": time.perf_counter() - t1}}))
+"""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+        )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--small", action="store_true", help="25 MB instead of 200+ MB")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cold", action="store_true", help="also time a cold start (compile)")
     args = ap.parse_args(argv)
     from ledgerkit.x12 import read_835
 
@@ -171,6 +195,11 @@ def main(argv=None) -> dict:
     print(f"peak memory of read_835: +{growth:.0f} MB RSS = {growth / size:.2f}x the file "
           f"({size:.0f} MB)")  # fmt: skip
     results.update(peak_growth_mb=growth, peak_ratio=growth / size)
+    if args.cold:
+        cold = cold_start()
+        print(f"cold start: import {cold['import_s']:.1f} s, first read_835 (compiles the "
+              f"kernels, empty cache) {cold['first_read_s']:.1f} s")  # fmt: skip
+        results.update(cold_import_s=cold["import_s"], cold_first_read_s=cold["first_read_s"])
     return results
 
 
