@@ -27,7 +27,6 @@ first: the fuzz tests feed mutated bytes, and Numba does not check bounds.
 from __future__ import annotations
 
 import inspect
-import math
 
 import numpy as np
 from llvmlite import ir
@@ -131,6 +130,11 @@ PN_AMOUNT = 0
 N_PN = 1
 PI_TX, PI_DATE, PI_SEG = 0, 1, 2
 N_PI = 3
+
+# present[table, row]: how many values were written to a row of an "i" or "f" array
+# (0: the column is null and its pages were never touched, so they are not read).
+PR_CL_I, PR_LI_I, PR_LI_F, PR_AD_F = 0, 1, 2, 3
+N_PR = 4
 
 FN_CODE, FN_SEG, FN_ELEM, FN_TX, FN_CLAIM, FN_LINE, FN_VS, FN_VE, FN_POS = range(9)
 N_FN = 9
@@ -790,6 +794,7 @@ def parse_835_nb(
     pl_n,
     pl_i,
     fn,
+    present,
 ):
     """Parse one 835 file; returns an error code (0 = read) and fills the arrays.
 
@@ -1056,6 +1061,7 @@ def parse_835_nb(
                     ad_n[AN_AMOUNT, a] = v
                     if qs == 0:
                         ad_f[AF_QTY, a] = q if q != 0.0 else -0.0
+                        present[PR_AD_F, AF_QTY] += 1
                     _sets(ad_s, A_GROUP, a, eb_s[1], eb_e[1])
                     _sets(ad_s, A_CARC, a, eb_s[k], eb_e[k])
             continue
@@ -1106,8 +1112,10 @@ def parse_835_nb(
                 li_i[LI_NUMBER, li] = line_no
                 if us == 0:
                     li_f[LF_UNITS, li] = units if units != 0.0 else -0.0
+                    present[PR_LI_F, LF_UNITS] += 1
                 if os_ == 0:
                     li_f[LF_OUNITS, li] = ounits if ounits != 0.0 else -0.0
+                    present[PR_LI_F, LF_OUNITS] += 1
                 _sets(li_s, L_QUAL, li, cb[0], cb[1])
                 if nc >= 2:
                     _sets(li_s, L_CODE, li, cb[2], cb[3])
@@ -1164,8 +1172,10 @@ def parse_835_nb(
                         _setn(tx_n, target, tx, d)
                     elif loop == LOOP_CLAIM:
                         _setn(cl_i, target, cl, d + DATE_BIAS)
+                        present[PR_CL_I, target] += 1
                     else:
                         _setn(li_i, target, li, d + DATE_BIAS)
+                        present[PR_LI_I, target] += 1
             continue
         if tag == REF:
             if loop == LOOP_PLB or loop == LOOP_LX:
@@ -1528,7 +1538,11 @@ def validity_nb(values, null, bias, bits):
 
 @njit
 def float_validity_nb(values, bits):
-    """Validity bitmap of float ``values`` that are not +0.0 (absent); -0.0 becomes 0.0."""
+    """Validity bitmap of a float64 row given as its int64 view (``arr.view(np.int64)``).
+
+    +0.0 (all bits 0) is absent; -0.0 (the bits of int64 min) is a zero quantity
+    and becomes +0.0. Returns the number of nulls.
+    """
     n = values.shape[0]
     n_null = 0
     for b in range((n + 7) // 8):
@@ -1536,12 +1550,12 @@ def float_validity_nb(values, bits):
         for t in range(min(8, n - 8 * b)):
             i = 8 * b + t
             v = values[i]
-            if v == 0.0:
-                if math.copysign(1.0, v) > 0.0:
-                    n_null += 1
-                    continue
-                values[i] = 0.0
-            byte |= 1 << t
+            if v == 0:
+                n_null += 1
+            else:
+                if v == NULL:
+                    values[i] = 0
+                byte |= 1 << t
         bits[b] = byte
     return n_null
 

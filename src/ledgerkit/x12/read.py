@@ -133,18 +133,22 @@ def _string_columns(buf, spans, fields, nulls: _Nulls, seps=None, sep_rows=None)
     return out
 
 
-def _column(values: np.ndarray, typ, nulls: _Nulls) -> pa.Array:
+def _column(values: np.ndarray, typ, nulls: _Nulls, present: int = -1) -> pa.Array:
     """A row of a kernel number array as an Arrow array of ``typ``, without a copy.
 
     Absent values (see the layouts in ``_kernels/x12.py``: NULL in int64 rows,
     NULL32 in int32 rows, 0 in date rows, +0.0 in float rows) become nulls, with
     0 written under them; dates lose their bias. The array keeps the kernel's
     block alive: the blocks hold only the table's columns and a few small rows.
+    ``present`` (the kernel's count of values written, -1 unknown): 0 means the
+    row was never written, and it is not even read.
     """
     n = len(values)
+    if present == 0 and n:
+        return nulls(n, typ)
     bits = np.empty((n + 7) // 8, np.uint8)
     if values.dtype.kind == "f":
-        n_null = k.float_validity_nb(values, bits)
+        n_null = k.float_validity_nb(values.view(np.int64), bits)
     elif typ == pa.date32():
         n_null = k.validity_nb(values, 0, k.DATE_BIAS, bits)
     else:
@@ -298,8 +302,12 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     unbalanced["claims"] = (bad_claims, r[bad_claims])
     del r
 
-    def col(arr, f, typ=pa.int64()):
-        return _column(arr[f], typ, nulls)
+    def col(arr, f, typ=pa.int64(), present=None):
+        return _column(arr[f], typ, nulls, -1 if present is None else int(present[f]))
+
+    pr_cl, pr_li, pr_lf, pr_ad = (
+        p.present[i] for i in (k.PR_CL_I, k.PR_LI_I, k.PR_LI_F, k.PR_AD_F)
+    )
 
     ad_i, ad_n = p.ad_i, p.ad_n
     sc = _string_columns(b, p.ad_s, [k.A_GROUP, k.A_CARC], nulls)
@@ -312,7 +320,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "group_code": sc[k.A_GROUP],
             "carc": sc[k.A_CARC],
             "amount_cents": col(ad_n, k.AN_AMOUNT),
-            "quantity": col(p.ad_f, k.AF_QTY, pa.float64()),
+            "quantity": col(p.ad_f, k.AF_QTY, pa.float64(), pr_ad),
         },
         nulls,
     )
@@ -336,14 +344,14 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "charge_cents": col(li_n, k.LN_CHARGE),
             "paid_cents": col(li_n, k.LN_PAID),
             "revenue_code": sc[k.L_REVENUE],
-            "units": col(li_f, k.LF_UNITS, pa.float64()),
+            "units": col(li_f, k.LF_UNITS, pa.float64(), pr_lf),
             "original_procedure_qualifier": sc[k.L_OQUAL],
             "original_procedure_code": sc[k.L_OCODE],
             "original_modifiers": sc[k.L_OMODS],
-            "original_units": col(li_f, k.LF_OUNITS, pa.float64()),
-            "service_date": col(li_i, k.LI_DATE, pa.date32()),
-            "service_start": col(li_i, k.LI_START, pa.date32()),
-            "service_end": col(li_i, k.LI_END, pa.date32()),
+            "original_units": col(li_f, k.LF_OUNITS, pa.float64(), pr_lf),
+            "service_date": col(li_i, k.LI_DATE, pa.date32(), pr_li),
+            "service_start": col(li_i, k.LI_START, pa.date32(), pr_li),
+            "service_end": col(li_i, k.LI_END, pa.date32(), pr_li),
             "line_control_number": sc[k.L_CONTROL],
             "reported_allowed_cents": col(li_n, k.LN_ALLOWED),
             "allowed_cents": _column(d.pop("line_allowed"), pa.int64(), nulls),
@@ -371,9 +379,9 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         "payer_claim_control_number": sc[k.C_PAYER_CLAIM],
         "facility_type": sc[k.C_FACILITY],
         "frequency_code": sc[k.C_FREQUENCY],
-        "statement_from": col(cl_i, k.CI_FROM, pa.date32()),
-        "statement_to": col(cl_i, k.CI_TO, pa.date32()),
-        "received_date": col(cl_i, k.CI_RECEIVED, pa.date32()),
+        "statement_from": col(cl_i, k.CI_FROM, pa.date32(), pr_cl),
+        "statement_to": col(cl_i, k.CI_TO, pa.date32(), pr_cl),
+        "received_date": col(cl_i, k.CI_RECEIVED, pa.date32(), pr_cl),
         "rendering_provider_id": sc[k.C_RENDERING],
         "patient_key": person_keys(b, p.cl_s, salt, k.C_PAT_LAST),
         "subscriber_key": person_keys(b, p.cl_s, salt, k.C_SUB_LAST),

@@ -80,6 +80,7 @@ class Parsed:
     pl_n: np.ndarray
     pl_i: np.ndarray
     fn: np.ndarray
+    present: np.ndarray
 
 
 def sniff_delimiters(buf: np.ndarray) -> tuple[int, int, int]:
@@ -142,6 +143,7 @@ def _arrays(counts, int_dtype):
         pl_n=two(k.N_PN, npl, np.int64),
         pl_i=two(k.N_PI, npl, i),
         fn=two(k.N_FN, nfn, np.int64),
+        present=np.zeros((k.N_PR, 8), np.int64),
     )
 
 
@@ -151,7 +153,7 @@ def _run(buf, delims, counts, err, arrays):
         buf, *delims, counts, err,
         a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["cl_i"], a["li_s"], a["li_n"], a["li_i"],
         a["li_f"], a["ad_s"], a["ad_n"], a["ad_i"], a["ad_f"], a["re_s"], a["re_i"], a["pl_s"],
-        a["pl_n"], a["pl_i"], a["fn"],
+        a["pl_n"], a["pl_i"], a["fn"], a["present"],
     )  # fmt: skip
 
 
@@ -229,7 +231,8 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
         "pl": k.K_PLB, "fn": k.K_FND,
     }  # fmt: skip
     for name, arr in list(arrays.items()):
-        arrays[name] = arr[:, : int(counts[used[name.split("_")[0]]])]
+        if name != "present":
+            arrays[name] = arr[:, : int(counts[used[name.split("_")[0]]])]
     return Parsed(buf=buf, counts=counts, **arrays)
 
 
