@@ -58,6 +58,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit._dask_metrics import METRICS, combine_metric, group_sum, part_metric
+from ledgerkit._dask_taa import (
+    GlobalHistory,
+    history_table,
+    inject,
+    merge_history,
+    part_history,
+    suggest,
+)
 from ledgerkit.partitioning import (
     EPOCH,
     PartitionedLedger,
@@ -90,7 +99,6 @@ __all__ = [
     "aging",
 ]
 
-_ALLOWED_BITS = 40  # as ledgerkit.taa: allowed amounts below 2**40 cents
 _DEFAULT = {}
 
 
@@ -353,85 +361,17 @@ def class_counts(out) -> dict:
 
 
 # --------------------------------------------------------------------- TAA history
-@dataclass
-class GlobalHistory:
-    """Every configuration's allowed history over the whole ledger, sorted.
-
-    ``labels`` (configuration text, sorted), ``start`` (offsets,
-    ``len(labels) + 1``) and ``values`` (int64 cents, sorted within each
-    configuration): the single-machine ``Configurations`` arrays, keyed by
-    configuration text instead of per-ledger ids.
-    """
-
-    labels: pa.Array
-    start: np.ndarray
-    values: np.ndarray
-
-    def counts(self) -> np.ndarray:
-        return np.diff(self.start)
-
-
-def _part_history(ds, p, policy):
-    from ledgerkit import taa
-
-    ledger = ds.read(p, policy=policy)
-    configs = taa.configurations(ledger)
-    labels = taa.config_labels(ledger, configs)
-    counts = configs.counts()
-    used = np.flatnonzero(counts > 0)
-    config = np.repeat(np.arange(len(used), dtype=np.int32), counts[used])
-    label_array = pa.array([labels[c] for c in used], pa.string())
-    return pa.table(
-        {
-            "config": pa.DictionaryArray.from_arrays(pa.array(config), label_array),
-            "allowed": pa.array(configs.hist_values, pa.int64()),
-        }
-    )
-
-
-def _merge_history(*tables) -> GlobalHistory:
-    dictionaries = [t["config"].chunk(0).dictionary for t in tables if t.num_rows]
-    if not dictionaries:
-        return GlobalHistory(
-            pa.array([], pa.string()), np.zeros(1, np.int64), np.empty(0, np.int64)
-        )
-    labels = pc.unique(pa.concat_arrays(dictionaries))
-    labels = labels.take(pc.sort_indices(labels))
-    n_labels = len(labels)
-    key = np.empty(sum(t.num_rows for t in tables), np.int64)  # one buffer: bounded memory
-    counts = np.zeros(n_labels, np.int64)
-    at = 0
-    for t in tables:
-        if not t.num_rows:
-            continue
-        chunk = t["config"].chunk(0)
-        to_global = pc.index_in(chunk.dictionary, value_set=labels).to_numpy(zero_copy_only=False)
-        code = to_global.astype(np.int64)[chunk.indices.to_numpy(zero_copy_only=False)]
-        counts += np.bincount(code, minlength=n_labels)
-        part = key[at : at + len(code)]
-        np.left_shift(code, _ALLOWED_BITS, out=part)
-        part |= t["allowed"].to_numpy()
-        at += len(code)
-        del code
-    key.sort()
-    key &= (1 << _ALLOWED_BITS) - 1  # in place: now the values
-    start = np.zeros(n_labels + 1, np.int64)
-    np.cumsum(counts, out=start[1:])
-    values = key
-    return GlobalHistory(labels, start, values)
-
-
 def _history_future(client, ds, policy, progress):
     dist = _distributed()
     parts = client.map(
-        _part_history,
+        part_history,
         [ds] * ds.n_partitions,
         range(ds.n_partitions),
         [policy] * ds.n_partitions,
         pure=False,
     )
     _wait(client, parts, progress, "TAA history")
-    merged = client.submit(_merge_history, *parts, pure=False)
+    merged = client.submit(merge_history, *parts, pure=False)
     dist.wait(merged)
     del parts
     return merged
@@ -442,79 +382,6 @@ def global_history(data, *, policy=None, client=None, progress=None) -> GlobalHi
     ds = _dataset(data)
     client = get_client(client)
     return _history_future(client, ds, policy, progress).result()
-
-
-def _inject(ledger, history: GlobalHistory) -> None:
-    """Replace the partition's per-configuration histories by the global ones.
-
-    ``ledgerkit.taa.configurations`` caches its result on the ledger's
-    features; after this, every TAA function on this partition ledger
-    (percentiles, ``suggest_taa``, TAA rules, sweeps) reads global histories.
-    """
-    from ledgerkit import taa
-
-    configs = taa.configurations(ledger)
-    labels = pa.array(taa.config_labels(ledger, configs), pa.string())
-    pos = pc.index_in(labels, value_set=history.labels).fill_null(-1)
-    pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
-    found = pos >= 0
-    lo = np.where(found, history.start[np.maximum(pos, 0)], 0)
-    hi = np.where(found, history.start[np.maximum(pos, 0) + 1], 0)
-    counts = hi - lo
-    start = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=start[1:])
-    idx = np.arange(int(start[-1]), dtype=np.int64) + np.repeat(lo - start[:-1], counts)
-    configs.hist_start = start
-    configs.hist_values = history.values[idx]
-
-
-def _percentiles(history: GlobalHistory, percentile: float, min_claims: int) -> np.ndarray:
-    """Per configuration: the 'lower' percentile of its history (-1 below ``min_claims``)."""
-    n = history.counts()
-    idx = np.floor((n - 1) * float(percentile) / 100.0).astype(np.int64)
-    ok = (n >= min_claims) & (n > 0)
-    at = np.where(ok, history.start[:-1] + np.maximum(idx, 0), 0)
-    values = history.values[at] if len(history.values) else np.zeros(len(n), np.int64)
-    return np.where(ok, values, -1).astype(np.int64)
-
-
-def _config_table(history: GlobalHistory, selected: np.ndarray) -> dict:
-    labels = history.labels.take(pa.array(selected, pa.int64()))
-    parts = pc.split_pattern(labels, "|", max_splits=2)
-    cols = {"config": labels}
-    for i, name in enumerate(("payer_id", "place_of_service")):
-        value = pc.list_element(parts, i)
-        value = pc.if_else(pc.equal(value, "-"), pa.scalar(None, pa.string()), value)
-        cols[name] = pc.dictionary_encode(value)
-    return cols
-
-
-def _order_by_claims(history, selected):
-    counts = history.counts()[selected]
-    # most claims first; ties by configuration text (single machine: by hash order)
-    return selected[np.lexsort((selected, -counts))]
-
-
-def _suggest(history: GlobalHistory, percentile, min_claims) -> pa.Table:
-    taa = _percentiles(history, percentile, min_claims)
-    selected = _order_by_claims(history, np.flatnonzero(taa >= 0))
-    cols = _config_table(history, selected)
-    cols["claims"] = pa.array(history.counts()[selected], pa.int64())
-    cols["taa_cents"] = pa.array(taa[selected], pa.int64())
-    return pa.table(cols)
-
-
-def _history_table(history: GlobalHistory, min_claims, percentiles) -> pa.Table:
-    counts = history.counts()
-    selected = _order_by_claims(history, np.flatnonzero(counts >= min_claims))
-    cols = _config_table(history, selected)
-    cols["claims"] = pa.array(counts[selected], pa.int64())
-    cols["min_cents"] = pa.array(_percentiles(history, 0, 1)[selected])
-    for p in percentiles:
-        label = f"{p:g}".replace(".", "_")
-        cols[f"p{label}_cents"] = pa.array(_percentiles(history, p, 1)[selected])
-    cols["max_cents"] = pa.array(_percentiles(history, 100, 1)[selected])
-    return pa.table(cols)
 
 
 def suggest_taa(
@@ -536,7 +403,7 @@ def suggest_taa(
     ds = _dataset(data)
     client = get_client(client)
     history = _history_future(client, ds, policy, progress)
-    return client.submit(_suggest, history, percentile, int(min_claims), pure=False).result()
+    return client.submit(suggest, history, percentile, int(min_claims), pure=False).result()
 
 
 def taa_history(
@@ -558,7 +425,7 @@ def taa_history(
     client = get_client(client)
     history = _history_future(client, ds, policy, progress)
     return client.submit(
-        _history_table, history, int(min_claims), tuple(percentiles), pure=False
+        history_table, history, int(min_claims), tuple(percentiles), pure=False
     ).result()
 
 
@@ -590,7 +457,7 @@ def _part_dry_run(ds, p, rules, as_of, policy, taa, history, out):
 
     ledger = ds.read(p, policy=policy)
     if history is not None:
-        _inject(ledger, history)
+        inject(ledger, history)
     run = R.dry_run(ledger, rules, as_of=as_of, taa=taa)
     if out is None:
         return run.summary, run.entries, run.hits
@@ -650,7 +517,7 @@ def _part_sweep(ds, p, kind, kwargs, policy, history):
 
     ledger = ds.read(p, policy=policy)
     if history is not None:
-        _inject(ledger, history)
+        inject(ledger, history)
     if kind == "taa":
         return whatif.taa_sweep(ledger, **kwargs)
     return whatif.threshold_sweep(ledger, **kwargs)
@@ -660,7 +527,7 @@ _SWEEP_FIGURES = ("encounters_hit", "encounters_closed", "written_off_cents", "a
 
 
 def _sweep_combine(tables) -> pa.Table:
-    table = _group_sum(_concat(tables), ["payer_id", "level"], list(_SWEEP_FIGURES))
+    table = group_sum(_concat(tables), ["payer_id", "level"], list(_SWEEP_FIGURES))
     table = table.select(["level", "payer_id", *_SWEEP_FIGURES])
     return table.sort_by([("payer_id", "ascending", "at_start"), ("level", "ascending")])
 
@@ -733,179 +600,6 @@ def threshold_sweep(
     return _sweep_combine(tables)
 
 
-# --------------------------------------------------------------------- group sums
-def _codes_of(column) -> np.ndarray:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    encoded = pc.dictionary_encode(column, null_encoding="encode")
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-
-
-def _group_keys(table: pa.Table, keys) -> tuple[np.ndarray, np.ndarray]:
-    """(first row of each group, group of each row) over the ``keys`` columns."""
-    n = table.num_rows
-    if not keys:
-        return (np.zeros(1 if n else 0, np.int64), np.zeros(n, np.int64))
-    codes = np.stack([_codes_of(table[k]) for k in keys], axis=1)
-    _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
-
-
-def _group_sum(table: pa.Table, keys, columns) -> pa.Table:
-    """Exact int64 sums of ``columns`` per distinct ``keys`` (nulls are a key value)."""
-    first, inverse = _group_keys(table, keys)
-    out = {k: table[k].take(pa.array(first)) for k in keys}
-    for name in columns:
-        sums = np.zeros(len(first), np.int64)
-        values = table[name].to_numpy(zero_copy_only=False).astype(np.int64)
-        np.add.at(sums, inverse, values)
-        out[name] = pa.array(sums, pa.int64())
-    return pa.table(out) if out else pa.table({})
-
-
-# --------------------------------------------------------------------- metrics
-METRICS = (
-    "initial_denial_rate",
-    "avoidable_denial_rate",
-    "denial_dollars",
-    "overturn_rate",
-    "days_to_resolution",
-    "open_denial_dollars",
-    "aging",
-)
-# Ratio columns, recomputed from the summed numerator and denominator.
-_RATIOS = {
-    "denial_rate": ("denied_claims", "claims"),
-    "dollar_denial_rate": ("denied_cents", "charge_cents"),
-    "avoidable_rate": ("avoidable_claims", "claims"),
-    "avoidable_share": ("avoidable_claims", "denied_claims"),
-    "dollar_avoidable_rate": ("avoidable_cents", "charge_cents"),
-    "overturn_rate": ("overturned_claims", "denied_claims"),
-    "recovery_rate": ("recovered_cents", "denied_cents"),
-}
-# Denominators of the first-response metrics: per group of the non-reason dimensions.
-_BASE = ("claims", "responded", "charge_cents")
-_FIRST_RESPONSE = ("initial_denial_rate", "avoidable_denial_rate")
-
-
-def _resolution_days(ledger, by, catalog):
-    """days_to_resolution's per-claim days as a histogram: by labels, days, count."""
-    from ledgerkit import metrics as M
-    from ledgerkit._facts import units
-    from ledgerkit._kernels.groupby import NO_DAY
-
-    _, f, g, _ = M._denied_lines(ledger, by, None, catalog)
-    first = f.enc_first_day[f.proc_enc, 1]
-    resolved = f.figures["payer_balance"] == 0
-    end = np.where(f.last_day != NO_DAY, f.last_day, first).astype(np.int32)
-    rep, _, all_, end_day = units(f.proc_enc, g.key, flag_all=resolved, day=end)
-    sel = np.flatnonzero(rep & all_ & (g.key >= 0))
-    days = end_day[sel].astype(np.int64) - first[sel]
-    groups = g.key[sel]
-    pairs = np.stack([groups, days], axis=1) if len(sel) else np.zeros((0, 2), np.int64)
-    uniq, counts = np.unique(pairs, axis=0, return_counts=True)
-    cols = g.labels(uniq[:, 0]) if g.columns else {}
-    cols["days"] = pa.array(uniq[:, 1], pa.int64())
-    cols["count"] = pa.array(counts.astype(np.int64))
-    return pa.table(cols)
-
-
-def _part_metric(ds, p, name, by, kwargs, policy):
-    from ledgerkit import metrics as M
-    from ledgerkit._facts import REASON_DIMS, parse_by
-
-    ledger = ds.read(p, policy=policy)
-    fn = getattr(M, name)
-    out = {"table": fn(ledger, by=by, **kwargs)}
-    by = parse_by(by)
-    if name in _FIRST_RESPONSE and any(d in REASON_DIMS for d in by):
-        base_by = tuple(d for d in by if d not in REASON_DIMS)
-        out["base"] = fn(ledger, by=base_by, **kwargs)
-    if name == "days_to_resolution":
-        out["days"] = _resolution_days(ledger, by, kwargs.get("catalog"))
-    return out
-
-
-def _rows_of(table: pa.Table, keys) -> list[tuple]:
-    if not keys:
-        return [()] * table.num_rows
-    return list(zip(*[table[k].to_pylist() for k in keys], strict=True))
-
-
-def _day_stats(days_hist: pa.Table, by, groups: pa.Table, qs):
-    """Per group of ``groups``: total days and linear-interpolated quantiles.
-
-    Computed from exact (group, days, count) histograms with the arithmetic of
-    ``ledgerkit._facts.group_quantiles``, so the floats are bit-identical.
-    """
-    summed = _group_sum(days_hist, list(by) + ["days"], ["count"])
-    index = {row: i for i, row in enumerate(_rows_of(groups, by))}
-    group_of = np.array([index.get(row, -1) for row in _rows_of(summed, by)], np.int64)
-    days = summed["days"].to_numpy().astype(np.int64)
-    count = summed["count"].to_numpy().astype(np.int64)
-    order = np.lexsort((days, group_of))
-    group_of, days, count = group_of[order], days[order], count[order]
-    bounds = np.searchsorted(group_of, np.arange(groups.num_rows + 1))
-    total = np.zeros(groups.num_rows, np.int64)
-    out = [np.full(groups.num_rows, np.nan) for _ in qs]
-    for gi in range(groups.num_rows):
-        d = days[bounds[gi] : bounds[gi + 1]]
-        c = np.cumsum(count[bounds[gi] : bounds[gi + 1]])
-        if not len(c):
-            continue
-        total[gi] = int((d * count[bounds[gi] : bounds[gi + 1]]).sum())
-        v = d.astype(np.float64)
-        n = np.int64(c[-1])
-        for j, q in enumerate(qs):
-            pos = (n - 1) * q
-            a = np.int64(np.floor(pos))
-            b = np.int64(np.ceil(pos))
-            va = v[np.searchsorted(c, a, side="right")]
-            vb = v[np.searchsorted(c, b, side="right")]
-            out[j][gi] = va + (vb - va) * (pos - a)
-    return total, out
-
-
-def _combine_metric(name, by, results) -> pa.Table:
-    from ledgerkit._facts import REASON_DIMS, parse_by, ratio
-
-    by = list(parse_by(by))
-    full = _concat([r["table"] for r in results])
-    ints = [
-        c
-        for c in full.column_names
-        if c not in by and pa.types.is_integer(full.schema.field(c).type)
-    ]
-    base_cols = [c for c in _BASE if c in ints] if "base" in results[0] else []
-    table = _group_sum(full, by, [c for c in ints if c not in base_cols])
-    cols = {c: table[c] for c in table.column_names}
-    if base_cols:
-        base_by = [d for d in by if d not in REASON_DIMS]
-        base = _group_sum(_concat([r["base"] for r in results]), base_by, base_cols)
-        index = {row: i for i, row in enumerate(_rows_of(base, base_by))}
-        rows = [index[row] for row in _rows_of(table, base_by)]
-        for c in base_cols:
-            cols[c] = base[c].take(pa.array(rows, pa.int64()))
-    for c, (num, den) in _RATIOS.items():
-        if c in full.column_names:
-            cols[c] = ratio(cols[num].to_numpy(), cols[den].to_numpy())
-    if name == "days_to_resolution":
-        days = _concat([r["days"] for r in results])
-        total, (median, p90) = _day_stats(days, by, table, (0.5, 0.9))
-        resolved = cols["resolved_claims"].to_numpy()
-        cols["open_claims"] = pa.array(cols["denied_claims"].to_numpy() - resolved)
-        cols["mean_days"] = ratio(total, resolved)
-        cols["median_days"] = pa.array(median, mask=np.isnan(median))
-        cols["p90_days"] = pa.array(p90, mask=np.isnan(p90))
-    out = pa.table({c: cols[c] for c in full.column_names})
-    out = out.cast(full.schema) if out.num_rows or full.num_rows else out
-    if by:
-        out = out.sort_by([(k, "ascending", "at_end") for k in by])
-    return out
-
-
 def metric(name: str, data, by="month", *, policy=None, client=None, progress=None, **kwargs):
     """One of :data:`METRICS` (``ledgerkit.metrics``) over every partition, combined exactly.
 
@@ -923,10 +617,8 @@ def metric(name: str, data, by="month", *, policy=None, client=None, progress=No
         day = ds.manifest.get("latest_posted_day")
         if day is not None:
             kwargs["today"] = EPOCH + dt.timedelta(days=int(day))
-    results = _run(
-        client, _part_metric, ds, name, by, kwargs, policy, progress=progress, desc=name
-    )
-    return _combine_metric(name, by, results)
+    results = _run(client, part_metric, ds, name, by, kwargs, policy, progress=progress, desc=name)
+    return combine_metric(name, by, results)
 
 
 def _metric_function(name: str):

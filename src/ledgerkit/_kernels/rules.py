@@ -7,7 +7,7 @@ stage, allowed, last remit day). It reuses ``procedure_figures_nb``,
 
 ``evaluate_rules_nb`` walks procedures grouped by encounter and, per
 procedure, tries the compiled rules in order: the first that matches wins.
-Rules arrive as arrays (see ``ledgerkit.rules._compile``): one int64 row of
+Rules arrive as arrays (see ``ledgerkit.rules.compile_rules``): one int64 row of
 scalars per rule (``R_*`` columns below) and boolean lookup tables indexed by
 dictionary code (a bitmap per set condition; an unconstrained set is all True).
 """
