@@ -131,10 +131,12 @@ N_PN = 1
 PI_TX, PI_DATE, PI_SEG = 0, 1, 2
 N_PI = 3
 
-# present[table, row]: how many values were written to a row of an "i" or "f" array
-# (0: the column is null and its pages were never touched, so they are not read).
-PR_CL_I, PR_LI_I, PR_LI_F, PR_AD_F = 0, 1, 2, 3
-N_PR = 4
+# present[table, row]: how many values were written to a row of an "i" or "f" array,
+# or to an optional string field of an "s" array (always-present string fields get
+# 1). 0: the column is null and its pages were never touched, so they are not read.
+PR_CL_I, PR_LI_I, PR_LI_F, PR_AD_F, PR_CL_S, PR_LI_S = 0, 1, 2, 3, 4, 5
+N_PR = 6
+PR_WIDTH = 24  # at least the most fields of a table
 
 FN_CODE, FN_SEG, FN_ELEM, FN_TX, FN_CLAIM, FN_LINE, FN_VS, FN_VE, FN_POS = range(9)
 N_FN = 9
@@ -840,6 +842,7 @@ def parse_835_nb(
     line_no = 0
     n1 = 0
     comp_noted = False
+    n_mods = n_svc06 = n_revenue = n_control = n_pat = n_sub = n_rendering = 0
     # envelope values copied into each transaction row
     isa_snd_s = isa_snd_e = isa_rcv_s = isa_rcv_e = isa_ctl_s = isa_ctl_e = 0
     gs_snd_s = gs_snd_e = gs_rcv_s = gs_rcv_e = gs_ctl_s = gs_ctl_e = 0
@@ -1122,9 +1125,12 @@ def parse_835_nb(
                 if nc >= 3:
                     last = min(nc, 6) - 1
                     _sets(li_s, L_MODS, li, cb[4], cb[2 * last + 1])
+                    n_mods += 1
                     li_i[LI_MODSEP, li] = sep + 1
                 _sets(li_s, L_REVENUE, li, eb_s[4], eb_e[4])
+                n_revenue += eb_e[4] > eb_s[4]
             if eb_e[6] > eb_s[6]:
+                n_svc06 += 1
                 nc, sep, odd = _composite(buf, eb_s[6], eb_e[6], comp, cb)
                 if (nc < 2 or cb[3] <= cb[2]) and bad == 0:
                     bad = 6
@@ -1184,6 +1190,7 @@ def parse_835_nb(
                 _sets(tx_s, T_PAYER_REF, tx, eb_s[2], eb_e[2])  # REF*2U
             elif loop == LOOP_LINE and _is(buf, eb_s[1], eb_e[1], 54, 82, 0):
                 _sets(li_s, L_CONTROL, li, eb_s[2], eb_e[2])  # REF*6R
+                n_control += 1
             continue
         if tag == AMT:
             if loop != LOOP_CLAIM and loop != LOOP_LINE:
@@ -1208,6 +1215,11 @@ def parse_835_nb(
                 who = C_SUB_LAST
             elif _is(buf, eb_s[1], eb_e[1], 56, 50, 0):  # 82 rendering provider
                 _sets(cl_s, C_RENDERING, cl, eb_s[9], eb_e[9])
+                n_rendering += 1
+            if who == C_PAT_LAST:
+                n_pat += 1
+            elif who == C_SUB_LAST:
+                n_sub += 1
             if who >= 0:
                 _sets(cl_s, who, cl, eb_s[3], eb_e[3])
                 _sets(cl_s, who + 1, cl, eb_s[4], eb_e[4])
@@ -1404,6 +1416,18 @@ def parse_835_nb(
     counts[K_FND] = n_fn
     counts[K_SEG] = seg_no
     counts[K_ISA] = n_isa
+    for f in range(present.shape[1]):
+        present[PR_CL_S, f] = 1
+        present[PR_LI_S, f] = 1
+    present[PR_LI_S, L_MODS] = n_mods
+    present[PR_LI_S, L_REVENUE] = n_revenue
+    for f in (L_OQUAL, L_OCODE, L_OMODS):
+        present[PR_LI_S, f] = n_svc06
+    present[PR_LI_S, L_CONTROL] = n_control
+    for f in range(5):
+        present[PR_CL_S, C_PAT_LAST + f] = n_pat
+        present[PR_CL_S, C_SUB_LAST + f] = n_sub
+    present[PR_CL_S, C_RENDERING] = n_rendering
     return E_OK
 
 

@@ -84,18 +84,29 @@ def _whole(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
-def _string_columns(buf, spans, fields, nulls: _Nulls, seps=None, sep_rows=None) -> dict:
+def _string_columns(
+    buf, spans, fields, nulls: _Nulls, present=None, seps=None, sep_rows=None
+) -> dict:
     """String fields of one kernel span array as Arrow arrays, by field.
 
     One pass over the file per table (see ``gather_table_nb``); the columns'
     bytes share one buffer, and so do their offsets and bitmaps. ``seps`` (an
     int array of the kernel with one column per row) gives per-row bytes to
     write as ':' for the fields whose ``sep_rows`` entry (a row of ``seps``)
-    is >= 0. All-null columns are shared null arrays.
+    is >= 0. All-null columns are shared null arrays; fields the parser never
+    wrote (``present[f] == 0``, when given) are not even read.
     """
     n = spans.shape[1]
-    fields = np.asarray(fields, np.int64)
+    fields = list(fields)
+    out = {}
+    if present is not None:
+        out = {f: nulls(n, pa.string()) for f in fields if present[f] == 0}
+    if seps is not None:
+        sep_rows = [r for f, r in zip(fields, sep_rows, strict=True) if f not in out]
+    fields = np.array([f for f in fields if f not in out], np.int64)
     nf = len(fields)
+    if nf == 0:
+        return out
     whole = _whole(spans)
     offsets = np.empty((nf, n + 1), np.int32)
     bits = np.zeros((nf, (n + 7) // 8), np.uint8)
@@ -117,7 +128,6 @@ def _string_columns(buf, spans, fields, nulls: _Nulls, seps=None, sep_rows=None)
     k.gather_table_nb(
         buf, whole, n, fields, rows, bases, seps, np.asarray(sep_rows, np.int64), offsets, data
     )
-    out = {}
     for j in range(nf):
         r, nn = int(rows[j]), int(n_null[j])
         if r < 0:
@@ -305,9 +315,8 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     def col(arr, f, typ=pa.int64(), present=None):
         return _column(arr[f], typ, nulls, -1 if present is None else int(present[f]))
 
-    pr_cl, pr_li, pr_lf, pr_ad = (
-        p.present[i] for i in (k.PR_CL_I, k.PR_LI_I, k.PR_LI_F, k.PR_AD_F)
-    )
+    pr = p.present
+    pr_cl, pr_li, pr_lf, pr_ad = (pr[i] for i in (k.PR_CL_I, k.PR_LI_I, k.PR_LI_F, k.PR_AD_F))
 
     ad_i, ad_n = p.ad_i, p.ad_n
     sc = _string_columns(b, p.ad_s, [k.A_GROUP, k.A_CARC], nulls)
@@ -327,7 +336,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     li_i, li_n, li_f = p.li_i, p.li_n, p.li_f
     nli = li_n.shape[1]
     sc = _string_columns(
-        b, p.li_s, range(k.N_LS), nulls, li_i,
+        b, p.li_s, range(k.N_LS), nulls, pr[k.PR_LI_S], li_i,
         [k.LI_OMODSEP if f == k.L_OMODS else k.LI_MODSEP if f == k.L_MODS else -1
          for f in range(k.N_LS)],
     )  # fmt: skip
@@ -364,7 +373,13 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     c_fields += [k.C_FREQUENCY, k.C_RENDERING]
     if keep_identifiers:
         c_fields += [k.C_PAT_LAST + i for i in range(len(IDENTIFIER_COLUMNS))]
-    sc = _string_columns(b, p.cl_s, c_fields, nulls)
+    sc = _string_columns(b, p.cl_s, c_fields, nulls, pr[k.PR_CL_S])
+
+    def keys(first):  # a person never named in the file (no NM1 of that kind) is not read
+        if pr[k.PR_CL_S, first] == 0 and ncl:
+            return nulls(ncl, pa.string())
+        return person_keys(b, p.cl_s, salt, first)
+
     claim_cols = {
         "claim_id": _ids(ncl),
         "transaction_id": col(cl_i, k.CI_TX, pa.int32()),
@@ -383,8 +398,8 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         "statement_to": col(cl_i, k.CI_TO, pa.date32(), pr_cl),
         "received_date": col(cl_i, k.CI_RECEIVED, pa.date32(), pr_cl),
         "rendering_provider_id": sc[k.C_RENDERING],
-        "patient_key": person_keys(b, p.cl_s, salt, k.C_PAT_LAST),
-        "subscriber_key": person_keys(b, p.cl_s, salt, k.C_SUB_LAST),
+        "patient_key": keys(k.C_PAT_LAST),
+        "subscriber_key": keys(k.C_SUB_LAST),
     }
     if keep_identifiers:
         for i, name in enumerate(IDENTIFIER_COLUMNS):

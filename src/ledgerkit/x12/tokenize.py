@@ -143,7 +143,7 @@ def _arrays(counts, int_dtype):
         pl_n=two(k.N_PN, npl, np.int64),
         pl_i=two(k.N_PI, npl, i),
         fn=two(k.N_FN, nfn, np.int64),
-        present=np.zeros((k.N_PR, 8), np.int64),
+        present=np.zeros((k.N_PR, k.PR_WIDTH), np.int64),
     )
 
 
