@@ -11,14 +11,16 @@ is a ``(start, end)`` pair of byte offsets into the file (absent when
 ``end <= start``: the wrapper allocates span arrays zeroed, so a field that
 never occurs costs no memory) that ``gather_table_nb`` later packs into Arrow
 string buffers. Money is int64 cents (``NULL`` when absent); ids, dates,
-segment numbers and other small integers are int32 (``NULL32`` when absent);
-quantities are float64 (NaN when absent). The number arrays are handed to Arrow
-without a copy.
+segment numbers and other small integers are int32, quantities float64 (see
+"layouts" below for how absent values are marked: rarely present fields are
+never written, so their zeroed pages are never touched either). The number
+arrays are handed to Arrow without a copy.
 
-The caller estimates the rows of each table (``count_835_nb``), allocates, and
-runs ``parse_835_nb``, which checks everything and counts rows past the
-capacity so the caller can retry. No validation or defaults happen outside
-these functions and the Python wrapper in ``ledgerkit.x12.tokenize``.
+The caller estimates the rows of each table (``count_835_nb``, on samples of a
+large file), allocates, and runs ``parse_835_nb``, which checks everything and
+counts rows past the capacity so the caller can retry with the exact numbers.
+No validation or defaults happen outside these functions and the Python
+wrapper in ``ledgerkit.x12.tokenize``.
 
 Every array index written here is bounds-checked against the array's size
 first: the fuzz tests feed mutated bytes, and Numba does not check bounds.

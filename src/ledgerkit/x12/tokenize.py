@@ -1,11 +1,12 @@
 """The Python side of the compiled 835 tokenizer: allocate, call, explain errors.
 
-:func:`tokenize` runs :func:`ledgerkit._kernels.x12.count_835_nb` (upper bounds of
-the rows of each table) and :func:`ledgerkit._kernels.x12.parse_835_nb` (fill
-arrays of that size) over the bytes of one file and returns a :class:`Parsed`
-bundle of numpy arrays. Python never loops over
-segments: it only sniffs default delimiters for files without an ISA header,
-allocates, and turns a kernel error code into an :class:`X12Error`.
+:func:`tokenize` estimates the rows of each table with
+:func:`ledgerkit._kernels.x12.count_835_nb` (the whole of a small file, samples
+of a large one), allocates, and runs :func:`ledgerkit._kernels.x12.parse_835_nb`
+over the bytes of one file (again, with exact sizes, if an estimate was too
+small); it returns a :class:`Parsed` bundle of numpy arrays. Python never loops
+over segments: it only sniffs default delimiters for files without an ISA
+header, allocates, and turns a kernel error code into an :class:`X12Error`.
 """
 
 from __future__ import annotations
