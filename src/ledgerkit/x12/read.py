@@ -98,6 +98,8 @@ def _string_columns(
     """
     n = spans.shape[1]
     fields = list(fields)
+    if n == 0:
+        return {f: nulls(0, pa.string()) for f in fields}
     out = {}
     if present is not None:
         out = {f: nulls(n, pa.string()) for f in fields if present[f] == 0}
@@ -541,7 +543,7 @@ def _findings(p, keep, file, transactions, claims, lines, adjustments, plb) -> p
              int(cl), None, diff,
              f"claim charge - paid - claim and line adjustments = {diff / 100:.2f}, not 0")
         )  # fmt: skip
-    for tx, diff in _transaction_residuals(transactions, claims, plb):
+    for tx, diff in _transaction_residuals(p):
         rows.append(
             (int(keep["tx_seg"][tx]), "BPR", 2, "unbalanced_transaction", int(tx), None, None,
              diff, f"BPR02 - (sum of CLP04 - sum of PLB) = {diff / 100:.2f}, not 0")
@@ -550,25 +552,19 @@ def _findings(p, keep, file, transactions, claims, lines, adjustments, plb) -> p
     return findings_table(file, rows)
 
 
-def _transaction_residuals(transactions, claims, plb):
-    ntx = transactions.num_rows
+def _transaction_residuals(p: Parsed):
+    """(transaction, BPR02 - (sum of CLP04 - sum of PLB)) where not 0, from the kernel arrays."""
+    ntx = p.tx_n.shape[1]
     if ntx == 0:
         return []
     paid = np.zeros(ntx, np.int64)
-    k.group_sum_nb(
-        np.ascontiguousarray(claims.column("paid_cents").to_numpy()),
-        np.ascontiguousarray(claims.column("transaction_id").to_numpy().astype(np.int64)),
-        paid,
-    )
+    k.group_sum_nb(p.cl_n[k.CN_PAID], p.cl_i[k.CI_TX], paid)
     plb_sum = np.zeros(ntx, np.int64)
-    k.group_sum_nb(
-        np.ascontiguousarray(plb.column("amount_cents").to_numpy()),
-        np.ascontiguousarray(plb.column("transaction_id").to_numpy().astype(np.int64)),
-        plb_sum,
-    )
-    bpr = pc.fill_null(transactions.column("payment_cents"), 0).to_numpy()
-    debit = pc.fill_null(pc.equal(transactions.column("credit_debit"), "D"), False).to_numpy()
-    has = transactions.column("payment_cents").is_valid().to_numpy(zero_copy_only=False)
+    k.group_sum_nb(p.pl_n[k.PN_AMOUNT], p.pl_i[k.PI_TX], plb_sum)
+    has = p.tx_n[k.TN_PAYMENT] != NULL
+    bpr = np.where(has, p.tx_n[k.TN_PAYMENT], 0)
+    s, e = p.tx_s[2 * k.T_CREDIT_DEBIT], p.tx_s[2 * k.T_CREDIT_DEBIT + 1]
+    debit = (e - s == 1) & (p.buf[s] == ord("D"))  # BPR03 "D"
     expected = paid - plb_sum
     residual = np.where(debit, -bpr, bpr) - expected
     out = np.flatnonzero(has & (residual != 0))
