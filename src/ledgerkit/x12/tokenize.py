@@ -160,7 +160,7 @@ def _run(buf, delims, counts, err, arrays):
 
 SAMPLED_ABOVE = 256 << 10  # smaller files are counted whole
 SAMPLES = 16
-SAMPLE_BYTES = 128 << 10  # per sample, at most (a 64th of a smaller file)
+SAMPLE_BYTES = 128 << 10  # per sample, at most (a 128th of a smaller file)
 SAMPLE_MARGIN = 1.1  # +0.25 with samples smaller than SAMPLE_BYTES
 
 
@@ -168,7 +168,7 @@ def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
     """Rows to allocate for each table (``counts`` layout of the kernel).
 
     A small file is counted whole (``count_835_nb``: upper bounds). A larger one
-    is counted on ``SAMPLES`` evenly spaced slices (``SAMPLE_BYTES``, or a 64th
+    is counted on ``SAMPLES`` evenly spaced slices (``SAMPLE_BYTES``, or a 128th
     of the file): their rows per byte, times the file size, plus a margin.
     Counting the whole file cost a quarter of the parse; an estimate that is too
     small costs one more parse with the exact numbers (the parser counts rows
@@ -177,7 +177,7 @@ def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
     """
     n = len(buf)
     counts = np.zeros(k.N_K, np.int64)
-    size = min(SAMPLE_BYTES, max(n // 64, 1))
+    size = min(SAMPLE_BYTES, max(n // 128, 1))
     if n < max(SAMPLED_ABOVE, 2 * SAMPLES * size):
         k.count_835_nb(buf, delims[0], delims[2], counts)
         return counts
