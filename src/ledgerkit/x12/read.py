@@ -446,35 +446,41 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         },
     )
     re_i = p.re_i
-    sc = _string_columns(b, p.re_s, [k.R_QUAL, k.R_CODE], nulls)
-    sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
-    remarks = _table(
-        "remarks",
-        {
-            "claim_id": col(re_i, k.RI_CLAIM, pa.int32()),
-            "line_id": col(re_i, k.RI_LINE, pa.int32()),
-            "source": pa.DictionaryArray.from_arrays(
-                pa.array(re_i[k.RI_SOURCE].astype(np.int8)), pa.array(sources)
-            ).cast(pa.string()),
-            "qualifier": sc[k.R_QUAL],
-            "code": sc[k.R_CODE],
-        },
-        nulls,
-    )
+    if re_i.shape[1] == 0:
+        remarks = schema("remarks").empty_table()
+    else:
+        sc = _string_columns(b, p.re_s, [k.R_QUAL, k.R_CODE], nulls)
+        sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
+        remarks = _table(
+            "remarks",
+            {
+                "claim_id": col(re_i, k.RI_CLAIM, pa.int32()),
+                "line_id": col(re_i, k.RI_LINE, pa.int32()),
+                "source": pa.DictionaryArray.from_arrays(
+                    pa.array(re_i[k.RI_SOURCE].astype(np.int8)), pa.array(sources)
+                ).cast(pa.string()),
+                "qualifier": sc[k.R_QUAL],
+                "code": sc[k.R_CODE],
+            },
+            nulls,
+        )
     pl_i, pl_n = p.pl_i, p.pl_n
-    sc = _string_columns(b, p.pl_s, [k.P_PROVIDER, k.P_REASON, k.P_REFERENCE], nulls)
-    plb = _table(
-        "provider_adjustments",
-        {
-            "transaction_id": col(pl_i, k.PI_TX, pa.int32()),
-            "provider_id": sc[k.P_PROVIDER],
-            "fiscal_period_date": col(pl_i, k.PI_DATE, pa.date32()),
-            "reason_code": sc[k.P_REASON],
-            "reference": sc[k.P_REFERENCE],
-            "amount_cents": col(pl_n, k.PN_AMOUNT),
-        },
-        nulls,
-    )
+    if pl_i.shape[1] == 0:
+        plb = schema("provider_adjustments").empty_table()
+    else:
+        sc = _string_columns(b, p.pl_s, [k.P_PROVIDER, k.P_REASON, k.P_REFERENCE], nulls)
+        plb = _table(
+            "provider_adjustments",
+            {
+                "transaction_id": col(pl_i, k.PI_TX, pa.int32()),
+                "provider_id": sc[k.P_PROVIDER],
+                "fiscal_period_date": col(pl_i, k.PI_DATE, pa.date32()),
+                "reason_code": sc[k.P_REASON],
+                "reference": sc[k.P_REFERENCE],
+                "amount_cents": col(pl_n, k.PN_AMOUNT),
+            },
+            nulls,
+        )
     keep = {
         "line_seg": li_i[k.LI_SEG],
         "line_claim": li_i[k.LI_CLAIM],
