@@ -489,7 +489,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         "tx_seg": tx_n[k.TN_SEG],
         "unbalanced": unbalanced,
     }
-    findings = _findings(p, keep, file, transactions, claims, lines, adjustments, plb)
+    findings = _findings(p, keep, file)
     return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
 
 
@@ -513,7 +513,7 @@ def _with_derived(claims: pa.Table, line_cols: dict, adjustments: pa.Table, keep
 
 
 # ----------------------------------------------------------------------------- findings
-def _findings(p, keep, file, transactions, claims, lines, adjustments, plb) -> pa.Table:
+def _findings(p: Parsed, keep: dict, file: str) -> pa.Table:
     """Kernel findings plus the three balancing checks of the implementation guide."""
     rows = []  # small: one dict per finding, never per segment
     fn = p.fn
