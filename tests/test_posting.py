@@ -313,3 +313,20 @@ def test_empty_batch(synth_case):
     result = post(base, subset(r, []))
     assert result.decisions.num_rows == 0
     assert result.ledger is base
+
+
+@pytest.mark.parametrize(
+    "keys, values, expect",
+    [
+        ([2, 0, None, 5, -1], [0, 1, 2], [2, 0, -1, -1, -1]),  # row ids: arithmetic
+        ([7, 3, 9], [3, 7, 8], [1, 0, -1]),  # other ids: hashed
+        ([1, 1], [], [-1, -1]),
+        (["b", None], ["a", "b"], [1, -1]),
+    ],
+)
+def test_positions_of_ids(keys, values, expect):
+    from ledgerkit._remit_batch import positions
+
+    value_type = pa.string() if isinstance(keys[0], str) else pa.int32()
+    got = positions(pa.array(keys, value_type), pa.array(values, value_type))
+    assert got.tolist() == expect

@@ -36,8 +36,20 @@ def positions(keys, value_set) -> np.ndarray:
     keys, value_set = plain(keys), plain(value_set)
     if len(keys) == 0:
         return np.zeros(0, np.int64)
+    if _is_row_ids(value_set) and pa.types.is_integer(keys.type):
+        # Ids that are row numbers (as read_835 makes them): no hashing needed.
+        k = ints(keys, -1)
+        return np.where((k >= 0) & (k < len(value_set)), k, -1)
     pos = pc.index_in(keys, value_set=value_set)
     return ints(pos, -1)
+
+
+def _is_row_ids(values: pa.Array) -> bool:
+    """True for a non-null integer column holding 0, 1, ..., n - 1 in order."""
+    if not pa.types.is_integer(values.type) or values.null_count:
+        return False
+    v = values.to_numpy(zero_copy_only=False)
+    return len(v) == 0 or (int(v[0]) == 0 and bool((np.diff(v) == 1).all()))
 
 
 def const(value, n: int, typ=pa.string()) -> pa.Array:

@@ -470,40 +470,59 @@ def _is_remit(ledger: Ledger) -> np.ndarray:
 
 
 def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, actor, note):
-    """Entries (plain string columns) for remit items."""
+    """Entries for remit items, in the ledger's column types.
+
+    Categorical columns are dictionary arrays from the start (indices into each
+    distinct value once), so neither reordering nor ``Ledger.append`` copies or
+    re-hashes strings.
+    """
     keys = ledger.keys
     n = len(rows_claim)
-    take_c = pa.array(rows_claim)
     proc_rows = keys.proc_rows(rows_proc)
     adj = b.adjustments
-    has_adj = adj_row >= 0
-    at = pa.array(np.maximum(adj_row, 0))
-    mask = pa.array(~has_adj)
+    no_adj = adj_row < 0
     if adj.num_rows:
-        group = pc.if_else(mask, None, plain(adj["group_code"]).take(at))
-        carc = pc.if_else(mask, None, plain(adj["carc"]).take(at))
+        at = np.maximum(adj_row, 0)
+        group = _dictionary(adj["group_code"], at, pa.int8(), no_adj)
+        carc = _dictionary(adj["carc"], at, pa.int16(), no_adj)
     else:
-        group = carc = pa.nulls(n, pa.string())
+        group = pa.nulls(n, pa.dictionary(pa.int8(), pa.string()))
+        carc = pa.nulls(n, pa.dictionary(pa.int16(), pa.string()))
     return pa.table(
         {
             "encounter_id": plain(ledger.procedures["encounter_id"]).take(pa.array(proc_rows)),
             "line": pa.array(keys.proc_line[rows_proc]),
             "payer_seq": pa.array(ev["seq"][rows_claim]),
-            "payer_id": plain(b.payer_id).take(take_c),
+            "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32()),
             "kind": pa.DictionaryArray.from_arrays(
                 pa.array((kind != K.ITEM_PAYMENT).astype(np.int8)),
                 pa.array(["payment", "adjustment"]),
-            ).cast(pa.string()),
+            ),
             "group_code": group,
             "carc": carc,
             "amount_cents": pa.array(amount, pa.int64()),
             "negates": pa.nulls(n, pa.int64()),
-            "source": const("remit", n),
-            "remit_ref": b.remit_id.take(take_c),
-            "actor": const(actor, n),
+            "source": _one_value("remit", n, pa.int8()),
+            "remit_ref": _dictionary(b.remit_id, rows_claim, pa.int32()),
+            "actor": _one_value(actor, n, pa.int32()),
             "note": const(note, n),
         }
     )
+
+
+def _dictionary(values, rows: np.ndarray, index_type, mask=None) -> pa.DictionaryArray:
+    """``values.take(rows)`` as a dictionary array (nulls where ``mask`` or null)."""
+    encoded = pc.dictionary_encode(plain(values))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)[rows]
+    null = codes < 0 if mask is None else (codes < 0) | mask
+    indices = pa.array(codes.astype(index_type.to_pandas_dtype()), index_type, mask=null)
+    return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+
+
+def _one_value(value, n: int, index_type) -> pa.DictionaryArray:
+    """``value`` n times as a dictionary array of one value."""
+    indices = pa.array(np.zeros(n, index_type.to_pandas_dtype()), index_type)
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string()))
 
 
 _ENTRY_COLS = (
@@ -572,14 +591,14 @@ def _build_entries(ledger, b, ev, actor, note, at):
                 target_new = which
                 target_id = np.full(len(which), -1, np.int64)
             else:
-                src = _plain_entries(ledger.entries.take(pa.array(ref[which])))
+                src = ledger.entries.take(pa.array(ref[which]))
                 target_new = np.full(len(which), -1, np.int64)
                 target_id = ints(src["entry_id"])
             neg = {name: src[name] for name in _ENTRY_COLS}
             neg["amount_cents"] = pc.negate(src["amount_cents"])
-            neg["source"] = const("remit", len(which))
-            neg["remit_ref"] = b.remit_id.take(pa.array(by_claim))
-            neg["actor"] = const(actor, len(which))
+            neg["source"] = _one_value("remit", len(which), pa.int8())
+            neg["remit_ref"] = _dictionary(b.remit_id, by_claim, pa.int32())
+            neg["actor"] = _one_value(actor, len(which), pa.int32())
             neg["note"] = const(note, len(which))
             neg["negates"] = pa.nulls(len(which), pa.int64())
             parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
@@ -609,13 +628,11 @@ def _build_entries(ledger, b, ev, actor, note, at):
         pa.array(negates, mask=negates < 0),
     )
     table = table.append_column("entry_id", pa.array(ids))
-    table = table.append_column("posted_at", const(at, m, TIMESTAMP)).take(pa.array(o))
+    table = table.append_column("posted_at", const(at, m, TIMESTAMP))
+    if (np.diff(o) < 0).any():  # reversals interleave: restore batch order
+        table = table.take(pa.array(o))
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
     return table, per_claim
-
-
-def _plain_entries(t: pa.Table) -> pa.Table:
-    return pa.table({name: plain(t[name]) for name in t.column_names})
 
 
 def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
