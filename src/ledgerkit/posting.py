@@ -688,11 +688,16 @@ def _now(at) -> dt.datetime:
     return at
 
 
-def _run(ledger, remittances, *, policy, at, actor, note, review=False, claim_level_line=None):
-    r = _as_remittances(remittances)
+def _run(
+    ledger, remittances, *, policy, at, actor, note, review=False, claim_level_line=None,
+    batch=None,
+):  # fmt: skip
+    """post / post_flagged: (PostResult, decision arrays, which claims may post).
+
+    ``batch`` is ``flatten(remittances)`` when the caller has it already."""
     policy = policy or ledger.policy
     when = _now(at)
-    b = flatten(r)
+    b = flatten(_as_remittances(remittances)) if batch is None else batch
     ev = _evaluate(ledger, b, policy, review=review, claim_level_line=claim_level_line)
     if review:
         ok = np.isin(ev["reason"], [_CODES.index("first_remit"), _CODES.index("reversal")])

@@ -72,7 +72,7 @@ from ledgerkit.posting import (
     ENGINE_ACTOR,
     PostResult,
     _as_remittances,
-    post,
+    _run,
 )
 from ledgerkit.schema import TIMESTAMP, arrow_schema
 
@@ -446,12 +446,13 @@ class LedgerStore:
         r = _as_remittances(remittances)
         with self._writing("post") as base:
             ledger = self.ledger(base.version)
-            result = post(ledger, r, actor=actor, note=note, at=at)
+            batch = flatten(r)
+            result = _run(ledger, r, policy=None, at=at, actor=actor, note=note, batch=batch)[0]
             remits = remit_rows(
                 r,
                 self._table("remit_claims", base.version)["remit_id"].combine_chunks(),
                 self._table("remit_provider_adjustments", base.version)["plb_id"].combine_chunks(),
-                batch=flatten(r),
+                batch=batch,
             )
             decisions = _new_decisions(result.decisions, self.decisions(base.version))
             self._commit(
