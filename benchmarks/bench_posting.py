@@ -22,3 +22,41 @@ class Post:
 
     def peakmem_post(self, size):
         post(self.base, self.remits)
+
+
+class Store:
+    """A LedgerStore on Delta Lake: post + commit, and a fresh reader's first ledger().
+
+    One sample per setup (``repeat = 1``): setup creates the empty store the timed
+    post commits into, so creating it is not timed.
+    """
+
+    params = [[(1_000_000, 100_000)]]
+    param_names = ["procedures_claims"]
+    small_params = [(3_000, 300)]
+    timeout = 900
+    number = 1
+    repeat = 1
+
+    def setup(self, size):
+        import tempfile
+
+        from ledgerkit.store import LedgerStore
+
+        self.base, self.remits = posting_workload(*size)
+        post(self.base, self.remits.__class__.concat([]))  # JIT warm-up
+        self.folder = tempfile.TemporaryDirectory(prefix="ledgerkit-bench-store-")
+        self.posted = LedgerStore.create(f"{self.folder.name}/posted", self.base, actor="bench")
+        self.posted.post(self.remits, actor="bench")
+        self.empty = LedgerStore.create(f"{self.folder.name}/empty", self.base, actor="bench")
+
+    def teardown(self, size):
+        self.folder.cleanup()
+
+    def time_post_and_commit(self, size):
+        self.empty.post(self.remits, actor="bench")
+
+    def time_open_and_read_ledger(self, size):
+        from ledgerkit.store import LedgerStore
+
+        LedgerStore(self.posted.path).ledger()

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 SMALL = 3_000
-MODULES = ["benchmarks.bench_core", "benchmarks.bench_posting"]
+MODULES = ["benchmarks.bench_core", "benchmarks.bench_posting"]  # others: their own tests
 
 
 def _cases():
@@ -29,7 +29,11 @@ def test_benchmark_body_runs(cls, method):
     ]
     bench = cls()
     bench.setup(*params)
-    getattr(bench, method)(*params)
+    try:
+        getattr(bench, method)(*params)
+    finally:
+        if hasattr(bench, "teardown"):
+            bench.teardown(*params)
 
 
 @pytest.mark.parametrize("name", ["timeraw_import_ledgerkit", "timeraw_first_classify_of_sample"])
