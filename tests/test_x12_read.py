@@ -330,3 +330,21 @@ def test_zero_quantities_are_kept_and_absent_ones_null():
     assert (line["units"], line["original_units"]) == (0.0, 0.0)
     assert (line["service_date"], line["service_end"]) == (None, None)
     assert line["service_start"] == dt.date(2025, 1, 2)
+
+
+def test_repeated_and_invalid_dates_read_each_time():
+    line = b"SVC*HC:99213*10*10**1~DTM*472*%s~"
+    raw = (
+        b"ST*835*1~BPR*I*40*C*CHK************20250101~CLP*E1*1*40*40~DTM*232*20250102~"
+        + b"".join(
+            line % d for d in (b"20250102", b"20250102", b"20250231", b"20250102", b"2025013")
+        )
+        + b"SE*15*1~"
+    )
+    r = read_835(raw)
+    assert r.claims.column("statement_from").to_pylist() == [dt.date(2025, 1, 2)]
+    day = dt.date(2025, 1, 2)
+    assert r.service_lines.column("service_date").to_pylist() == [day, day, None, day, None]
+    assert [c for c in r.findings.column("code").to_pylist() if c == "invalid_date"] == [
+        "invalid_date"
+    ] * 2

@@ -845,6 +845,12 @@ def parse_835_nb(
     n1 = 0
     comp_noted = False
     n_mods = n_svc06 = n_revenue = n_control = n_pat = n_sub = n_rendering = 0
+    n_qty = n_units = n_ounits = 0
+    n_dates = np.zeros(2 * PR_WIDTH, np.int64)  # claim rows, then line rows
+    # the last DTM date read: its 8 bytes, status and days (dates repeat within claims)
+    last_date = np.uint64(0)
+    last_st = 2
+    last_days = 0
     # envelope values copied into each transaction row
     isa_snd_s = isa_snd_e = isa_rcv_s = isa_rcv_e = isa_ctl_s = isa_ctl_e = 0
     gs_snd_s = gs_snd_e = gs_rcv_s = gs_rcv_e = gs_ctl_s = gs_ctl_e = 0
@@ -1066,7 +1072,7 @@ def parse_835_nb(
                     ad_n[AN_AMOUNT, a] = v
                     if qs == 0:
                         ad_f[AF_QTY, a] = q if q != 0.0 else -0.0
-                        present[PR_AD_F, AF_QTY] += 1
+                        n_qty += 1
                     _sets(ad_s, A_GROUP, a, eb_s[1], eb_e[1])
                     _sets(ad_s, A_CARC, a, eb_s[k], eb_e[k])
             continue
@@ -1117,10 +1123,10 @@ def parse_835_nb(
                 li_i[LI_NUMBER, li] = line_no
                 if us == 0:
                     li_f[LF_UNITS, li] = units if units != 0.0 else -0.0
-                    present[PR_LI_F, LF_UNITS] += 1
+                    n_units += 1
                 if os_ == 0:
                     li_f[LF_OUNITS, li] = ounits if ounits != 0.0 else -0.0
-                    present[PR_LI_F, LF_OUNITS] += 1
+                    n_ounits += 1
                 _sets(li_s, L_QUAL, li, cb[0], cb[1])
                 if nc >= 2:
                     _sets(li_s, L_CODE, li, cb[2], cb[3])
@@ -1170,7 +1176,14 @@ def parse_835_nb(
             elif loop == LOOP_LINE and q == 151:
                 target = LI_END
             if target >= 0:
-                st, d = _date(buf, eb_s[2], eb_e[2])
+                if eb_e[2] - eb_s[2] == 8 and eb_s[2] + 8 <= n:
+                    w = load8(buf, eb_s[2])
+                    if w != last_date:
+                        last_st, last_days = _date(buf, eb_s[2], eb_e[2])
+                        last_date = w
+                    st, d = last_st, last_days
+                else:
+                    st, d = _date(buf, eb_s[2], eb_e[2])
                 if st == 2:
                     n_fn = _find(
                         fn, n_fn, F_INVALID_DATE, seg_no, 2, tx, cl, li, eb_s[2], eb_e[2], pos
@@ -1180,10 +1193,10 @@ def parse_835_nb(
                         _setn(tx_n, target, tx, d)
                     elif loop == LOOP_CLAIM:
                         _setn(cl_i, target, cl, d + DATE_BIAS)
-                        present[PR_CL_I, target] += 1
+                        n_dates[target] += 1
                     else:
                         _setn(li_i, target, li, d + DATE_BIAS)
-                        present[PR_LI_I, target] += 1
+                        n_dates[PR_WIDTH + target] += 1
             continue
         if tag == REF:
             if loop == LOOP_PLB or loop == LOOP_LX:
@@ -1421,6 +1434,11 @@ def parse_835_nb(
     for f in range(present.shape[1]):
         present[PR_CL_S, f] = 1
         present[PR_LI_S, f] = 1
+        present[PR_CL_I, f] = n_dates[f]
+        present[PR_LI_I, f] = n_dates[PR_WIDTH + f]
+    present[PR_AD_F, AF_QTY] = n_qty
+    present[PR_LI_F, LF_UNITS] = n_units
+    present[PR_LI_F, LF_OUNITS] = n_ounits
     present[PR_LI_S, L_MODS] = n_mods
     present[PR_LI_S, L_REVENUE] = n_revenue
     for f in (L_OQUAL, L_OCODE, L_OMODS):
