@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.metrics import METRIC_NAMES
+
 
 # --------------------------------------------------------------------- group sums
 def _concat_tables(tables: list[pa.Table]) -> pa.Table:
@@ -49,15 +51,7 @@ def group_sum(table: pa.Table, keys, columns) -> pa.Table:
 
 
 # --------------------------------------------------------------------- metrics
-METRICS = (
-    "initial_denial_rate",
-    "avoidable_denial_rate",
-    "denial_dollars",
-    "overturn_rate",
-    "days_to_resolution",
-    "open_denial_dollars",
-    "aging",
-)
+METRICS = METRIC_NAMES
 # Ratio columns, recomputed from the summed numerator and denominator.
 _RATIOS = {
     "denial_rate": ("denied_claims", "claims"),

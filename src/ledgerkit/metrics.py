@@ -47,7 +47,7 @@ from ledgerkit._facts import (
 )
 from ledgerkit._kernels import codes as C
 
-__all__ = [
+METRIC_NAMES = (
     "initial_denial_rate",
     "avoidable_denial_rate",
     "denial_dollars",
@@ -55,8 +55,8 @@ __all__ = [
     "days_to_resolution",
     "open_denial_dollars",
     "aging",
-    "AGING_BUCKETS",
-]
+)
+__all__ = [*METRIC_NAMES, "AGING_BUCKETS", "METRIC_NAMES"]
 
 AGING_BUCKETS = (
     ("days_0_30", 0, 30),
