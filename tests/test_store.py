@@ -429,3 +429,18 @@ def test_writer_lock_names_its_holder_and_is_released(tmp_path):
         assert time.perf_counter() - t >= 0.3  # it waited before giving up
     with WriterLock(tmp_path, "negate", wait_s=0.0):  # released on exit
         pass
+
+
+def test_no_actor_writes_nothing(tmp_path, case):
+    _, base, r = case
+    with pytest.raises(LedgerError, match="needs an actor"):
+        LedgerStore.create(tmp_path / "store", base, actor="")
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").iterdir())
+    store = _store(tmp_path, base)
+    before = store.table_versions()
+    with pytest.raises(LedgerError, match="needs an actor"):
+        store.post(subset(r, [0]), actor="")
+    assert LedgerStore(store.path).table_versions() == before
+    from deltalake import DeltaTable
+
+    assert DeltaTable(str(store.path / "entries")).version() == before["entries"]

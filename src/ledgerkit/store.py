@@ -218,6 +218,7 @@ class LedgerStore:
         """Create a store at ``path`` (a new or empty folder) holding ``ledger``."""
         from deltalake import CommitProperties, Transaction, write_deltalake
 
+        _require_actor(actor)  # before anything is written
         path = Path(path)
         if path.exists() and any(path.iterdir()):
             raise LedgerError(f"{path}: folder exists and is not empty; choose a new folder")
@@ -387,6 +388,7 @@ class LedgerStore:
         from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
         from deltalake.exceptions import CommitFailedError
 
+        _require_actor(actor)  # before anything is written
         new_version = base.version + 1
         commit_id = uuid.uuid4().hex
         schemas = _schemas()
@@ -553,10 +555,14 @@ def _commit_meta(operation, actor, note) -> dict:
     }
 
 
-def _commit_row(version, commit_id, operation, actor, note, n_entries, n_decisions,
-                table_versions) -> pa.Table:  # fmt: skip
+def _require_actor(actor) -> None:
     if not actor:
         raise LedgerError("every store commit needs an actor (who)")
+
+
+def _commit_row(version, commit_id, operation, actor, note, n_entries, n_decisions,
+                table_versions) -> pa.Table:  # fmt: skip
+    _require_actor(actor)
     return pa.Table.from_pylist(
         [
             {
