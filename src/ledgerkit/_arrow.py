@@ -40,10 +40,12 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     """Positions of each value of ``column`` in ``value_set`` (int64, -1 when absent).
 
     Works on plain and dictionary-encoded string columns. ``pc.index_in``
-    hashes the whole value set on every call, so this makes exactly one call
+    hashes the whole value set on every call, so this makes at most one call
     for the whole column: over the distinct dictionary values, or over the
     heads of runs of equal adjacent values (ledger tables are usually grouped
-    by encounter, so 10+ entries in a row share an encounter id).
+    by encounter, so 10+ entries in a row share an encounter id). A chunk whose
+    run heads are the value set's next values in order (a ledger written
+    grouped, then appended to) needs no hashing at all.
     """
     value_set = _plain(value_set)
     if isinstance(column, pa.Array):
@@ -59,27 +61,49 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
             [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in unified.chunks]
         ).astype(np.int64)
         return dict_pos[idx]  # a null index (-1) picks the appended -1
-    chunks, heads = [], []
-    start = 0
+    out = np.empty(len(column), np.int64)
+    to_hash = []  # (offset in out, run lengths, run heads) of chunks not aligned
+    offset = 0
+    expect = 0  # where the previous aligned chunk's runs ended in value_set
     for chunk in column.chunks:
         n = len(chunk)
         if n == 0:
             continue
-        h = np.zeros(1, np.int64)
+        heads = np.zeros(1, np.int64)
         if n > 1:
             differs = pc.not_equal(chunk.slice(1), chunk.slice(0, n - 1)).fill_null(True)
-            h = np.concatenate([h, np.flatnonzero(differs.to_numpy(zero_copy_only=False)) + 1])
-        chunks.append(chunk.take(pa.array(h)))
-        heads.append(h + start)
-        start += n
-    heads = np.concatenate(heads)
-    head_values = pa.chunked_array(chunks).combine_chunks()
-    if len(head_values) == len(value_set) and pc.all(pc.equal(head_values, value_set)).as_py():
-        # Grouped like the value set (the usual ledger layout): no hashing at all.
-        return np.repeat(np.arange(len(heads), dtype=np.int64), np.diff(np.append(heads, start)))
-    head_pos = pc.index_in(head_values, value_set=value_set).fill_null(-1)
-    head_pos = head_pos.to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.repeat(head_pos, np.diff(np.append(heads, start)))
+            heads = np.append(heads, np.flatnonzero(differs.to_numpy(zero_copy_only=False)) + 1)
+        lengths = np.diff(np.append(heads, n))
+        head_values = chunk.take(pa.array(heads))
+        at = _aligned_at(head_values, value_set, (expect, expect - 1))
+        if at is None:
+            to_hash.append((offset, lengths, head_values))
+        else:
+            out[offset : offset + n] = np.repeat(np.arange(at, at + len(heads)), lengths)
+            expect = at + len(heads)
+        offset += n
+    if to_hash:
+        heads = pa.concat_arrays([h for _, _, h in to_hash])
+        pos = pc.index_in(heads, value_set=value_set).fill_null(-1)
+        pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+        i = 0
+        for at, lengths, h in to_hash:
+            out[at : at + int(lengths.sum())] = np.repeat(pos[i : i + len(h)], lengths)
+            i += len(h)
+    return out
+
+
+def _aligned_at(heads: pa.Array, value_set: pa.Array, starts) -> int | None:
+    """The start ``s`` (of ``starts``) with ``heads == value_set[s:s + len(heads)]``."""
+    k = len(heads)
+    if heads.null_count:
+        return None
+    for s in starts:
+        if s < 0 or s + k > len(value_set) or heads[0] != value_set[s]:
+            continue
+        if pc.all(pc.equal(heads, value_set.slice(s, k))).as_py():
+            return s
+    return None
 
 
 def dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
