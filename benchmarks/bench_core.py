@@ -1,4 +1,4 @@
-"""asv benchmarks of the core kernels: classify and balances at 1M and 10M procedures.
+"""asv benchmarks of the core: classify, balances, keys and synth at 1M and 10M procedures.
 
 Every ``time_*`` body also runs once, small, in tests/test_benchmarks.py.
 """
@@ -26,6 +26,23 @@ class Classify:
 
     def peakmem_classify(self, procedures):
         lk.classify(self.ledger)
+
+
+class Generate:
+    """``synth.generate``: a whole ledger (keys included) from nothing."""
+
+    params = [SIZES]
+    param_names = ["procedures"]
+    timeout = 900
+    number = 1
+    repeat = 2
+
+    def setup(self, procedures):
+        lk.synth.generate(100, seed=1)  # JIT warm-up (keys)
+        self.encounters = max(1, round(procedures / lk.synth.MEAN_PROCEDURES_PER_ENCOUNTER))
+
+    def time_generate(self, procedures):
+        lk.synth.generate(self.encounters, seed=1)
 
 
 class Balances:
