@@ -60,3 +60,33 @@ class Store:
         from ledgerkit.store import LedgerStore
 
         LedgerStore(self.posted.path).ledger()
+
+
+class StoreHistory:
+    """One small change (an archive decision) on a store that already has many commits:
+    what each click of a review action costs as a practice's store grows."""
+
+    params = [[200]]
+    param_names = ["commits"]
+    small_params = [3]
+    timeout = 900
+    number = 1
+    repeat = 5
+
+    def setup(self, commits):
+        import tempfile
+
+        import ledgerkit as lk
+        from ledgerkit.store import LedgerStore
+
+        self.folder = tempfile.TemporaryDirectory(prefix="ledgerkit-bench-history-")
+        ledger = lk.synth.generate(50, seed=1)
+        self.store = LedgerStore.create(f"{self.folder.name}/s", ledger, actor="bench")
+        for i in range(commits):
+            self.store.append(ledger, actor="bench", note=f"no-op {i}")
+
+    def teardown(self, commits):
+        self.folder.cleanup()
+
+    def time_one_more_commit(self, commits):
+        self.store.append(self.store.ledger(), actor="bench", note="one more")

@@ -191,7 +191,9 @@ class LedgerStore:
                 f"{self.path}: not a ledger store (no commits table); create one with "
                 "LedgerStore.create(path, ledger, actor=..., note=...)"
             )
-        self._history = None
+        self._commits = None  # the commits DeltaTable, refreshed incrementally
+        self._deltas = {}  # the data tables' DeltaTables, likewise
+        self._history = None  # (its Delta version, files read, the commits table)
         self._snapshot = None
         commits = self.history()
         if commits.num_rows == 0:
@@ -252,12 +254,22 @@ class LedgerStore:
         and the ``table_versions`` it is made of."""
         from deltalake import DeltaTable
 
-        commits = DeltaTable(str(self.path / "commits"))
-        delta_version = commits.version()
+        if self._commits is None:
+            self._commits = DeltaTable(str(self.path / "commits"))
+        else:
+            self._commits.update_incremental()  # reads only log entries it has not seen
+        delta_version = self._commits.version()
         if self._history is None or self._history[0] != delta_version:
-            t = _read_files(commits.file_uris(), COMMITS_SCHEMA).sort_by("version")
-            self._history = (delta_version, t)
-        return self._history[1]
+            # One small file per commit: read only the files not read before, so a
+            # store with thousands of commits does not re-read them all per change.
+            files = self._commits.file_uris()
+            seen, known = (set(), None) if self._history is None else self._history[1:]
+            if known is None or not seen.issubset(files):  # first read, or rewritten
+                known, seen = COMMITS_SCHEMA.empty_table(), set()
+            new = [f for f in files if f not in seen]
+            t = pa.concat_tables([known, _read_files(new, COMMITS_SCHEMA)]).sort_by("version")
+            self._history = (delta_version, set(files), t)
+        return self._history[2]
 
     @property
     def version(self) -> int:
@@ -352,10 +364,23 @@ class LedgerStore:
         from deltalake import DeltaTable
 
         with WriterLock(self.path, operation, wait_s=LOCK_WAIT_S):
+            # Its own DeltaTable: the snapshot the commit is checked against must not
+            # move when reads during the change refresh self._commits.
             commits = DeltaTable(str(self.path / "commits"))
             self._recover()
             version = self.version
             yield _Base(version, commits, self.table_versions(version))
+
+    def _delta(self, name: str):
+        """The DeltaTable of a data table at its latest version (kept, refreshed)."""
+        from deltalake import DeltaTable
+
+        table = self._deltas.get(name)
+        if table is None:
+            table = self._deltas[name] = DeltaTable(str(self.path / name))
+        else:
+            table.update_incremental()
+        return table
 
     def _recover(self) -> list:
         """Roll tables back to the versions the latest commit names (lock held).
@@ -367,7 +392,7 @@ class LedgerStore:
         recorded = self.table_versions(version)
         rolled = []
         for name in DATA_TABLES:
-            table = DeltaTable(str(self.path / name))
+            table = self._delta(name)
             if table.version() == recorded[name]:
                 continue
             committed = DeltaTable(str(self.path / name), version=recorded[name])
@@ -385,7 +410,7 @@ class LedgerStore:
 
     def _commit(self, base: _Base, writes: dict, operation, actor, note, n_entries,
                 n_decisions, ledger: Ledger | None = None) -> int:  # fmt: skip
-        from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+        from deltalake import CommitProperties, Transaction, write_deltalake
         from deltalake.exceptions import CommitFailedError
 
         _require_actor(actor)  # before anything is written
@@ -399,7 +424,7 @@ class LedgerStore:
                 continue
             table = _with_meta(data, schemas[name], commit_id, new_version)
             write_deltalake(str(self.path / name), table, mode="append")
-            versions[name] = DeltaTable(str(self.path / name)).version()
+            versions[name] = self._delta(name).version()
             written[name] = table.drop_columns(list(META))
             _hook(f"after_{name}")
         _hook("before_commit")
