@@ -444,3 +444,40 @@ def test_no_actor_writes_nothing(tmp_path, case):
     from deltalake import DeltaTable
 
     assert DeltaTable(str(store.path / "entries")).version() == before["entries"]
+
+
+def test_compact_keeps_every_row_and_version(tmp_path, case, monkeypatch):
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    import ledgerkit.store as store_module
+
+    _, base, r = case
+    monkeypatch.setattr(store_module, "COMMITS_FILES_BEFORE_COMPACTION", 4)
+    store = _store(tmp_path, base)
+    n = r.claims.num_rows
+    for lo in range(0, n, n // 5 + 1):  # several posts: several files per table
+        store.post(subset(r, list(range(lo, min(n, lo + n // 5 + 1)))), actor="era bot")
+    opened = LedgerStore(store.path)
+    version = opened.version
+    before = {"ledger": opened.ledger(), "decisions": opened.decisions(),
+              "history": opened.history(), "ledger_1": opened.ledger(as_of=1)}  # fmt: skip
+    assert len(DeltaTable(str(store.path / "commits")).file_uris()) < 4  # compacted on its own
+    assert len(DeltaTable(str(store.path / "entries")).file_uris()) > 1
+    store.compact(actor="ops", note="weekly")
+    after = LedgerStore(store.path)
+    assert after.version == version + 1 and after.history()["operation"][-1].as_py() == "compact"
+    for name in ("entries", "decisions", "remit_claims", "remit_lines"):
+        assert len(DeltaTable(str(store.path / name)).file_uris()) == 1, name
+    for name in ("encounters", "procedures", "payers", "entries"):
+        assert _same(getattr(after.ledger(), name), getattr(before["ledger"], name)), name
+    assert after.decisions().equals(before["decisions"])
+    assert after.history().slice(0, version + 1).equals(before["history"])
+    assert _same(after.ledger(as_of=1).entries, before["ledger_1"].entries)  # time travel
+    assert lk.balances(after.ledger()).equals(lk.balances(before["ledger"]))
+    # nothing to roll back afterwards, and posting goes on
+    delta_version = DeltaTable(str(store.path / "entries")).version()
+    LedgerStore(store.path).post(r, actor="era bot", note="again: all archived")
+    assert DeltaTable(str(store.path / "entries")).version() == delta_version
+    files = DeltaTable(str(store.path / "entries")).file_uris()
+    assert sum(pq.read_metadata(f).num_rows for f in files) == after.ledger().entries.num_rows

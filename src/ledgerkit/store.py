@@ -38,6 +38,11 @@ store is next opened; for an exact snapshot they read each table at the
 version :meth:`LedgerStore.table_versions` gives. Committed rows are never
 updated or deleted, and nothing vacuums.
 
+Each change adds small files. :meth:`LedgerStore.compact` rewrites every table
+into few large files (same rows, one store commit); the commits table, which
+every open reads whole, is compacted on its own every
+``COMMITS_FILES_BEFORE_COMPACTION`` commits.
+
 The schema version is recorded in every ``commits`` row and commit's metadata;
 a store written by another schema version is refused.
 
@@ -83,6 +88,7 @@ APP_ID = "ledgerkit"
 LEDGER_TABLES = ("encounters", "procedures", "payers", "entries")
 DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)
 META = ("_commit", "_version", "_row")
+COMMITS_FILES_BEFORE_COMPACTION = 100
 LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
 _TEST_HOOK = "LEDGERKIT_STORE_TEST_HOOK"  # tests only: "kill:<point>" or "sleep:<point>:<s>"
 
@@ -252,17 +258,12 @@ class LedgerStore:
     def history(self) -> pa.Table:
         """Every store version with ``committed_at``, ``operation``, ``actor``, ``note``
         and the ``table_versions`` it is made of."""
-        from deltalake import DeltaTable
-
-        if self._commits is None:
-            self._commits = DeltaTable(str(self.path / "commits"))
-        else:
-            self._commits.update_incremental()  # reads only log entries it has not seen
-        delta_version = self._commits.version()
+        commits = self._commits_table()  # refreshed: reads only log entries not seen
+        delta_version = commits.version()
         if self._history is None or self._history[0] != delta_version:
             # One small file per commit: read only the files not read before, so a
             # store with thousands of commits does not re-read them all per change.
-            files = self._commits.file_uris()
+            files = commits.file_uris()
             seen, known = (set(), None) if self._history is None else self._history[1:]
             if known is None or not seen.issubset(files):  # first read, or rewritten
                 known, seen = COMMITS_SCHEMA.empty_table(), set()
@@ -447,7 +448,30 @@ class LedgerStore:
                 f"nothing of this {operation} is visible. Reopen the store and retry. ({exc})"
             ) from None
         self._advance(base.version, new_version, written, ledger)
+        self._compact_commits()
         return new_version
+
+    def _compact_commits(self) -> None:
+        """Rewrite the commits table's one-file-per-commit into one file, now and then
+        (lock held): every open reads the whole table, and small files add up."""
+        from deltalake import CommitProperties
+
+        commits = self._commits_table()
+        if len(commits.file_uris()) >= COMMITS_FILES_BEFORE_COMPACTION:
+            commits.optimize.compact(
+                commit_properties=CommitProperties(
+                    custom_metadata=_commit_meta("compact", APP_ID, "commits table")
+                )
+            )
+
+    def _commits_table(self):
+        from deltalake import DeltaTable
+
+        if self._commits is None:
+            self._commits = DeltaTable(str(self.path / "commits"))
+        else:
+            self._commits.update_incremental()
+        return self._commits
 
     def _advance(self, old: int, new: int, written: dict, ledger: Ledger | None) -> None:
         """Carry the cached snapshot to the version just committed (no re-read)."""
@@ -544,6 +568,32 @@ class LedgerStore:
                 kwargs.get("note"), added.num_rows, 0, ledger=new,
             )  # fmt: skip
         return new
+
+    def compact(self, *, actor: str, note: str | None = None) -> int:
+        """Rewrite every table's small files (one or more per commit) into few large ones.
+
+        A store that has taken thousands of changes has thousands of small files,
+        which every fresh open reads. Compacting changes no row and no earlier
+        version (time travel still works; nothing is vacuumed); it is one store
+        commit, ``operation="compact"``, naming the new table versions. Returns
+        the new store version.
+        """
+        from deltalake import CommitProperties
+
+        with self._writing("compact") as base:
+            versions = dict(base.table_versions)
+            for name in DATA_TABLES:
+                table = self._delta(name)
+                if len(table.file_uris()) > 1:
+                    table.optimize.compact(
+                        commit_properties=CommitProperties(
+                            custom_metadata=_commit_meta("compact", actor, note)
+                        )
+                    )
+                    versions[name] = self._delta(name).version()
+            base = _Base(base.version, base.commits, versions)
+            ledger = self._cached_ledger(base.version)
+            return self._commit(base, {}, "compact", actor, note, 0, 0, ledger=ledger)
 
     def append(self, ledger: Ledger, *, actor: str, note: str | None = None) -> int:
         """Commit what ``ledger`` adds to the store's latest ledger (new encounters,
@@ -657,8 +707,9 @@ def _read_schema(name: str) -> pa.Schema:
 def _read_rows(files, schema: pa.Schema) -> pa.Table:
     """The rows of a table's Parquet files in commit order, without META columns.
 
-    Every file holds rows of one commit in their written order, so ordering the
-    files by their first (``_version``, ``_row``) orders the rows."""
+    A file written by a commit holds its rows in order, so ordering the files by
+    their first (``_version``, ``_row``) orders the rows; compacted files are
+    sorted by that key."""
     encoded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
     parts = [pq.read_table(f, columns=schema.names, read_dictionary=encoded) for f in files]
     parts = [p for p in parts if p.num_rows]
@@ -667,7 +718,7 @@ def _read_rows(files, schema: pa.Schema) -> pa.Table:
     parts.sort(key=lambda p: (p["_version"][0].as_py(), p["_row"][0].as_py()))
     t = pa.concat_tables([p.cast(schema) for p in parts])
     key = t["_version"].to_numpy() * (1 << 32) + t["_row"].to_numpy()
-    if not (np.diff(key) >= 0).all():  # not written by this store: order the rows
+    if not (np.diff(key) >= 0).all():  # compacted (or written by another tool): sort
         t = t.take(pa.array(np.argsort(key, kind="stable")))
     return t.drop_columns(["_version", "_row"])
 
