@@ -9,7 +9,7 @@ import functools
 from pathlib import Path
 
 import ledgerkit as lk
-from ledgerkit.synth import MEAN_PROCEDURES_PER_ENCOUNTER
+from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
 
 SEED = 0
 CACHE = Path(__file__).resolve().parents[1] / ".asv" / "ledgers"

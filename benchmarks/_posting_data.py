@@ -5,8 +5,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import ledgerkit as lk
-from ledgerkit.synth import MEAN_PROCEDURES_PER_ENCOUNTER
-from ledgerkit.x12.from_ledger import remittances_from_ledger
+from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
+from ledgerkit.synth.remits import remittances_from_ledger
 
 SEED = 0
 CLAIMS_PER_ENCOUNTER = 1.36  # synth: primary, some secondaries, reversals + corrections

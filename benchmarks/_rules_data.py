@@ -1,6 +1,6 @@
 """A 20-rule benchmark rule set over the synthetic payers (shared by asv and compare)."""
 
-from ledgerkit.rules import Action, Condition, Rule, RuleSet, default_rules
+from ledgerkit.rules.engine import Action, Condition, Rule, RuleSet, default_rules
 
 
 def twenty_rules() -> RuleSet:

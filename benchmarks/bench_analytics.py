@@ -3,9 +3,9 @@
 Every ``time_*`` body also runs once, small, in tests/test_bench_analytics.py.
 """
 
-from ledgerkit import metrics, payer_behaviour, rootcause
-from ledgerkit._facts import facts
-from ledgerkit.denial_worklist import worklist
+from ledgerkit.analytics import metrics, payer_behaviour, rootcause
+from ledgerkit.analytics.facts import facts
+from ledgerkit.analytics.worklist import worklist
 
 from ._data import ledger_with_procedures
 

@@ -73,7 +73,7 @@ class Keys:
         self.ledger = ledger_with_procedures(procedures)
 
     def time_build_keys(self, procedures):
-        from ledgerkit.keys import build_keys
+        from ledgerkit.core.keys import build_keys
 
         build_keys(self.ledger.encounters, self.ledger.procedures, self.ledger.entries)
 

@@ -1,6 +1,6 @@
 """asv benchmarks of the posting engine (seeded synth ledgers and their remits)."""
 
-from ledgerkit.posting import post
+from ledgerkit.posting.engine import post
 
 from ._posting_data import posting_workload
 
@@ -41,7 +41,7 @@ class Store:
     def setup(self, size):
         import tempfile
 
-        from ledgerkit.store import LedgerStore
+        from ledgerkit.store.ledger_store import LedgerStore
 
         self.base, self.remits = posting_workload(*size)
         post(self.base, self.remits.__class__.concat([]))  # JIT warm-up
@@ -57,7 +57,7 @@ class Store:
         self.empty.post(self.remits, actor="bench")
 
     def time_open_and_read_ledger(self, size):
-        from ledgerkit.store import LedgerStore
+        from ledgerkit.store.ledger_store import LedgerStore
 
         LedgerStore(self.posted.path).ledger()
 
@@ -77,7 +77,7 @@ class StoreHistory:
         import tempfile
 
         import ledgerkit as lk
-        from ledgerkit.store import LedgerStore
+        from ledgerkit.store.ledger_store import LedgerStore
 
         self.folder = tempfile.TemporaryDirectory(prefix="ledgerkit-bench-history-")
         ledger = lk.synth.generate(50, seed=1)

@@ -6,8 +6,9 @@ under 50 ms. ``setup`` warms the JIT and the cached ledger features, so the
 times are what an analyst sees after the first run on a ledger.
 """
 
-from ledgerkit import rules, taa, whatif
-from ledgerkit._features import ledger_features
+from ledgerkit import rules
+from ledgerkit.analytics.features import ledger_features
+from ledgerkit.rules import taa, whatif
 
 from ._data import ledger_with_procedures
 from ._rules_data import twenty_rules
@@ -48,7 +49,7 @@ class Features:
         ledger_features(self.ledger)
 
     def time_features(self, procedures):
-        from ledgerkit._features import _compute
+        from ledgerkit.analytics.features import _compute
 
         _compute(self.ledger, self.ledger.policy)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 
+from ledgerkit.synth.remits import remittances_from_ledger
 from ledgerkit.x12 import read_835, write_835
-from ledgerkit.x12.from_ledger import remittances_from_ledger
 
 from .compare_x12 import BENCH_DIR, make_file
 

@@ -28,7 +28,7 @@ import time
 import pyarrow as pa
 
 import ledgerkit as lk
-from ledgerkit.synth import MEAN_PROCEDURES_PER_ENCOUNTER
+from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
 
 CHECK = ["class", "stage", "balance", "allowed", "open_pr", "payer_balance"]
 
@@ -401,7 +401,7 @@ def main(argv=None):
         f"(generated and checked in {time.perf_counter() - t0:.1f} s)"
     )
     t0 = time.perf_counter()
-    from ledgerkit.keys import build_keys
+    from ledgerkit.core.keys import build_keys
 
     build_keys(ledger.encounters, ledger.procedures, ledger.entries)
     print(f"integer keys (built once per ledger, cached): {time.perf_counter() - t0:.2f} s")

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._posting_data import posting_counts, posting_workload  # noqa: E402
-from ledgerkit.posting import post  # noqa: E402
+from ledgerkit.posting.engine import post  # noqa: E402
 
 BENCH_DIR = Path(os.environ.get("LEDGERKIT_BENCH_DIR", "/tmp/ledgerkit-bench"))
 
@@ -41,7 +41,7 @@ def _timed(label: str, fn):
 
 
 def store_round(base, remits) -> None:
-    from ledgerkit.store import LedgerStore
+    from ledgerkit.store.ledger_store import LedgerStore
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(dir=BENCH_DIR, prefix="store_"))
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     base, remits = posting_workload(args.procedures, args.claims)
     print(f"data: {base} and {remits} in {time.perf_counter() - t:.1f} s", flush=True)
     post(base, remits.__class__.concat([]))  # warm-up (JIT)
-    from ledgerkit._remit_batch import flatten
+    from ledgerkit.posting.batch import flatten
 
     flatten(remits)
     t = time.perf_counter()

@@ -27,9 +27,9 @@ import ledgerkit as lk  # noqa: E402
 from benchmarks._rules_data import twenty_rules  # noqa: E402
 from ledgerkit import rules as R  # noqa: E402
 from ledgerkit import whatif  # noqa: E402
-from ledgerkit._features import _compute, ledger_features  # noqa: E402
 from ledgerkit._kernels import rules as K  # noqa: E402
-from ledgerkit.synth import MEAN_PROCEDURES_PER_ENCOUNTER  # noqa: E402
+from ledgerkit.analytics.features import _compute, ledger_features  # noqa: E402
+from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER  # noqa: E402
 
 
 def timed(fn, runs):

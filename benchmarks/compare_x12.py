@@ -42,8 +42,8 @@ def make_file(n_encounters: int, seed: int = 7, numeric_payer_ids: bool = False)
     import pyarrow.compute as pc
 
     import ledgerkit as lk
+    from ledgerkit.synth.remits import remittances_from_ledger
     from ledgerkit.x12 import write_835
-    from ledgerkit.x12.from_ledger import remittances_from_ledger
 
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     suffix = "_numeric" if numeric_payer_ids else ""

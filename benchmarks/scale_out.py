@@ -56,7 +56,7 @@ def _step(client, name, fn, report):
 
 def run(client, procedures: int, partitions: int, folder, *, seed: int = 0, progress=None):
     """Run the three steps on ``client``; returns the report (a dict)."""
-    import ledgerkit.dask as lkd
+    import ledgerkit.scale.api as lkd
 
     folder = Path(folder)
     report = {"procedures_target": procedures, "partitions": partitions}
@@ -113,7 +113,7 @@ def main(argv=None):
 
     from distributed import Client
 
-    import ledgerkit.dask as lkd
+    import ledgerkit.scale.api as lkd
 
     folder = Path(args.folder or tempfile.mkdtemp(prefix="lk-scale-out-"))
     print(

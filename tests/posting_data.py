@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import ledgerkit as lk
+from ledgerkit.synth.remits import remittances_from_ledger
 from ledgerkit.x12 import Remittances, read_835, write_835
-from ledgerkit.x12.from_ledger import remittances_from_ledger
 
 
 def payer_decisions(entries: pa.Table) -> pa.Array:

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from ledgers import CARCS, random_ledgers
 
 import ledgerkit as lk
-from ledgerkit.rules import Action, Condition, Rule, RuleSet
-from ledgerkit.schema import PAYER_CLASSES
+from ledgerkit.core.schema import PAYER_CLASSES
+from ledgerkit.rules.engine import Action, Condition, Rule, RuleSet
 
 PAYERS = pa.table(
     {

@@ -6,7 +6,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerkit._arrow import codes_in
+from ledgerkit.core.arrow import codes_in
 
 NAMES = [f"E{i:03d}" for i in range(12)]
 

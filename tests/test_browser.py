@@ -178,7 +178,7 @@ def test_rule_tuner_slider_changes_the_total(browser, lab):
 
 
 def test_posting_review_negate_and_post_reach_the_store(browser, lab):
-    from ledgerkit.store import LedgerStore
+    from ledgerkit.store.ledger_store import LedgerStore
 
     page = _open_and_run(browser, lab, "02_posting_review.ipynb", height=2600)
     review = page.locator(".lk-posting-review").first

@@ -5,7 +5,7 @@ import pytest
 
 import ledgerkit as lk
 from ledgerkit import synth
-from ledgerkit.catalog import ACTIONS, CATEGORIES, TYPES, CarcCatalog
+from ledgerkit.core.catalog import ACTIONS, CATEGORIES, TYPES, CarcCatalog
 
 
 def test_at_least_80_codes_with_valid_fields():
@@ -55,7 +55,7 @@ def test_unknown_codes_fall_into_other_and_are_listed():
 def test_unknown_codes_stay_in_the_metrics():
     from ledgers import make_ledger
 
-    from ledgerkit import metrics
+    from ledgerkit.analytics import metrics
 
     entries = [
         dict(encounter_id="E1", line=1, payer_seq=1, kind="charge", amount_cents=5000),

@@ -18,9 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import ledgerkit as lk
-from ledgerkit import metrics, rules, taa, whatif
+from ledgerkit import rules
+from ledgerkit.analytics import metrics
 from ledgerkit.errors import LedgerError
-from ledgerkit.partitioning import PartitionedLedger, partition, partition_of
+from ledgerkit.rules import taa, whatif
+from ledgerkit.scale.partitioning import PartitionedLedger, partition, partition_of
 
 lkd = pytest.importorskip("ledgerkit.dask")
 distributed = pytest.importorskip("distributed")
@@ -139,7 +141,7 @@ def test_partition_from_ledger_folder_and_store(ledger, tmp_path):
     from_folder = partition(folder, tmp_path / "p1", 2)
     assert from_folder.manifest["totals"]["entries"] == ledger.entries.num_rows
     pytest.importorskip("deltalake")
-    from ledgerkit.store import LedgerStore
+    from ledgerkit.store.ledger_store import LedgerStore
 
     store = LedgerStore.create(tmp_path / "store", ledger, actor="test", note="load")
     from_store = partition(store, tmp_path / "p2", 2)
@@ -296,7 +298,7 @@ def test_threshold_sweep(client, ledger, ds, by_payer):
 @pytest.mark.parametrize("name", lkd.METRICS)
 @pytest.mark.parametrize("by", [None, "payer", ("month", "carc"), ("payer_class", "category")])
 def test_metrics(client, ledger, ds, name, by):
-    from ledgerkit._facts import parse_by
+    from ledgerkit.analytics.facts import parse_by
 
     got = getattr(lkd, name)(ds, by, client=client)
     want = getattr(metrics, name)(ledger, by=by)

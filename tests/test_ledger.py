@@ -262,7 +262,7 @@ def test_frames_are_readable_by_other_engines(small):
 @settings(max_examples=40)
 def test_incremental_keys_equal_a_full_rebuild(ledger, cut_percent):
     """append() extends the cached keys; the result must equal keys built from scratch."""
-    from ledgerkit.keys import build_keys
+    from ledgerkit.core.keys import build_keys
 
     n = ledger.entries.num_rows
     cut = n * cut_percent // 100

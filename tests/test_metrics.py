@@ -11,8 +11,8 @@ import pytest
 from analytics_ledgers import metrics_ledger
 
 import ledgerkit as lk
-from ledgerkit import metrics
-from ledgerkit.catalog import CarcCatalog
+from ledgerkit.analytics import metrics
+from ledgerkit.core.catalog import CarcCatalog
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 from analytics_ledgers import metrics_ledger
 
 import ledgerkit as lk
-from ledgerkit import payer_behaviour as pb
+from ledgerkit.analytics import payer_behaviour as pb
 
 
 @pytest.fixture(scope="module")

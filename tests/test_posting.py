@@ -19,7 +19,7 @@ from posting_data import (
 )
 
 import ledgerkit as lk
-from ledgerkit.posting import REASONS, post, remit_ids
+from ledgerkit.posting.engine import REASONS, post, remit_ids
 from ledgerkit.x12 import read_835
 
 T1 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -302,7 +302,7 @@ def test_entries_provenance(synth_case):
 
 def test_reason_table_is_complete():
     assert {v[0] for v in REASONS.values()} == {"posted", "archived", "flagged"}
-    import ledgerkit.posting as P
+    import ledgerkit.posting.engine as P
 
     for code in REASONS:
         assert code in P.__doc__
@@ -325,7 +325,7 @@ def test_empty_batch(synth_case):
     ],
 )
 def test_positions_of_ids(keys, values, expect):
-    from ledgerkit._remit_batch import positions
+    from ledgerkit.posting.batch import positions
 
     value_type = pa.string() if isinstance(keys[0], str) else pa.int32()
     got = positions(pa.array(keys, value_type), pa.array(values, value_type))

@@ -12,8 +12,8 @@ from posting_data import shift_paid, single_line_paid_claims, split, subset
 
 import ledgerkit as lk
 from ledgerkit.errors import LedgerError
-from ledgerkit.posting import post
-from ledgerkit.review import adjust, archive, negate, post_flagged, procedure_balance
+from ledgerkit.posting.engine import post
+from ledgerkit.posting.review import adjust, archive, negate, post_flagged, procedure_balance
 
 FULL = lk.synth.generate(120, seed=41)
 BASE, REMITS = split(FULL)

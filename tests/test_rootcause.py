@@ -4,7 +4,7 @@ import pytest
 from analytics_ledgers import build, rows
 
 import ledgerkit as lk
-from ledgerkit.rootcause import root_causes
+from ledgerkit.analytics.rootcause import root_causes
 
 PAYERS = [("P1", "commercial", 90, 60), ("P2", "medicare", 365, 120)]
 

@@ -10,7 +10,7 @@ from reference_rules import dry_run_ref
 from rule_strategies import rule_ledgers, rule_sets
 
 import ledgerkit as lk
-from ledgerkit.rules import (
+from ledgerkit.rules.engine import (
     Action,
     Condition,
     DryRun,

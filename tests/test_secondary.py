@@ -4,8 +4,8 @@ import pytest
 from ledgers import make_ledger
 
 import ledgerkit as lk
+from ledgerkit.analytics.secondary import secondary_adjustments
 from ledgerkit.errors import LedgerError
-from ledgerkit.secondary import secondary_adjustments
 
 
 def _ledger(paid, cas, extra=()):

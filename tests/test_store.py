@@ -17,7 +17,7 @@ from posting_data import shift_paid, single_line_paid_claims, split, subset, via
 
 import ledgerkit as lk
 from ledgerkit.errors import LedgerError
-from ledgerkit.store import LedgerStore
+from ledgerkit.store.ledger_store import LedgerStore
 
 TIMEOUT = 120
 
@@ -127,7 +127,7 @@ def test_not_a_store_and_newer_schema(tmp_path, case):
         LedgerStore.create(tmp_path / "store", base, actor="x")
     from deltalake import write_deltalake
 
-    from ledgerkit.store import _commit_row
+    from ledgerkit.store.ledger_store import _commit_row
 
     row = _commit_row(1, "future", "post", "someone", None, 0, 0, store.table_versions())
     row = row.set_column(6, "schema_version", pa.array([99], pa.int32()))
@@ -141,7 +141,7 @@ import sys
 sys.path.insert(0, {tests!r})
 from posting_data import split, subset
 import ledgerkit as lk
-from ledgerkit.store import LedgerStore
+from ledgerkit.store.ledger_store import LedgerStore
 from ledgerkit.errors import LedgerError
 full = lk.synth.generate(600, seed=31)
 _, r = split(full)
@@ -207,7 +207,7 @@ def test_two_writers_one_commit_one_clear_error(tmp_path, case):
     lo, hi = (0, n // 2) if winner == "writer A" else (n // 2, n)
     expected = lk.post(base, subset(r, list(range(lo, hi)))) if hasattr(lk, "post") else None
     if expected is None:
-        from ledgerkit.posting import post
+        from ledgerkit.posting.engine import post
 
         expected = post(base, subset(r, list(range(lo, hi))))
     got = reopened.ledger()
@@ -394,7 +394,7 @@ def test_a_crashed_writer_is_rolled_back_for_outside_readers(tmp_path, case):
 
 
 def test_writers_that_bypass_the_lock_still_cannot_share_a_version(tmp_path, case):
-    from ledgerkit.store import _Base
+    from ledgerkit.store.ledger_store import _Base
 
     _, base, r = case
     store = _store(tmp_path, base)
@@ -418,7 +418,7 @@ def test_a_store_of_an_older_schema_is_refused(tmp_path, case):
 
 
 def test_writer_lock_names_its_holder_and_is_released(tmp_path):
-    from ledgerkit._writer_lock import WriterLock
+    from ledgerkit.store.lock import WriterLock
 
     with WriterLock(tmp_path, "post", wait_s=0.0):
         t = time.perf_counter()
@@ -450,7 +450,7 @@ def test_compact_keeps_every_row_and_version(tmp_path, case, monkeypatch):
     import pyarrow.parquet as pq
     from deltalake import DeltaTable
 
-    import ledgerkit.store as store_module
+    import ledgerkit.store.ledger_store as store_module
 
     _, base, r = case
     monkeypatch.setattr(store_module, "COMMITS_FILES_BEFORE_COMPACTION", 4)

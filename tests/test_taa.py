@@ -12,8 +12,8 @@ from reference_rules import LedgerView, lower_percentile
 from rule_strategies import rule_ledgers
 
 import ledgerkit as lk
-from ledgerkit.rules import Action, Condition, Rule, dry_run
-from ledgerkit.taa import (
+from ledgerkit.rules.engine import Action, Condition, Rule, dry_run
+from ledgerkit.rules.taa import (
     config_labels,
     configurations,
     encounter_taa,

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ledgerkit as lk
-from ledgerkit.rules import Action, Condition, Rule, RuleSet, dry_run
-from ledgerkit.whatif import FIGURES, WhatIf, taa_sweep, threshold_sweep
+from ledgerkit.rules.engine import Action, Condition, Rule, RuleSet, dry_run
+from ledgerkit.rules.whatif import FIGURES, WhatIf, taa_sweep, threshold_sweep
 
 LEDGER = lk.synth.generate(1500, seed=17)
 

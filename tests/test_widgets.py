@@ -19,8 +19,8 @@ import pytest
 
 import ledgerkit as lk
 from ledgerkit.errors import LedgerError
-from ledgerkit.rules import RuleSet, default_rules, dry_run, load_rules
-from ledgerkit.store import LedgerStore
+from ledgerkit.rules.engine import RuleSet, default_rules, dry_run, load_rules
+from ledgerkit.store.ledger_store import LedgerStore
 from ledgerkit.widgets.table import PagedTable, TableState, format_page, page_of, view_indices
 
 NBSP = "\u00a0"
@@ -211,7 +211,7 @@ def test_encounter_view_matches_the_whole_ledger(ledger):
 
 # ----------------------------------------------------------------------------- DenialDashboard
 def test_denial_dashboard(ledger):
-    from ledgerkit.payer_behaviour import denial_trend
+    from ledgerkit.analytics.payer_behaviour import denial_trend
     from ledgerkit.widgets import DenialDashboard
     from ledgerkit.widgets.denial_dashboard import denial_series
 
@@ -312,7 +312,7 @@ def test_a_click_survives_the_kernel_dying_right_after(store):
     code = textwrap.dedent(
         f"""
         import os, signal
-        from ledgerkit.store import LedgerStore
+        from ledgerkit.store.ledger_store import LedgerStore
         from ledgerkit.widgets import PostingReview
         review = PostingReview(LedgerStore({str(store.path)!r}), actor="bo")
         review.note.value = "killed right after"

@@ -6,7 +6,7 @@ import pytest
 from analytics_ledgers import build, rows
 
 import ledgerkit as lk
-from ledgerkit.denial_worklist import worklist
+from ledgerkit.analytics.worklist import worklist
 
 PAYERS = [("PA", "commercial", 90, 60), ("PB", "medicare", 365, 120)]
 

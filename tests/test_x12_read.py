@@ -299,8 +299,8 @@ def test_write_then_read_fixtures_identical(tmp_path):
 @pytest.mark.parametrize("margin", [1.1, 0.05])  # estimates too large, then too small (retry)
 def test_rows_estimated_from_samples_read_the_same(monkeypatch, tmp_path, margin):
     import ledgerkit as lk
+    from ledgerkit.synth.remits import remittances_from_ledger
     from ledgerkit.x12 import tokenize
-    from ledgerkit.x12.from_ledger import remittances_from_ledger
 
     synth = remittances_from_ledger(lk.synth.generate(200, seed=3))
     sources = [write_835(synth, tmp_path / "synth.835")]

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ledgerkit as lk
+from ledgerkit.synth.remits import remittances_from_ledger
 from ledgerkit.x12 import Remittances, read_835
-from ledgerkit.x12.from_ledger import remittances_from_ledger
 from ledgerkit.x12.read import _table, _with_derived, findings_table
 from ledgerkit.x12.write import format_835
 

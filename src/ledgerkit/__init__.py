@@ -9,42 +9,50 @@ Examples
 100
 """
 
-from ledgerkit import synth
-from ledgerkit.balances import balances
-from ledgerkit.classify import CLASSES, STAGES, WORKLIST_CLASSES, classify
+from ledgerkit import _moved, synth
+from ledgerkit.analytics.balances import balances
+from ledgerkit.analytics.classify import CLASSES, STAGES, WORKLIST_CLASSES, classify
+from ledgerkit.analytics.summary import format_summary, summarize
+from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.policy import CarcPolicy
 from ledgerkit.errors import LedgerError
-from ledgerkit.ledger import Ledger
-from ledgerkit.policy import CarcPolicy
-from ledgerkit.summary import format_summary, summarize
 
 __version__ = "0.1.0"
 
+_moved.install()
 
 # Heavier subsystems load on first use, so `import ledgerkit` stays fast.
-_LAZY_MODULES = (
-    "metrics",
-    "catalog",
-    "payer_behaviour",
-    "rootcause",
-    "secondary",
-    "rules",
-    "taa",
-    "whatif",
-    "x12",
-    "review",
-    "posting",
-    "widgets",
-    "dask",
-)
+# Each public module name and where it lives.
+_LAZY_MODULES = {
+    "metrics": "ledgerkit.analytics.metrics",
+    "catalog": "ledgerkit.core.catalog",
+    "payer_behaviour": "ledgerkit.analytics.payer_behaviour",
+    "rootcause": "ledgerkit.analytics.rootcause",
+    "secondary": "ledgerkit.analytics.secondary",
+    "summary": "ledgerkit.analytics.summary",
+    "rules": "ledgerkit.rules",
+    "taa": "ledgerkit.rules.taa",
+    "whatif": "ledgerkit.rules.whatif",
+    "x12": "ledgerkit.x12",
+    "review": "ledgerkit.posting.review",
+    "posting": "ledgerkit.posting",
+    "widgets": "ledgerkit.widgets",
+    "dask": "ledgerkit.scale",
+    "schema": "ledgerkit.core.schema",
+    "ledger": "ledgerkit.core.ledger",
+    "keys": "ledgerkit.core.keys",
+    "policy": "ledgerkit.core.policy",
+    "validate": "ledgerkit.core.validate",
+}
 _LAZY_NAMES = {
     "read_835": "ledgerkit.x12",
     "write_835": "ledgerkit.x12",
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",
-    "worklist": "ledgerkit.denial_worklist",
-    "root_causes": "ledgerkit.rootcause",
-    "secondary_adjustments": "ledgerkit.secondary",
-    "CarcCatalog": "ledgerkit.catalog",
+    "worklist": "ledgerkit.analytics.worklist",
+    "root_causes": "ledgerkit.analytics.rootcause",
+    "secondary_adjustments": "ledgerkit.analytics.secondary",
+    "CarcCatalog": "ledgerkit.core.catalog",
     "RuleSet": "ledgerkit.rules",
     "Rule": "ledgerkit.rules",
     "default_rules": "ledgerkit.rules",
@@ -55,17 +63,17 @@ _LAZY_NAMES = {
     "save_rules": "ledgerkit.rules",
     "dry_run": "ledgerkit.rules",
     "apply_rules": "ledgerkit.rules",
-    "suggest_taa": "ledgerkit.taa",
-    "taa_history": "ledgerkit.taa",
-    "taa_sweep": "ledgerkit.whatif",
-    "threshold_sweep": "ledgerkit.whatif",
-    "WhatIf": "ledgerkit.whatif",
+    "suggest_taa": "ledgerkit.rules.taa",
+    "taa_history": "ledgerkit.rules.taa",
+    "taa_sweep": "ledgerkit.rules.whatif",
+    "threshold_sweep": "ledgerkit.rules.whatif",
+    "WhatIf": "ledgerkit.rules.whatif",
     "post": "ledgerkit.posting",
     "PostResult": "ledgerkit.posting",
     "REASONS": "ledgerkit.posting",
     "LedgerStore": "ledgerkit.store",
-    "partition": "ledgerkit.partitioning",
-    "PartitionedLedger": "ledgerkit.partitioning",
+    "partition": "ledgerkit.scale.partitioning",
+    "PartitionedLedger": "ledgerkit.scale.partitioning",
 }
 
 
@@ -73,7 +81,9 @@ def __getattr__(name):
     import importlib
 
     if name in _LAZY_MODULES:
-        return importlib.import_module(f"ledgerkit.{name}")
+        module = importlib.import_module(_LAZY_MODULES[name])
+        globals()[name] = module
+        return module
     if name in _LAZY_NAMES:
         value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
         globals()[name] = value  # later look-ups skip __getattr__

@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 def _classify_report(load, label: str, progress: bool) -> str:
     import ledgerkit as lk
-    from ledgerkit.summary import format_summary
+    from ledgerkit.analytics.summary import format_summary
 
     steps = tqdm(total=3, desc=label, disable=not progress, unit="step", leave=False)
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def _store_command(args) -> int:
     import pyarrow.compute as pc
 
     from ledgerkit.errors import LedgerError
-    from ledgerkit.store import LedgerStore
+    from ledgerkit.store.ledger_store import LedgerStore
     from ledgerkit.x12 import X12Error, read_835
 
     try:
@@ -144,7 +144,7 @@ def _store_command(args) -> int:
 
 def _sample_folder() -> Path | None:
     """The bundled sample ledger when running from a checkout, else None."""
-    from ledgerkit.synth import sample_folder
+    from ledgerkit.synth.ledgers import sample_folder
 
     here = sample_folder()
     return here if (here / "entries.parquet").exists() else None

@@ -83,8 +83,8 @@ def _rules(lk, ledger) -> None:
 
 
 def _analytics(lk, ledger) -> None:
-    from ledgerkit import metrics
-    from ledgerkit import payer_behaviour as pb
+    from ledgerkit.analytics import metrics
+    from ledgerkit.analytics import payer_behaviour as pb
 
     metrics.initial_denial_rate(ledger, by="payer")
     metrics.denial_dollars(ledger, by=("payer", "category"))

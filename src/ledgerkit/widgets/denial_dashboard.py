@@ -12,11 +12,11 @@ import html
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.catalog import DENIAL_CATEGORIES
-from ledgerkit.denial_worklist import worklist
-from ledgerkit.metrics import denial_dollars, initial_denial_rate
-from ledgerkit.payer_behaviour import denial_trend
-from ledgerkit.rootcause import root_causes
+from ledgerkit.analytics.metrics import denial_dollars, initial_denial_rate
+from ledgerkit.analytics.payer_behaviour import denial_trend
+from ledgerkit.analytics.rootcause import root_causes
+from ledgerkit.analytics.worklist import worklist
+from ledgerkit.core.catalog import DENIAL_CATEGORIES
 
 __all__ = ["DenialDashboard", "denial_series", "root_causes_html", "ALL_CATEGORIES"]
 

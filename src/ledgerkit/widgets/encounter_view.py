@@ -12,10 +12,10 @@ import html
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.balances import balances
-from ledgerkit.classify import classify
+from ledgerkit.analytics.balances import balances
+from ledgerkit.analytics.classify import classify
+from ledgerkit.core.ledger import Ledger
 from ledgerkit.errors import LedgerError
-from ledgerkit.ledger import Ledger
 
 __all__ = ["EncounterView", "encounter_ledger", "encounter_html", "entries_html"]
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit.rules import RuleSet, default_rules, dry_run, save_rules
-from ledgerkit.whatif import FIGURES, WhatIf, taa_sweep, threshold_sweep
+from ledgerkit.rules.engine import RuleSet, default_rules, dry_run, save_rules
+from ledgerkit.rules.whatif import FIGURES, WhatIf, taa_sweep, threshold_sweep
 
 __all__ = ["RuleTuner", "tunable_rules", "tuned_rules", "live_totals", "totals_html"]
 

@@ -15,15 +15,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.ledger import Ledger
+from ledgerkit.core.ledger import Ledger
 
 __all__ = ["sample_store", "split_remits"]
 
 
 def split_remits(ledger: Ledger):
     """``(charges-only ledger, remittances)``: the ledger without the payer decisions
-    that ``ledgerkit.synth.remittances`` expresses as 835 claims, and those claims."""
-    from ledgerkit.synth import remittances
+    that ``ledgerkit.synth.remits`` expresses as 835 claims, and those claims."""
+    from ledgerkit.synth.ledgers import remittances
 
     e = ledger.entries
     remit = pc.and_(
@@ -135,7 +135,7 @@ def sample_store(
         (its remits flagged).
     """
     from ledgerkit import synth
-    from ledgerkit.store import LedgerStore
+    from ledgerkit.store.ledger_store import LedgerStore
     from ledgerkit.x12 import Remittances
 
     ledger = synth.load_sample() if ledger is None else ledger

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._kernels.x12 import group_sum_nb
-from ledgerkit.schema import Column
+from ledgerkit.core.schema import Column
 
 __all__ = ["Remittances", "SCHEMAS", "TABLE_NAMES", "describe", "schema"]
 

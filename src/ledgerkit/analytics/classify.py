@@ -1,0 +1,146 @@
+"""Encounter classes, stages and their explanation (DOMAIN.md, "Classes", "Stages").
+
+Over the procedures a payer adjudicated (a live payment or adjustment from
+payer_seq >= 1):
+
+- DENIAL: the encounter's allowed amount is 0 as a whole;
+- PARTIAL_DENIAL: some procedure has allowed > 0 and another has allowed 0;
+- UNRESOLVED: allowed > 0 everywhere but some amount was denied;
+- PAID: none of the above;
+- AWAITING: no payer has adjudicated any procedure yet.
+
+The class says what the payer decided; ``balanced`` says whether work is left.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.balances import FIGURES, N_FIGURES, classify_nb
+from ledgerkit.core.arrow import codes_in
+from ledgerkit.core.ledger import Ledger
+
+__all__ = ["classify", "CLASSES", "STAGES", "WORKLIST_CLASSES", "encounter_figures"]
+
+CLASSES = C.CLASS_NAMES
+STAGES = C.STAGE_NAMES
+WORKLIST_CLASSES = ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED")
+
+_CLASS_TYPE = pa.dictionary(pa.int8(), pa.string())
+
+
+def encounter_figures(ledger: Ledger, policy=None, pending=None):
+    """Run the one-pass kernel: (figures, class, stage, last payer, proc, entry, amount).
+
+    ``proc`` and ``entry`` are procedures/entries *table rows* (-1 when none).
+    """
+    policy = policy or ledger.policy
+    keys = ledger.keys
+    codes = keys.packed_codes(ledger.entries, policy)
+    n_enc = keys.n_encounters
+    pending_mask = _pending_mask(ledger, pending)
+    figures = np.empty((N_FIGURES, n_enc), np.int64)
+    enc_class = np.empty(n_enc, np.int8)
+    enc_stage = np.empty(n_enc, np.int8)
+    enc_last = np.empty(n_enc, np.int8)
+    explain_proc = np.empty(n_enc, np.int64)
+    explain_entry = np.empty(n_enc, np.int64)
+    explain_amount = np.empty(n_enc, np.int64)
+    classify_nb(
+        codes,
+        keys.amounts,
+        keys.enc_proc_start,
+        keys.proc_entry_start,
+        keys.enc_n_payers,
+        pending_mask,
+        figures,
+        enc_class,
+        enc_stage,
+        enc_last,
+        explain_proc,
+        explain_entry,
+        explain_amount,
+    )
+    return (
+        figures,
+        enc_class,
+        enc_stage,
+        enc_last,
+        keys.proc_rows(explain_proc),
+        keys.entry_rows(explain_entry),
+        explain_amount,
+    )
+
+
+def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
+    """One row per encounter: class, stage, balanced, figures and the explanation.
+
+    Parameters
+    ----------
+    ledger : Ledger
+    policy : CarcPolicy, optional
+        Defaults to ``ledger.policy``.
+    pending : iterable of str, optional
+        Encounter ids with remits waiting for review: a zero balance is then
+        ``finalization_pending`` instead of ``finalized``.
+
+    Returns
+    -------
+    pyarrow.Table
+        ``encounter_id``, ``class``, ``stage``, ``balanced``, ``last_payer_seq``,
+        the figures of :func:`ledgerkit.balances` (encounter level), and the
+        explanation: ``explain_line`` (procedure line), ``explain_group``,
+        ``explain_carc`` (the largest denial on it) and ``explain_amount``
+        (denied on that line), null for PAID and AWAITING.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(200, seed=7)
+    >>> table = lk.classify(ledger)
+    >>> sorted(set(table["class"].to_pylist())) <= sorted(lk.CLASSES)
+    True
+    """
+    figures, enc_class, enc_stage, enc_last, proc_rows, entry_rows, amount = encounter_figures(
+        ledger, policy, pending
+    )
+    columns = {
+        "encounter_id": ledger.encounters["encounter_id"],
+        "class": pa.DictionaryArray.from_arrays(pa.array(enc_class), pa.array(CLASSES)),
+        "stage": pa.DictionaryArray.from_arrays(pa.array(enc_stage), pa.array(STAGES)),
+        "balanced": pa.array(figures[FIGURES.index("balance")] == 0),
+        "last_payer_seq": pa.array(enc_last),
+    }
+    for i, name in enumerate(FIGURES):
+        columns[name] = pa.array(figures[i])
+    columns.update(_explanation(ledger, proc_rows, entry_rows, amount))
+    return pa.table(columns)
+
+
+def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
+    # Gather from the cached dense reason codes (one value per encounter);
+    # null indices give nulls.
+    procs = pa.array(proc_rows, mask=proc_rows < 0)
+    out = {"explain_line": ledger.procedures["line"].take(procs)}
+    g_codes, g_values, c_codes, c_values = ledger.keys.reason_codes(ledger.entries)
+    rows = np.maximum(entry_rows, 0)
+    for name, codes, values in (("group", g_codes, g_values), ("carc", c_codes, c_values)):
+        picked = codes[rows] if len(codes) else np.full(len(rows), -1, np.int8)
+        indices = pa.array(picked.astype(np.int32), mask=(entry_rows < 0) | (picked < 0))
+        values = pa.array(values, pa.string())
+        out[f"explain_{name}"] = pa.DictionaryArray.from_arrays(indices, values).cast(pa.string())
+    out["explain_amount"] = pa.array(amount, mask=proc_rows < 0)
+    return out
+
+
+def _pending_mask(ledger: Ledger, pending) -> np.ndarray:
+    n_enc = ledger.keys.n_encounters
+    if pending is None:
+        return np.zeros(n_enc, np.bool_)
+    ids = pa.array(list(pending), pa.string())
+    pos = codes_in(pa.chunked_array([ids]), ledger.encounters["encounter_id"].combine_chunks())
+    mask = np.zeros(n_enc, np.bool_)
+    mask[pos[pos >= 0]] = True
+    return mask

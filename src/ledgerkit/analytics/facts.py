@@ -1,0 +1,487 @@
+"""Shared machinery of the denial analytics: denial facts, dimensions, group-bys.
+
+Everything is computed over ``ledger.keys`` positions (grouped procedures,
+grouped entries); strings are only touched through their dictionaries. The
+facts are cached on the ledger's keys object, one policy at a time.
+
+Dimensions (``by=``) and what they mean on each row:
+
+month
+    month of the encounter's service date ("2025-03").
+payer, payer_class
+    the primary payer (payer_seq 1) of the claim; for entry-level facts
+    (``denial_dollars``, root causes) the payer that posted the entry.
+provider, location
+    the encounter's rendering provider and location.
+cpt
+    the procedure's CPT/HCPCS code.
+carc, category
+    the denial reason of the row: the CARC of the line's largest denial
+    (for entry-level facts, the entry's own CARC) and its catalogue category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
+from ledgerkit._kernels.groupby import NO_DAY, denial_facts_nb, group_sums_nb, unit_reduce_nb
+from ledgerkit.core.arrow import dictionary_codes, int_array
+from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
+
+__all__ = [
+    "DIMENSIONS",
+    "REASON_DIMS",
+    "Facts",
+    "facts",
+    "Dims",
+    "grouped",
+    "parse_by",
+    "proc_of_entries",
+]
+
+DIMENSIONS = ("month", "payer", "payer_class", "provider", "location", "cpt", "carc", "category")
+REASON_DIMS = ("carc", "category")
+US_PER_DAY = 86_400_000_000
+DENSE_LIMIT = 1 << 22  # above this many composite groups, compress keys with np.unique
+_CACHE = "_lk_analytics"
+KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
+
+
+def parse_by(by) -> tuple[str, ...]:
+    """Normalise ``by`` (None, a name or a sequence of names) and validate it."""
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        by = (by,)
+    by = tuple(by)
+    for name in by:
+        if name not in DIMENSIONS:
+            raise ValueError(f"by: unknown dimension {name!r}; choose from {DIMENSIONS}")
+    if len(set(by)) != len(by):
+        raise ValueError(f"by: a dimension appears twice in {by}")
+    return by
+
+
+@dataclass
+class Facts:
+    """Per-procedure denial facts and per-entry helpers, all in grouped order."""
+
+    proc_enc: np.ndarray  # int64 encounter of each grouped procedure
+    enc_first_day: np.ndarray  # int32 (n_enc, 4): first remit day per payer_seq
+    first_denied: np.ndarray  # int64
+    first_reason: np.ndarray  # int32 carc code
+    later_paid: np.ndarray  # int64
+    last_day: np.ndarray  # int32
+    top_reason: np.ndarray  # int32 carc code (current)
+    figures: dict  # name -> int64 per procedure (the FIGURES the analytics use)
+    codes: np.ndarray  # packed entry codes (grouped)
+    entry_day: np.ndarray  # int32 (grouped)
+    entry_carc: np.ndarray  # int32 (grouped)
+    entry_payer: np.ndarray  # int32 payer dictionary code (grouped)
+    carc_values: list
+    payer_values: list
+
+
+def facts(ledger, policy=None) -> Facts:
+    """The denial facts of ``ledger`` under ``policy`` (cached on ``ledger.keys``)."""
+    policy = policy or ledger.policy
+    keys = ledger.keys
+    cache = keys.__dict__.setdefault(_CACHE, {})
+    hit = cache.get("facts")
+    if hit is not None and hit[0] is policy:
+        return hit[1]
+    entries = ledger.entries
+    order = keys.entry_order
+    codes = keys.packed_codes(entries, policy)
+    day = _entry_days(entries)
+    negation = entries["negates"].is_valid().to_numpy(zero_copy_only=False)
+    carc, carc_values = dictionary_codes(entries["carc"])
+    payer, payer_values = dictionary_codes(entries["payer_id"])
+    payer = payer.astype(np.int16 if len(payer_values) < 32_000 else np.int32)
+    if order is not None:
+        day, negation, carc, payer = (a[order] for a in (day, negation, carc, payer))
+    n_enc = keys.n_encounters
+    n_proc = keys.n_procedures
+    proc_enc = np.repeat(np.arange(n_enc, dtype=np.int64), np.diff(keys.enc_proc_start))
+    enc_first_day = np.empty((n_enc, 4), np.int32)
+    first_denied = np.empty(n_proc, np.int64)
+    first_reason = np.empty(n_proc, np.int32)
+    later_paid = np.empty(n_proc, np.int64)
+    last_day = np.empty(n_proc, np.int32)
+    top_reason = np.empty(n_proc, np.int32)
+    denial_facts_nb(
+        codes,
+        keys.amounts,
+        day,
+        negation,
+        carc,
+        keys.enc_proc_start,
+        keys.proc_entry_start,
+        enc_first_day,
+        first_denied,
+        first_reason,
+        later_paid,
+        last_day,
+        top_reason,
+    )
+    figures = np.empty((N_FIGURES, n_proc), np.int64)
+    last_payer = np.empty(n_proc, np.int8)
+    procedure_balances_nb(
+        codes,
+        keys.amounts,
+        keys.enc_proc_start,
+        keys.proc_entry_start,
+        keys.enc_n_payers,
+        figures,
+        last_payer,
+    )
+    del last_payer
+    out = Facts(
+        proc_enc=proc_enc,
+        enc_first_day=enc_first_day,
+        first_denied=first_denied,
+        first_reason=first_reason,
+        later_paid=later_paid,
+        last_day=last_day,
+        top_reason=top_reason,
+        figures={name: figures[FIGURES.index(name)].copy() for name in KEPT_FIGURES},
+        codes=codes,
+        entry_day=day,
+        entry_carc=carc,
+        entry_payer=payer,
+        carc_values=carc_values,
+        payer_values=payer_values,
+    )
+    del figures
+    cache["facts"] = (policy, out)
+    return out
+
+
+def _entry_days(entries: pa.Table) -> np.ndarray:
+    us = int_array(entries["posted_at"].cast(pa.int64()), np.int64)
+    return (us // US_PER_DAY).astype(np.int32)
+
+
+def date_days(column) -> np.ndarray:
+    """A date32 column as int32 days since 1970-01-01."""
+    return int_array(column.cast(pa.int32()), np.int32)
+
+
+def proc_of_entries(ledger, rows: np.ndarray) -> np.ndarray:
+    """Grouped procedure of grouped entry positions ``rows``."""
+    starts = ledger.keys.proc_entry_start
+    return np.searchsorted(starts, rows, side="right").astype(np.int64) - 1
+
+
+# ---------------------------------------------------------------- dimensions
+class Dims:
+    """Dense codes and labels of every dimension for one ledger.
+
+    Each ``codes`` array uses ``len(labels) - 1`` for null (the last label is
+    None), so every row has a code in ``[0, card)``.
+    """
+
+    def __init__(self, ledger, catalog: CarcCatalog | None = None, policy=None):
+        self.ledger = ledger
+        self.catalog = catalog or CarcCatalog.default()
+        self.facts = facts(ledger, policy)
+        cache = ledger.keys.__dict__.setdefault(_CACHE, {})
+        self._enc = cache.setdefault("dims", {})
+        self._reason_maps = None
+
+    # encounter-level dimensions
+    def encounter(self, name: str) -> tuple[np.ndarray, list]:
+        if name in self._enc:
+            return self._enc[name]
+        enc = self.ledger.encounters
+        if name == "month":
+            days = date_days(enc["service_date"]).astype("datetime64[D]")
+            months = days.astype("datetime64[M]").astype(np.int64)
+            lo = int(months.min()) if len(months) else 0
+            hi = int(months.max()) if len(months) else -1
+            labels = [str(np.datetime64(m, "M")) for m in range(lo, hi + 1)] + [None]
+            out = ((months - lo).astype(np.int32), labels)
+        elif name in ("payer", "payer_class"):
+            codes, values = _null_coded(enc["payer1_id"])
+            if name == "payer":
+                out = (codes, values)
+            else:
+                out = self._payer_class(codes, values)
+        elif name in ("provider", "location"):
+            out = _null_coded(enc[f"{name}_id"])
+        else:  # pragma: no cover - guarded by parse_by
+            raise ValueError(name)
+        self._enc[name] = out
+        return out
+
+    def _payer_class(self, codes, values):
+        payers = self.ledger.payers
+        ids = payers["payer_id"].to_pylist()
+        classes = payers["payer_class"].cast(pa.string()).to_pylist()
+        cls_of = dict(zip(ids, classes, strict=True))
+        labels = sorted({c for c in classes if c is not None} | {"other"}) + [None]
+        lut = np.array(
+            [
+                labels.index(cls_of.get(v, "other")) if v is not None else len(labels) - 1
+                for v in values
+            ],
+            np.int32,
+        )
+        return lut[codes], labels
+
+    def cpt(self) -> tuple[np.ndarray, list]:
+        if "cpt" not in self._enc:
+            keys = self.ledger.keys
+            codes, values = _null_coded(self.ledger.procedures["cpt"])
+            if keys.proc_order is not None:
+                codes = codes[keys.proc_order]
+            self._enc["cpt"] = (codes, values)
+        return self._enc["cpt"]
+
+    def reason_maps(self):
+        """(category code per carc dictionary code, catalogue codes) with a null slot."""
+        if self._reason_maps is None:
+            values = self.facts.carc_values
+            fields = self.catalog.codes_for(values)
+            self._reason_maps = fields
+        return self._reason_maps
+
+    def columns(self, by, *, proc, reason=None, payer=None, month=None):
+        """(codes, labels) per name in ``by`` for fact rows.
+
+        proc : grouped procedure of each row; reason : carc code per row (-1
+        none); payer : payer dictionary code per row (overrides the primary);
+        month : month code per row (overrides the service month).
+        """
+        enc = self.facts.proc_enc[proc]
+        out = []
+        for name in by:
+            if name in ("carc", "category"):
+                if reason is None:
+                    raise ValueError(f"by={name!r} is not available for this metric")
+                if name == "carc":
+                    labels = list(self.facts.carc_values) + [None]
+                    codes = np.where(reason >= 0, reason, len(labels) - 1).astype(np.int32)
+                else:
+                    labels = list(CATEGORIES) + [None]
+                    cat = self.reason_maps()["category"]
+                    if len(cat):
+                        codes = np.where(reason >= 0, cat[np.maximum(reason, 0)], len(labels) - 1)
+                    else:
+                        codes = np.full(len(reason), len(labels) - 1)
+                    codes = codes.astype(np.int32)
+            elif name == "cpt":
+                c, labels = self.cpt()
+                codes = c[proc]
+            elif name == "payer" and payer is not None:
+                labels = list(self.facts.payer_values) + [None]
+                codes = np.where(payer >= 0, payer, len(labels) - 1).astype(np.int32)
+            elif name == "payer_class" and payer is not None:
+                codes0, labels = self._payer_class(
+                    np.arange(len(self.facts.payer_values) + 1, dtype=np.int32),
+                    list(self.facts.payer_values) + [None],
+                )
+                codes = codes0[np.where(payer >= 0, payer, len(self.facts.payer_values))]
+            elif name == "month" and month is not None:
+                codes, labels = month
+            else:
+                c, labels = self.encounter(name)
+                codes = c[enc]
+            out.append((name, codes, labels))
+        return out
+
+    def month_of_days(self, days: np.ndarray):
+        """Month codes and labels for a day array (e.g. posting days)."""
+        months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        lo = int(months.min()) if len(months) else 0
+        hi = int(months.max()) if len(months) else -1
+        labels = [str(np.datetime64(m, "M")) for m in range(lo, hi + 1)] + [None]
+        return (months - lo).astype(np.int32), labels
+
+
+def _null_coded(column) -> tuple[np.ndarray, list]:
+    codes, values = dictionary_codes(column)
+    labels = list(values) + [None]
+    return np.where(codes >= 0, codes, len(labels) - 1).astype(np.int32), labels
+
+
+# ---------------------------------------------------------------- group-by
+class Grouping:
+    """Composite dense keys over several dimension columns.
+
+    ``key[i]`` is row ``i``'s group (-1 when masked out); ``n_groups`` groups;
+    :meth:`labels` gives the dimension columns of a set of group ids.
+    """
+
+    def __init__(self, columns, mask=None):
+        self.columns = columns
+        self.cards = [len(labels) for _, _, labels in columns]
+        n = len(columns[0][1]) if columns else (len(mask) if mask is not None else 0)
+        total = 1
+        for c in self.cards:
+            total *= c
+        if total >= 1 << 62:
+            raise ValueError("too many groups: use fewer dimensions in by=")
+        composite = np.zeros(n, np.int64)
+        for (_, codes, _), card in zip(columns, self.cards, strict=True):
+            composite *= card
+            composite += codes
+        self.compressed = None
+        if total > DENSE_LIMIT:
+            sel = composite if mask is None else composite[mask]
+            uniq, inv = np.unique(sel, return_inverse=True)
+            self.compressed = uniq
+            key = np.full(n, -1, np.int64)
+            if mask is None:
+                key[:] = inv
+            else:
+                key[mask] = inv
+            self.n_groups = len(uniq)
+        else:
+            key = composite
+            if mask is not None:
+                key = np.where(mask, key, -1)
+            self.n_groups = int(total)
+        self.key = key
+
+    def composite_of(self, groups: np.ndarray) -> np.ndarray:
+        return groups if self.compressed is None else self.compressed[groups]
+
+    def decode(self, groups: np.ndarray) -> list[np.ndarray]:
+        comp = self.composite_of(groups).copy()
+        codes = []
+        for card in reversed(self.cards):
+            codes.append(comp % card)
+            comp //= card
+        return codes[::-1]
+
+    def labels(self, groups: np.ndarray) -> dict[str, pa.Array]:
+        out = {}
+        for (name, _, labels), codes in zip(self.columns, self.decode(groups), strict=True):
+            out[name] = pa.array(labels, pa.string()).take(pa.array(codes))
+        return out
+
+    def sums(self, values: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Int64 group sums of each column and the row count of each group."""
+        return group_sums(self.key, values, self.n_groups)
+
+
+def group_sums(key, values: dict, n_groups: int):
+    names = list(values)
+    n = len(key)
+    matrix = np.empty((len(names), n), np.int64)
+    for j, name in enumerate(names):
+        matrix[j] = values[name]
+    n_threads = numba.get_num_threads()
+    bufs = np.zeros((n_threads, len(names), n_groups), np.int64)
+    counts = np.zeros((n_threads, n_groups), np.int64)
+    group_sums_nb(np.ascontiguousarray(key, np.int64), matrix, bufs, counts)
+    total = bufs.sum(axis=0)
+    return {name: total[j] for j, name in enumerate(names)}, counts.sum(axis=0)
+
+
+def units(run: np.ndarray, key: np.ndarray, flag_any=None, flag_all=None, day=None):
+    """Collapse rows to units (run, key): (rep mask, any, all, max day) per row."""
+    n = len(run)
+    flag_any = np.zeros(n, np.bool_) if flag_any is None else flag_any
+    flag_all = np.ones(n, np.bool_) if flag_all is None else flag_all
+    day = np.full(n, NO_DAY, np.int32) if day is None else day
+    rep = np.empty(n, np.bool_)
+    any_out = np.zeros(n, np.bool_)
+    all_out = np.zeros(n, np.bool_)
+    day_out = np.full(n, NO_DAY, np.int32)
+    unit_reduce_nb(
+        np.ascontiguousarray(run),
+        np.ascontiguousarray(key),
+        np.ascontiguousarray(flag_any),
+        np.ascontiguousarray(flag_all),
+        np.ascontiguousarray(day, np.int32),
+        rep,
+        any_out,
+        all_out,
+        day_out,
+    )
+    return rep, any_out, all_out, day_out
+
+
+def grouped(grouping: Grouping, present: np.ndarray, columns: dict) -> pa.Table:
+    """A result table: the dimension columns of ``present`` groups, then ``columns``."""
+    out = grouping.labels(present) if grouping.columns else {}
+    for name, values in columns.items():
+        out[name] = values if isinstance(values, pa.Array) else pa.array(values)
+    if not out:
+        return pa.table({})
+    return pa.table(out)
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> pa.Array:
+    """num / den as float64, null where den == 0."""
+    num = np.asarray(num, np.float64)
+    den = np.asarray(den, np.float64)
+    safe = np.where(den == 0, 1.0, den)
+    return pa.array(num / safe, mask=den == 0)
+
+
+def day_to_date(days: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(days, np.int32), pa.int32()).cast(pa.date32())
+
+
+def today_day(ledger, today) -> int:
+    """``today`` as days since 1970 (default: the last posting day of the ledger)."""
+    import datetime as dt
+
+    if today is None:
+        if ledger.entries.num_rows == 0:
+            return int(dt.date.today().toordinal() - dt.date(1970, 1, 1).toordinal())
+        us = pc.max(ledger.entries["posted_at"].cast(pa.int64())).as_py()
+        return int(us // US_PER_DAY)
+    if isinstance(today, str):
+        today = dt.date.fromisoformat(today)
+    if isinstance(today, dt.datetime):
+        today = today.date()
+    return today.toordinal() - dt.date(1970, 1, 1).toordinal()
+
+
+def group_of_codes(grouping: Grouping, codes: list[np.ndarray]) -> np.ndarray:
+    """Group ids of rows given per-dimension codes (same dims as ``grouping``)."""
+    n = len(codes[0]) if codes else 0
+    comp = np.zeros(n, np.int64)
+    for c, card in zip(codes, grouping.cards, strict=True):
+        comp = comp * card + c
+    if grouping.compressed is None:
+        return comp
+    return np.searchsorted(grouping.compressed, comp)
+
+
+def group_quantiles(key: np.ndarray, values: np.ndarray, groups: np.ndarray, qs) -> list:
+    """Linear-interpolated quantiles of ``values`` per group (NaN for empty groups)."""
+    sel = key >= 0
+    k = key[sel]
+    v = values[sel].astype(np.float64)
+    order = np.lexsort((v, k))
+    k = k[order]
+    v = v[order]
+    lo = np.searchsorted(k, groups, side="left")
+    hi = np.searchsorted(k, groups, side="right")
+    n = hi - lo
+    out = []
+    for q in qs:
+        pos = (n - 1) * q
+        a = np.floor(pos).astype(np.int64)
+        b = np.ceil(pos).astype(np.int64)
+        ok = n > 0
+        ia = np.where(ok, lo + a, 0)
+        ib = np.where(ok, lo + b, 0)
+        if len(v):
+            va, vb = v[ia], v[ib]
+        else:
+            va = vb = np.zeros(len(groups))
+        frac = pos - a
+        out.append(np.where(ok, va + (vb - va) * frac, np.nan))
+    return out

@@ -1,0 +1,299 @@
+"""Dense integer keys of a ledger, computed once and cached on it.
+
+Kernels never hash strings. This module maps every procedure to its encounter
+and every entry to its procedure (dense positions), groups entries by
+procedure and procedures by encounter (CSR offsets), and packs what the
+kernels need of each entry into one byte:
+
+    code = bucket | payer_seq << 4 | live << 6
+
+where ``live`` means "neither negated nor a negation". Tables that are already
+grouped (synthetic ledgers, ledgers built by ``Ledger.append`` on grouped data)
+cost no sort and the amounts are used zero-copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.keys import (
+    counting_order_nb,
+    group_starts_nb,
+    is_nondecreasing_nb,
+    locate_lines_nb,
+)
+from ledgerkit.core.arrow import codes_in, int_array
+from ledgerkit.core.schema import KINDS
+from ledgerkit.errors import LedgerError
+
+__all__ = ["LedgerKeys", "build_keys", "kind_codes"]
+
+
+@dataclass
+class LedgerKeys:
+    """Integer views of a ledger (all numpy). "Grouped" = sorted by encounter, line."""
+
+    n_encounters: int
+    proc_order: np.ndarray | None  # grouped procedure -> procedures row (None: identity)
+    enc_proc_start: np.ndarray  # int64[n_enc + 1]
+    proc_line: np.ndarray  # int32, grouped
+    entry_proc: np.ndarray  # int32, grouped procedure of each entries row (row order)
+    entry_order: np.ndarray | None  # grouped entry -> entries row (None: identity)
+    proc_entry_start: np.ndarray  # int64[n_proc + 1]
+    entry_seq: np.ndarray  # int8, grouped
+    entry_kind: np.ndarray  # int8, grouped
+    entry_live: np.ndarray  # bool, grouped
+    amounts: np.ndarray  # int64, grouped
+    enc_n_payers: np.ndarray  # int8 per encounter: 0 self-pay .. 3
+    _packed: dict = field(default_factory=dict, repr=False)
+    _reasons: tuple | None = field(default=None, repr=False)
+
+    @property
+    def n_procedures(self) -> int:
+        return len(self.proc_line)
+
+    def entry_rows(self, grouped_positions: np.ndarray) -> np.ndarray:
+        """Entries-table rows of grouped entry positions (-1 stays -1)."""
+        if self.entry_order is None:
+            return grouped_positions
+        out = np.where(grouped_positions >= 0, self.entry_order[grouped_positions], -1)
+        return out
+
+    def proc_rows(self, grouped_positions: np.ndarray) -> np.ndarray:
+        """Procedures-table rows of grouped procedure positions (-1 stays -1)."""
+        if self.proc_order is None:
+            return grouped_positions
+        return np.where(grouped_positions >= 0, self.proc_order[grouped_positions], -1)
+
+    def packed_codes(self, entries: pa.Table, policy) -> np.ndarray:
+        """The one-byte code of every entry (grouped order) under ``policy``."""
+        key = id(policy)
+        cached = self._packed.get(key)
+        if cached is not None and cached[0] is policy:
+            return cached[1]
+        bucket = entry_buckets(entries, policy, self.reason_codes(entries))
+        if self.entry_order is not None:
+            bucket = bucket[self.entry_order]
+        packed = bucket | (self.entry_seq << 4) | (self.entry_live.astype(np.int8) << 6)
+        self._packed = {key: (policy, packed)}  # keep one policy: the arrays are large
+        return packed
+
+    def reason_codes(self, entries: pa.Table) -> tuple:
+        """(group codes, group values, CARC codes, CARC values) of every entries row.
+
+        Dense codes in row order (-1 for null), cached: policy lookups and the
+        classify explanation gather from them instead of re-reading strings.
+        """
+        if self._reasons is None:
+            g_codes, g_values = _codes(entries["group_code"])
+            c_codes, c_values = _codes(entries["carc"])
+            self._reasons = (
+                g_codes.astype(np.int8) if len(g_values) < 127 else g_codes,
+                g_values,
+                c_codes.astype(np.int16) if len(c_values) < 32_767 else c_codes,
+                c_values,
+            )
+        return self._reasons
+
+
+def kind_codes(entries: pa.Table) -> np.ndarray:
+    """int8 code of each entry's kind (index into ``schema.KINDS``, -1 unknown)."""
+    return codes_in(entries["kind"], pa.array(KINDS)).astype(np.int8)
+
+
+def entry_buckets(entries: pa.Table, policy, reasons: tuple | None = None) -> np.ndarray:
+    """int8 bucket code of each entries row (row order).
+
+    ``reasons`` are :meth:`LedgerKeys.reason_codes`, computed here when omitted.
+    """
+    kind = kind_codes(entries)
+    payer_seq = int_array(entries["payer_seq"], np.int8)
+    by_kind = np.array(
+        [
+            C.CHARGE,
+            C.PAID,
+            -1,  # adjustments: by group code + CARC below
+            C.PATIENT_PAID,
+            C.WRITTEN_OFF,
+            C.PUSHED_TO_PR,
+        ],
+        dtype=np.int8,
+    )
+    bucket = by_kind[kind]
+    bucket[(kind == KINDS.index("write_off")) & (payer_seq == 0)] = C.PR_WRITTEN_OFF
+    is_adj = kind == KINDS.index("adjustment")
+    if is_adj.any():
+        if reasons is None:
+            g_codes, g_values = _codes(entries["group_code"])
+            c_codes, c_values = _codes(entries["carc"])
+        else:
+            g_codes, g_values, c_codes, c_values = reasons
+        matrix = policy.bucket_matrix(g_values, [v.strip() for v in c_values])
+        bucket[is_adj] = matrix[g_codes[is_adj], c_codes[is_adj]]
+    return bucket
+
+
+def _codes(column):
+    from ledgerkit.core.arrow import dictionary_codes
+
+    return dictionary_codes(column)
+
+
+def build_keys(
+    encounters: pa.Table,
+    procedures: pa.Table,
+    entries: pa.Table,
+    previous: LedgerKeys | None = None,
+) -> LedgerKeys:
+    """Compute the integer keys, raising :class:`LedgerError` on dangling references.
+
+    ``previous`` are the keys of the same encounters and procedures with the
+    first ``len(previous.entry_proc)`` rows of ``entries``: only the rows after
+    those are looked up (``Ledger.append`` passes them, so appending a small
+    batch does not hash every entry's encounter id again).
+    """
+    if previous is not None:
+        return _extend_keys(previous, encounters, entries)
+    enc_ids = encounters["encounter_id"].combine_chunks()
+    n_enc = len(enc_ids)
+    if pc.count_distinct(enc_ids).as_py() != n_enc:
+        first = pc.value_counts(enc_ids).filter(
+            pc.greater(pc.struct_field(pc.value_counts(enc_ids), "counts"), 1)
+        )
+        dup = first[0]["values"].as_py() if len(first) else "?"
+        rows = np.flatnonzero(pc.equal(enc_ids, dup).to_numpy(zero_copy_only=False))
+        raise LedgerError(
+            f"encounters rows {rows[:2].tolist()}, column 'encounter_id': duplicate id {dup!r}"
+        )
+
+    proc_enc = codes_in(procedures["encounter_id"], enc_ids)
+    _dangling(proc_enc, "procedures", "encounter_id", "no such encounter in encounters")
+    proc_line_raw = int_array(procedures["line"], np.int64)
+    composite = (proc_enc << 32) | (proc_line_raw & 0xFFFFFFFF)
+    if is_nondecreasing_nb(composite):
+        proc_order = None
+        sorted_composite = composite
+    else:
+        proc_order = np.argsort(composite, kind="stable")
+        sorted_composite = composite[proc_order]
+    if len(sorted_composite) > 1:
+        same = np.flatnonzero(sorted_composite[1:] == sorted_composite[:-1])
+        if len(same):
+            g = same[0]
+            row = int(proc_order[g + 1]) if proc_order is not None else int(g + 1)
+            raise LedgerError(
+                f"procedures row {row}, columns 'encounter_id'+'line': duplicate procedure "
+                f"(line {int(proc_line_raw[row])} appears twice in its encounter)"
+            )
+    proc_enc_sorted = sorted_composite >> 32
+    proc_line = (sorted_composite & 0xFFFFFFFF).astype(np.int32)
+    enc_proc_start = np.empty(n_enc + 1, np.int64)
+    group_starts_nb(proc_enc_sorted, n_enc, enc_proc_start)
+
+    n_payers = np.zeros(n_enc, np.int8)
+    for k in (1, 2, 3):
+        present = encounters[f"payer{k}_id"].is_valid().to_numpy(zero_copy_only=False)
+        n_payers = np.where(present & (n_payers == k - 1), k, n_payers).astype(np.int8)
+
+    entry_proc = _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, 0)
+    return _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers)
+
+
+def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset) -> np.ndarray:
+    """Grouped procedure of each entries row (int32); errors name the row."""
+    entry_enc = codes_in(entries["encounter_id"], enc_ids)
+    _dangling(entry_enc, "entries", "encounter_id", "no such encounter in encounters", row_offset)
+    entry_line = int_array(entries["line"], np.int32)
+    entry_proc64 = np.empty(len(entry_enc), np.int64)
+    locate_lines_nb(entry_enc, entry_line, enc_proc_start, proc_line, entry_proc64)
+    _dangling(
+        entry_proc64, "entries", "line", "no such procedure line in that encounter", row_offset
+    )
+    return entry_proc64.astype(np.int32)
+
+
+def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) -> LedgerKeys:
+    n_old = len(previous.entry_proc)
+    new_rows = entries.slice(n_old)
+    enc_ids = encounters["encounter_id"].combine_chunks()
+    new_proc = _entry_procedures(
+        new_rows, enc_ids, previous.enc_proc_start, previous.proc_line, n_old
+    )
+    entry_proc = np.concatenate([previous.entry_proc, new_proc])
+    return _entry_keys(
+        entries,
+        entry_proc,
+        previous.proc_order,
+        previous.enc_proc_start,
+        previous.proc_line,
+        previous.enc_n_payers,
+    )
+
+
+def _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers):
+    """Group entries by procedure and gather what the kernels read."""
+    n_enc = len(enc_proc_start) - 1
+    n_proc = len(proc_line)
+    if is_nondecreasing_nb(entry_proc):
+        entry_order = None
+        proc_entry_start = np.empty(n_proc + 1, np.int64)
+        group_starts_nb(entry_proc, n_proc, proc_entry_start)
+    else:
+        entry_order = np.empty(len(entry_proc), np.int64)
+        proc_entry_start = np.empty(n_proc + 1, np.int64)
+        counting_order_nb(entry_proc, proc_entry_start, entry_order)
+
+    seq = int_array(entries["payer_seq"], np.int8)
+    kind = kind_codes(entries)
+    amounts = int_array(entries["amount_cents"], np.int64)
+    live = _live(entries)
+    if entry_order is not None:
+        seq, kind, amounts, live = (a[entry_order] for a in (seq, kind, amounts, live))
+
+    return LedgerKeys(
+        n_encounters=n_enc,
+        proc_order=proc_order,
+        enc_proc_start=enc_proc_start,
+        proc_line=proc_line,
+        entry_proc=entry_proc,
+        entry_order=entry_order,
+        proc_entry_start=proc_entry_start,
+        entry_seq=seq,
+        entry_kind=kind,
+        entry_live=live,
+        amounts=amounts,
+        enc_n_payers=n_payers,
+    )
+
+
+def _live(entries: pa.Table) -> np.ndarray:
+    """True for entries that are neither negated nor negations."""
+    negates = entries["negates"]
+    is_negation = negates.is_valid().to_numpy(zero_copy_only=False)
+    if not is_negation.any():
+        return np.ones(len(entries), dtype=bool)
+    targets = pc.drop_null(negates).to_numpy().astype(np.int64)
+    ids = int_array(entries["entry_id"], np.int64)
+    if is_nondecreasing_nb(ids):
+        # Ids grow with posting order (as append assigns them): binary search
+        # the few negated ids instead of hashing every entry id.
+        pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
+        negated = np.zeros(len(ids), dtype=bool)
+        negated[pos[ids[pos] == targets]] = True
+    else:
+        value_set = pa.array(targets)
+        negated = pc.is_in(entries["entry_id"], value_set=value_set).to_numpy(zero_copy_only=False)
+    return ~(is_negation | negated)
+
+
+def _dangling(positions, table: str, column: str, why: str, row_offset: int = 0) -> None:
+    bad = np.flatnonzero(positions < 0)
+    if len(bad):
+        more = f" (and {len(bad) - 1} more rows)" if len(bad) > 1 else ""
+        row = int(bad[0]) + row_offset
+        raise LedgerError(f"{table} row {row}, column {column!r}: {why}{more}")

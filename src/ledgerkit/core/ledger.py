@@ -1,0 +1,252 @@
+"""The append-only payment ledger: four Arrow tables and their integer keys.
+
+A :class:`Ledger` is immutable. ``append`` and ``negate`` return a new ledger
+that shares every existing row with the old one (Arrow chunks are never
+copied or changed); ``as_of`` recomputes the state at an earlier time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ledgerkit.core.arrow import as_table
+from ledgerkit.core.keys import LedgerKeys, build_keys
+from ledgerkit.core.policy import CarcPolicy
+from ledgerkit.core.schema import TABLES, arrow_schema
+from ledgerkit.core.validate import check_entries, check_payers, conform
+from ledgerkit.errors import LedgerError
+
+__all__ = ["Ledger", "DEFAULT_TIMELY_FILING_DAYS", "DEFAULT_APPEAL_DAYS"]
+
+# Used for payers missing from the reference data (most US payers allow 90-365
+# days to file; 180 days to appeal is a common floor). Override per payer.
+DEFAULT_TIMELY_FILING_DAYS = 365
+DEFAULT_APPEAL_DAYS = 180
+
+
+class Ledger:
+    """A payment ledger: encounters, procedures, entries and payers.
+
+    Build one with :meth:`from_arrow` or :meth:`from_parquet` (or
+    ``ledgerkit.synth.generate``). The tables are plain ``pyarrow.Table`` s,
+    readable by pandas, polars or DuckDB without copying.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(50, seed=1)
+    >>> ledger
+    Ledger(50 encounters, ... procedures, ... entries, ... payers)
+    >>> later = ledger.append({"encounter_id": [ledger.encounters["encounter_id"][0].as_py()],
+    ...     "line": [1], "payer_seq": [0], "kind": ["patient_payment"],
+    ...     "amount_cents": [1000], "actor": ["front desk"]})
+    >>> later.entries.num_rows - ledger.entries.num_rows
+    1
+    """
+
+    def __init__(self, encounters, procedures, entries, payers, policy=None, *, _keys=None):
+        self.encounters: pa.Table = encounters
+        self.procedures: pa.Table = procedures
+        self.entries: pa.Table = entries
+        self.payers: pa.Table = payers
+        self.policy: CarcPolicy = policy or CarcPolicy.default()
+        self._keys: LedgerKeys | None = _keys
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_arrow(cls, encounters, procedures, entries, payers=None, *, policy=None) -> Ledger:
+        """Validate four tables and build a ledger.
+
+        Parameters
+        ----------
+        encounters, procedures, entries : pyarrow.Table (or dict of columns / DataFrame)
+            See ``ledgerkit.schema.describe()`` for every column.
+        payers : pyarrow.Table, optional
+            Payer reference data. When omitted, every payer id seen in the
+            encounters gets class ``"other"``, ``DEFAULT_TIMELY_FILING_DAYS``
+            and ``DEFAULT_APPEAL_DAYS``.
+        policy : CarcPolicy, optional
+            CARC policy; ``CarcPolicy.default()`` when omitted.
+
+        Raises
+        ------
+        LedgerError
+            Missing or mistyped columns, nulls in required fields, unknown
+            encounters or lines, bad negations, duplicate ids.
+        """
+        encounters = conform(as_table(encounters), "encounters")
+        procedures = conform(as_table(procedures), "procedures")
+        entries = conform(as_table(entries), "entries")
+        if payers is None:
+            payers = default_payers(encounters)
+        payers = conform(as_table(payers), "payers")
+        check_payers(payers)
+        check_entries(entries)
+        keys = build_keys(encounters, procedures, entries)
+        return cls(encounters, procedures, entries, payers, policy, _keys=keys)
+
+    @classmethod
+    def from_parquet(cls, folder, *, policy=None) -> Ledger:
+        """Read a ledger written by :meth:`to_parquet`."""
+        folder = Path(folder)
+        tables = {}
+        for name in TABLES:
+            path = folder / f"{name}.parquet"
+            if not path.exists():
+                raise LedgerError(f"{folder}: not a ledger folder (no {name}.parquet)")
+            tables[name] = pq.read_table(path)
+        return cls.from_arrow(**tables, policy=policy)
+
+    def to_parquet(self, folder) -> Path:
+        """Write the four tables as ``<name>.parquet`` in ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            tmp = folder / f".{name}.parquet.tmp"
+            pq.write_table(getattr(self, name), tmp)
+            tmp.replace(folder / f"{name}.parquet")  # whole file or nothing
+        return folder
+
+    # ------------------------------------------------------------------ keys
+    @property
+    def keys(self) -> LedgerKeys:
+        """Dense integer keys (built once, then cached on this ledger)."""
+        if self._keys is None:
+            self._keys = build_keys(self.encounters, self.procedures, self.entries)
+        return self._keys
+
+    # ------------------------------------------------------------------ change
+    def append(self, entries, *, at: dt.datetime | None = None) -> Ledger:
+        """A new ledger with ``entries`` appended; this one is unchanged.
+
+        ``entry_id`` (next ids), ``posted_at`` (``at`` or now), ``source``
+        (``"manual"``) and ``payer_id`` (from the encounter's coverage and
+        ``payer_seq``) are filled when absent. The whole batch is validated
+        first: it posts whole or not at all.
+        """
+        new = as_table(entries)
+        n = new.num_rows
+        if "entry_id" not in new.column_names:
+            start = self.next_entry_id()
+            new = new.append_column("entry_id", pa.array(np.arange(start, start + n)))
+        if "posted_at" not in new.column_names:
+            when = at or dt.datetime.now(dt.UTC)
+            new = new.append_column(
+                "posted_at", pa.array([when] * n, arrow_schema("entries").field("posted_at").type)
+            )
+        if "source" not in new.column_names:
+            new = new.append_column("source", pa.array(["manual"] * n))
+        if "payer_id" not in new.column_names and "payer_seq" in new.column_names:
+            new = new.append_column("payer_id", self._coverage_payer(new))
+        new = conform(new, "entries")
+        check_entries(new, existing=self.entries)
+        combined = pa.concat_tables([self.entries, new])
+        keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
+        return Ledger(
+            self.encounters, self.procedures, combined, self.payers, self.policy, _keys=keys
+        )
+
+    def negate(self, entry_ids, *, actor: str, note: str, at=None) -> Ledger:
+        """A new ledger where each of ``entry_ids`` is undone by a negation entry.
+
+        Raises
+        ------
+        LedgerError
+            An id that does not exist, is already negated or is itself a negation.
+        """
+        ids = pa.array(np.asarray(entry_ids, dtype=np.int64))
+        rows = pc.index_in(ids, value_set=self.entries["entry_id"].combine_chunks())
+        if rows.null_count:
+            missing = ids.filter(pc.is_null(rows))[0].as_py()
+            raise LedgerError(f"negate: entry {missing} does not exist in entries")
+        originals = self.entries.take(rows)
+        new = {
+            "encounter_id": originals["encounter_id"],
+            "line": originals["line"],
+            "payer_seq": originals["payer_seq"],
+            "payer_id": originals["payer_id"],
+            "kind": originals["kind"],
+            "group_code": originals["group_code"],
+            "carc": originals["carc"],
+            "rarc": originals["rarc"],
+            "amount_cents": pc.negate(originals["amount_cents"]),
+            "negates": originals["entry_id"],
+            "source": pa.array(["manual"] * len(ids)),
+            "actor": pa.array([actor] * len(ids)),
+            "note": pa.array([note] * len(ids)),
+        }
+        return self.append(pa.table(new), at=at)
+
+    def _coverage_payer(self, new: pa.Table) -> pa.Array:
+        """payer_id of each new entry from its encounter's coverage and payer_seq."""
+        pos = pc.index_in(new["encounter_id"], value_set=self.encounters["encounter_id"])
+        seq = new["payer_seq"].to_numpy(zero_copy_only=False)
+        out = pa.nulls(new.num_rows, pa.string())
+        for k in (1, 2, 3):
+            ids = self.encounters[f"payer{k}_id"].cast(pa.string()).take(pos)
+            out = pc.if_else(pa.array(seq == k), ids, out)
+        return out
+
+    def as_of(self, timestamp) -> Ledger:
+        """The ledger as it stood at ``timestamp`` (entries posted at or before it)."""
+        ts = pa.scalar(_utc(timestamp), arrow_schema("entries").field("posted_at").type)
+        mask = pc.less_equal(self.entries["posted_at"], ts)
+        entries = self.entries.filter(mask)
+        return Ledger(self.encounters, self.procedures, entries, self.payers, self.policy)
+
+    def with_policy(self, policy: CarcPolicy) -> Ledger:
+        """The same ledger read under another CARC policy."""
+        return Ledger(
+            self.encounters, self.procedures, self.entries, self.payers, policy, _keys=self._keys
+        )
+
+    # ------------------------------------------------------------------ look
+    def next_entry_id(self) -> int:
+        if self.entries.num_rows == 0:
+            return 1
+        return int(pc.max(self.entries["entry_id"]).as_py()) + 1
+
+    def entries_of(self, encounter_id: str) -> pa.Table:
+        """Every entry of one encounter, in posting order, negations included."""
+        mask = pc.equal(self.entries["encounter_id"], encounter_id)
+        return self.entries.filter(mask).sort_by([("entry_id", "ascending")])
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger({self.encounters.num_rows} encounters, {self.procedures.num_rows} "
+            f"procedures, {self.entries.num_rows} entries, {self.payers.num_rows} payers)"
+        )
+
+
+def default_payers(encounters: pa.Table) -> pa.Table:
+    """Payer reference rows for every payer id named in ``encounters``."""
+    ids = set()
+    for k in (1, 2, 3):
+        col = encounters[f"payer{k}_id"]
+        ids.update(v for v in pc.unique(col.cast(pa.string())).to_pylist() if v is not None)
+    ids = sorted(ids)
+    return pa.table(
+        {
+            "payer_id": pa.array(ids, pa.string()),
+            "name": pa.array(ids, pa.string()),
+            "payer_class": pa.array(["other"] * len(ids)),
+            "timely_filing_days": pa.array([DEFAULT_TIMELY_FILING_DAYS] * len(ids), pa.int32()),
+            "appeal_days": pa.array([DEFAULT_APPEAL_DAYS] * len(ids), pa.int32()),
+        }
+    )
+
+
+def _utc(timestamp) -> dt.datetime:
+    if isinstance(timestamp, str):
+        timestamp = dt.datetime.fromisoformat(timestamp)
+    if isinstance(timestamp, dt.date) and not isinstance(timestamp, dt.datetime):
+        timestamp = dt.datetime.combine(timestamp, dt.time.max)
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    return timestamp

@@ -1,0 +1,214 @@
+"""Validation at the boundary: bring a user's table to the ledger schema or refuse it.
+
+Every error is a :class:`LedgerError` that names the table, the row and the
+column, and says what is wrong. Nothing is changed before validation passes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit.core.schema import GROUP_CODES, KINDS, PAYER_CLASSES, SOURCES, TABLES, arrow_schema
+from ledgerkit.errors import LedgerError
+
+__all__ = ["conform", "check_entries"]
+
+
+def conform(table: pa.Table, name: str) -> pa.Table:
+    """Cast ``table`` to the schema of ledger table ``name``.
+
+    Required columns must be present and null-free; nullable columns may be
+    absent (filled with nulls). Casts must be lossless: money in floats,
+    numbers in strings and the like are refused rather than guessed at.
+    """
+    schema = arrow_schema(name)
+    columns = []
+    for col in TABLES[name]:
+        if col.name not in table.column_names:
+            if not col.nullable:
+                raise LedgerError(
+                    f"{name}: missing required column {col.name!r} "
+                    f"({col.doc}); expected columns: {schema.names}"
+                )
+            columns.append(pa.nulls(table.num_rows, col.type))
+            continue
+        data = table[col.name]
+        columns.append(_cast(data, col, name))
+    out = pa.Table.from_arrays(columns, schema=schema)
+    for col in TABLES[name]:
+        if not col.nullable and out[col.name].null_count:
+            row = _first(pc.is_null(out[col.name]))
+            raise LedgerError(f"{name} row {row}, column {col.name!r}: null in a required column")
+    return out
+
+
+def _cast(data: pa.ChunkedArray, col, table: str) -> pa.ChunkedArray:
+    src = data.type
+    dst = col.type
+    if src == dst:
+        return data
+    if pa.types.is_null(src):
+        return pa.chunked_array([pa.nulls(len(data), dst)])
+    money = col.name.endswith("_cents")
+    if pa.types.is_integer(dst) and not pa.types.is_integer(src):
+        hint = " (money is int64 cents: multiply dollars by 100 and round)" if money else ""
+        raise LedgerError(f"{table}, column {col.name!r}: type {src} must be an integer{hint}")
+    if pa.types.is_dictionary(dst) or pa.types.is_string(dst):
+        plain = src.value_type if pa.types.is_dictionary(src) else src
+        if not (pa.types.is_string(plain) or pa.types.is_large_string(plain)):
+            raise LedgerError(f"{table}, column {col.name!r}: type {src} must be a string")
+    try:
+        if pa.types.is_dictionary(dst):
+            if pa.types.is_dictionary(src):
+                data = data.cast(pa.string())
+            return pc.dictionary_encode(data).cast(dst)
+        return data.cast(dst, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise LedgerError(f"{table}, column {col.name!r}: cannot read {src} as {dst}: {exc}")
+
+
+def _first(mask) -> int:
+    arr = mask.to_numpy(zero_copy_only=False) if not isinstance(mask, np.ndarray) else mask
+    return int(np.flatnonzero(arr)[0])
+
+
+def _check_values(table: pa.Table, name: str, column: str, allowed) -> None:
+    values = table[column]
+    bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
+    if pc.any(bad).as_py():
+        row = _first(bad)
+        raise LedgerError(
+            f"{name} row {row}, column {column!r}: {values[row].as_py()!r} "
+            f"is not one of {list(allowed)}"
+        )
+
+
+def check_payers(payers: pa.Table) -> None:
+    _check_values(payers, "payers", "payer_class", PAYER_CLASSES)
+    ids = payers["payer_id"]
+    if pc.count_distinct(ids).as_py() != len(ids):
+        counts = pc.value_counts(ids)
+        dup = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+        raise LedgerError(f"payers, column 'payer_id': duplicate payer id {dup!r}")
+
+
+def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
+    """Row-level rules of entries (and of new entries against ``existing``).
+
+    Checks kinds, sources, payer_seq range, adjustment group/CARC, duplicate
+    entry ids, and negations (the target exists, is not itself a negation, is
+    negated once, and the negation mirrors it exactly).
+    """
+    name = "entries"
+    _check_values(entries, name, "kind", KINDS)
+    _check_values(entries, name, "source", SOURCES)
+    _check_values(entries, name, "group_code", GROUP_CODES)
+    seq = entries["payer_seq"]
+    bad = pc.or_(pc.less(seq, 0), pc.greater(seq, 3))
+    if pc.any(bad).as_py():
+        row = _first(bad)
+        raise LedgerError(
+            f"entries row {row}, column 'payer_seq': {seq[row].as_py()} is not 0 (patient) "
+            "or 1..3 (payer order)"
+        )
+    is_adj = pc.equal(entries["kind"].cast(pa.string()), "adjustment")
+    for column in ("group_code", "carc"):
+        missing = pc.and_(is_adj, pc.is_null(entries[column]))
+        if pc.any(missing).as_py():
+            raise LedgerError(
+                f"entries row {_first(missing)}, column {column!r}: an adjustment needs "
+                "a group code and a CARC"
+            )
+    payer_entry = pc.and_(pc.greater(seq, 0), pc.is_null(entries["payer_id"]))
+    if pc.any(payer_entry).as_py():
+        raise LedgerError(
+            f"entries row {_first(payer_entry)}, column 'payer_id': entries with payer_seq > 0 "
+            "must name the payer"
+        )
+
+    all_entries = entries if existing is None else pa.concat_tables([existing, entries])
+    offset = 0 if existing is None else existing.num_rows
+    ids = all_entries["entry_id"].to_numpy()
+    _check_unique_ids(ids, offset)
+
+    negates = entries["negates"]
+    if negates.null_count == len(negates):
+        return
+    rows = np.flatnonzero(negates.is_valid().to_numpy(zero_copy_only=False))
+    targets = negates.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    order = np.argsort(ids, kind="stable")
+    pos = np.searchsorted(ids[order], targets)
+    pos = np.minimum(pos, len(ids) - 1)
+    found = ids[order][pos] == targets
+    if not found.all():
+        r = int(rows[np.flatnonzero(~found)[0]])
+        raise LedgerError(
+            f"entries row {r}, column 'negates': entry {int(negates[r].as_py())} does not exist"
+        )
+    target_rows = order[pos]
+    all_negates = all_entries["negates"]
+    target_is_negation = all_negates.is_valid().to_numpy(zero_copy_only=False)[target_rows]
+    if target_is_negation.any():
+        r = int(rows[np.flatnonzero(target_is_negation)[0]])
+        raise LedgerError(
+            f"entries row {r}, column 'negates': entry {int(negates[r].as_py())} is itself a "
+            "negation; post the original entry again instead of negating a negation"
+        )
+    # Each entry may be negated once, across old and new entries together.
+    all_targets = pc.drop_null(all_negates).to_numpy()
+    uniq, counts = np.unique(all_targets, return_counts=True)
+    if (counts > 1).any():
+        twice = int(uniq[np.flatnonzero(counts > 1)[0]])
+        r = int(rows[np.flatnonzero(targets == twice)[-1]])
+        raise LedgerError(f"entries row {r}, column 'negates': entry {twice} is already negated")
+    _check_mirror(entries, all_entries, rows, target_rows)
+
+
+def _check_mirror(entries, all_entries, rows, target_rows) -> None:
+    amount_new = entries["amount_cents"].to_numpy()[rows]
+    amount_old = all_entries["amount_cents"].to_numpy()[target_rows]
+    for column, new, old in (
+        ("amount_cents", amount_new, -amount_old),
+        (
+            "line",
+            entries["line"].to_numpy()[rows],
+            all_entries["line"].to_numpy()[target_rows],
+        ),
+        (
+            "payer_seq",
+            entries["payer_seq"].to_numpy()[rows],
+            all_entries["payer_seq"].to_numpy()[target_rows],
+        ),
+    ):
+        bad = np.flatnonzero(new != old)
+        if len(bad):
+            r = int(rows[bad[0]])
+            raise LedgerError(
+                f"entries row {r}, column {column!r}: a negation must mirror the entry it "
+                f"negates (expected {int(old[bad[0]])}, got {int(new[bad[0]])})"
+            )
+    for column in ("encounter_id", "kind"):
+        new = entries[column].take(pa.array(rows)).cast(pa.string())
+        old = all_entries[column].take(pa.array(target_rows)).cast(pa.string())
+        bad = pc.not_equal(new, old)
+        if pc.any(bad).as_py():
+            i = _first(bad)
+            raise LedgerError(
+                f"entries row {int(rows[i])}, column {column!r}: a negation must mirror the "
+                f"entry it negates (expected {old[i].as_py()!r}, got {new[i].as_py()!r})"
+            )
+
+
+def _check_unique_ids(ids: np.ndarray, offset: int) -> None:
+    if len(ids) < 2 or (np.diff(ids) > 0).all():
+        return
+    order = np.argsort(ids, kind="stable")
+    dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
+    if len(dup):
+        row = int(order[dup[0] + 1])
+        raise LedgerError(
+            f"entries row {row - offset if row >= offset else row}, column 'entry_id': "
+            f"duplicate entry id {int(ids[row])}"
+        )

@@ -1,0 +1,761 @@
+"""The posting engine: 835 remittances into the append-only ledger (DOMAIN.md, "Posting").
+
+``post(ledger, remittances)`` decides every remitted claim of a batch at once
+and returns a :class:`PostResult`: the new ledger and a decisions table, one
+row per claim, ``posted``, ``archived`` or ``flagged``, with the reason as a
+code and in words.
+
+How a batch is decided
+----------------------
+1. Every claim gets a ``remit_id``: a 128-bit fingerprint of what makes a
+   remit the same remit (payer, patient control number, payer claim number,
+   status, charge, paid, every line and every adjustment). Entries posted
+   from a remit carry it in ``remit_ref``, so a remit already in the ledger
+   is recognised from the ledger alone: posting the same files twice changes
+   nothing.
+2. Claims are matched to encounters by patient control number (CLP01), to the
+   payer's position by the 835 payer id (N1*PR) against the encounter's
+   coverage, and service lines to procedures by line item control number
+   (REF*6R) when it names a procedure of that encounter, else by billed code
+   (SVC06 when the payer re-coded, else SVC01) + modifiers + service date +
+   charge (the k-th identical line to the k-th identical procedure, when the
+   claim names all of them; a line that could be one of several identical
+   procedures stays unmatched). These are Arrow joins over the whole batch.
+3. Amounts the payer reported at claim level only (claim-level CAS, or a
+   claim without service lines) go to the procedure when the encounter has
+   exactly one; otherwise no line amounts are invented: the claim is
+   flagged ``claim_level_amount`` (a reviewer can post it to a line).
+4. One compiled pass walks the candidate claims in batch order (transaction
+   payment date, then input order) keeping, per touched procedure, its
+   balance and the live remit of each payer: conflicts, negative balances and
+   reversals are decided there, each claim seeing the effect of the claims
+   before it.
+5. Posted claims become entries (one payment per line, one adjustment per
+   CAS; ``source="remit"``, ``remit_ref=remit_id``); a posted reversal
+   becomes negations of the live remit entries of its procedures and payer.
+
+Reason codes
+------------
+=========================  ========  ===================================================
+code                       decision  meaning
+=========================  ========  ===================================================
+first_remit                posted    no live remit of this payer on these procedures
+reversal                   posted    claim status 22: negations of the remit it reverses
+reviewed                   posted    posted by a person in review (``post_flagged``)
+duplicate                  archived  the same remit is already posted
+duplicate_in_batch         archived  the same remit appears earlier in this batch
+reviewed_archive           archived  archived by a person in review (``archive``)
+unmatched_claim            flagged   patient control number matches no encounter
+payer_not_in_coverage      flagged   the 835 payer is not in the encounter's coverage
+unbalanced_remit           flagged   charge - paid != adjustments (claim or a line)
+unmatched_line             flagged   a service line matches no procedure of the encounter
+claim_level_amount         flagged   claim-level amounts on an encounter of several lines
+conflict                   flagged   another live remit of this payer on these procedures
+negative_balance           flagged   posting would make a procedure balance negative
+reversal_without_original  flagged   a reversal with no live remit to reverse
+reversal_mismatch          flagged   a reversal that does not mirror the posted remit
+=========================  ========  ===================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels import posting as K
+from ledgerkit.core.arrow import codes_in
+from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.schema import SOURCES, TIMESTAMP
+from ledgerkit.errors import LedgerError
+from ledgerkit.posting.batch import (
+    Batch,
+    const,
+    first_index,
+    flatten,
+    ints,
+    plain,
+    positions,
+    remit_ids,
+    select_remits,
+)
+from ledgerkit.posting.match import _match_lines
+
+__all__ = [
+    "post",
+    "PostResult",
+    "REASONS",
+    "DECISIONS_SCHEMA",
+    "remit_ids",
+    "select_remits",
+    "ENGINE_ACTOR",
+]
+
+ENGINE_ACTOR = "posting engine"
+
+# code -> (decision, words). The order is fixed: the kernel's R_* codes index it.
+REASONS = {
+    "first_remit": ("posted", "posted: first remit of this payer for these procedures"),
+    "reversal": ("posted", "posted: reversal (claim status 22) negates the remit it reverses"),
+    "conflict": (
+        "flagged",
+        "flagged: another remit of this payer is already posted on these procedures and was "
+        "not reversed; reverse or negate it first, or archive this one",
+    ),
+    "negative_balance": (
+        "flagged",
+        "flagged: posting would make a procedure balance negative; negate earlier entries or "
+        "adjust first",
+    ),
+    "reversal_without_original": (
+        "flagged",
+        "flagged: reversal (claim status 22) but no posted remit of this payer to reverse",
+    ),
+    "reversal_mismatch": (
+        "flagged",
+        "flagged: reversal amounts do not mirror the posted remit of this payer",
+    ),
+    "duplicate": ("archived", "archived: the same remit is already posted"),
+    "duplicate_in_batch": ("archived", "archived: the same remit appears earlier in this batch"),
+    "unmatched_claim": ("flagged", "flagged: patient control number matches no encounter"),
+    "payer_not_in_coverage": (
+        "flagged",
+        "flagged: the 835 payer is not the encounter's primary, secondary or tertiary payer",
+    ),
+    "unbalanced_remit": (
+        "flagged",
+        "flagged: the remit does not balance (charge - paid != adjustments, claim or line)",
+    ),
+    "unmatched_line": (
+        "flagged",
+        "flagged: a service line matches no procedure of the encounter (control number, or "
+        "code + modifiers + date + charge)",
+    ),
+    "claim_level_amount": (
+        "flagged",
+        "flagged: amounts reported at claim level only on an encounter with several "
+        "procedures; no line amounts are invented",
+    ),
+    "reviewed": ("posted", "posted by a reviewer"),
+    "reviewed_archive": ("archived", "archived by a reviewer"),
+}
+_CODES = tuple(REASONS)
+_KERNEL_CODES = _CODES[:6]  # R_POSTED .. R_REVERSAL_MISMATCH, in kernel order
+assert _KERNEL_CODES == (
+    "first_remit",
+    "reversal",
+    "conflict",
+    "negative_balance",
+    "reversal_without_original",
+    "reversal_mismatch",
+)
+# Static flags, by priority (first that applies wins).
+_STATIC = (
+    "unmatched_claim",
+    "payer_not_in_coverage",
+    "unbalanced_remit",
+    "unmatched_line",
+    "claim_level_amount",
+)
+
+DECISIONS_SCHEMA = pa.schema(
+    [
+        pa.field("remit_id", pa.string(), False),
+        pa.field("decision", pa.string(), False),
+        pa.field("reason_code", pa.string(), False),
+        pa.field("reason", pa.string(), False),
+        pa.field("encounter_id", pa.string(), False),
+        pa.field("payer_id", pa.string()),
+        pa.field("payer_seq", pa.int8()),
+        pa.field("status_code", pa.string()),
+        pa.field("payer_claim_control_number", pa.string()),
+        pa.field("charge_cents", pa.int64()),
+        pa.field("paid_cents", pa.int64()),
+        pa.field("n_entries", pa.int64(), False),
+        pa.field("file", pa.string()),
+        pa.field("claim_id", pa.int32()),
+        pa.field("batch_position", pa.int64()),
+        pa.field("decided_at", TIMESTAMP, False),
+        pa.field("actor", pa.string()),
+        pa.field("note", pa.string()),
+    ]
+)
+
+
+@dataclass
+class PostResult:
+    """What a post did: the new ledger, one decision per claim, the entries added.
+
+    Attributes
+    ----------
+    ledger : Ledger
+        The ledger with the posted entries appended (the input is unchanged).
+    decisions : pyarrow.Table
+        One row per remitted claim (``DECISIONS_SCHEMA``), in batch order.
+    entries : pyarrow.Table
+        The entries appended (empty when nothing posted).
+    provider_adjustments : pyarrow.Table or None
+        Provider-level adjustments (PLB) newly stored by ``LedgerStore.post``; None
+        from :func:`post`, which changes procedures only (PLB belong to no procedure).
+    """
+
+    ledger: Ledger
+    decisions: pa.Table
+    entries: pa.Table
+    provider_adjustments: pa.Table | None = None
+
+    def counts(self) -> dict:
+        """``{decision: (claims, paid cents)}`` for posted, archived and flagged."""
+        out = {}
+        dec = self.decisions["decision"].to_numpy(zero_copy_only=False)
+        paid = pc.fill_null(self.decisions["paid_cents"], 0).to_numpy()
+        for d in ("posted", "archived", "flagged"):
+            m = dec == d
+            out[d] = (int(m.sum()), int(paid[m].sum()))
+        return out
+
+    @property
+    def flagged(self) -> pa.Table:
+        """The decisions of the flagged claims."""
+        return self.decisions.filter(pc.equal(self.decisions["decision"], "flagged"))
+
+    @property
+    def pending(self) -> list:
+        """Encounter ids with flagged remits (pass to ``classify(pending=...)``)."""
+        return pc.unique(self.flagged["encounter_id"]).to_pylist()
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        parts = [f"{k} {n:,} (${v / 100:,.2f})" for k, (n, v) in c.items()]
+        return f"PostResult({', '.join(parts)}; {self.entries.num_rows:,} entries)"
+
+
+# ----------------------------------------------------------------------------- core
+def _existing_refs(ledger: Ledger) -> pa.Array:
+    """Distinct remit_ref values used by the ledger's entries."""
+    col = ledger.entries["remit_ref"]
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            idx = chunk.indices.drop_null().to_numpy(zero_copy_only=False)
+            if len(idx):
+                parts.append(chunk.dictionary.take(pa.array(np.unique(idx))))
+        else:
+            parts.append(pc.unique(chunk.drop_null()))
+    if not parts:
+        return pa.array([], pa.string())
+    out = pc.unique(pa.chunked_array([plain(p) for p in parts], pa.string()))
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
+    """Static checks, items and the decision pass. Returns a dict of arrays."""
+    n = b.n
+    c = b.claims
+    enc_ids = ledger.encounters["encounter_id"]
+    claim_enc = positions(c["encounter_id"], enc_ids)
+    # payer position in the coverage
+    payer = plain(b.payer_id)
+    seq = np.zeros(n, np.int8)
+    take = pa.array(np.maximum(claim_enc, 0))
+    for k in (3, 2, 1):
+        cov = plain(ledger.encounters[f"payer{k}_id"]).take(take)
+        same = pc.fill_null(pc.equal(cov, payer), False).to_numpy(zero_copy_only=False)
+        seq[same & (claim_enc >= 0)] = k
+    status = plain(c["status_code"])
+    reversal = pc.fill_null(pc.equal(status, "22"), False).to_numpy(zero_copy_only=False)
+    # balancing: claim and lines
+    charge = ints(c["charge_cents"])
+    paid = ints(c["paid_cents"])
+    adj_amount = ints(b.adjustments["amount_cents"])
+    cas = np.zeros(n, np.int64)
+    K.group_sum_nb(adj_amount, b.adj_claim, cas)
+    unbalanced = charge - paid - cas != 0
+    nl = b.lines.num_rows
+    l_charge_v = b.lines["charge_cents"].is_valid().to_numpy(zero_copy_only=False)
+    l_paid_v = b.lines["paid_cents"].is_valid().to_numpy(zero_copy_only=False)
+    l_charge = ints(b.lines["charge_cents"])
+    l_paid = ints(b.lines["paid_cents"])
+    l_cas = np.zeros(nl, np.int64)
+    K.group_sum_nb(adj_amount, np.where(b.adj_line >= 0, b.adj_line, -1), l_cas)
+    bad_line = l_charge_v & l_paid_v & (l_charge - l_paid - l_cas != 0)
+    bad_line |= ~l_paid_v
+    bad_line_claim = np.zeros(n, np.int64)
+    K.group_sum_nb(bad_line.astype(np.int64), b.line_claim, bad_line_claim)
+    unbalanced |= bad_line_claim > 0
+    # lines -> procedures
+    line_proc = _match_lines(ledger, b, claim_enc)
+    unmatched = np.zeros(n, np.int64)
+    K.group_sum_nb((line_proc < 0).astype(np.int64), b.line_claim, unmatched)
+    if nl:  # two lines of one claim on one procedure
+        o = np.lexsort((line_proc, b.line_claim))
+        lc, lp = b.line_claim[o], line_proc[o]
+        twice = (lc[1:] == lc[:-1]) & (lp[1:] == lp[:-1]) & (lp[1:] >= 0)
+        unmatched[lc[1:][twice]] += 1
+    # claim-level amounts
+    n_lines = np.zeros(n, np.int64)
+    K.group_sum_nb(np.ones(nl, np.int64), b.line_claim, n_lines)
+    line_paid_sum = np.zeros(n, np.int64)
+    K.group_sum_nb(l_paid, b.line_claim, line_paid_sum)
+    claim_adj = b.adj_line < 0
+    n_claim_adj = np.zeros(n, np.int64)
+    K.group_sum_nb(claim_adj.astype(np.int64), b.adj_claim, n_claim_adj)
+    leftover_paid = paid - line_paid_sum
+    needs_target = (n_claim_adj > 0) | (leftover_paid != 0) | (n_lines == 0)
+    keys = ledger.keys
+    enc_n_proc = np.where(
+        claim_enc >= 0,
+        keys.enc_proc_start[np.maximum(claim_enc, 0) + 1]
+        - keys.enc_proc_start[np.maximum(claim_enc, 0)],
+        0,
+    )
+    target = np.where(
+        (claim_enc >= 0) & (enc_n_proc == 1), keys.enc_proc_start[np.maximum(claim_enc, 0)], -1
+    )
+    if claim_level_line is not None:
+        lines_of = keys.enc_proc_start
+        for i in np.flatnonzero(needs_target & (target < 0) & (claim_enc >= 0)):
+            s, e = lines_of[claim_enc[i]], lines_of[claim_enc[i] + 1]
+            hit = np.flatnonzero(keys.proc_line[s:e] == int(claim_level_line))
+            if len(hit) == 0:
+                raise LedgerError(
+                    f"claim_level_line {claim_level_line}: no such procedure line in the "
+                    "remit's encounter"
+                )
+            target[i] = s + hit[0]
+    no_target = needs_target & (target < 0)
+
+    static = np.full(n, -1, np.int64)
+    conds = (
+        claim_enc < 0,
+        seq == 0,
+        unbalanced & (not review),
+        unmatched > 0,
+        no_target,
+    )
+    for code, cond in reversed(list(zip(_STATIC, conds, strict=True))):
+        static = np.where(cond, _CODES.index(code), static)
+
+    # batch order and duplicates
+    order = np.lexsort((np.arange(n), b.tx_date))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    rid = b.remit_id
+    existing = _existing_refs(ledger)
+    posted_before = pc.is_in(rid, value_set=existing).to_numpy(zero_copy_only=False)
+    rid_codes = pc.dictionary_encode(rid).indices.to_numpy(zero_copy_only=False)
+    first = first_index(rid_codes, order)
+    reason = np.full(n, -1, np.int64)
+    reason[posted_before] = _CODES.index("duplicate")
+    reason[(reason < 0) & ~first] = _CODES.index("duplicate_in_batch")
+    reason = np.where((reason < 0) & (static >= 0), static, reason)
+
+    # items: one payment per matched line, one adjustment per CAS
+    ok_line = line_proc >= 0
+    it_claim = [b.line_claim[ok_line]]
+    it_proc = [line_proc[ok_line]]
+    it_kind = [np.full(int(ok_line.sum()), K.ITEM_PAYMENT, np.int8)]
+    it_amount = [l_paid[ok_line]]
+    it_adj_row = [np.full(int(ok_line.sum()), -1, np.int64)]
+    adj_proc = np.where(
+        b.adj_line >= 0,
+        line_proc[np.maximum(b.adj_line, 0)] if nl else -1,
+        target[np.maximum(b.adj_claim, 0)] if n else -1,
+    )
+    ok_adj = (adj_proc >= 0) & (b.adj_claim >= 0)
+    it_claim.append(b.adj_claim[ok_adj])
+    it_proc.append(adj_proc[ok_adj])
+    it_kind.append(np.full(int(ok_adj.sum()), K.ITEM_ADJUSTMENT, np.int8))
+    it_amount.append(adj_amount[ok_adj])
+    it_adj_row.append(np.flatnonzero(ok_adj))
+    lv = np.flatnonzero(needs_target & (target >= 0) & ((leftover_paid != 0) | (n_lines == 0)))
+    it_claim.append(lv)
+    it_proc.append(target[lv])
+    it_kind.append(np.full(len(lv), K.ITEM_PAYMENT, np.int8))
+    it_amount.append(leftover_paid[lv])
+    it_adj_row.append(np.full(len(lv), -1, np.int64))
+    it_claim, it_proc, it_kind, it_amount, it_adj_row = (
+        np.concatenate(x) for x in (it_claim, it_proc, it_kind, it_amount, it_adj_row)
+    )
+    # contractual flag of each adjustment by policy
+    contractual = np.zeros(len(it_claim), np.bool_)
+    if b.adjustments.num_rows:
+        g_codes, g_vals = _dict_codes(b.adjustments["group_code"])
+        c_codes, c_vals = _dict_codes(b.adjustments["carc"])
+        g_ok = [g if g in ("CO", "PR", "OA", "PI", "CR") else "OA" for g in g_vals]
+        matrix = policy.bucket_matrix(g_ok, [str(v).strip() for v in c_vals])
+        bucket = matrix[g_codes, c_codes]
+        is_adj = it_adj_row >= 0
+        contractual[is_adj] = bucket[it_adj_row[is_adj]] == C.CONTRACTUAL
+    # procedure slots
+    procs, it_u = np.unique(it_proc, return_inverse=True)
+    it_u = it_u.astype(np.int64)
+    # sort items by (batch rank, slot)
+    io = np.lexsort((np.arange(len(it_claim)), it_u, rank[it_claim]))
+    it_claim, it_proc, it_kind, it_amount, it_adj_row, contractual, it_u = (
+        a[io] for a in (it_claim, it_proc, it_kind, it_amount, it_adj_row, contractual, it_u)
+    )
+    # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
+    item_start = np.searchsorted(rank[it_claim], np.arange(n + 1))
+
+    # state of the touched procedures
+    nu = len(procs)
+    balance = np.zeros(nu, np.int64)
+    live_n = np.zeros((nu, 4), np.int64)
+    live_paid = np.zeros((nu, 4), np.int64)
+    live_adj = np.zeros((nu, 4), np.int64)
+    live_contr = np.zeros((nu, 4), np.int64)
+    codes = keys.packed_codes(ledger.entries, policy)
+    is_remit = _is_remit(ledger)
+    K.procedure_state_nb(
+        procs, codes, keys.amounts, is_remit, keys.proc_entry_start,
+        balance, live_n, live_paid, live_adj, live_contr,
+    )  # fmt: skip
+    has_live = live_n > 0
+    start_has_live = has_live.copy()
+
+    cand_rank = np.flatnonzero(reason[order] < 0)  # ranks of claims to decide
+    by_rank_seq = seq[order].astype(np.int64)
+    by_rank_rev = reversal[order]
+    kreason = np.full(n, -1, np.int64)
+    bad_u = np.full(n, -1, np.int64)
+    K.decide_nb(
+        cand_rank.astype(np.int64), by_rank_seq, by_rank_rev, item_start, it_u, it_kind,
+        it_amount, contractual, bool(review), balance, has_live, live_paid, live_adj,
+        live_contr, kreason, bad_u,
+    )  # fmt: skip
+    reason_by_rank = reason[order]
+    reason_by_rank[cand_rank] = kreason[cand_rank]
+    reason[order] = reason_by_rank
+    return dict(
+        n=n,
+        claim_enc=claim_enc,
+        seq=seq,
+        reversal=reversal,
+        rank=rank,
+        order=order,
+        reason=reason,
+        bad_u=bad_u,
+        procs=procs,
+        items=dict(
+            claim=it_claim,
+            proc=it_proc,
+            kind=it_kind,
+            amount=it_amount,
+            adj_row=it_adj_row,
+            u=it_u,
+        ),  # fmt: skip
+        start_has_live=start_has_live,
+    )
+
+
+def _dict_codes(column):
+    arr = pc.dictionary_encode(plain(column))
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return (
+        arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
+        arr.dictionary.to_pylist(),
+    )
+
+
+def _is_remit(ledger: Ledger) -> np.ndarray:
+    """True for entries with source 'remit', in grouped order."""
+    src = codes_in(ledger.entries["source"], pa.array(SOURCES)) == SOURCES.index("remit")
+    order = ledger.keys.entry_order
+    return src if order is None else src[order]
+
+
+def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, actor, note):
+    """Entries for remit items, in the ledger's column types.
+
+    Categorical columns are dictionary arrays from the start (indices into each
+    distinct value once), so neither reordering nor ``Ledger.append`` copies or
+    re-hashes strings.
+    """
+    keys = ledger.keys
+    n = len(rows_claim)
+    proc_rows = keys.proc_rows(rows_proc)
+    adj = b.adjustments
+    no_adj = adj_row < 0
+    if adj.num_rows:
+        at = np.maximum(adj_row, 0)
+        group = _dictionary(adj["group_code"], at, pa.int8(), no_adj)
+        carc = _dictionary(adj["carc"], at, pa.int16(), no_adj)
+    else:
+        group = pa.nulls(n, pa.dictionary(pa.int8(), pa.string()))
+        carc = pa.nulls(n, pa.dictionary(pa.int16(), pa.string()))
+    return pa.table(
+        {
+            "encounter_id": plain(ledger.procedures["encounter_id"]).take(pa.array(proc_rows)),
+            "line": pa.array(keys.proc_line[rows_proc]),
+            "payer_seq": pa.array(ev["seq"][rows_claim]),
+            "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32()),
+            "kind": pa.DictionaryArray.from_arrays(
+                pa.array((kind != K.ITEM_PAYMENT).astype(np.int8)),
+                pa.array(["payment", "adjustment"]),
+            ),
+            "group_code": group,
+            "carc": carc,
+            "amount_cents": pa.array(amount, pa.int64()),
+            "negates": pa.nulls(n, pa.int64()),
+            "source": _one_value("remit", n, pa.int8()),
+            "remit_ref": _dictionary(b.remit_id, rows_claim, pa.int32()),
+            "actor": _one_value(actor, n, pa.int32()),
+            "note": const(note, n),
+        }
+    )
+
+
+def _dictionary(values, rows: np.ndarray, index_type, mask=None) -> pa.DictionaryArray:
+    """``values.take(rows)`` as a dictionary array (nulls where ``mask`` or null)."""
+    encoded = pc.dictionary_encode(plain(values))
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)[rows]
+    null = codes < 0 if mask is None else (codes < 0) | mask
+    indices = pa.array(codes.astype(index_type.to_pandas_dtype()), index_type, mask=null)
+    return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+
+
+def _one_value(value, n: int, index_type) -> pa.DictionaryArray:
+    """``value`` n times as a dictionary array of one value."""
+    indices = pa.array(np.zeros(n, index_type.to_pandas_dtype()), index_type)
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string()))
+
+
+_ENTRY_COLS = (
+    "encounter_id", "line", "payer_seq", "payer_id", "kind", "group_code", "carc",
+    "amount_cents", "negates", "source", "remit_ref", "actor", "note",
+)  # fmt: skip
+
+
+def _build_entries(ledger, b, ev, actor, note, at):
+    """The new entries of the posted claims (in batch order) and entries per claim."""
+    it = ev["items"]
+    reason = ev["reason"]
+    posted_regular = np.isin(reason, [_CODES.index("first_remit"), _CODES.index("reviewed")])
+    posted_rev = reason == _CODES.index("reversal")
+    rank = ev["rank"]
+    reg = posted_regular[it["claim"]]
+    reg_idx = np.flatnonzero(reg)
+    reg_table = _entry_table(
+        ledger, b, ev, it["claim"][reg_idx], it["proc"][reg_idx], it["kind"][reg_idx],
+        it["amount"][reg_idx], it["adj_row"][reg_idx], actor, note,
+    )  # fmt: skip
+    reg_key = rank[it["claim"][reg_idx]]
+    parts = [reg_table]
+    sort_rank = [reg_key]
+    neg_target_new = []  # per negation row: index into reg rows, or -1
+    neg_target_id = []
+    if posted_rev.any():
+        rv = np.flatnonzero(posted_rev[it["claim"]])
+        rv_u = it["u"][rv]
+        rv_claim = it["claim"][rv]
+        rv_seq = ev["seq"][rv_claim].astype(np.int64)
+        rv_key = ((rv_u * 4 + rv_seq) << 32) | (rank[rv_claim] + 1)
+        rv_key, first = np.unique(rv_key, return_index=True)
+        rv_claim = rv_claim[first]
+        # candidates: existing live remit entries of the touched (procedure, payer) pairs
+        keys = ledger.keys
+        procs = ev["procs"]
+        uu = np.unique(rv_u)
+        s = keys.proc_entry_start[procs[uu]]
+        cnt = keys.proc_entry_start[procs[uu] + 1] - s
+        grouped = np.repeat(s - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt) + np.arange(
+            int(cnt.sum())
+        )
+        g_u = np.repeat(uu, cnt)
+        codes = keys.packed_codes(ledger.entries, ledger.policy)
+        is_remit = _is_remit(ledger)
+        live = ((codes[grouped] >> 6) & 1 == 1) & is_remit[grouped]
+        e_seq = ((codes[grouped] >> 4) & 3).astype(np.int64)
+        grouped, g_u, e_seq = grouped[live], g_u[live], e_seq[live]
+        ex_rows = keys.entry_rows(grouped)
+        c_key = ((g_u * 4 + e_seq) << 32) | 0
+        # new regular entries of the batch on the same pairs
+        new_u = it["u"][reg_idx]
+        new_seq = ev["seq"][it["claim"][reg_idx]].astype(np.int64)
+        n_key = ((new_u * 4 + new_seq) << 32) | (reg_key + 1)
+        for cand_key, is_new, ref in ((c_key, False, ex_rows), (n_key, True, None)):
+            pos = np.searchsorted(rv_key, cand_key, side="right")
+            hit = pos < len(rv_key)
+            hit[hit] = (rv_key[pos[hit]] >> 32) == (cand_key[hit] >> 32)
+            which = np.flatnonzero(hit)
+            if not len(which):
+                continue
+            by_claim = rv_claim[pos[which]]
+            if is_new:
+                src = reg_table.take(pa.array(which))
+                target_new = which
+                target_id = np.full(len(which), -1, np.int64)
+            else:
+                src = ledger.entries.take(pa.array(ref[which]))
+                target_new = np.full(len(which), -1, np.int64)
+                target_id = ints(src["entry_id"])
+            neg = {name: src[name] for name in _ENTRY_COLS}
+            neg["amount_cents"] = pc.negate(src["amount_cents"])
+            neg["source"] = _one_value("remit", len(which), pa.int8())
+            neg["remit_ref"] = _dictionary(b.remit_id, by_claim, pa.int32())
+            neg["actor"] = _one_value(actor, len(which), pa.int32())
+            neg["note"] = const(note, len(which))
+            neg["negates"] = pa.nulls(len(which), pa.int64())
+            parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
+            sort_rank.append(rank[by_claim])
+            neg_target_new.append(target_new)
+            neg_target_id.append(target_id)
+    parts = [p.select(list(_ENTRY_COLS)).cast(parts[0].select(list(_ENTRY_COLS)).schema)
+             for p in parts]  # fmt: skip
+    table = pa.concat_tables(parts).combine_chunks()
+    ranks = np.concatenate(sort_rank)
+    m = table.num_rows
+    o = np.argsort(ranks, kind="stable")
+    new_pos = np.empty(m, np.int64)
+    new_pos[o] = np.arange(m)
+    start = ledger.next_entry_id()
+    ids = start + new_pos
+    negates = np.full(m, -1, np.int64)
+    if neg_target_new:
+        tn = np.concatenate(neg_target_new)
+        ti = np.concatenate(neg_target_id)
+        n_reg = reg_table.num_rows
+        neg_rows = np.arange(n_reg, n_reg + len(tn))
+        negates[neg_rows] = np.where(tn >= 0, ids[np.maximum(tn, 0)], ti)
+    table = table.set_column(
+        table.column_names.index("negates"),
+        "negates",
+        pa.array(negates, mask=negates < 0),
+    )
+    table = table.append_column("entry_id", pa.array(ids))
+    table = table.append_column("posted_at", const(at, m, TIMESTAMP))
+    if (np.diff(o) < 0).any():  # reversals interleave: restore batch order
+        table = table.take(pa.array(o))
+    per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
+    return table, per_claim
+
+
+def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
+    order = ev["order"]
+    which = pa.array(ev["reason"][order])
+    codes = pa.array(_CODES).take(which)
+    decision = pa.array([REASONS[c][0] for c in _CODES]).take(which)
+    words = pa.array([REASONS[c][1] for c in _CODES]).take(which)
+    take = pa.array(order)
+    c = b.claims
+    seq = ev["seq"][order]
+    n = b.n
+    return pa.Table.from_arrays(
+        [
+            b.remit_id.take(take),
+            decision,
+            codes,
+            words,
+            plain(c["encounter_id"]).take(take),
+            plain(b.payer_id).take(take),
+            pa.array(seq, mask=seq == 0),
+            plain(c["status_code"]).take(take),
+            plain(c["payer_claim_control_number"]).take(take),
+            plain(c["charge_cents"]).take(take),
+            plain(c["paid_cents"]).take(take),
+            pa.array(n_entries[order]),
+            plain(b.file).take(take),
+            plain(c["claim_id"]).take(take),
+            pa.array(np.arange(n, dtype=np.int64)),
+            const(decided_at, n, TIMESTAMP),
+            const(actor, n),
+            const(note, n),
+        ],
+        schema=DECISIONS_SCHEMA,
+    )
+
+
+def _as_remittances(remittances):
+    from ledgerkit.x12.remittances import Remittances
+
+    if isinstance(remittances, Remittances):
+        return remittances
+    from ledgerkit.x12 import read_835
+
+    return read_835(remittances)
+
+
+def _now(at) -> dt.datetime:
+    if at is None:
+        return dt.datetime.now(dt.UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at
+
+
+def _run(
+    ledger, remittances, *, policy, at, actor, note, review=False, claim_level_line=None,
+    batch=None,
+):  # fmt: skip
+    """post / post_flagged: (PostResult, decision arrays, which claims may post).
+
+    ``batch`` is ``flatten(remittances)`` when the caller has it already."""
+    policy = policy or ledger.policy
+    when = _now(at)
+    b = flatten(_as_remittances(remittances)) if batch is None else batch
+    ev = _evaluate(ledger, b, policy, review=review, claim_level_line=claim_level_line)
+    if review:
+        ok = np.isin(ev["reason"], [_CODES.index("first_remit"), _CODES.index("reversal")])
+        ev["reason"] = np.where(
+            ev["reason"] == _CODES.index("first_remit"), _CODES.index("reviewed"), ev["reason"]
+        )
+    else:
+        ok = None
+    entries, per_claim = _build_entries(ledger, b, ev, actor, note, when)
+    new_ledger = ledger.append(entries, at=when) if entries.num_rows else ledger
+    appended = new_ledger.entries.slice(ledger.entries.num_rows)
+    decisions = _decisions(b, ev, per_claim, when, actor, note)
+    return PostResult(new_ledger, decisions, appended), ev, ok
+
+
+def post(
+    ledger: Ledger,
+    remittances,
+    *,
+    policy=None,
+    at: dt.datetime | None = None,
+    actor: str = ENGINE_ACTOR,
+    note: str | None = None,
+) -> PostResult:
+    """Post a batch of 835 remittances into a ledger.
+
+    Parameters
+    ----------
+    ledger : Ledger
+        The ledger to post into (unchanged; the result holds the new one).
+    remittances : ledgerkit.x12.Remittances, or what ``read_835`` reads
+        The batch: ``Remittances`` or 835 bytes, a file, a folder or a list.
+    policy : CarcPolicy, optional
+        Decides which adjustments lower the balance (``ledger.policy``).
+    at : datetime, optional
+        ``posted_at`` of the new entries and ``decided_at`` (now when omitted).
+    actor, note : str
+        Recorded on every entry and decision.
+
+    Returns
+    -------
+    PostResult
+        ``ledger``, ``decisions`` (one row per claim) and ``entries``.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> from ledgerkit.x12.from_ledger import remittances_from_ledger
+    >>> full = lk.synth.generate(300, seed=4)
+    >>> import pyarrow.compute as pc
+    >>> base = lk.Ledger.from_arrow(full.encounters, full.procedures,
+    ...     full.entries.filter(pc.not_equal(full.entries["source"].cast("string"), "remit")),
+    ...     full.payers)
+    >>> result = post(base, remittances_from_ledger(full))
+    >>> result.counts()["flagged"][0]
+    0
+    >>> post(result.ledger, remittances_from_ledger(full)).entries.num_rows  # idempotent
+    0
+    """
+    result, _, _ = _run(ledger, remittances, policy=policy, at=at, actor=actor, note=note)
+    return result

@@ -1,0 +1,231 @@
+"""Review actions: what a person does with flagged remits in the posting review.
+
+Every action names an ``actor`` and a ``note`` and is appended, never applied
+in place: ``post_flagged`` appends the remit's entries (``source="remit"``,
+``remit_ref`` = the remit id, actor and note), ``negate`` and ``adjust``
+append manual entries, ``archive`` records a decision. A flagged remit stays
+stored (``LedgerStore``) until one of these resolves it.
+
+These functions work on an in-memory :class:`~ledgerkit.Ledger`;
+:class:`ledgerkit.LedgerStore` has the same actions, committed durably.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit.core.ledger import Ledger
+from ledgerkit.errors import LedgerError
+from ledgerkit.posting.batch import flatten
+from ledgerkit.posting.engine import (
+    _CODES,
+    REASONS,
+    PostResult,
+    _decisions,
+    _now,
+    _run,
+    select_remits,
+)
+
+__all__ = ["post_flagged", "archive", "negate", "adjust", "procedure_balance"]
+
+ADJUST_KINDS = ("write_off", "transfer_to_pr")
+
+
+def _who(actor, note) -> None:
+    if not actor or not str(actor).strip():
+        raise LedgerError("review actions need an actor (who does this)")
+    if not note or not str(note).strip():
+        raise LedgerError("review actions need a note (why)")
+
+
+def _one_remit(remittances, remit_id: str):
+    from ledgerkit.posting.engine import _as_remittances
+
+    sel = select_remits(_as_remittances(remittances), remit_id)
+    if sel.claims.num_rows == 0:
+        raise LedgerError(f"no remit with id {remit_id!r} in the remittances given")
+    if sel.claims.num_rows > 1:  # the same remit sent twice: keep the first
+        first = sel.claims.slice(0, 1)
+        sel.claims = first
+        cid = first["claim_id"].combine_chunks()
+        for name in ("service_lines", "adjustments", "remarks"):
+            t = getattr(sel, name)
+            setattr(sel, name, t.filter(pc.is_in(t["claim_id"], value_set=cid)))
+    return sel
+
+
+def post_flagged(
+    ledger: Ledger,
+    remittances,
+    remit_id: str,
+    *,
+    actor: str,
+    note: str,
+    claim_level_line: int | None = None,
+    at: dt.datetime | None = None,
+    policy=None,
+) -> PostResult:
+    """Post a flagged remit on a person's decision.
+
+    A conflict with an earlier remit of the same payer, or a remit that does not
+    balance in itself, is posted as the reviewer decided. What cannot be posted
+    is refused: a remit already posted, one that matches no encounter,
+    procedure or coverage, or one that would make a balance negative (negate
+    the earlier entries first). Claim-level amounts on an encounter with
+    several procedures go to ``claim_level_line``.
+
+    Returns
+    -------
+    PostResult
+        With one decision row (``reviewed``, or ``reversal`` for a status-22 remit).
+
+    Raises
+    ------
+    LedgerError
+        Missing actor or note, unknown remit id, or a remit that cannot be posted
+        (the message gives the reason code and what to do).
+    """
+    _who(actor, note)
+    sel = _one_remit(remittances, remit_id)
+    result, ev, ok = _run(
+        ledger, sel, policy=policy, at=at, actor=actor, note=note, review=True,
+        claim_level_line=claim_level_line,
+    )  # fmt: skip
+    if not ok.all():
+        code = _CODES[int(ev["reason"][0])]
+        raise LedgerError(f"remit {remit_id}: cannot post ({code}): {REASONS[code][1]}")
+    return result
+
+
+def archive(
+    remittances, remit_id: str, *, actor: str, note: str, at: dt.datetime | None = None
+) -> pa.Table:
+    """The decision row that archives a remit (no entries change).
+
+    Returns
+    -------
+    pyarrow.Table
+        One row of ``posting.DECISIONS_SCHEMA`` with decision ``archived`` and
+        reason code ``reviewed_archive``.
+    """
+    _who(actor, note)
+    sel = _one_remit(remittances, remit_id)
+    b = flatten(sel)
+    n = b.n
+    ev = {
+        "order": np.arange(n),
+        "reason": np.full(n, _CODES.index("reviewed_archive")),
+        "seq": np.zeros(n, np.int8),
+    }
+    return _decisions(b, ev, np.zeros(n, np.int64), _now(at), actor, note)
+
+
+def negate(ledger: Ledger, entry_ids, *, actor: str, note: str, at=None) -> Ledger:
+    """Negate entries (``Ledger.negate`` with a required actor and note).
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(20, seed=1)
+    >>> later = negate(ledger, [2], actor="ana", note="posted to the wrong encounter")
+    >>> later.entries.num_rows - ledger.entries.num_rows
+    1
+    """
+    _who(actor, note)
+    return ledger.negate(entry_ids, actor=actor, note=note, at=at)
+
+
+def procedure_balance(ledger: Ledger, encounter_id: str, line: int) -> int:
+    """Balance of one procedure, in cents (charge - paid - patient_paid - contractual
+    - written_off)."""
+    from ledgerkit._kernels import posting as K
+    from ledgerkit.posting.engine import _is_remit
+
+    keys = ledger.keys
+    enc = pc.index(ledger.encounters["encounter_id"], encounter_id).as_py()
+    if enc < 0:
+        raise LedgerError(f"encounter {encounter_id!r} does not exist")
+    s, e = keys.enc_proc_start[enc], keys.enc_proc_start[enc + 1]
+    hit = np.flatnonzero(keys.proc_line[s:e] == int(line))
+    if not len(hit):
+        raise LedgerError(f"encounter {encounter_id!r} has no procedure line {line}")
+    procs = np.array([s + hit[0]], np.int64)
+    bal = np.zeros(1, np.int64)
+    z = np.zeros((1, 4), np.int64)
+    K.procedure_state_nb(
+        procs, keys.packed_codes(ledger.entries, ledger.policy), keys.amounts,
+        _is_remit(ledger), keys.proc_entry_start, bal, z.copy(), z.copy(), z.copy(), z.copy(),
+    )  # fmt: skip
+    return int(bal[0])
+
+
+def adjust(
+    ledger: Ledger,
+    encounter_id: str,
+    line: int,
+    amount_cents: int,
+    *,
+    kind: str,
+    group_code: str,
+    carc: str,
+    payer_seq: int,
+    actor: str,
+    note: str,
+    at=None,
+) -> Ledger:
+    """Write off or transfer to PR part of one procedure, with group code and reason.
+
+    Parameters
+    ----------
+    kind : {"write_off", "transfer_to_pr"}
+    group_code, carc : str
+        Why, e.g. ``"CO"``, ``"A2"`` (write-off) or ``"PR"``, ``"204"`` (to PR).
+    payer_seq : int
+        Whose balance it is (1..3 a payer, 0 the patient's PR).
+
+    Raises
+    ------
+    LedgerError
+        Unknown kind, non-positive amount, or a write-off larger than the balance.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(20, seed=1)
+    >>> enc = ledger.encounters["encounter_id"][0].as_py()
+    >>> bal = procedure_balance(ledger, enc, 1)
+    >>> later = adjust(ledger, enc, 1, bal, kind="write_off", group_code="CO", carc="A2",
+    ...                payer_seq=1, actor="ana", note="small balance") if bal else ledger
+    >>> procedure_balance(later, enc, 1)
+    0
+    """
+    _who(actor, note)
+    if kind not in ADJUST_KINDS:
+        raise LedgerError(f"adjust: kind must be one of {ADJUST_KINDS}, got {kind!r}")
+    if int(amount_cents) <= 0:
+        raise LedgerError("adjust: amount_cents must be > 0 (undo with negate instead)")
+    if kind == "write_off":
+        bal = procedure_balance(ledger, encounter_id, line)
+        if int(amount_cents) > bal:
+            raise LedgerError(
+                f"adjust: writing off {amount_cents / 100:.2f} would make the balance "
+                f"({bal / 100:.2f}) negative"
+            )
+    row = {
+        "encounter_id": [encounter_id],
+        "line": pa.array([int(line)], pa.int32()),
+        "payer_seq": pa.array([int(payer_seq)], pa.int8()),
+        "kind": [kind],
+        "group_code": [group_code],
+        "carc": [carc],
+        "amount_cents": pa.array([int(amount_cents)], pa.int64()),
+        "source": ["manual"],
+        "actor": [actor],
+        "note": [note],
+    }
+    return ledger.append(row, at=at)

@@ -1,0 +1,22 @@
+"""Scale-out: the Dask API (``api``, also importable as ``ledgerkit.dask``), partitioned
+ledgers on disk (``partitioning``) and exact combining of TAA history and metrics.
+"""
+
+from ledgerkit.scale.api import *  # noqa: F403
+from ledgerkit.scale.api import __all__ as _api_names
+from ledgerkit.scale.metrics import METRICS
+from ledgerkit.scale.partitioning import (
+    PartitionedLedger,
+    write_generated_partition,
+    write_manifest,
+)
+from ledgerkit.scale.taa import GlobalHistory
+
+__all__ = [
+    *_api_names,
+    "METRICS",
+    "GlobalHistory",
+    "PartitionedLedger",
+    "write_generated_partition",
+    "write_manifest",
+]

@@ -1,0 +1,159 @@
+"""Exact TAA percentiles over a partitioned ledger: the gathered global history.
+
+Each partition sends its allowed-amount history as (configuration text,
+allowed) rows; :func:`merge_history` sorts them into one per-configuration
+history (:class:`GlobalHistory`); :func:`inject` gives a partition's ledger the
+global history of its own configurations, so every TAA function there reads
+the single-machine values. Used by :mod:`ledgerkit.dask`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_ALLOWED_BITS = 40  # as ledgerkit.taa: allowed amounts below 2**40 cents
+
+
+@dataclass
+class GlobalHistory:
+    """Every configuration's allowed history over the whole ledger, sorted.
+
+    ``labels`` (configuration text, sorted), ``start`` (offsets,
+    ``len(labels) + 1``) and ``values`` (int64 cents, sorted within each
+    configuration): the single-machine ``Configurations`` arrays, keyed by
+    configuration text instead of per-ledger ids.
+    """
+
+    labels: pa.Array
+    start: np.ndarray
+    values: np.ndarray
+
+    def counts(self) -> np.ndarray:
+        return np.diff(self.start)
+
+
+def part_history(ds, p, policy):
+    from ledgerkit.rules import taa
+
+    ledger = ds.read(p, policy=policy)
+    configs = taa.configurations(ledger)
+    labels = taa.config_labels(ledger, configs)
+    counts = configs.counts()
+    used = np.flatnonzero(counts > 0)
+    config = np.repeat(np.arange(len(used), dtype=np.int32), counts[used])
+    label_array = pa.array([labels[c] for c in used], pa.string())
+    return pa.table(
+        {
+            "config": pa.DictionaryArray.from_arrays(pa.array(config), label_array),
+            "allowed": pa.array(configs.hist_values, pa.int64()),
+        }
+    )
+
+
+def merge_history(*tables) -> GlobalHistory:
+    dictionaries = [t["config"].chunk(0).dictionary for t in tables if t.num_rows]
+    if not dictionaries:
+        return GlobalHistory(
+            pa.array([], pa.string()), np.zeros(1, np.int64), np.empty(0, np.int64)
+        )
+    labels = pc.unique(pa.concat_arrays(dictionaries))
+    labels = labels.take(pc.sort_indices(labels))
+    n_labels = len(labels)
+    key = np.empty(sum(t.num_rows for t in tables), np.int64)  # one buffer: bounded memory
+    counts = np.zeros(n_labels, np.int64)
+    at = 0
+    for t in tables:
+        if not t.num_rows:
+            continue
+        chunk = t["config"].chunk(0)
+        to_global = pc.index_in(chunk.dictionary, value_set=labels).to_numpy(zero_copy_only=False)
+        code = to_global.astype(np.int64)[chunk.indices.to_numpy(zero_copy_only=False)]
+        counts += np.bincount(code, minlength=n_labels)
+        part = key[at : at + len(code)]
+        np.left_shift(code, _ALLOWED_BITS, out=part)
+        part |= t["allowed"].to_numpy()
+        at += len(code)
+        del code
+    key.sort()
+    key &= (1 << _ALLOWED_BITS) - 1  # in place: now the values
+    start = np.zeros(n_labels + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    values = key
+    return GlobalHistory(labels, start, values)
+
+
+def inject(ledger, history: GlobalHistory) -> None:
+    """Replace the partition's per-configuration histories by the global ones.
+
+    ``ledgerkit.taa.configurations`` caches its result on the ledger's
+    features; after this, every TAA function on this partition ledger
+    (percentiles, ``suggest_taa``, TAA rules, sweeps) reads global histories.
+    """
+    from ledgerkit.rules import taa
+
+    configs = taa.configurations(ledger)
+    labels = pa.array(taa.config_labels(ledger, configs), pa.string())
+    pos = pc.index_in(labels, value_set=history.labels).fill_null(-1)
+    pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+    found = pos >= 0
+    lo = np.where(found, history.start[np.maximum(pos, 0)], 0)
+    hi = np.where(found, history.start[np.maximum(pos, 0) + 1], 0)
+    counts = hi - lo
+    start = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    idx = np.arange(int(start[-1]), dtype=np.int64) + np.repeat(lo - start[:-1], counts)
+    configs.hist_start = start
+    configs.hist_values = history.values[idx]
+
+
+def _percentiles(history: GlobalHistory, percentile: float, min_claims: int) -> np.ndarray:
+    """Per configuration: the 'lower' percentile of its history (-1 below ``min_claims``)."""
+    n = history.counts()
+    idx = np.floor((n - 1) * float(percentile) / 100.0).astype(np.int64)
+    ok = (n >= min_claims) & (n > 0)
+    at = np.where(ok, history.start[:-1] + np.maximum(idx, 0), 0)
+    values = history.values[at] if len(history.values) else np.zeros(len(n), np.int64)
+    return np.where(ok, values, -1).astype(np.int64)
+
+
+def _config_table(history: GlobalHistory, selected: np.ndarray) -> dict:
+    labels = history.labels.take(pa.array(selected, pa.int64()))
+    parts = pc.split_pattern(labels, "|", max_splits=2)
+    cols = {"config": labels}
+    for i, name in enumerate(("payer_id", "place_of_service")):
+        value = pc.list_element(parts, i)
+        value = pc.if_else(pc.equal(value, "-"), pa.scalar(None, pa.string()), value)
+        cols[name] = pc.dictionary_encode(value)
+    return cols
+
+
+def _order_by_claims(history, selected):
+    counts = history.counts()[selected]
+    # most claims first; ties by configuration text (single machine: by hash order)
+    return selected[np.lexsort((selected, -counts))]
+
+
+def suggest(history: GlobalHistory, percentile, min_claims) -> pa.Table:
+    taa = _percentiles(history, percentile, min_claims)
+    selected = _order_by_claims(history, np.flatnonzero(taa >= 0))
+    cols = _config_table(history, selected)
+    cols["claims"] = pa.array(history.counts()[selected], pa.int64())
+    cols["taa_cents"] = pa.array(taa[selected], pa.int64())
+    return pa.table(cols)
+
+
+def history_table(history: GlobalHistory, min_claims, percentiles) -> pa.Table:
+    counts = history.counts()
+    selected = _order_by_claims(history, np.flatnonzero(counts >= min_claims))
+    cols = _config_table(history, selected)
+    cols["claims"] = pa.array(counts[selected], pa.int64())
+    cols["min_cents"] = pa.array(_percentiles(history, 0, 1)[selected])
+    for p in percentiles:
+        label = f"{p:g}".replace(".", "_")
+        cols[f"p{label}_cents"] = pa.array(_percentiles(history, p, 1)[selected])
+    cols["max_cents"] = pa.array(_percentiles(history, 100, 1)[selected])
+    return pa.table(cols)

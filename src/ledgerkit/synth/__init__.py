@@ -1,0 +1,50 @@
+"""Synthetic data: ledgers (``ledgers``), the remittances their payers would send
+(``remits``) and the bundled sample 835 files (``samples``).
+
+>>> import ledgerkit as lk
+>>> lk.synth.generate(10, seed=0).encounters.num_rows
+10
+"""
+
+from ledgerkit.synth.ledgers import (
+    ACTORS,
+    CLAIM_DENIALS,
+    CPTS,
+    MEAN_PROCEDURES_PER_ENCOUNTER,
+    PAYERS,
+    POS,
+    POS_P,
+    PROVIDERS,
+    REDUCTIONS,
+    SAMPLE_ENCOUNTERS,
+    SAMPLE_SEED,
+    SECONDARY_IDS,
+    SITES,
+    generate,
+    load_sample,
+    remittances,
+    sample_folder,
+    write_sample,
+)
+
+__all__ = [
+    "generate",
+    "PAYERS",
+    "CPTS",
+    "write_sample",
+    "load_sample",
+    "remittances",
+    "sample_folder",
+    "SAMPLE_ENCOUNTERS",
+    "SAMPLE_SEED",
+    "MEAN_PROCEDURES_PER_ENCOUNTER",
+    # the generator's tables, for tests and notebooks that check against them
+    "ACTORS",
+    "CLAIM_DENIALS",
+    "POS",
+    "POS_P",
+    "PROVIDERS",
+    "REDUCTIONS",
+    "SECONDARY_IDS",
+    "SITES",
+]

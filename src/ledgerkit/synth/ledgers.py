@@ -1,0 +1,648 @@
+"""Realistic, deterministic synthetic ledgers, generated with vectorised numpy.
+
+``generate(n_encounters, seed=...)`` builds encounters with 1-6 service lines,
+payers with their own classes and behaviour (allowed amounts around a fee
+schedule, denial rates by CARC and CPT, payment lags), secondary payers that
+pay the primary's PR, patient payments, write-offs, transfers to PR and
+reversals with their corrections. The same seed always gives the same ledger.
+
+The bundled sample is rebuilt with ``ledgerkit sample data/samples`` (see
+:func:`write_sample`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit.core.keys import build_keys
+from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.schema import arrow_schema
+
+__all__ = [
+    "generate",
+    "PAYERS",
+    "CPTS",
+    "write_sample",
+    "load_sample",
+    "remittances",
+    "sample_folder",
+    "SAMPLE_ENCOUNTERS",
+    "SAMPLE_SEED",
+]
+
+SAMPLE_ENCOUNTERS = 2_000
+SAMPLE_SEED = 2026
+MEAN_PROCEDURES_PER_ENCOUNTER = 2.3
+
+# payer id, name, class, timely filing days, appeal days, allowed/fee ratio,
+# encounter denial rate, line denial multiplier, mean days to remit, share as primary
+PAYERS = (
+    ("MCR01", "Medicare Part B", "medicare", 365, 120, 0.52, 0.05, 0.8, 14, 0.22),
+    ("MCD01", "State Medicaid", "medicaid", 180, 60, 0.42, 0.09, 1.3, 30, 0.12),
+    ("MA001", "Medicare Advantage Plan", "medicare_advantage", 180, 60, 0.55, 0.10, 1.2, 25, 0.12),
+    ("BCBS1", "Blue Plan", "commercial", 180, 180, 0.68, 0.06, 0.9, 18, 0.20),
+    ("AET01", "Aetna-like Commercial", "commercial", 120, 180, 0.66, 0.08, 1.0, 21, 0.14),
+    ("UHC01", "United-like Commercial", "commercial", 90, 180, 0.64, 0.09, 1.1, 24, 0.14),
+    ("WC001", "Workers Comp Carrier", "workers_comp", 365, 90, 0.80, 0.14, 1.5, 40, 0.03),
+    ("SUPP1", "Medigap Supplement", "commercial", 365, 180, 1.00, 0.02, 0.3, 12, 0.0),
+)
+SECONDARY_IDS = ("SUPP1", "MCD01", "BCBS1")
+
+# cpt, fee (dollars), line denial probability, typical denial CARC, group, units max
+CPTS = (
+    ("99213", 150.0, 0.03, "16", "CO", 1),
+    ("99214", 220.0, 0.04, "50", "CO", 1),
+    ("99203", 190.0, 0.04, "16", "CO", 1),
+    ("99204", 280.0, 0.05, "50", "CO", 1),
+    ("99395", 240.0, 0.05, "96", "CO", 1),
+    ("G0439", 210.0, 0.06, "119", "CO", 1),
+    ("36415", 25.0, 0.12, "97", "CO", 1),
+    ("80053", 60.0, 0.05, "11", "CO", 1),
+    ("85025", 45.0, 0.04, "11", "CO", 1),
+    ("81001", 20.0, 0.06, "97", "CO", 1),
+    ("93000", 80.0, 0.05, "50", "CO", 1),
+    ("71046", 120.0, 0.05, "50", "CO", 1),
+    ("97110", 90.0, 0.08, "50", "CO", 4),
+    ("97140", 85.0, 0.08, "B5", "CO", 3),
+    ("20610", 250.0, 0.07, "197", "CO", 1),
+    ("J1030", 40.0, 0.06, "B7", "CO", 2),
+    ("90471", 35.0, 0.03, "97", "CO", 1),
+    ("90686", 45.0, 0.03, "204", "PR", 1),
+    ("11721", 95.0, 0.06, "4", "CO", 1),
+    ("29125", 160.0, 0.05, "59", "PI", 1),
+)
+# Encounter-level denials (the whole claim): CARC, group, relative frequency.
+CLAIM_DENIALS = (
+    ("27", "CO", 0.25),  # coverage terminated (eligibility)
+    ("31", "CO", 0.10),  # not identified as our insured
+    ("22", "CO", 0.15),  # coordination of benefits
+    ("197", "CO", 0.15),  # prior authorization missing
+    ("29", "CO", 0.10),  # timely filing
+    ("18", "OA", 0.10),  # duplicate
+    ("16", "CO", 0.15),  # missing information
+)
+# Partial reductions that leave a procedure unresolved: CARC, group.
+REDUCTIONS = (("59", "PI"), ("45", "PI"), ("B15", "CO"), ("253", "CO"))
+REDUCTION_IS_DENIAL = (True, False, True, False)
+
+SITES = ("MAIN", "NORTH", "EAST")
+PROVIDERS = tuple(f"PRV{i:02d}" for i in range(1, 13))
+POS = ("11", "22", "02", "21")
+POS_P = (0.78, 0.15, 0.05, 0.02)
+EPOCH = dt.date(1970, 1, 1)
+
+
+class _Entries:
+    """Column blocks of entries, at most one entry per procedure in each block.
+
+    Blocks are added in posting order; :func:`_assemble` lays them out grouped
+    by procedure (block order within a procedure) with a counting pass, no sort.
+    """
+
+    def __init__(self):
+        self.blocks = []
+
+    def add(
+        self,
+        proc,
+        seq,
+        payer,
+        kind,
+        amount,
+        day,
+        *,
+        group=None,
+        carc=None,
+        source=1,
+        negates=None,
+        actor=None,
+        order=0,
+    ):
+        n = len(proc)
+        self.blocks.append(
+            dict(
+                proc=np.asarray(proc, np.int64),
+                seq=np.broadcast_to(np.asarray(seq, np.int8), n),
+                payer=np.broadcast_to(np.asarray(payer, np.int32), n),
+                kind=np.broadcast_to(np.int8(kind), n),
+                group=np.broadcast_to(np.asarray(-1 if group is None else group, np.int8), n),
+                carc=np.broadcast_to(np.asarray(-1 if carc is None else carc, np.int16), n),
+                amount=np.asarray(amount, np.int64),
+                day=np.asarray(day, np.int32),
+                source=np.broadcast_to(np.int8(source), n),
+                negates=np.broadcast_to(
+                    np.asarray(-1 if negates is None else negates, np.int64), n
+                ),
+                actor=np.broadcast_to(np.int8(-1 if actor is None else actor), n),
+                order=np.broadcast_to(np.int8(order), n),
+            )
+        )
+        return len(self.blocks) - 1
+
+
+KIND = {
+    "charge": 0,
+    "payment": 1,
+    "adjustment": 2,
+    "patient_payment": 3,
+    "write_off": 4,
+    "transfer_to_pr": 5,
+}
+GROUPS = ("CO", "PR", "OA", "PI", "CR")
+SOURCES = ("charge", "remit", "rule", "manual")
+ACTORS = ("billing team", "payment poster")
+
+
+def generate(
+    n_encounters: int,
+    seed: int = 0,
+    *,
+    start: dt.date = dt.date(2025, 1, 1),
+    days: int = 365,
+) -> Ledger:
+    """A synthetic ledger of ``n_encounters`` encounters (about 2.3 procedures each).
+
+    Parameters
+    ----------
+    n_encounters : int
+        Number of encounters (claims).
+    seed : int
+        Seed of the generator: the same seed gives the same ledger.
+    start, days : date, int
+        Services fall in ``[start, start + days)``; remits, patient payments
+        and follow-up work arrive up to ``today = start + days + 30``.
+
+    Examples
+    --------
+    >>> ledger = generate(100, seed=1)
+    >>> ledger.encounters.num_rows
+    100
+    >>> generate(100, seed=1).entries.equals(ledger.entries)
+    True
+    """
+    if n_encounters < 0:
+        raise ValueError("n_encounters must be >= 0")
+    rng = np.random.default_rng(seed)
+    n_enc = int(n_encounters)
+    start_day = (start - EPOCH).days
+    today = start_day + days + 30
+
+    payer_ids = [p[0] for p in PAYERS]
+    allowed_ratio = np.array([p[5] for p in PAYERS])
+    enc_denial_rate = np.array([p[6] for p in PAYERS])
+    line_denial_mult = np.array([p[7] for p in PAYERS])
+    remit_lag = np.array([p[8] for p in PAYERS], float)
+    primary_share = np.array([p[9] for p in PAYERS])
+    payer_class = [p[2] for p in PAYERS]
+
+    # ---------------------------------------------------------------- encounters
+    self_pay = rng.random(n_enc) < 0.03
+    primary = rng.choice(len(PAYERS), size=n_enc, p=primary_share / primary_share.sum())
+    is_medicare = np.isin(primary, [payer_ids.index("MCR01")])
+    has_secondary = ~self_pay & (rng.random(n_enc) < np.where(is_medicare, 0.5, 0.15))
+    secondary = np.array([payer_ids.index(s) for s in SECONDARY_IDS])[
+        rng.integers(0, len(SECONDARY_IDS), n_enc)
+    ]
+    secondary = np.where(secondary == primary, payer_ids.index("SUPP1"), secondary)
+    has_secondary &= secondary != primary
+    has_tertiary = has_secondary & (rng.random(n_enc) < 0.03)
+    tertiary = np.full(n_enc, payer_ids.index("MCD01"))
+    has_tertiary &= (tertiary != primary) & (tertiary != secondary)
+    service_day = start_day + rng.integers(0, days, n_enc)
+
+    # ---------------------------------------------------------------- procedures
+    n_lines = np.minimum(1 + rng.poisson(MEAN_PROCEDURES_PER_ENCOUNTER - 1, n_enc), 6)
+    n_proc = int(n_lines.sum())
+    enc_of = np.repeat(np.arange(n_enc), n_lines)
+    first = np.zeros(n_enc + 1, np.int64)
+    np.cumsum(n_lines, out=first[1:])
+    line = (np.arange(n_proc) - first[enc_of] + 1).astype(np.int32)
+    cpt = rng.integers(0, len(CPTS), n_proc)
+    # The first line of most visits is an E/M code.
+    em = rng.integers(0, 6, n_proc)
+    cpt = np.where((line == 1) & (rng.random(n_proc) < 0.8), em, cpt)
+    fee = np.array([c[1] for c in CPTS])
+    max_units = np.array([c[5] for c in CPTS])
+    units = 1 + (rng.random(n_proc) * max_units[cpt]).astype(np.int32)
+    charge = np.round(fee[cpt] * 100).astype(np.int64) * units
+    modifier = np.zeros(n_proc, np.int8)  # 0 none, 1 "25", 2 "59", 3 "LT", 4 "25:59"
+    modifier[(cpt < 6) & (n_lines[enc_of] > 1)] = 1
+    modifier[(cpt == 12) & (rng.random(n_proc) < 0.3)] = 2
+    modifier[(cpt == 18) & (rng.random(n_proc) < 0.5)] = 3
+
+    # ---------------------------------------------------------------- decisions
+    lag = np.maximum(3, rng.gamma(4.0, remit_lag[primary] / 4.0)).astype(np.int32)
+    remit_day = service_day + lag
+    adjudicated = ~self_pay & (remit_day <= today)
+    p_enc_denial = enc_denial_rate[primary]
+    claim_denied = adjudicated & (rng.random(n_enc) < p_enc_denial)
+    denial_p = np.array([d[2] for d in CLAIM_DENIALS])
+    claim_carc = rng.choice(len(CLAIM_DENIALS), size=n_enc, p=denial_p / denial_p.sum())
+
+    p_adj = adjudicated[enc_of]
+    line_p = np.array([c[2] for c in CPTS])[cpt] * line_denial_mult[primary[enc_of]]
+    line_denied = p_adj & ~claim_denied[enc_of] & (rng.random(n_proc) < line_p)
+    reduced = p_adj & ~claim_denied[enc_of] & ~line_denied & (rng.random(n_proc) < 0.04)
+    reduction_kind = rng.integers(0, len(REDUCTIONS), n_proc)
+
+    noise = rng.normal(1.0, 0.03, n_proc)
+    allowed = np.minimum(
+        charge, np.round(charge * allowed_ratio[primary[enc_of]] * noise).astype(np.int64)
+    )
+    allowed = np.maximum(allowed, 0)
+    reduction = np.where(reduced, (allowed * rng.uniform(0.1, 0.5, n_proc)).astype(np.int64), 0)
+    allowed_after = allowed - reduction
+    pcls = np.array([payer_class.index(c) for c in payer_class])[primary[enc_of]]
+    commercial = np.isin(pcls, [3, 4, 5])
+    # Patient responsibility: deductible early in the year, coinsurance, copays on E/M.
+    month = ((service_day[enc_of] - start_day) // 30).astype(np.int32)
+    ded = np.where((month < 3) & (rng.random(n_proc) < 0.25), allowed_after, 0)
+    ded = np.where(ded > 0, np.minimum(ded, rng.integers(2000, 50000, n_proc)), 0)
+    copay = np.where(
+        commercial & (cpt < 6) & (line == 1),
+        np.minimum(allowed_after - ded, rng.choice([2000, 3000, 4000], n_proc)),
+        0,
+    )
+    coins_rate = np.where(np.isin(pcls, [0, 2]), 0.2, np.where(commercial, 0.1, 0.0))
+    coins = np.round((allowed_after - ded - copay) * coins_rate).astype(np.int64)
+    paid = allowed_after - ded - copay - coins
+    contractual = charge - allowed
+    ok = p_adj & ~claim_denied[enc_of] & ~line_denied
+
+    E = _Entries()
+    proc_ids = np.arange(n_proc)
+    enc_service = service_day[enc_of]
+    primary_p = primary[enc_of]
+    seq_charge = np.where(self_pay[enc_of], 0, 1).astype(np.int8)
+    payer_charge = np.where(self_pay[enc_of], -1, primary_p)
+    E.add(
+        proc_ids,
+        seq_charge,
+        payer_charge,
+        KIND["charge"],
+        charge,
+        enc_service + rng.integers(1, 4, n_proc),
+        source=0,
+        order=0,
+    )
+
+    rday = remit_day[enc_of]
+    # Paid lines: payment, CO-45, PR-1/2/3, reductions.
+    sel = np.flatnonzero(ok)
+    E.add(sel, 1, primary_p[sel], KIND["payment"], paid[sel], rday[sel], order=1)
+    _adj(E, sel, primary_p, contractual, "CO", "45", rday)
+    _adj(E, sel, primary_p, ded, "PR", "1", rday)
+    _adj(E, sel, primary_p, coins, "PR", "2", rday)
+    _adj(E, sel, primary_p, copay, "PR", "3", rday)
+    for k, (carc, group) in enumerate(REDUCTIONS):
+        _adj(E, sel[reduction_kind[sel] == k], primary_p, reduction, group, carc, rday)
+    # Denied lines (partial denials) and whole-claim denials: paid 0, the charge denied.
+    line_carc = np.array([c[3] for c in CPTS])[cpt]
+    line_group = np.array([c[4] for c in CPTS])[cpt]
+    sel = np.flatnonzero(line_denied)
+    E.add(sel, 1, primary_p[sel], KIND["payment"], np.zeros(len(sel)), rday[sel], order=1)
+    for carc in np.unique(line_carc[sel]):
+        for group in np.unique(line_group[sel]):
+            part = sel[(line_carc[sel] == carc) & (line_group[sel] == group)]
+            _adj(E, part, primary_p, charge, group, carc, rday)
+    sel = np.flatnonzero(claim_denied[enc_of])
+    E.add(sel, 1, primary_p[sel], KIND["payment"], np.zeros(len(sel)), rday[sel], order=1)
+    for k, (carc, group, _) in enumerate(CLAIM_DENIALS):
+        _adj(E, sel[claim_carc[enc_of][sel] == k], primary_p, charge, group, carc, rday)
+
+    # Secondary: pays most of the primary's PR, OA-23 restates the prior payer.
+    sec_p = secondary[enc_of]
+    pr1 = ded + coins + copay
+    sec_lag = rday + 7 + rng.integers(0, 20, n_proc)
+    sec_ok = ok & has_secondary[enc_of] & (pr1 > 0) & (sec_lag <= today)
+    sel = np.flatnonzero(sec_ok)
+    sec_share = np.where(payer_ids.index("SUPP1") == sec_p, 1.0, rng.uniform(0.6, 1.0, n_proc))
+    sec_paid = np.round(pr1 * sec_share).astype(np.int64)
+    sec_pr = pr1 - sec_paid
+    E.add(sel, 2, sec_p[sel], KIND["payment"], sec_paid[sel], sec_lag[sel], order=2)
+    _adj(E, sel, sec_p, charge - pr1, "OA", "23", sec_lag, seq=2, order=2)
+    _adj(E, sel, sec_p, sec_pr, "PR", "2", sec_lag, seq=2, order=2)
+
+    # Patient payments on open PR.
+    open_pr = np.where(sec_ok, sec_pr, np.where(ok & ~has_secondary[enc_of], pr1, 0))
+    pat_day = np.where(sec_ok, sec_lag, rday) + rng.integers(10, 60, n_proc)
+    pays = (open_pr > 0) & (rng.random(n_proc) < 0.6) & (pat_day <= today)
+    part = np.where(rng.random(n_proc) < 0.8, open_pr, open_pr // 2)
+    sel = np.flatnonzero(pays)
+    E.add(sel, 0, -1, KIND["patient_payment"], part[sel], pat_day[sel], order=3)
+    # Self-pay: patients pay part of their bills.
+    sp = self_pay[enc_of] & (rng.random(n_proc) < 0.5)
+    sel = np.flatnonzero(sp)
+    E.add(
+        sel,
+        0,
+        -1,
+        KIND["patient_payment"],
+        (charge[sel] * 0.7).astype(np.int64),
+        enc_service[sel] + rng.integers(1, 40, len(sel)),
+        order=3,
+    )
+
+    # Follow-up work on old denials: write-offs and transfers to PR.
+    work_day = rday + rng.integers(30, 90, n_proc)
+    denied_line = line_denied | (claim_denied[enc_of] & p_adj)
+    old = denied_line & (work_day <= today)
+    wo = old & (rng.random(n_proc) < 0.25)
+    sel = np.flatnonzero(wo)
+    E.add(
+        sel,
+        1,
+        primary_p[sel],
+        KIND["write_off"],
+        charge[sel],
+        work_day[sel],
+        group=GROUPS.index("CO"),
+        carc=_carc_code("A2"),
+        source=3,
+        actor=0,
+        order=4,
+    )
+    tp = old & ~wo & (line_group == "PR")
+    sel = np.flatnonzero(tp)
+    E.add(
+        sel,
+        1,
+        primary_p[sel],
+        KIND["transfer_to_pr"],
+        charge[sel],
+        work_day[sel],
+        group=GROUPS.index("PR"),
+        carc=_carc_code("204"),
+        source=3,
+        actor=0,
+        order=4,
+    )
+
+    _reversals(E, rng, today, n_proc)
+    entries = _assemble(E, n_proc)
+    enc_ids = _ids("E", n_enc)
+
+    def payer_col(mask, idx):
+        arr = pa.array(np.where(mask, idx, -1).astype(np.int32), mask=~mask)
+        return pa.DictionaryArray.from_arrays(arr, pa.array(payer_ids))
+
+    mods = pa.DictionaryArray.from_arrays(
+        pa.array(modifier.astype(np.int32), mask=modifier == 0),
+        pa.array(["", "25", "59", "LT", "25:59"]),
+    )
+    encounters = pa.table(
+        {
+            "encounter_id": enc_ids,
+            "patient_key": pc.binary_join_element_wise(
+                "P", pc.cast(pa.array(rng.integers(0, max(1, n_enc // 2), n_enc)), pa.string()), ""
+            ),
+            "site_id": _dict(rng.integers(0, len(SITES), n_enc), SITES),
+            "provider_id": _dict(rng.integers(0, len(PROVIDERS), n_enc), PROVIDERS),
+            "location_id": _dict(rng.integers(0, len(SITES), n_enc), SITES),
+            "place_of_service": _dict(rng.choice(len(POS), n_enc, p=POS_P), POS, pa.int8()),
+            "service_date": pa.array(service_day.astype(np.int32), pa.date32()),
+            "payer1_id": payer_col(~self_pay, primary),
+            "payer2_id": payer_col(has_secondary, secondary),
+            "payer3_id": payer_col(has_tertiary, tertiary),
+        },
+        schema=arrow_schema("encounters"),
+    )
+    procedures = pa.table(
+        {
+            "encounter_id": enc_ids.take(pa.array(enc_of)),
+            "line": pa.array(line),
+            "cpt": _dict(cpt, [c[0] for c in CPTS]),
+            "modifiers": mods,
+            "units": pa.array(units, pa.int32()),
+            "charge_cents": pa.array(charge),
+            "service_date": pa.array(enc_service.astype(np.int32), pa.date32()),
+            "line_control_number": pc.binary_join_element_wise(
+                enc_ids.take(pa.array(enc_of)), pc.cast(pa.array(line), pa.string()), "-"
+            ),
+        },
+        schema=arrow_schema("procedures"),
+    )
+    entries_table = _entries_table(entries, enc_ids, enc_of, line, payer_ids)
+    payers = pa.table(
+        {
+            "payer_id": [p[0] for p in PAYERS],
+            "name": [p[1] for p in PAYERS],
+            "payer_class": pa.array([p[2] for p in PAYERS])
+            .dictionary_encode()
+            .cast(pa.dictionary(pa.int8(), pa.string())),
+            "timely_filing_days": pa.array([p[3] for p in PAYERS], pa.int32()),
+            "appeal_days": pa.array([p[4] for p in PAYERS], pa.int32()),
+        },
+        schema=arrow_schema("payers"),
+    )
+    keys = build_keys(encounters, procedures, entries_table)
+    return Ledger(encounters, procedures, entries_table, payers, _keys=keys)
+
+
+# Every CARC synth uses, in a fixed order: the carc dictionary is the same in every run.
+_CARC_VALUES = list(
+    dict.fromkeys(
+        ["45", "1", "2", "3", "23", "A2", "204"]
+        + [c[3] for c in CPTS]
+        + [d[0] for d in CLAIM_DENIALS]
+        + [r[0] for r in REDUCTIONS]
+    )
+)
+
+
+def _carc_code(carc: str) -> int:
+    return _CARC_VALUES.index(carc)
+
+
+def _adj(E, sel, payer, amount, group, carc, day, *, seq=1, order=1):
+    sel = sel[amount[sel] != 0]
+    E.add(
+        sel,
+        seq,
+        payer[sel],
+        KIND["adjustment"],
+        amount[sel],
+        day[sel],
+        group=GROUPS.index(str(group)),
+        carc=_carc_code(str(carc)),
+        order=order,
+    )
+
+
+def _assemble(E, n_proc):
+    """Concatenate blocks grouped by procedure; resolve negation targets to ids."""
+    counts = np.zeros(n_proc, np.int64)
+    for b in E.blocks:
+        counts[b["proc"]] += 1  # each block holds a procedure at most once
+    start = np.zeros(n_proc + 1, np.int64)
+    np.cumsum(counts, out=start[1:])
+    n = int(start[-1])
+    fill = start[:-1].copy()
+    names = [k for k in E.blocks[0] if not k.startswith("target_")] if E.blocks else []
+    cols = {k: np.empty(n, E.blocks[0][k].dtype) for k in names}
+    positions = []
+    for b in E.blocks:
+        pos = fill[b["proc"]]
+        fill[b["proc"]] += 1
+        positions.append(pos)
+        for k in names:
+            cols[k][pos] = b[k]
+    # Negations name (block, row) of their target; ids are positions + 1.
+    for b, pos in zip(E.blocks, positions, strict=True):
+        if "target_block" in b:
+            cols["negates"][pos] = positions[b["target_block"]][b["target_rows"]] + 1
+    cols["entry_id"] = np.arange(1, n + 1, dtype=np.int64)
+    return cols
+
+
+def _reversals(E, rng, today, n_proc):
+    """Reverse ~1% of paid primary remits and post a corrected remit the same day.
+
+    The correction moves 5% of the payment into CO-45, so the procedure stays
+    balanced and its allowed amount changes, as real corrections do.
+    """
+    pay = [
+        i
+        for i, b in enumerate(E.blocks)
+        if b["kind"][:1].tolist() == [KIND["payment"]] and b["seq"][:1].tolist() == [1]
+    ]
+    if not pay:
+        return
+    paid_block = E.blocks[pay[0]]  # the paid lines' payment block comes first
+    candidates = paid_block["proc"][paid_block["amount"] > 0]
+    chosen = np.zeros(n_proc, bool)
+    chosen[candidates[rng.random(len(candidates)) < 0.01]] = True
+    if not chosen.any():
+        return
+    delta = np.zeros(len(chosen), np.int64)
+    sel = chosen[paid_block["proc"]]
+    delta[paid_block["proc"][sel]] = paid_block["amount"][sel] // 20
+    originals = [
+        i
+        for i, b in enumerate(E.blocks)
+        if len(b["proc"]) and b["seq"][0] == 1 and b["source"][0] == 1
+    ]
+    for i in originals:
+        b = E.blocks[i]
+        rows = np.flatnonzero(chosen[b["proc"]])
+        if not len(rows):
+            continue
+        neg = {k: np.array(v[rows]) for k, v in b.items()}
+        neg["amount"] = -neg["amount"]
+        neg["day"] = np.full(len(rows), today, np.int32)
+        neg["order"] = np.full(len(rows), 5, np.int8)
+        neg["target_block"] = i
+        neg["target_rows"] = rows
+        E.blocks.append(neg)
+    co45 = _carc_code("45")
+    for i in originals:
+        b = E.blocks[i]
+        rows = np.flatnonzero(chosen[b["proc"]])
+        if not len(rows):
+            continue
+        cor = {k: np.array(v[rows]) for k, v in b.items()}
+        cor["day"] = np.full(len(rows), today, np.int32)
+        cor["order"] = np.full(len(rows), 6, np.int8)
+        if cor["kind"][0] == KIND["payment"]:
+            cor["amount"] -= delta[cor["proc"]]
+        elif (
+            cor["kind"][0] == KIND["adjustment"]
+            and cor["carc"][0] == co45
+            and cor["group"][0] == GROUPS.index("CO")
+        ):
+            cor["amount"] += delta[cor["proc"]]
+        E.blocks.append(cor)
+
+
+def _entries_table(cols, enc_ids, enc_of, line, payer_ids) -> pa.Table:
+    n = len(cols.get("proc", []))
+    if "entry_id" not in cols:
+        cols["entry_id"] = np.arange(1, n + 1, dtype=np.int64)
+    proc = cols["proc"]
+    day = cols["day"].astype(np.int64)
+    posted = (day * 86_400 + 14 * 3600) * 1_000_000 + (np.arange(n) % 3_600_000_000)
+    # One 835 claim per encounter, payer and remit date: "ERA-<day>-<seq>".
+    key = day * 4 + cols["seq"]
+    low = int(key.min()) if n else 0
+    labels = [f"ERA-{k // 4}-{k % 4}" for k in range(low, int(key.max()) + 1 if n else 0)]
+    remit_ref = _dict(key - low, labels, mask=cols["source"] != 1)
+    return pa.table(
+        {
+            "entry_id": pa.array(cols["entry_id"]),
+            "encounter_id": enc_ids.take(pa.array(enc_of[proc])),
+            "line": pa.array(line[proc]),
+            "payer_seq": pa.array(cols["seq"]),
+            "payer_id": _dict(cols["payer"], payer_ids, mask=cols["payer"] < 0),
+            "kind": _dict(cols["kind"], list(KIND), pa.int8()),
+            "group_code": _dict(cols["group"], GROUPS, pa.int8(), mask=cols["group"] < 0),
+            "carc": _dict(cols["carc"], _CARC_VALUES, pa.int16(), mask=cols["carc"] < 0),
+            "rarc": pa.nulls(n, pa.dictionary(pa.int16(), pa.string())),
+            "amount_cents": pa.array(cols["amount"]),
+            "posted_at": pa.array(posted, pa.timestamp("us", tz="UTC")),
+            "negates": pa.array(cols["negates"], mask=cols["negates"] < 0),
+            "source": _dict(cols["source"], SOURCES, pa.int8()),
+            "remit_ref": remit_ref,
+            "rule_id": pa.nulls(n, pa.dictionary(pa.int32(), pa.string())),
+            "actor": _dict(cols["actor"], ACTORS, pa.int32(), mask=cols["actor"] < 0),
+            "note": pa.nulls(n, pa.string()),
+        },
+        schema=arrow_schema("entries"),
+    )
+
+
+def _dict(codes, values, index_type=pa.int32(), mask=None):
+    idx = pa.array(np.asarray(codes).astype(index_type.to_pandas_dtype()), index_type, mask=mask)
+    return pa.DictionaryArray.from_arrays(idx, pa.array(list(values), pa.string()))
+
+
+def _ids(prefix: str, n: int) -> pa.Array:
+    width = max(7, len(str(n)))
+    digits = pc.utf8_lpad(pc.cast(pa.array(np.arange(1, n + 1)), pa.string()), width, "0")
+    return pc.binary_join_element_wise(prefix, digits, "")
+
+
+def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMPLE_SEED):
+    """Rebuild the bundled sample ledger in ``folder`` (Parquet, well under 5 MB).
+
+    Run ``ledgerkit sample data/samples`` from the repository root.
+    """
+    folder = Path(folder) / "ledger"
+    generate(n_encounters, seed=seed).to_parquet(folder)
+    return folder
+
+
+def sample_folder() -> Path:
+    """Where the bundled sample ledger lives in a checkout (``data/samples/ledger``)."""
+    return Path(__file__).resolve().parents[2] / "data" / "samples" / "ledger"
+
+
+def load_sample() -> Ledger:
+    """The bundled sample ledger; regenerated (same seed, same data) when absent.
+
+    Notebooks call this, so they run from any working directory.
+
+    Examples
+    --------
+    >>> load_sample().encounters.num_rows == SAMPLE_ENCOUNTERS
+    True
+    """
+    folder = sample_folder()
+    if (folder / "entries.parquet").exists():
+        return Ledger.from_parquet(folder)
+    return generate(SAMPLE_ENCOUNTERS, seed=SAMPLE_SEED)
+
+
+def remittances(ledger: Ledger):
+    """The payer decisions of ``ledger`` as 835 ``Remittances`` (reversals included).
+
+    One 835 claim per encounter, payer and remit; write them with
+    ``ledgerkit.write_835``. See :mod:`ledgerkit.x12.from_ledger` for the mapping.
+    """
+    from ledgerkit.synth.remits import remittances_from_ledger
+
+    return remittances_from_ledger(ledger)
