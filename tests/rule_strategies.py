@@ -145,3 +145,23 @@ def rule_sets(draw, max_rules=5, sites=("S1", "S2", "S9"), **condition_pools):
             )
         )
     return RuleSet(tuple(rules))
+
+
+@st.composite
+def taa_ledgers(draw, max_encounters=10):
+    """``rule_ledgers`` where, half the time, every line is one CPT with one unit, so
+    claim configurations repeat and TAA percentiles have several claims to choose from."""
+    ledger = draw(rule_ledgers(max_encounters=max_encounters))
+    if draw(st.booleans()):
+        return ledger
+    proc = ledger.procedures
+    n = proc.num_rows
+    cols = {
+        "cpt": pa.array(["99213"] * n, pa.string()),
+        "units": pa.array([1] * n, pa.int32()),
+        "modifiers": pa.array([draw(st.sampled_from([None, "25"])) for _ in range(n)]),
+    }
+    for name, values in cols.items():
+        i = proc.schema.get_field_index(name)
+        proc = proc.set_column(i, proc.schema.field(i), values.cast(proc.schema.field(i).type))
+    return lk.Ledger.from_arrow(ledger.encounters, proc, ledger.entries, ledger.payers)

@@ -4,32 +4,12 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_taa import _row_order, suggest_taa_ref, taa_history_ref
-from rule_strategies import rule_ledgers
+from rule_strategies import taa_ledgers
 
 import ledgerkit as lk
 from ledgerkit.rules.taa import suggest_taa, taa_history
 
 PERCENTILES = [0, 10, 25, 33.3, 50, 62.5, 90, 100]
-
-
-@st.composite
-def taa_ledgers(draw, max_encounters=10):
-    """``rule_ledgers`` where, half the time, every line is one CPT with one unit, so
-    configurations repeat and percentiles have several claims to choose from."""
-    ledger = draw(rule_ledgers(max_encounters=max_encounters))
-    if draw(st.booleans()):
-        return ledger
-    proc = ledger.procedures
-    n = proc.num_rows
-    cols = {
-        "cpt": pa.array(["99213"] * n, pa.string()),
-        "units": pa.array([1] * n, pa.int32()),
-        "modifiers": pa.array([draw(st.sampled_from([None, "25"])) for _ in range(n)]),
-    }
-    for name, values in cols.items():
-        i = proc.schema.get_field_index(name)
-        proc = proc.set_column(i, proc.schema.field(i), values.cast(proc.schema.field(i).type))
-    return lk.Ledger.from_arrow(ledger.encounters, proc, ledger.entries, ledger.payers)
 
 
 def _rows(table: pa.Table) -> list[dict]:
