@@ -229,3 +229,18 @@ def test_reference_sees_every_reason():
     seen = set(result.decisions["reason_code"].to_pylist())
     assert {"duplicate", "reversal", "unmatched_claim", "unbalanced_remit", "unmatched_line",
             "claim_level_amount", "first_remit", "conflict"} <= seen  # fmt: skip
+
+
+def test_twin_procedures_without_control_numbers():
+    """Lines matched by code + modifiers + date + charge: identical procedures only when
+    the claim names all of them (a claim naming fewer stays unmatched)."""
+    full = lk.synth.generate(1500, seed=11)
+    base, r = split(full)
+    bare = [mutate(None, u, "no_control_numbers", []) for u in claim_units(r)]
+    for u in bare[::7]:  # a claim naming one line fewer (still balanced)
+        if u["lines"] and u["claim"]["status_code"] == "1":
+            gone = u["lines"].pop(0)["row"]
+            u["claim"]["charge_cents"] -= gone["charge_cents"]
+            u["claim"]["paid_cents"] -= gone["paid_cents"]
+    result, _ = check(base, build(r, bare), frozenset(), T1)
+    assert "unmatched_line" in result.decisions["reason_code"].to_pylist()
