@@ -24,14 +24,14 @@ def _rows(table: pa.Table) -> list[dict]:
     st.integers(1, 3),
     st.lists(st.sampled_from(PERCENTILES), min_size=1, max_size=3, unique=True),
 )
-@settings(max_examples=40)
+@settings(max_examples=25)
 def test_taa_history_equals_reference(ledger, min_claims, percentiles):
     got = taa_history(ledger, min_claims=min_claims, percentiles=tuple(percentiles))
     assert _rows(got) == taa_history_ref(ledger, min_claims, percentiles)
 
 
 @given(taa_ledgers(), st.sampled_from(PERCENTILES), st.integers(1, 4))
-@settings(max_examples=40)
+@settings(max_examples=25)
 def test_suggest_taa_equals_reference(ledger, percentile, min_claims):
     got = suggest_taa(ledger, percentile=percentile, min_claims=min_claims)
     assert _rows(got) == suggest_taa_ref(ledger, percentile, min_claims)

@@ -21,7 +21,7 @@ def _by_payer(rows):
 
 
 @given(taa_ledgers(), _levels(PERCENTILES), st.integers(1, 3), st.booleans())
-@settings(max_examples=30)
+@settings(max_examples=20)
 def test_percentile_sweep_equals_reference(ledger, levels, min_claims, by_payer):
     got = taa_sweep(ledger, levels, min_claims=min_claims, by_payer=by_payer).to_pylist()
     want = taa_sweep_ref(ledger, levels, min_claims=min_claims, by_payer=by_payer)
@@ -32,7 +32,7 @@ def test_percentile_sweep_equals_reference(ledger, levels, min_claims, by_payer)
     taa_ledgers(), _levels(FRACTIONS), st.sampled_from(PERCENTILES), st.integers(1, 3),
     st.booleans(),
 )  # fmt: skip
-@settings(max_examples=30)
+@settings(max_examples=20)
 def test_fraction_sweep_equals_reference(ledger, levels, percentile, min_claims, by_payer):
     got = taa_sweep(
         ledger, levels, mode="fraction", percentile=percentile, min_claims=min_claims,
@@ -50,7 +50,7 @@ def test_fraction_sweep_equals_reference(ledger, levels, percentile, min_claims,
     st.lists(st.integers(0, 60_000), min_size=1, max_size=3, unique=True).map(sorted),
     st.booleans(),
 )
-@settings(max_examples=30)
+@settings(max_examples=20)
 def test_threshold_sweep_equals_reference(ledger, thresholds, by_payer):
     got = threshold_sweep(ledger, thresholds, by_payer=by_payer).to_pylist()
     assert _by_payer(got) == threshold_sweep_ref(ledger, thresholds, by_payer=by_payer)
@@ -63,7 +63,7 @@ def test_threshold_sweep_equals_reference(ledger, thresholds, by_payer):
     st.sampled_from(FRACTIONS),
     st.one_of(st.none(), st.integers(0, 60_000)),
 )
-@settings(max_examples=40)
+@settings(max_examples=25)
 def test_whatif_equals_reference(ledger, min_claims, percentile, fraction, small):
     what = WhatIf(ledger, min_claims=min_claims)
     kw = dict(taa_percentile=percentile, taa_fraction=fraction, small_balance=small)
