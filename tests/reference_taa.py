@@ -12,16 +12,10 @@ none (no fallback to a contract rate or to other places of service).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 from reference import classify_ref
-
-
-def lower_percentile(values: list, p: float):
-    """The ``p``-th percentile by the "lower" rule: position floor((n - 1) * p / 100)."""
-    values = sorted(values)
-    return values[int(math.floor((len(values) - 1) * p / 100.0))]
+from reference_rules import lower_percentile
 
 
 def _show(value) -> str:
