@@ -7,19 +7,18 @@ cost of merely touching its inputs.
 import numba
 
 from ledgerkit._kernels._njit import njit_parallel
-
-CHUNK = 4096
+from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
 
 @njit_parallel
 def touch_nb(codes, amounts, proc_entry_start, enc_proc_start):
     """Sum of amounts plus codes, traversed encounter by encounter like classify."""
     n_enc = enc_proc_start.shape[0] - 1
-    n_chunks = (n_enc + CHUNK - 1) // CHUNK
     total = 0
-    for chunk in numba.prange(n_chunks):
-        lo = proc_entry_start[enc_proc_start[chunk * CHUNK]]
-        hi = proc_entry_start[enc_proc_start[min(n_enc, (chunk + 1) * CHUNK)]]
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        lo = proc_entry_start[enc_proc_start[e0]]
+        hi = proc_entry_start[enc_proc_start[e1]]
         local = 0
         for i in range(lo, hi):
             local += amounts[i] + codes[i]

@@ -1,7 +1,13 @@
-"""Integer codes shared by the kernels and the Python layer.
+"""Integer codes shared by the kernels and the Python layer, and the packed entry code.
 
-Plain ints so that Numba freezes them as compile-time constants.
+Plain ints so that Numba freezes them as compile-time constants. Each entry's
+bucket, payer_seq and liveness travel as one byte,
+``bucket | payer_seq << 4 | live << 6``; :func:`pack_code` builds it and
+:func:`bucket_of`, :func:`payer_seq_of` and :func:`is_live` read it. They work
+on scalars inside ``@njit`` kernels (where they inline) and on numpy arrays.
 """
+
+from numba.extending import register_jitable
 
 # Entry buckets: what one entry contributes to (see DOMAIN.md, "Buckets").
 CHARGE = 0
@@ -47,3 +53,32 @@ FINALIZATION_PENDING = 5
 STAGE_NAMES = ("finalized", "payer_1", "payer_2", "payer_3", "patient", "finalization_pending")
 
 MAX_PAYER_SEQ = 3
+
+
+# The packed entry code. Buckets take 4 bits, payer_seq (0..3) 2 bits, live 1 bit.
+_SEQ_SHIFT = 4
+_LIVE_SHIFT = 6
+
+
+@register_jitable
+def pack_code(bucket, payer_seq, live):
+    """The packed code of entries with this bucket, payer_seq and live flag (0 or 1)."""
+    return bucket | (payer_seq << _SEQ_SHIFT) | (live << _LIVE_SHIFT)
+
+
+@register_jitable
+def bucket_of(code):
+    """The bucket (``CHARGE`` .. ``PATIENT_PAID``) of a packed code."""
+    return code & 15
+
+
+@register_jitable
+def payer_seq_of(code):
+    """The payer_seq (0 = patient, 1..3) of a packed code."""
+    return (code >> _SEQ_SHIFT) & 3
+
+
+@register_jitable
+def is_live(code):
+    """True where the entry is live: neither negated nor a negation."""
+    return (code >> _LIVE_SHIFT) & 1 == 1

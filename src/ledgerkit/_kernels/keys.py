@@ -1,7 +1,5 @@
 """Kernels that turn string keys into dense integer positions and groupings."""
 
-import numpy as np
-
 from ledgerkit._kernels._njit import njit
 
 
@@ -73,7 +71,3 @@ def group_starts_nb(sorted_key, n_groups, starts):
         while j < sorted_key.shape[0] and sorted_key[j] < g:
             j += 1
         starts[g] = j
-
-
-def empty_starts(n):
-    return np.zeros(n + 1, dtype=np.int64)

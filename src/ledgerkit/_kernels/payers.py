@@ -5,6 +5,7 @@ import numpy as np
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels._njit import njit_parallel
+from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
 PAYER_FIGURES = (
     "billed",
@@ -18,7 +19,6 @@ PAYER_FIGURES = (
     "allowed",
     "balance",
 )
-CHUNK = 4096
 
 
 @njit_parallel
@@ -31,11 +31,11 @@ def payer_balances_nb(codes, amounts, enc_proc_start, proc_entry_start, figures,
     payments; written_off = PR write-offs).
     """
     n_enc = enc_proc_start.shape[0] - 1
-    n_chunks = (n_enc + CHUNK - 1) // CHUNK
-    for chunk in numba.prange(n_chunks):
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
         acc = np.zeros((4, 10), np.int64)
         seen = np.zeros(4, np.bool_)
-        for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        for e in range(e0, e1):
             acc[:, :] = 0
             seen[:] = False
             charge = 0
@@ -46,10 +46,9 @@ def payer_balances_nb(codes, amounts, enc_proc_start, proc_entry_start, figures,
                 for i in range(lo, hi):
                     c = codes[i]
                     a = amounts[i]
-                    b = c & 15
-                    s = (c >> 4) & 3
-                    live = (c >> 6) & 1
-                    if s > 0 and live == 1 and b >= C.PAID and b <= C.OTHER:
+                    b = C.bucket_of(c)
+                    s = C.payer_seq_of(c)
+                    if s > 0 and C.is_live(c) and b >= C.PAID and b <= C.OTHER:
                         seen[s] = True
                         last_enc = max(last_enc, s)
                     if b == C.CHARGE:

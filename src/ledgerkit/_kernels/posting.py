@@ -1,8 +1,8 @@
-"""Posting kernels: remit fingerprints, per-procedure state and the batch decision pass.
+"""Posting kernels: remit ids, per-procedure state and the batch decision pass.
 
 Everything is numpy in, numpy out; outputs are allocated by the caller
-(``ledgerkit.posting``). Decision codes are the ``D_*`` / ``R_*`` constants
-below, shared with the Python layer.
+(``ledgerkit.posting``). Reason codes are the ``R_*`` constants below, shared
+with the Python layer; the fingerprint hashes behind remit ids are in ``hashing``.
 """
 
 import numpy as np
@@ -22,50 +22,6 @@ R_REVERSAL_MISMATCH = 5
 ITEM_PAYMENT = 0
 ITEM_ADJUSTMENT = 1
 
-_MUL = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_FNV = np.uint64(0x100000001B3)
-_NULL = np.uint64(0x6A09E667F3BCC909)
-
-
-@njit
-def _mix(h, x):
-    """splitmix64 of ``h`` combined with ``x`` (order-dependent)."""
-    z = (h ^ x) + _MUL
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@njit
-def hash_strings_nb(offsets, data, valid, seed, out):
-    """64-bit hash of every string of an Arrow string array (nulls hash to a constant)."""
-    for i in range(out.shape[0]):
-        if not valid[i]:
-            out[i] = _mix(seed, _NULL)
-            continue
-        h = seed ^ np.uint64(0xCBF29CE484222325)
-        for j in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[j])) * _FNV
-        out[i] = _mix(h, np.uint64(offsets[i + 1] - offsets[i]))
-
-
-@njit
-def combine_nb(h, x):
-    """``h[i] = mix(h[i], x[i])`` in place."""
-    for i in range(h.shape[0]):
-        h[i] = _mix(h[i], x[i])
-
-
-@njit
-def fold_groups_nb(group, values, out):
-    """``out[g] = mix(out[g], v)`` over rows in order (rows sorted by group)."""
-    for i in range(group.shape[0]):
-        g = group[i]
-        if g >= 0:
-            out[g] = _mix(out[g], values[i])
-
 
 @njit
 def hex_ids_nb(h1, h2, out):
@@ -83,15 +39,6 @@ def hex_ids_nb(h1, h2, out):
 
 
 @njit
-def group_sum_nb(values, group, out):
-    """``out[g] += values[i]`` for ``g = group[i] >= 0``."""
-    for i in range(group.shape[0]):
-        g = group[i]
-        if g >= 0:
-            out[g] += values[i]
-
-
-@njit
 def procedure_state_nb(
     procs,
     codes,
@@ -106,7 +53,7 @@ def procedure_state_nb(
 ):
     """Balance and live remit sums (per payer_seq) of each procedure in ``procs``.
 
-    ``codes`` are the packed entry codes (bucket | seq << 4 | live << 6) and
+    ``codes`` are the packed entry codes (see ``codes.pack_code``) and
     ``amounts``/``is_remit`` the entries in grouped order. ``live_*`` have shape
     (len(procs), 4). Balance = charge - paid - patient_paid - contractual -
     written_off (PR write-offs included), as in ``ledgerkit.balances``.
@@ -122,7 +69,7 @@ def procedure_state_nb(
         for i in range(e - s):
             c = c_[i]
             a = a_[i]
-            bucket = c & 15
+            bucket = C.bucket_of(c)
             if bucket == C.CHARGE:
                 b += a
             elif (
@@ -133,8 +80,8 @@ def procedure_state_nb(
                 or bucket == C.PR_WRITTEN_OFF
             ):
                 b -= a
-            if r_[i] and (c >> 6) & 1 == 1:
-                seq = (c >> 4) & 3
+            if r_[i] and C.is_live(c):
+                seq = C.payer_seq_of(c)
                 if bucket == C.PAID:
                     live_paid[u, seq] += a
                 elif bucket >= C.CONTRACTUAL and bucket <= C.OTHER:

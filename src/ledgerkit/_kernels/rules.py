@@ -24,12 +24,10 @@ from ledgerkit._kernels.balances import (
     F_PAYER_BALANCE,
     N_FIGURES,
     SCRATCH,
-    classify_encounter_nb,
     procedure_figures_nb,
-    stage_nb,
 )
-
-CHUNK = 4096  # encounters per parallel task
+from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
+from ledgerkit._kernels.classify import classify_encounter_nb, stage_nb
 
 # Actions and write-off targets (codes shared with ledgerkit.rules).
 A_WRITE_OFF = 0
@@ -93,11 +91,11 @@ def rule_features_nb(
     Class and allowed follow ``classify_nb`` exactly.
     """
     n_enc = enc_proc_start.shape[0] - 1
-    n_chunks = (n_enc + CHUNK - 1) // CHUNK
-    for chunk in numba.prange(n_chunks):
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
         buf = np.empty(N_FIGURES, np.int64)
         scratch = np.empty(SCRATCH, np.int64)
-        for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        for e in range(e0, e1):
             self_pay = enc_n_payers[e] == 0
             n_adj = 0
             enc_last = 0
@@ -177,6 +175,111 @@ def _scalar_ok(r, r_int, balance, allowed, taa_row):
     return True
 
 
+@njit(inline="always")  # a call per procedure costs more than the body
+def encounter_candidates_nb(
+    ecand, m_payer, m_pclass, m_site, m_class, m_stage, enc_codes, m_scalar, r_int, scalars
+):
+    """Fill ``ecand`` with the rules whose encounter-level conditions hold; any of them?
+
+    ``enc_codes`` are the encounter's (payer, payer class, site, class, stage)
+    rows in the ``m_*`` bitmaps; ``scalars`` its (balance, allowed, TAA row)
+    for the balance and TAA conditions, checked rule by rule.
+    """
+    zero = np.uint64(0)
+    any_enc = zero
+    payer, pclass, site, cls, stage = enc_codes
+    balance, allowed, taa_row = scalars
+    for w in range(ecand.shape[0]):
+        x = m_payer[payer, w] & m_pclass[pclass, w] & m_site[site, w]
+        ecand[w] = x & m_class[cls, w] & m_stage[stage, w]
+    for w in range(ecand.shape[0]):
+        x = ecand[w] & m_scalar[w]  # rules with balance or TAA conditions
+        b = 0
+        while x != zero:
+            if x & np.uint64(1) != zero:
+                r = w * 64 + b
+                if not _scalar_ok(r, r_int, balance, allowed, taa_row):
+                    ecand[w] &= ~(np.uint64(1) << np.uint64(b))
+            x >>= np.uint64(1)
+            b += 1
+    for w in range(ecand.shape[0]):
+        any_enc |= ecand[w]
+    return any_enc
+
+
+@njit(inline="always")  # a call per procedure costs more than the body
+def procedure_candidates_nb(
+    cand, pmask, ecand, m_cpt, cpt, payer_balance, open_pr, m_need, m_nopair, m_pair, pairs, lo, hi
+):
+    """Fill ``cand`` with the encounter's candidates that also fit one procedure.
+
+    ``cpt`` is the procedure's row in ``m_cpt`` and ``pairs[lo:hi]`` the
+    group/CARC pair codes of its entries (-1 none); ``pmask`` is scratch.
+    """
+    zero = np.uint64(0)
+    n_words = cand.shape[0]
+    scan = zero
+    for w in range(n_words):
+        x = ecand[w] & m_cpt[cpt, w]
+        # Write-offs and transfers need a positive amount to move.
+        if payer_balance <= 0:
+            x &= ~m_need[0, w]
+            if open_pr <= 0:
+                x &= ~m_need[2, w]
+        if open_pr <= 0:
+            x &= ~m_need[1, w]
+        cand[w] = x
+        scan |= x & ~m_nopair[w]
+    if scan != zero:  # some candidate has a group/CARC condition
+        for w in range(n_words):
+            pmask[w] = m_nopair[w]
+        for i in range(lo, hi):
+            k = pairs[i]
+            if k >= 0:
+                for w in range(n_words):
+                    pmask[w] |= m_pair[k, w]
+        for w in range(n_words):
+            cand[w] &= pmask[w]
+
+
+@njit(inline="always")  # a call per procedure costs more than the body
+def first_applicable_rule_nb(
+    cand, r_int, payer_balance, open_pr, service_day, last_remit, as_of_day
+):
+    """(rule, from payer balance, from open PR) of the first candidate that applies.
+
+    Rules are tried in order; one applies when its age condition holds and it
+    has something to move (flags and leave-alone rules always apply). Returns
+    ``(-1, 0, 0)`` when none does.
+    """
+    zero = np.uint64(0)
+    for w in range(cand.shape[0]):
+        x = cand[w]
+        b = 0
+        while x != zero:
+            if x & np.uint64(1) == zero:
+                x >>= np.uint64(1)
+                b += 1
+                continue
+            r = w * 64 + b
+            x >>= np.uint64(1)
+            b += 1
+            age_from = r_int[r, R_AGE_FROM]
+            if age_from != AGE_NONE:
+                day = service_day if age_from == AGE_SERVICE else last_remit
+                if day < 0:
+                    continue
+                age = as_of_day - day
+                if age < r_int[r, R_AGE_MIN] or age > r_int[r, R_AGE_MAX]:
+                    continue
+            action = r_int[r, R_ACTION]
+            a_payer, a_pr = rule_amounts_nb(action, r_int[r, R_TARGET], payer_balance, open_pr)
+            if action <= A_TRANSFER_TO_PR and a_payer + a_pr <= 0:
+                continue  # nothing to move: the rule does not apply here
+            return r, a_payer, a_pr
+    return -1, 0, 0
+
+
 @njit_parallel
 def evaluate_rules_nb(
     enc_proc_start,
@@ -234,14 +337,14 @@ def evaluate_rules_nb(
     n_enc = enc_proc_start.shape[0] - 1
     n_rules = r_int.shape[0]
     n_words = m_nopair.shape[0]
-    n_chunks = (n_enc + CHUNK - 1) // CHUNK
     zero = np.uint64(0)
-    for chunk in numba.prange(n_chunks):
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
         local = np.zeros((n_rules, N_S), np.int64)
         ecand = np.empty(n_words, np.uint64)
         cand = np.empty(n_words, np.uint64)
         pmask = np.empty(n_words, np.uint64)
-        for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        for e in range(e0, e1):
             payer = enc_payer[e] + 1
             pclass = enc_pclass[e]
             site = enc_site[e] + 1
@@ -250,23 +353,18 @@ def evaluate_rules_nb(
             balance = enc_balance[e]
             allowed = enc_allowed[e]
             taa_row = enc_taa[:, e]
-            any_enc = zero
-            for w in range(n_words):
-                x = m_payer[payer, w] & m_pclass[pclass, w] & m_site[site, w]
-                x &= m_class[cls, w] & m_stage[stage, w]
-                ecand[w] = x
-            for w in range(n_words):
-                x = ecand[w] & m_scalar[w]  # rules with balance or TAA conditions
-                b = 0
-                while x != zero:
-                    if x & np.uint64(1) != zero:
-                        r = w * 64 + b
-                        if not _scalar_ok(r, r_int, balance, allowed, taa_row):
-                            ecand[w] &= ~(np.uint64(1) << np.uint64(b))
-                    x >>= np.uint64(1)
-                    b += 1
-            for w in range(n_words):
-                any_enc |= ecand[w]
+            any_enc = encounter_candidates_nb(
+                ecand,
+                m_payer,
+                m_pclass,
+                m_site,
+                m_class,
+                m_stage,
+                (payer, pclass, site, cls, stage),
+                m_scalar,
+                r_int,
+                (balance, allowed, taa_row),
+            )
             written = 0
             first_writer = n_rules
             p0 = enc_proc_start[e]
@@ -276,64 +374,26 @@ def evaluate_rules_nb(
                 from_payer = 0
                 from_pr = 0
                 if any_enc != zero:
-                    cpt = proc_cpt[p]
                     pb = proc_payer_balance[p]
                     opr = proc_open_pr[p]
-                    scan = zero
-                    for w in range(n_words):
-                        x = ecand[w] & m_cpt[cpt, w]
-                        # Write-offs and transfers need a positive amount to move.
-                        if pb <= 0:
-                            x &= ~m_need[0, w]
-                            if opr <= 0:
-                                x &= ~m_need[2, w]
-                        if opr <= 0:
-                            x &= ~m_need[1, w]
-                        cand[w] = x
-                        scan |= x & ~m_nopair[w]
-                    if scan != zero:  # some candidate has a group/CARC condition
-                        for w in range(n_words):
-                            pmask[w] = m_nopair[w]
-                        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
-                            k = entry_pair[i]
-                            if k >= 0:
-                                for w in range(n_words):
-                                    pmask[w] |= m_pair[k, w]
-                        for w in range(n_words):
-                            cand[w] &= pmask[w]
-                    for w in range(n_words):
-                        x = cand[w]
-                        b = 0
-                        while x != zero:
-                            if x & np.uint64(1) == zero:
-                                x >>= np.uint64(1)
-                                b += 1
-                                continue
-                            r = w * 64 + b
-                            x >>= np.uint64(1)
-                            b += 1
-                            age_from = r_int[r, R_AGE_FROM]
-                            if age_from != AGE_NONE:
-                                day = (
-                                    proc_service_day[p]
-                                    if age_from == AGE_SERVICE
-                                    else (enc_last_remit[e])
-                                )
-                                if day < 0:
-                                    continue
-                                age = as_of_day - day
-                                if age < r_int[r, R_AGE_MIN] or age > r_int[r, R_AGE_MAX]:
-                                    continue
-                            action = r_int[r, R_ACTION]
-                            a_payer, a_pr = rule_amounts_nb(action, r_int[r, R_TARGET], pb, opr)
-                            if action <= A_TRANSFER_TO_PR and a_payer + a_pr <= 0:
-                                continue  # nothing to move: the rule does not apply here
-                            chosen = r
-                            from_payer = a_payer
-                            from_pr = a_pr
-                            break
-                        if chosen >= 0:
-                            break
+                    procedure_candidates_nb(
+                        cand,
+                        pmask,
+                        ecand,
+                        m_cpt,
+                        proc_cpt[p],
+                        pb,
+                        opr,
+                        m_need,
+                        m_nopair,
+                        m_pair,
+                        entry_pair,
+                        proc_entry_start[p],
+                        proc_entry_start[p + 1],
+                    )
+                    chosen, from_payer, from_pr = first_applicable_rule_nb(
+                        cand, r_int, pb, opr, proc_service_day[p], enc_last_remit[e], as_of_day
+                    )
                 proc_rule[p] = chosen
                 proc_from_payer[p] = from_payer
                 proc_from_pr[p] = from_pr

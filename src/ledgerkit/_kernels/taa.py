@@ -15,6 +15,8 @@ import numba
 import numpy as np
 
 from ledgerkit._kernels._njit import njit, njit_parallel
+from ledgerkit._kernels.chunks import chunk_range, n_chunks
+from ledgerkit._kernels.hashing import GOLDEN, splitmix64_nb
 
 # Columns of sweep / what-if accumulators.
 W_HIT = 0
@@ -28,14 +30,6 @@ SWEEP_FRACTION = 1
 SWEEP_SMALL_BALANCE = 2
 
 
-@njit
-def mix64_nb(x):
-    """splitmix64 finaliser of a uint64."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
 @njit_parallel
 def config_hash_nb(enc_proc_start, proc_item, enc_context, out, chunk_size):
     """``out[e]``: multiset hash of encounter ``e``'s items mixed with its context.
@@ -44,15 +38,15 @@ def config_hash_nb(enc_proc_start, proc_item, enc_context, out, chunk_size):
     order) into one int64; ``enc_context`` packs (payer, place of service).
     """
     n_enc = enc_proc_start.shape[0] - 1
-    n_chunks = (n_enc + chunk_size - 1) // chunk_size
-    for chunk in numba.prange(n_chunks):
-        for e in range(chunk * chunk_size, min(n_enc, (chunk + 1) * chunk_size)):
+    for chunk in numba.prange(n_chunks(n_enc, chunk_size)):
+        e0, e1 = chunk_range(chunk, n_enc, chunk_size)
+        for e in range(e0, e1):
             h = np.uint64(0)
             items = proc_item[enc_proc_start[e] : enc_proc_start[e + 1]]
             for i in range(items.shape[0]):
-                h += mix64_nb(np.uint64(items[i]) + np.uint64(0x9E3779B97F4A7C15))
-            h = mix64_nb(h ^ mix64_nb(np.uint64(enc_context[e])))
-            out[e] = mix64_nb(h + np.uint64(items.shape[0]))
+                h += splitmix64_nb(np.uint64(items[i]) + GOLDEN)
+            h = splitmix64_nb(h ^ splitmix64_nb(np.uint64(enc_context[e])))
+            out[e] = splitmix64_nb(h + np.uint64(items.shape[0]))
 
 
 @njit
@@ -109,10 +103,10 @@ def sweep_nb(
     """
     n_enc = enc_cfg.shape[0]
     n_levels = levels.shape[0]
-    n_chunks = (n_enc + chunk_size - 1) // chunk_size
-    for chunk in numba.prange(n_chunks):
+    for chunk in numba.prange(n_chunks(n_enc, chunk_size)):
         local = np.zeros((acc.shape[1], n_levels, N_W), np.int64)
-        for e in range(chunk * chunk_size, min(n_enc, (chunk + 1) * chunk_size)):
+        e0, e1 = chunk_range(chunk, n_enc, chunk_size)
+        for e in range(e0, e1):
             amount = enc_amount[e]
             if amount <= 0:
                 continue
@@ -183,10 +177,10 @@ def whatif_nb(
     ``enc_all_amount`` = what the small-balance rule alone writes off.
     """
     n_enc = enc_cfg.shape[0]
-    n_chunks = (n_enc + chunk_size - 1) // chunk_size
-    for chunk in numba.prange(n_chunks):
+    for chunk in numba.prange(n_chunks(n_enc, chunk_size)):
         local = np.zeros((acc.shape[1], N_W), np.int64)
-        for e in range(chunk * chunk_size, min(n_enc, (chunk + 1) * chunk_size)):
+        e0, e1 = chunk_range(chunk, n_enc, chunk_size)
+        for e in range(e0, e1):
             balance = enc_balance[e]
             small = small_balance >= 1 and balance >= 1 and balance <= small_balance
             cfg = enc_cfg[e]

@@ -18,7 +18,8 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels import codes as C
-from ledgerkit._kernels.balances import FIGURES, N_FIGURES, classify_nb
+from ledgerkit._kernels.balances import FIGURES, N_FIGURES
+from ledgerkit._kernels.classify import classify_nb
 from ledgerkit.core.arrow import codes_in
 from ledgerkit.core.ledger import Ledger
 
@@ -27,8 +28,6 @@ __all__ = ["classify", "CLASSES", "STAGES", "WORKLIST_CLASSES", "encounter_figur
 CLASSES = C.CLASS_NAMES
 STAGES = C.STAGE_NAMES
 WORKLIST_CLASSES = ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED")
-
-_CLASS_TYPE = pa.dictionary(pa.int8(), pa.string())
 
 
 def encounter_figures(ledger: Ledger, policy=None, pending=None):

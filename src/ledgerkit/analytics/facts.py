@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
-from ledgerkit._kernels.groupby import NO_DAY, denial_facts_nb, group_sums_nb, unit_reduce_nb
+from ledgerkit._kernels.denials import NO_DAY, denial_facts_nb, unit_reduce_nb
+from ledgerkit._kernels.groupsums import group_sums_nb
 from ledgerkit.core.arrow import dictionary_codes, int_array
 from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
 

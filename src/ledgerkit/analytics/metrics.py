@@ -249,10 +249,9 @@ def denial_dollars(ledger, by=("payer", "carc"), *, policy=None, catalog=None) -
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
     codes = f.codes
-    bucket = codes & 15
-    seq = (codes >> 4) & 3
-    live = ((codes >> 6) & 1) == 1
-    rows = np.flatnonzero((bucket == C.DENIED) & live & (seq >= 1))
+    rows = np.flatnonzero(
+        (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
+    )
     proc = proc_of_entries(ledger, rows)
     cols = dims.columns(by, proc=proc, reason=f.entry_carc[rows], payer=f.entry_payer[rows])
     g = Grouping(cols, mask=None) if cols else Grouping([], mask=np.ones(len(rows), bool))

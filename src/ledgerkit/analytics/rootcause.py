@@ -74,7 +74,7 @@ def root_causes(
     f = dims.facts
     codes = f.codes
     rows = np.flatnonzero(
-        ((codes & 15) == C.DENIED) & (((codes >> 6) & 1) == 1) & (((codes >> 4) & 3) >= 1)
+        (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
     )
     proc = proc_of_entries(ledger, rows)
     reason = f.entry_carc[rows]

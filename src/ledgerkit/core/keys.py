@@ -3,7 +3,7 @@
 Kernels never hash strings. This module maps every procedure to its encounter
 and every entry to its procedure (dense positions), groups entries by
 procedure and procedures by encounter (CSR offsets), and packs what the
-kernels need of each entry into one byte:
+kernels need of each entry into one byte (``_kernels.codes.pack_code``):
 
     code = bucket | payer_seq << 4 | live << 6
 
@@ -79,7 +79,7 @@ class LedgerKeys:
         bucket = entry_buckets(entries, policy, self.reason_codes(entries))
         if self.entry_order is not None:
             bucket = bucket[self.entry_order]
-        packed = bucket | (self.entry_seq << 4) | (self.entry_live.astype(np.int8) << 6)
+        packed = C.pack_code(bucket, self.entry_seq, self.entry_live.astype(np.int8))
         self._packed = {key: (policy, packed)}  # keep one policy: the arrays are large
         return packed
 

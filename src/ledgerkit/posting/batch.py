@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit._kernels import hashing as H
 from ledgerkit._kernels import posting as K
 
 
@@ -68,7 +69,7 @@ def hash_column(col, seed: int) -> np.ndarray:
         offsets = np.frombuffer(bufs[1], np.int32, n + 1, col.offset * 4)
         data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
         valid = col.is_valid().to_numpy(zero_copy_only=False)
-        K.hash_strings_nb(offsets.astype(np.int64), data, valid, np.uint64(seed), out)
+        H.fingerprint_strings_nb(offsets.astype(np.int64), data, valid, np.uint64(seed), out)
         return out
     if pa.types.is_floating(col.type):
         col = pc.round(col, 6)
@@ -78,7 +79,7 @@ def hash_column(col, seed: int) -> np.ndarray:
     else:
         vals = ints(col, -(2**62)).view(np.uint64)
     out[:] = np.uint64(seed)
-    K.combine_nb(out, np.ascontiguousarray(vals))
+    H.combine_nb(out, np.ascontiguousarray(vals))
     return out
 
 
@@ -89,7 +90,7 @@ def row_hash(columns, seed: int) -> np.ndarray:
         if h is None:
             h = x
         else:
-            K.combine_nb(h, x)
+            H.combine_nb(h, x)
     return h
 
 
@@ -177,13 +178,13 @@ def fingerprints(b: Batch) -> pa.Array:
                 ],
                 seed + 1,
             )
-            K.fold_groups_nb(b.line_claim[l_order], lh[l_order], h)
+            H.fold_groups_nb(b.line_claim[l_order], lh[l_order], h)
         if ad.num_rows:
             ah = row_hash(
                 [pa.array(adj_lnum), ad["group_code"], ad["carc"], ad["amount_cents"]],
                 seed + 2,
             )
-            K.fold_groups_nb(b.adj_claim[a_order], ah[a_order], h)
+            H.fold_groups_nb(b.adj_claim[a_order], ah[a_order], h)
         out.append(h)
     raw = np.empty((n, 33), np.uint8)
     K.hex_ids_nb(out[0], out[1], raw)

@@ -68,6 +68,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
+from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit.core.arrow import codes_in
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import SOURCES, TIMESTAMP
@@ -273,7 +274,7 @@ def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     paid = ints(c["paid_cents"])
     adj_amount = ints(b.adjustments["amount_cents"])
     cas = np.zeros(n, np.int64)
-    K.group_sum_nb(adj_amount, b.adj_claim, cas)
+    group_sum_nb(adj_amount, b.adj_claim, cas)
     unbalanced = charge - paid - cas != 0
     nl = b.lines.num_rows
     l_charge_v = b.lines["charge_cents"].is_valid().to_numpy(zero_copy_only=False)
@@ -281,16 +282,16 @@ def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     l_charge = ints(b.lines["charge_cents"])
     l_paid = ints(b.lines["paid_cents"])
     l_cas = np.zeros(nl, np.int64)
-    K.group_sum_nb(adj_amount, np.where(b.adj_line >= 0, b.adj_line, -1), l_cas)
+    group_sum_nb(adj_amount, np.where(b.adj_line >= 0, b.adj_line, -1), l_cas)
     bad_line = l_charge_v & l_paid_v & (l_charge - l_paid - l_cas != 0)
     bad_line |= ~l_paid_v
     bad_line_claim = np.zeros(n, np.int64)
-    K.group_sum_nb(bad_line.astype(np.int64), b.line_claim, bad_line_claim)
+    group_sum_nb(bad_line.astype(np.int64), b.line_claim, bad_line_claim)
     unbalanced |= bad_line_claim > 0
     # lines -> procedures
     line_proc = _match_lines(ledger, b, claim_enc)
     unmatched = np.zeros(n, np.int64)
-    K.group_sum_nb((line_proc < 0).astype(np.int64), b.line_claim, unmatched)
+    group_sum_nb((line_proc < 0).astype(np.int64), b.line_claim, unmatched)
     if nl:  # two lines of one claim on one procedure
         o = np.lexsort((line_proc, b.line_claim))
         lc, lp = b.line_claim[o], line_proc[o]
@@ -298,12 +299,12 @@ def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
         unmatched[lc[1:][twice]] += 1
     # claim-level amounts
     n_lines = np.zeros(n, np.int64)
-    K.group_sum_nb(np.ones(nl, np.int64), b.line_claim, n_lines)
+    group_sum_nb(np.ones(nl, np.int64), b.line_claim, n_lines)
     line_paid_sum = np.zeros(n, np.int64)
-    K.group_sum_nb(l_paid, b.line_claim, line_paid_sum)
+    group_sum_nb(l_paid, b.line_claim, line_paid_sum)
     claim_adj = b.adj_line < 0
     n_claim_adj = np.zeros(n, np.int64)
-    K.group_sum_nb(claim_adj.astype(np.int64), b.adj_claim, n_claim_adj)
+    group_sum_nb(claim_adj.astype(np.int64), b.adj_claim, n_claim_adj)
     leftover_paid = paid - line_paid_sum
     needs_target = (n_claim_adj > 0) | (leftover_paid != 0) | (n_lines == 0)
     keys = ledger.keys
@@ -569,8 +570,8 @@ def _build_entries(ledger, b, ev, actor, note, at):
         g_u = np.repeat(uu, cnt)
         codes = keys.packed_codes(ledger.entries, ledger.policy)
         is_remit = _is_remit(ledger)
-        live = ((codes[grouped] >> 6) & 1 == 1) & is_remit[grouped]
-        e_seq = ((codes[grouped] >> 4) & 3).astype(np.int64)
+        live = C.is_live(codes[grouped]) & is_remit[grouped]
+        e_seq = C.payer_seq_of(codes[grouped]).astype(np.int64)
         grouped, g_u, e_seq = grouped[live], g_u[live], e_seq[live]
         ex_rows = keys.entry_rows(grouped)
         c_key = ((g_u * 4 + e_seq) << 32) | 0

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit.analytics.metrics import METRIC_NAMES
 
 
@@ -45,7 +46,7 @@ def group_sum(table: pa.Table, keys, columns) -> pa.Table:
     for name in columns:
         sums = np.zeros(len(first), np.int64)
         values = table[name].to_numpy(zero_copy_only=False).astype(np.int64)
-        np.add.at(sums, inverse, values)
+        group_sum_nb(values, inverse, sums)
         out[name] = pa.array(sums, pa.int64())
     return pa.table(out) if out else pa.table({})
 
@@ -69,7 +70,7 @@ _FIRST_RESPONSE = ("initial_denial_rate", "avoidable_denial_rate")
 
 def _resolution_days(ledger, by, catalog):
     """days_to_resolution's per-claim days as a histogram: by labels, days, count."""
-    from ledgerkit._kernels.groupby import NO_DAY
+    from ledgerkit._kernels.denials import NO_DAY
     from ledgerkit.analytics import metrics as M
     from ledgerkit.analytics.facts import units
 

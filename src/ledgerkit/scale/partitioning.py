@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit._kernels.partition import hash_strings_nb
+from ledgerkit._kernels.hashing import partition_hash_strings_nb
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.errors import LedgerError
@@ -101,7 +101,7 @@ def partition_of(encounter_ids, n_partitions: int) -> np.ndarray:
                 if data_buf is not None
                 else np.zeros(0, np.uint8)
             )
-            hash_strings_nb(offsets.astype(np.int64), data, out)
+            partition_hash_strings_nb(offsets.astype(np.int64), data, out)
         parts.append(out)
     hashes = np.concatenate(parts) if parts else np.empty(0, np.uint64)
     return (hashes % np.uint64(n_partitions)).astype(np.int32)

@@ -1,8 +1,8 @@
-"""Kernels for the denial analytics: denial facts per procedure and dense group-bys.
+"""Denial analytics kernels: denial facts per procedure, and units of rows.
 
 Arrays in, arrays out (allocated by the caller); no validation here. Entries
-are in grouped order (see ``ledgerkit.keys``): ``codes`` are the packed
-``bucket | payer_seq << 4 | live << 6`` bytes, ``day`` the posting day (days
+are in grouped order (see ``ledgerkit.core.keys``): ``codes`` are the packed
+entry codes (``codes.pack_code``), ``day`` the posting day (days
 since 1970-01-01), ``negation`` marks negation entries, ``carc`` the CARC
 dictionary code (-1 none).
 """
@@ -13,8 +13,8 @@ import numpy as np
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels._njit import njit, njit_parallel
 from ledgerkit._kernels.balances import last_adjudicating_payer_nb
+from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
-CHUNK = 4096  # encounters per parallel task
 NO_DAY = -(2**31)
 
 
@@ -56,16 +56,16 @@ def denial_facts_nb(
         CARC of the last adjudicating payer's largest live denial (-1 none).
     """
     n_enc = enc_proc_start.shape[0] - 1
-    n_chunks = (n_enc + CHUNK - 1) // CHUNK
-    for chunk in numba.prange(n_chunks):
-        for e in range(chunk * CHUNK, min(n_enc, (chunk + 1) * CHUNK)):
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        for e in range(e0, e1):
             p0 = enc_proc_start[e]
             p1 = enc_proc_start[e + 1]
             firsts = np.full(4, NO_DAY, np.int32)
             for i in range(proc_entry_start[p0], proc_entry_start[p1]):
                 c = codes[i]
-                b = c & 15
-                s = (c >> 4) & 3
+                b = C.bucket_of(c)
+                s = C.payer_seq_of(c)
                 if s > 0 and _is_remit(b) and not negation[i]:
                     if firsts[s] == NO_DAY or day[i] < firsts[s]:
                         firsts[s] = day[i]
@@ -85,11 +85,10 @@ def denial_facts_nb(
                 tr_amt = 0
                 for i in range(lo, hi):
                     c = codes[i]
-                    b = c & 15
-                    s = (c >> 4) & 3
-                    live = (c >> 6) & 1
+                    b = C.bucket_of(c)
+                    s = C.payer_seq_of(c)
                     a = amounts[i]
-                    if b == C.DENIED and s == last and live == 1:
+                    if b == C.DENIED and s == last and C.is_live(c):
                         if tr < 0 or a > tr_amt:
                             tr = carc[i]
                             tr_amt = a
@@ -110,33 +109,6 @@ def denial_facts_nb(
                 later_paid[p] = lp
                 last_day[p] = ld
                 top_reason[p] = tr
-
-
-@njit_parallel
-def group_sums_nb(key, values, bufs, counts):
-    """Per-thread sums: ``bufs[t, j, g]`` += ``values[j, i]`` for rows with ``key[i] == g``.
-
-    ``bufs`` (n_threads, n_values, n_groups) and ``counts`` (n_threads,
-    n_groups) arrive zeroed; the caller adds them up over axis 0. Rows with a
-    negative key are skipped. Each thread owns one contiguous slice of rows
-    and its own buffer: no shared ``+=``.
-    """
-    n_threads = bufs.shape[0]
-    n = key.shape[0]
-    m = values.shape[0]
-    step = (n + n_threads - 1) // n_threads
-    for t in numba.prange(n_threads):
-        lo = t * step
-        hi = min(n, lo + step)
-        buf = bufs[t]
-        cnt = counts[t]
-        for i in range(lo, hi):
-            g = key[i]
-            if g < 0:
-                continue
-            cnt[g] += 1
-            for j in range(m):
-                buf[j, g] += values[j, i]
 
 
 @njit

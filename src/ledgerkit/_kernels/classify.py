@@ -1,0 +1,187 @@
+"""Encounter classification: class, stage and the entry that explains a denial.
+
+``classify_nb`` sums the procedure figures of ``balances`` per encounter and
+decides class (DOMAIN.md, "Classes") and stage (DOMAIN.md, "Stages") in the
+same pass. Inputs are grouped entries and CSR offsets as in ``balances``.
+"""
+
+import numba
+import numpy as np
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels._njit import njit, njit_parallel
+from ledgerkit._kernels.balances import (
+    F_ALLOWED,
+    F_BALANCE,
+    F_DENIED,
+    F_OPEN_PR,
+    F_PAYER_BALANCE,
+    N_FIGURES,
+    SCRATCH,
+    procedure_figures_nb,
+)
+from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
+
+
+@njit
+def classify_encounter_nb(n_adjudicated, allowed_adj, any_zero_allowed, any_denied):
+    """The class of one encounter from its adjudicated procedures (DOMAIN.md)."""
+    if n_adjudicated == 0:
+        return C.AWAITING
+    if allowed_adj <= 0:
+        return C.DENIAL
+    if any_zero_allowed:
+        return C.PARTIAL_DENIAL
+    if any_denied:
+        return C.UNRESOLVED
+    return C.PAID_CLASS
+
+
+@njit
+def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
+    """Who owes the encounter's balance now (DOMAIN.md, "Stages")."""
+    if balance == 0:
+        return C.FINALIZATION_PENDING if pending else C.FINALIZED
+    if n_payers == 0:
+        return C.PATIENT
+    if payer_balance != 0:
+        return max(last, 1)
+    if open_pr != 0 and last < n_payers:
+        return last + 1  # PR of payer k is billed to payer k+1
+    return C.PATIENT
+
+
+@njit
+def classify_chunk_nb(
+    lo_enc,
+    hi_enc,
+    codes,
+    amounts,
+    enc_proc_start,
+    proc_entry_start,
+    enc_n_payers,
+    enc_pending,
+    figures,
+    enc_class,
+    enc_stage,
+    enc_last_payer,
+    explain_proc,
+    explain_entry,
+    explain_amount,
+):
+    """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
+    buf = np.empty(N_FIGURES, np.int64)
+    acc = np.empty(N_FIGURES, np.int64)
+    scratch = np.empty(SCRATCH, np.int64)
+    for e in range(lo_enc, hi_enc):
+        acc[:] = 0
+        self_pay = enc_n_payers[e] == 0
+        n_adj = 0
+        enc_last = 0
+        allowed_adj = 0
+        any_zero = False
+        any_denied = False
+        # Best explanation so far for each class of cause.
+        zero_p = zero_e = -1
+        zero_amt = 0
+        den_p = den_e = -1
+        den_amt = -1
+        first_adj = first_e = -1
+        for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
+            lo = proc_entry_start[p]
+            hi = proc_entry_start[p + 1]
+            last, top = procedure_figures_nb(codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch)
+            for f in range(N_FIGURES):
+                acc[f] += buf[f]
+            if last == 0:
+                continue
+            n_adj += 1
+            enc_last = max(enc_last, last)
+            allowed = buf[F_ALLOWED]
+            denied = buf[F_DENIED]
+            allowed_adj += allowed
+            top_pos = lo + top if top >= 0 else -1
+            if first_adj < 0:
+                first_adj, first_e = p, top_pos
+            if allowed <= 0:
+                any_zero = True
+                if zero_p < 0 or denied > zero_amt:
+                    zero_p, zero_e, zero_amt = p, top_pos, denied
+            if denied > 0:
+                any_denied = True
+                if denied > den_amt:
+                    den_p, den_e, den_amt = p, top_pos, denied
+        for f in range(N_FIGURES):
+            figures[f, e] = acc[f]
+        cls = classify_encounter_nb(n_adj, allowed_adj, any_zero, any_denied)
+        enc_class[e] = cls
+        enc_last_payer[e] = enc_last
+        enc_stage[e] = stage_nb(
+            acc[F_BALANCE],
+            acc[F_PAYER_BALANCE],
+            acc[F_OPEN_PR],
+            enc_last,
+            enc_n_payers[e],
+            enc_pending[e],
+        )
+        if cls == C.PARTIAL_DENIAL:
+            explain_proc[e], explain_entry[e] = zero_p, zero_e
+            explain_amount[e] = max(zero_amt, 0)
+        elif (cls == C.DENIAL or cls == C.UNRESOLVED) and den_p >= 0:
+            explain_proc[e], explain_entry[e] = den_p, den_e
+            explain_amount[e] = den_amt
+        elif cls == C.DENIAL:
+            # Allowed 0 with nothing denied (e.g. all contractual): name the line.
+            explain_proc[e], explain_entry[e] = first_adj, first_e
+            explain_amount[e] = 0
+        else:
+            explain_proc[e], explain_entry[e] = -1, -1
+            explain_amount[e] = 0
+
+
+@njit_parallel
+def classify_nb(
+    codes,
+    amounts,
+    enc_proc_start,
+    proc_entry_start,
+    enc_n_payers,
+    enc_pending,
+    figures,
+    enc_class,
+    enc_stage,
+    enc_last_payer,
+    explain_proc,
+    explain_entry,
+    explain_amount,
+):
+    """Encounter figures, class, stage and explanation in one pass.
+
+    ``figures[:, e]`` sums the procedure figures; ``explain_proc[e]`` and
+    ``explain_entry[e]`` (grouped positions, -1 when none) name the procedure and
+    the denied entry that decided a DENIAL, PARTIAL_DENIAL or UNRESOLVED class.
+
+    The parallel loop only hands out chunks: the work is in the serial
+    :func:`classify_chunk_nb`, which keeps the parfor small and compilation
+    (a latency users feel on a cold start) short.
+    """
+    n_enc = enc_proc_start.shape[0] - 1
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        classify_chunk_nb(
+            e0,
+            e1,
+            codes,
+            amounts,
+            enc_proc_start,
+            proc_entry_start,
+            enc_n_payers,
+            enc_pending,
+            figures,
+            enc_class,
+            enc_stage,
+            enc_last_payer,
+            explain_proc,
+            explain_entry,
+            explain_amount,
+        )
