@@ -88,7 +88,6 @@ CLAIM_DENIALS = (
 )
 # Partial reductions that leave a procedure unresolved: CARC, group.
 REDUCTIONS = (("59", "PI"), ("45", "PI"), ("B15", "CO"), ("253", "CO"))
-REDUCTION_IS_DENIAL = (True, False, True, False)
 
 SITES = ("MAIN", "NORTH", "EAST")
 PROVIDERS = tuple(f"PRV{i:02d}" for i in range(1, 13))

@@ -171,11 +171,6 @@ SCHEMAS = {
 }
 TABLE_NAMES = tuple(SCHEMAS)
 IDENTIFIER_COLUMNS = tuple(c.name for c in CLAIMS if c.doc.endswith("keep_identifiers"))
-# Columns computed from others (not stored in the 835 text).
-DERIVED = {
-    "claims": ("patient_responsibility_cents", "allowed_cents"),
-    "service_lines": ("allowed_cents",),
-}
 
 
 @functools.cache  # schemas are immutable; read_835 asks for each one per file

@@ -73,7 +73,6 @@ def _sorted(table: pa.Table, keys: list[str]) -> pa.Table:
     return table.take(idx)
 
 
-_GS_KEY = ("gs_control", "gs_sender", "gs_receiver", "gs_date", "version")
 _JOINED = ("modifiers", "original_modifiers", "reference")  # ':'-joined components
 
 
