@@ -1,8 +1,10 @@
 """The one place Numba's options are chosen.
 
 ``cache=True`` writes compiled kernels next to the package so a fresh process
-skips compilation (first ``classify`` of the sample: ~2.5 s cold, ~0.4 s warm on
-these machines, see benchmarks/bench_latency.py). The known crash reports with
+skips compilation (first ``classify`` of ``synth.generate(60, seed=0)`` in a
+fresh process on a busy 2-core machine: 6.5 s with an empty cache, 0.04 s with
+a filled one; ``benchmarks/compare.py`` reports the cold figure for its ledger
+as "first call"). The known crash reports with
 cached parallel kernels concern forked multiprocessing; Dask workers here are
 spawned processes and load the cache fine. ``fastmath`` stays off: nothing
 here needs it and money is integer anyway.
