@@ -13,6 +13,7 @@ The bundled sample is rebuilt with ``ledgerkit sample data/samples`` (see
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ PAYERS = (
     ("WC001", "Workers Comp Carrier", "workers_comp", 365, 90, 0.80, 0.14, 1.5, 40, 0.03),
     ("SUPP1", "Medigap Supplement", "commercial", 365, 180, 1.00, 0.02, 0.3, 12, 0.0),
 )
+_PAYER_IDS = [p[0] for p in PAYERS]
 SECONDARY_IDS = ("SUPP1", "MCD01", "BCBS1")
 
 # cpt, fee (dollars), line denial probability, typical denial CARC, group, units max
@@ -187,34 +189,120 @@ def generate(
     if n_encounters < 0:
         raise ValueError("n_encounters must be >= 0")
     rng = np.random.default_rng(seed)
-    n_enc = int(n_encounters)
     start_day = (start - EPOCH).days
     today = start_day + days + 30
+    # Each step draws from ``rng`` in turn: their order is part of what a seed means.
+    enc = _draw_encounters(rng, int(n_encounters), start_day, days)
+    proc = _draw_procedures(rng, enc)
+    primary = _adjudicate(rng, enc, proc, start_day, today)
+    E = _Entries()
+    _post_charges(E, rng, enc, proc)
+    _post_primary_remits(E, proc, primary)
+    secondary = _post_secondary_remits(E, rng, enc, proc, primary, today)
+    _post_patient_payments(E, rng, enc, proc, primary, secondary, today)
+    _post_follow_up(E, rng, proc, primary, today)
+    _reversals(E, rng, today, proc.n)
+    entries = _assemble(E, proc.n)
+    enc_ids = _ids("E", len(enc.primary))
+    encounters = _encounters_table(rng, enc_ids, enc)
+    procedures = _procedures_table(enc_ids, proc)
+    entries_table = _entries_table(entries, enc_ids, proc.enc_of, proc.line, _PAYER_IDS)
+    keys = build_keys(encounters, procedures, entries_table)
+    return Ledger(encounters, procedures, entries_table, _payers_table(), _keys=keys)
 
-    payer_ids = [p[0] for p in PAYERS]
-    allowed_ratio = np.array([p[5] for p in PAYERS])
-    enc_denial_rate = np.array([p[6] for p in PAYERS])
-    line_denial_mult = np.array([p[7] for p in PAYERS])
-    remit_lag = np.array([p[8] for p in PAYERS], float)
-    primary_share = np.array([p[9] for p in PAYERS])
-    payer_class = [p[2] for p in PAYERS]
 
-    # ---------------------------------------------------------------- encounters
+@dataclass
+class _EncounterDraws:
+    """Per encounter: coverage (payer indexes into ``PAYERS``) and date of service."""
+
+    self_pay: np.ndarray
+    primary: np.ndarray
+    has_secondary: np.ndarray
+    secondary: np.ndarray
+    has_tertiary: np.ndarray
+    tertiary: np.ndarray
+    service_day: np.ndarray  # days since 1970-01-01
+
+
+@dataclass
+class _ProcedureDraws:
+    """Per procedure: its encounter, line, code, units and charge (cents)."""
+
+    n_lines: np.ndarray  # per encounter
+    enc_of: np.ndarray
+    line: np.ndarray
+    cpt: np.ndarray  # index into CPTS
+    units: np.ndarray
+    charge: np.ndarray
+    modifier: np.ndarray  # 0 none, 1 "25", 2 "59", 3 "LT", 4 "25:59"
+    service_day: np.ndarray
+    primary: np.ndarray  # the encounter's primary payer
+
+    @property
+    def n(self) -> int:
+        return len(self.enc_of)
+
+
+@dataclass
+class _PrimaryDecisions:
+    """Per procedure: what the primary payer decided (cents; 0 where it does not apply)."""
+
+    remit_day: np.ndarray
+    adjudicated: np.ndarray  # remitted by today (self-pay never is)
+    claim_denied: np.ndarray  # the whole encounter denied
+    claim_carc: np.ndarray  # index into CLAIM_DENIALS
+    line_denied: np.ndarray
+    reduction_kind: np.ndarray  # index into REDUCTIONS
+    reduction: np.ndarray
+    contractual: np.ndarray  # CO-45
+    deductible: np.ndarray  # PR-1
+    coinsurance: np.ndarray  # PR-2
+    copay: np.ndarray  # PR-3
+    paid: np.ndarray
+    ok: np.ndarray  # paid (not denied)
+
+    @property
+    def patient_responsibility(self) -> np.ndarray:
+        return self.deductible + self.coinsurance + self.copay
+
+
+@dataclass
+class _SecondaryRemits:
+    """Per procedure: whether the secondary paid, the PR it left, and when."""
+
+    ok: np.ndarray
+    patient_responsibility: np.ndarray
+    day: np.ndarray
+
+
+def _payer_values(field: int) -> np.ndarray:
+    return np.array([p[field] for p in PAYERS])
+
+
+def _draw_encounters(rng, n_enc: int, start_day: int, days: int) -> _EncounterDraws:
+    """Coverage of each encounter: self-pay, primary, secondary, tertiary; service date."""
+    primary_share = _payer_values(9)
     self_pay = rng.random(n_enc) < 0.03
     primary = rng.choice(len(PAYERS), size=n_enc, p=primary_share / primary_share.sum())
-    is_medicare = np.isin(primary, [payer_ids.index("MCR01")])
+    is_medicare = np.isin(primary, [_PAYER_IDS.index("MCR01")])
     has_secondary = ~self_pay & (rng.random(n_enc) < np.where(is_medicare, 0.5, 0.15))
-    secondary = np.array([payer_ids.index(s) for s in SECONDARY_IDS])[
+    secondary = np.array([_PAYER_IDS.index(s) for s in SECONDARY_IDS])[
         rng.integers(0, len(SECONDARY_IDS), n_enc)
     ]
-    secondary = np.where(secondary == primary, payer_ids.index("SUPP1"), secondary)
+    secondary = np.where(secondary == primary, _PAYER_IDS.index("SUPP1"), secondary)
     has_secondary &= secondary != primary
     has_tertiary = has_secondary & (rng.random(n_enc) < 0.03)
-    tertiary = np.full(n_enc, payer_ids.index("MCD01"))
+    tertiary = np.full(n_enc, _PAYER_IDS.index("MCD01"))
     has_tertiary &= (tertiary != primary) & (tertiary != secondary)
     service_day = start_day + rng.integers(0, days, n_enc)
+    return _EncounterDraws(
+        self_pay, primary, has_secondary, secondary, has_tertiary, tertiary, service_day
+    )
 
-    # ---------------------------------------------------------------- procedures
+
+def _draw_procedures(rng, enc: _EncounterDraws) -> _ProcedureDraws:
+    """1-6 service lines per encounter, mostly an E/M code first; units and charges."""
+    n_enc = len(enc.primary)
     n_lines = np.minimum(1 + rng.poisson(MEAN_PROCEDURES_PER_ENCOUNTER - 1, n_enc), 6)
     n_proc = int(n_lines.sum())
     enc_of = np.repeat(np.arange(n_enc), n_lines)
@@ -229,172 +317,201 @@ def generate(
     max_units = np.array([c[5] for c in CPTS])
     units = 1 + (rng.random(n_proc) * max_units[cpt]).astype(np.int32)
     charge = np.round(fee[cpt] * 100).astype(np.int64) * units
-    modifier = np.zeros(n_proc, np.int8)  # 0 none, 1 "25", 2 "59", 3 "LT", 4 "25:59"
+    modifier = np.zeros(n_proc, np.int8)
     modifier[(cpt < 6) & (n_lines[enc_of] > 1)] = 1
     modifier[(cpt == 12) & (rng.random(n_proc) < 0.3)] = 2
     modifier[(cpt == 18) & (rng.random(n_proc) < 0.5)] = 3
+    return _ProcedureDraws(
+        n_lines, enc_of, line, cpt, units, charge, modifier,
+        service_day=enc.service_day[enc_of], primary=enc.primary[enc_of],
+    )  # fmt: skip
 
-    # ---------------------------------------------------------------- decisions
-    lag = np.maximum(3, rng.gamma(4.0, remit_lag[primary] / 4.0)).astype(np.int32)
-    remit_day = service_day + lag
-    adjudicated = ~self_pay & (remit_day <= today)
-    p_enc_denial = enc_denial_rate[primary]
+
+def _adjudicate(rng, enc, proc: _ProcedureDraws, start_day, today) -> _PrimaryDecisions:
+    """The primary payer's decisions: claim and line denials, reductions, allowed
+    amounts and the patient's share (deductible early in the year, coinsurance,
+    copays on E/M)."""
+    enc_of, cpt, charge, n_proc = proc.enc_of, proc.cpt, proc.charge, proc.n
+    n_enc = len(enc.primary)
+    remit_lag = np.array([p[8] for p in PAYERS], float)
+    lag = np.maximum(3, rng.gamma(4.0, remit_lag[enc.primary] / 4.0)).astype(np.int32)
+    remit_day = enc.service_day + lag
+    adjudicated = ~enc.self_pay & (remit_day <= today)
+    p_enc_denial = _payer_values(6)[enc.primary]
     claim_denied = adjudicated & (rng.random(n_enc) < p_enc_denial)
     denial_p = np.array([d[2] for d in CLAIM_DENIALS])
     claim_carc = rng.choice(len(CLAIM_DENIALS), size=n_enc, p=denial_p / denial_p.sum())
 
     p_adj = adjudicated[enc_of]
-    line_p = np.array([c[2] for c in CPTS])[cpt] * line_denial_mult[primary[enc_of]]
+    line_p = np.array([c[2] for c in CPTS])[cpt] * _payer_values(7)[proc.primary]
     line_denied = p_adj & ~claim_denied[enc_of] & (rng.random(n_proc) < line_p)
     reduced = p_adj & ~claim_denied[enc_of] & ~line_denied & (rng.random(n_proc) < 0.04)
     reduction_kind = rng.integers(0, len(REDUCTIONS), n_proc)
 
     noise = rng.normal(1.0, 0.03, n_proc)
     allowed = np.minimum(
-        charge, np.round(charge * allowed_ratio[primary[enc_of]] * noise).astype(np.int64)
+        charge, np.round(charge * _payer_values(5)[proc.primary] * noise).astype(np.int64)
     )
     allowed = np.maximum(allowed, 0)
     reduction = np.where(reduced, (allowed * rng.uniform(0.1, 0.5, n_proc)).astype(np.int64), 0)
     allowed_after = allowed - reduction
-    pcls = np.array([payer_class.index(c) for c in payer_class])[primary[enc_of]]
+    payer_class = [p[2] for p in PAYERS]
+    pcls = np.array([payer_class.index(c) for c in payer_class])[proc.primary]
     commercial = np.isin(pcls, [3, 4, 5])
-    # Patient responsibility: deductible early in the year, coinsurance, copays on E/M.
-    month = ((service_day[enc_of] - start_day) // 30).astype(np.int32)
+    month = ((proc.service_day - start_day) // 30).astype(np.int32)
     ded = np.where((month < 3) & (rng.random(n_proc) < 0.25), allowed_after, 0)
     ded = np.where(ded > 0, np.minimum(ded, rng.integers(2000, 50000, n_proc)), 0)
     copay = np.where(
-        commercial & (cpt < 6) & (line == 1),
+        commercial & (cpt < 6) & (proc.line == 1),
         np.minimum(allowed_after - ded, rng.choice([2000, 3000, 4000], n_proc)),
         0,
     )
     coins_rate = np.where(np.isin(pcls, [0, 2]), 0.2, np.where(commercial, 0.1, 0.0))
     coins = np.round((allowed_after - ded - copay) * coins_rate).astype(np.int64)
-    paid = allowed_after - ded - copay - coins
-    contractual = charge - allowed
-    ok = p_adj & ~claim_denied[enc_of] & ~line_denied
+    return _PrimaryDecisions(
+        remit_day=remit_day[enc_of],
+        adjudicated=p_adj,
+        claim_denied=claim_denied[enc_of],
+        claim_carc=claim_carc[enc_of],
+        line_denied=line_denied,
+        reduction_kind=reduction_kind,
+        reduction=reduction,
+        contractual=charge - allowed,
+        deductible=ded,
+        coinsurance=coins,
+        copay=copay,
+        paid=allowed_after - ded - copay - coins,
+        ok=p_adj & ~claim_denied[enc_of] & ~line_denied,
+    )
 
-    E = _Entries()
-    proc_ids = np.arange(n_proc)
-    enc_service = service_day[enc_of]
-    primary_p = primary[enc_of]
-    seq_charge = np.where(self_pay[enc_of], 0, 1).astype(np.int8)
-    payer_charge = np.where(self_pay[enc_of], -1, primary_p)
+
+def _post_charges(E, rng, enc, proc: _ProcedureDraws) -> None:
+    """One charge per procedure, 1-3 days after the service, on the primary (or
+    the patient when self-pay)."""
+    self_pay = enc.self_pay[proc.enc_of]
     E.add(
-        proc_ids,
-        seq_charge,
-        payer_charge,
+        np.arange(proc.n),
+        np.where(self_pay, 0, 1).astype(np.int8),
+        np.where(self_pay, -1, proc.primary),
         KIND["charge"],
-        charge,
-        enc_service + rng.integers(1, 4, n_proc),
+        proc.charge,
+        proc.service_day + rng.integers(1, 4, proc.n),
         source=0,
         order=0,
     )
 
-    rday = remit_day[enc_of]
-    # Paid lines: payment, CO-45, PR-1/2/3, reductions.
-    sel = np.flatnonzero(ok)
-    E.add(sel, 1, primary_p[sel], KIND["payment"], paid[sel], rday[sel], order=1)
-    _adj(E, sel, primary_p, contractual, "CO", "45", rday)
-    _adj(E, sel, primary_p, ded, "PR", "1", rday)
-    _adj(E, sel, primary_p, coins, "PR", "2", rday)
-    _adj(E, sel, primary_p, copay, "PR", "3", rday)
+
+def _line_denial_codes(cpt):
+    """(CARC, group) a denied line of each procedure gets, by CPT."""
+    return np.array([c[3] for c in CPTS])[cpt], np.array([c[4] for c in CPTS])[cpt]
+
+
+def _post_primary_remits(E, proc: _ProcedureDraws, d: _PrimaryDecisions) -> None:
+    """Paid lines (payment, CO-45, PR-1/2/3, reductions), denied lines and whole-claim
+    denials (paid 0, the charge denied)."""
+    payer, rday, charge = proc.primary, d.remit_day, proc.charge
+    sel = np.flatnonzero(d.ok)
+    E.add(sel, 1, payer[sel], KIND["payment"], d.paid[sel], rday[sel], order=1)
+    _adj(E, sel, payer, d.contractual, "CO", "45", rday)
+    _adj(E, sel, payer, d.deductible, "PR", "1", rday)
+    _adj(E, sel, payer, d.coinsurance, "PR", "2", rday)
+    _adj(E, sel, payer, d.copay, "PR", "3", rday)
     for k, (carc, group) in enumerate(REDUCTIONS):
-        _adj(E, sel[reduction_kind[sel] == k], primary_p, reduction, group, carc, rday)
-    # Denied lines (partial denials) and whole-claim denials: paid 0, the charge denied.
-    line_carc = np.array([c[3] for c in CPTS])[cpt]
-    line_group = np.array([c[4] for c in CPTS])[cpt]
-    sel = np.flatnonzero(line_denied)
-    E.add(sel, 1, primary_p[sel], KIND["payment"], np.zeros(len(sel)), rday[sel], order=1)
+        _adj(E, sel[d.reduction_kind[sel] == k], payer, d.reduction, group, carc, rday)
+    line_carc, line_group = _line_denial_codes(proc.cpt)
+    sel = np.flatnonzero(d.line_denied)
+    E.add(sel, 1, payer[sel], KIND["payment"], np.zeros(len(sel)), rday[sel], order=1)
     for carc in np.unique(line_carc[sel]):
         for group in np.unique(line_group[sel]):
             part = sel[(line_carc[sel] == carc) & (line_group[sel] == group)]
-            _adj(E, part, primary_p, charge, group, carc, rday)
-    sel = np.flatnonzero(claim_denied[enc_of])
-    E.add(sel, 1, primary_p[sel], KIND["payment"], np.zeros(len(sel)), rday[sel], order=1)
+            _adj(E, part, payer, charge, group, carc, rday)
+    sel = np.flatnonzero(d.claim_denied)
+    E.add(sel, 1, payer[sel], KIND["payment"], np.zeros(len(sel)), rday[sel], order=1)
     for k, (carc, group, _) in enumerate(CLAIM_DENIALS):
-        _adj(E, sel[claim_carc[enc_of][sel] == k], primary_p, charge, group, carc, rday)
+        _adj(E, sel[d.claim_carc[sel] == k], payer, charge, group, carc, rday)
 
-    # Secondary: pays most of the primary's PR, OA-23 restates the prior payer.
-    sec_p = secondary[enc_of]
-    pr1 = ded + coins + copay
-    sec_lag = rday + 7 + rng.integers(0, 20, n_proc)
-    sec_ok = ok & has_secondary[enc_of] & (pr1 > 0) & (sec_lag <= today)
+
+def _post_secondary_remits(E, rng, enc, proc, d: _PrimaryDecisions, today) -> _SecondaryRemits:
+    """The secondary pays most of the primary's PR; OA-23 restates the prior payer."""
+    sec_p = enc.secondary[proc.enc_of]
+    pr1 = d.patient_responsibility
+    sec_lag = d.remit_day + 7 + rng.integers(0, 20, proc.n)
+    sec_ok = d.ok & enc.has_secondary[proc.enc_of] & (pr1 > 0) & (sec_lag <= today)
     sel = np.flatnonzero(sec_ok)
-    sec_share = np.where(payer_ids.index("SUPP1") == sec_p, 1.0, rng.uniform(0.6, 1.0, n_proc))
+    sec_share = np.where(_PAYER_IDS.index("SUPP1") == sec_p, 1.0, rng.uniform(0.6, 1.0, proc.n))
     sec_paid = np.round(pr1 * sec_share).astype(np.int64)
     sec_pr = pr1 - sec_paid
     E.add(sel, 2, sec_p[sel], KIND["payment"], sec_paid[sel], sec_lag[sel], order=2)
-    _adj(E, sel, sec_p, charge - pr1, "OA", "23", sec_lag, seq=2, order=2)
+    _adj(E, sel, sec_p, proc.charge - pr1, "OA", "23", sec_lag, seq=2, order=2)
     _adj(E, sel, sec_p, sec_pr, "PR", "2", sec_lag, seq=2, order=2)
+    return _SecondaryRemits(sec_ok, sec_pr, sec_lag)
 
-    # Patient payments on open PR.
-    open_pr = np.where(sec_ok, sec_pr, np.where(ok & ~has_secondary[enc_of], pr1, 0))
-    pat_day = np.where(sec_ok, sec_lag, rday) + rng.integers(10, 60, n_proc)
-    pays = (open_pr > 0) & (rng.random(n_proc) < 0.6) & (pat_day <= today)
-    part = np.where(rng.random(n_proc) < 0.8, open_pr, open_pr // 2)
+
+def _post_patient_payments(E, rng, enc, proc, d, secondary: _SecondaryRemits, today) -> None:
+    """Patients pay (part of) their open PR; self-pay patients part of their bills."""
+    has_secondary = enc.has_secondary[proc.enc_of]
+    open_pr = np.where(
+        secondary.ok,
+        secondary.patient_responsibility,
+        np.where(d.ok & ~has_secondary, d.patient_responsibility, 0),
+    )
+    pat_day = np.where(secondary.ok, secondary.day, d.remit_day) + rng.integers(10, 60, proc.n)
+    pays = (open_pr > 0) & (rng.random(proc.n) < 0.6) & (pat_day <= today)
+    part = np.where(rng.random(proc.n) < 0.8, open_pr, open_pr // 2)
     sel = np.flatnonzero(pays)
     E.add(sel, 0, -1, KIND["patient_payment"], part[sel], pat_day[sel], order=3)
-    # Self-pay: patients pay part of their bills.
-    sp = self_pay[enc_of] & (rng.random(n_proc) < 0.5)
+    sp = enc.self_pay[proc.enc_of] & (rng.random(proc.n) < 0.5)
     sel = np.flatnonzero(sp)
     E.add(
         sel,
         0,
         -1,
         KIND["patient_payment"],
-        (charge[sel] * 0.7).astype(np.int64),
-        enc_service[sel] + rng.integers(1, 40, len(sel)),
+        (proc.charge[sel] * 0.7).astype(np.int64),
+        proc.service_day[sel] + rng.integers(1, 40, len(sel)),
         order=3,
     )
 
-    # Follow-up work on old denials: write-offs and transfers to PR.
-    work_day = rday + rng.integers(30, 90, n_proc)
-    denied_line = line_denied | (claim_denied[enc_of] & p_adj)
+
+def _post_follow_up(E, rng, proc, d: _PrimaryDecisions, today) -> None:
+    """Work on old denials: a quarter written off (CO-A2), PR-group denials
+    transferred to the patient (PR-204)."""
+    work_day = d.remit_day + rng.integers(30, 90, proc.n)
+    denied_line = d.line_denied | (d.claim_denied & d.adjudicated)
     old = denied_line & (work_day <= today)
-    wo = old & (rng.random(n_proc) < 0.25)
-    sel = np.flatnonzero(wo)
-    E.add(
-        sel,
-        1,
-        primary_p[sel],
-        KIND["write_off"],
-        charge[sel],
-        work_day[sel],
-        group=GROUPS.index("CO"),
-        carc=_carc_code("A2"),
-        source=3,
-        actor=0,
-        order=4,
-    )
+    wo = old & (rng.random(proc.n) < 0.25)
+    _, line_group = _line_denial_codes(proc.cpt)
     tp = old & ~wo & (line_group == "PR")
-    sel = np.flatnonzero(tp)
-    E.add(
-        sel,
-        1,
-        primary_p[sel],
-        KIND["transfer_to_pr"],
-        charge[sel],
-        work_day[sel],
-        group=GROUPS.index("PR"),
-        carc=_carc_code("204"),
-        source=3,
-        actor=0,
-        order=4,
-    )
+    for mask, kind, group, carc in (
+        (wo, "write_off", "CO", "A2"),
+        (tp, "transfer_to_pr", "PR", "204"),
+    ):
+        sel = np.flatnonzero(mask)
+        E.add(
+            sel,
+            1,
+            proc.primary[sel],
+            KIND[kind],
+            proc.charge[sel],
+            work_day[sel],
+            group=GROUPS.index(group),
+            carc=_carc_code(carc),
+            source=3,
+            actor=0,
+            order=4,
+        )
 
-    _reversals(E, rng, today, n_proc)
-    entries = _assemble(E, n_proc)
-    enc_ids = _ids("E", n_enc)
 
-    def payer_col(mask, idx):
-        arr = pa.array(np.where(mask, idx, -1).astype(np.int32), mask=~mask)
-        return pa.DictionaryArray.from_arrays(arr, pa.array(payer_ids))
+def _payer_column(mask, idx) -> pa.DictionaryArray:
+    arr = pa.array(np.where(mask, idx, -1).astype(np.int32), mask=~mask)
+    return pa.DictionaryArray.from_arrays(arr, pa.array(_PAYER_IDS))
 
-    mods = pa.DictionaryArray.from_arrays(
-        pa.array(modifier.astype(np.int32), mask=modifier == 0),
-        pa.array(["", "25", "59", "LT", "25:59"]),
-    )
-    encounters = pa.table(
+
+def _encounters_table(rng, enc_ids, enc: _EncounterDraws) -> pa.Table:
+    """The encounters table; patient, site, provider, location and place of service
+    are drawn here (in this order)."""
+    n_enc = len(enc.primary)
+    return pa.table(
         {
             "encounter_id": enc_ids,
             "patient_key": pc.binary_join_element_wise(
@@ -404,30 +521,39 @@ def generate(
             "provider_id": _dict(rng.integers(0, len(PROVIDERS), n_enc), PROVIDERS),
             "location_id": _dict(rng.integers(0, len(SITES), n_enc), SITES),
             "place_of_service": _dict(rng.choice(len(POS), n_enc, p=POS_P), POS, pa.int8()),
-            "service_date": pa.array(service_day.astype(np.int32), pa.date32()),
-            "payer1_id": payer_col(~self_pay, primary),
-            "payer2_id": payer_col(has_secondary, secondary),
-            "payer3_id": payer_col(has_tertiary, tertiary),
+            "service_date": pa.array(enc.service_day.astype(np.int32), pa.date32()),
+            "payer1_id": _payer_column(~enc.self_pay, enc.primary),
+            "payer2_id": _payer_column(enc.has_secondary, enc.secondary),
+            "payer3_id": _payer_column(enc.has_tertiary, enc.tertiary),
         },
         schema=arrow_schema("encounters"),
     )
-    procedures = pa.table(
+
+
+def _procedures_table(enc_ids, proc: _ProcedureDraws) -> pa.Table:
+    mods = pa.DictionaryArray.from_arrays(
+        pa.array(proc.modifier.astype(np.int32), mask=proc.modifier == 0),
+        pa.array(["", "25", "59", "LT", "25:59"]),
+    )
+    return pa.table(
         {
-            "encounter_id": enc_ids.take(pa.array(enc_of)),
-            "line": pa.array(line),
-            "cpt": _dict(cpt, [c[0] for c in CPTS]),
+            "encounter_id": enc_ids.take(pa.array(proc.enc_of)),
+            "line": pa.array(proc.line),
+            "cpt": _dict(proc.cpt, [c[0] for c in CPTS]),
             "modifiers": mods,
-            "units": pa.array(units, pa.int32()),
-            "charge_cents": pa.array(charge),
-            "service_date": pa.array(enc_service.astype(np.int32), pa.date32()),
+            "units": pa.array(proc.units, pa.int32()),
+            "charge_cents": pa.array(proc.charge),
+            "service_date": pa.array(proc.service_day.astype(np.int32), pa.date32()),
             "line_control_number": pc.binary_join_element_wise(
-                enc_ids.take(pa.array(enc_of)), pc.cast(pa.array(line), pa.string()), "-"
+                enc_ids.take(pa.array(proc.enc_of)), pc.cast(pa.array(proc.line), pa.string()), "-"
             ),
         },
         schema=arrow_schema("procedures"),
     )
-    entries_table = _entries_table(entries, enc_ids, enc_of, line, payer_ids)
-    payers = pa.table(
+
+
+def _payers_table() -> pa.Table:
+    return pa.table(
         {
             "payer_id": [p[0] for p in PAYERS],
             "name": [p[1] for p in PAYERS],
@@ -439,8 +565,6 @@ def generate(
         },
         schema=arrow_schema("payers"),
     )
-    keys = build_keys(encounters, procedures, entries_table)
-    return Ledger(encounters, procedures, entries_table, payers, _keys=keys)
 
 
 # Every CARC synth uses, in a fixed order: the carc dictionary is the same in every run.
