@@ -26,6 +26,7 @@ a hash of the ledger's own patient key), never a name.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -95,122 +96,209 @@ def remittances_from_ledger(ledger) -> Remittances:
     >>> "22" in r.claims.column("status_code").to_pylist()  # reversals come through
     True
     """
-    e = ledger.entries
-    kind = _plain(e.column("kind"))
+    e = _payer_decision_entries(ledger.entries)
+    if e.num_rows == 0:
+        return Remittances.concat([])
+    rows = _remit_rows(e)
+    lines = _line_amounts(ledger.procedures, rows)
+    adj = _adjustment_codes(rows)
+    claims, claim_paid = _claims_table(ledger, rows, lines, adj)
+    adjustments = _adjustments_table(rows, adj)
+    claims, service_lines = _with_derived(claims, _line_columns(rows, lines, adj), adjustments)
+    return Remittances(
+        _transactions_table(ledger.payers, rows, claim_paid),
+        claims,
+        service_lines,
+        adjustments,
+        _remarks_table(rows),
+        _table("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
+        findings_table("<ledger>", []),
+    )
+
+
+def _payer_decision_entries(e: pa.Table) -> pa.Table:
+    """The entries a payer sent: remit payments and adjustments of payers 1-3."""
     keep = pc.and_(
         pc.and_(pc.equal(_plain(e.column("source")), "remit"), pc.greater(e["payer_seq"], 0)),
-        pc.is_in(kind, pa.array(["payment", "adjustment"])),
+        pc.is_in(_plain(e.column("kind")), pa.array(["payment", "adjustment"])),
     )
-    e = e.filter(keep)
-    n = e.num_rows
-    if n == 0:
-        return Remittances.concat([])
+    return e.filter(keep)
+
+
+@dataclass
+class _RemitRows:
+    """The payer-decision entries sorted into 835 order, and the transaction, claim
+    and service line (``tx_of``, ``claim_of``, ``line_of``) each row belongs to.
+
+    Rows are sorted by payer (one interchange each), ERA (remit_ref), encounter,
+    payer position, phase (0 before any negation, 1 negations = the reversal
+    claim, 2 after = the correction), line and posting order. ``first_*`` are
+    the first row of each transaction, claim and line.
+    """
+
+    entries: pa.Table
+    encounter_id: pa.Array
+    ref_dictionary: pa.Array
+    payer_dictionary: pa.Array
+    ref_code: np.ndarray
+    payer_code: np.ndarray
+    seq: np.ndarray
+    line: np.ndarray
+    is_neg: np.ndarray
+    is_pay: np.ndarray
+    amount: np.ndarray
+    phase: np.ndarray
+    tx_of: np.ndarray
+    claim_of: np.ndarray
+    line_of: np.ndarray
+    first_tx: np.ndarray
+    first_cl: np.ndarray
+    first_li: np.ndarray
+
+    @property
+    def n_claims(self) -> int:
+        return len(self.first_cl)
+
+    @property
+    def n_lines(self) -> int:
+        return len(self.first_li)
+
+
+def _remit_rows(e: pa.Table) -> _RemitRows:
     enc = _plain(e.column("encounter_id"))
-    ref = pc.fill_null(_plain(e.column("remit_ref")), "")
-    payer = pc.fill_null(_plain(e.column("payer_id")), "")
+    ref_c = pc.dictionary_encode(pc.fill_null(_plain(e.column("remit_ref")), ""))
+    enc_c = pc.dictionary_encode(enc)
+    pay_c = pc.dictionary_encode(pc.fill_null(_plain(e.column("payer_id")), ""))
     seq = e.column("payer_seq").to_numpy().astype(np.int64)
     line = e.column("line").to_numpy().astype(np.int64)
     eid = e.column("entry_id").to_numpy()
     is_neg = e.column("negates").is_valid().to_numpy(zero_copy_only=False)
     is_pay = pc.equal(_plain(e.column("kind")), "payment").to_numpy(zero_copy_only=False)
     amount = e.column("amount_cents").to_numpy()
-    ref_c = pc.dictionary_encode(ref)
-    enc_c = pc.dictionary_encode(enc)
-    pay_c = pc.dictionary_encode(payer)
+    rc, ec, pcode = (d.indices.to_numpy().astype(np.int64) for d in (ref_c, enc_c, pay_c))
 
-    def codes(d):
-        return d.indices.to_numpy().astype(np.int64) if n else np.zeros(0, np.int64)
-
-    # Sort by payer (one interchange each), ERA (remit_ref), encounter, seq, posting order.
-    rc, ec, pcode = codes(ref_c), codes(enc_c), codes(pay_c)
+    # Sort by payer, ERA, encounter, seq, posting order.
     order = np.lexsort((eid, seq, ec, rc, pcode))
-    rc, ec, pcode, seq, line, eid = (
-        rc[order],
-        ec[order],
-        pcode[order],
-        seq[order],
-        line[order],
-        eid[order],
-    )
+    rc, ec, pcode, seq, line, eid = (a[order] for a in (rc, ec, pcode, seq, line, eid))
     is_neg, is_pay, amount = is_neg[order], is_pay[order], amount[order]
-    e = e.take(pa.array(order))
-    # Phase within (ERA, encounter, seq): 0 before any negation, 1 negations, 2 after.
     grp = _runs(pcode, rc, ec, seq)
-    seen_neg = np.zeros(n, bool)
-    if n:
-        first_neg = np.full(grp.max() + 1, np.iinfo(np.int64).max)
-        np.minimum.at(first_neg, grp[is_neg], np.flatnonzero(is_neg))
-        seen_neg = np.arange(n) > first_neg[grp]
+    n = len(grp)
+    first_neg = np.full(grp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first_neg, grp[is_neg], np.flatnonzero(is_neg))
+    seen_neg = np.arange(n) > first_neg[grp]
     phase = np.where(is_neg, 1, np.where(seen_neg, 2, 0))
     # Re-sort: phase before line so that each claim's rows are contiguous.
     order2 = np.lexsort((eid, line, phase, grp))
-    rc, ec, pcode, seq, line, eid = (a[order2] for a in (rc, ec, pcode, seq, line, eid))
-    is_neg, is_pay, amount, phase, grp = (a[order2] for a in (is_neg, is_pay, amount, phase, grp))
-    e = e.take(pa.array(order2))
+    rc, pcode, seq, line = (a[order2] for a in (rc, pcode, seq, line))
+    is_neg, is_pay, amount, phase = (a[order2] for a in (is_neg, is_pay, amount, phase))
 
     tx_of = _runs(pcode, rc)
-    claim_of = _runs(pcode, rc, ec, seq, phase)
-    line_of = _runs(pcode, rc, ec, seq, phase, line)
-    ntx = int(tx_of.max()) + 1 if n else 0
-    ncl = int(claim_of.max()) + 1 if n else 0
-    nli = int(line_of.max()) + 1 if n else 0
-    first_tx = np.searchsorted(tx_of, np.arange(ntx))
-    first_cl = np.searchsorted(claim_of, np.arange(ncl))
-    first_li = np.searchsorted(line_of, np.arange(nli))
+    claim_of = _runs(pcode, rc, ec[order2], seq, phase)
+    line_of = _runs(pcode, rc, ec[order2], seq, phase, line)
+    return _RemitRows(
+        entries=e.take(pa.array(order)).take(pa.array(order2)),
+        encounter_id=enc.take(pa.array(order)).take(pa.array(order2)),
+        ref_dictionary=ref_c.dictionary,
+        payer_dictionary=pay_c.dictionary,
+        ref_code=rc,
+        payer_code=pcode,
+        seq=seq,
+        line=line,
+        is_neg=is_neg,
+        is_pay=is_pay,
+        amount=amount,
+        phase=phase,
+        tx_of=tx_of,
+        claim_of=claim_of,
+        line_of=line_of,
+        first_tx=np.searchsorted(tx_of, np.arange(int(tx_of.max()) + 1)),
+        first_cl=np.searchsorted(claim_of, np.arange(int(claim_of.max()) + 1)),
+        first_li=np.searchsorted(line_of, np.arange(int(line_of.max()) + 1)),
+    )
 
-    # Lines: procedure attributes by (encounter, line).
-    procs = ledger.procedures
+
+@dataclass
+class _LineAmounts:
+    """Per service line: its procedure row, encounter, claim, charge and paid."""
+
+    procedures: pa.Table
+    encounter_id: pa.Array
+    claim: np.ndarray
+    charge: np.ndarray  # negated on a reversal
+    paid: np.ndarray
+
+
+def _line_amounts(procs: pa.Table, rows: _RemitRows) -> _LineAmounts:
+    """Procedure attributes by (encounter, line); paid = the line's payments."""
     pkey = pc.binary_join_element_wise(
         _plain(procs.column("encounter_id")), pc.cast(procs.column("line"), pa.string()), "\x1f"
     )
-    li_enc = enc.take(pa.array(order)).take(pa.array(order2)).take(pa.array(first_li))
-    li_line = pa.array(line[first_li].astype(np.int32))
+    first_li = rows.first_li
+    li_enc = rows.encounter_id.take(pa.array(first_li))
+    li_line = pa.array(rows.line[first_li].astype(np.int32))
     lkey = pc.binary_join_element_wise(li_enc, pc.cast(li_line, pa.string()), "\x1f")
     pidx = pc.index_in(lkey, value_set=pkey)
     if pidx.null_count:
         raise ValueError("remit entries refer to procedures missing from ledger.procedures")
     proc = procs.take(pidx)
-    li_neg = is_neg[first_li]
-    sign = np.where(li_neg, -1, 1)
-    li_charge = proc.column("charge_cents").to_numpy() * sign
-    li_paid = np.zeros(nli, np.int64)
-    np.add.at(li_paid, line_of[is_pay], amount[is_pay])
-    li_claim = claim_of[first_li]
-
-    adj = ~is_pay
-    kinds = {
-        "group_code": _plain(e.column("group_code")).filter(pa.array(adj)),
-        "carc": _plain(e.column("carc")).filter(pa.array(adj)),
-    }
-    rarc = _plain(e.column("rarc"))
-    has_rarc = rarc.is_valid().to_numpy(zero_copy_only=False)
-
-    # Claims.
-    cl_charge = np.zeros(ncl, np.int64)
-    np.add.at(cl_charge, li_claim, li_charge)
-    cl_paid = np.zeros(ncl, np.int64)
-    np.add.at(cl_paid, li_claim, li_paid)
-    group = kinds["group_code"]
-    is_pr = (
-        pc.equal(group, "PR").to_numpy(zero_copy_only=False) if len(group) else np.zeros(0, bool)
+    sign = np.where(rows.is_neg[first_li], -1, 1)
+    li_paid = np.zeros(rows.n_lines, np.int64)
+    np.add.at(li_paid, rows.line_of[rows.is_pay], rows.amount[rows.is_pay])
+    return _LineAmounts(
+        procedures=proc,
+        encounter_id=li_enc,
+        claim=rows.claim_of[first_li],
+        charge=proc.column("charge_cents").to_numpy() * sign,
+        paid=li_paid,
     )
+
+
+@dataclass
+class _AdjustmentCodes:
+    """Group code and CARC of the adjustment rows (rows that are not payments)."""
+
+    group_code: pa.Array
+    carc: pa.Array
+    is_pr: np.ndarray
+    is_pr123: np.ndarray  # PR-1/2/3: deductible, coinsurance, copay
+
+
+def _adjustment_codes(rows: _RemitRows) -> _AdjustmentCodes:
+    adj = pa.array(~rows.is_pay)
+    group = _plain(rows.entries.column("group_code")).filter(adj)
+    carc = _plain(rows.entries.column("carc")).filter(adj)
+    if len(group) == 0:
+        return _AdjustmentCodes(group, carc, np.zeros(0, bool), np.zeros(0, bool))
+    is_pr = pc.equal(group, "PR").to_numpy(zero_copy_only=False)
+    pr123 = pc.is_in(carc, pa.array(["1", "2", "3"])).to_numpy(zero_copy_only=False)
+    return _AdjustmentCodes(group, carc, is_pr, is_pr & pr123)
+
+
+def _claims_table(ledger, rows: _RemitRows, lines: _LineAmounts, adj: _AdjustmentCodes):
+    """(claims table before derived columns, paid per claim)."""
+    ncl = rows.n_claims
+    cl_charge = np.zeros(ncl, np.int64)
+    np.add.at(cl_charge, lines.claim, lines.charge)
+    cl_paid = np.zeros(ncl, np.int64)
+    np.add.at(cl_paid, lines.claim, lines.paid)
+    is_adj = ~rows.is_pay
     cl_pr = np.zeros(ncl, np.int64)
-    np.add.at(cl_pr, claim_of[adj][is_pr], amount[adj][is_pr])
-    cl_seq = seq[first_cl]
-    cl_phase = phase[first_cl]
+    np.add.at(cl_pr, rows.claim_of[is_adj][adj.is_pr], rows.amount[is_adj][adj.is_pr])
+    cl_seq = rows.seq[rows.first_cl]
+    cl_phase = rows.phase[rows.first_cl]
     status = np.where(
         cl_phase == 1,
         "22",
         np.where((cl_paid == 0) & (cl_pr == 0), "4", cl_seq.astype(str)),
     )
-    cl_enc = li_enc.take(pa.array(np.searchsorted(li_claim, np.arange(ncl))))
+    cl_enc = lines.encounter_id.take(pa.array(np.searchsorted(lines.claim, np.arange(ncl))))
     encounters = ledger.encounters
     eidx = pc.index_in(cl_enc, value_set=_plain(encounters.column("encounter_id")))
     enc_rows = encounters.take(eidx)
     payers = ledger.payers
-    cl_payer = pay_c.dictionary.take(pa.array(pcode[first_cl])) if n else pa.array([], pa.string())
-    pidx2 = pc.index_in(cl_payer, value_set=_plain(payers.column("payer_id")))
-    payer_class = _plain(payers.column("payer_class")).take(pidx2)
+    cl_payer = rows.payer_dictionary.take(pa.array(rows.payer_code[rows.first_cl]))
+    pidx = pc.index_in(cl_payer, value_set=_plain(payers.column("payer_id")))
+    payer_class = _plain(payers.column("payer_class")).take(pidx)
     filing = pc.fill_null(
         pa.array([FILING_INDICATOR.get(c, "ZZ") for c in payer_class.to_pylist()], pa.string()),
         "ZZ",
@@ -227,7 +315,7 @@ def remittances_from_ledger(ledger) -> Remittances:
         "claims",
         {
             "claim_id": pa.array(np.arange(ncl, dtype=np.int32)),
-            "transaction_id": pa.array(tx_of[first_cl].astype(np.int32)),
+            "transaction_id": pa.array(rows.tx_of[rows.first_cl].astype(np.int32)),
             "encounter_id": cl_enc,
             "status_code": pa.array(status, pa.string()),
             "charge_cents": pa.array(cl_charge),
@@ -243,63 +331,79 @@ def remittances_from_ledger(ledger) -> Remittances:
             "patient_key": pat_keys,
         },
     )
+    return claims, cl_paid
+
+
+def _line_columns(rows: _RemitRows, lines: _LineAmounts, adj: _AdjustmentCodes) -> dict:
+    """Service line columns (the reader's derived columns are added by the caller)."""
+    nli = rows.n_lines
+    proc = lines.procedures
     mods = _plain(proc.column("modifiers"))
     mods = pc.if_else(pc.equal(mods, ""), pa.nulls(len(mods), pa.string()), mods)
-    line_number = np.arange(nli) - np.searchsorted(li_claim, li_claim) + 1
+    line_number = np.arange(nli) - np.searchsorted(lines.claim, lines.claim) + 1
+    is_adj = ~rows.is_pay
     li_adj_pr123 = np.zeros(nli, np.int64)
-    carc = kinds["carc"]
-    is_pr123 = is_pr & (
-        pc.is_in(carc, pa.array(["1", "2", "3"])).to_numpy(zero_copy_only=False)
-        if len(carc)
-        else np.zeros(0, bool)
-    )
-    np.add.at(li_adj_pr123, line_of[adj][is_pr123], amount[adj][is_pr123])
-    line_cols = {
+    np.add.at(li_adj_pr123, rows.line_of[is_adj][adj.is_pr123], rows.amount[is_adj][adj.is_pr123])
+    return {
         "line_id": pa.array(np.arange(nli, dtype=np.int32)),
-        "claim_id": pa.array(li_claim.astype(np.int32)),
+        "claim_id": pa.array(lines.claim.astype(np.int32)),
         "line_number": pa.array(line_number.astype(np.int32)),
         "procedure_qualifier": pa.array(np.full(nli, "HC"), pa.string()),
         "procedure_code": _plain(proc.column("cpt")),
         "modifiers": mods,
-        "charge_cents": pa.array(li_charge),
-        "paid_cents": pa.array(li_paid),
+        "charge_cents": pa.array(lines.charge),
+        "paid_cents": pa.array(lines.paid),
         "units": pc.cast(proc.column("units"), pa.float64()),
         "service_date": proc.column("service_date"),
         "line_control_number": proc.column("line_control_number"),
-        "reported_allowed_cents": pa.array(li_paid + li_adj_pr123),
+        "reported_allowed_cents": pa.array(lines.paid + li_adj_pr123),
     }
-    adjustments = _table(
+
+
+def _adjustments_table(rows: _RemitRows, adj: _AdjustmentCodes) -> pa.Table:
+    """One CAS per adjustment entry, in posting order."""
+    is_adj = ~rows.is_pay
+    return _table(
         "adjustments",
         {
-            "claim_id": pa.array(claim_of[adj].astype(np.int32)),
-            "line_id": pa.array(line_of[adj].astype(np.int32)),
-            "group_code": kinds["group_code"],
-            "carc": kinds["carc"],
-            "amount_cents": pa.array(amount[adj]),
-            "quantity": pa.nulls(int(adj.sum()), pa.float64()),
+            "claim_id": pa.array(rows.claim_of[is_adj].astype(np.int32)),
+            "line_id": pa.array(rows.line_of[is_adj].astype(np.int32)),
+            "group_code": adj.group_code,
+            "carc": adj.carc,
+            "amount_cents": pa.array(rows.amount[is_adj]),
+            "quantity": pa.nulls(int(is_adj.sum()), pa.float64()),
         },
     )
-    remarks = _table(
+
+
+def _remarks_table(rows: _RemitRows) -> pa.Table:
+    """One line-level remark (LQ*HE) per entry with a RARC."""
+    rarc = _plain(rows.entries.column("rarc"))
+    has_rarc = rarc.is_valid().to_numpy(zero_copy_only=False)
+    n = int(has_rarc.sum())
+    return _table(
         "remarks",
         {
-            "claim_id": pa.array(claim_of[has_rarc].astype(np.int32)),
-            "line_id": pa.array(line_of[has_rarc].astype(np.int32)),
-            "source": pa.array(np.full(int(has_rarc.sum()), "LQ"), pa.string()),
-            "qualifier": pa.array(np.full(int(has_rarc.sum()), "HE"), pa.string()),
+            "claim_id": pa.array(rows.claim_of[has_rarc].astype(np.int32)),
+            "line_id": pa.array(rows.line_of[has_rarc].astype(np.int32)),
+            "source": pa.array(np.full(n, "LQ"), pa.string()),
+            "qualifier": pa.array(np.full(n, "HE"), pa.string()),
             "code": rarc.filter(pa.array(has_rarc)),
         },
     )
-    # Transactions: one ERA per remit_ref and payer.
+
+
+def _transactions_table(payers: pa.Table, rows: _RemitRows, claim_paid) -> pa.Table:
+    """One ERA per remit_ref and payer; one interchange and group per payer, dated
+    the payer's last ERA."""
+    ntx = len(rows.first_tx)
     tx_total = np.zeros(ntx, np.int64)
-    np.add.at(tx_total, tx_of[first_cl], cl_paid)
-    tx_payer = pay_c.dictionary.take(pa.array(pcode[first_tx])) if n else pa.array([], pa.string())
-    tx_ref = ref_c.dictionary.take(pa.array(rc[first_tx])) if n else pa.array([], pa.string())
-    pidx3 = pc.index_in(tx_payer, value_set=_plain(payers.column("payer_id")))
-    tx_day = pc.cast(e.column("posted_at").take(pa.array(first_tx)), pa.date32())
-    payer_num = pc.index_in(tx_payer, value_set=_plain(payers.column("payer_id"))).to_numpy(
-        zero_copy_only=False
-    )
-    # One interchange and group per payer: the group date is the payer's last ERA date.
+    np.add.at(tx_total, rows.tx_of[rows.first_cl], claim_paid)
+    tx_payer = rows.payer_dictionary.take(pa.array(rows.payer_code[rows.first_tx]))
+    tx_ref = rows.ref_dictionary.take(pa.array(rows.ref_code[rows.first_tx]))
+    pidx = pc.index_in(tx_payer, value_set=_plain(payers.column("payer_id")))
+    tx_day = pc.cast(rows.entries.column("posted_at").take(pa.array(rows.first_tx)), pa.date32())
+    payer_num = pidx.to_numpy(zero_copy_only=False)
     days = tx_day.cast(pa.int32()).to_numpy(zero_copy_only=False)
     payer_last = np.zeros(len(payers) + 1, np.int64)
     pnum = np.nan_to_num(payer_num, nan=len(payers)).astype(np.int64)
@@ -307,7 +411,7 @@ def remittances_from_ledger(ledger) -> Remittances:
     gs_date = pa.array(payer_last[pnum].astype(np.int32)).cast(pa.date32())
     isa_ctl = pa.array([f"{int(p) + 1:09d}" for p in np.nan_to_num(payer_num)], pa.string())
     st_ctl = pa.array([f"{i + 1:04d}" for i in range(ntx)], pa.string())
-    transactions = _table(
+    return _table(
         "transactions",
         {
             "transaction_id": pa.array(np.arange(ntx, dtype=np.int32)),
@@ -325,7 +429,7 @@ def remittances_from_ledger(ledger) -> Remittances:
             "st_control": st_ctl,
             "payer_id": tx_payer,
             "payer_id_qualifier": pa.array(np.full(ntx, "XV"), pa.string()),
-            "payer_name": _plain(payers.column("name")).take(pidx3),
+            "payer_name": _plain(payers.column("name")).take(pidx),
             "payee_name": pa.array(np.full(ntx, PAYEE[0]), pa.string()),
             "payee_id_qualifier": pa.array(np.full(ntx, PAYEE[1]), pa.string()),
             "payee_id": pa.array(np.full(ntx, PAYEE[2]), pa.string()),
@@ -338,15 +442,4 @@ def remittances_from_ledger(ledger) -> Remittances:
             "trace_originator": pc.binary_join_element_wise("1", tx_payer, ""),
             "production_date": tx_day,
         },
-    )
-    claims, lines = _with_derived(claims, line_cols, adjustments)
-    # Keep transactions in a stable, writer-friendly order: by interchange (payer).
-    return Remittances(
-        transactions,
-        claims,
-        lines,
-        adjustments,
-        remarks,
-        _table("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
-        findings_table("<ledger>", []),
     )
