@@ -256,56 +256,130 @@ def _existing_refs(ledger: Ledger) -> pa.Array:
 def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     """Static checks, items and the decision pass. Returns a dict of arrays."""
     n = b.n
-    c = b.claims
-    enc_ids = ledger.encounters["encounter_id"]
-    claim_enc = positions(c["encounter_id"], enc_ids)
-    # payer position in the coverage
+    claim_enc = positions(b.claims["encounter_id"], ledger.encounters["encounter_id"])
+    seq = _payer_positions(ledger, b, claim_enc)
+    status = plain(b.claims["status_code"])
+    reversal = pc.fill_null(pc.equal(status, "22"), False).to_numpy(zero_copy_only=False)
+    amounts = _Amounts.of(b)
+    unbalanced = _unbalanced(b, amounts)
+    line_proc = _match_lines(ledger, b, claim_enc)
+    unmatched = _unmatched_lines(b, line_proc)
+    claim_level = _claim_level(ledger, b, amounts, claim_enc, claim_level_line)
+    static = _static_reasons(
+        claim_enc < 0,
+        seq == 0,
+        unbalanced & (not review),
+        unmatched > 0,
+        claim_level.needs_target & (claim_level.target < 0),
+    )
+    order, rank, reason = _batch_order(ledger, b, static)
+    items = _items(b, amounts, line_proc, claim_level)
+    items["contractual"] = _contractual(b, policy, items["adj_row"])
+    procs, items, item_start = _sort_items(items, rank, n)
+    bad_u, start_has_live = _decide(
+        ledger, policy, procs, items, item_start, reason, order, seq, reversal, review
+    )
+    return dict(
+        n=n,
+        claim_enc=claim_enc,
+        seq=seq,
+        reversal=reversal,
+        rank=rank,
+        order=order,
+        reason=reason,
+        bad_u=bad_u,
+        procs=procs,
+        items=items,
+        start_has_live=start_has_live,
+    )
+
+
+def _per_claim(values: np.ndarray, claim: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``values`` per claim (rows with claim -1 count nowhere)."""
+    out = np.zeros(n, np.int64)
+    group_sum_nb(values, claim, out)
+    return out
+
+
+def _payer_positions(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
+    """Position (1-3) of each claim's 835 payer in its encounter's coverage; 0 if none."""
     payer = plain(b.payer_id)
-    seq = np.zeros(n, np.int8)
+    seq = np.zeros(b.n, np.int8)
     take = pa.array(np.maximum(claim_enc, 0))
     for k in (3, 2, 1):
         cov = plain(ledger.encounters[f"payer{k}_id"]).take(take)
         same = pc.fill_null(pc.equal(cov, payer), False).to_numpy(zero_copy_only=False)
         seq[same & (claim_enc >= 0)] = k
-    status = plain(c["status_code"])
-    reversal = pc.fill_null(pc.equal(status, "22"), False).to_numpy(zero_copy_only=False)
-    # balancing: claim and lines
-    charge = ints(c["charge_cents"])
-    paid = ints(c["paid_cents"])
-    adj_amount = ints(b.adjustments["amount_cents"])
-    cas = np.zeros(n, np.int64)
-    group_sum_nb(adj_amount, b.adj_claim, cas)
-    unbalanced = charge - paid - cas != 0
+    return seq
+
+
+@dataclass
+class _Amounts:
+    """The batch's amounts in cents (nulls read as 0; validity kept for lines)."""
+
+    charge: np.ndarray  # per claim
+    paid: np.ndarray
+    adjustment: np.ndarray  # per CAS
+    line_charge: np.ndarray
+    line_paid: np.ndarray
+    line_charge_valid: np.ndarray
+    line_paid_valid: np.ndarray
+
+    @classmethod
+    def of(cls, b: Batch) -> _Amounts:
+        c, lines = b.claims, b.lines
+        return cls(
+            charge=ints(c["charge_cents"]),
+            paid=ints(c["paid_cents"]),
+            adjustment=ints(b.adjustments["amount_cents"]),
+            line_charge=ints(lines["charge_cents"]),
+            line_paid=ints(lines["paid_cents"]),
+            line_charge_valid=lines["charge_cents"].is_valid().to_numpy(zero_copy_only=False),
+            line_paid_valid=lines["paid_cents"].is_valid().to_numpy(zero_copy_only=False),
+        )
+
+
+def _unbalanced(b: Batch, a: _Amounts) -> np.ndarray:
+    """Claims where charge - paid != adjustments, for the claim or any of its lines
+    (a line without a paid amount never balances)."""
+    n = b.n
+    unbalanced = a.charge - a.paid - _per_claim(a.adjustment, b.adj_claim, n) != 0
     nl = b.lines.num_rows
-    l_charge_v = b.lines["charge_cents"].is_valid().to_numpy(zero_copy_only=False)
-    l_paid_v = b.lines["paid_cents"].is_valid().to_numpy(zero_copy_only=False)
-    l_charge = ints(b.lines["charge_cents"])
-    l_paid = ints(b.lines["paid_cents"])
-    l_cas = np.zeros(nl, np.int64)
-    group_sum_nb(adj_amount, np.where(b.adj_line >= 0, b.adj_line, -1), l_cas)
-    bad_line = l_charge_v & l_paid_v & (l_charge - l_paid - l_cas != 0)
-    bad_line |= ~l_paid_v
-    bad_line_claim = np.zeros(n, np.int64)
-    group_sum_nb(bad_line.astype(np.int64), b.line_claim, bad_line_claim)
-    unbalanced |= bad_line_claim > 0
-    # lines -> procedures
-    line_proc = _match_lines(ledger, b, claim_enc)
-    unmatched = np.zeros(n, np.int64)
-    group_sum_nb((line_proc < 0).astype(np.int64), b.line_claim, unmatched)
-    if nl:  # two lines of one claim on one procedure
+    l_cas = _per_claim(a.adjustment, np.where(b.adj_line >= 0, b.adj_line, -1), nl)
+    bad_line = a.line_charge_valid & a.line_paid_valid & (a.line_charge - a.line_paid - l_cas != 0)
+    bad_line |= ~a.line_paid_valid
+    return unbalanced | (_per_claim(bad_line.astype(np.int64), b.line_claim, n) > 0)
+
+
+def _unmatched_lines(b: Batch, line_proc: np.ndarray) -> np.ndarray:
+    """Per claim: lines matching no procedure, plus lines matching a procedure another
+    line of the claim already took."""
+    unmatched = _per_claim((line_proc < 0).astype(np.int64), b.line_claim, b.n)
+    if b.lines.num_rows:
         o = np.lexsort((line_proc, b.line_claim))
         lc, lp = b.line_claim[o], line_proc[o]
         twice = (lc[1:] == lc[:-1]) & (lp[1:] == lp[:-1]) & (lp[1:] >= 0)
         unmatched[lc[1:][twice]] += 1
-    # claim-level amounts
-    n_lines = np.zeros(n, np.int64)
-    group_sum_nb(np.ones(nl, np.int64), b.line_claim, n_lines)
-    line_paid_sum = np.zeros(n, np.int64)
-    group_sum_nb(l_paid, b.line_claim, line_paid_sum)
-    claim_adj = b.adj_line < 0
-    n_claim_adj = np.zeros(n, np.int64)
-    group_sum_nb(claim_adj.astype(np.int64), b.adj_claim, n_claim_adj)
-    leftover_paid = paid - line_paid_sum
+    return unmatched
+
+
+@dataclass
+class _ClaimLevel:
+    """Per claim: amounts reported at claim level only, and the procedure they go to."""
+
+    n_lines: np.ndarray
+    leftover_paid: np.ndarray  # paid - sum of line paid
+    needs_target: np.ndarray  # claim-level CAS, leftover paid, or no lines
+    target: np.ndarray  # procedure row, -1 when there is no single one
+
+
+def _claim_level(ledger, b: Batch, a: _Amounts, claim_enc, claim_level_line) -> _ClaimLevel:
+    """The target is the encounter's only procedure, or ``claim_level_line`` (review)."""
+    n = b.n
+    n_lines = _per_claim(np.ones(b.lines.num_rows, np.int64), b.line_claim, n)
+    line_paid_sum = _per_claim(a.line_paid, b.line_claim, n)
+    n_claim_adj = _per_claim((b.adj_line < 0).astype(np.int64), b.adj_claim, n)
+    leftover_paid = a.paid - line_paid_sum
     needs_target = (n_claim_adj > 0) | (leftover_paid != 0) | (n_lines == 0)
     keys = ledger.keys
     enc_n_proc = np.where(
@@ -328,82 +402,101 @@ def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
                     "remit's encounter"
                 )
             target[i] = s + hit[0]
-    no_target = needs_target & (target < 0)
+    return _ClaimLevel(n_lines, leftover_paid, needs_target, target)
 
-    static = np.full(n, -1, np.int64)
-    conds = (
-        claim_enc < 0,
-        seq == 0,
-        unbalanced & (not review),
-        unmatched > 0,
-        no_target,
-    )
+
+def _static_reasons(*conds: np.ndarray) -> np.ndarray:
+    """The first static flag (``_STATIC`` order) each claim raises, as a reason code; -1."""
+    static = np.full(len(conds[0]), -1, np.int64)
     for code, cond in reversed(list(zip(_STATIC, conds, strict=True))):
         static = np.where(cond, _CODES.index(code), static)
+    return static
 
-    # batch order and duplicates
+
+def _batch_order(ledger: Ledger, b: Batch, static: np.ndarray):
+    """(order, rank, reason): batch order (payment date, then input order), each
+    claim's rank in it, and the reasons known before the decision pass: duplicates
+    (of the ledger, then within the batch), then static flags; -1 = to decide."""
+    n = b.n
     order = np.lexsort((np.arange(n), b.tx_date))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     rid = b.remit_id
-    existing = _existing_refs(ledger)
-    posted_before = pc.is_in(rid, value_set=existing).to_numpy(zero_copy_only=False)
+    posted_before = pc.is_in(rid, value_set=_existing_refs(ledger)).to_numpy(zero_copy_only=False)
     rid_codes = pc.dictionary_encode(rid).indices.to_numpy(zero_copy_only=False)
     first = first_index(rid_codes, order)
     reason = np.full(n, -1, np.int64)
     reason[posted_before] = _CODES.index("duplicate")
     reason[(reason < 0) & ~first] = _CODES.index("duplicate_in_batch")
     reason = np.where((reason < 0) & (static >= 0), static, reason)
+    return order, rank, reason
 
-    # items: one payment per matched line, one adjustment per CAS
+
+def _items(b: Batch, a: _Amounts, line_proc, claim_level: _ClaimLevel) -> dict:
+    """What the claims would post: one payment per matched line, one adjustment per
+    CAS with a procedure, and the claim-level paid on its target procedure."""
+    nl = b.lines.num_rows
+    target = claim_level.target
     ok_line = line_proc >= 0
     it_claim = [b.line_claim[ok_line]]
     it_proc = [line_proc[ok_line]]
     it_kind = [np.full(int(ok_line.sum()), K.ITEM_PAYMENT, np.int8)]
-    it_amount = [l_paid[ok_line]]
+    it_amount = [a.line_paid[ok_line]]
     it_adj_row = [np.full(int(ok_line.sum()), -1, np.int64)]
     adj_proc = np.where(
         b.adj_line >= 0,
         line_proc[np.maximum(b.adj_line, 0)] if nl else -1,
-        target[np.maximum(b.adj_claim, 0)] if n else -1,
+        target[np.maximum(b.adj_claim, 0)] if b.n else -1,
     )
     ok_adj = (adj_proc >= 0) & (b.adj_claim >= 0)
     it_claim.append(b.adj_claim[ok_adj])
     it_proc.append(adj_proc[ok_adj])
     it_kind.append(np.full(int(ok_adj.sum()), K.ITEM_ADJUSTMENT, np.int8))
-    it_amount.append(adj_amount[ok_adj])
+    it_amount.append(a.adjustment[ok_adj])
     it_adj_row.append(np.flatnonzero(ok_adj))
-    lv = np.flatnonzero(needs_target & (target >= 0) & ((leftover_paid != 0) | (n_lines == 0)))
+    leftover = claim_level.leftover_paid
+    lv = np.flatnonzero(
+        claim_level.needs_target & (target >= 0) & ((leftover != 0) | (claim_level.n_lines == 0))
+    )
     it_claim.append(lv)
     it_proc.append(target[lv])
     it_kind.append(np.full(len(lv), K.ITEM_PAYMENT, np.int8))
-    it_amount.append(leftover_paid[lv])
+    it_amount.append(leftover[lv])
     it_adj_row.append(np.full(len(lv), -1, np.int64))
-    it_claim, it_proc, it_kind, it_amount, it_adj_row = (
-        np.concatenate(x) for x in (it_claim, it_proc, it_kind, it_amount, it_adj_row)
-    )
-    # contractual flag of each adjustment by policy
-    contractual = np.zeros(len(it_claim), np.bool_)
+    parts = dict(claim=it_claim, proc=it_proc, kind=it_kind, amount=it_amount, adj_row=it_adj_row)
+    return {name: np.concatenate(p) for name, p in parts.items()}
+
+
+def _contractual(b: Batch, policy, adj_row: np.ndarray) -> np.ndarray:
+    """Per item: an adjustment the policy buckets as contractual."""
+    contractual = np.zeros(len(adj_row), np.bool_)
     if b.adjustments.num_rows:
         g_codes, g_vals = _dict_codes(b.adjustments["group_code"])
         c_codes, c_vals = _dict_codes(b.adjustments["carc"])
         g_ok = [g if g in ("CO", "PR", "OA", "PI", "CR") else "OA" for g in g_vals]
         matrix = policy.bucket_matrix(g_ok, [str(v).strip() for v in c_vals])
         bucket = matrix[g_codes, c_codes]
-        is_adj = it_adj_row >= 0
-        contractual[is_adj] = bucket[it_adj_row[is_adj]] == C.CONTRACTUAL
-    # procedure slots
-    procs, it_u = np.unique(it_proc, return_inverse=True)
-    it_u = it_u.astype(np.int64)
-    # sort items by (batch rank, slot)
-    io = np.lexsort((np.arange(len(it_claim)), it_u, rank[it_claim]))
-    it_claim, it_proc, it_kind, it_amount, it_adj_row, contractual, it_u = (
-        a[io] for a in (it_claim, it_proc, it_kind, it_amount, it_adj_row, contractual, it_u)
-    )
-    # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
-    item_start = np.searchsorted(rank[it_claim], np.arange(n + 1))
+        is_adj = adj_row >= 0
+        contractual[is_adj] = bucket[adj_row[is_adj]] == C.CONTRACTUAL
+    return contractual
 
-    # state of the touched procedures
+
+def _sort_items(items: dict, rank: np.ndarray, n: int):
+    """(procs, items, item_start): the touched procedures (slot ``u`` indexes them),
+    items sorted by (claim rank, slot), and where each rank's items start."""
+    procs, it_u = np.unique(items["proc"], return_inverse=True)
+    items["u"] = it_u.astype(np.int64)
+    io = np.lexsort((np.arange(len(items["claim"])), items["u"], rank[items["claim"]]))
+    items = {name: v[io] for name, v in items.items()}
+    # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
+    item_start = np.searchsorted(rank[items["claim"]], np.arange(n + 1))
+    return procs, items, item_start
+
+
+def _decide(ledger, policy, procs, items, item_start, reason, order, seq, reversal, review):
+    """The compiled decision pass over the undecided claims, in batch order: fills
+    ``reason`` in place. Returns (bad_u, start_has_live)."""
+    keys = ledger.keys
     nu = len(procs)
     balance = np.zeros(nu, np.int64)
     live_n = np.zeros((nu, 4), np.int64)
@@ -411,47 +504,26 @@ def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     live_adj = np.zeros((nu, 4), np.int64)
     live_contr = np.zeros((nu, 4), np.int64)
     codes = keys.packed_codes(ledger.entries, policy)
-    is_remit = _is_remit(ledger)
     K.procedure_state_nb(
-        procs, codes, keys.amounts, is_remit, keys.proc_entry_start,
+        procs, codes, keys.amounts, _is_remit(ledger), keys.proc_entry_start,
         balance, live_n, live_paid, live_adj, live_contr,
     )  # fmt: skip
     has_live = live_n > 0
     start_has_live = has_live.copy()
 
+    n = len(reason)
     cand_rank = np.flatnonzero(reason[order] < 0)  # ranks of claims to decide
-    by_rank_seq = seq[order].astype(np.int64)
-    by_rank_rev = reversal[order]
     kreason = np.full(n, -1, np.int64)
     bad_u = np.full(n, -1, np.int64)
     K.decide_nb(
-        cand_rank.astype(np.int64), by_rank_seq, by_rank_rev, item_start, it_u, it_kind,
-        it_amount, contractual, bool(review), balance, has_live, live_paid, live_adj,
-        live_contr, kreason, bad_u,
+        cand_rank.astype(np.int64), seq[order].astype(np.int64), reversal[order], item_start,
+        items["u"], items["kind"], items["amount"], items["contractual"], bool(review),
+        balance, has_live, live_paid, live_adj, live_contr, kreason, bad_u,
     )  # fmt: skip
     reason_by_rank = reason[order]
     reason_by_rank[cand_rank] = kreason[cand_rank]
     reason[order] = reason_by_rank
-    return dict(
-        n=n,
-        claim_enc=claim_enc,
-        seq=seq,
-        reversal=reversal,
-        rank=rank,
-        order=order,
-        reason=reason,
-        bad_u=bad_u,
-        procs=procs,
-        items=dict(
-            claim=it_claim,
-            proc=it_proc,
-            kind=it_kind,
-            amount=it_amount,
-            adj_row=it_adj_row,
-            u=it_u,
-        ),  # fmt: skip
-        start_has_live=start_has_live,
-    )
+    return bad_u, start_has_live
 
 
 def _dict_codes(column):
