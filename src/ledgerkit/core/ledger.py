@@ -195,7 +195,7 @@ class Ledger:
 
     def as_of(self, timestamp) -> Ledger:
         """The ledger as it stood at ``timestamp`` (entries posted at or before it)."""
-        ts = pa.scalar(_utc(timestamp), arrow_schema("entries").field("posted_at").type)
+        ts = pa.scalar(utc_timestamp(timestamp), arrow_schema("entries").field("posted_at").type)
         mask = pc.less_equal(self.entries["posted_at"], ts)
         entries = self.entries.filter(mask)
         return Ledger(self.encounters, self.procedures, entries, self.payers, self.policy)
@@ -242,7 +242,24 @@ def default_payers(encounters: pa.Table) -> pa.Table:
     )
 
 
-def _utc(timestamp) -> dt.datetime:
+def utc_timestamp(timestamp) -> dt.datetime:
+    """A point in time as an aware UTC datetime, for comparing with ``posted_at``.
+
+    Parameters
+    ----------
+    timestamp : datetime, date or str
+        A ``date`` means the end of that day; an ISO string is read by
+        ``datetime.fromisoformat`` (so ``"2025-03-01"`` is midnight); a naive
+        datetime is taken as UTC.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> utc_timestamp(dt.date(2025, 3, 1))
+    datetime.datetime(2025, 3, 1, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc)
+    >>> utc_timestamp("2025-03-01")
+    datetime.datetime(2025, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
+    """
     if isinstance(timestamp, str):
         timestamp = dt.datetime.fromisoformat(timestamp)
     if isinstance(timestamp, dt.date) and not isinstance(timestamp, dt.datetime):

@@ -505,7 +505,7 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     live_contr = np.zeros((nu, 4), np.int64)
     codes = keys.packed_codes(ledger.entries, policy)
     K.procedure_state_nb(
-        procs, codes, keys.amounts, _is_remit(ledger), keys.proc_entry_start,
+        procs, codes, keys.amounts, remit_entry_mask(ledger), keys.proc_entry_start,
         balance, live_n, live_paid, live_adj, live_contr,
     )  # fmt: skip
     has_live = live_n > 0
@@ -535,8 +535,9 @@ def _dict_codes(column):
     )
 
 
-def _is_remit(ledger: Ledger) -> np.ndarray:
-    """True for entries with source 'remit', in grouped order."""
+def remit_entry_mask(ledger: Ledger) -> np.ndarray:
+    """True for the ledger's entries with source ``remit``, in grouped order (the
+    order of ``ledger.keys``, as the posting kernels read entries)."""
     src = codes_in(ledger.entries["source"], pa.array(SOURCES)) == SOURCES.index("remit")
     order = ledger.keys.entry_order
     return src if order is None else src[order]
@@ -641,7 +642,7 @@ def _build_entries(ledger, b, ev, actor, note, at):
         )
         g_u = np.repeat(uu, cnt)
         codes = keys.packed_codes(ledger.entries, ledger.policy)
-        is_remit = _is_remit(ledger)
+        is_remit = remit_entry_mask(ledger)
         live = C.is_live(codes[grouped]) & is_remit[grouped]
         e_seq = C.payer_seq_of(codes[grouped]).astype(np.int64)
         grouped, g_u, e_seq = grouped[live], g_u[live], e_seq[live]
@@ -743,7 +744,10 @@ def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
     )
 
 
-def _as_remittances(remittances):
+def as_remittances(remittances):
+    """``remittances`` itself when it is a :class:`~ledgerkit.x12.Remittances`, else
+    what :func:`~ledgerkit.x12.read_835` reads from it (835 bytes, a file, a folder
+    or a list)."""
     from ledgerkit.x12.remittances import Remittances
 
     if isinstance(remittances, Remittances):
@@ -761,29 +765,63 @@ def _now(at) -> dt.datetime:
     return at
 
 
-def _run(
-    ledger, remittances, *, policy, at, actor, note, review=False, claim_level_line=None,
-    batch=None,
-):  # fmt: skip
-    """post / post_flagged: (PostResult, decision arrays, which claims may post).
+def post_batch(
+    ledger: Ledger,
+    batch: Batch,
+    *,
+    policy=None,
+    at: dt.datetime | None = None,
+    actor: str = ENGINE_ACTOR,
+    note: str | None = None,
+    review: bool = False,
+    claim_level_line: int | None = None,
+) -> PostResult:
+    """Decide and post a flattened batch: :func:`post` for callers that flattened
+    the remittances already (``LedgerStore.post`` stores the same batch).
 
-    ``batch`` is ``flatten(remittances)`` when the caller has it already."""
+    Parameters
+    ----------
+    ledger : Ledger
+    batch : Batch
+        ``ledgerkit.posting.batch.flatten(remittances)``.
+    policy, at, actor, note
+        As in :func:`post`.
+    review : bool
+        Decide as a reviewer does (``post_flagged``): an unbalanced remit may post,
+        a conflict does not stop it, and posted claims get reason ``reviewed``.
+    claim_level_line : int, optional
+        With ``review``: the procedure line that takes claim-level amounts when the
+        encounter has several.
+
+    Returns
+    -------
+    PostResult
+        ``provider_adjustments`` is None (PLB belong to no procedure).
+    """
     policy = policy or ledger.policy
     when = _now(at)
-    b = flatten(_as_remittances(remittances)) if batch is None else batch
-    ev = _evaluate(ledger, b, policy, review=review, claim_level_line=claim_level_line)
+    ev = _evaluate(ledger, batch, policy, review=review, claim_level_line=claim_level_line)
     if review:
-        ok = np.isin(ev["reason"], [_CODES.index("first_remit"), _CODES.index("reversal")])
         ev["reason"] = np.where(
             ev["reason"] == _CODES.index("first_remit"), _CODES.index("reviewed"), ev["reason"]
         )
-    else:
-        ok = None
-    entries, per_claim = _build_entries(ledger, b, ev, actor, note, when)
+    entries, per_claim = _build_entries(ledger, batch, ev, actor, note, when)
     new_ledger = ledger.append(entries, at=when) if entries.num_rows else ledger
     appended = new_ledger.entries.slice(ledger.entries.num_rows)
-    decisions = _decisions(b, ev, per_claim, when, actor, note)
-    return PostResult(new_ledger, decisions, appended), ev, ok
+    decisions = _decisions(batch, ev, per_claim, when, actor, note)
+    return PostResult(new_ledger, decisions, appended)
+
+
+def archive_decisions(batch: Batch, *, at=None, actor: str, note: str) -> pa.Table:
+    """Decision rows (``DECISIONS_SCHEMA``) archiving every claim of a batch on a
+    reviewer's word: decision ``archived``, reason ``reviewed_archive``, no entries."""
+    n = batch.n
+    ev = {
+        "order": np.arange(n),
+        "reason": np.full(n, _CODES.index("reviewed_archive")),
+        "seq": np.zeros(n, np.int8),
+    }
+    return _decisions(batch, ev, np.zeros(n, np.int64), _now(at), actor, note)
 
 
 def post(
@@ -830,5 +868,5 @@ def post(
     >>> post(result.ledger, remittances_from_ledger(full)).entries.num_rows  # idempotent
     0
     """
-    result, _, _ = _run(ledger, remittances, policy=policy, at=at, actor=actor, note=note)
-    return result
+    batch = flatten(as_remittances(remittances))
+    return post_batch(ledger, batch, policy=policy, at=at, actor=actor, note=note)

@@ -22,12 +22,12 @@ from ledgerkit.core.ledger import Ledger
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten
 from ledgerkit.posting.engine import (
-    _CODES,
     REASONS,
     PostResult,
-    _decisions,
-    _now,
-    _run,
+    archive_decisions,
+    as_remittances,
+    post_batch,
+    remit_entry_mask,
     select_remits,
 )
 
@@ -44,9 +44,7 @@ def _who(actor, note) -> None:
 
 
 def _one_remit(remittances, remit_id: str):
-    from ledgerkit.posting.engine import _as_remittances
-
-    sel = select_remits(_as_remittances(remittances), remit_id)
+    sel = select_remits(as_remittances(remittances), remit_id)
     if sel.claims.num_rows == 0:
         raise LedgerError(f"no remit with id {remit_id!r} in the remittances given")
     if sel.claims.num_rows > 1:  # the same remit sent twice: keep the first
@@ -92,12 +90,12 @@ def post_flagged(
     """
     _who(actor, note)
     sel = _one_remit(remittances, remit_id)
-    result, ev, ok = _run(
-        ledger, sel, policy=policy, at=at, actor=actor, note=note, review=True,
+    result = post_batch(
+        ledger, flatten(sel), policy=policy, at=at, actor=actor, note=note, review=True,
         claim_level_line=claim_level_line,
     )  # fmt: skip
-    if not ok.all():
-        code = _CODES[int(ev["reason"][0])]
+    code = result.decisions["reason_code"][0].as_py()  # one claim: _one_remit keeps one
+    if code not in ("reviewed", "reversal"):
         raise LedgerError(f"remit {remit_id}: cannot post ({code}): {REASONS[code][1]}")
     return result
 
@@ -114,15 +112,8 @@ def archive(
         reason code ``reviewed_archive``.
     """
     _who(actor, note)
-    sel = _one_remit(remittances, remit_id)
-    b = flatten(sel)
-    n = b.n
-    ev = {
-        "order": np.arange(n),
-        "reason": np.full(n, _CODES.index("reviewed_archive")),
-        "seq": np.zeros(n, np.int8),
-    }
-    return _decisions(b, ev, np.zeros(n, np.int64), _now(at), actor, note)
+    batch = flatten(_one_remit(remittances, remit_id))
+    return archive_decisions(batch, at=at, actor=actor, note=note)
 
 
 def negate(ledger: Ledger, entry_ids, *, actor: str, note: str, at=None) -> Ledger:
@@ -144,7 +135,6 @@ def procedure_balance(ledger: Ledger, encounter_id: str, line: int) -> int:
     """Balance of one procedure, in cents (charge - paid - patient_paid - contractual
     - written_off)."""
     from ledgerkit._kernels import posting as K
-    from ledgerkit.posting.engine import _is_remit
 
     keys = ledger.keys
     enc = pc.index(ledger.encounters["encounter_id"], encounter_id).as_py()
@@ -159,7 +149,8 @@ def procedure_balance(ledger: Ledger, encounter_id: str, line: int) -> int:
     z = np.zeros((1, 4), np.int64)
     K.procedure_state_nb(
         procs, keys.packed_codes(ledger.entries, ledger.policy), keys.amounts,
-        _is_remit(ledger), keys.proc_entry_start, bal, z.copy(), z.copy(), z.copy(), z.copy(),
+        remit_entry_mask(ledger), keys.proc_entry_start,
+        bal, z.copy(), z.copy(), z.copy(), z.copy(),
     )  # fmt: skip
     return int(bal[0])
 

@@ -67,7 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.ledger import Ledger, utc_timestamp
 from ledgerkit.core.schema import TIMESTAMP, arrow_schema
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten
@@ -75,8 +75,8 @@ from ledgerkit.posting.engine import (
     DECISIONS_SCHEMA,
     ENGINE_ACTOR,
     PostResult,
-    _as_remittances,
-    _run,
+    as_remittances,
+    post_batch,
 )
 from ledgerkit.store.lock import WriterLock
 from ledgerkit.store.remits import REMIT_TABLES, remit_rows, remit_schemas, to_remittances
@@ -298,9 +298,7 @@ class LedgerStore:
             if not 0 <= int(as_of) <= latest:
                 raise LedgerError(f"{self.path}: no store version {as_of}")
             return int(as_of)
-        from ledgerkit.core.ledger import _utc
-
-        ts = pa.scalar(_utc(as_of), TIMESTAMP)
+        ts = pa.scalar(utc_timestamp(as_of), TIMESTAMP)
         before = hist.filter(pc.less_equal(hist["committed_at"], ts))
         if before.num_rows == 0:
             raise LedgerError(f"{self.path}: the store did not exist yet at {as_of}")
@@ -494,11 +492,11 @@ class LedgerStore:
 
         The same files posted twice change no entry (their remits are archived).
         """
-        r = _as_remittances(remittances)
+        r = as_remittances(remittances)
         with self._writing("post") as base:
             ledger = self.ledger(base.version)
             batch = flatten(r)
-            result = _run(ledger, r, policy=None, at=at, actor=actor, note=note, batch=batch)[0]
+            result = post_batch(ledger, batch, at=at, actor=actor, note=note)
             remits = remit_rows(
                 r,
                 self._table("remit_claims", base.version)["remit_id"].combine_chunks(),
