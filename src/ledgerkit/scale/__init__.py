@@ -1,5 +1,5 @@
-"""Scale-out: the Dask API (``api``, also importable as ``ledgerkit.dask``), partitioned
-ledgers on disk (``partitioning``) and exact combining of TAA history and metrics.
+"""Scale-out: the Dask API (``api``, importable as ``ledgerkit.dask``) and its clusters
+(``cluster``), partitioned ledgers on disk (``partitioning``), exact TAA and metric combining.
 """
 
 from ledgerkit.scale.api import *  # noqa: F403

@@ -45,11 +45,8 @@ alone never imports Dask.
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
-import importlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +55,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit.scale.cluster import get_client, import_distributed, local_cluster
 from ledgerkit.scale.metrics import METRICS, combine_metric, group_sum, part_metric
 from ledgerkit.scale.partitioning import (
     EPOCH,
@@ -99,81 +97,6 @@ __all__ = [
     "aging",
 ]
 
-_DEFAULT = {}
-
-
-# --------------------------------------------------------------------- cluster
-def _distributed():
-    try:
-        return importlib.import_module("distributed")
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "ledgerkit.dask needs dask.distributed: pip install 'ledgerkit[dask]'"
-        ) from exc
-
-
-def local_cluster(n_workers: int = 2, threads_per_worker: int = 1, memory_limit="auto", **kwargs):
-    """A ``dask.distributed.LocalCluster`` of processes, with Numba's threads matched.
-
-    Dask's nanny limits OpenMP/MKL threads but not ``NUMBA_NUM_THREADS``; each
-    worker gets ``NUMBA_NUM_THREADS = threads_per_worker`` so parallel kernels
-    do not oversubscribe the cores. Use it as a context manager::
-
-        with lkd.local_cluster(2, memory_limit="3GiB") as cluster, Client(cluster) as client:
-            lkd.classify(folder, client=client)
-
-    Parameters
-    ----------
-    n_workers, threads_per_worker : int
-    memory_limit : str or int
-        Per worker (``"3GiB"``); Dask spills, pauses and finally restarts a
-        worker that goes over it.
-    **kwargs
-        Passed to ``LocalCluster`` (``dashboard_address``, ``local_directory``...).
-    """
-    dist = _distributed()
-    env = dict(kwargs.pop("env", None) or {})
-    env.setdefault("NUMBA_NUM_THREADS", str(int(threads_per_worker)))
-    kwargs.setdefault("dashboard_address", ":0")  # never clash with a running dashboard
-    return dist.LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=threads_per_worker,
-        processes=True,
-        memory_limit=memory_limit,
-        env=env,
-        **kwargs,
-    )
-
-
-def get_client(client=None):
-    """``client``, else the current default Dask client, else one on a new local cluster.
-
-    The local cluster started here (one worker per core, one thread each) is
-    kept for later calls and closed when Python exits.
-    """
-    if client is not None:
-        return client
-    dist = _distributed()
-    try:
-        return dist.default_client()
-    except ValueError:
-        pass
-    if "client" not in _DEFAULT:
-        cluster = local_cluster(n_workers=max(1, os.cpu_count() or 1))
-        _DEFAULT["cluster"] = cluster
-        _DEFAULT["client"] = dist.Client(cluster)
-        atexit.register(_close_default)
-    return _DEFAULT["client"]
-
-
-def _close_default():  # pragma: no cover - runs at interpreter exit
-    client = _DEFAULT.pop("client", None)
-    cluster = _DEFAULT.pop("cluster", None)
-    if client is not None:
-        client.close()
-    if cluster is not None:
-        cluster.close()
-
 
 def _dataset(data) -> PartitionedLedger:
     if isinstance(data, PartitionedLedger):
@@ -210,7 +133,7 @@ def _shared(client, value):
 def _wait(client, futures, progress, desc):
     from tqdm.auto import tqdm
 
-    dist = _distributed()
+    dist = import_distributed()
     disable = None if progress is None else not progress
     with tqdm(total=len(futures), desc=desc, unit="part", disable=disable) as bar:
         for _ in dist.as_completed(futures):
@@ -362,7 +285,7 @@ def class_counts(out) -> dict:
 
 # --------------------------------------------------------------------- TAA history
 def _history_future(client, ds, policy, progress):
-    dist = _distributed()
+    dist = import_distributed()
     parts = client.map(
         part_history,
         [ds] * ds.n_partitions,
