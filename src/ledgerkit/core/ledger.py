@@ -252,6 +252,11 @@ def utc_timestamp(timestamp) -> dt.datetime:
         ``datetime.fromisoformat`` (so ``"2025-03-01"`` is midnight); a naive
         datetime is taken as UTC.
 
+    Returns
+    -------
+    datetime.datetime
+        Timezone-aware.
+
     Examples
     --------
     >>> import datetime as dt

@@ -536,8 +536,25 @@ def _dict_codes(column):
 
 
 def remit_entry_mask(ledger: Ledger) -> np.ndarray:
-    """True for the ledger's entries with source ``remit``, in grouped order (the
-    order of ``ledger.keys``, as the posting kernels read entries)."""
+    """Which entries came from a remit.
+
+    Parameters
+    ----------
+    ledger : Ledger
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for entries with source ``remit``, in grouped order (the order of
+        ``ledger.keys``, as the posting kernels read entries).
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(20, seed=1)
+    >>> int(remit_entry_mask(ledger).sum()) > 0
+    True
+    """
     src = codes_in(ledger.entries["source"], pa.array(SOURCES)) == SOURCES.index("remit")
     order = ledger.keys.entry_order
     return src if order is None else src[order]
@@ -746,8 +763,23 @@ def _decisions(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
 
 def as_remittances(remittances):
     """``remittances`` itself when it is a :class:`~ledgerkit.x12.Remittances`, else
-    what :func:`~ledgerkit.x12.read_835` reads from it (835 bytes, a file, a folder
-    or a list)."""
+    what :func:`~ledgerkit.x12.read_835` reads from it.
+
+    Parameters
+    ----------
+    remittances : Remittances, or 835 bytes, a file, a folder or a list of them
+
+    Returns
+    -------
+    Remittances
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> r = lk.synth.remittances(lk.synth.generate(20, seed=1))
+    >>> as_remittances(r) is r
+    True
+    """
     from ledgerkit.x12.remittances import Remittances
 
     if isinstance(remittances, Remittances):
@@ -797,6 +829,20 @@ def post_batch(
     -------
     PostResult
         ``provider_adjustments`` is None (PLB belong to no procedure).
+
+    Raises
+    ------
+    LedgerError
+        ``claim_level_line`` names no procedure line of a remit's encounter.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> from ledgerkit.posting.batch import flatten
+    >>> full = lk.synth.generate(50, seed=2)
+    >>> batch = flatten(lk.synth.remittances(full))
+    >>> post_batch(full, batch).entries.num_rows  # every remit is posted already
+    0
     """
     policy = policy or ledger.policy
     when = _now(at)
@@ -813,8 +859,32 @@ def post_batch(
 
 
 def archive_decisions(batch: Batch, *, at=None, actor: str, note: str) -> pa.Table:
-    """Decision rows (``DECISIONS_SCHEMA``) archiving every claim of a batch on a
-    reviewer's word: decision ``archived``, reason ``reviewed_archive``, no entries."""
+    """Decision rows archiving every claim of a batch on a reviewer's word.
+
+    Parameters
+    ----------
+    batch : Batch
+        ``ledgerkit.posting.batch.flatten(remittances)``.
+    at : datetime, optional
+        ``decided_at`` (now when omitted).
+    actor, note : str
+        Who archives, and why.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per claim (``DECISIONS_SCHEMA``): decision ``archived``, reason
+        ``reviewed_archive``, no entries.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> from ledgerkit.posting.batch import flatten
+    >>> batch = flatten(lk.synth.remittances(lk.synth.generate(5, seed=2)))
+    >>> rows = archive_decisions(batch, actor="ana", note="paid by check")
+    >>> pc.unique(rows["reason_code"]).to_pylist()
+    ['reviewed_archive']
+    """
     n = batch.n
     ev = {
         "order": np.arange(n),

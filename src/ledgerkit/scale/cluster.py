@@ -15,7 +15,17 @@ _DEFAULT = {}
 
 
 def import_distributed():
-    """The ``dask.distributed`` module (an ImportError says how to install it)."""
+    """The ``dask.distributed`` module, imported on first use.
+
+    Returns
+    -------
+    module
+
+    Raises
+    ------
+    ImportError
+        When dask.distributed is not installed (the message says how to install it).
+    """
     try:
         return importlib.import_module("distributed")
     except ImportError as exc:  # pragma: no cover - depends on the environment
