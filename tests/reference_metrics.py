@@ -16,6 +16,7 @@ null last.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from fractions import Fraction
 
@@ -32,6 +33,11 @@ AGING_BUCKETS = (
     ("days_91_120", 91, 120),
     ("days_over_120", 121, None),
 )
+
+
+@functools.cache
+def _default_catalog() -> CarcCatalog:
+    return CarcCatalog.default()  # read once: it costs a CSV read
 
 
 def rate(num: int, den: int) -> float | None:
@@ -79,7 +85,7 @@ def line_facts(ledger, policy=None, catalog=None) -> list[dict]:
     top_carc       CARC of the last adjudicating payer's largest live denial
     """
     policy = policy or ledger.policy
-    catalog = catalog or CarcCatalog.default()
+    catalog = catalog or _default_catalog()
     entries = ledger.entries.to_pylist()
     encounters = {e["encounter_id"]: e for e in ledger.encounters.to_pylist()}
     procedures = {(p["encounter_id"], p["line"]): p for p in ledger.procedures.to_pylist()}
@@ -241,7 +247,7 @@ def _first_response_ref(ledger, by, policy, catalog):
     them: the lines of the same non-reason labels), and the denied claims and
     cents of its denied lines (avoidable ones as well).
     """
-    catalog = catalog or CarcCatalog.default()
+    catalog = catalog or _default_catalog()
     by = _as_tuple(by)
     base_by = tuple(d for d in by if d not in REASON_DIMS)
     lines = [r for r in line_facts(ledger, policy, catalog) if r["submitted"]]
@@ -328,7 +334,7 @@ def denial_dollars_ref(ledger, by=("payer", "carc"), *, policy=None, catalog=Non
     entry's own CARC; the other dimensions those of the entry's procedure.
     """
     policy = policy or ledger.policy
-    catalog = catalog or CarcCatalog.default()
+    catalog = catalog or _default_catalog()
     by = _as_tuple(by)
     entries = ledger.entries.to_pylist()
     live = live_ids(entries)
@@ -363,7 +369,7 @@ def denial_dollars_ref(ledger, by=("payer", "carc"), *, policy=None, catalog=Non
 
 def _denied_line_groups(ledger, by, policy, catalog):
     """Submitted lines denied on the first response, grouped (reason = first_reason)."""
-    catalog = catalog or CarcCatalog.default()
+    catalog = catalog or _default_catalog()
     by = _as_tuple(by)
     groups = defaultdict(list)
     for r in line_facts(ledger, policy, catalog):
@@ -430,7 +436,7 @@ def days_to_resolution_ref(ledger, by="payer", *, policy=None, catalog=None) -> 
 
 def _current_groups(ledger, by, policy, catalog, value):
     """Every line (self-pay too) with ``value(line) != 0``, grouped (reason = top_carc)."""
-    catalog = catalog or CarcCatalog.default()
+    catalog = catalog or _default_catalog()
     by = _as_tuple(by)
     groups = defaultdict(list)
     for r in line_facts(ledger, policy, catalog):
