@@ -39,13 +39,13 @@ PROVIDERS = ["DR1", "DR2", None]
 LOCATIONS = ["L1", "L2", None]
 # Days from service to T0: aging bucket edges, a future date, several months.
 AGES = [-3, 0, 1, 29, 30, 31, 45, 60, 61, 90, 91, 120, 121, 150]
-T0 = dt.datetime(2025, 3, 1, 9, tzinfo=dt.UTC)
-TODAYS = [None, None, "2025-03-01", "2025-03-02", "2025-01-15", dt.date(2025, 6, 30)]
+T0 = dt.datetime(2025, 2, 26, 9, tzinfo=dt.UTC)  # posting days cross a month end
+TODAYS = [None, None, "2025-02-26", "2025-02-27", "2025-01-15", dt.date(2025, 6, 30)]
 AMOUNTS = ("balance", "payer_balance", "open_pr")
 
 
 def _decorate(draw, ledger: lk.Ledger) -> lk.Ledger:
-    """Service dates over several months, providers, locations, CPTs and payer classes."""
+    """Service dates over several months, providers, locations, CPTs, units, payer classes."""
     enc = ledger.encounters
     n_enc, n_proc = enc.num_rows, ledger.procedures.num_rows
     enc_cols = {
@@ -59,8 +59,14 @@ def _decorate(draw, ledger: lk.Ledger) -> lk.Ledger:
     for name, values in enc_cols.items():
         enc = enc.set_column(enc.schema.get_field_index(name), name, values)
     proc = ledger.procedures
-    cpt = pa.array([draw(st.sampled_from(CPTS)) for _ in range(n_proc)], pa.string())
-    proc = proc.set_column(proc.schema.get_field_index("cpt"), "cpt", cpt)
+    proc_cols = {
+        "cpt": pa.array([draw(st.sampled_from(CPTS)) for _ in range(n_proc)], pa.string()),
+        "units": pa.array(
+            [draw(st.sampled_from([1, 1, 2, 3])) for _ in range(n_proc)], pa.int32()
+        ),
+    }
+    for name, values in proc_cols.items():
+        proc = proc.set_column(proc.schema.get_field_index(name), name, values)
     return lk.Ledger.from_arrow(enc, proc, ledger.entries, PAYERS)
 
 
