@@ -9,6 +9,7 @@ slopes are computed exactly (``Fraction``) and only rounded at the end.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from fractions import Fraction
 
@@ -281,3 +282,145 @@ def underpayments_ref(ledger, *, fee_schedule=None, tolerance=0.05, policy=None)
                 }
             )
     return sorted(out, key=lambda row: -row["shortfall_cents"])  # stable
+
+
+# ---------------------------------------------------------------- worklist
+def _history_ref(ledger, catalog, prior_weight):
+    """Smoothed overturn rate per (primary payer, first-response CARC).
+
+    Payers missing from ``ledger.payers`` share one cell (None), as do lines
+    without a CARC. Returns (p, n, k) dicts keyed by (payer, carc).
+    """
+    known = set(ledger.payers["payer_id"].to_pylist())
+    n, k = defaultdict(int), defaultdict(int)
+    for r in line_facts(ledger, catalog=catalog):
+        if r["submitted"] and r["first_denied"] > 0:
+            payer = r["dims"]["payer"] if r["dims"]["payer"] in known else None
+            cell = (payer, r["first_reason"])
+            n[cell] += 1
+            k[cell] += min(max(r["later_paid"], 0), r["first_denied"]) > 0
+    total_n, total_k = sum(n.values()), sum(k.values())
+    p_all = total_k / total_n if total_n else 0.0
+
+    def category(carc):
+        return catalog.category_of(carc) if carc is not None else "other"
+
+    n_cat, k_cat = defaultdict(int), defaultdict(int)
+    for cell in n:
+        n_cat[category(cell[1])] += n[cell]
+        k_cat[category(cell[1])] += k[cell]
+
+    def p(cell):
+        cat = category(cell[1])
+        p_cat = (k_cat[cat] + prior_weight * p_all) / (n_cat[cat] + prior_weight)
+        return (k[cell] + prior_weight * p_cat) / (n[cell] + prior_weight)
+
+    return p, n, k, known
+
+
+def worklist_ref(
+    ledger, today=None, *, weights=None, horizon_days=90, prior_weight=10.0, catalog=None
+) -> list[dict]:
+    """Not-balanced DENIAL / PARTIAL_DENIAL / UNRESOLVED encounters, highest priority first.
+
+    Scores are floats evaluated in the docstring's formula order, so they can
+    be compared exactly; the ``why`` sentence is rebuilt from the row.
+    """
+    from reference import classify_ref
+
+    from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
+
+    catalog = catalog or _default_catalog()
+    w = {"value": 0.4, "deadline": 0.3, "likelihood": 0.3, **(weights or {})}
+    entries = ledger.entries.to_pylist()
+    if today is None:
+        today = max((posting_day(e) for e in entries), default=dt.date.today())
+    elif isinstance(today, str):
+        today = dt.date.fromisoformat(today)
+    payers = {p["payer_id"]: p for p in ledger.payers.to_pylist()}
+    encounters = {e["encounter_id"]: e for e in ledger.encounters.to_pylist()}
+    open_denied = defaultdict(int)
+    for r in line_facts(ledger, catalog=catalog):
+        open_denied[r["encounter_id"]] += max(min(r["denied"], r["payer_balance"]), 0)
+    first_remit = {}
+    for e in entries:
+        if e["kind"] in ("payment", "adjustment") and e["payer_seq"] >= 1:
+            if e["negates"] is None:
+                key = (e["encounter_id"], e["payer_seq"])
+                first_remit[key] = min(first_remit.get(key, posting_day(e)), posting_day(e))
+    p, hist_n, hist_k, known = _history_ref(ledger, catalog, prior_weight)
+
+    rows = []
+    for position, c in enumerate(classify_ref(ledger)):
+        if c["balanced"] or c["class"] not in ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED"):
+            continue
+        eid = c["encounter_id"]
+        enc = encounters[eid]
+        at_stake = open_denied[eid] if open_denied[eid] > 0 else max(c["payer_balance"], 0)
+        seq = max(c["last_payer_seq"], 1)
+        payer = enc[f"payer{seq}_id"]
+        ref_data = payers.get(payer, {})
+        carc = c["explain_carc"]
+        category = catalog.category_of(carc) if carc is not None else "other"
+        action = catalog.next_action_of(carc) if carc is not None else "appeal"
+        denial_date = first_remit.get((eid, seq), enc["service_date"])
+        if action == "correct_resubmit":
+            kind = "timely_filing"
+            days = ref_data.get("timely_filing_days", DEFAULT_TIMELY_FILING_DAYS)
+            deadline = enc["service_date"] + dt.timedelta(days=days)
+        else:
+            kind = "appeal"
+            days = ref_data.get("appeal_days", DEFAULT_APPEAL_DAYS)
+            deadline = denial_date + dt.timedelta(days=days)
+        days_left = (deadline - today).days
+        cell = (payer if payer in known else None, carc)
+        rows.append(
+            {
+                "position": position,
+                "encounter_id": eid,
+                "class": c["class"],
+                "payer_id": payer,
+                "payer_seq": seq,
+                "line": c["explain_line"],
+                "group_code": c["explain_group"],
+                "carc": carc,
+                "category": category,
+                "next_action": action,
+                "at_stake_cents": at_stake,
+                "payer_balance_cents": c["payer_balance"],
+                "service_date": enc["service_date"],
+                "denial_date": denial_date,
+                "deadline_kind": kind,
+                "deadline": deadline,
+                "days_left": days_left,
+                "expired": days_left < 0,
+                "history_denied": hist_n.get(cell, 0),
+                "history_overturned": hist_k.get(cell, 0),
+                "likelihood": p(cell),
+            }
+        )
+    top = math.log1p(max(r["at_stake_cents"] / 100.0 for r in rows)) if rows else 1.0
+    for r in rows:
+        r["value_score"] = math.log1p(r["at_stake_cents"] / 100.0) / top if top > 0 else 0.0
+        left = r["days_left"]
+        r["urgency_score"] = 0.0 if left < 0 else 1.0 - min(left, horizon_days) / horizon_days
+        r["priority"] = (
+            w["value"] * r["value_score"]
+            + w["deadline"] * r["urgency_score"]
+            + w["likelihood"] * r["likelihood"]
+        )
+    rows.sort(key=lambda r: (-r["priority"], -r["at_stake_cents"], r["days_left"], r["position"]))
+    out = []
+    for rank, r in enumerate(rows, 1):
+        del r["position"]
+        cents = r["at_stake_cents"]
+        r["why"] = (
+            f"{r['class']}: {r['group_code'] or '?'}-{r['carc'] or 'none'} ({r['category']})"
+            f" on line {'?' if r['line'] is None else r['line']} by {r['payer_id'] or '?'};"
+            f" ${cents // 100}.{cents % 100:02d} at stake; {r['next_action']} by"
+            f" {r['deadline'].isoformat()} ({r['days_left']} days, {r['deadline_kind']});"
+            f" {round(r['likelihood'] * 100)}% likely ({r['history_overturned']}/"
+            f"{r['history_denied']} overturned for this payer and CARC)"
+        )
+        out.append({"rank": rank, **r})
+    return out

@@ -99,3 +99,16 @@ def test_slope_reference():
     assert ref.slope([5, 5]) == 0
     assert ref.slope([30, 0, 0, 30]) == 0
     assert float(ref.slope([1, 0, 0])) == pytest.approx(-0.5)
+
+
+@SETTINGS
+@given(
+    ledger=metric_ledgers(),
+    today=st.sampled_from([None, "2025-02-27", "2025-06-30"]),
+    weights=st.sampled_from([None, {"value": 1.0}, {"deadline": 0.0, "likelihood": 2.0}]),
+    prior_weight=st.sampled_from([10.0, 0.5]),
+)
+def test_worklist_matches_reference(ledger, today, weights, prior_weight):
+    kw = dict(today=today, weights=weights, prior_weight=prior_weight)
+    got = lk.worklist(ledger, catalog=CATALOG, **kw)
+    assert_same(got, ref.worklist_ref(ledger, catalog=CATALOG, **kw))
