@@ -323,8 +323,8 @@ def worklist_ref(
 ) -> list[dict]:
     """Not-balanced DENIAL / PARTIAL_DENIAL / UNRESOLVED encounters, highest priority first.
 
-    Scores are floats evaluated in the docstring's formula order, so they can
-    be compared exactly; the ``why`` sentence is rebuilt from the row.
+    Scores are floats in the docstring's formula order (``math.log1p`` may
+    differ from numpy's by an ulp); the ``why`` sentence is rebuilt from the row.
     """
     from reference import classify_ref
 
