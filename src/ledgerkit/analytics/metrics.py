@@ -2,11 +2,14 @@
 
 ``by`` takes any of ``month, payer, payer_class, provider, location, cpt,
 carc, category`` (a name or a sequence; ``None`` = one total row). The
-meaning of each dimension is fixed in ``ledgerkit._facts``: month = service
-month of the claim; payer = the claim's primary payer (the posting payer for
-:func:`denial_dollars`); carc / category = the denial reason of the line (the
-CARC of its largest denial) and its :class:`~ledgerkit.catalog.CarcCatalog`
-category.
+meaning of each dimension is fixed in ``ledgerkit.analytics.facts``: month =
+service month of the claim; payer = the claim's primary payer (the posting
+payer for :func:`denial_dollars`); carc / category = the denial reason of the
+line (the CARC of its largest denial) and its
+:class:`~ledgerkit.core.catalog.CarcCatalog` category. Rows come in label
+order, dimension after dimension: months in time order, payer classes
+alphabetically, categories as in ``CATEGORIES``, other labels in the order of
+their column's dictionary (first appearance for plain strings), null last.
 
 Words used below:
 
@@ -16,11 +19,11 @@ claim
     under each CPT it contains (its lines with that code).
 first response
     the primary payer's payments and adjustments posted on the first day it
-    posted anything for the claim (negations excluded; a later reversal does
-    not change what the first response said).
+    posted a payment or adjustment for the claim (negations excluded; a later
+    reversal does not change what the first response said).
 denied on the first response
-    a line whose first response carries a denial (a CARC the CARC policy
-    maps to ``denied``, e.g. CO-50, CO-97, PI-59) with a positive amount; a
+    a line whose first-response denials (CARCs the CARC policy maps to
+    ``denied``, e.g. CO-50, CO-97, PI-59) add up to a positive amount; a
     claim is denied when any of its lines is. Partial (line) denials count.
 
 All money is int64 cents; rates are float64 (null when the denominator is 0).
@@ -235,7 +238,7 @@ def denial_dollars(ledger, by=("payer", "carc"), *, policy=None, catalog=None) -
     -------
     pyarrow.Table
         ``by`` columns, ``denials`` (adjustment rows), ``claims`` (distinct
-        encounters) and ``denied_cents``; sorted by the ``by`` columns.
+        encounters) and ``denied_cents``; rows in label order (see above).
 
     Examples
     --------
