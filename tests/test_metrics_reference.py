@@ -90,6 +90,12 @@ def noisy_ledgers(draw, max_encounters=6):
     return _decorate(draw, ledger)
 
 
+FOLLOW_UPS = [
+    *("none", "overturn", "partial", "write_off", "to_pr", "secondary", "repost"),
+    *("overturn", "write_off", "to_pr"),  # ways to resolve a denial, twice as likely
+]
+
+
 @st.composite
 def story_ledgers(draw, max_encounters=5):
     """Claims worked the usual way: a first remit that pays, adjusts and denies,
@@ -122,7 +128,8 @@ def story_ledgers(draw, max_encounters=5):
         payers = ("P1", "P2", "P3", "P4")[draw(st.integers(0, 3)) :][:n_payers]
         encounters.append((eid, payers))
         first = draw(st.integers(0, 3))  # the first response's day
-        for line in range(1, draw(st.integers(1, 3)) + 1):
+        plan = draw(st.sampled_from(FOLLOW_UPS))  # what usually happens next on its lines
+        for line in range(1, draw(st.sampled_from([1, 2, 3, 3])) + 1):
             charge = draw(st.sampled_from([0, 5000, 10000, 12000]))
             procedures.append((eid, line, "99213", charge))
             post(eid, line, min(len(payers), 1), "charge", charge, 0)
@@ -143,11 +150,7 @@ def story_ledgers(draw, max_encounters=5):
                 reason = draw(st.sampled_from(DENIALS))
                 denials.append(post(eid, line, 1, "adjustment", denied, day, reason))
             later = day + draw(st.integers(1, 60))
-            what = draw(
-                st.sampled_from(
-                    ["none", "overturn", "partial", "write_off", "to_pr", "secondary", "repost"]
-                )
-            )
+            what = plan if draw(st.integers(0, 3)) else draw(st.sampled_from(FOLLOW_UPS))
             if what == "overturn" and denials:
                 for i in denials:
                     post(
@@ -160,9 +163,11 @@ def story_ledgers(draw, max_encounters=5):
                         (entries[i - 1]["group_code"], entries[i - 1]["carc"]),
                         i,
                     )
-                post(eid, line, 1, "payment", denied + draw(st.sampled_from([0, 0, 1, -1])), later)
+                extra = draw(st.sampled_from([0, 1, 700, -1]))  # over- and underpaid too
+                post(eid, line, 1, "payment", denied + extra, later)
             elif what == "partial":
-                post(eid, line, 1, "payment", draw(st.integers(1, max(denied, 1))), later)
+                paid_later = draw(st.sampled_from([1, denied // 2, denied + 300]))
+                post(eid, line, 1, "payment", paid_later, later)
             elif what == "write_off":
                 post(eid, line, 1, "write_off", denied, later, ("CO", "A2"))
             elif what == "to_pr":
@@ -288,3 +293,53 @@ def test_reference_row_order_is_first_appearance_for_plain_labels():
     )
     assert [r["payer"] for r in ref.initial_denial_rate_ref(ledger, by="payer")] == ["P3", "P1"]
     assert metrics.initial_denial_rate(ledger, by="payer")["payer"].to_pylist() == ["P3", "P1"]
+
+
+def test_a_claim_resolves_with_its_last_denied_line():
+    """Two lines denied 03-01: one written off 03-05, one moved to PR 03-21 -> 20 days;
+    a payment negated (and re-posted) with a negation stamped 02-27 does not move the
+    first response."""
+    from analytics_ledgers import PAYERS as HAND_PAYERS
+    from analytics_ledgers import build, rows
+
+    entries = rows(
+        "E1",
+        1,
+        [
+            (1, "charge", 10000, "2025-02-20"),
+            (1, "payment", 4000, "2025-03-01"),
+            (1, "adjustment", 6000, "2025-03-01", "CO", "50"),
+            (1, "write_off", 6000, "2025-03-05", "CO", "A2"),
+            (1, "payment", -4000, "2025-02-27", None, None, 2, 99),
+            (1, "payment", 4000, "2025-03-01"),
+        ],
+    ) + rows(
+        "E1",
+        2,
+        [
+            (1, "charge", 5000, "2025-02-20"),
+            (1, "payment", 0, "2025-03-01"),
+            (1, "adjustment", 5000, "2025-03-01", "CO", "197"),
+            (1, "transfer_to_pr", 5000, "2025-03-21", "PR", "204"),
+        ],
+    )
+    for i, e in enumerate(entries):
+        e.setdefault("entry_id", i + 1)
+    ledger = build(
+        [("E1", ("P1",), "2025-02-15", "DR1", "L1")],
+        [("E1", 1, "99213", 10000), ("E1", 2, "36415", 5000)],
+        entries,
+        HAND_PAYERS,
+    )
+    (row,) = metrics.days_to_resolution(ledger, by=None).to_pylist()
+    assert (row["resolved_claims"], row["mean_days"]) == (1, 20.0)
+    (lag,) = lk.payer_behaviour.remit_lag(ledger).to_pylist()
+    assert (lag["remits"], lag["max_days"]) == (1, 14.0)
+    from reference_trends import remit_lag_ref
+
+    assert_same(lk.payer_behaviour.remit_lag(ledger), remit_lag_ref(ledger))
+    for metric, reference in PAIRS:
+        for by in BYS:
+            assert_same(
+                metric(ledger, by=by), reference(ledger, by=by), ("median_days", "p90_days")
+            )
