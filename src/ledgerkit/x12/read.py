@@ -16,7 +16,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit._kernels import x12 as k
+from ledgerkit._kernels.x12 import (
+    adjustment_sums_nb,
+    float_validity_nb,
+    gather_strings_nb,
+    gather_table_nb,
+    group_sum_nb,
+    person_keys_nb,
+    span_offsets_nb,
+    table_offsets_nb,
+    validity_nb,
+)
+from ledgerkit._kernels.x12 import layout as k
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.remittances import (
     IDENTIFIER_COLUMNS,
@@ -55,9 +66,9 @@ def _large_strings(buf, s, e) -> pa.Array:  # pragma: no cover - a >2 GB column 
     n = len(s)
     offsets = np.empty(n + 1, np.int64)
     valid = np.empty(n, np.bool_)
-    total = k.span_offsets_nb(s, e, offsets, valid)
+    total = span_offsets_nb(s, e, offsets, valid)
     data = np.empty(max(total, 1), np.uint8)
-    k.gather_strings_nb(buf, s, e, offsets, data)
+    gather_strings_nb(buf, s, e, offsets, data)
     bitmap, n_null = _bitmap(valid)
     arr = pa.Array.from_buffers(
         pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], n_null
@@ -115,7 +126,7 @@ def _string_columns(
     n_null = np.empty(nf, np.int64)
     totals = np.empty(nf, np.int64)
     rows = np.empty(nf, np.int64)
-    k.table_offsets_nb(whole, n, fields, offsets, bits, n_null, totals, rows)
+    table_offsets_nb(whole, n, fields, offsets, bits, n_null, totals, rows)
     if totals.max(initial=0) >= 2**31 - 1:  # pragma: no cover - a >2 GB column of one file
         return {int(f): _large_strings(buf, spans[2 * f], spans[2 * f + 1]) for f in fields}
     # 8 spare bytes after each field: the kernel copies 8 bytes at a time
@@ -127,7 +138,7 @@ def _string_columns(
         sep_rows = np.full(nf, -1, np.int64)
     else:
         seps = _whole(seps)
-    k.gather_table_nb(
+    gather_table_nb(
         buf, whole, n, fields, rows, bases, seps, np.asarray(sep_rows, np.int64), offsets, data
     )
     for j in range(nf):
@@ -148,7 +159,7 @@ def _string_columns(
 def _column(values: np.ndarray, typ, nulls: _Nulls, present: int = -1) -> pa.Array:
     """A row of a kernel number array as an Arrow array of ``typ``, without a copy.
 
-    Absent values (see the layouts in ``_kernels/x12.py``: NULL in int64 rows,
+    Absent values (see the layouts in ``_kernels/x12/layout.py``: NULL in int64 rows,
     NULL32 in int32 rows, 0 in date rows, +0.0 in float rows) become nulls, with
     0 written under them; dates lose their bias. The array keeps the kernel's
     block alive: the blocks hold only the table's columns and a few small rows.
@@ -160,11 +171,11 @@ def _column(values: np.ndarray, typ, nulls: _Nulls, present: int = -1) -> pa.Arr
         return nulls(n, typ)
     bits = np.empty((n + 7) // 8, np.uint8)
     if values.dtype.kind == "f":
-        n_null = k.float_validity_nb(values.view(np.int64), bits)
+        n_null = float_validity_nb(values.view(np.int64), bits)
     elif typ == pa.date32():
-        n_null = k.validity_nb(values, 0, k.DATE_BIAS, bits)
+        n_null = validity_nb(values, 0, k.DATE_BIAS, bits)
     else:
-        n_null = k.validity_nb(values, NULL if typ == pa.int64() else k.NULL32, 0, bits)
+        n_null = validity_nb(values, NULL if typ == pa.int64() else k.NULL32, 0, bits)
     if n_null == n and n:
         return nulls(n, typ)
     np_type = {pa.int64(): np.int64, pa.float64(): np.float64}.get(typ, np.int32)
@@ -223,9 +234,7 @@ def person_keys(buf: np.ndarray, spans: np.ndarray, salt, first: int = 0) -> pa.
     out = np.zeros(26 * n, np.uint8)
     bits = np.zeros((n + 7) // 8, np.uint8)
     keys = _salt_keys(salt) if salt is not None else np.zeros(4, np.uint64)
-    n_null = k.person_keys_nb(
-        buf, _whole(spans), 2 * first, 5, 4, keys, salt is not None, out, bits
-    )
+    n_null = person_keys_nb(buf, _whole(spans), 2 * first, 5, 4, keys, salt is not None, out, bits)
     if n_null == n and n:
         return pa.nulls(n, pa.string())
     offsets = np.arange(0, 26 * (n + 1), 26, dtype=np.int32)
@@ -268,7 +277,7 @@ def _derived(p: Parsed) -> dict:
     ncl, nli, nad = p.cl_n.shape[1], p.li_n.shape[1], p.ad_n.shape[1]
     claim_pr, claim_pr123, claim_cas = (np.zeros(ncl, np.int64) for _ in range(3))
     line_cas, line_pr123 = np.zeros(nli, np.int64), np.zeros(nli, np.int64)
-    k.adjustment_sums_nb(
+    adjustment_sums_nb(
         p.buf, _whole(p.ad_s), _whole(p.ad_i), _whole(p.ad_n), nad,
         claim_pr, claim_pr123, claim_cas, line_cas, line_pr123,
     )  # fmt: skip
@@ -564,9 +573,9 @@ def _transaction_residuals(p: Parsed):
     if ntx == 0:
         return []
     paid = np.zeros(ntx, np.int64)
-    k.group_sum_nb(p.cl_n[k.CN_PAID], p.cl_i[k.CI_TX], paid)
+    group_sum_nb(p.cl_n[k.CN_PAID], p.cl_i[k.CI_TX], paid)
     plb_sum = np.zeros(ntx, np.int64)
-    k.group_sum_nb(p.pl_n[k.PN_AMOUNT], p.pl_i[k.PI_TX], plb_sum)
+    group_sum_nb(p.pl_n[k.PN_AMOUNT], p.pl_i[k.PI_TX], plb_sum)
     has = p.tx_n[k.TN_PAYMENT] != NULL
     bpr = np.where(has, p.tx_n[k.TN_PAYMENT], 0)
     s, e = p.tx_s[2 * k.T_CREDIT_DEBIT], p.tx_s[2 * k.T_CREDIT_DEBIT + 1]

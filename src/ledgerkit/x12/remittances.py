@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit._kernels.x12 import group_sum_nb
+from ledgerkit._kernels.x12.sums import group_sum_nb
 from ledgerkit.core.schema import Column
 
 __all__ = ["Remittances", "SCHEMAS", "TABLE_NAMES", "describe", "schema"]

@@ -1,8 +1,8 @@
 """The Python side of the compiled 835 tokenizer: allocate, call, explain errors.
 
 :func:`tokenize` estimates the rows of each table with
-:func:`ledgerkit._kernels.x12.count_835_nb` (the whole of a small file, samples
-of a large one), allocates, and runs :func:`ledgerkit._kernels.x12.parse_835_nb`
+:func:`ledgerkit._kernels.x12.scan.count_835_nb` (the whole of a small file, samples
+of a large one), allocates, and runs :func:`ledgerkit._kernels.x12.parse.parse_835_nb`
 over the bytes of one file (again, with exact sizes, if an estimate was too
 small); it returns a :class:`Parsed` bundle of numpy arrays. Python never loops
 over segments: it only sniffs default delimiters for files without an ISA
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ledgerkit._kernels import x12 as k
+from ledgerkit._kernels.x12 import count_835_nb, count_samples_nb, parse_835_nb
+from ledgerkit._kernels.x12 import layout as k
 from ledgerkit.x12.errors import X12Error
 
 __all__ = ["Parsed", "tokenize", "sniff_delimiters", "FINDING_CODES"]
@@ -58,7 +59,7 @@ _ENV_NAMES = {
 
 @dataclass
 class Parsed:
-    """Arrays filled by the kernel for one file (see the layouts in ``_kernels/x12.py``)."""
+    """Arrays filled by the kernel for one file (see the layouts in ``_kernels/x12/layout.py``)."""
 
     buf: np.ndarray
     counts: np.ndarray
@@ -150,7 +151,7 @@ def _arrays(counts, int_dtype):
 
 def _run(buf, delims, counts, err, arrays):
     a = arrays
-    return k.parse_835_nb(
+    return parse_835_nb(
         buf, *delims, counts, err,
         a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["cl_i"], a["li_s"], a["li_n"], a["li_i"],
         a["li_f"], a["ad_s"], a["ad_n"], a["ad_i"], a["ad_f"], a["re_s"], a["re_i"], a["pl_s"],
@@ -179,13 +180,13 @@ def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
     counts = np.zeros(k.N_K, np.int64)
     size = min(SAMPLE_BYTES, max(n // 128, 1))
     if n < max(SAMPLED_ABOVE, 2 * SAMPLES * size):
-        k.count_835_nb(buf, delims[0], delims[2], counts)
+        count_835_nb(buf, delims[0], delims[2], counts)
         return counts
     # the first slice reads the ISA header, which sets the delimiters of the others
-    k.count_835_nb(buf[:size], delims[0], delims[2], counts)
+    count_835_nb(buf[:size], delims[0], delims[2], counts)
     esep, term = int(counts[k.K_ESEP]), int(counts[k.K_TERM])
     starts = np.linspace(size, n - size, SAMPLES - 1).astype(np.int64)
-    sampled = size + k.count_samples_nb(buf, starts, size, esep, term, counts)
+    sampled = size + count_samples_nb(buf, starts, size, esep, term, counts)
     rows = counts[: k.K_PLB + 1]
     margin = SAMPLE_MARGIN + (0.25 if size < SAMPLE_BYTES else 0.0)
     counts[: k.K_PLB + 1] = (rows * (n / max(sampled, 1)) * margin).astype(np.int64) + 64
