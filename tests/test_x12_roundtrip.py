@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import ledgerkit as lk
 from ledgerkit.synth.remits import remittances_from_ledger
 from ledgerkit.x12 import Remittances, read_835
-from ledgerkit.x12.read import _table, _with_derived, findings_table
+from ledgerkit.x12.tables import findings_table, table_from_columns, with_derived_columns
 from ledgerkit.x12.write import format_835
 
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -152,13 +152,13 @@ def remittances(draw):
     # one version per group, as written
     for t in tx:
         t["version"] = tx[0]["version"]
-    claims = _table("claims", _cols(cl, "claims"))
-    adjustments = _table("adjustments", _cols(ad, "adjustments"))
-    claims, lines = _with_derived(claims, _cols(li, "service_lines"), adjustments)
+    claims = table_from_columns("claims", _cols(cl, "claims"))
+    adjustments = table_from_columns("adjustments", _cols(ad, "adjustments"))
+    claims, lines = with_derived_columns(claims, _cols(li, "service_lines"), adjustments)
     return Remittances(
-        _table("transactions", _cols(tx, "transactions")), claims, lines, adjustments,
-        _table("remarks", _cols(rm, "remarks")),
-        _table("provider_adjustments", _cols(pl, "provider_adjustments")),
+        table_from_columns("transactions", _cols(tx, "transactions")), claims, lines, adjustments,
+        table_from_columns("remarks", _cols(rm, "remarks")),
+        table_from_columns("provider_adjustments", _cols(pl, "provider_adjustments")),
         findings_table("<bytes>", []),
     )  # fmt: skip
 

@@ -189,13 +189,13 @@ def _plb_rows(r, stored_plb_ids: pa.Array) -> pa.Table:
 
 def to_remittances(claims: pa.Table, lines: pa.Table, adj: pa.Table, remarks: pa.Table):
     """Rebuild ``Remittances`` (one transaction per claim) from stored remit rows."""
-    from ledgerkit.x12.read import _table, findings_table
     from ledgerkit.x12.remittances import Remittances
+    from ledgerkit.x12.tables import findings_table, table_from_columns
 
     n = claims.num_rows
     cid = pa.array(np.arange(n, dtype=np.int32))
     ids = claims["remit_id"].combine_chunks()
-    tx = _table(
+    tx = table_from_columns(
         "transactions",
         {
             "transaction_id": cid,
@@ -235,11 +235,11 @@ def to_remittances(claims: pa.Table, lines: pa.Table, adj: pa.Table, remarks: pa
         rcols[col] = remarks[col].combine_chunks()
     return Remittances(
         tx,
-        _table("claims", ccols),
-        _table("service_lines", lcols),
-        _table("adjustments", acols),
-        _table("remarks", rcols),
-        _table("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
+        table_from_columns("claims", ccols),
+        table_from_columns("service_lines", lcols),
+        table_from_columns("adjustments", acols),
+        table_from_columns("remarks", rcols),
+        table_from_columns("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
         findings_table("<store>", []),
     )
 

@@ -32,8 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.x12.read import _table, _with_derived, findings_table
 from ledgerkit.x12.remittances import Remittances
+from ledgerkit.x12.tables import findings_table, table_from_columns, with_derived_columns
 
 __all__ = ["remittances_from_ledger", "FILING_INDICATOR"]
 
@@ -104,14 +104,15 @@ def remittances_from_ledger(ledger) -> Remittances:
     adj = _adjustment_codes(rows)
     claims, claim_paid = _claims_table(ledger, rows, lines, adj)
     adjustments = _adjustments_table(rows, adj)
-    claims, service_lines = _with_derived(claims, _line_columns(rows, lines, adj), adjustments)
+    line_cols = _line_columns(rows, lines, adj)
+    claims, service_lines = with_derived_columns(claims, line_cols, adjustments)
     return Remittances(
         _transactions_table(ledger.payers, rows, claim_paid),
         claims,
         service_lines,
         adjustments,
         _remarks_table(rows),
-        _table("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
+        table_from_columns("provider_adjustments", {"transaction_id": pa.array([], pa.int32())}),
         findings_table("<ledger>", []),
     )
 
@@ -311,7 +312,7 @@ def _claims_table(ledger, rows: _RemitRows, lines: _LineAmounts, adj: _Adjustmen
         "",
     )  # fmt: skip
     service = enc_rows.column("service_date")
-    claims = _table(
+    claims = table_from_columns(
         "claims",
         {
             "claim_id": pa.array(np.arange(ncl, dtype=np.int32)),
@@ -363,7 +364,7 @@ def _line_columns(rows: _RemitRows, lines: _LineAmounts, adj: _AdjustmentCodes) 
 def _adjustments_table(rows: _RemitRows, adj: _AdjustmentCodes) -> pa.Table:
     """One CAS per adjustment entry, in posting order."""
     is_adj = ~rows.is_pay
-    return _table(
+    return table_from_columns(
         "adjustments",
         {
             "claim_id": pa.array(rows.claim_of[is_adj].astype(np.int32)),
@@ -381,7 +382,7 @@ def _remarks_table(rows: _RemitRows) -> pa.Table:
     rarc = _plain(rows.entries.column("rarc"))
     has_rarc = rarc.is_valid().to_numpy(zero_copy_only=False)
     n = int(has_rarc.sum())
-    return _table(
+    return table_from_columns(
         "remarks",
         {
             "claim_id": pa.array(rows.claim_of[has_rarc].astype(np.int32)),
@@ -411,7 +412,7 @@ def _transactions_table(payers: pa.Table, rows: _RemitRows, claim_paid) -> pa.Ta
     gs_date = pa.array(payer_last[pnum].astype(np.int32)).cast(pa.date32())
     isa_ctl = pa.array([f"{int(p) + 1:09d}" for p in np.nan_to_num(payer_num)], pa.string())
     st_ctl = pa.array([f"{i + 1:04d}" for i in range(ntx)], pa.string())
-    return _table(
+    return table_from_columns(
         "transactions",
         {
             "transaction_id": pa.array(np.arange(ntx, dtype=np.int32)),

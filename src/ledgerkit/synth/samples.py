@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ledgerkit.x12.read import _table, _with_derived, findings_table
 from ledgerkit.x12.remittances import Remittances, schema
+from ledgerkit.x12.tables import findings_table, table_from_columns, with_derived_columns
 from ledgerkit.x12.write import write_835
 
 __all__ = ["write_samples", "sample_remittances", "SAMPLE_FILES"]
@@ -112,14 +112,14 @@ def _build(payer, claims, plb=(), *, control=1, day=D) -> Remittances:
         return {f.name: pa.array([r[f.name] for r in rows], f.type)
                 for f in schema(table) if f.name in names or not rows}  # fmt: skip
 
-    adjustments = _table("adjustments", cols(ad, "adjustments"))
-    claims_t, lines = _with_derived(
-        _table("claims", cols(cl, "claims")), cols(li, "service_lines"), adjustments
+    adjustments = table_from_columns("adjustments", cols(ad, "adjustments"))
+    claims_t, lines = with_derived_columns(
+        table_from_columns("claims", cols(cl, "claims")), cols(li, "service_lines"), adjustments
     )
     return Remittances(
-        _table("transactions", cols(tx, "transactions")), claims_t, lines, adjustments,
-        _table("remarks", cols(rm, "remarks")),
-        _table("provider_adjustments", cols(pl, "provider_adjustments")),
+        table_from_columns("transactions", cols(tx, "transactions")), claims_t, lines, adjustments,
+        table_from_columns("remarks", cols(rm, "remarks")),
+        table_from_columns("provider_adjustments", cols(pl, "provider_adjustments")),
         findings_table("<samples>", []),
     )  # fmt: skip
 

@@ -33,8 +33,14 @@ from ledgerkit.x12.remittances import (
     IDENTIFIER_COLUMNS,
     TABLE_NAMES,
     Remittances,
-    derived_columns,
     schema,
+)
+from ledgerkit.x12.tables import (
+    NullArrays,
+    findings_table,
+    int_array,
+    table_from_columns,
+    validity_bitmap,
 )
 from ledgerkit.x12.tokenize import FINDING_CODES, Parsed, segment_id_at, tokenize
 
@@ -45,23 +51,6 @@ FILE_SUFFIXES = (".835", ".edi", ".x12", ".txt", ".era", ".dat")
 
 
 # ----------------------------------------------------------------------------- arrow
-def _bitmap(valid: np.ndarray):
-    n_null = int(len(valid) - np.count_nonzero(valid))
-    if n_null == 0:
-        return None, 0
-    return pa.py_buffer(np.packbits(valid, bitorder="little")), n_null
-
-
-class _Nulls(dict):
-    """All-null arrays by (length, type), shared by the columns of one read."""
-
-    def __call__(self, n: int, typ) -> pa.Array:
-        a = self.get((n, typ))
-        if a is None:
-            a = self[(n, typ)] = pa.nulls(n, typ)
-        return a
-
-
 def _large_strings(buf, s, e) -> pa.Array:  # pragma: no cover - a >2 GB column of one file
     n = len(s)
     offsets = np.empty(n + 1, np.int64)
@@ -69,7 +58,7 @@ def _large_strings(buf, s, e) -> pa.Array:  # pragma: no cover - a >2 GB column 
     total = span_offsets_nb(s, e, offsets, valid)
     data = np.empty(max(total, 1), np.uint8)
     gather_strings_nb(buf, s, e, offsets, data)
-    bitmap, n_null = _bitmap(valid)
+    bitmap, n_null = validity_bitmap(valid)
     arr = pa.Array.from_buffers(
         pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], n_null
     )
@@ -96,7 +85,7 @@ def _whole(a: np.ndarray) -> np.ndarray:
 
 
 def _string_columns(
-    buf, spans, fields, nulls: _Nulls, present=None, seps=None, sep_rows=None
+    buf, spans, fields, nulls: NullArrays, present=None, seps=None, sep_rows=None
 ) -> dict:
     """String fields of one kernel span array as Arrow arrays, by field.
 
@@ -156,7 +145,7 @@ def _string_columns(
     return out
 
 
-def _column(values: np.ndarray, typ, nulls: _Nulls, present: int = -1) -> pa.Array:
+def _column(values: np.ndarray, typ, nulls: NullArrays, present: int = -1) -> pa.Array:
     """A row of a kernel number array as an Arrow array of ``typ``, without a copy.
 
     Absent values (see the layouts in ``_kernels/x12/layout.py``: NULL in int64 rows,
@@ -185,35 +174,8 @@ def _column(values: np.ndarray, typ, nulls: _Nulls, present: int = -1) -> pa.Arr
     return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(values)], null_count=n_null)
 
 
-def _ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
-    """An int64 array (NULL = absent) as a new Arrow array of ``typ``."""
-    bitmap, n_null = _bitmap(values != NULL)
-    if n_null == len(values) and n_null:
-        return pa.nulls(n_null, typ)
-    np_type = {pa.int64(): np.int64, pa.int32(): np.int32, pa.date32(): np.int32}[typ]
-    data = (
-        values.astype(np_type)
-        if n_null == 0
-        else np.where(values == NULL, 0, values).astype(np_type, copy=False)
-    )
-    return pa.Array.from_buffers(typ, len(values), [bitmap, pa.py_buffer(data)], null_count=n_null)
-
-
 def _ids(n: int) -> pa.Array:
     return pa.array(np.arange(n, dtype=np.int32))
-
-
-def _table(name: str, cols: dict, nulls=None) -> pa.Table:
-    sch = schema(name)
-    n = len(next(iter(cols.values()))) if cols else 0
-    nulls = _Nulls() if nulls is None else nulls
-    arrays = []
-    for f in sch:
-        a = cols.get(f.name)
-        if a is None:
-            a = nulls(n, f.type)
-        arrays.append(a)
-    return pa.Table.from_arrays(arrays, schema=sch)
 
 
 # ----------------------------------------------------------------------------- keys
@@ -312,7 +274,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     converted.
     """
     b = p.buf
-    nulls = _Nulls()
+    nulls = NullArrays()
     d = _derived(p)
     # failed balancing checks: found before the number rows get zeros under their nulls
     r = d.pop("line_residual")
@@ -332,7 +294,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     ad_i, ad_n = p.ad_i, p.ad_n
     sc = _string_columns(b, p.ad_s, [k.A_GROUP, k.A_CARC], nulls)
     p.ad_s = None
-    adjustments = _table(
+    adjustments = table_from_columns(
         "adjustments",
         {
             "claim_id": col(ad_i, k.AI_CLAIM, pa.int32()),
@@ -352,7 +314,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
          for f in range(k.N_LS)],
     )  # fmt: skip
     p.li_s = None
-    lines = _table(
+    lines = table_from_columns(
         "service_lines",
         {
             "line_id": _ids(nli),
@@ -417,14 +379,14 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             claim_cols[name] = sc[k.C_PAT_LAST + i]
     del sc
     p.cl_s = None
-    claims = _table("claims", claim_cols, nulls)
+    claims = table_from_columns("claims", claim_cols, nulls)
     tx_s, tx_n = p.tx_s, p.tx_n
     ntx = tx_s.shape[1]
     sc = _string_columns(b, tx_s, range(k.N_TS), nulls)
     payer_id = sc[k.T_PAYER_ID]
     if payer_id.null_count:
         payer_id = pc.coalesce(payer_id, sc[k.T_PAYER_REF])
-    transactions = _table(
+    transactions = table_from_columns(
         "transactions",
         {
             "transaction_id": _ids(ntx),
@@ -435,7 +397,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "gs_sender": sc[k.T_GS_SENDER],
             "gs_receiver": sc[k.T_GS_RECEIVER],
             "gs_control": sc[k.T_GS_CONTROL],
-            "gs_date": _ints(tx_n[k.TN_GS_DATE], pa.date32()),
+            "gs_date": int_array(tx_n[k.TN_GS_DATE], pa.date32()),
             "version": sc[k.T_VERSION],
             "st_control": sc[k.T_ST_CONTROL],
             "payer_id": payer_id,
@@ -445,13 +407,13 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "payee_id_qualifier": sc[k.T_PAYEE_QUAL],
             "payee_id": sc[k.T_PAYEE_ID],
             "handling_code": sc[k.T_HANDLING],
-            "payment_cents": _ints(tx_n[k.TN_PAYMENT]),
+            "payment_cents": int_array(tx_n[k.TN_PAYMENT]),
             "credit_debit": sc[k.T_CREDIT_DEBIT],
             "payment_method": sc[k.T_METHOD],
-            "payment_date": _ints(tx_n[k.TN_PAY_DATE], pa.date32()),
+            "payment_date": int_array(tx_n[k.TN_PAY_DATE], pa.date32()),
             "trace_number": sc[k.T_TRACE],
             "trace_originator": sc[k.T_TRACE_ORIG],
-            "production_date": _ints(tx_n[k.TN_PROD_DATE], pa.date32()),
+            "production_date": int_array(tx_n[k.TN_PROD_DATE], pa.date32()),
         },
     )
     re_i = p.re_i
@@ -460,7 +422,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     else:
         sc = _string_columns(b, p.re_s, [k.R_QUAL, k.R_CODE], nulls)
         sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
-        remarks = _table(
+        remarks = table_from_columns(
             "remarks",
             {
                 "claim_id": col(re_i, k.RI_CLAIM, pa.int32()),
@@ -478,7 +440,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         plb = schema("provider_adjustments").empty_table()
     else:
         sc = _string_columns(b, p.pl_s, [k.P_PROVIDER, k.P_REASON, k.P_REFERENCE], nulls)
-        plb = _table(
+        plb = table_from_columns(
             "provider_adjustments",
             {
                 "transaction_id": col(pl_i, k.PI_TX, pa.int32()),
@@ -500,25 +462,6 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     }
     findings = _findings(p, keep, file)
     return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
-
-
-def _with_derived(claims: pa.Table, line_cols: dict, adjustments: pa.Table, keep=None):
-    """Fill the computed columns of claims and lines (shared with the builders).
-
-    ``keep`` (a dict), when given, receives the derived arrays as ``"derived"``
-    so the balancing checks do not compute them again.
-    """
-    lines = _table("service_lines", line_cols)
-    d = derived_columns(claims, lines, adjustments)
-    if keep is not None:
-        keep["derived"] = d
-    ci = claims.schema.get_field_index("patient_responsibility_cents")
-    claims = claims.set_column(ci, claims.schema.field(ci), pa.array(d["claim_pr"]))
-    ci = claims.schema.get_field_index("allowed_cents")
-    claims = claims.set_column(ci, claims.schema.field(ci), pa.array(d["claim_allowed"]))
-    li = lines.schema.get_field_index("allowed_cents")
-    lines = lines.set_column(li, lines.schema.field(li), _ints(d["line_allowed"]))
-    return claims, lines
 
 
 # ----------------------------------------------------------------------------- findings
@@ -584,33 +527,6 @@ def _transaction_residuals(p: Parsed):
     residual = np.where(debit, -bpr, bpr) - expected
     out = np.flatnonzero(has & (residual != 0))
     return [(int(t), int(residual[t])) for t in out]
-
-
-def findings_table(file, rows) -> pa.Table:
-    """Findings rows (segment, segment id, element, code, tx, claim, line, diff, msg)."""
-    if not rows:
-        return schema("findings").empty_table()
-    cols = list(zip(*rows, strict=True))
-    seg, sid, elem, code, tx, cl, li, diff, msg = cols
-
-    def opt(v):
-        return None if v is None or v < 0 else v
-
-    return pa.Table.from_arrays(
-        [
-            pa.array([file] * len(rows), pa.string()),
-            pa.array(list(seg), pa.int64()),
-            pa.array(list(sid), pa.string()),
-            pa.array([opt(e) for e in elem], pa.int32()),
-            pa.array(list(code), pa.string()),
-            pa.array([opt(v) for v in tx], pa.int32()),
-            pa.array([opt(v) for v in cl], pa.int32()),
-            pa.array([opt(v) for v in li], pa.int32()),
-            pa.array(list(diff), pa.int64()),
-            pa.array(list(msg), pa.string()),
-        ],
-        schema=schema("findings"),
-    )
 
 
 # ----------------------------------------------------------------------------- public
