@@ -94,6 +94,81 @@ def _check_text(r: Remittances, forbidden: str) -> None:
                 )
 
 
+class _Text:
+    """The segments written so far, with the delimiters."""
+
+    def __init__(self, element: str, component: str, end: str):
+        self.E, self.C, self.end = element, component, end
+        self.out: list[str] = []
+
+    def seg(self, *elements) -> None:
+        """One segment; trailing empty elements are dropped."""
+        els = list(elements)
+        while len(els) > 1 and els[-1] == "":
+            els.pop()
+        self.out.append(self.E.join(els) + self.end)
+
+    def composite(self, qual, code, mods) -> str:
+        parts = [qual or "", code or ""]
+        if mods:
+            parts += mods.split(":")
+        while len(parts) > 1 and parts[-1] == "":
+            parts.pop()
+        return self.C.join(parts)
+
+
+class _Rows:
+    """The tables as Python lists, and which rows belong to which parent.
+
+    Claims are grouped by transaction; lines, adjustments and remarks by claim
+    or line (keeping table order); provider adjustments by transaction.
+    """
+
+    def __init__(self, r: Remittances):
+        self.tx = _cols(r.transactions)
+        claims_t = _sorted(r.claims, ["transaction_id", "claim_id"])
+        lines_t = _sorted(r.service_lines, ["claim_id", "line_id"])
+        ntx, ncl, nli = r.transactions.num_rows, claims_t.num_rows, lines_t.num_rows
+        self.ntx = ntx
+        self.cl = _cols(claims_t)
+        claim_pos = {cid: i for i, cid in enumerate(self.cl["claim_id"])}
+        self.cl_start = _ranges(claims_t.column("transaction_id"), ntx)
+        self.li = _cols(lines_t)
+        line_pos = {lid: i for i, lid in enumerate(self.li["line_id"])}
+        self.ad = _cols(r.adjustments)
+        self.claim_adj, self.line_adj = _by_claim_or_line(self.ad, claim_pos, line_pos, ncl, nli)
+        self.lines_of = _by_parent(lines_t, "claim_id", claim_pos, ncl)
+        self.rm = _cols(r.remarks)
+        self.claim_rem, self.line_rem = _by_claim_or_line(self.rm, claim_pos, line_pos, ncl, nli)
+        self.pl = _cols(r.provider_adjustments)
+        self.plb_of = [[] for _ in range(ntx)]
+        for i, t in enumerate(self.pl["transaction_id"]):
+            self.plb_of[t].append(i)
+        self.ident = {c: self.cl.get(c, [None] * ncl) for c in IDENTIFIER_COLUMNS}
+
+
+def _by_parent(table, key, pos, n):
+    """Row lists per parent position, keeping table order."""
+    out = [[] for _ in range(n)]
+    if table.num_rows:
+        for i, p in enumerate(table.column(key).to_pylist()):
+            if p is not None and p in pos:
+                out[pos[p]].append(i)
+    return out
+
+
+def _by_claim_or_line(cols, claim_pos, line_pos, ncl, nli):
+    """Rows of a claim (``line_id`` null) and rows of a line, per position, in table order."""
+    of_claim = [[] for _ in range(ncl)]
+    of_line = [[] for _ in range(nli)]
+    for i, (c, ln) in enumerate(zip(cols["claim_id"], cols["line_id"], strict=True)):
+        if ln is None:
+            of_claim[claim_pos[c]].append(i)
+        else:
+            of_line[line_pos[ln]].append(i)
+    return of_claim, of_line
+
+
 def format_835(
     r: Remittances,
     *,
@@ -118,261 +193,206 @@ def format_835(
     if len(seps) != 4 or any(len(s) != 1 or s.isalnum() for s in seps):
         raise ValueError("separators must be four different single non-alphanumeric characters")
     _check_text(r, "".join(sorted(seps)))
-    end = T + ("\n" if newline and T != "\n" else "")
-
-    tx = _cols(r.transactions)
-    claims_t = _sorted(r.claims, ["transaction_id", "claim_id"])
-    lines_t = _sorted(r.service_lines, ["claim_id", "line_id"])
-    adj_t = r.adjustments
-    ntx, ncl = r.transactions.num_rows, claims_t.num_rows
-    # Claims are grouped by transaction; lines, adjustments, remarks by claim (stable).
-    cl = _cols(claims_t)
-    claim_pos = {cid: i for i, cid in enumerate(cl["claim_id"])}
-    cl_start = _ranges(claims_t.column("transaction_id"), ntx)
-    li = _cols(lines_t)
-    line_pos = {lid: i for i, lid in enumerate(li["line_id"])}
-
-    def by_parent(table, key, pos, n):
-        """Row lists per parent position, keeping table order."""
-        out = [[] for _ in range(n)]
-        if table.num_rows:
-            for i, p in enumerate(table.column(key).to_pylist()):
-                if p is not None and p in pos:
-                    out[pos[p]].append(i)
-        return out
-
-    ad = _cols(adj_t)
-    claim_adj = [[] for _ in range(ncl)]
-    line_adj = [[] for _ in range(lines_t.num_rows)]
-    for i, (c, ln) in enumerate(zip(ad["claim_id"], ad["line_id"], strict=True)):
-        if ln is None:
-            claim_adj[claim_pos[c]].append(i)
-        else:
-            line_adj[line_pos[ln]].append(i)
-    lines_of = by_parent(lines_t, "claim_id", claim_pos, ncl)
-    rm = _cols(r.remarks)
-    claim_rem = [[] for _ in range(ncl)]
-    line_rem = [[] for _ in range(lines_t.num_rows)]
-    for i, (c, ln) in enumerate(zip(rm["claim_id"], rm["line_id"], strict=True)):
-        if ln is None:
-            claim_rem[claim_pos[c]].append(i)
-        else:
-            line_rem[line_pos[ln]].append(i)
-    pl = _cols(r.provider_adjustments)
-    plb_of = [[] for _ in range(ntx)]
-    for i, t in enumerate(pl["transaction_id"]):
-        plb_of[t].append(i)
-    ident = {c: cl.get(c, [None] * ncl) for c in IDENTIFIER_COLUMNS}
-
-    out: list[str] = []
-
-    def seg(*elements):
-        els = list(elements)
-        while len(els) > 1 and els[-1] == "":
-            els.pop()
-        out.append(E.join(els) + end)
-
-    def cas(rows):
-        i = 0
-        while i < len(rows):
-            g = ad["group_code"][rows[i]]
-            els = ["CAS", g]
-            j = i
-            while j < len(rows) and j - i < 6 and ad["group_code"][rows[j]] == g:
-                a = rows[j]
-                els += [ad["carc"][a], _money(ad["amount_cents"][a]), _qty(ad["quantity"][a])]
-                j += 1
-            seg(*els)
-            i = j
-
-    def composite(qual, code, mods):
-        parts = [qual or "", code or ""]
-        if mods:
-            parts += mods.split(":")
-        while len(parts) > 1 and parts[-1] == "":
-            parts.pop()
-        return C.join(parts)
-
-    def person(kind, prefix, key, c):
-        names = [ident[f"{prefix}_{f}"][c] or "" for f in ("last_name", "first_name")]
-        middle = ident[f"{prefix}_middle_name"][c] or ""
-        qual = ident[f"{prefix}_id_qualifier"][c] or ""
-        pid = ident[f"{prefix}_id"][c] or ""
-        if not any(names + [middle, qual, pid]) and key:
-            qual, pid = "MI", key
-        if kind == "IL" and not any(names + [middle, qual, pid]):
-            return
-        seg("NM1", kind, "1", names[0], names[1], middle, "", "", qual, pid)
-
-    now = dt.datetime.now()
+    w = _Text(E, C, T + ("\n" if newline and T != "\n" else ""))
+    x = _Rows(r)
+    today = dt.datetime.now().date()
+    tx = x.tx
     t = 0
     n_isa = 0
-    while t < ntx:
+    while t < x.ntx:
         # One ISA/GS per run of transactions with the same interchange and group.
-        isa_key = (tx["isa_control"][t], tx["isa_sender"][t], tx["isa_receiver"][t])
-        t_end = t
-        while (
-            t_end < ntx
-            and (
-                tx["isa_control"][t_end],
-                tx["isa_sender"][t_end],
-                tx["isa_receiver"][t_end],
-            )
-            == isa_key
-        ):
-            t_end += 1
+        t_end = _run_end(tx, ("isa_control", "isa_sender", "isa_receiver"), t, x.ntx)
         n_isa += 1
-        ctl = isa_key[0] or f"{n_isa:09d}"
-        if not (len(ctl) == 9 and ctl.isdigit()):
-            ctl = ctl.zfill(9) if ctl.isdigit() and len(ctl) < 9 else f"{n_isa:09d}"
-        version = tx["version"][t] or "005010X221A1"
-        is4010 = version.startswith("004010")
-        gs_date = tx["gs_date"][t] or now.date()
-        sender = (isa_key[1] or "LEDGERKIT")[:15]
-        receiver = (isa_key[2] or "RECEIVER")[:15]
-        seg(
-            "ISA", "00", " " * 10, "00", " " * 10, "ZZ", f"{sender:<15}", "ZZ",
-            f"{receiver:<15}", gs_date.strftime("%y%m%d"), "0000",
-            "U" if is4010 else repetition_separator, "00401" if is4010 else "00501",
-            ctl, "0", "P", C,
-        )  # fmt: skip
-        n_gs = 0
-        g = t
-        while g < t_end:
-            gkey = (tx["gs_control"][g], tx["gs_sender"][g], tx["gs_receiver"][g])
-            g_end = g
-            while (
-                g_end < t_end
-                and (
-                    tx["gs_control"][g_end],
-                    tx["gs_sender"][g_end],
-                    tx["gs_receiver"][g_end],
-                )
-                == gkey
-            ):
-                g_end += 1
-            n_gs += 1
-            gver = tx["version"][g] or "005010X221A1"
-            gdate = tx["gs_date"][g] or now.date()
-            gs_ctl = gkey[0] or str(n_gs)
-            seg(
-                "GS", "HP", gkey[1] or sender, gkey[2] or receiver, _date(gdate), "0000",
-                gs_ctl, "X", gver,
-            )  # fmt: skip
-            for i in range(g, g_end):
-                start = len(out)
-                ver = tx["version"][i] or "005010X221A1"
-                seg("ST", "835", tx["st_control"][i], "" if ver.startswith("004010") else ver)
-                els = ["BPR", tx["handling_code"][i] or "", _opt_money(tx["payment_cents"][i])]
-                els += [tx["credit_debit"][i] or "", tx["payment_method"][i] or ""]
-                els += [""] * 11 + [_date(tx["payment_date"][i])]
-                seg(*els)
-                if tx["trace_number"][i] or tx["trace_originator"][i]:
-                    seg("TRN", "1", tx["trace_number"][i] or "", tx["trace_originator"][i] or "")
-                if tx["production_date"][i]:
-                    seg("DTM", "405", _date(tx["production_date"][i]))
-                pq, pid = tx["payer_id_qualifier"][i] or "", tx["payer_id"][i] or ""
-                seg("N1", "PR", tx["payer_name"][i] or "", pq if pq else "", pid if pq else "")
-                if pid and not pq:
-                    seg("REF", "2U", pid)
-                seg(
-                    "N1", "PE", tx["payee_name"][i] or "", tx["payee_id_qualifier"][i] or "",
-                    tx["payee_id"][i] or "",
-                )  # fmt: skip
-                if cl_start[i + 1] > cl_start[i]:
-                    seg("LX", "1")
-                for c in range(cl_start[i], cl_start[i + 1]):
-                    seg(
-                        "CLP", cl["encounter_id"][c], cl["status_code"][c],
-                        _money(cl["charge_cents"][c]), _money(cl["paid_cents"][c]),
-                        _opt_money(cl["reported_patient_responsibility_cents"][c]),
-                        cl["claim_filing_indicator"][c] or "",
-                        cl["payer_claim_control_number"][c] or "",
-                        cl["facility_type"][c] or "", cl["frequency_code"][c] or "",
-                    )  # fmt: skip
-                    cas(claim_adj[c])
-                    person("QC", "patient", cl["patient_key"][c], c)
-                    person("IL", "subscriber", cl["subscriber_key"][c], c)
-                    if cl["rendering_provider_id"][c]:
-                        seg(
-                            "NM1",
-                            "82",
-                            "1",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "",
-                            "XX",
-                            cl["rendering_provider_id"][c],
-                        )
-                    rems = claim_rem[c]
-                    mia = [rm["code"][x] for x in rems if rm["source"][x] == "MIA"]
-                    for k in range(0, len(mia), 5):
-                        chunk = mia[k : k + 5] + [""] * (5 - len(mia[k : k + 5]))
-                        seg("MIA", "0", "", "", "", chunk[0], *([""] * 14), *chunk[1:])
-                    moa = [rm["code"][x] for x in rems if rm["source"][x] != "MIA"]
-                    for k in range(0, len(moa), 5):
-                        seg("MOA", "", "", *moa[k : k + 5])
-                    for q, col in (("232", "statement_from"), ("233", "statement_to")):
-                        if cl[col][c]:
-                            seg("DTM", q, _date(cl[col][c]))
-                    if cl["received_date"][c]:
-                        seg("DTM", "050", _date(cl["received_date"][c]))
-                    for ln in lines_of[c]:
-                        seg(
-                            "SVC",
-                            composite(li["procedure_qualifier"][ln], li["procedure_code"][ln],
-                                      li["modifiers"][ln]),
-                            _opt_money(li["charge_cents"][ln]), _opt_money(li["paid_cents"][ln]),
-                            li["revenue_code"][ln] or "", _qty(li["units"][ln]),
-                            composite(li["original_procedure_qualifier"][ln],
-                                      li["original_procedure_code"][ln],
-                                      li["original_modifiers"][ln])
-                            if li["original_procedure_qualifier"][ln]
-                            or li["original_procedure_code"][ln] else "",
-                            _qty(li["original_units"][ln]),
-                        )  # fmt: skip
-                        for q, col in (
-                            ("472", "service_date"),
-                            ("150", "service_start"),
-                            ("151", "service_end"),
-                        ):
-                            if li[col][ln]:
-                                seg("DTM", q, _date(li[col][ln]))
-                        cas(line_adj[ln])
-                        if li["line_control_number"][ln]:
-                            seg("REF", "6R", li["line_control_number"][ln])
-                        if li["reported_allowed_cents"][ln] is not None:
-                            seg("AMT", "B6", _money(li["reported_allowed_cents"][ln]))
-                        for x in line_rem[ln]:
-                            seg("LQ", rm["qualifier"][x] or "HE", rm["code"][x])
-                rows = plb_of[i]
-                k = 0
-                while k < len(rows):
-                    a = rows[k]
-                    key = (pl["provider_id"][a], pl["fiscal_period_date"][a])
-                    els = ["PLB", key[0], _date(key[1])]
-                    j = k
-                    while (
-                        j < len(rows)
-                        and j - k < 6
-                        and (pl["provider_id"][rows[j]], pl["fiscal_period_date"][rows[j]]) == key
-                    ):
-                        b = rows[j]
-                        reason = pl["reason_code"][b]
-                        if pl["reference"][b]:
-                            reason += C + pl["reference"][b].replace(":", C)
-                        els += [reason, _money(pl["amount_cents"][b])]
-                        j += 1
-                    seg(*els)
-                    k = j
-                seg("SE", str(len(out) - start + 1), tx["st_control"][i])
-            seg("GE", str(g_end - g), gs_ctl)
-            g = g_end
-        seg("IEA", str(n_gs), ctl)
+        _interchange(w, x, t, t_end, n_isa, repetition_separator, today)
         t = t_end
-    return "".join(out).encode("utf-8")
+    return "".join(w.out).encode("utf-8")
+
+
+def _run_end(tx: dict, keys: tuple, start: int, stop: int) -> int:
+    """End of the run of transactions from ``start`` with the same values of ``keys``."""
+    key = tuple(tx[k][start] for k in keys)
+    end = start
+    while end < stop and tuple(tx[k][end] for k in keys) == key:
+        end += 1
+    return end
+
+
+def _interchange(w: _Text, x: _Rows, t: int, t_end: int, n_isa: int, rep: str, today) -> None:
+    """ISA .. IEA around transactions ``t:t_end``, one GS .. GE per run of the same group."""
+    tx = x.tx
+    ctl = tx["isa_control"][t] or f"{n_isa:09d}"
+    if not (len(ctl) == 9 and ctl.isdigit()):
+        ctl = ctl.zfill(9) if ctl.isdigit() and len(ctl) < 9 else f"{n_isa:09d}"
+    version = tx["version"][t] or "005010X221A1"
+    is4010 = version.startswith("004010")
+    gs_date = tx["gs_date"][t] or today
+    sender = (tx["isa_sender"][t] or "LEDGERKIT")[:15]
+    receiver = (tx["isa_receiver"][t] or "RECEIVER")[:15]
+    w.seg(
+        "ISA", "00", " " * 10, "00", " " * 10, "ZZ", f"{sender:<15}", "ZZ",
+        f"{receiver:<15}", gs_date.strftime("%y%m%d"), "0000",
+        "U" if is4010 else rep, "00401" if is4010 else "00501",
+        ctl, "0", "P", w.C,
+    )  # fmt: skip
+    n_gs = 0
+    g = t
+    while g < t_end:
+        g_end = _run_end(tx, ("gs_control", "gs_sender", "gs_receiver"), g, t_end)
+        n_gs += 1
+        gver = tx["version"][g] or "005010X221A1"
+        gdate = tx["gs_date"][g] or today
+        gs_ctl = tx["gs_control"][g] or str(n_gs)
+        w.seg(
+            "GS", "HP", tx["gs_sender"][g] or sender, tx["gs_receiver"][g] or receiver,
+            _date(gdate), "0000", gs_ctl, "X", gver,
+        )  # fmt: skip
+        for i in range(g, g_end):
+            _transaction(w, x, i)
+        w.seg("GE", str(g_end - g), gs_ctl)
+        g = g_end
+    w.seg("IEA", str(n_gs), ctl)
+
+
+def _transaction(w: _Text, x: _Rows, i: int) -> None:
+    """ST .. SE of transaction ``i``: payment, parties, claims, provider adjustments."""
+    tx = x.tx
+    start = len(w.out)
+    ver = tx["version"][i] or "005010X221A1"
+    w.seg("ST", "835", tx["st_control"][i], "" if ver.startswith("004010") else ver)
+    els = ["BPR", tx["handling_code"][i] or "", _opt_money(tx["payment_cents"][i])]
+    els += [tx["credit_debit"][i] or "", tx["payment_method"][i] or ""]
+    els += [""] * 11 + [_date(tx["payment_date"][i])]
+    w.seg(*els)
+    if tx["trace_number"][i] or tx["trace_originator"][i]:
+        w.seg("TRN", "1", tx["trace_number"][i] or "", tx["trace_originator"][i] or "")
+    if tx["production_date"][i]:
+        w.seg("DTM", "405", _date(tx["production_date"][i]))
+    pq, pid = tx["payer_id_qualifier"][i] or "", tx["payer_id"][i] or ""
+    w.seg("N1", "PR", tx["payer_name"][i] or "", pq if pq else "", pid if pq else "")
+    if pid and not pq:
+        w.seg("REF", "2U", pid)
+    w.seg(
+        "N1", "PE", tx["payee_name"][i] or "", tx["payee_id_qualifier"][i] or "",
+        tx["payee_id"][i] or "",
+    )  # fmt: skip
+    if x.cl_start[i + 1] > x.cl_start[i]:
+        w.seg("LX", "1")
+    for c in range(x.cl_start[i], x.cl_start[i + 1]):
+        _claim(w, x, c)
+    _provider_adjustments(w, x, x.plb_of[i])
+    w.seg("SE", str(len(w.out) - start + 1), tx["st_control"][i])
+
+
+def _claim(w: _Text, x: _Rows, c: int) -> None:
+    """CLP and its loop: adjustments, people, remarks, dates, then its service lines."""
+    cl, rm = x.cl, x.rm
+    w.seg(
+        "CLP", cl["encounter_id"][c], cl["status_code"][c],
+        _money(cl["charge_cents"][c]), _money(cl["paid_cents"][c]),
+        _opt_money(cl["reported_patient_responsibility_cents"][c]),
+        cl["claim_filing_indicator"][c] or "",
+        cl["payer_claim_control_number"][c] or "",
+        cl["facility_type"][c] or "", cl["frequency_code"][c] or "",
+    )  # fmt: skip
+    _adjustments(w, x, x.claim_adj[c])
+    _person(w, x, "QC", "patient", cl["patient_key"][c], c)
+    _person(w, x, "IL", "subscriber", cl["subscriber_key"][c], c)
+    if cl["rendering_provider_id"][c]:
+        w.seg("NM1", "82", "1", "", "", "", "", "", "XX", cl["rendering_provider_id"][c])
+    rems = x.claim_rem[c]
+    mia = [rm["code"][r] for r in rems if rm["source"][r] == "MIA"]
+    for k in range(0, len(mia), 5):
+        chunk = mia[k : k + 5] + [""] * (5 - len(mia[k : k + 5]))
+        w.seg("MIA", "0", "", "", "", chunk[0], *([""] * 14), *chunk[1:])
+    moa = [rm["code"][r] for r in rems if rm["source"][r] != "MIA"]
+    for k in range(0, len(moa), 5):
+        w.seg("MOA", "", "", *moa[k : k + 5])
+    for q, col in (("232", "statement_from"), ("233", "statement_to")):
+        if cl[col][c]:
+            w.seg("DTM", q, _date(cl[col][c]))
+    if cl["received_date"][c]:
+        w.seg("DTM", "050", _date(cl["received_date"][c]))
+    for ln in x.lines_of[c]:
+        _service_line(w, x, ln)
+
+
+def _service_line(w: _Text, x: _Rows, ln: int) -> None:
+    """SVC and its loop: dates, adjustments, control number, allowed amount, remarks."""
+    li, rm = x.li, x.rm
+    w.seg(
+        "SVC",
+        w.composite(li["procedure_qualifier"][ln], li["procedure_code"][ln], li["modifiers"][ln]),
+        _opt_money(li["charge_cents"][ln]), _opt_money(li["paid_cents"][ln]),
+        li["revenue_code"][ln] or "", _qty(li["units"][ln]),
+        w.composite(li["original_procedure_qualifier"][ln], li["original_procedure_code"][ln],
+                    li["original_modifiers"][ln])
+        if li["original_procedure_qualifier"][ln] or li["original_procedure_code"][ln] else "",
+        _qty(li["original_units"][ln]),
+    )  # fmt: skip
+    for q, col in (("472", "service_date"), ("150", "service_start"), ("151", "service_end")):
+        if li[col][ln]:
+            w.seg("DTM", q, _date(li[col][ln]))
+    _adjustments(w, x, x.line_adj[ln])
+    if li["line_control_number"][ln]:
+        w.seg("REF", "6R", li["line_control_number"][ln])
+    if li["reported_allowed_cents"][ln] is not None:
+        w.seg("AMT", "B6", _money(li["reported_allowed_cents"][ln]))
+    for r in x.line_rem[ln]:
+        w.seg("LQ", rm["qualifier"][r] or "HE", rm["code"][r])
+
+
+def _adjustments(w: _Text, x: _Rows, rows: list) -> None:
+    """CAS segments: up to 6 adjustments of the same group per segment."""
+    ad = x.ad
+    i = 0
+    while i < len(rows):
+        g = ad["group_code"][rows[i]]
+        els = ["CAS", g]
+        j = i
+        while j < len(rows) and j - i < 6 and ad["group_code"][rows[j]] == g:
+            a = rows[j]
+            els += [ad["carc"][a], _money(ad["amount_cents"][a]), _qty(ad["quantity"][a])]
+            j += 1
+        w.seg(*els)
+        i = j
+
+
+def _person(w: _Text, x: _Rows, kind: str, prefix: str, key, c: int) -> None:
+    """NM1 of the patient (QC) or subscriber (IL): names and id when kept, else the key."""
+    ident = x.ident
+    names = [ident[f"{prefix}_{f}"][c] or "" for f in ("last_name", "first_name")]
+    middle = ident[f"{prefix}_middle_name"][c] or ""
+    qual = ident[f"{prefix}_id_qualifier"][c] or ""
+    pid = ident[f"{prefix}_id"][c] or ""
+    if not any(names + [middle, qual, pid]) and key:
+        qual, pid = "MI", key
+    if kind == "IL" and not any(names + [middle, qual, pid]):
+        return
+    w.seg("NM1", kind, "1", names[0], names[1], middle, "", "", qual, pid)
+
+
+def _provider_adjustments(w: _Text, x: _Rows, rows: list) -> None:
+    """PLB segments: up to 6 adjustments of the same provider and period per segment."""
+    pl = x.pl
+    k = 0
+    while k < len(rows):
+        a = rows[k]
+        key = (pl["provider_id"][a], pl["fiscal_period_date"][a])
+        els = ["PLB", key[0], _date(key[1])]
+        j = k
+        while (
+            j < len(rows)
+            and j - k < 6
+            and (pl["provider_id"][rows[j]], pl["fiscal_period_date"][rows[j]]) == key
+        ):
+            b = rows[j]
+            reason = pl["reason_code"][b]
+            if pl["reference"][b]:
+                reason += w.C + pl["reference"][b].replace(":", w.C)
+            els += [reason, _money(pl["amount_cents"][b])]
+            j += 1
+        w.seg(*els)
+        k = j
 
 
 def write_835(remittances: Remittances, path, **options) -> Path:
