@@ -5,8 +5,9 @@ the envelope and that the segment may occur in the current loop, and hands the
 segment to the step that reads it (``_claim``, ``_adjustments``,
 ``_service_line``, ...). The reader's state (envelope, current transaction,
 claim and line, row counters) lives in one small int64 array ``st`` whose slots
-are named ``S_*`` below: the steps are plain functions of arrays, each compiled
-once, and LLVM inlines the small ones into the loop.
+are named ``S_*`` below. The per-segment steps are plain functions of arrays,
+each compiled once (no variant per constant argument) and inlined by LLVM into
+the loop; the envelope steps, once per transaction or file, stay calls.
 """
 
 from __future__ import annotations
