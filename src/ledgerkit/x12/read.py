@@ -273,7 +273,6 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     bytes, the number arrays (which become columns) and the spans not yet
     converted.
     """
-    b = p.buf
     nulls = NullArrays()
     d = _derived(p)
     # failed balancing checks: found before the number rows get zeros under their nulls
@@ -284,63 +283,88 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     bad_claims = np.flatnonzero(r != 0)
     unbalanced["claims"] = (bad_claims, r[bad_claims])
     del r
+    adjustments = _adjustments_table(p, nulls)
+    lines = _lines_table(p, nulls, d.pop("line_allowed"))
+    claims = _claims_table(p, nulls, d, salt, keep_identifiers)
+    transactions = _transactions_table(p, nulls, file)
+    remarks = _remarks_table(p, nulls)
+    plb = _provider_adjustments_table(p, nulls)
+    keep = {
+        "line_seg": p.li_i[k.LI_SEG],
+        "line_claim": p.li_i[k.LI_CLAIM],
+        "claim_seg": p.cl_i[k.CI_SEG],
+        "claim_tx": p.cl_i[k.CI_TX],
+        "tx_seg": p.tx_n[k.TN_SEG],
+        "unbalanced": unbalanced,
+    }
+    findings = _findings(p, keep, file)
+    return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
 
-    def col(arr, f, typ=pa.int64(), present=None):
-        return _column(arr[f], typ, nulls, -1 if present is None else int(present[f]))
 
-    pr = p.present
-    pr_cl, pr_li, pr_lf, pr_ad = (pr[i] for i in (k.PR_CL_I, k.PR_LI_I, k.PR_LI_F, k.PR_AD_F))
+def _num(arr, f: int, nulls: NullArrays, typ=pa.int64(), present=None) -> pa.Array:
+    """Row ``f`` of a kernel number array as a column (``present``: the kernel's counts)."""
+    return _column(arr[f], typ, nulls, -1 if present is None else int(present[f]))
 
+
+def _adjustments_table(p: Parsed, nulls: NullArrays) -> pa.Table:
     ad_i, ad_n = p.ad_i, p.ad_n
-    sc = _string_columns(b, p.ad_s, [k.A_GROUP, k.A_CARC], nulls)
+    sc = _string_columns(p.buf, p.ad_s, [k.A_GROUP, k.A_CARC], nulls)
     p.ad_s = None
-    adjustments = table_from_columns(
+    return table_from_columns(
         "adjustments",
         {
-            "claim_id": col(ad_i, k.AI_CLAIM, pa.int32()),
-            "line_id": col(ad_i, k.AI_LINE, pa.int32()),
+            "claim_id": _num(ad_i, k.AI_CLAIM, nulls, pa.int32()),
+            "line_id": _num(ad_i, k.AI_LINE, nulls, pa.int32()),
             "group_code": sc[k.A_GROUP],
             "carc": sc[k.A_CARC],
-            "amount_cents": col(ad_n, k.AN_AMOUNT),
-            "quantity": col(p.ad_f, k.AF_QTY, pa.float64(), pr_ad),
+            "amount_cents": _num(ad_n, k.AN_AMOUNT, nulls),
+            "quantity": _num(p.ad_f, k.AF_QTY, nulls, pa.float64(), p.present[k.PR_AD_F]),
         },
         nulls,
     )
+
+
+def _lines_table(p: Parsed, nulls: NullArrays, allowed: np.ndarray) -> pa.Table:
     li_i, li_n, li_f = p.li_i, p.li_n, p.li_f
-    nli = li_n.shape[1]
+    pr_li, pr_lf = p.present[k.PR_LI_I], p.present[k.PR_LI_F]
     sc = _string_columns(
-        b, p.li_s, range(k.N_LS), nulls, pr[k.PR_LI_S], li_i,
+        p.buf, p.li_s, range(k.N_LS), nulls, p.present[k.PR_LI_S], li_i,
         [k.LI_OMODSEP if f == k.L_OMODS else k.LI_MODSEP if f == k.L_MODS else -1
          for f in range(k.N_LS)],
     )  # fmt: skip
     p.li_s = None
-    lines = table_from_columns(
+    return table_from_columns(
         "service_lines",
         {
-            "line_id": _ids(nli),
-            "claim_id": col(li_i, k.LI_CLAIM, pa.int32()),
-            "line_number": col(li_i, k.LI_NUMBER, pa.int32()),
+            "line_id": _ids(li_n.shape[1]),
+            "claim_id": _num(li_i, k.LI_CLAIM, nulls, pa.int32()),
+            "line_number": _num(li_i, k.LI_NUMBER, nulls, pa.int32()),
             "procedure_qualifier": sc[k.L_QUAL],
             "procedure_code": sc[k.L_CODE],
             "modifiers": sc[k.L_MODS],
-            "charge_cents": col(li_n, k.LN_CHARGE),
-            "paid_cents": col(li_n, k.LN_PAID),
+            "charge_cents": _num(li_n, k.LN_CHARGE, nulls),
+            "paid_cents": _num(li_n, k.LN_PAID, nulls),
             "revenue_code": sc[k.L_REVENUE],
-            "units": col(li_f, k.LF_UNITS, pa.float64(), pr_lf),
+            "units": _num(li_f, k.LF_UNITS, nulls, pa.float64(), pr_lf),
             "original_procedure_qualifier": sc[k.L_OQUAL],
             "original_procedure_code": sc[k.L_OCODE],
             "original_modifiers": sc[k.L_OMODS],
-            "original_units": col(li_f, k.LF_OUNITS, pa.float64(), pr_lf),
-            "service_date": col(li_i, k.LI_DATE, pa.date32(), pr_li),
-            "service_start": col(li_i, k.LI_START, pa.date32(), pr_li),
-            "service_end": col(li_i, k.LI_END, pa.date32(), pr_li),
+            "original_units": _num(li_f, k.LF_OUNITS, nulls, pa.float64(), pr_lf),
+            "service_date": _num(li_i, k.LI_DATE, nulls, pa.date32(), pr_li),
+            "service_start": _num(li_i, k.LI_START, nulls, pa.date32(), pr_li),
+            "service_end": _num(li_i, k.LI_END, nulls, pa.date32(), pr_li),
             "line_control_number": sc[k.L_CONTROL],
-            "reported_allowed_cents": col(li_n, k.LN_ALLOWED),
-            "allowed_cents": _column(d.pop("line_allowed"), pa.int64(), nulls),
+            "reported_allowed_cents": _num(li_n, k.LN_ALLOWED, nulls),
+            "allowed_cents": _column(allowed, pa.int64(), nulls),
         },
         nulls,
     )
+
+
+def _claims_table(p: Parsed, nulls: NullArrays, d: dict, salt, keep_identifiers) -> pa.Table:
+    b, pr = p.buf, p.present
     cl_i, cl_n = p.cl_i, p.cl_n
+    pr_cl = pr[k.PR_CL_I]
     ncl = cl_n.shape[1]
     c_fields = [k.C_ENCOUNTER, k.C_STATUS, k.C_FILING, k.C_PAYER_CLAIM, k.C_FACILITY]
     c_fields += [k.C_FREQUENCY, k.C_RENDERING]
@@ -355,21 +379,21 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
 
     claim_cols = {
         "claim_id": _ids(ncl),
-        "transaction_id": col(cl_i, k.CI_TX, pa.int32()),
+        "transaction_id": _num(cl_i, k.CI_TX, nulls, pa.int32()),
         "encounter_id": sc[k.C_ENCOUNTER],
         "status_code": sc[k.C_STATUS],
-        "charge_cents": col(cl_n, k.CN_CHARGE),
-        "paid_cents": col(cl_n, k.CN_PAID),
+        "charge_cents": _num(cl_n, k.CN_CHARGE, nulls),
+        "paid_cents": _num(cl_n, k.CN_PAID, nulls),
         "patient_responsibility_cents": pa.array(d.pop("claim_pr")),
-        "reported_patient_responsibility_cents": col(cl_n, k.CN_PR_REPORTED),
+        "reported_patient_responsibility_cents": _num(cl_n, k.CN_PR_REPORTED, nulls),
         "allowed_cents": pa.array(d.pop("claim_allowed")),
         "claim_filing_indicator": sc[k.C_FILING],
         "payer_claim_control_number": sc[k.C_PAYER_CLAIM],
         "facility_type": sc[k.C_FACILITY],
         "frequency_code": sc[k.C_FREQUENCY],
-        "statement_from": col(cl_i, k.CI_FROM, pa.date32(), pr_cl),
-        "statement_to": col(cl_i, k.CI_TO, pa.date32(), pr_cl),
-        "received_date": col(cl_i, k.CI_RECEIVED, pa.date32(), pr_cl),
+        "statement_from": _num(cl_i, k.CI_FROM, nulls, pa.date32(), pr_cl),
+        "statement_to": _num(cl_i, k.CI_TO, nulls, pa.date32(), pr_cl),
+        "received_date": _num(cl_i, k.CI_RECEIVED, nulls, pa.date32(), pr_cl),
         "rendering_provider_id": sc[k.C_RENDERING],
         "patient_key": keys(k.C_PAT_LAST),
         "subscriber_key": keys(k.C_SUB_LAST),
@@ -379,14 +403,17 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             claim_cols[name] = sc[k.C_PAT_LAST + i]
     del sc
     p.cl_s = None
-    claims = table_from_columns("claims", claim_cols, nulls)
+    return table_from_columns("claims", claim_cols, nulls)
+
+
+def _transactions_table(p: Parsed, nulls: NullArrays, file: str) -> pa.Table:
     tx_s, tx_n = p.tx_s, p.tx_n
     ntx = tx_s.shape[1]
-    sc = _string_columns(b, tx_s, range(k.N_TS), nulls)
+    sc = _string_columns(p.buf, tx_s, range(k.N_TS), nulls)
     payer_id = sc[k.T_PAYER_ID]
     if payer_id.null_count:
         payer_id = pc.coalesce(payer_id, sc[k.T_PAYER_REF])
-    transactions = table_from_columns(
+    return table_from_columns(
         "transactions",
         {
             "transaction_id": _ids(ntx),
@@ -416,52 +443,46 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
             "production_date": int_array(tx_n[k.TN_PROD_DATE], pa.date32()),
         },
     )
+
+
+def _remarks_table(p: Parsed, nulls: NullArrays) -> pa.Table:
     re_i = p.re_i
     if re_i.shape[1] == 0:
-        remarks = schema("remarks").empty_table()
-    else:
-        sc = _string_columns(b, p.re_s, [k.R_QUAL, k.R_CODE], nulls)
-        sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
-        remarks = table_from_columns(
-            "remarks",
-            {
-                "claim_id": col(re_i, k.RI_CLAIM, pa.int32()),
-                "line_id": col(re_i, k.RI_LINE, pa.int32()),
-                "source": pa.DictionaryArray.from_arrays(
-                    pa.array(re_i[k.RI_SOURCE].astype(np.int8)), pa.array(sources)
-                ).cast(pa.string()),
-                "qualifier": sc[k.R_QUAL],
-                "code": sc[k.R_CODE],
-            },
-            nulls,
-        )
+        return schema("remarks").empty_table()
+    sc = _string_columns(p.buf, p.re_s, [k.R_QUAL, k.R_CODE], nulls)
+    sources = np.array(["LQ", "MOA", "MIA"], dtype=object)
+    return table_from_columns(
+        "remarks",
+        {
+            "claim_id": _num(re_i, k.RI_CLAIM, nulls, pa.int32()),
+            "line_id": _num(re_i, k.RI_LINE, nulls, pa.int32()),
+            "source": pa.DictionaryArray.from_arrays(
+                pa.array(re_i[k.RI_SOURCE].astype(np.int8)), pa.array(sources)
+            ).cast(pa.string()),
+            "qualifier": sc[k.R_QUAL],
+            "code": sc[k.R_CODE],
+        },
+        nulls,
+    )
+
+
+def _provider_adjustments_table(p: Parsed, nulls: NullArrays) -> pa.Table:
     pl_i, pl_n = p.pl_i, p.pl_n
     if pl_i.shape[1] == 0:
-        plb = schema("provider_adjustments").empty_table()
-    else:
-        sc = _string_columns(b, p.pl_s, [k.P_PROVIDER, k.P_REASON, k.P_REFERENCE], nulls)
-        plb = table_from_columns(
-            "provider_adjustments",
-            {
-                "transaction_id": col(pl_i, k.PI_TX, pa.int32()),
-                "provider_id": sc[k.P_PROVIDER],
-                "fiscal_period_date": col(pl_i, k.PI_DATE, pa.date32()),
-                "reason_code": sc[k.P_REASON],
-                "reference": sc[k.P_REFERENCE],
-                "amount_cents": col(pl_n, k.PN_AMOUNT),
-            },
-            nulls,
-        )
-    keep = {
-        "line_seg": li_i[k.LI_SEG],
-        "line_claim": li_i[k.LI_CLAIM],
-        "claim_seg": cl_i[k.CI_SEG],
-        "claim_tx": cl_i[k.CI_TX],
-        "tx_seg": tx_n[k.TN_SEG],
-        "unbalanced": unbalanced,
-    }
-    findings = _findings(p, keep, file)
-    return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
+        return schema("provider_adjustments").empty_table()
+    sc = _string_columns(p.buf, p.pl_s, [k.P_PROVIDER, k.P_REASON, k.P_REFERENCE], nulls)
+    return table_from_columns(
+        "provider_adjustments",
+        {
+            "transaction_id": _num(pl_i, k.PI_TX, nulls, pa.int32()),
+            "provider_id": sc[k.P_PROVIDER],
+            "fiscal_period_date": _num(pl_i, k.PI_DATE, nulls, pa.date32()),
+            "reason_code": sc[k.P_REASON],
+            "reference": sc[k.P_REFERENCE],
+            "amount_cents": _num(pl_n, k.PN_AMOUNT, nulls),
+        },
+        nulls,
+    )
 
 
 # ----------------------------------------------------------------------------- findings
