@@ -18,11 +18,6 @@ SRC = Path(ledgerkit.__file__).parent
 PENDING = {
     ("scale.api", "rules.taa", "_check"),
     ("scale.api", "rules.engine", "_as_rule_set"),
-    ("store.remits", "x12.read", "_table"),
-    ("synth.remits", "x12.read", "_table"),
-    ("synth.remits", "x12.read", "_with_derived"),
-    ("synth.samples", "x12.read", "_table"),
-    ("synth.samples", "x12.read", "_with_derived"),
 }
 
 

@@ -16,12 +16,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit._kernels.x12 import (
     adjustment_sums_nb,
     float_validity_nb,
     gather_strings_nb,
     gather_table_nb,
-    group_sum_nb,
     person_keys_nb,
     span_offsets_nb,
     table_offsets_nb,

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit._kernels.x12.sums import group_sum_nb
+from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit.core.schema import Column
 
 __all__ = ["Remittances", "SCHEMAS", "TABLE_NAMES", "describe", "schema"]
@@ -327,8 +327,10 @@ def _np(col) -> np.ndarray:
 
 
 def _sum_by(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
+    """Sums of ``values`` by ``group``; null values and groups outside ``0..n-1`` left out."""
     out = np.zeros(n, np.int64)
-    group_sum_nb(values, group, out)
+    keep = (group >= 0) & (group < n) & (values != np.iinfo(np.int64).min)
+    group_sum_nb(values, np.where(keep, group, -1), out)
     return out
 
 

@@ -1,12 +1,6 @@
-"""X12 835 kernels: bytes in, byte offsets and typed columns out (``parse_835_nb``).
+"""X12 835 kernels: bytes in, offsets and typed columns out (``parse.parse_835_nb``).
 
-``layout`` names the rows of the output arrays, ``scan`` finds segments and
-counts rows, ``fields`` reads element values, ``buffers`` writes rows, ``parse``
-is the parser, and ``columns``, ``keys`` and ``sums`` turn its arrays into
-Arrow buffers, pseudonyms and totals. Strings are never copied by the parser:
-a string field is a ``(start, end)`` pair of byte offsets into the file.
-Every array index written is bounds-checked first (the fuzz tests feed mutated
-bytes, and Numba does not check bounds).
+``layout``/``scan``/``fields``/``buffers`` serve the parser; ``columns``/``keys``/``sums`` export.
 """
 
 from ledgerkit._kernels.x12.columns import (
@@ -20,7 +14,7 @@ from ledgerkit._kernels.x12.columns import (
 from ledgerkit._kernels.x12.keys import person_keys_nb
 from ledgerkit._kernels.x12.parse import parse_835_nb
 from ledgerkit._kernels.x12.scan import count_835_nb, count_samples_nb
-from ledgerkit._kernels.x12.sums import adjustment_sums_nb, group_sum_nb
+from ledgerkit._kernels.x12.sums import adjustment_sums_nb
 
 __all__ = [
     "adjustment_sums_nb",
@@ -29,7 +23,6 @@ __all__ = [
     "float_validity_nb",
     "gather_strings_nb",
     "gather_table_nb",
-    "group_sum_nb",
     "parse_835_nb",
     "person_keys_nb",
     "span_offsets_nb",

@@ -1,19 +1,9 @@
-"""Per claim, line and transaction sums of amounts read by the parser (exact int64)."""
+"""Per claim and per line sums of the adjustments read by the parser (exact int64)."""
 
 from __future__ import annotations
 
 from ledgerkit._kernels._njit import njit
-from ledgerkit._kernels.x12.layout import A_CARC, A_GROUP, AI_CLAIM, AI_LINE, AN_AMOUNT, NULL
-
-
-@njit
-def group_sum_nb(values, group, out):
-    """out[g] += values[i] for group[i] = g >= 0 (exact int64; NULL values skipped)."""
-    for i in range(values.shape[0]):
-        g = group[i]
-        v = values[i]
-        if g >= 0 and g < out.shape[0] and v != NULL:
-            out[g] += v
+from ledgerkit._kernels.x12.layout import A_CARC, A_GROUP, AI_CLAIM, AI_LINE, AN_AMOUNT
 
 
 @njit
