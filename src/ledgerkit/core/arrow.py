@@ -2,17 +2,86 @@
 
 Every conversion from Arrow to numpy goes through here, so the rules are kept
 in one place: combine chunks (``to_numpy`` honours each chunk's offset), never
-turn a nullable int column into float, dictionary-encode strings into dense
-integer codes against a known value set.
+turn a nullable int column into float (callers say what a null becomes),
+read strings of every Arrow flavour (``string``, ``large_string``,
+``string_view``, dictionaries with any index type, a dictionary of nulls) the
+same way, dictionary-encode strings into dense integer codes, and count days
+from one epoch.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["int_array", "codes_in", "dictionary_codes", "as_table"]
+__all__ = [
+    "EPOCH",
+    "US_PER_DAY",
+    "as_date",
+    "as_table",
+    "as_utc",
+    "bool_array",
+    "codes_in",
+    "day_number",
+    "dictionary_codes",
+    "encode",
+    "int_array",
+    "is_string_like",
+    "numpy_array",
+    "plain",
+    "valid_array",
+]
+
+EPOCH = dt.date(1970, 1, 1)
+"""Day 0 of every day number (Arrow's ``date32`` counts from here too)."""
+
+US_PER_DAY = 86_400_000_000
+"""Microseconds in a day: a ``timestamp[us]`` divided by this is its day number."""
+
+
+# --------------------------------------------------------------------- numbers
+def numpy_array(column, *, fill=None, dtype=None) -> np.ndarray:
+    """A number or boolean column (Array or ChunkedArray) as a numpy array.
+
+    Parameters
+    ----------
+    column : pyarrow.Array or pyarrow.ChunkedArray
+        Integers, floats, booleans or dates (dates read as their day numbers'
+        numpy ``datetime64``, as Arrow gives them).
+    fill : scalar, optional
+        What a null becomes. Without it a column with nulls reads the way
+        Arrow reads it (integers become floats with NaN): pass ``fill`` for
+        nullable integer columns.
+    dtype : numpy dtype, optional
+        Cast the result (no copy when it already has that dtype).
+
+    Returns
+    -------
+    numpy.ndarray
+        Zero-copy for a null-free single chunk of numbers.
+    """
+    if fill is not None and column.null_count:
+        column = pc.fill_null(column, fill)
+    if isinstance(column, pa.ChunkedArray):
+        out = column.to_numpy()
+    else:
+        out = column.to_numpy(zero_copy_only=False)
+    return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def bool_array(mask) -> np.ndarray:
+    """A boolean Arrow column (or a numpy array, passed through) as numpy; null is False."""
+    if isinstance(mask, np.ndarray):
+        return mask
+    return numpy_array(mask, fill=False)
+
+
+def valid_array(column) -> np.ndarray:
+    """True where ``column`` is not null, as a numpy bool array."""
+    return numpy_array(column.is_valid())
 
 
 def int_array(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
@@ -47,7 +116,7 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     run heads are the value set's next values in order (a ledger written
     grouped, then appended to) needs no hashing at all.
     """
-    value_set = _plain(value_set)
+    value_set = plain(value_set)
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
     if column.num_chunks == 0 or len(column) == 0:
@@ -56,7 +125,7 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
         unified = column.unify_dictionaries()
         dictionary = unified.chunk(0).dictionary
         dict_pos = pc.index_in(dictionary, value_set=value_set).fill_null(-1)
-        dict_pos = np.append(dict_pos.to_numpy(zero_copy_only=False).astype(np.int64), -1)
+        dict_pos = np.append(numpy_array(dict_pos, dtype=np.int64), -1)
         idx = np.concatenate(
             [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in unified.chunks]
         ).astype(np.int64)
@@ -106,18 +175,46 @@ def _aligned_at(heads: pa.Array, value_set: pa.Array, starts) -> int | None:
     return None
 
 
-def dictionary_codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+def encode(column, *, null_code: int | None = -1) -> tuple[np.ndarray, pa.Array]:
+    """Dense int32 codes of a column and the distinct values they index.
+
+    Parameters
+    ----------
+    column : pyarrow.Array or pyarrow.ChunkedArray
+        Any hashable type. A dictionary column keeps its (unified) dictionary's
+        order, which may hold values no row uses; any other column is coded in
+        order of first appearance.
+    null_code : int or None
+        The code of a null row (default -1). ``None`` gives null a code of its
+        own, in order of first appearance, with a null among the values.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int32
+    values : pyarrow.Array
+    """
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    if pa.types.is_dictionary(column.type) and null_code is not None:
+        unified = column.unify_dictionaries()
+        if unified.num_chunks:
+            codes = np.concatenate(
+                [numpy_array(c.indices, fill=null_code) for c in unified.chunks]
+            ).astype(np.int32)
+            return codes, unified.chunk(0).dictionary
+    if null_code is None:
+        column = plain(column)
+        encoded = pc.dictionary_encode(column, null_encoding="encode")
+    else:
+        encoded = pc.dictionary_encode(column).combine_chunks()
+    codes = numpy_array(encoded.indices, fill=null_code, dtype=np.int32)
+    return codes, encoded.dictionary
+
+
+def dictionary_codes(column) -> tuple[np.ndarray, list]:
     """Dense int32 codes and the list of distinct values (nulls get code -1)."""
-    unified = column.unify_dictionaries() if pa.types.is_dictionary(column.type) else None
-    if unified is not None and unified.num_chunks:
-        values = unified.chunk(0).dictionary.to_pylist()
-        codes = np.concatenate(
-            [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in unified.chunks]
-        ).astype(np.int32)
-        return codes, values
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
-    return codes, encoded.dictionary.to_pylist()
+    codes, values = encode(column)
+    return codes, values.to_pylist()
 
 
 def as_table(data) -> pa.Table:
@@ -139,9 +236,64 @@ def as_table(data) -> pa.Table:
     )
 
 
-def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.dictionary_decode()
-    return arr
+# --------------------------------------------------------------------- strings
+def is_string_like(typ: pa.DataType) -> bool:
+    """True for every Arrow string flavour, dictionary-encoded or not (or all null)."""
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+    return (
+        pa.types.is_string(typ)
+        or pa.types.is_large_string(typ)
+        or pa.types.is_string_view(typ)
+        or pa.types.is_null(typ)
+    )
+
+
+def plain(column) -> pa.Array:
+    """One chunk, dictionary decoded, strings of any flavour as ``string``.
+
+    Every other type comes back as it is (one chunk). A dictionary of nulls
+    (pandas' all-null categorical) decodes to a ``null`` array.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        if pa.types.is_string_view(column.type.value_type):  # Arrow cannot take from views
+            column = pa.DictionaryArray.from_arrays(
+                column.indices, column.dictionary.cast(pa.string())
+            )
+        column = column.dictionary_decode()
+    if pa.types.is_large_string(column.type) or pa.types.is_string_view(column.type):
+        column = column.cast(pa.string())
+    return column
+
+
+# --------------------------------------------------------------------- dates
+def as_date(value) -> dt.date:
+    """A date, a datetime (its date) or an ISO string (its first 10 characters) as a date."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if not isinstance(value, dt.date):
+        raise TypeError(f"as_of must be a date, datetime or ISO string, got {value!r}")
+    return value
+
+
+def day_number(value) -> int:
+    """Days since :data:`EPOCH` of a date, datetime or ISO string (see :func:`as_date`)."""
+    return (as_date(value) - EPOCH).days
+
+
+def as_utc(timestamp) -> dt.datetime:
+    """A datetime, date (its last microsecond) or ISO string as an aware UTC-or-given datetime.
+
+    Naive datetimes are taken to be UTC.
+    """
+    if isinstance(timestamp, str):
+        timestamp = dt.datetime.fromisoformat(timestamp)
+    if isinstance(timestamp, dt.date) and not isinstance(timestamp, dt.datetime):
+        timestamp = dt.datetime.combine(timestamp, dt.time.max)
+    if timestamp.tzinfo is None:
+        timestamp = timestamp.replace(tzinfo=dt.UTC)
+    return timestamp

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import bool_array, is_string_like, numpy_array, plain, valid_array
 from ledgerkit.core.schema import GROUP_CODES, KINDS, PAYER_CLASSES, SOURCES, TABLES, arrow_schema
 from ledgerkit.errors import LedgerError
 
@@ -49,29 +50,42 @@ def _cast(data: pa.ChunkedArray, col, table: str) -> pa.ChunkedArray:
     dst = col.type
     if src == dst:
         return data
-    if pa.types.is_null(src):
+    if pa.types.is_null(src) or (
+        pa.types.is_dictionary(src) and pa.types.is_null(src.value_type)
+    ):  # all null, e.g. pandas' round trip of an empty categorical
         return pa.chunked_array([pa.nulls(len(data), dst)])
     money = col.name.endswith("_cents")
+    if pa.types.is_integer(dst) and pa.types.is_floating(src) and not money:
+        # pandas reads a nullable integer column as floats with NaN for null:
+        # take it back when every value is a whole number.
+        try:
+            return data.cast(dst, safe=True)
+        except pa.ArrowInvalid:
+            pass
     if pa.types.is_integer(dst) and not pa.types.is_integer(src):
         hint = " (money is int64 cents: multiply dollars by 100 and round)" if money else ""
         raise LedgerError(f"{table}, column {col.name!r}: type {src} must be an integer{hint}")
     if pa.types.is_dictionary(dst) or pa.types.is_string(dst):
-        plain = src.value_type if pa.types.is_dictionary(src) else src
-        if not (pa.types.is_string(plain) or pa.types.is_large_string(plain)):
+        if not is_string_like(src):
             raise LedgerError(f"{table}, column {col.name!r}: type {src} must be a string")
     try:
         if pa.types.is_dictionary(dst):
-            if pa.types.is_dictionary(src):
-                data = data.cast(pa.string())
-            return pc.dictionary_encode(data).cast(dst)
-        return data.cast(dst, safe=True)
+            if pa.types.is_dictionary(src) or pa.types.is_string_view(src):
+                data = plain(data)  # any index type or string flavour
+            return _chunked(pc.dictionary_encode(data).cast(dst))
+        if pa.types.is_string_view(src) or pa.types.is_dictionary(src):
+            data = plain(data)  # Arrow casts neither string_view nor every dictionary
+        return _chunked(data.cast(dst, safe=True))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise LedgerError(f"{table}, column {col.name!r}: cannot read {src} as {dst}: {exc}")
 
 
+def _chunked(data) -> pa.ChunkedArray:
+    return data if isinstance(data, pa.ChunkedArray) else pa.chunked_array([data])
+
+
 def _first(mask) -> int:
-    arr = mask.to_numpy(zero_copy_only=False) if not isinstance(mask, np.ndarray) else mask
-    return int(np.flatnonzero(arr)[0])
+    return int(np.flatnonzero(bool_array(mask))[0])
 
 
 def _check_values(table: pa.Table, name: str, column: str, allowed) -> None:
@@ -130,14 +144,14 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
 
     all_entries = entries if existing is None else pa.concat_tables([existing, entries])
     offset = 0 if existing is None else existing.num_rows
-    ids = all_entries["entry_id"].to_numpy()
+    ids = numpy_array(all_entries["entry_id"])
     _check_unique_ids(ids, offset)
 
     negates = entries["negates"]
     if negates.null_count == len(negates):
         return
-    rows = np.flatnonzero(negates.is_valid().to_numpy(zero_copy_only=False))
-    targets = negates.to_numpy(zero_copy_only=False)[rows].astype(np.int64)
+    rows = np.flatnonzero(valid_array(negates))
+    targets = numpy_array(negates, fill=-1)[rows].astype(np.int64)
     order = np.argsort(ids, kind="stable")
     pos = np.searchsorted(ids[order], targets)
     pos = np.minimum(pos, len(ids) - 1)
@@ -149,7 +163,7 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
         )
     target_rows = order[pos]
     all_negates = all_entries["negates"]
-    target_is_negation = all_negates.is_valid().to_numpy(zero_copy_only=False)[target_rows]
+    target_is_negation = valid_array(all_negates)[target_rows]
     if target_is_negation.any():
         r = int(rows[np.flatnonzero(target_is_negation)[0]])
         raise LedgerError(
@@ -157,7 +171,7 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
             "negation; post the original entry again instead of negating a negation"
         )
     # Each entry may be negated once, across old and new entries together.
-    all_targets = pc.drop_null(all_negates).to_numpy()
+    all_targets = numpy_array(pc.drop_null(all_negates))
     uniq, counts = np.unique(all_targets, return_counts=True)
     if (counts > 1).any():
         twice = int(uniq[np.flatnonzero(counts > 1)[0]])
@@ -167,19 +181,19 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
 
 
 def _check_mirror(entries, all_entries, rows, target_rows) -> None:
-    amount_new = entries["amount_cents"].to_numpy()[rows]
-    amount_old = all_entries["amount_cents"].to_numpy()[target_rows]
+    amount_new = numpy_array(entries["amount_cents"])[rows]
+    amount_old = numpy_array(all_entries["amount_cents"])[target_rows]
     for column, new, old in (
         ("amount_cents", amount_new, -amount_old),
         (
             "line",
-            entries["line"].to_numpy()[rows],
-            all_entries["line"].to_numpy()[target_rows],
+            numpy_array(entries["line"])[rows],
+            numpy_array(all_entries["line"])[target_rows],
         ),
         (
             "payer_seq",
-            entries["payer_seq"].to_numpy()[rows],
-            all_entries["payer_seq"].to_numpy()[target_rows],
+            numpy_array(entries["payer_seq"])[rows],
+            numpy_array(all_entries["payer_seq"])[target_rows],
         ),
     ):
         bad = np.flatnonzero(new != old)
