@@ -27,7 +27,14 @@ from ledgerkit._kernels.keys import (
     is_nondecreasing_nb,
     locate_lines_nb,
 )
-from ledgerkit.core.arrow import codes_in, int_array
+from ledgerkit.core.arrow import (
+    bool_array,
+    codes_in,
+    dictionary_codes,
+    int_array,
+    numpy_array,
+    valid_array,
+)
 from ledgerkit.core.schema import KINDS
 from ledgerkit.errors import LedgerError
 
@@ -90,8 +97,8 @@ class LedgerKeys:
         classify explanation gather from them instead of re-reading strings.
         """
         if self._reasons is None:
-            g_codes, g_values = _codes(entries["group_code"])
-            c_codes, c_values = _codes(entries["carc"])
+            g_codes, g_values = dictionary_codes(entries["group_code"])
+            c_codes, c_values = dictionary_codes(entries["carc"])
             self._reasons = (
                 g_codes.astype(np.int8) if len(g_values) < 127 else g_codes,
                 g_values,
@@ -129,19 +136,13 @@ def entry_buckets(entries: pa.Table, policy, reasons: tuple | None = None) -> np
     is_adj = kind == KINDS.index("adjustment")
     if is_adj.any():
         if reasons is None:
-            g_codes, g_values = _codes(entries["group_code"])
-            c_codes, c_values = _codes(entries["carc"])
+            g_codes, g_values = dictionary_codes(entries["group_code"])
+            c_codes, c_values = dictionary_codes(entries["carc"])
         else:
             g_codes, g_values, c_codes, c_values = reasons
         matrix = policy.bucket_matrix(g_values, [v.strip() for v in c_values])
         bucket[is_adj] = matrix[g_codes[is_adj], c_codes[is_adj]]
     return bucket
-
-
-def _codes(column):
-    from ledgerkit.core.arrow import dictionary_codes
-
-    return dictionary_codes(column)
 
 
 def build_keys(
@@ -166,7 +167,7 @@ def build_keys(
             pc.greater(pc.struct_field(pc.value_counts(enc_ids), "counts"), 1)
         )
         dup = first[0]["values"].as_py() if len(first) else "?"
-        rows = np.flatnonzero(pc.equal(enc_ids, dup).to_numpy(zero_copy_only=False))
+        rows = np.flatnonzero(bool_array(pc.equal(enc_ids, dup)))
         raise LedgerError(
             f"encounters rows {rows[:2].tolist()}, column 'encounter_id': duplicate id {dup!r}"
         )
@@ -197,7 +198,7 @@ def build_keys(
 
     n_payers = np.zeros(n_enc, np.int8)
     for k in (1, 2, 3):
-        present = encounters[f"payer{k}_id"].is_valid().to_numpy(zero_copy_only=False)
+        present = valid_array(encounters[f"payer{k}_id"])
         n_payers = np.where(present & (n_payers == k - 1), k, n_payers).astype(np.int8)
 
     entry_proc = _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, 0)
@@ -274,10 +275,10 @@ def _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_pa
 def _live(entries: pa.Table) -> np.ndarray:
     """True for entries that are neither negated nor negations."""
     negates = entries["negates"]
-    is_negation = negates.is_valid().to_numpy(zero_copy_only=False)
+    is_negation = valid_array(negates)
     if not is_negation.any():
         return np.ones(len(entries), dtype=bool)
-    targets = pc.drop_null(negates).to_numpy().astype(np.int64)
+    targets = numpy_array(pc.drop_null(negates), dtype=np.int64)
     ids = int_array(entries["entry_id"], np.int64)
     if is_nondecreasing_nb(ids):
         # Ids grow with posting order (as append assigns them): binary search
@@ -287,7 +288,7 @@ def _live(entries: pa.Table) -> np.ndarray:
         negated[pos[ids[pos] == targets]] = True
     else:
         value_set = pa.array(targets)
-        negated = pc.is_in(entries["entry_id"], value_set=value_set).to_numpy(zero_copy_only=False)
+        negated = bool_array(pc.is_in(entries["entry_id"], value_set=value_set))
     return ~(is_negation | negated)
 
 

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit.core.arrow import as_table
+from ledgerkit.core.arrow import as_table, numpy_array
+from ledgerkit.core.arrow import as_utc as utc_timestamp
 from ledgerkit.core.keys import LedgerKeys, build_keys
 from ledgerkit.core.policy import CarcPolicy
 from ledgerkit.core.schema import TABLES, arrow_schema
@@ -186,7 +187,7 @@ class Ledger:
     def _coverage_payer(self, new: pa.Table) -> pa.Array:
         """payer_id of each new entry from its encounter's coverage and payer_seq."""
         pos = pc.index_in(new["encounter_id"], value_set=self.encounters["encounter_id"])
-        seq = new["payer_seq"].to_numpy(zero_copy_only=False)
+        seq = numpy_array(new["payer_seq"])
         out = pa.nulls(new.num_rows, pa.string())
         for k in (1, 2, 3):
             ids = self.encounters[f"payer{k}_id"].cast(pa.string()).take(pos)
@@ -240,35 +241,3 @@ def default_payers(encounters: pa.Table) -> pa.Table:
             "appeal_days": pa.array([DEFAULT_APPEAL_DAYS] * len(ids), pa.int32()),
         }
     )
-
-
-def utc_timestamp(timestamp) -> dt.datetime:
-    """A point in time as an aware UTC datetime, for comparing with ``posted_at``.
-
-    Parameters
-    ----------
-    timestamp : datetime, date or str
-        A ``date`` means the end of that day; an ISO string is read by
-        ``datetime.fromisoformat`` (so ``"2025-03-01"`` is midnight); a naive
-        datetime is taken as UTC.
-
-    Returns
-    -------
-    datetime.datetime
-        Timezone-aware.
-
-    Examples
-    --------
-    >>> import datetime as dt
-    >>> utc_timestamp(dt.date(2025, 3, 1))
-    datetime.datetime(2025, 3, 1, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc)
-    >>> utc_timestamp("2025-03-01")
-    datetime.datetime(2025, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
-    """
-    if isinstance(timestamp, str):
-        timestamp = dt.datetime.fromisoformat(timestamp)
-    if isinstance(timestamp, dt.date) and not isinstance(timestamp, dt.datetime):
-        timestamp = dt.datetime.combine(timestamp, dt.time.max)
-    if timestamp.tzinfo is None:
-        timestamp = timestamp.replace(tzinfo=dt.UTC)
-    return timestamp
