@@ -67,6 +67,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit.core.arrow import encode, numpy_array
 from ledgerkit.core.ledger import Ledger, utc_timestamp
 from ledgerkit.core.schema import TIMESTAMP, arrow_schema
 from ledgerkit.errors import LedgerError
@@ -715,7 +716,7 @@ def _read_rows(files, schema: pa.Schema) -> pa.Table:
         return pa.schema([f for f in schema if f.name not in META]).empty_table()
     parts.sort(key=lambda p: (p["_version"][0].as_py(), p["_row"][0].as_py()))
     t = pa.concat_tables([p.cast(schema) for p in parts])
-    key = t["_version"].to_numpy() * (1 << 32) + t["_row"].to_numpy()
+    key = numpy_array(t["_version"]) * (1 << 32) + numpy_array(t["_row"])
     if not (np.diff(key) >= 0).all():  # compacted (or written by another tool): sort
         t = t.take(pa.array(np.argsort(key, kind="stable")))
     return t.drop_columns(["_version", "_row"])
@@ -726,7 +727,7 @@ def _latest(decisions: pa.Table) -> pa.Table:
     n = decisions.num_rows
     if n == 0:
         return decisions
-    codes = pc.dictionary_encode(decisions["remit_id"]).combine_chunks().indices.to_numpy()
+    codes, _ = encode(decisions["remit_id"])
     rev = np.arange(n)[::-1]
     _, idx = np.unique(codes[rev], return_index=True)
     keep = np.sort(rev[idx])

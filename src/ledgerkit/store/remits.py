@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.posting.batch import flatten, plain, positions, row_hash
+from ledgerkit.core.arrow import bool_array, encode, numpy_array, plain
+from ledgerkit.posting.batch import flatten, positions, row_hash
 
 REMIT_TABLES = (
     "remit_claims",
@@ -96,15 +97,15 @@ def remit_rows(r, stored_remit_ids: pa.Array, stored_plb_ids: pa.Array, batch=No
     """
     b = flatten(r) if batch is None else batch
     ids = b.remit_id
-    codes = pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False)
+    codes, _ = encode(ids)
     first = np.zeros(b.n, bool)
     if b.n:
         _, idx = np.unique(codes, return_index=True)
         first[idx] = True
-    new = first & ~pc.is_in(ids, value_set=stored_remit_ids).to_numpy(zero_copy_only=False)
+    new = first & ~bool_array(pc.is_in(ids, value_set=stored_remit_ids))
     schemas = remit_schemas()
     lines = b.lines
-    line_numbers = plain(lines["line_number"]).to_numpy(zero_copy_only=False)
+    line_numbers = numpy_array(plain(lines["line_number"]))
 
     def rows(name, claim_pos, columns, source, line_pos=None):
         """Rows of ``source`` (one per CAS, line or remark) of the new remits."""
@@ -181,9 +182,9 @@ def _plb_rows(r, stored_plb_ids: pa.Array) -> pa.Table:
         out[col] = plain(plb[col])
     table = pa.table(out).cast(schema)
     first = np.zeros(table.num_rows, bool)
-    _, idx = np.unique(plb_id.to_numpy(zero_copy_only=False), return_index=True)
+    _, idx = np.unique(encode(plb_id)[0], return_index=True)
     first[idx] = True
-    new = first & ~pc.is_in(plb_id, value_set=stored_plb_ids).to_numpy(zero_copy_only=False)
+    new = first & ~bool_array(pc.is_in(plb_id, value_set=stored_plb_ids))
     return table.filter(pa.array(new))
 
 
