@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._kernels.groupsums import group_sum_nb
+from ledgerkit.core.arrow import numpy_array
 from ledgerkit.core.schema import Column
 
 __all__ = ["Remittances", "SCHEMAS", "TABLE_NAMES", "describe", "schema"]
@@ -322,8 +323,8 @@ def _np(col) -> np.ndarray:
     """A column as numpy (nulls -> INT64 min for ints); chunks combined."""
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_integer(arr.type):
-        return pc.fill_null(arr.cast(pa.int64()), -9223372036854775808).to_numpy()
-    return arr.to_numpy(zero_copy_only=False)
+        return numpy_array(arr.cast(pa.int64()), fill=-9223372036854775808)
+    return numpy_array(arr)
 
 
 def _sum_by(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:

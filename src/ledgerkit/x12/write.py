@@ -23,11 +23,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import numpy_array
 from ledgerkit.x12.remittances import IDENTIFIER_COLUMNS, Remittances
 
 __all__ = ["write_835", "format_835"]
-
-EPOCH = dt.date(1970, 1, 1)
 
 
 def _money(c: int) -> str:
@@ -62,7 +61,7 @@ def _cols(table: pa.Table) -> dict:
 
 def _ranges(parent: pa.ChunkedArray, n_parents: int) -> np.ndarray:
     """Start offsets (n_parents + 1) of each parent's rows in a table sorted by parent."""
-    ids = pc.fill_null(parent, -1).to_numpy() if len(parent) else np.empty(0, np.int64)
+    ids = numpy_array(parent, fill=-1) if len(parent) else np.empty(0, np.int64)
     return np.searchsorted(ids, np.arange(n_parents + 1), side="left")
 
 
