@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from ledgerkit.core.arrow import numpy_array
 from ledgerkit.rules.engine import RuleSet, default_rules, dry_run, save_rules
 from ledgerkit.rules.whatif import FIGURES, WhatIf, taa_sweep, threshold_sweep
 
@@ -123,7 +124,7 @@ def live_totals(
     payer = [p if p is not None else "self-pay" for p in per_payer["payer_id"].to_pylist()]
     cols = {"payer_id": pa.array(payer + ["TOTAL"], pa.string())}
     for name in FIGURES:
-        v = per_payer[name].to_numpy()
+        v = numpy_array(per_payer[name])
         cols[name] = pa.array(np.append(v, v.sum()).astype(np.int64))
     return pa.table(cols)
 
@@ -414,11 +415,11 @@ class RuleTuner:
                 "Small-balance rule alone: by threshold",
             ),
         )
-        x = taa["level"].to_numpy()
+        x = numpy_array(taa["level"])
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=taa["written_off_cents"].to_numpy() / 100,
+                y=numpy_array(taa["written_off_cents"]) / 100,
                 name="written off $",
                 line={"color": "#d62728"},
             ),
@@ -428,18 +429,18 @@ class RuleTuner:
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=taa["ar_closed_cents"].to_numpy() / 100,
+                y=numpy_array(taa["ar_closed_cents"]) / 100,
                 name="A/R removed $",
                 line={"color": "#1f77b4"},
             ),
             1,
             1,
         )
-        xs = small["level"].to_numpy() / 100
+        xs = numpy_array(small["level"]) / 100
         fig.add_trace(
             go.Scatter(
                 x=xs,
-                y=small["written_off_cents"].to_numpy() / 100,
+                y=numpy_array(small["written_off_cents"]) / 100,
                 name="written off $ (small)",
                 showlegend=False,
                 line={"color": "#d62728"},
@@ -450,7 +451,7 @@ class RuleTuner:
         fig.add_trace(
             go.Scatter(
                 x=xs,
-                y=small["ar_closed_cents"].to_numpy() / 100,
+                y=numpy_array(small["ar_closed_cents"]) / 100,
                 name="A/R removed $ (small)",
                 showlegend=False,
                 line={"color": "#1f77b4"},
@@ -489,10 +490,10 @@ class RuleTuner:
 
     def _mark(self, s: dict) -> None:
         taa_x = float(self.taa_percentile.value)
-        levels = self._taa_curve["level"].to_numpy()
+        levels = numpy_array(self._taa_curve["level"])
         i = int(np.abs(levels - taa_x).argmin())
         taa_y = self._taa_curve["written_off_cents"][i].as_py() / 100
-        thr = self._small_curve["level"].to_numpy()
+        thr = numpy_array(self._small_curve["level"])
         sb = int(round(self.small_balance.value * 100))
         j = int(np.abs(thr - sb).argmin())
         small_y = self._small_curve["written_off_cents"][j].as_py() / 100

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import bool_array, numpy_array, plain
 from ledgerkit.core.ledger import Ledger
 
 __all__ = ["sample_store", "split_remits"]
@@ -143,9 +144,9 @@ def sample_store(
     store = LedgerStore.create(Path(folder), base, actor="setup", note="charges loaded")
     store.post(r, actor="era import", note="835 batch 1")
     # primary claims paid > 0, not reversals: candidates for a second, different remit
-    status = np.asarray(r.claims["status_code"].to_pylist())
-    paid = r.claims["paid_cents"].to_numpy()
-    ok = np.flatnonzero((status == "1") & (paid > 0))
+    primary = bool_array(pc.equal(plain(r.claims["status_code"]), "1"))
+    paid = numpy_array(r.claims["paid_cents"], fill=0)
+    ok = np.flatnonzero(primary & (paid > 0))
     rng = np.random.default_rng(seed)
     pick = rng.choice(ok, size=min(len(ok), conflicts + unmatched + unbalanced), replace=False)
     parts = []

@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import bool_array, numpy_array
+
 __all__ = ["TableState", "view_indices", "page_of", "format_page", "PagedTable"]
 
 ALL = "(all)"
@@ -90,7 +92,7 @@ def view_indices(table: pa.Table, state: TableState) -> np.ndarray:
         rows = np.arange(table.num_rows, dtype=np.int64)
         sub = table
     else:
-        rows = np.flatnonzero(mask.to_numpy(zero_copy_only=False)).astype(np.int64)
+        rows = np.flatnonzero(bool_array(mask)).astype(np.int64)
         sub = table.take(pa.array(rows))
     if state.sort_by is not None and len(rows) > 1:
         col = sub[state.sort_by]
@@ -98,7 +100,7 @@ def view_indices(table: pa.Table, state: TableState) -> np.ndarray:
             col = col.cast(col.type.value_type)
         order = "descending" if state.descending else "ascending"
         idx = _sort_indices(pa.table({"k": col}), order)
-        rows = rows[idx.to_numpy()]
+        rows = rows[numpy_array(idx)]
     return rows
 
 
