@@ -55,10 +55,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit.core.arrow import EPOCH, numpy_array
 from ledgerkit.scale.cluster import get_client, import_distributed, local_cluster
 from ledgerkit.scale.metrics import METRICS, combine_metric, group_sum, part_metric
 from ledgerkit.scale.partitioning import (
-    EPOCH,
     PartitionedLedger,
     _prepare,
     write_generated_partition,
@@ -423,7 +423,7 @@ def dry_run(
     )
     summary = results[0][0]
     for name in _SUMMED:
-        total = np.sum([r[0][name].to_numpy() for r in results], axis=0).astype(np.int64)
+        total = np.sum([numpy_array(r[0][name]) for r in results], axis=0).astype(np.int64)
         summary = summary.set_column(
             summary.schema.get_field_index(name), name, pa.array(total, pa.int64())
         )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit.analytics.metrics import METRIC_NAMES
+from ledgerkit.core.arrow import encode, numpy_array
 
 
 # --------------------------------------------------------------------- group sums
@@ -20,21 +20,12 @@ def _concat_tables(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(tables) if tables else pa.table({})
 
 
-def _codes_of(column) -> np.ndarray:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks else pa.array([], column.type)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    encoded = pc.dictionary_encode(column, null_encoding="encode")
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-
-
 def _group_keys(table: pa.Table, keys) -> tuple[np.ndarray, np.ndarray]:
     """(first row of each group, group of each row) over the ``keys`` columns."""
     n = table.num_rows
     if not keys:
         return (np.zeros(1 if n else 0, np.int64), np.zeros(n, np.int64))
-    codes = np.stack([_codes_of(table[k]) for k in keys], axis=1)
+    codes = np.stack([encode(table[k], null_code=None)[0] for k in keys], axis=1)
     _, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     return first, inverse.reshape(-1)
 
@@ -45,7 +36,7 @@ def group_sum(table: pa.Table, keys, columns) -> pa.Table:
     out = {k: table[k].take(pa.array(first)) for k in keys}
     for name in columns:
         sums = np.zeros(len(first), np.int64)
-        values = table[name].to_numpy(zero_copy_only=False).astype(np.int64)
+        values = numpy_array(table[name], dtype=np.int64)
         group_sum_nb(values, inverse, sums)
         out[name] = pa.array(sums, pa.int64())
     return pa.table(out) if out else pa.table({})
@@ -121,8 +112,8 @@ def _day_stats(days_hist: pa.Table, by, groups: pa.Table, qs):
     summed = group_sum(days_hist, list(by) + ["days"], ["count"])
     index = {row: i for i, row in enumerate(_rows_of(groups, by))}
     group_of = np.array([index.get(row, -1) for row in _rows_of(summed, by)], np.int64)
-    days = summed["days"].to_numpy().astype(np.int64)
-    count = summed["count"].to_numpy().astype(np.int64)
+    days = numpy_array(summed["days"], dtype=np.int64)
+    count = numpy_array(summed["count"], dtype=np.int64)
     order = np.lexsort((days, group_of))
     group_of, days, count = group_of[order], days[order], count[order]
     bounds = np.searchsorted(group_of, np.arange(groups.num_rows + 1))
@@ -168,12 +159,12 @@ def combine_metric(name, by, results) -> pa.Table:
             cols[c] = base[c].take(pa.array(rows, pa.int64()))
     for c, (num, den) in _RATIOS.items():
         if c in full.column_names:
-            cols[c] = ratio(cols[num].to_numpy(), cols[den].to_numpy())
+            cols[c] = ratio(numpy_array(cols[num]), numpy_array(cols[den]))
     if name == "days_to_resolution":
         days = _concat_tables([r["days"] for r in results])
         total, (median, p90) = _day_stats(days, by, table, (0.5, 0.9))
-        resolved = cols["resolved_claims"].to_numpy()
-        cols["open_claims"] = pa.array(cols["denied_claims"].to_numpy() - resolved)
+        resolved = numpy_array(cols["resolved_claims"])
+        cols["open_claims"] = pa.array(numpy_array(cols["denied_claims"]) - resolved)
         cols["mean_days"] = ratio(total, resolved)
         cols["median_days"] = pa.array(median, mask=np.isnan(median))
         cols["p90_days"] = pa.array(p90, mask=np.isnan(p90))

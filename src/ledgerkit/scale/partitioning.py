@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit._kernels.hashing import partition_hash_strings_nb
+from ledgerkit.core.arrow import EPOCH, US_PER_DAY
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.errors import LedgerError
@@ -57,8 +58,6 @@ FORMAT = "ledgerkit.partitioned"
 FORMAT_VERSION = 1
 PARTITIONED_TABLES = ("encounters", "procedures", "entries")
 HASH = "fnv1a64+splitmix64 of the UTF-8 encounter_id, modulo n_partitions"
-US_PER_DAY = 86_400_000_000
-EPOCH = dt.date(1970, 1, 1)
 
 
 def partition_of(encounter_ids, n_partitions: int) -> np.ndarray:

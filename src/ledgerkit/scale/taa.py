@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import numpy_array
+
 _ALLOWED_BITS = 40  # as ledgerkit.taa: allowed amounts below 2**40 cents
 
 
@@ -70,12 +72,12 @@ def merge_history(*tables) -> GlobalHistory:
         if not t.num_rows:
             continue
         chunk = t["config"].chunk(0)
-        to_global = pc.index_in(chunk.dictionary, value_set=labels).to_numpy(zero_copy_only=False)
-        code = to_global.astype(np.int64)[chunk.indices.to_numpy(zero_copy_only=False)]
+        to_global = numpy_array(pc.index_in(chunk.dictionary, value_set=labels), dtype=np.int64)
+        code = to_global[numpy_array(chunk.indices)]
         counts += np.bincount(code, minlength=n_labels)
         part = key[at : at + len(code)]
         np.left_shift(code, _ALLOWED_BITS, out=part)
-        part |= t["allowed"].to_numpy()
+        part |= numpy_array(t["allowed"])
         at += len(code)
         del code
     key.sort()
@@ -97,8 +99,8 @@ def inject(ledger, history: GlobalHistory) -> None:
 
     configs = taa.configurations(ledger)
     labels = pa.array(taa.config_labels(ledger, configs), pa.string())
-    pos = pc.index_in(labels, value_set=history.labels).fill_null(-1)
-    pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+    pos = pc.index_in(labels, value_set=history.labels)
+    pos = numpy_array(pos, fill=-1, dtype=np.int64)
     found = pos >= 0
     lo = np.where(found, history.start[np.maximum(pos, 0)], 0)
     hi = np.where(found, history.start[np.maximum(pos, 0) + 1], 0)
