@@ -32,6 +32,7 @@ __all__ = [
     "is_string_like",
     "numpy_array",
     "plain",
+    "string_buffers",
     "valid_array",
 ]
 
@@ -56,12 +57,12 @@ def numpy_array(column, *, fill=None, dtype=None) -> np.ndarray:
         Arrow reads it (integers become floats with NaN): pass ``fill`` for
         nullable integer columns.
     dtype : numpy dtype, optional
-        Cast the result (no copy when it already has that dtype).
+        Return a writable copy of that dtype (as ``ndarray.astype`` does).
 
     Returns
     -------
     numpy.ndarray
-        Zero-copy for a null-free single chunk of numbers.
+        Without ``dtype``, zero-copy (read-only) for a null-free chunk of numbers.
     """
     if fill is not None and column.null_count:
         column = pc.fill_null(column, fill)
@@ -69,7 +70,7 @@ def numpy_array(column, *, fill=None, dtype=None) -> np.ndarray:
         out = column.to_numpy()
     else:
         out = column.to_numpy(zero_copy_only=False)
-    return out if dtype is None else out.astype(dtype, copy=False)
+    return out if dtype is None else out.astype(dtype)
 
 
 def bool_array(mask) -> np.ndarray:
@@ -247,6 +248,24 @@ def is_string_like(typ: pa.DataType) -> bool:
         or pa.types.is_string_view(typ)
         or pa.types.is_null(typ)
     )
+
+
+def string_buffers(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The int64 offsets (``len + 1``) and UTF-8 bytes of one string chunk, for kernels.
+
+    The bytes are zero-copy; offsets index into them (the chunk's own offset
+    applied). Other string flavours are read as ``string`` first.
+    """
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = plain(column)
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    n = len(column)
+    if n == 0:
+        return np.zeros(1, np.int64), np.zeros(1, np.uint8)
+    _, offsets_buf, data_buf = column.buffers()[:3]
+    offsets = np.frombuffer(offsets_buf, width)[column.offset : column.offset + n + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    return offsets.astype(np.int64), data
 
 
 def plain(column) -> pa.Array:

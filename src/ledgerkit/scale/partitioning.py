@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit._kernels.hashing import partition_hash_strings_nb
-from ledgerkit.core.arrow import EPOCH, US_PER_DAY
+from ledgerkit.core.arrow import EPOCH, US_PER_DAY, string_buffers
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.errors import LedgerError
@@ -90,17 +90,8 @@ def partition_of(encounter_ids, n_partitions: int) -> np.ndarray:
             raise LedgerError("encounter_id: null ids cannot be partitioned")
         out = np.empty(len(chunk), np.uint64)
         if len(chunk):
-            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-            _, offsets_buf, data_buf = chunk.buffers()
-            offsets = np.frombuffer(offsets_buf, dtype=width)[
-                chunk.offset : chunk.offset + len(chunk) + 1
-            ]
-            data = (
-                np.frombuffer(data_buf, dtype=np.uint8)
-                if data_buf is not None
-                else np.zeros(0, np.uint8)
-            )
-            partition_hash_strings_nb(offsets.astype(np.int64), data, out)
+            offsets, data = string_buffers(chunk)
+            partition_hash_strings_nb(offsets, data, out)
         parts.append(out)
     hashes = np.concatenate(parts) if parts else np.empty(0, np.uint64)
     return (hashes % np.uint64(n_partitions)).astype(np.int32)
