@@ -16,20 +16,11 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import hashing as H
 from ledgerkit._kernels import posting as K
-
-
-def plain(col) -> pa.Array:
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    if pa.types.is_large_string(col.type):
-        col = col.cast(pa.string())
-    return col
+from ledgerkit.core.arrow import numpy_array, plain, string_buffers, valid_array
 
 
 def ints(col, fill=0) -> np.ndarray:
-    col = plain(col)
-    return pc.fill_null(col.cast(pa.int64()), fill).to_numpy(zero_copy_only=False)
+    return numpy_array(plain(col).cast(pa.int64()), fill=fill)
 
 
 def positions(keys, value_set) -> np.ndarray:
@@ -49,7 +40,7 @@ def _is_row_ids(values: pa.Array) -> bool:
     """True for a non-null integer column holding 0, 1, ..., n - 1 in order."""
     if not pa.types.is_integer(values.type) or values.null_count:
         return False
-    v = values.to_numpy(zero_copy_only=False)
+    v = numpy_array(values)
     return len(v) == 0 or (int(v[0]) == 0 and bool((np.diff(v) == 1).all()))
 
 
@@ -65,15 +56,12 @@ def hash_column(col, seed: int) -> np.ndarray:
     if n == 0:
         return out
     if pa.types.is_string(col.type):
-        bufs = col.buffers()
-        offsets = np.frombuffer(bufs[1], np.int32, n + 1, col.offset * 4)
-        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
-        valid = col.is_valid().to_numpy(zero_copy_only=False)
-        H.fingerprint_strings_nb(offsets.astype(np.int64), data, valid, np.uint64(seed), out)
+        offsets, data = string_buffers(col)
+        H.fingerprint_strings_nb(offsets, data, valid_array(col), np.uint64(seed), out)
         return out
     if pa.types.is_floating(col.type):
         col = pc.round(col, 6)
-        vals = pc.fill_null(col, -1.5).to_numpy(zero_copy_only=False).view(np.uint64)
+        vals = numpy_array(col, fill=-1.5).view(np.uint64)
     elif pa.types.is_date(col.type):
         vals = ints(col.cast(pa.int32()), -(2**40)).view(np.uint64)
     else:

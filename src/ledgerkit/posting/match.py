@@ -12,8 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import encode, numpy_array, plain, valid_array
 from ledgerkit.core.ledger import Ledger
-from ledgerkit.posting.batch import Batch, ints, plain
+from ledgerkit.posting.batch import Batch, ints
 
 
 def _candidate_procedures(ledger: Ledger, enc_pos: np.ndarray):
@@ -54,8 +55,8 @@ def _shared_codes(a, b):
     """Integer codes of two string arrays against one dictionary (null -> '')."""
     a = pc.fill_null(plain(a), "")
     b = pc.fill_null(plain(b), "")
-    both = pc.dictionary_encode(pa.chunked_array([a, b], pa.string())).combine_chunks()
-    idx = both.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    idx, _ = encode(pa.chunked_array([a, b], pa.string()))
+    idx = idx.astype(np.int64)
     return idx[: len(a)], idx[len(a) :]
 
 
@@ -74,7 +75,7 @@ def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
     procs = ledger.procedures.take(pa.array(rows))
     # 1. line item control number, within the encounter
     lcn = plain(li["line_control_number"])
-    has_lcn = lcn.is_valid().to_numpy(zero_copy_only=False) & (line_enc >= 0)
+    has_lcn = valid_array(lcn) & (line_enc >= 0)
     if has_lcn.any():
         pl = plain(procs["line_control_number"])
         left = pa.table(
@@ -85,8 +86,8 @@ def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
         right = right.filter(pc.is_valid(right["l"]))
         j = left.join(right, keys=["e", "l"], join_type="inner")
         if j.num_rows:
-            i = j["i"].to_numpy()
-            p = j["p"].to_numpy()
+            i = numpy_array(j["i"])
+            p = numpy_array(j["p"])
             o = np.lexsort((p, i))
             i, p = i[o], p[o]
             first = np.ones(len(i), bool)
@@ -124,6 +125,6 @@ def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
         if j.num_rows:
             # identical procedures are matched in order only when the claim names them
             # all; otherwise which one is meant is ambiguous and the line stays unmatched
-            sure = j["n"].to_numpy() == j["pn"].to_numpy()
-            out[j["i"].to_numpy()[sure]] = j["p"].to_numpy()[sure]
+            sure = numpy_array(j["n"]) == numpy_array(j["pn"])
+            out[numpy_array(j["i"])[sure]] = numpy_array(j["p"])[sure]
     return out
