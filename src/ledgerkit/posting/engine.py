@@ -69,7 +69,7 @@ import pyarrow.compute as pc
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
 from ledgerkit._kernels.groupsums import group_sum_nb
-from ledgerkit.core.arrow import codes_in
+from ledgerkit.core.arrow import bool_array, codes_in, encode, numpy_array, plain, valid_array
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import SOURCES, TIMESTAMP
 from ledgerkit.errors import LedgerError
@@ -79,7 +79,6 @@ from ledgerkit.posting.batch import (
     first_index,
     flatten,
     ints,
-    plain,
     positions,
     remit_ids,
     select_remits,
@@ -212,10 +211,10 @@ class PostResult:
     def counts(self) -> dict:
         """``{decision: (claims, paid cents)}`` for posted, archived and flagged."""
         out = {}
-        dec = self.decisions["decision"].to_numpy(zero_copy_only=False)
-        paid = pc.fill_null(self.decisions["paid_cents"], 0).to_numpy()
+        dec = plain(self.decisions["decision"])
+        paid = numpy_array(self.decisions["paid_cents"], fill=0)
         for d in ("posted", "archived", "flagged"):
-            m = dec == d
+            m = bool_array(pc.equal(dec, d))
             out[d] = (int(m.sum()), int(paid[m].sum()))
         return out
 
@@ -242,7 +241,7 @@ def _existing_refs(ledger: Ledger) -> pa.Array:
     parts = []
     for chunk in col.chunks:
         if pa.types.is_dictionary(chunk.type):
-            idx = chunk.indices.drop_null().to_numpy(zero_copy_only=False)
+            idx = numpy_array(chunk.indices.drop_null())
             if len(idx):
                 parts.append(chunk.dictionary.take(pa.array(np.unique(idx))))
         else:
@@ -259,7 +258,7 @@ def _evaluate(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     claim_enc = positions(b.claims["encounter_id"], ledger.encounters["encounter_id"])
     seq = _payer_positions(ledger, b, claim_enc)
     status = plain(b.claims["status_code"])
-    reversal = pc.fill_null(pc.equal(status, "22"), False).to_numpy(zero_copy_only=False)
+    reversal = bool_array(pc.equal(status, "22"))
     amounts = _Amounts.of(b)
     unbalanced = _unbalanced(b, amounts)
     line_proc = _match_lines(ledger, b, claim_enc)
@@ -308,7 +307,7 @@ def _payer_positions(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndar
     take = pa.array(np.maximum(claim_enc, 0))
     for k in (3, 2, 1):
         cov = plain(ledger.encounters[f"payer{k}_id"]).take(take)
-        same = pc.fill_null(pc.equal(cov, payer), False).to_numpy(zero_copy_only=False)
+        same = bool_array(pc.equal(cov, payer))
         seq[same & (claim_enc >= 0)] = k
     return seq
 
@@ -334,8 +333,8 @@ class _Amounts:
             adjustment=ints(b.adjustments["amount_cents"]),
             line_charge=ints(lines["charge_cents"]),
             line_paid=ints(lines["paid_cents"]),
-            line_charge_valid=lines["charge_cents"].is_valid().to_numpy(zero_copy_only=False),
-            line_paid_valid=lines["paid_cents"].is_valid().to_numpy(zero_copy_only=False),
+            line_charge_valid=valid_array(lines["charge_cents"]),
+            line_paid_valid=valid_array(lines["paid_cents"]),
         )
 
 
@@ -422,8 +421,8 @@ def _batch_order(ledger: Ledger, b: Batch, static: np.ndarray):
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     rid = b.remit_id
-    posted_before = pc.is_in(rid, value_set=_existing_refs(ledger)).to_numpy(zero_copy_only=False)
-    rid_codes = pc.dictionary_encode(rid).indices.to_numpy(zero_copy_only=False)
+    posted_before = bool_array(pc.is_in(rid, value_set=_existing_refs(ledger)))
+    rid_codes, _ = encode(rid)
     first = first_index(rid_codes, order)
     reason = np.full(n, -1, np.int64)
     reason[posted_before] = _CODES.index("duplicate")
@@ -471,8 +470,8 @@ def _contractual(b: Batch, policy, adj_row: np.ndarray) -> np.ndarray:
     """Per item: an adjustment the policy buckets as contractual."""
     contractual = np.zeros(len(adj_row), np.bool_)
     if b.adjustments.num_rows:
-        g_codes, g_vals = _dict_codes(b.adjustments["group_code"])
-        c_codes, c_vals = _dict_codes(b.adjustments["carc"])
+        g_codes, g_vals = _adjustment_codes(b.adjustments["group_code"])
+        c_codes, c_vals = _adjustment_codes(b.adjustments["carc"])
         g_ok = [g if g in ("CO", "PR", "OA", "PI", "CR") else "OA" for g in g_vals]
         matrix = policy.bucket_matrix(g_ok, [str(v).strip() for v in c_vals])
         bucket = matrix[g_codes, c_codes]
@@ -526,13 +525,10 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     return bad_u, start_has_live
 
 
-def _dict_codes(column):
-    arr = pc.dictionary_encode(plain(column))
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    return (
-        arr.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64),
-        arr.dictionary.to_pylist(),
-    )
+def _adjustment_codes(column) -> tuple[np.ndarray, list]:
+    """Codes in order of first appearance (null reads as the first value) and the values."""
+    codes, values = encode(plain(column), null_code=0)
+    return codes.astype(np.int64), values.to_pylist()
 
 
 def remit_entry_mask(ledger: Ledger) -> np.ndarray:
@@ -603,11 +599,11 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
 
 def _dictionary(values, rows: np.ndarray, index_type, mask=None) -> pa.DictionaryArray:
     """``values.take(rows)`` as a dictionary array (nulls where ``mask`` or null)."""
-    encoded = pc.dictionary_encode(plain(values))
-    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)[rows]
+    codes, dictionary = encode(plain(values))
+    codes = codes[rows]
     null = codes < 0 if mask is None else (codes < 0) | mask
     indices = pa.array(codes.astype(index_type.to_pandas_dtype()), index_type, mask=null)
-    return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def _one_value(value, n: int, index_type) -> pa.DictionaryArray:
