@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import bool_array, encode, numpy_array, plain, valid_array
 from ledgerkit.x12.remittances import Remittances
 from ledgerkit.x12.tables import findings_table, table_from_columns, with_derived_columns
 
@@ -48,13 +49,6 @@ FILING_INDICATOR = {
     "other": "ZZ",
 }
 PAYEE = ("LEDGERKIT CLINIC", "XX", "1234567893")
-
-
-def _plain(col) -> pa.Array:
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    return col
 
 
 def _key(value: str) -> str:
@@ -120,8 +114,8 @@ def remittances_from_ledger(ledger) -> Remittances:
 def _payer_decision_entries(e: pa.Table) -> pa.Table:
     """The entries a payer sent: remit payments and adjustments of payers 1-3."""
     keep = pc.and_(
-        pc.and_(pc.equal(_plain(e.column("source")), "remit"), pc.greater(e["payer_seq"], 0)),
-        pc.is_in(_plain(e.column("kind")), pa.array(["payment", "adjustment"])),
+        pc.and_(pc.equal(plain(e.column("source")), "remit"), pc.greater(e["payer_seq"], 0)),
+        pc.is_in(plain(e.column("kind")), pa.array(["payment", "adjustment"])),
     )
     return e.filter(keep)
 
@@ -166,17 +160,17 @@ class _RemitRows:
 
 
 def _remit_rows(e: pa.Table) -> _RemitRows:
-    enc = _plain(e.column("encounter_id"))
-    ref_c = pc.dictionary_encode(pc.fill_null(_plain(e.column("remit_ref")), ""))
-    enc_c = pc.dictionary_encode(enc)
-    pay_c = pc.dictionary_encode(pc.fill_null(_plain(e.column("payer_id")), ""))
-    seq = e.column("payer_seq").to_numpy().astype(np.int64)
-    line = e.column("line").to_numpy().astype(np.int64)
-    eid = e.column("entry_id").to_numpy()
-    is_neg = e.column("negates").is_valid().to_numpy(zero_copy_only=False)
-    is_pay = pc.equal(_plain(e.column("kind")), "payment").to_numpy(zero_copy_only=False)
-    amount = e.column("amount_cents").to_numpy()
-    rc, ec, pcode = (d.indices.to_numpy().astype(np.int64) for d in (ref_c, enc_c, pay_c))
+    enc = plain(e.column("encounter_id"))
+    ref_c, ref_values = encode(pc.fill_null(plain(e.column("remit_ref")), ""))
+    enc_c, _ = encode(enc)
+    pay_c, payer_values = encode(pc.fill_null(plain(e.column("payer_id")), ""))
+    seq = numpy_array(e.column("payer_seq"), dtype=np.int64)
+    line = numpy_array(e.column("line"), dtype=np.int64)
+    eid = numpy_array(e.column("entry_id"))
+    is_neg = valid_array(e.column("negates"))
+    is_pay = bool_array(pc.equal(plain(e.column("kind")), "payment"))
+    amount = numpy_array(e.column("amount_cents"))
+    rc, ec, pcode = (c.astype(np.int64) for c in (ref_c, enc_c, pay_c))
 
     # Sort by payer, ERA, encounter, seq, posting order.
     order = np.lexsort((eid, seq, ec, rc, pcode))
@@ -199,8 +193,8 @@ def _remit_rows(e: pa.Table) -> _RemitRows:
     return _RemitRows(
         entries=e.take(pa.array(order)).take(pa.array(order2)),
         encounter_id=enc.take(pa.array(order)).take(pa.array(order2)),
-        ref_dictionary=ref_c.dictionary,
-        payer_dictionary=pay_c.dictionary,
+        ref_dictionary=ref_values,
+        payer_dictionary=payer_values,
         ref_code=rc,
         payer_code=pcode,
         seq=seq,
@@ -232,7 +226,7 @@ class _LineAmounts:
 def _line_amounts(procs: pa.Table, rows: _RemitRows) -> _LineAmounts:
     """Procedure attributes by (encounter, line); paid = the line's payments."""
     pkey = pc.binary_join_element_wise(
-        _plain(procs.column("encounter_id")), pc.cast(procs.column("line"), pa.string()), "\x1f"
+        plain(procs.column("encounter_id")), pc.cast(procs.column("line"), pa.string()), "\x1f"
     )
     first_li = rows.first_li
     li_enc = rows.encounter_id.take(pa.array(first_li))
@@ -249,7 +243,7 @@ def _line_amounts(procs: pa.Table, rows: _RemitRows) -> _LineAmounts:
         procedures=proc,
         encounter_id=li_enc,
         claim=rows.claim_of[first_li],
-        charge=proc.column("charge_cents").to_numpy() * sign,
+        charge=numpy_array(proc.column("charge_cents")) * sign,
         paid=li_paid,
     )
 
@@ -266,12 +260,12 @@ class _AdjustmentCodes:
 
 def _adjustment_codes(rows: _RemitRows) -> _AdjustmentCodes:
     adj = pa.array(~rows.is_pay)
-    group = _plain(rows.entries.column("group_code")).filter(adj)
-    carc = _plain(rows.entries.column("carc")).filter(adj)
+    group = plain(rows.entries.column("group_code")).filter(adj)
+    carc = plain(rows.entries.column("carc")).filter(adj)
     if len(group) == 0:
         return _AdjustmentCodes(group, carc, np.zeros(0, bool), np.zeros(0, bool))
-    is_pr = pc.equal(group, "PR").to_numpy(zero_copy_only=False)
-    pr123 = pc.is_in(carc, pa.array(["1", "2", "3"])).to_numpy(zero_copy_only=False)
+    is_pr = bool_array(pc.equal(group, "PR"))
+    pr123 = bool_array(pc.is_in(carc, pa.array(["1", "2", "3"])))
     return _AdjustmentCodes(group, carc, is_pr, is_pr & pr123)
 
 
@@ -294,17 +288,17 @@ def _claims_table(ledger, rows: _RemitRows, lines: _LineAmounts, adj: _Adjustmen
     )
     cl_enc = lines.encounter_id.take(pa.array(np.searchsorted(lines.claim, np.arange(ncl))))
     encounters = ledger.encounters
-    eidx = pc.index_in(cl_enc, value_set=_plain(encounters.column("encounter_id")))
+    eidx = pc.index_in(cl_enc, value_set=plain(encounters.column("encounter_id")))
     enc_rows = encounters.take(eidx)
     payers = ledger.payers
     cl_payer = rows.payer_dictionary.take(pa.array(rows.payer_code[rows.first_cl]))
-    pidx = pc.index_in(cl_payer, value_set=_plain(payers.column("payer_id")))
-    payer_class = _plain(payers.column("payer_class")).take(pidx)
+    pidx = pc.index_in(cl_payer, value_set=plain(payers.column("payer_id")))
+    payer_class = plain(payers.column("payer_class")).take(pidx)
     filing = pc.fill_null(
         pa.array([FILING_INDICATOR.get(c, "ZZ") for c in payer_class.to_pylist()], pa.string()),
         "ZZ",
     )
-    patient = _plain(enc_rows.column("patient_key"))
+    patient = plain(enc_rows.column("patient_key"))
     pat_keys = pa.array([None if p is None else _key(p) for p in patient.to_pylist()], pa.string())
     pcn = pc.binary_join_element_wise(
         cl_payer, cl_enc, pc.cast(pa.array(cl_seq), pa.string()),
@@ -324,11 +318,11 @@ def _claims_table(ledger, rows: _RemitRows, lines: _LineAmounts, adj: _Adjustmen
             "reported_patient_responsibility_cents": pa.array(cl_pr),
             "claim_filing_indicator": filing,
             "payer_claim_control_number": pcn,
-            "facility_type": _plain(enc_rows.column("place_of_service")),
+            "facility_type": plain(enc_rows.column("place_of_service")),
             "frequency_code": pa.array(np.where(cl_phase == 1, "8", "1"), pa.string()),
             "statement_from": service,
             "statement_to": service,
-            "rendering_provider_id": _plain(enc_rows.column("provider_id")),
+            "rendering_provider_id": plain(enc_rows.column("provider_id")),
             "patient_key": pat_keys,
         },
     )
@@ -339,7 +333,7 @@ def _line_columns(rows: _RemitRows, lines: _LineAmounts, adj: _AdjustmentCodes) 
     """Service line columns (the reader's derived columns are added by the caller)."""
     nli = rows.n_lines
     proc = lines.procedures
-    mods = _plain(proc.column("modifiers"))
+    mods = plain(proc.column("modifiers"))
     mods = pc.if_else(pc.equal(mods, ""), pa.nulls(len(mods), pa.string()), mods)
     line_number = np.arange(nli) - np.searchsorted(lines.claim, lines.claim) + 1
     is_adj = ~rows.is_pay
@@ -350,7 +344,7 @@ def _line_columns(rows: _RemitRows, lines: _LineAmounts, adj: _AdjustmentCodes) 
         "claim_id": pa.array(lines.claim.astype(np.int32)),
         "line_number": pa.array(line_number.astype(np.int32)),
         "procedure_qualifier": pa.array(np.full(nli, "HC"), pa.string()),
-        "procedure_code": _plain(proc.column("cpt")),
+        "procedure_code": plain(proc.column("cpt")),
         "modifiers": mods,
         "charge_cents": pa.array(lines.charge),
         "paid_cents": pa.array(lines.paid),
@@ -379,8 +373,8 @@ def _adjustments_table(rows: _RemitRows, adj: _AdjustmentCodes) -> pa.Table:
 
 def _remarks_table(rows: _RemitRows) -> pa.Table:
     """One line-level remark (LQ*HE) per entry with a RARC."""
-    rarc = _plain(rows.entries.column("rarc"))
-    has_rarc = rarc.is_valid().to_numpy(zero_copy_only=False)
+    rarc = plain(rows.entries.column("rarc"))
+    has_rarc = valid_array(rarc)
     n = int(has_rarc.sum())
     return table_from_columns(
         "remarks",
@@ -402,15 +396,15 @@ def _transactions_table(payers: pa.Table, rows: _RemitRows, claim_paid) -> pa.Ta
     np.add.at(tx_total, rows.tx_of[rows.first_cl], claim_paid)
     tx_payer = rows.payer_dictionary.take(pa.array(rows.payer_code[rows.first_tx]))
     tx_ref = rows.ref_dictionary.take(pa.array(rows.ref_code[rows.first_tx]))
-    pidx = pc.index_in(tx_payer, value_set=_plain(payers.column("payer_id")))
+    pidx = pc.index_in(tx_payer, value_set=plain(payers.column("payer_id")))
     tx_day = pc.cast(rows.entries.column("posted_at").take(pa.array(rows.first_tx)), pa.date32())
-    payer_num = pidx.to_numpy(zero_copy_only=False)
-    days = tx_day.cast(pa.int32()).to_numpy(zero_copy_only=False)
+    payer_num = numpy_array(pidx, fill=0)  # an unknown payer numbers as the first
+    days = numpy_array(tx_day.cast(pa.int32()))
     payer_last = np.zeros(len(payers) + 1, np.int64)
-    pnum = np.nan_to_num(payer_num, nan=len(payers)).astype(np.int64)
+    pnum = numpy_array(pidx, fill=len(payers), dtype=np.int64)
     np.maximum.at(payer_last, pnum, days)
     gs_date = pa.array(payer_last[pnum].astype(np.int32)).cast(pa.date32())
-    isa_ctl = pa.array([f"{int(p) + 1:09d}" for p in np.nan_to_num(payer_num)], pa.string())
+    isa_ctl = pa.array([f"{int(p) + 1:09d}" for p in payer_num], pa.string())
     st_ctl = pa.array([f"{i + 1:04d}" for i in range(ntx)], pa.string())
     return table_from_columns(
         "transactions",
@@ -422,15 +416,13 @@ def _transactions_table(payers: pa.Table, rows: _RemitRows, claim_paid) -> pa.Ta
             "isa_control": isa_ctl,
             "gs_sender": tx_payer,
             "gs_receiver": pa.array(np.full(ntx, "LEDGERKIT"), pa.string()),
-            "gs_control": pc.cast(
-                pa.array(np.nan_to_num(payer_num).astype(np.int64) + 1), pa.string()
-            ),
+            "gs_control": pc.cast(pa.array(payer_num.astype(np.int64) + 1), pa.string()),
             "gs_date": gs_date,
             "version": pa.array(np.full(ntx, "005010X221A1"), pa.string()),
             "st_control": st_ctl,
             "payer_id": tx_payer,
             "payer_id_qualifier": pa.array(np.full(ntx, "XV"), pa.string()),
-            "payer_name": _plain(payers.column("name")).take(pidx),
+            "payer_name": plain(payers.column("name")).take(pidx),
             "payee_name": pa.array(np.full(ntx, PAYEE[0]), pa.string()),
             "payee_id_qualifier": pa.array(np.full(ntx, PAYEE[1]), pa.string()),
             "payee_id": pa.array(np.full(ntx, PAYEE[2]), pa.string()),
