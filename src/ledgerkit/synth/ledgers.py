@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.arrow import EPOCH
 from ledgerkit.core.keys import build_keys
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
@@ -95,7 +96,6 @@ SITES = ("MAIN", "NORTH", "EAST")
 PROVIDERS = tuple(f"PRV{i:02d}" for i in range(1, 13))
 POS = ("11", "22", "02", "21")
 POS_P = (0.78, 0.15, 0.05, 0.02)
-EPOCH = dt.date(1970, 1, 1)
 
 
 class _Entries:
