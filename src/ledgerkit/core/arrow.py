@@ -288,20 +288,29 @@ def plain(column) -> pa.Array:
 
 
 # --------------------------------------------------------------------- dates
-def as_date(value) -> dt.date:
-    """A date, a datetime (its date) or an ISO string (its first 10 characters) as a date."""
+def as_date(value, name: str = "as_of") -> dt.date:
+    """A date, a datetime (its date) or an ISO string (its first 10 characters) as a date.
+
+    ``name`` is the argument's name in the ``TypeError`` for anything else.
+    """
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
         value = value.date()
     if not isinstance(value, dt.date):
-        raise TypeError(f"as_of must be a date, datetime or ISO string, got {value!r}")
+        raise TypeError(f"{name} must be a date, datetime or ISO string, got {value!r}")
     return value
 
 
-def day_number(value) -> int:
-    """Days since :data:`EPOCH` of a date, datetime or ISO string (see :func:`as_date`)."""
-    return (as_date(value) - EPOCH).days
+def day_number(value, name: str = "as_of") -> int:
+    """Days since :data:`EPOCH` of a date, datetime or ISO string (see :func:`as_date`).
+
+    Examples
+    --------
+    >>> day_number("1970-01-31"), day_number(dt.datetime(1970, 1, 2, 23, 59))
+    (30, 1)
+    """
+    return (as_date(value, name) - EPOCH).days
 
 
 def as_utc(timestamp) -> dt.datetime:
