@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
 from ledgerkit._kernels.denials import NO_DAY, denial_facts_nb, unit_reduce_nb
 from ledgerkit._kernels.groupsums import group_sums_nb
-from ledgerkit.core.arrow import dictionary_codes, int_array
+from ledgerkit.core.arrow import US_PER_DAY, day_number, dictionary_codes, int_array, valid_array
 from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
 
 DIMENSIONS = ("month", "payer", "payer_class", "provider", "location", "cpt", "carc", "category")
 REASON_DIMS = ("carc", "category")
-US_PER_DAY = 86_400_000_000
 DENSE_LIMIT = 1 << 22  # above this many composite groups, compress keys with np.unique
 _CACHE = "_lk_analytics"
 KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
@@ -101,7 +100,7 @@ def facts(ledger, policy=None) -> Facts:
     order = keys.entry_order
     codes = keys.packed_codes(entries, policy)
     day = _entry_days(entries)
-    negation = entries["negates"].is_valid().to_numpy(zero_copy_only=False)
+    negation = valid_array(entries["negates"])
     carc, carc_values = dictionary_codes(entries["carc"])
     payer, payer_values = dictionary_codes(entries["payer_id"])
     payer = payer.astype(np.int16 if len(payer_values) < 32_000 else np.int32)
@@ -439,14 +438,10 @@ def today_day(ledger, today) -> int:
 
     if today is None:
         if ledger.entries.num_rows == 0:
-            return int(dt.date.today().toordinal() - dt.date(1970, 1, 1).toordinal())
+            return day_number(dt.date.today())
         us = pc.max(ledger.entries["posted_at"].cast(pa.int64())).as_py()
         return int(us // US_PER_DAY)
-    if isinstance(today, str):
-        today = dt.date.fromisoformat(today)
-    if isinstance(today, dt.datetime):
-        today = today.date()
-    return today.toordinal() - dt.date(1970, 1, 1).toordinal()
+    return day_number(today, "today")
 
 
 def group_of_codes(grouping: Grouping, codes: list[np.ndarray]) -> np.ndarray:

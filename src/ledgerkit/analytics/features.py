@@ -14,15 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels.rules import rule_features_nb
-from ledgerkit.core.arrow import codes_in, dictionary_codes, int_array
+from ledgerkit.core.arrow import US_PER_DAY, codes_in, dictionary_codes, int_array
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
 
 __all__ = ["LedgerFeatures", "ledger_features", "US_PER_DAY"]
 
-US_PER_DAY = 86_400_000_000
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -211,10 +209,8 @@ def _compute(ledger, policy) -> LedgerFeatures:
 
 
 def _codes(column: pa.ChunkedArray, order) -> tuple[np.ndarray, list]:
-    """Dense int32 codes (-1 null) of a string or dictionary column, and its values."""
+    """Dense int32 codes (-1 null) of a column in grouped order, and its values."""
     if len(column) == 0:
         return np.empty(0, np.int32), []
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
     codes, values = dictionary_codes(column)
     return _grouped(codes, order), values

@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 
 from ledgerkit.analytics.classify import WORKLIST_CLASSES, classify
 from ledgerkit.analytics.facts import NO_DAY, Dims, date_days, day_to_date, group_sums, today_day
-from ledgerkit.core.arrow import codes_in
+from ledgerkit.core.arrow import bool_array, codes_in, numpy_array
 from ledgerkit.core.catalog import ACTIONS, CATEGORIES
 from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
 
@@ -152,18 +152,18 @@ def worklist(
     todo = pc.and_(
         pc.invert(table["balanced"]), pc.is_in(cls, value_set=pa.array(WORKLIST_CLASSES))
     )
-    enc = np.flatnonzero(todo.to_numpy(zero_copy_only=False))
+    enc = np.flatnonzero(bool_array(todo))
     n_enc = ledger.keys.n_encounters
 
     # At stake: open denied dollars per encounter (payer balance when none).
     open_line = np.maximum(np.minimum(f.figures["denied"], f.figures["payer_balance"]), 0)
     sums, _ = group_sums(f.proc_enc, {"open": open_line}, n_enc)
-    payer_balance = table["payer_balance"].to_numpy()[enc]
+    payer_balance = numpy_array(table["payer_balance"])[enc]
     at_stake = sums["open"][enc]
     at_stake = np.where(at_stake > 0, at_stake, np.maximum(payer_balance, 0))
 
     # Denying payer and its reference data.
-    seq = np.maximum(table["last_payer_seq"].to_numpy()[enc], 1).astype(np.int64)
+    seq = np.maximum(numpy_array(table["last_payer_seq"])[enc], 1).astype(np.int64)
     payers = ledger.payers
     payer_ids = payers["payer_id"].to_pylist()
     pay_idx = np.full(len(enc), len(payer_ids), np.int64)
@@ -175,10 +175,10 @@ def worklist(
         pay_idx = np.where(sel & (codes >= 0), codes, pay_idx)
         payer_col = pc.if_else(pa.array(sel), ids.combine_chunks(), payer_col)
     tf_days = np.append(
-        payers["timely_filing_days"].to_numpy().astype(np.int64), DEFAULT_TIMELY_FILING_DAYS
+        numpy_array(payers["timely_filing_days"], dtype=np.int64), DEFAULT_TIMELY_FILING_DAYS
     )[pay_idx]
     appeal_days = np.append(
-        payers["appeal_days"].to_numpy().astype(np.int64), DEFAULT_APPEAL_DAYS
+        numpy_array(payers["appeal_days"], dtype=np.int64), DEFAULT_APPEAL_DAYS
     )[pay_idx]
 
     # Reason, category, action.
