@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.core.arrow import EPOCH
+from ledgerkit.core.arrow import EPOCH, US_PER_DAY
 from ledgerkit.core.keys import build_keys
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
@@ -688,7 +688,8 @@ def _entries_table(cols, enc_ids, enc_of, line, payer_ids) -> pa.Table:
         cols["entry_id"] = np.arange(1, n + 1, dtype=np.int64)
     proc = cols["proc"]
     day = cols["day"].astype(np.int64)
-    posted = (day * 86_400 + 14 * 3600) * 1_000_000 + (np.arange(n) % 3_600_000_000)
+    # 14:00 on the day, plus up to an hour so entries of a day keep their order
+    posted = day * US_PER_DAY + 14 * 3_600_000_000 + (np.arange(n) % 3_600_000_000)
     # One 835 claim per encounter, payer and remit date: "ERA-<day>-<seq>".
     key = day * 4 + cols["seq"]
     low = int(key.min()) if n else 0
