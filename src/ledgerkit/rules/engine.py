@@ -19,7 +19,6 @@ How a rule set runs (:func:`dry_run`, :func:`apply_rules`):
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import pyarrow as pa
 from ledgerkit._kernels import rules as K
 from ledgerkit._kernels.codes import CLASS_NAMES, STAGE_NAMES
 from ledgerkit.analytics.features import LedgerFeatures, ledger_features
+from ledgerkit.core.arrow import day_number
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
 from ledgerkit.rules.model import (
     ACTIONS,
@@ -188,13 +188,7 @@ def compile_rules(rules: RuleSet, feats: LedgerFeatures, ledger, taa=None) -> Co
 def _as_of_day(as_of, feats: LedgerFeatures) -> int:
     if as_of is None:
         return feats.latest_day
-    if isinstance(as_of, str):
-        as_of = dt.date.fromisoformat(as_of[:10])
-    if isinstance(as_of, dt.datetime):
-        as_of = as_of.date()
-    if not isinstance(as_of, dt.date):
-        raise TypeError(f"as_of must be a date, datetime or ISO string, got {as_of!r}")
-    return (as_of - dt.date(1970, 1, 1)).days
+    return day_number(as_of)
 
 
 def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None):
@@ -460,9 +454,9 @@ def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None) -> DryRun:
     >>> run = dry_run(ledger)
     >>> run.summary.column_names[:3]
     ['rule', 'position', 'enabled']
-    >>> int(run.entries["amount_cents"].to_numpy().sum()) == int(
-    ...     run.summary["written_off_cents"].to_numpy().sum()
-    ...     + run.summary["to_pr_cents"].to_numpy().sum())
+    >>> sum(run.entries["amount_cents"].to_pylist()) == (
+    ...     sum(run.summary["written_off_cents"].to_pylist())
+    ...     + sum(run.summary["to_pr_cents"].to_pylist()))
     True
     """
     rules = _as_rule_set(rules)

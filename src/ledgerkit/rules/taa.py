@@ -212,7 +212,7 @@ def suggest_taa(ledger, percentile: float = 50.0, min_claims: int = 10) -> pa.Ta
     --------
     >>> import ledgerkit as lk
     >>> table = suggest_taa(lk.synth.generate(800, seed=2), percentile=25, min_claims=5)
-    >>> bool((table["taa_cents"].to_numpy() > 0).all())
+    >>> all(cents > 0 for cents in table["taa_cents"].to_pylist())
     True
     """
     _check(percentile, min_claims)
