@@ -120,6 +120,7 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     value_set = plain(value_set)
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
+    column = _computable(column)
     if column.num_chunks == 0 or len(column) == 0:
         return np.empty(0, np.int64)
     if pa.types.is_dictionary(column.type):
@@ -196,6 +197,7 @@ def encode(column, *, null_code: int | None = -1) -> tuple[np.ndarray, pa.Array]
     """
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
+    column = _computable(column)
     if pa.types.is_dictionary(column.type) and null_code is not None:
         unified = column.unify_dictionaries()
         if unified.num_chunks:
@@ -238,6 +240,20 @@ def as_table(data) -> pa.Table:
 
 
 # --------------------------------------------------------------------- strings
+def _computable(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column`` with the string flavours Arrow's kernels cannot take or look up
+    (``string_view``, dictionaries of views or of nulls) read as ``string``, chunk by chunk."""
+    typ = column.type
+    if pa.types.is_dictionary(typ):
+        typ = typ.value_type
+        if not (pa.types.is_string_view(typ) or pa.types.is_null(typ)):
+            return column
+    elif not pa.types.is_string_view(typ):
+        return column
+    chunks = [plain(chunk) for chunk in column.chunks]
+    return pa.chunked_array([c.cast(pa.string()) for c in chunks], pa.string())
+
+
 def is_string_like(typ: pa.DataType) -> bool:
     """True for every Arrow string flavour, dictionary-encoded or not (or all null)."""
     if pa.types.is_dictionary(typ):
