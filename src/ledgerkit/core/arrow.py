@@ -25,7 +25,9 @@ __all__ = [
     "as_utc",
     "bool_array",
     "codes_in",
+    "dates_of",
     "day_number",
+    "day_numbers",
     "dictionary_codes",
     "encode",
     "int_array",
@@ -327,6 +329,25 @@ def day_number(value, name: str = "as_of") -> int:
     (30, 1)
     """
     return (as_date(value, name) - EPOCH).days
+
+
+def day_numbers(column, dtype=np.int32) -> np.ndarray:
+    """Days since :data:`EPOCH` of a non-null ``date32`` or ``timestamp`` column.
+
+    A timestamp's day is its UTC calendar day (floor division, so instants
+    before 1970 fall on the right day too).
+    """
+    if pa.types.is_timestamp(column.type):
+        if column.type.unit != "us":
+            column = column.cast(pa.timestamp("us", column.type.tz))
+        days = int_array(column.cast(pa.int64()), np.int64) // US_PER_DAY
+        return days.astype(dtype, copy=False)
+    return int_array(column.cast(pa.int32()), dtype)
+
+
+def dates_of(days, mask=None) -> pa.Array:
+    """A ``date32`` array of day numbers since :data:`EPOCH` (null where ``mask``)."""
+    return pa.array(np.asarray(days, np.int32), pa.date32(), mask=mask)
 
 
 def as_utc(timestamp) -> dt.datetime:
