@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
 from ledgerkit._kernels.denials import NO_DAY, denial_facts_nb, unit_reduce_nb
 from ledgerkit._kernels.groupsums import group_sums_nb
-from ledgerkit.core.arrow import US_PER_DAY, day_number, dictionary_codes, int_array, valid_array
+from ledgerkit.core.arrow import US_PER_DAY, day_number, day_numbers, dictionary_codes, valid_array
 from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
 
 __all__ = [
@@ -99,7 +99,7 @@ def facts(ledger, policy=None) -> Facts:
     entries = ledger.entries
     order = keys.entry_order
     codes = keys.packed_codes(entries, policy)
-    day = _entry_days(entries)
+    day = day_numbers(entries["posted_at"])
     negation = valid_array(entries["negates"])
     carc, carc_values = dictionary_codes(entries["carc"])
     payer, payer_values = dictionary_codes(entries["payer_id"])
@@ -163,16 +163,6 @@ def facts(ledger, policy=None) -> Facts:
     return out
 
 
-def _entry_days(entries: pa.Table) -> np.ndarray:
-    us = int_array(entries["posted_at"].cast(pa.int64()), np.int64)
-    return (us // US_PER_DAY).astype(np.int32)
-
-
-def date_days(column) -> np.ndarray:
-    """A date32 column as int32 days since 1970-01-01."""
-    return int_array(column.cast(pa.int32()), np.int32)
-
-
 def proc_of_entries(ledger, rows: np.ndarray) -> np.ndarray:
     """Grouped procedure of grouped entry positions ``rows``."""
     starts = ledger.keys.proc_entry_start
@@ -201,7 +191,7 @@ class Dims:
             return self._enc[name]
         enc = self.ledger.encounters
         if name == "month":
-            days = date_days(enc["service_date"]).astype("datetime64[D]")
+            days = day_numbers(enc["service_date"]).astype("datetime64[D]")
             months = days.astype("datetime64[M]").astype(np.int64)
             lo = int(months.min()) if len(months) else 0
             hi = int(months.max()) if len(months) else -1
@@ -426,10 +416,6 @@ def ratio(num: np.ndarray, den: np.ndarray) -> pa.Array:
     den = np.asarray(den, np.float64)
     safe = np.where(den == 0, 1.0, den)
     return pa.array(num / safe, mask=den == 0)
-
-
-def day_to_date(days: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(days, np.int32), pa.int32()).cast(pa.date32())
 
 
 def today_day(ledger, today) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels.rules import rule_features_nb
-from ledgerkit.core.arrow import US_PER_DAY, codes_in, dictionary_codes, int_array
+from ledgerkit.core.arrow import US_PER_DAY, codes_in, day_numbers, dictionary_codes, int_array
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
 
 __all__ = ["LedgerFeatures", "ledger_features", "US_PER_DAY"]
@@ -100,7 +100,7 @@ def _compute(ledger, policy) -> LedgerFeatures:
     # Entries: posting day of remit entries, (group, carc) pair of live adjustments.
     n_entries = entries.num_rows
     if n_entries:
-        posted = int_array(entries["posted_at"].cast(pa.int64()), np.int64) // US_PER_DAY
+        posted = day_numbers(entries["posted_at"], np.int64)
         is_remit = codes_in(entries["source"], pa.array(["remit"])) == 0
         remit_day = _grouped(np.where(is_remit, posted, -1).astype(np.int32), keys.entry_order)
         g_codes, group_values = dictionary_codes(entries["group_code"])
@@ -124,9 +124,7 @@ def _compute(ledger, policy) -> LedgerFeatures:
     cpt, cpt_values = _codes(procedures["cpt"], keys.proc_order)
     mods, modifier_values = _codes(procedures["modifiers"], keys.proc_order)
     units = _grouped(int_array(procedures["units"], np.int32), keys.proc_order)
-    service_day = _grouped(
-        int_array(procedures["service_date"].cast(pa.int32()), np.int32), keys.proc_order
-    )
+    service_day = _grouped(day_numbers(procedures["service_date"]), keys.proc_order)
     if latest_day < 0:
         latest_day = int(service_day.max()) if n_proc else 0
 

@@ -474,9 +474,9 @@ def aging(
     dims, f, proc, _ = _lines(ledger, by, policy, catalog)
     value = f.figures[amount]
     mask = value != 0
-    from ledgerkit.analytics.facts import date_days
+    from ledgerkit.core.arrow import day_numbers
 
-    service = date_days(ledger.encounters["service_date"])[f.proc_enc]
+    service = day_numbers(ledger.encounters["service_date"])[f.proc_enc]
     age = np.maximum(today_day(ledger, today) - service.astype(np.int64), 0)
     cols = dims.columns(by, proc=proc, reason=f.top_reason)
     g = Grouping(cols, mask=mask) if cols else _single(mask)

@@ -16,9 +16,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit.analytics.facts import NO_DAY, Dims, Grouping, date_days, group_quantiles, ratio
+from ledgerkit.analytics.facts import NO_DAY, Dims, Grouping, group_quantiles, ratio
 from ledgerkit.analytics.metrics import initial_denial_rate
-from ledgerkit.core.arrow import codes_in, int_array
+from ledgerkit.core.arrow import codes_in, day_numbers, int_array
 
 __all__ = ["remit_lag", "allowed_by_cpt", "underpayments", "denial_trend"]
 
@@ -44,7 +44,7 @@ def remit_lag(ledger, *, policy=None) -> pa.Table:
     f = dims.facts
     payer_ids = ledger.payers["payer_id"].to_pylist()
     value_set = pa.array(payer_ids, pa.string())
-    service = date_days(ledger.encounters["service_date"]).astype(np.int64)
+    service = day_numbers(ledger.encounters["service_date"]).astype(np.int64)
     keys, days = [], []
     for k in (1, 2, 3):
         first = f.enc_first_day[:, k].astype(np.int64)

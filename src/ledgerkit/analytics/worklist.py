@@ -44,8 +44,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.analytics.classify import WORKLIST_CLASSES, classify
-from ledgerkit.analytics.facts import NO_DAY, Dims, date_days, day_to_date, group_sums, today_day
-from ledgerkit.core.arrow import bool_array, codes_in, numpy_array
+from ledgerkit.analytics.facts import NO_DAY, Dims, group_sums, today_day
+from ledgerkit.core.arrow import bool_array, codes_in, dates_of, day_numbers, numpy_array
 from ledgerkit.core.catalog import ACTIONS, CATEGORIES
 from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
 
@@ -202,7 +202,7 @@ def worklist(
 
     # Deadlines.
     today_d = today_day(ledger, today)
-    service = date_days(ledger.encounters["service_date"]).astype(np.int64)[enc]
+    service = day_numbers(ledger.encounters["service_date"]).astype(np.int64)[enc]
     first = f.enc_first_day[enc, seq].astype(np.int64)
     denial_day = np.where(first != NO_DAY, first, service)
     resubmit = action == ACTIONS.index("correct_resubmit")
@@ -243,12 +243,12 @@ def worklist(
         "next_action": pa.array(ACTIONS).take(pa.array(action[order])),
         "at_stake_cents": pa.array(at_stake[order]),
         "payer_balance_cents": pa.array(payer_balance[order]),
-        "service_date": day_to_date(service[order]),
-        "denial_date": day_to_date(denial_day[order]),
+        "service_date": dates_of(service[order]),
+        "denial_date": dates_of(denial_day[order]),
         "deadline_kind": pa.array(
             np.where(resubmit[order], "timely_filing", "appeal").astype(object), pa.string()
         ),
-        "deadline": day_to_date(deadline[order]),
+        "deadline": dates_of(deadline[order]),
         "days_left": pa.array(days_left[order]),
         "expired": pa.array(days_left[order] < 0),
         "history_denied": pa.array(n_hist[order]),

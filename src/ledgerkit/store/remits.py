@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.core.arrow import bool_array, encode, numpy_array, plain
+from ledgerkit.core.arrow import bool_array, dates_of, encode, numpy_array, plain
 from ledgerkit.posting.batch import flatten, positions, row_hash
 
 REMIT_TABLES = (
@@ -153,7 +153,7 @@ def remit_rows(r, stored_remit_ids: pa.Array, stored_plb_ids: pa.Array, batch=No
 def _dates(days: np.ndarray) -> pa.Array:
     """int days since 1970 -> date32, with 2**31 meaning unknown (null)."""
     known = days < 2**31
-    return pa.array(np.where(known, days, 0).astype(np.int32), pa.date32(), mask=~known)
+    return dates_of(np.where(known, days, 0), mask=~known)
 
 
 def _plb_rows(r, stored_plb_ids: pa.Array) -> pa.Table:
