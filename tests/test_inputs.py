@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 import ledgerkit as lk
+from ledgerkit.scale.partitioning import partition_of
 
 TABLES = ("encounters", "procedures", "entries", "payers")
 
@@ -130,3 +131,10 @@ def test_a_whole_float_column_is_an_integer_but_money_in_floats_is_refused(ledge
         lk.Ledger.from_arrow(
             **(tables_of(ledger) | {"entries": entries.set_column(j, "line", halves)})
         )
+
+
+@pytest.mark.parametrize("flavour", sorted(FLAVOURS))
+def test_partitions_of_every_string_flavour(ledger, flavour):
+    ids = ledger.encounters["encounter_id"].combine_chunks()[:100]  # an int8 dictionary's worth
+    want = partition_of(ids, 7).tolist()
+    assert partition_of(FLAVOURS[flavour](ids), 7).tolist() == want

@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit._kernels.hashing import partition_hash_strings_nb
-from ledgerkit.core.arrow import EPOCH, US_PER_DAY, string_buffers
+from ledgerkit.core.arrow import EPOCH, US_PER_DAY, is_string_like, string_buffers
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.errors import LedgerError
@@ -78,11 +78,7 @@ def partition_of(encounter_ids, n_partitions: int) -> np.ndarray:
         encounter_ids = pa.array(encounter_ids, pa.string())
     if isinstance(encounter_ids, pa.Array):
         encounter_ids = pa.chunked_array([encounter_ids])
-    if pa.types.is_dictionary(encounter_ids.type):
-        encounter_ids = encounter_ids.cast(pa.string())
-    if not (
-        pa.types.is_string(encounter_ids.type) or pa.types.is_large_string(encounter_ids.type)
-    ):
+    if not is_string_like(encounter_ids.type):  # any flavour: string_buffers reads it
         raise TypeError(f"encounter ids must be strings, got {encounter_ids.type}")
     parts = []
     for chunk in encounter_ids.chunks:
