@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from ledgerkit.core.arrow import (
     EPOCH,
     US_PER_DAY,
-    as_utc,
     bool_array,
     codes_in,
     day_number,
@@ -23,6 +22,7 @@ from ledgerkit.core.arrow import (
     numpy_array,
     plain,
     string_buffers,
+    utc_timestamp,
     valid_array,
 )
 
@@ -219,9 +219,9 @@ def test_day_number_refuses_what_is_not_a_date():
         day_number(20240101, "today")
 
 
-def test_as_utc():
-    assert as_utc("2025-03-01T10:00") == dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
-    end = as_utc(dt.date(2025, 3, 1))
+def test_utc_timestamp():
+    assert utc_timestamp("2025-03-01T10:00") == dt.datetime(2025, 3, 1, 10, tzinfo=dt.UTC)
+    end = utc_timestamp(dt.date(2025, 3, 1))
     assert end == dt.datetime(2025, 3, 1, 23, 59, 59, 999999, tzinfo=dt.UTC)
     aware = dt.datetime(2025, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
-    assert as_utc(aware) is aware
+    assert utc_timestamp(aware) is aware

@@ -22,7 +22,6 @@ __all__ = [
     "US_PER_DAY",
     "as_date",
     "as_table",
-    "as_utc",
     "bool_array",
     "codes_in",
     "dates_of",
@@ -35,6 +34,7 @@ __all__ = [
     "numpy_array",
     "plain",
     "string_buffers",
+    "utc_timestamp",
     "valid_array",
 ]
 
@@ -350,10 +350,27 @@ def dates_of(days, mask=None) -> pa.Array:
     return pa.array(np.asarray(days, np.int32), pa.date32(), mask=mask)
 
 
-def as_utc(timestamp) -> dt.datetime:
-    """A datetime, date (its last microsecond) or ISO string as an aware UTC-or-given datetime.
+def utc_timestamp(timestamp) -> dt.datetime:
+    """A point in time as an aware UTC datetime, for comparing with ``posted_at``.
 
-    Naive datetimes are taken to be UTC.
+    Parameters
+    ----------
+    timestamp : datetime, date or str
+        A ``date`` means the end of that day; an ISO string is read by
+        ``datetime.fromisoformat`` (so ``"2025-03-01"`` is midnight); a naive
+        datetime is taken as UTC.
+
+    Returns
+    -------
+    datetime.datetime
+        Timezone-aware.
+
+    Examples
+    --------
+    >>> utc_timestamp(dt.date(2025, 3, 1))
+    datetime.datetime(2025, 3, 1, 23, 59, 59, 999999, tzinfo=datetime.timezone.utc)
+    >>> utc_timestamp("2025-03-01")
+    datetime.datetime(2025, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
     """
     if isinstance(timestamp, str):
         timestamp = dt.datetime.fromisoformat(timestamp)

@@ -15,8 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit.core.arrow import as_table, numpy_array
-from ledgerkit.core.arrow import as_utc as utc_timestamp
+from ledgerkit.core.arrow import as_table, numpy_array, utc_timestamp
 from ledgerkit.core.keys import LedgerKeys, build_keys
 from ledgerkit.core.policy import CarcPolicy
 from ledgerkit.core.schema import TABLES, arrow_schema

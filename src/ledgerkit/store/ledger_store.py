@@ -67,8 +67,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit.core.arrow import encode, numpy_array
-from ledgerkit.core.ledger import Ledger, utc_timestamp
+from ledgerkit.core.arrow import encode, numpy_array, utc_timestamp
+from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import TIMESTAMP, arrow_schema
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten
