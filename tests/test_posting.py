@@ -302,7 +302,7 @@ def test_entries_provenance(synth_case):
 
 def test_reason_table_is_complete():
     assert {v[0] for v in REASONS.values()} == {"posted", "archived", "flagged"}
-    import ledgerkit.posting.engine as P
+    import ledgerkit.posting.reasons as P
 
     for code in REASONS:
         assert code in P.__doc__

@@ -20,16 +20,10 @@ import pyarrow.compute as pc
 
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.errors import LedgerError
-from ledgerkit.posting.batch import flatten
-from ledgerkit.posting.engine import (
-    REASONS,
-    PostResult,
-    archive_decisions,
-    as_remittances,
-    post_batch,
-    remit_entry_mask,
-    select_remits,
-)
+from ledgerkit.posting.batch import flatten, select_remits
+from ledgerkit.posting.decide import remit_entry_mask
+from ledgerkit.posting.engine import PostResult, archive_decisions, as_remittances, post_batch
+from ledgerkit.posting.reasons import REASONS
 
 __all__ = ["post_flagged", "archive", "negate", "adjust", "procedure_balance"]
 

@@ -1,0 +1,378 @@
+"""Deciding a batch of remitted claims: post, archive or flag, with a reason.
+
+How a batch is decided
+----------------------
+1. Every claim gets a ``remit_id``: a 128-bit fingerprint of what makes a
+   remit the same remit (payer, patient control number, payer claim number,
+   status, charge, paid, every line and every adjustment). Entries posted
+   from a remit carry it in ``remit_ref``, so a remit already in the ledger
+   is recognised from the ledger alone: posting the same files twice changes
+   nothing.
+2. Claims are matched to encounters by patient control number (CLP01), to the
+   payer's position by the 835 payer id (N1*PR) against the encounter's
+   coverage, and service lines to procedures by line item control number
+   (REF*6R) when it names a procedure of that encounter, else by billed code
+   (SVC06 when the payer re-coded, else SVC01) + modifiers + service date +
+   charge (the k-th identical line to the k-th identical procedure, when the
+   claim names all of them; a line that could be one of several identical
+   procedures stays unmatched). These are Arrow joins over the whole batch.
+3. Amounts the payer reported at claim level only (claim-level CAS, or a
+   claim without service lines) go to the procedure when the encounter has
+   exactly one; otherwise no line amounts are invented: the claim is
+   flagged ``claim_level_amount`` (a reviewer can post it to a line).
+4. One compiled pass walks the candidate claims in batch order (transaction
+   payment date, then input order) keeping, per touched procedure, its
+   balance and the live remit of each payer: conflicts, negative balances and
+   reversals are decided there, each claim seeing the effect of the claims
+   before it.
+5. Posted claims become entries (one payment per line, one adjustment per
+   CAS; ``source="remit"``, ``remit_ref=remit_id``); a posted reversal
+   becomes negations of the live remit entries of its procedures and payer.
+
+Step 5 (entries) is :mod:`~ledgerkit.posting.entries`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels import posting as K
+from ledgerkit._kernels.groupsums import group_sum_nb
+from ledgerkit.core.arrow import bool_array, codes_in, encode, numpy_array, plain, valid_array
+from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.schema import SOURCES
+from ledgerkit.errors import LedgerError
+from ledgerkit.posting.batch import (
+    Batch,
+    first_index,
+    ints,
+    positions,
+)
+from ledgerkit.posting.match import _match_lines
+from ledgerkit.posting.reasons import REASON_CODES, STATIC_FLAGS
+
+
+def _existing_refs(ledger: Ledger) -> pa.Array:
+    """Distinct remit_ref values used by the ledger's entries."""
+    col = ledger.entries["remit_ref"]
+    parts = []
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            idx = numpy_array(chunk.indices.drop_null())
+            if len(idx):
+                parts.append(chunk.dictionary.take(pa.array(np.unique(idx))))
+        else:
+            parts.append(pc.unique(chunk.drop_null()))
+    if not parts:
+        return pa.array([], pa.string())
+    out = pc.unique(pa.chunked_array([plain(p) for p in parts], pa.string()))
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+def evaluate_batch(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
+    """Static checks, items and the decision pass. Returns a dict of arrays."""
+    n = b.n
+    claim_enc = positions(b.claims["encounter_id"], ledger.encounters["encounter_id"])
+    seq = _payer_positions(ledger, b, claim_enc)
+    status = plain(b.claims["status_code"])
+    reversal = bool_array(pc.equal(status, "22"))
+    amounts = _Amounts.of(b)
+    unbalanced = _unbalanced(b, amounts)
+    line_proc = _match_lines(ledger, b, claim_enc)
+    unmatched = _unmatched_lines(b, line_proc)
+    claim_level = _claim_level(ledger, b, amounts, claim_enc, claim_level_line)
+    static = _static_reasons(
+        claim_enc < 0,
+        seq == 0,
+        unbalanced & (not review),
+        unmatched > 0,
+        claim_level.needs_target & (claim_level.target < 0),
+    )
+    order, rank, reason = _batch_order(ledger, b, static)
+    items = _items(b, amounts, line_proc, claim_level)
+    items["contractual"] = _contractual(b, policy, items["adj_row"])
+    procs, items, item_start = _sort_items(items, rank, n)
+    bad_u, start_has_live = _decide(
+        ledger, policy, procs, items, item_start, reason, order, seq, reversal, review
+    )
+    return dict(
+        n=n,
+        claim_enc=claim_enc,
+        seq=seq,
+        reversal=reversal,
+        rank=rank,
+        order=order,
+        reason=reason,
+        bad_u=bad_u,
+        procs=procs,
+        items=items,
+        start_has_live=start_has_live,
+    )
+
+
+def _per_claim(values: np.ndarray, claim: np.ndarray, n: int) -> np.ndarray:
+    """Sum of ``values`` per claim (rows with claim -1 count nowhere)."""
+    out = np.zeros(n, np.int64)
+    group_sum_nb(values, claim, out)
+    return out
+
+
+def _payer_positions(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
+    """Position (1-3) of each claim's 835 payer in its encounter's coverage; 0 if none."""
+    payer = plain(b.payer_id)
+    seq = np.zeros(b.n, np.int8)
+    take = pa.array(np.maximum(claim_enc, 0))
+    for k in (3, 2, 1):
+        cov = plain(ledger.encounters[f"payer{k}_id"]).take(take)
+        same = bool_array(pc.equal(cov, payer))
+        seq[same & (claim_enc >= 0)] = k
+    return seq
+
+
+@dataclass
+class _Amounts:
+    """The batch's amounts in cents (nulls read as 0; validity kept for lines)."""
+
+    charge: np.ndarray  # per claim
+    paid: np.ndarray
+    adjustment: np.ndarray  # per CAS
+    line_charge: np.ndarray
+    line_paid: np.ndarray
+    line_charge_valid: np.ndarray
+    line_paid_valid: np.ndarray
+
+    @classmethod
+    def of(cls, b: Batch) -> _Amounts:
+        c, lines = b.claims, b.lines
+        return cls(
+            charge=ints(c["charge_cents"]),
+            paid=ints(c["paid_cents"]),
+            adjustment=ints(b.adjustments["amount_cents"]),
+            line_charge=ints(lines["charge_cents"]),
+            line_paid=ints(lines["paid_cents"]),
+            line_charge_valid=valid_array(lines["charge_cents"]),
+            line_paid_valid=valid_array(lines["paid_cents"]),
+        )
+
+
+def _unbalanced(b: Batch, a: _Amounts) -> np.ndarray:
+    """Claims where charge - paid != adjustments, for the claim or any of its lines
+    (a line without a paid amount never balances)."""
+    n = b.n
+    unbalanced = a.charge - a.paid - _per_claim(a.adjustment, b.adj_claim, n) != 0
+    nl = b.lines.num_rows
+    l_cas = _per_claim(a.adjustment, np.where(b.adj_line >= 0, b.adj_line, -1), nl)
+    bad_line = a.line_charge_valid & a.line_paid_valid & (a.line_charge - a.line_paid - l_cas != 0)
+    bad_line |= ~a.line_paid_valid
+    return unbalanced | (_per_claim(bad_line.astype(np.int64), b.line_claim, n) > 0)
+
+
+def _unmatched_lines(b: Batch, line_proc: np.ndarray) -> np.ndarray:
+    """Per claim: lines matching no procedure, plus lines matching a procedure another
+    line of the claim already took."""
+    unmatched = _per_claim((line_proc < 0).astype(np.int64), b.line_claim, b.n)
+    if b.lines.num_rows:
+        o = np.lexsort((line_proc, b.line_claim))
+        lc, lp = b.line_claim[o], line_proc[o]
+        twice = (lc[1:] == lc[:-1]) & (lp[1:] == lp[:-1]) & (lp[1:] >= 0)
+        unmatched[lc[1:][twice]] += 1
+    return unmatched
+
+
+@dataclass
+class _ClaimLevel:
+    """Per claim: amounts reported at claim level only, and the procedure they go to."""
+
+    n_lines: np.ndarray
+    leftover_paid: np.ndarray  # paid - sum of line paid
+    needs_target: np.ndarray  # claim-level CAS, leftover paid, or no lines
+    target: np.ndarray  # procedure row, -1 when there is no single one
+
+
+def _claim_level(ledger, b: Batch, a: _Amounts, claim_enc, claim_level_line) -> _ClaimLevel:
+    """The target is the encounter's only procedure, or ``claim_level_line`` (review)."""
+    n = b.n
+    n_lines = _per_claim(np.ones(b.lines.num_rows, np.int64), b.line_claim, n)
+    line_paid_sum = _per_claim(a.line_paid, b.line_claim, n)
+    n_claim_adj = _per_claim((b.adj_line < 0).astype(np.int64), b.adj_claim, n)
+    leftover_paid = a.paid - line_paid_sum
+    needs_target = (n_claim_adj > 0) | (leftover_paid != 0) | (n_lines == 0)
+    keys = ledger.keys
+    enc_n_proc = np.where(
+        claim_enc >= 0,
+        keys.enc_proc_start[np.maximum(claim_enc, 0) + 1]
+        - keys.enc_proc_start[np.maximum(claim_enc, 0)],
+        0,
+    )
+    target = np.where(
+        (claim_enc >= 0) & (enc_n_proc == 1), keys.enc_proc_start[np.maximum(claim_enc, 0)], -1
+    )
+    if claim_level_line is not None:
+        lines_of = keys.enc_proc_start
+        for i in np.flatnonzero(needs_target & (target < 0) & (claim_enc >= 0)):
+            s, e = lines_of[claim_enc[i]], lines_of[claim_enc[i] + 1]
+            hit = np.flatnonzero(keys.proc_line[s:e] == int(claim_level_line))
+            if len(hit) == 0:
+                raise LedgerError(
+                    f"claim_level_line {claim_level_line}: no such procedure line in the "
+                    "remit's encounter"
+                )
+            target[i] = s + hit[0]
+    return _ClaimLevel(n_lines, leftover_paid, needs_target, target)
+
+
+def _static_reasons(*conds: np.ndarray) -> np.ndarray:
+    """The first static flag (``STATIC_FLAGS`` order) each claim raises, as a reason code; -1."""
+    static = np.full(len(conds[0]), -1, np.int64)
+    for code, cond in reversed(list(zip(STATIC_FLAGS, conds, strict=True))):
+        static = np.where(cond, REASON_CODES.index(code), static)
+    return static
+
+
+def _batch_order(ledger: Ledger, b: Batch, static: np.ndarray):
+    """(order, rank, reason): batch order (payment date, then input order), each
+    claim's rank in it, and the reasons known before the decision pass: duplicates
+    (of the ledger, then within the batch), then static flags; -1 = to decide."""
+    n = b.n
+    order = np.lexsort((np.arange(n), b.tx_date))
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
+    rid = b.remit_id
+    posted_before = bool_array(pc.is_in(rid, value_set=_existing_refs(ledger)))
+    rid_codes, _ = encode(rid)
+    first = first_index(rid_codes, order)
+    reason = np.full(n, -1, np.int64)
+    reason[posted_before] = REASON_CODES.index("duplicate")
+    reason[(reason < 0) & ~first] = REASON_CODES.index("duplicate_in_batch")
+    reason = np.where((reason < 0) & (static >= 0), static, reason)
+    return order, rank, reason
+
+
+def _items(b: Batch, a: _Amounts, line_proc, claim_level: _ClaimLevel) -> dict:
+    """What the claims would post: one payment per matched line, one adjustment per
+    CAS with a procedure, and the claim-level paid on its target procedure."""
+    nl = b.lines.num_rows
+    target = claim_level.target
+    ok_line = line_proc >= 0
+    it_claim = [b.line_claim[ok_line]]
+    it_proc = [line_proc[ok_line]]
+    it_kind = [np.full(int(ok_line.sum()), K.ITEM_PAYMENT, np.int8)]
+    it_amount = [a.line_paid[ok_line]]
+    it_adj_row = [np.full(int(ok_line.sum()), -1, np.int64)]
+    adj_proc = np.where(
+        b.adj_line >= 0,
+        line_proc[np.maximum(b.adj_line, 0)] if nl else -1,
+        target[np.maximum(b.adj_claim, 0)] if b.n else -1,
+    )
+    ok_adj = (adj_proc >= 0) & (b.adj_claim >= 0)
+    it_claim.append(b.adj_claim[ok_adj])
+    it_proc.append(adj_proc[ok_adj])
+    it_kind.append(np.full(int(ok_adj.sum()), K.ITEM_ADJUSTMENT, np.int8))
+    it_amount.append(a.adjustment[ok_adj])
+    it_adj_row.append(np.flatnonzero(ok_adj))
+    leftover = claim_level.leftover_paid
+    lv = np.flatnonzero(
+        claim_level.needs_target & (target >= 0) & ((leftover != 0) | (claim_level.n_lines == 0))
+    )
+    it_claim.append(lv)
+    it_proc.append(target[lv])
+    it_kind.append(np.full(len(lv), K.ITEM_PAYMENT, np.int8))
+    it_amount.append(leftover[lv])
+    it_adj_row.append(np.full(len(lv), -1, np.int64))
+    parts = dict(claim=it_claim, proc=it_proc, kind=it_kind, amount=it_amount, adj_row=it_adj_row)
+    return {name: np.concatenate(p) for name, p in parts.items()}
+
+
+def _contractual(b: Batch, policy, adj_row: np.ndarray) -> np.ndarray:
+    """Per item: an adjustment the policy buckets as contractual."""
+    contractual = np.zeros(len(adj_row), np.bool_)
+    if b.adjustments.num_rows:
+        g_codes, g_vals = _adjustment_codes(b.adjustments["group_code"])
+        c_codes, c_vals = _adjustment_codes(b.adjustments["carc"])
+        g_ok = [g if g in ("CO", "PR", "OA", "PI", "CR") else "OA" for g in g_vals]
+        matrix = policy.bucket_matrix(g_ok, [str(v).strip() for v in c_vals])
+        bucket = matrix[g_codes, c_codes]
+        is_adj = adj_row >= 0
+        contractual[is_adj] = bucket[adj_row[is_adj]] == C.CONTRACTUAL
+    return contractual
+
+
+def _sort_items(items: dict, rank: np.ndarray, n: int):
+    """(procs, items, item_start): the touched procedures (slot ``u`` indexes them),
+    items sorted by (claim rank, slot), and where each rank's items start."""
+    procs, it_u = np.unique(items["proc"], return_inverse=True)
+    items["u"] = it_u.astype(np.int64)
+    io = np.lexsort((np.arange(len(items["claim"])), items["u"], rank[items["claim"]]))
+    items = {name: v[io] for name, v in items.items()}
+    # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
+    item_start = np.searchsorted(rank[items["claim"]], np.arange(n + 1))
+    return procs, items, item_start
+
+
+def _decide(ledger, policy, procs, items, item_start, reason, order, seq, reversal, review):
+    """The compiled decision pass over the undecided claims, in batch order: fills
+    ``reason`` in place. Returns (bad_u, start_has_live)."""
+    keys = ledger.keys
+    nu = len(procs)
+    balance = np.zeros(nu, np.int64)
+    live_n = np.zeros((nu, 4), np.int64)
+    live_paid = np.zeros((nu, 4), np.int64)
+    live_adj = np.zeros((nu, 4), np.int64)
+    live_contr = np.zeros((nu, 4), np.int64)
+    codes = keys.packed_codes(ledger.entries, policy)
+    K.procedure_state_nb(
+        procs, codes, keys.amounts, remit_entry_mask(ledger), keys.proc_entry_start,
+        balance, live_n, live_paid, live_adj, live_contr,
+    )  # fmt: skip
+    has_live = live_n > 0
+    start_has_live = has_live.copy()
+
+    n = len(reason)
+    cand_rank = np.flatnonzero(reason[order] < 0)  # ranks of claims to decide
+    kreason = np.full(n, -1, np.int64)
+    bad_u = np.full(n, -1, np.int64)
+    K.decide_nb(
+        cand_rank.astype(np.int64), seq[order].astype(np.int64), reversal[order], item_start,
+        items["u"], items["kind"], items["amount"], items["contractual"], bool(review),
+        balance, has_live, live_paid, live_adj, live_contr, kreason, bad_u,
+    )  # fmt: skip
+    reason_by_rank = reason[order]
+    reason_by_rank[cand_rank] = kreason[cand_rank]
+    reason[order] = reason_by_rank
+    return bad_u, start_has_live
+
+
+def _adjustment_codes(column) -> tuple[np.ndarray, list]:
+    """Codes in order of first appearance (null reads as the first value) and the values."""
+    codes, values = encode(plain(column), null_code=0)
+    return codes.astype(np.int64), values.to_pylist()
+
+
+def remit_entry_mask(ledger: Ledger) -> np.ndarray:
+    """Which entries came from a remit.
+
+    Parameters
+    ----------
+    ledger : Ledger
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        True for entries with source ``remit``, in grouped order (the order of
+        ``ledger.keys``, as the posting kernels read entries).
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(20, seed=1)
+    >>> int(remit_entry_mask(ledger).sum()) > 0
+    True
+    """
+    src = codes_in(ledger.entries["source"], pa.array(SOURCES)) == SOURCES.index("remit")
+    order = ledger.keys.entry_order
+    return src if order is None else src[order]

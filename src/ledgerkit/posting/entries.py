@@ -1,0 +1,226 @@
+"""What a decided batch writes: ledger entries for posted claims and the decisions table.
+
+Posted claims become entries (one payment per line, one adjustment per CAS;
+``source="remit"``, ``remit_ref=remit_id``); a posted reversal becomes negations of the
+live remit entries of its procedures and payer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels import posting as K
+from ledgerkit.core.arrow import encode, plain
+from ledgerkit.core.schema import TIMESTAMP
+from ledgerkit.posting.batch import (
+    const,
+    ints,
+)
+from ledgerkit.posting.decide import remit_entry_mask
+from ledgerkit.posting.reasons import DECISIONS_SCHEMA, REASON_CODES, REASONS
+
+
+def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, actor, note):
+    """Entries for remit items, in the ledger's column types.
+
+    Categorical columns are dictionary arrays from the start (indices into each
+    distinct value once), so neither reordering nor ``Ledger.append`` copies or
+    re-hashes strings.
+    """
+    keys = ledger.keys
+    n = len(rows_claim)
+    proc_rows = keys.proc_rows(rows_proc)
+    adj = b.adjustments
+    no_adj = adj_row < 0
+    if adj.num_rows:
+        at = np.maximum(adj_row, 0)
+        group = _dictionary(adj["group_code"], at, pa.int8(), no_adj)
+        carc = _dictionary(adj["carc"], at, pa.int16(), no_adj)
+    else:
+        group = pa.nulls(n, pa.dictionary(pa.int8(), pa.string()))
+        carc = pa.nulls(n, pa.dictionary(pa.int16(), pa.string()))
+    return pa.table(
+        {
+            "encounter_id": plain(ledger.procedures["encounter_id"]).take(pa.array(proc_rows)),
+            "line": pa.array(keys.proc_line[rows_proc]),
+            "payer_seq": pa.array(ev["seq"][rows_claim]),
+            "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32()),
+            "kind": pa.DictionaryArray.from_arrays(
+                pa.array((kind != K.ITEM_PAYMENT).astype(np.int8)),
+                pa.array(["payment", "adjustment"]),
+            ),
+            "group_code": group,
+            "carc": carc,
+            "amount_cents": pa.array(amount, pa.int64()),
+            "negates": pa.nulls(n, pa.int64()),
+            "source": _one_value("remit", n, pa.int8()),
+            "remit_ref": _dictionary(b.remit_id, rows_claim, pa.int32()),
+            "actor": _one_value(actor, n, pa.int32()),
+            "note": const(note, n),
+        }
+    )
+
+
+def _dictionary(values, rows: np.ndarray, index_type, mask=None) -> pa.DictionaryArray:
+    """``values.take(rows)`` as a dictionary array (nulls where ``mask`` or null)."""
+    codes, dictionary = encode(plain(values))
+    codes = codes[rows]
+    null = codes < 0 if mask is None else (codes < 0) | mask
+    indices = pa.array(codes.astype(index_type.to_pandas_dtype()), index_type, mask=null)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _one_value(value, n: int, index_type) -> pa.DictionaryArray:
+    """``value`` n times as a dictionary array of one value."""
+    indices = pa.array(np.zeros(n, index_type.to_pandas_dtype()), index_type)
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string()))
+
+
+_ENTRY_COLS = (
+    "encounter_id", "line", "payer_seq", "payer_id", "kind", "group_code", "carc",
+    "amount_cents", "negates", "source", "remit_ref", "actor", "note",
+)  # fmt: skip
+
+
+def build_entries(ledger, b, ev, actor, note, at):
+    """The new entries of the posted claims (in batch order) and entries per claim."""
+    it = ev["items"]
+    reason = ev["reason"]
+    posted_regular = np.isin(
+        reason, [REASON_CODES.index("first_remit"), REASON_CODES.index("reviewed")]
+    )
+    posted_rev = reason == REASON_CODES.index("reversal")
+    rank = ev["rank"]
+    reg = posted_regular[it["claim"]]
+    reg_idx = np.flatnonzero(reg)
+    reg_table = _entry_table(
+        ledger, b, ev, it["claim"][reg_idx], it["proc"][reg_idx], it["kind"][reg_idx],
+        it["amount"][reg_idx], it["adj_row"][reg_idx], actor, note,
+    )  # fmt: skip
+    reg_key = rank[it["claim"][reg_idx]]
+    parts = [reg_table]
+    sort_rank = [reg_key]
+    neg_target_new = []  # per negation row: index into reg rows, or -1
+    neg_target_id = []
+    if posted_rev.any():
+        rv = np.flatnonzero(posted_rev[it["claim"]])
+        rv_u = it["u"][rv]
+        rv_claim = it["claim"][rv]
+        rv_seq = ev["seq"][rv_claim].astype(np.int64)
+        rv_key = ((rv_u * 4 + rv_seq) << 32) | (rank[rv_claim] + 1)
+        rv_key, first = np.unique(rv_key, return_index=True)
+        rv_claim = rv_claim[first]
+        # candidates: existing live remit entries of the touched (procedure, payer) pairs
+        keys = ledger.keys
+        procs = ev["procs"]
+        uu = np.unique(rv_u)
+        s = keys.proc_entry_start[procs[uu]]
+        cnt = keys.proc_entry_start[procs[uu] + 1] - s
+        grouped = np.repeat(s - np.concatenate([[0], np.cumsum(cnt)[:-1]]), cnt) + np.arange(
+            int(cnt.sum())
+        )
+        g_u = np.repeat(uu, cnt)
+        codes = keys.packed_codes(ledger.entries, ledger.policy)
+        is_remit = remit_entry_mask(ledger)
+        live = C.is_live(codes[grouped]) & is_remit[grouped]
+        e_seq = C.payer_seq_of(codes[grouped]).astype(np.int64)
+        grouped, g_u, e_seq = grouped[live], g_u[live], e_seq[live]
+        ex_rows = keys.entry_rows(grouped)
+        c_key = ((g_u * 4 + e_seq) << 32) | 0
+        # new regular entries of the batch on the same pairs
+        new_u = it["u"][reg_idx]
+        new_seq = ev["seq"][it["claim"][reg_idx]].astype(np.int64)
+        n_key = ((new_u * 4 + new_seq) << 32) | (reg_key + 1)
+        for cand_key, is_new, ref in ((c_key, False, ex_rows), (n_key, True, None)):
+            pos = np.searchsorted(rv_key, cand_key, side="right")
+            hit = pos < len(rv_key)
+            hit[hit] = (rv_key[pos[hit]] >> 32) == (cand_key[hit] >> 32)
+            which = np.flatnonzero(hit)
+            if not len(which):
+                continue
+            by_claim = rv_claim[pos[which]]
+            if is_new:
+                src = reg_table.take(pa.array(which))
+                target_new = which
+                target_id = np.full(len(which), -1, np.int64)
+            else:
+                src = ledger.entries.take(pa.array(ref[which]))
+                target_new = np.full(len(which), -1, np.int64)
+                target_id = ints(src["entry_id"])
+            neg = {name: src[name] for name in _ENTRY_COLS}
+            neg["amount_cents"] = pc.negate(src["amount_cents"])
+            neg["source"] = _one_value("remit", len(which), pa.int8())
+            neg["remit_ref"] = _dictionary(b.remit_id, by_claim, pa.int32())
+            neg["actor"] = _one_value(actor, len(which), pa.int32())
+            neg["note"] = const(note, len(which))
+            neg["negates"] = pa.nulls(len(which), pa.int64())
+            parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
+            sort_rank.append(rank[by_claim])
+            neg_target_new.append(target_new)
+            neg_target_id.append(target_id)
+    parts = [p.select(list(_ENTRY_COLS)).cast(parts[0].select(list(_ENTRY_COLS)).schema)
+             for p in parts]  # fmt: skip
+    table = pa.concat_tables(parts).combine_chunks()
+    ranks = np.concatenate(sort_rank)
+    m = table.num_rows
+    o = np.argsort(ranks, kind="stable")
+    new_pos = np.empty(m, np.int64)
+    new_pos[o] = np.arange(m)
+    start = ledger.next_entry_id()
+    ids = start + new_pos
+    negates = np.full(m, -1, np.int64)
+    if neg_target_new:
+        tn = np.concatenate(neg_target_new)
+        ti = np.concatenate(neg_target_id)
+        n_reg = reg_table.num_rows
+        neg_rows = np.arange(n_reg, n_reg + len(tn))
+        negates[neg_rows] = np.where(tn >= 0, ids[np.maximum(tn, 0)], ti)
+    table = table.set_column(
+        table.column_names.index("negates"),
+        "negates",
+        pa.array(negates, mask=negates < 0),
+    )
+    table = table.append_column("entry_id", pa.array(ids))
+    table = table.append_column("posted_at", const(at, m, TIMESTAMP))
+    if (np.diff(o) < 0).any():  # reversals interleave: restore batch order
+        table = table.take(pa.array(o))
+    per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
+    return table, per_claim
+
+
+def decisions_table(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
+    order = ev["order"]
+    which = pa.array(ev["reason"][order])
+    codes = pa.array(REASON_CODES).take(which)
+    decision = pa.array([REASONS[c][0] for c in REASON_CODES]).take(which)
+    words = pa.array([REASONS[c][1] for c in REASON_CODES]).take(which)
+    take = pa.array(order)
+    c = b.claims
+    seq = ev["seq"][order]
+    n = b.n
+    return pa.Table.from_arrays(
+        [
+            b.remit_id.take(take),
+            decision,
+            codes,
+            words,
+            plain(c["encounter_id"]).take(take),
+            plain(b.payer_id).take(take),
+            pa.array(seq, mask=seq == 0),
+            plain(c["status_code"]).take(take),
+            plain(c["payer_claim_control_number"]).take(take),
+            plain(c["charge_cents"]).take(take),
+            plain(c["paid_cents"]).take(take),
+            pa.array(n_entries[order]),
+            plain(b.file).take(take),
+            plain(c["claim_id"]).take(take),
+            pa.array(np.arange(n, dtype=np.int64)),
+            const(decided_at, n, TIMESTAMP),
+            const(actor, n),
+            const(note, n),
+        ],
+        schema=DECISIONS_SCHEMA,
+    )
