@@ -4,7 +4,7 @@ Every ``time_*`` body also runs once, small, in tests/test_bench_analytics.py.
 """
 
 from ledgerkit.analytics import metrics, payer_behaviour, rootcause
-from ledgerkit.analytics.facts import facts
+from ledgerkit.analytics.derived import facts
 from ledgerkit.analytics.worklist import worklist
 
 from ._data import ledger_with_procedures
@@ -63,5 +63,5 @@ class Facts:
         facts(self.ledger)
 
     def time_facts(self, procedures):
-        self.ledger.keys.__dict__.pop("_lk_analytics", None)
+        self.ledger.keys.derived.clear()
         facts(self.ledger)

@@ -7,7 +7,7 @@ times are what an analyst sees after the first run on a ledger.
 """
 
 from ledgerkit import rules
-from ledgerkit.analytics.features import ledger_features
+from ledgerkit.analytics.derived import Derived, ledger_features
 from ledgerkit.rules import taa, whatif
 
 from ._data import ledger_with_procedures
@@ -49,9 +49,7 @@ class Features:
         ledger_features(self.ledger)
 
     def time_features(self, procedures):
-        from ledgerkit.analytics.features import _compute
-
-        _compute(self.ledger, self.ledger.policy)
+        Derived(self.ledger, self.ledger.policy).features  # uncached: computed afresh
 
 
 class Sweeps:

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks._data import ledger_with_procedures  # noqa: E402
 from benchmarks.bench_analytics import OPERATIONS  # noqa: E402
-from ledgerkit.analytics.facts import facts  # noqa: E402
+from ledgerkit.analytics.derived import facts  # noqa: E402
 
 
 def _available_gb() -> float:

@@ -4,7 +4,7 @@ It reads rows (``to_pylist``), takes procedure and encounter figures from the
 reference twins in ``reference.py`` and applies the documented semantics
 literally: site rules then global rules, by order then position; first match
 per procedure; write-offs and transfers only where they move a positive
-amount. Shares no code with ``ledgerkit._kernels`` or ``ledgerkit._features``.
+amount. Shares no code with ``ledgerkit._kernels`` or ``ledgerkit.analytics.derived``.
 """
 
 from __future__ import annotations

@@ -14,11 +14,8 @@ import ledgerkit
 SRC = Path(ledgerkit.__file__).parent
 
 # Cross-package private imports still being replaced on other branches of the
-# issue (x12 table builders; rules helpers used by scale). Remove as they land.
-PENDING = {
-    ("scale.api", "rules.taa", "_check"),
-    ("scale.api", "rules.engine", "_as_rule_set"),
-}
+# issue. Remove as they land (none left).
+PENDING: set = set()
 
 
 def _module_name(path: Path) -> str:

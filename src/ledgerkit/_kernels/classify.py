@@ -185,3 +185,72 @@ def classify_nb(
             explain_entry,
             explain_amount,
         )
+
+
+@njit_parallel
+def ledger_figures_nb(
+    codes,
+    amounts,
+    enc_proc_start,
+    proc_entry_start,
+    enc_n_payers,
+    kept,
+    proc_figures,
+    proc_last,
+    enc_balance,
+    enc_allowed,
+    enc_class,
+    enc_stage,
+):
+    """The per-procedure figures the analytics and rules read, and their encounter roll-up.
+
+    ``proc_figures[k, p]`` receives figure ``kept[k]`` (a row of ``FIGURES``) of
+    procedure ``p`` and ``proc_last[p]`` its last adjudicating payer; per
+    encounter, the balance, allowed, class and stage (as ``classify_nb``).
+    One pass: the derived-data layer runs it once per ledger and policy.
+    """
+    n_enc = enc_proc_start.shape[0] - 1
+    n_kept = kept.shape[0]
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
+        buf = np.empty(N_FIGURES, np.int64)
+        scratch = np.empty(SCRATCH, np.int64)
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        for e in range(e0, e1):
+            self_pay = enc_n_payers[e] == 0
+            n_adj = 0
+            enc_last = 0
+            allowed_adj = 0
+            any_zero = False
+            any_denied = False
+            balance = 0
+            payer_balance = 0
+            open_pr = 0
+            allowed = 0
+            for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
+                lo = proc_entry_start[p]
+                hi = proc_entry_start[p + 1]
+                last, _ = procedure_figures_nb(
+                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
+                )
+                for k in range(n_kept):
+                    proc_figures[k, p] = buf[kept[k]]
+                proc_last[p] = last
+                balance += buf[F_BALANCE]
+                payer_balance += buf[F_PAYER_BALANCE]
+                open_pr += buf[F_OPEN_PR]
+                allowed += buf[F_ALLOWED]
+                if last == 0:
+                    continue
+                n_adj += 1
+                enc_last = max(enc_last, last)
+                allowed_adj += buf[F_ALLOWED]
+                if buf[F_ALLOWED] <= 0:
+                    any_zero = True
+                if buf[F_DENIED] > 0:
+                    any_denied = True
+            enc_balance[e] = balance
+            enc_allowed[e] = allowed
+            enc_class[e] = classify_encounter_nb(n_adj, allowed_adj, any_zero, any_denied)
+            enc_stage[e] = stage_nb(
+                balance, payer_balance, open_pr, enc_last, enc_n_payers[e], False
+            )

@@ -1,9 +1,8 @@
-"""Adjustment-rule kernels: ledger features in one pass, then rules in one pass.
+"""Adjustment-rule kernels: the rules over every procedure in one pass.
 
-``rule_features_nb`` reads the grouped entries once and keeps what rule
-conditions look at (procedure balance, payer balance, open PR, encounter class,
-stage, allowed, last remit day). It reuses ``procedure_figures_nb``,
-``classify_encounter_nb`` and ``stage_nb`` so bucket logic lives in one place.
+What rule conditions look at (procedure and encounter balances, class, stage)
+comes from ``classify.ledger_figures_nb`` through the derived-data layer
+(``ledgerkit.analytics.derived``), computed once per ledger and policy.
 
 ``evaluate_rules_nb`` walks procedures grouped by encounter and, per
 procedure, tries the compiled rules in order: the first that matches wins.
@@ -16,18 +15,7 @@ import numba
 import numpy as np
 
 from ledgerkit._kernels._njit import njit, njit_parallel
-from ledgerkit._kernels.balances import (
-    F_ALLOWED,
-    F_BALANCE,
-    F_DENIED,
-    F_OPEN_PR,
-    F_PAYER_BALANCE,
-    N_FIGURES,
-    SCRATCH,
-    procedure_figures_nb,
-)
 from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
-from ledgerkit._kernels.classify import classify_encounter_nb, stage_nb
 
 # Actions and write-off targets (codes shared with ledgerkit.rules).
 A_WRITE_OFF = 0
@@ -64,83 +52,6 @@ S_WRITTEN_OFF = 2
 S_TO_PR = 3
 S_CLOSED = 4
 N_S = 5
-
-
-@njit_parallel
-def rule_features_nb(
-    codes,
-    amounts,
-    remit_day,
-    enc_proc_start,
-    proc_entry_start,
-    enc_n_payers,
-    proc_balance,
-    proc_payer_balance,
-    proc_open_pr,
-    proc_last,
-    enc_balance,
-    enc_allowed,
-    enc_class,
-    enc_stage,
-    enc_last_remit,
-):
-    """Per-procedure and per-encounter figures the rule conditions read.
-
-    ``remit_day`` is the posting day of each entry that came from a remit
-    (-1 otherwise); ``enc_last_remit`` receives the latest one (-1 when none).
-    Class and allowed follow ``classify_nb`` exactly.
-    """
-    n_enc = enc_proc_start.shape[0] - 1
-    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
-        buf = np.empty(N_FIGURES, np.int64)
-        scratch = np.empty(SCRATCH, np.int64)
-        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
-        for e in range(e0, e1):
-            self_pay = enc_n_payers[e] == 0
-            n_adj = 0
-            enc_last = 0
-            allowed_adj = 0
-            any_zero = False
-            any_denied = False
-            balance = 0
-            payer_balance = 0
-            open_pr = 0
-            allowed = 0
-            last_remit = -1
-            for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
-                lo = proc_entry_start[p]
-                hi = proc_entry_start[p + 1]
-                last, _ = procedure_figures_nb(
-                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
-                )
-                days = remit_day[lo:hi]
-                for i in range(days.shape[0]):
-                    if days[i] > last_remit:
-                        last_remit = days[i]
-                proc_balance[p] = buf[F_BALANCE]
-                proc_payer_balance[p] = buf[F_PAYER_BALANCE]
-                proc_open_pr[p] = buf[F_OPEN_PR]
-                proc_last[p] = last
-                balance += buf[F_BALANCE]
-                payer_balance += buf[F_PAYER_BALANCE]
-                open_pr += buf[F_OPEN_PR]
-                allowed += buf[F_ALLOWED]
-                if last == 0:
-                    continue
-                n_adj += 1
-                enc_last = max(enc_last, last)
-                allowed_adj += buf[F_ALLOWED]
-                if buf[F_ALLOWED] <= 0:
-                    any_zero = True
-                if buf[F_DENIED] > 0:
-                    any_denied = True
-            enc_balance[e] = balance
-            enc_allowed[e] = allowed
-            enc_class[e] = classify_encounter_nb(n_adj, allowed_adj, any_zero, any_denied)
-            enc_stage[e] = stage_nb(
-                balance, payer_balance, open_pr, enc_last, enc_n_payers[e], False
-            )
-            enc_last_remit[e] = last_remit
 
 
 @njit

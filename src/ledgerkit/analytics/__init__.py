@@ -1,4 +1,3 @@
-"""Figures computed from a ledger: balances, classes, summaries, denial metrics, root
-causes, the worklist, payer behaviour and secondary-claim adjustments, over one
-derived-data layer (``analytics.facts``).
+"""Figures from a ledger: balances, classes, summaries, denial metrics, root causes, the
+worklist, payer behaviour, secondary claims; all read one derived-data layer (``derived``).
 """

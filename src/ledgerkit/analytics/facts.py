@@ -1,8 +1,9 @@
-"""Shared machinery of the denial analytics: denial facts, dimensions, group-bys.
+"""Dimensions and group-bys of the denial analytics, over the derived denial facts.
 
 Everything is computed over ``ledger.keys`` positions (grouped procedures,
 grouped entries); strings are only touched through their dictionaries. The
-facts are cached on the ledger's keys object, one policy at a time.
+facts themselves (:class:`Facts`) live in the derived-data layer
+(``analytics.derived``), as does the cache of the dimension codes.
 
 Dimensions (``by=``) and what they mean on each row:
 
@@ -22,24 +23,20 @@ carc, category
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
-from ledgerkit._kernels.denials import NO_DAY, denial_facts_nb, unit_reduce_nb
+from ledgerkit._kernels.denials import NO_DAY, unit_reduce_nb
 from ledgerkit._kernels.groupsums import group_sums_nb
-from ledgerkit.core.arrow import US_PER_DAY, day_number, day_numbers, dictionary_codes, valid_array
+from ledgerkit.analytics.derived import derived
+from ledgerkit.core.arrow import US_PER_DAY, day_number, day_numbers, dictionary_codes
 from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
 
 __all__ = [
     "DIMENSIONS",
     "REASON_DIMS",
-    "Facts",
-    "facts",
     "Dims",
     "grouped",
     "parse_by",
@@ -49,8 +46,6 @@ __all__ = [
 DIMENSIONS = ("month", "payer", "payer_class", "provider", "location", "cpt", "carc", "category")
 REASON_DIMS = ("carc", "category")
 DENSE_LIMIT = 1 << 22  # above this many composite groups, compress keys with np.unique
-_CACHE = "_lk_analytics"
-KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
 
 
 def parse_by(by) -> tuple[str, ...]:
@@ -66,101 +61,6 @@ def parse_by(by) -> tuple[str, ...]:
     if len(set(by)) != len(by):
         raise ValueError(f"by: a dimension appears twice in {by}")
     return by
-
-
-@dataclass
-class Facts:
-    """Per-procedure denial facts and per-entry helpers, all in grouped order."""
-
-    proc_enc: np.ndarray  # int64 encounter of each grouped procedure
-    enc_first_day: np.ndarray  # int32 (n_enc, 4): first remit day per payer_seq
-    first_denied: np.ndarray  # int64
-    first_reason: np.ndarray  # int32 carc code
-    later_paid: np.ndarray  # int64
-    last_day: np.ndarray  # int32
-    top_reason: np.ndarray  # int32 carc code (current)
-    figures: dict  # name -> int64 per procedure (the FIGURES the analytics use)
-    codes: np.ndarray  # packed entry codes (grouped)
-    entry_day: np.ndarray  # int32 (grouped)
-    entry_carc: np.ndarray  # int32 (grouped)
-    entry_payer: np.ndarray  # int32 payer dictionary code (grouped)
-    carc_values: list
-    payer_values: list
-
-
-def facts(ledger, policy=None) -> Facts:
-    """The denial facts of ``ledger`` under ``policy`` (cached on ``ledger.keys``)."""
-    policy = policy or ledger.policy
-    keys = ledger.keys
-    cache = keys.__dict__.setdefault(_CACHE, {})
-    hit = cache.get("facts")
-    if hit is not None and hit[0] is policy:
-        return hit[1]
-    entries = ledger.entries
-    order = keys.entry_order
-    codes = keys.packed_codes(entries, policy)
-    day = day_numbers(entries["posted_at"])
-    negation = valid_array(entries["negates"])
-    carc, carc_values = dictionary_codes(entries["carc"])
-    payer, payer_values = dictionary_codes(entries["payer_id"])
-    payer = payer.astype(np.int16 if len(payer_values) < 32_000 else np.int32)
-    if order is not None:
-        day, negation, carc, payer = (a[order] for a in (day, negation, carc, payer))
-    n_enc = keys.n_encounters
-    n_proc = keys.n_procedures
-    proc_enc = np.repeat(np.arange(n_enc, dtype=np.int64), np.diff(keys.enc_proc_start))
-    enc_first_day = np.empty((n_enc, 4), np.int32)
-    first_denied = np.empty(n_proc, np.int64)
-    first_reason = np.empty(n_proc, np.int32)
-    later_paid = np.empty(n_proc, np.int64)
-    last_day = np.empty(n_proc, np.int32)
-    top_reason = np.empty(n_proc, np.int32)
-    denial_facts_nb(
-        codes,
-        keys.amounts,
-        day,
-        negation,
-        carc,
-        keys.enc_proc_start,
-        keys.proc_entry_start,
-        enc_first_day,
-        first_denied,
-        first_reason,
-        later_paid,
-        last_day,
-        top_reason,
-    )
-    figures = np.empty((N_FIGURES, n_proc), np.int64)
-    last_payer = np.empty(n_proc, np.int8)
-    procedure_balances_nb(
-        codes,
-        keys.amounts,
-        keys.enc_proc_start,
-        keys.proc_entry_start,
-        keys.enc_n_payers,
-        figures,
-        last_payer,
-    )
-    del last_payer
-    out = Facts(
-        proc_enc=proc_enc,
-        enc_first_day=enc_first_day,
-        first_denied=first_denied,
-        first_reason=first_reason,
-        later_paid=later_paid,
-        last_day=last_day,
-        top_reason=top_reason,
-        figures={name: figures[FIGURES.index(name)].copy() for name in KEPT_FIGURES},
-        codes=codes,
-        entry_day=day,
-        entry_carc=carc,
-        entry_payer=payer,
-        carc_values=carc_values,
-        payer_values=payer_values,
-    )
-    del figures
-    cache["facts"] = (policy, out)
-    return out
 
 
 def proc_of_entries(ledger, rows: np.ndarray) -> np.ndarray:
@@ -180,9 +80,9 @@ class Dims:
     def __init__(self, ledger, catalog: CarcCatalog | None = None, policy=None):
         self.ledger = ledger
         self.catalog = catalog or CarcCatalog.default()
-        self.facts = facts(ledger, policy)
-        cache = ledger.keys.__dict__.setdefault(_CACHE, {})
-        self._enc = cache.setdefault("dims", {})
+        data = derived(ledger, policy)
+        self.facts = data.facts
+        self._enc = data.memo.setdefault("dims", {})
         self._reason_maps = None
 
     # encounter-level dimensions

@@ -59,6 +59,9 @@ class LedgerKeys:
     enc_n_payers: np.ndarray  # int8 per encounter: 0 self-pay .. 3
     _packed: dict = field(default_factory=dict, repr=False)
     _reasons: tuple | None = field(default=None, repr=False)
+    # Per-policy derived data of this ledger; filled and documented by
+    # ledgerkit.analytics.derived (the one cache of the analytics and rules).
+    derived: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_procedures(self) -> int:

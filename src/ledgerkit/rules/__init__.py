@@ -2,7 +2,7 @@
 target allowed amounts (``taa``) and what-if sweeps (``whatif``).
 """
 
-from ledgerkit.analytics.features import LedgerFeatures, ledger_features
+from ledgerkit.analytics.derived import LedgerFeatures, ledger_features
 from ledgerkit.rules.engine import (
     CompiledRules,
     DryRun,

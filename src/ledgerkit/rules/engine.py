@@ -20,14 +20,13 @@ How a rule set runs (:func:`dry_run`, :func:`apply_rules`):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels import rules as K
 from ledgerkit._kernels.codes import CLASS_NAMES, STAGE_NAMES
-from ledgerkit.analytics.features import LedgerFeatures, ledger_features
+from ledgerkit.analytics.derived import LedgerFeatures, ledger_features
 from ledgerkit.core.arrow import day_number
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
 from ledgerkit.rules.model import (
@@ -40,6 +39,7 @@ from ledgerkit.rules.model import (
     Rule,
     RuleError,
     RuleSet,
+    as_rule_set,
     default_rules,
     load_rules,
     save_rules,
@@ -120,8 +120,14 @@ def _restrict(table, r, values, wanted, offset=0):
             table[r, code + offset] = True
 
 
-def compile_rules(rules: RuleSet, feats: LedgerFeatures, ledger, taa=None) -> CompiledRules:
-    """Turn ``rules`` into lookup tables over ``ledger``'s dictionary codes."""
+def compile_rules(
+    rules: RuleSet, feats: LedgerFeatures, ledger, taa=None, history=None
+) -> CompiledRules:
+    """Turn ``rules`` into lookup tables over ``ledger``'s dictionary codes.
+
+    TAA conditions read ``taa`` (a table of TAAs) when given, else the
+    percentiles of ``history`` (a ``GlobalHistory``) or of the ledger's own.
+    """
     order = rules.evaluation_order()
     n = len(order)
     r_int = np.zeros((n, K.N_R), np.int64)
@@ -179,7 +185,7 @@ def compile_rules(rules: RuleSet, feats: LedgerFeatures, ledger, taa=None) -> Co
 
         for (pct, min_claims), v in variants.items():
             enc_taa[v] = taa_module.encounter_taa(
-                ledger, percentile=pct, min_claims=min_claims, taa=taa
+                ledger, percentile=pct, min_claims=min_claims, taa=taa, history=history
             )
     return CompiledRules(order, r_int, t, enc_taa)
 
@@ -191,10 +197,10 @@ def _as_of_day(as_of, feats: LedgerFeatures) -> int:
     return day_number(as_of)
 
 
-def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None):
+def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, history=None):
     """Run the kernel: (compiled rules, features, per-procedure and per-encounter outputs)."""
     feats = ledger_features(ledger, policy)
-    compiled = compile_rules(rules, feats, ledger, taa)
+    compiled = compile_rules(rules, feats, ledger, taa, history)
     n_proc, n_enc = feats.n_procedures, feats.n_encounters
     n_rules = len(compiled.rules)
     proc_rule = np.empty(n_proc, np.int32)
@@ -410,23 +416,7 @@ def _hits_table(run: DryRun) -> pa.Table:
     )
 
 
-def _as_rule_set(rules) -> RuleSet:
-    if rules is None:
-        return default_rules()
-    if isinstance(rules, RuleSet):
-        return rules
-    if isinstance(rules, Rule):
-        return RuleSet((rules,))
-    if isinstance(rules, list | tuple):
-        return RuleSet(tuple(rules))
-    if isinstance(rules, str | Path):
-        return load_rules(rules)
-    raise TypeError(
-        f"rules must be a RuleSet, a list of Rule, or a TOML path, got {type(rules).__name__}"
-    )
-
-
-def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None) -> DryRun:
+def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None, history=None) -> DryRun:
     """What ``rules`` would post on ``ledger``, without touching it.
 
     Parameters
@@ -441,6 +431,10 @@ def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None) -> DryRun:
     taa : pyarrow.Table, optional
         TAAs to use instead of the history percentiles (``config`` and
         ``taa_cents`` columns, e.g. an edited ``suggest_taa`` table).
+    history : GlobalHistory, optional
+        The allowed history of a whole partitioned ledger
+        (``ledgerkit.dask.global_history``): TAA percentiles are taken from it
+        instead of from ``ledger`` (how ``ledgerkit.dask.dry_run`` runs a part).
 
     Returns
     -------
@@ -459,9 +453,9 @@ def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None) -> DryRun:
     ...     + sum(run.summary["to_pr_cents"].to_pylist()))
     True
     """
-    rules = _as_rule_set(rules)
+    rules = as_rule_set(rules)
     compiled, feats, proc_rule, from_payer, from_pr, _, totals = evaluate(
-        ledger, rules, as_of=as_of, policy=policy, taa=taa
+        ledger, rules, as_of=as_of, policy=policy, taa=taa, history=history
     )
     return DryRun(ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals)
 

@@ -58,6 +58,7 @@ __all__ = [
     "Rule",
     "RuleError",
     "RuleSet",
+    "as_rule_set",
     "default_rules",
     "load_rules",
     "save_rules",
@@ -534,4 +535,37 @@ def default_rules() -> RuleSet:
                 description="Write off encounter balances under $5.00.",
             ),
         )
+    )
+
+
+def as_rule_set(rules) -> RuleSet:
+    """What every ``rules=`` argument accepts, as a :class:`RuleSet`.
+
+    Parameters
+    ----------
+    rules : RuleSet, Rule, list or tuple of Rule, path of a TOML rule file, or None
+        ``None`` means :func:`default_rules`.
+
+    Raises
+    ------
+    TypeError
+        Anything else.
+
+    Examples
+    --------
+    >>> len(as_rule_set(None)) == len(default_rules())
+    True
+    """
+    if rules is None:
+        return default_rules()
+    if isinstance(rules, RuleSet):
+        return rules
+    if isinstance(rules, Rule):
+        return RuleSet((rules,))
+    if isinstance(rules, list | tuple):
+        return RuleSet(tuple(rules))
+    if isinstance(rules, str | Path):
+        return load_rules(rules)
+    raise TypeError(
+        f"rules must be a RuleSet, a list of Rule, or a TOML path, got {type(rules).__name__}"
     )

@@ -27,9 +27,9 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels import taa as K
-from ledgerkit.analytics.features import LedgerFeatures, ledger_features
-from ledgerkit.rules.engine import Action, Condition, Rule, RuleSet
-from ledgerkit.rules.taa import _check, _percentile_of, configurations
+from ledgerkit.analytics.derived import Derived, derived
+from ledgerkit.rules.model import Action, Condition, Rule, RuleSet
+from ledgerkit.rules.taa import check_percentile, configurations
 
 __all__ = ["taa_sweep", "threshold_sweep", "WhatIf"]
 
@@ -43,17 +43,17 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return cs[starts[1:]] - cs[starts[:-1]]
 
 
-def _amounts(f: LedgerFeatures):
+def _amounts(data: Derived):
     """Per encounter: TAA write-off, what the small-balance rule adds after it, and alone."""
-    hit = f.cache.get("whatif_amounts")
+    hit = data.memo.get("whatif.amounts")
     if hit is None:
+        f = data.features
         pb = np.maximum(f.proc_payer_balance, 0)
         pr = np.maximum(f.proc_open_pr, 0)
         taa_amount = _segment_sums(pb, f.enc_proc_start)
         rest = _segment_sums(np.where(f.proc_payer_balance > 0, 0, pr), f.enc_proc_start)
         everything = _segment_sums(pb + pr, f.enc_proc_start)
-        hit = (taa_amount, rest, everything)
-        f.cache["whatif_amounts"] = hit
+        hit = data.memo["whatif.amounts"] = (taa_amount, rest, everything)
     return hit
 
 
@@ -107,6 +107,7 @@ def taa_sweep(
     percentile: float = 50.0,
     min_claims: int = 10,
     by_payer: bool = True,
+    history=None,
 ) -> pa.Table:
     """The TAA write-off rule at every level, in one pass.
 
@@ -120,6 +121,10 @@ def taa_sweep(
         Configurations with fewer claims in history have no TAA.
     by_payer : bool
         One row per level and primary payer, or one row per level.
+    history : GlobalHistory, optional
+        The allowed history of a whole partitioned ledger
+        (``ledgerkit.dask.global_history``) to read TAAs from instead of this
+        ledger's own.
 
     Returns
     -------
@@ -137,7 +142,7 @@ def taa_sweep(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    _check(percentile, min_claims)
+    check_percentile(percentile, min_claims)
     if levels is None:
         levels = (
             np.arange(101.0) if mode == "percentile" else np.round(np.arange(101) / 100 + 0.5, 2)
@@ -147,16 +152,17 @@ def taa_sweep(
         raise ValueError("percentile levels must be between 0 and 100")
     if mode == "fraction" and levels.min() < 0:
         raise ValueError("fraction levels must be >= 0")
-    f = ledger_features(ledger)
-    configs = configurations(ledger)
-    taa_amount, _, _ = _amounts(f)
+    data = derived(ledger)
+    f = data.features
+    configs = configurations(ledger, history=history)
+    taa_amount, _, _ = _amounts(data)
     if mode == "percentile":
         mode_code = K.SWEEP_PERCENTILE
         cfg_ok = configs.counts() >= min_claims
         base = np.zeros(max(configs.n_configs, 1), np.int64)
     else:
         mode_code = K.SWEEP_FRACTION
-        base = _percentile_of(configs, percentile, int(min_claims))
+        base = configs.percentile(percentile, int(min_claims))
         cfg_ok = base >= 0
     levels_bp = np.round(levels * 10000).astype(np.int64)
     return _sweep(f, mode_code, configs, cfg_ok, base, levels, levels_bp, taa_amount, by_payer)
@@ -178,9 +184,10 @@ def threshold_sweep(ledger, thresholds=None, *, by_payer: bool = True) -> pa.Tab
     levels = _levels(thresholds, "thresholds")
     if (levels != np.round(levels)).any():
         raise ValueError("thresholds are integer cents")
-    f = ledger_features(ledger)
+    data = derived(ledger)
+    f = data.features
     configs = configurations(ledger)
-    _, _, everything = _amounts(f)
+    _, _, everything = _amounts(data)
     empty = np.zeros(1, np.int64)
     return _sweep(
         f,
@@ -236,12 +243,13 @@ class WhatIf:
     """
 
     def __init__(self, ledger, *, min_claims: int = 10, policy=None):
-        _check(50, min_claims)
+        check_percentile(50, min_claims)
         self.ledger = ledger
         self.min_claims = int(min_claims)
-        self._f = ledger_features(ledger, policy)
+        data = derived(ledger, policy)
+        self._f = data.features
         self._configs = configurations(ledger, policy)
-        self._taa_amount, self._rest, self._all = _amounts(self._f)
+        self._taa_amount, self._rest, self._all = _amounts(data)
         self._slot = (self._f.enc_payer + 1).astype(np.int64)
         self._size, self._n_chunks = _chunk(self._f.n_encounters)
         self._n_slots = len(self._f.payer_values) + 1
@@ -252,8 +260,8 @@ class WhatIf:
             return np.full(max(self._configs.n_configs, 1), -1, np.int64)
         hit = self._taa_cache.get(percentile)
         if hit is None:
-            _check(percentile, self.min_claims)
-            hit = _percentile_of(self._configs, percentile, self.min_claims)
+            check_percentile(percentile, self.min_claims)
+            hit = self._configs.percentile(percentile, self.min_claims)
             if len(hit) == 0:
                 hit = np.full(1, -1, np.int64)
             self._taa_cache = {percentile: hit}

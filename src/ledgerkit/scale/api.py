@@ -67,7 +67,6 @@ from ledgerkit.scale.partitioning import (
 from ledgerkit.scale.taa import (
     GlobalHistory,
     history_table,
-    inject,
     merge_history,
     part_history,
     suggest,
@@ -320,9 +319,9 @@ def suggest_taa(
 
     Rows with as many claims are ordered by configuration text.
     """
-    from ledgerkit.rules.taa import _check
+    from ledgerkit.rules.taa import check_percentile
 
-    _check(percentile, min_claims)
+    check_percentile(percentile, min_claims)
     ds = _dataset(data)
     client = get_client(client)
     history = _history_future(client, ds, policy, progress)
@@ -339,11 +338,11 @@ def taa_history(
     progress=None,
 ) -> pa.Table:
     """:func:`ledgerkit.taa.taa_history` over the whole partitioned ledger (exact)."""
-    from ledgerkit.rules.taa import _check
+    from ledgerkit.rules.taa import check_percentile
 
-    _check(50, min_claims)
+    check_percentile(50, min_claims)
     for p in percentiles:
-        _check(p, 1)
+        check_percentile(p, 1)
     ds = _dataset(data)
     client = get_client(client)
     history = _history_future(client, ds, policy, progress)
@@ -379,9 +378,7 @@ def _part_dry_run(ds, p, rules, as_of, policy, taa, history, out):
     from ledgerkit import rules as R
 
     ledger = ds.read(p, policy=policy)
-    if history is not None:
-        inject(ledger, history)
-    run = R.dry_run(ledger, rules, as_of=as_of, taa=taa)
+    run = R.dry_run(ledger, rules, as_of=as_of, taa=taa, history=history)
     if out is None:
         return run.summary, run.entries, run.hits
     _write_part(run.entries, Path(out) / "entries", p)
@@ -398,9 +395,9 @@ def dry_run(
     machine). TAA rules without a ``taa`` table read the global history of
     each configuration (:func:`global_history`, one extra pass).
     """
-    from ledgerkit.rules.engine import _as_rule_set
+    from ledgerkit.rules.model import as_rule_set
 
-    rules = _as_rule_set(rules)
+    rules = as_rule_set(rules)
     ds = _dataset(data)
     client = get_client(client)
     as_of = as_of if as_of is not None else ds.as_of_date()
@@ -439,11 +436,9 @@ def _part_sweep(ds, p, kind, kwargs, policy, history):
     from ledgerkit.rules import whatif
 
     ledger = ds.read(p, policy=policy)
-    if history is not None:
-        inject(ledger, history)
     if kind == "taa":
-        return whatif.taa_sweep(ledger, **kwargs)
-    return whatif.threshold_sweep(ledger, **kwargs)
+        return whatif.taa_sweep(ledger, **kwargs, history=history)
+    return whatif.threshold_sweep(ledger, **kwargs)  # reads no TAA: no history
 
 
 _SWEEP_FIGURES = ("encounters_hit", "encounters_closed", "written_off_cents", "ar_closed_cents")

@@ -107,7 +107,7 @@ def _day_stats(days_hist: pa.Table, by, groups: pa.Table, qs):
     """Per group of ``groups``: total days and linear-interpolated quantiles.
 
     Computed from exact (group, days, count) histograms with the arithmetic of
-    ``ledgerkit._facts.group_quantiles``, so the floats are bit-identical.
+    ``ledgerkit.analytics.facts.group_quantiles``, so the floats are bit-identical.
     """
     summed = group_sum(days_hist, list(by) + ["days"], ["count"])
     index = {row: i for i, row in enumerate(_rows_of(groups, by))}

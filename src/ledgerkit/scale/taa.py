@@ -2,9 +2,9 @@
 
 Each partition sends its allowed-amount history as (configuration text,
 allowed) rows; :func:`merge_history` sorts them into one per-configuration
-history (:class:`GlobalHistory`); :func:`inject` gives a partition's ledger the
-global history of its own configurations, so every TAA function there reads
-the single-machine values. Used by :mod:`ledgerkit.dask`.
+history (:class:`GlobalHistory`). Each partition's TAA rules and sweeps get it
+as their ``history=`` argument (``ledgerkit.rules.taa.with_history`` reads it),
+so they compute the single-machine values. Used by :mod:`ledgerkit.dask`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import numpy_array
-
-_ALLOWED_BITS = 40  # as ledgerkit.taa: allowed amounts below 2**40 cents
+from ledgerkit.rules.taa import ALLOWED_BITS, history_percentiles
 
 
 @dataclass
@@ -76,50 +75,21 @@ def merge_history(*tables) -> GlobalHistory:
         code = to_global[numpy_array(chunk.indices)]
         counts += np.bincount(code, minlength=n_labels)
         part = key[at : at + len(code)]
-        np.left_shift(code, _ALLOWED_BITS, out=part)
+        np.left_shift(code, ALLOWED_BITS, out=part)
         part |= numpy_array(t["allowed"])
         at += len(code)
         del code
     key.sort()
-    key &= (1 << _ALLOWED_BITS) - 1  # in place: now the values
+    key &= (1 << ALLOWED_BITS) - 1  # in place: now the values
     start = np.zeros(n_labels + 1, np.int64)
     np.cumsum(counts, out=start[1:])
     values = key
     return GlobalHistory(labels, start, values)
 
 
-def inject(ledger, history: GlobalHistory) -> None:
-    """Replace the partition's per-configuration histories by the global ones.
-
-    ``ledgerkit.taa.configurations`` caches its result on the ledger's
-    features; after this, every TAA function on this partition ledger
-    (percentiles, ``suggest_taa``, TAA rules, sweeps) reads global histories.
-    """
-    from ledgerkit.rules import taa
-
-    configs = taa.configurations(ledger)
-    labels = pa.array(taa.config_labels(ledger, configs), pa.string())
-    pos = pc.index_in(labels, value_set=history.labels)
-    pos = numpy_array(pos, fill=-1, dtype=np.int64)
-    found = pos >= 0
-    lo = np.where(found, history.start[np.maximum(pos, 0)], 0)
-    hi = np.where(found, history.start[np.maximum(pos, 0) + 1], 0)
-    counts = hi - lo
-    start = np.zeros(len(counts) + 1, np.int64)
-    np.cumsum(counts, out=start[1:])
-    idx = np.arange(int(start[-1]), dtype=np.int64) + np.repeat(lo - start[:-1], counts)
-    configs.hist_start = start
-    configs.hist_values = history.values[idx]
-
-
 def _percentiles(history: GlobalHistory, percentile: float, min_claims: int) -> np.ndarray:
     """Per configuration: the 'lower' percentile of its history (-1 below ``min_claims``)."""
-    n = history.counts()
-    idx = np.floor((n - 1) * float(percentile) / 100.0).astype(np.int64)
-    ok = (n >= min_claims) & (n > 0)
-    at = np.where(ok, history.start[:-1] + np.maximum(idx, 0), 0)
-    values = history.values[at] if len(history.values) else np.zeros(len(n), np.int64)
-    return np.where(ok, values, -1).astype(np.int64)
+    return history_percentiles(history.start, history.values, percentile, min_claims)
 
 
 def _config_table(history: GlobalHistory, selected: np.ndarray) -> dict:
