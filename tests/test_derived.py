@@ -60,7 +60,7 @@ def test_balance_kernel_runs_once_for_metrics_rules_taa_and_whatif(kernel_calls)
     _everything(ledger)
     assert kernel_calls == [400]
     data = D.derived(ledger)
-    assert len(ledger.keys.derived) == 1
+    assert ledger.keys.cached_policies() == [ledger.policy]
     assert data.facts.figures["balance"] is data.features.proc_balance  # one array, shared
 
 
@@ -70,9 +70,7 @@ def test_two_policies_get_two_entries(kernel_calls):
     _everything(ledger)
     _everything(ledger, policy=other)
     assert len(kernel_calls) == 2
-    cache = ledger.keys.derived
-    assert len(cache) == 2
-    assert {id(d.policy) for d in cache.values()} == {id(ledger.policy), id(other)}
+    assert ledger.keys.cached_policies() == [ledger.policy, other]
     assert D.derived(ledger) is D.derived(ledger, ledger.policy)
     assert D.derived(ledger, other) is not D.derived(ledger)
     # The changed policy changes the figures: no stale entry is served.
@@ -81,8 +79,7 @@ def test_two_policies_get_two_entries(kernel_calls):
     # An equal-looking but new policy object is a new entry; the oldest goes.
     third = ledger.policy.override("CO", "97", "contractual")
     D.derived(ledger, third)
-    assert len(cache) == D.MAX_POLICIES
-    assert all(d.policy is not ledger.policy for d in cache.values())
+    assert ledger.keys.cached_policies() == [other, third]  # MAX_POLICIES, oldest dropped
 
 
 def test_with_policy_ledgers_share_the_keys_cache():

@@ -1,7 +1,13 @@
-"""One-way imports (issue "One house"): no module takes an underscore name from
-another package, and the kernels import nothing outside ``_kernels``.
+"""Imports run one way: kernels at the bottom, widgets and the CLI at the top.
 
-Read from the source with ``ast`` (imports inside functions count too).
+Walks every module of ``src/ledgerkit`` with ``ast`` (imports inside functions
+count too) and checks three rules of the package layout (README, "How the pieces
+fit"):
+
+- ``_kernels/`` imports nothing of ledgerkit outside ``_kernels/`` (and no pyarrow);
+- no module imports an underscore name from another package: a private name used
+  across packages marks a public function that is missing;
+- a package imports only the packages below it (``LAYERS``), so there are no cycles.
 """
 
 from __future__ import annotations
@@ -9,56 +15,115 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import ledgerkit
+import pytest
 
-SRC = Path(ledgerkit.__file__).parent
+SRC = Path(__file__).resolve().parents[1] / "src" / "ledgerkit"
 
-# Cross-package private imports still being replaced on other branches of the
-# issue. Remove as they land (none left).
-PENDING: set = set()
+# Each package and the packages it may import. Top-level modules (``cli``,
+# ``warmup``, ``__init__``, ``_moved``) sit above everything.
+LAYERS = {
+    "errors": set(),
+    "_kernels": set(),
+    "core": {"errors", "_kernels"},
+    "x12": {"errors", "_kernels", "core"},
+    "analytics": {"errors", "_kernels", "core"},
+    "posting": {"errors", "_kernels", "core", "x12"},
+    "store": {"errors", "_kernels", "core", "x12", "posting"},
+    "rules": {"errors", "_kernels", "core", "analytics"},
+    "synth": {"errors", "_kernels", "core", "x12"},
+    "scale": {"errors", "_kernels", "core", "analytics", "rules", "synth", "store"},
+    "widgets": {
+        "errors", "_kernels", "core", "x12", "analytics", "posting", "store", "rules", "synth",
+    },
+}  # fmt: skip
+TOP = {"__init__", "cli", "warmup", "_moved"}
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(SRC).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def _package(parts: list[str]) -> str:
+    """``["ledgerkit", "core", "keys"]`` -> ``"core"``; top-level modules -> their name."""
+    if len(parts) == 1:
+        return "__init__"
+    return parts[1]
 
 
-def _package(module: str) -> str:
-    return module.split(".")[0]
-
-
-def _imports():
-    """(importing module, imported module, name) for every ``from ledgerkit... import``."""
+def _modules():
     for path in sorted(SRC.rglob("*.py")):
-        here = _module_name(path)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ledgerkit"):
-                target = node.module.removeprefix("ledgerkit").removeprefix(".")
-                for alias in node.names:
-                    yield here, target, alias.name
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name.startswith("ledgerkit"):
-                        yield here, alias.name.removeprefix("ledgerkit").removeprefix("."), None
+        parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        yield path, parts
 
 
-def test_no_private_name_from_another_package():
-    found = {
-        (here, target, name)
-        for here, target, name in _imports()
-        if name
-        and name.startswith("_")
-        and not name.startswith("__")
-        and target
-        and _package(target) != _package(here)
-    }
-    assert found - PENDING == set()
+def _imports(path: Path):
+    """(target module parts, imported names, line) of every ledgerkit import in a file."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] == "ledgerkit":
+                yield node.module.split("."), [a.name for a in node.names], node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ("ledgerkit", "pyarrow"):
+                    yield alias.name.split("."), [], node.lineno
 
 
-def test_kernels_import_only_kernels():
-    outside = [
-        (here, target)
-        for here, target, _ in _imports()
-        if here.startswith("_kernels") and not target.startswith("_kernels")
-    ]
-    assert outside == []
+def _targets(module: list[str], names: list[str]) -> list[tuple[str, str]]:
+    """(package, name) pairs: ``from ledgerkit import rules`` imports the package rules."""
+    if module == ["ledgerkit"]:
+        return [(name, "") for name in names]
+    return [(_package(module), name) for name in names] or [(_package(module), "")]
+
+
+def _violations():
+    found = []
+    for path, parts in _modules():
+        here = _package(parts)
+        rel = path.relative_to(SRC.parent)
+        for module, names, line in _imports(path):
+            if module[0] == "pyarrow":
+                if here == "_kernels":
+                    found.append(f"{rel}:{line}: _kernels imports pyarrow")
+                continue
+            for package, name in _targets(module, names):
+                if package == here:
+                    continue
+                if name.startswith("_") and package != "__init__":
+                    found.append(f"{rel}:{line}: imports private {name} from {package}")
+                if here in TOP:
+                    continue
+                if package not in LAYERS[here]:
+                    found.append(f"{rel}:{line}: {here} imports {package} (not below it)")
+    return found
+
+
+def test_packages_cover_the_tree():
+    packages = {_package(parts) for _, parts in _modules()}
+    assert packages - TOP <= set(LAYERS), packages - TOP - set(LAYERS)
+
+
+def test_layers_have_no_cycle():
+    seen, order = set(), []
+
+    def visit(package, stack):
+        assert package not in stack, f"cycle: {stack + [package]}"
+        if package in seen:
+            return
+        for below in LAYERS[package]:
+            visit(below, stack + [package])
+        seen.add(package)
+        order.append(package)
+
+    for package in LAYERS:
+        visit(package, [])
+
+
+def test_imports_run_one_way():
+    violations = _violations()
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("source", ["from ledgerkit.core.keys import _codes"])
+def test_the_walk_sees_a_private_import(tmp_path, source):
+    path = tmp_path / "m.py"
+    path.write_text(source)
+    ((module, names, _),) = _imports(path)
+    assert _targets(module, names) == [("core", "_codes")]

@@ -1,3 +1,3 @@
 """Figures from a ledger: balances, classes, summaries, denial metrics, root causes, the
-worklist, payer behaviour, secondary claims; all read one derived-data layer (``derived``).
+worklist, payer behaviour, secondary claims; metrics and rules share one derived-data layer.
 """

@@ -13,12 +13,11 @@ first use and then kept:
 - ``memo``: a dict for what callers derive further (TAA configurations,
   what-if amounts, dimension codes), kept by name on the same object.
 
-The cache is one dict, ``ledger.keys.derived``, keyed by policy identity:
-``CarcPolicy`` has no ``__eq__``, and ``override`` returns a new object, so a
-changed policy never meets a stale entry. The entry holds the policy itself,
-so its id cannot be reused while cached. At most :data:`MAX_POLICIES` policies
-are kept per ledger (the arrays are large); the oldest goes first. Nothing in
-a ``Derived`` is changed after it is built.
+The cache is the ledger's one per-policy cache,
+``ledger.keys.policy_cache(policy)`` (keyed by policy identity, at most
+``core.keys.MAX_POLICIES`` policies per ledger, the oldest dropped first), which
+also holds the packed entry codes. Nothing in a ``Derived`` is changed after it
+is built.
 """
 
 from __future__ import annotations
@@ -46,14 +45,12 @@ __all__ = [
     "Derived",
     "Facts",
     "LedgerFeatures",
-    "MAX_POLICIES",
     "US_PER_DAY",
     "derived",
     "facts",
     "ledger_features",
 ]
 
-MAX_POLICIES = 2
 KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
 
 
@@ -69,14 +66,10 @@ def derived(ledger, policy=None) -> Derived:
     """
     policy = policy or ledger.policy
     keys = ledger.keys
-    cache = keys.derived
-    hit = cache.get(id(policy))
-    if hit is not None and hit.policy is policy:
-        return hit
-    out = Derived(ledger, policy, keys)
-    while len(cache) >= MAX_POLICIES:
-        del cache[next(iter(cache))]  # dicts keep insertion order: the oldest first
-    cache[id(policy)] = out
+    slot = keys.policy_cache(policy)
+    out = slot.get("derived")
+    if out is None:
+        out = slot["derived"] = Derived(ledger, policy, keys)
     return out
 
 

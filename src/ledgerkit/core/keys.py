@@ -41,6 +41,9 @@ from ledgerkit.errors import LedgerError
 __all__ = ["LedgerKeys", "build_keys", "kind_codes"]
 
 
+MAX_POLICIES = 2  # policies cached per ledger (see LedgerKeys.policy_cache)
+
+
 @dataclass
 class LedgerKeys:
     """Integer views of a ledger (all numpy). "Grouped" = sorted by encounter, line."""
@@ -57,11 +60,9 @@ class LedgerKeys:
     entry_live: np.ndarray  # bool, grouped
     amounts: np.ndarray  # int64, grouped
     enc_n_payers: np.ndarray  # int8 per encounter: 0 self-pay .. 3
-    _packed: dict = field(default_factory=dict, repr=False)
     _reasons: tuple | None = field(default=None, repr=False)
-    # Per-policy derived data of this ledger; filled and documented by
-    # ledgerkit.analytics.derived (the one cache of the analytics and rules).
-    derived: dict = field(default_factory=dict, repr=False)
+    # id(policy) -> (policy, slot): see policy_cache
+    _per_policy: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_procedures(self) -> int:
@@ -80,17 +81,40 @@ class LedgerKeys:
             return grouped_positions
         return np.where(grouped_positions >= 0, self.proc_order[grouped_positions], -1)
 
+    def policy_cache(self, policy) -> dict:
+        """The one cache of what this ledger derives under ``policy``: a dict per policy.
+
+        Everything that depends on the CARC policy is kept here, and only here: the
+        packed entry codes (:meth:`packed_codes`) and the derived data of the analytics
+        and rules (``ledgerkit.analytics.derived``). Keyed by policy identity
+        (``CarcPolicy`` has no ``__eq__`` and ``override`` returns a new object, so a
+        changed policy never meets a stale entry); the entry holds the policy, so its id
+        cannot be reused while cached. At most :data:`MAX_POLICIES` policies are kept per
+        ledger (the arrays are large), the oldest dropped first.
+        """
+        hit = self._per_policy.get(id(policy))
+        if hit is not None and hit[0] is policy:
+            return hit[1]
+        while len(self._per_policy) >= MAX_POLICIES:
+            del self._per_policy[next(iter(self._per_policy))]  # insertion order: oldest
+        slot: dict = {}
+        self._per_policy[id(policy)] = (policy, slot)
+        return slot
+
+    def cached_policies(self) -> list:
+        """The policies with a cache entry, oldest first."""
+        return [policy for policy, _ in self._per_policy.values()]
+
     def packed_codes(self, entries: pa.Table, policy) -> np.ndarray:
-        """The one-byte code of every entry (grouped order) under ``policy``."""
-        key = id(policy)
-        cached = self._packed.get(key)
-        if cached is not None and cached[0] is policy:
-            return cached[1]
-        bucket = entry_buckets(entries, policy, self.reason_codes(entries))
-        if self.entry_order is not None:
-            bucket = bucket[self.entry_order]
-        packed = C.pack_code(bucket, self.entry_seq, self.entry_live.astype(np.int8))
-        self._packed = {key: (policy, packed)}  # keep one policy: the arrays are large
+        """The one-byte code of every entry (grouped order) under ``policy`` (cached)."""
+        slot = self.policy_cache(policy)
+        packed = slot.get("packed_codes")
+        if packed is None:
+            bucket = entry_buckets(entries, policy, self.reason_codes(entries))
+            if self.entry_order is not None:
+                bucket = bucket[self.entry_order]
+            packed = C.pack_code(bucket, self.entry_seq, self.entry_live.astype(np.int8))
+            slot["packed_codes"] = packed
         return packed
 
     def reason_codes(self, entries: pa.Table) -> tuple:

@@ -1,5 +1,5 @@
-"""Posting 835 remittances to a ledger: the engine and its decisions (``engine``), the
-flattened remit batch (``batch``), line matching (``match``) and human review (``review``).
+"""Posting 835 remittances to a ledger: ``post`` (``engine``), deciding each claim (``decide``,
+``match``, ``batch``, ``reasons``), the entries it writes (``entries``), human ``review``.
 """
 
 from ledgerkit.posting.engine import (

@@ -1,4 +1,5 @@
-"""Notebook widgets (ipywidgets + plotly ``FigureWidget``; everything renders offline).
+"""Notebook widgets (ipywidgets + plotly ``FigureWidget``; everything renders offline):
+posting review, rule tuning, one encounter's ledger, the denial dashboard, a paged table.
 
 - :class:`PostingReview` -- the flagged-remit worklist of a ``LedgerStore`` with
   post / archive / negate / adjust actions, each committed at once.

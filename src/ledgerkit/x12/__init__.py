@@ -1,4 +1,5 @@
-"""X12 835 remittances: read into Arrow (compiled tokenizer), write back, synthesise.
+"""X12 835 remittances: read into Arrow tables (compiled tokenizer) and written back;
+synthetic remittances and the bundled sample files are in ``ledgerkit.synth``.
 
 >>> from ledgerkit.x12 import read_835, write_835, Remittances, X12Error
 """

@@ -1,4 +1,5 @@
-"""X12 835 kernels: bytes in, offsets and typed columns out (``parse.parse_835_nb``).
+"""X12 835 kernels: bytes in, offsets and typed columns out (``parse.parse_835_nb``);
+segment scanning, field parsing and output buffers each in a file of their own.
 
 ``layout``/``scan``/``fields``/``buffers`` serve the parser; ``columns``/``keys``/``sums`` export.
 """
