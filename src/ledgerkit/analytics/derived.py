@@ -28,6 +28,7 @@ from functools import cached_property
 import numpy as np
 import pyarrow as pa
 
+from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES
 from ledgerkit._kernels.classify import ledger_figures_nb
 from ledgerkit._kernels.denials import denial_facts_nb
@@ -113,6 +114,13 @@ class Facts:
     entry_payer: np.ndarray  # int32 payer dictionary code (grouped)
     carc_values: list
     payer_values: list
+
+    def payer_denial_rows(self) -> np.ndarray:
+        """Grouped positions of the live denial entries a payer posted (``payer_seq >= 1``)."""
+        codes = self.codes
+        return np.flatnonzero(
+            (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
+        )
 
 
 @dataclass

@@ -34,7 +34,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit._kernels import codes as C
 from ledgerkit.analytics.facts import (
     NO_DAY,
     REASON_DIMS,
@@ -251,10 +250,7 @@ def denial_dollars(ledger, by=("payer", "carc"), *, policy=None, catalog=None) -
     by = parse_by(by)
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
-    codes = f.codes
-    rows = np.flatnonzero(
-        (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
-    )
+    rows = f.payer_denial_rows()
     proc = proc_of_entries(ledger, rows)
     cols = dims.columns(by, proc=proc, reason=f.entry_carc[rows], payer=f.entry_payer[rows])
     g = Grouping(cols, mask=None) if cols else Grouping([], mask=np.ones(len(rows), bool))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit._kernels import codes as C
 from ledgerkit.analytics.facts import Dims, Grouping, parse_by, proc_of_entries, ratio, units
 
 __all__ = ["root_causes"]
@@ -72,10 +71,7 @@ def root_causes(
         raise ValueError(f"window must be >= 2, got {window!r}")
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
-    codes = f.codes
-    rows = np.flatnonzero(
-        (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
-    )
+    rows = f.payer_denial_rows()
     proc = proc_of_entries(ledger, rows)
     reason = f.entry_carc[rows]
     cols = dims.columns(by, proc=proc, reason=reason, payer=f.entry_payer[rows])

@@ -87,13 +87,7 @@ __all__ = [
     "taa_sweep",
     "threshold_sweep",
     "metric",
-    "initial_denial_rate",
-    "avoidable_denial_rate",
-    "denial_dollars",
-    "overturn_rate",
-    "days_to_resolution",
-    "open_denial_dollars",
-    "aging",
+    *METRICS,  # one function per metric, defined at the end of this module
 ]
 
 
