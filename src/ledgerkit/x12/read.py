@@ -37,8 +37,8 @@ from ledgerkit.x12.remittances import (
 )
 from ledgerkit.x12.tables import (
     NullArrays,
+    arrow_ints,
     findings_table,
-    int_array,
     table_from_columns,
     validity_bitmap,
 )
@@ -424,7 +424,7 @@ def _transactions_table(p: Parsed, nulls: NullArrays, file: str) -> pa.Table:
             "gs_sender": sc[k.T_GS_SENDER],
             "gs_receiver": sc[k.T_GS_RECEIVER],
             "gs_control": sc[k.T_GS_CONTROL],
-            "gs_date": int_array(tx_n[k.TN_GS_DATE], pa.date32()),
+            "gs_date": arrow_ints(tx_n[k.TN_GS_DATE], pa.date32()),
             "version": sc[k.T_VERSION],
             "st_control": sc[k.T_ST_CONTROL],
             "payer_id": payer_id,
@@ -434,13 +434,13 @@ def _transactions_table(p: Parsed, nulls: NullArrays, file: str) -> pa.Table:
             "payee_id_qualifier": sc[k.T_PAYEE_QUAL],
             "payee_id": sc[k.T_PAYEE_ID],
             "handling_code": sc[k.T_HANDLING],
-            "payment_cents": int_array(tx_n[k.TN_PAYMENT]),
+            "payment_cents": arrow_ints(tx_n[k.TN_PAYMENT]),
             "credit_debit": sc[k.T_CREDIT_DEBIT],
             "payment_method": sc[k.T_METHOD],
-            "payment_date": int_array(tx_n[k.TN_PAY_DATE], pa.date32()),
+            "payment_date": arrow_ints(tx_n[k.TN_PAY_DATE], pa.date32()),
             "trace_number": sc[k.T_TRACE],
             "trace_originator": sc[k.T_TRACE_ORIG],
-            "production_date": int_array(tx_n[k.TN_PROD_DATE], pa.date32()),
+            "production_date": arrow_ints(tx_n[k.TN_PROD_DATE], pa.date32()),
         },
     )
 

@@ -16,7 +16,7 @@ from ledgerkit.x12.remittances import derived_columns, schema
 __all__ = [
     "NullArrays",
     "findings_table",
-    "int_array",
+    "arrow_ints",
     "table_from_columns",
     "validity_bitmap",
     "with_derived_columns",
@@ -41,12 +41,12 @@ class NullArrays(dict):
         return a
 
 
-def int_array(values: np.ndarray, typ=pa.int64()) -> pa.Array:
-    """An int64 array (``NULL`` = absent) as a new Arrow array of ``typ``.
+def arrow_ints(values: np.ndarray, typ=pa.int64()) -> pa.Array:
+    """Kernel ints (``NULL`` = absent) as a new Arrow array of ``typ`` (nulls where absent).
 
     Examples
     --------
-    >>> int_array(np.array([5, NULL])).to_pylist()
+    >>> arrow_ints(np.array([5, NULL])).to_pylist()
     [5, None]
     """
     bitmap, n_null = validity_bitmap(values != NULL)
@@ -101,7 +101,7 @@ def with_derived_columns(claims: pa.Table, line_cols: dict, adjustments: pa.Tabl
     ci = claims.schema.get_field_index("allowed_cents")
     claims = claims.set_column(ci, claims.schema.field(ci), pa.array(d["claim_allowed"]))
     li = lines.schema.get_field_index("allowed_cents")
-    lines = lines.set_column(li, lines.schema.field(li), int_array(d["line_allowed"]))
+    lines = lines.set_column(li, lines.schema.field(li), arrow_ints(d["line_allowed"]))
     return claims, lines
 
 
