@@ -60,6 +60,13 @@ def main(argv=None) -> int:
     pst.add_argument("files", type=Path, nargs="+")
     pst.add_argument("--actor", default="posting engine")
     pst.add_argument("--note", default=None)
+    pst.add_argument(
+        "--payer-map",
+        type=Path,
+        default=None,
+        help="CSV (columns payer,payer_id) or JSON mapping file payer ids or names to the "
+        "ledger's payer ids, for files that name the payer without its id",
+    )
     rev = sub.add_parser("review", help="list the flagged remits of a ledger store")
     rev.add_argument("store", type=Path)
     sub.add_parser("warm", help="compile every kernel once (fills Numba's on-disk cache)")
@@ -127,7 +134,8 @@ def _store_command(args) -> int:
                     f"{row['reason']}"
                 )
             return 0
-        remits = read_835([str(f) for f in args.files])  # raises before anything is written
+        # a bad map or file raises before anything is written
+        remits = read_835([str(f) for f in args.files], payer_map=args.payer_map)
         result = store.post(remits, actor=args.actor, note=args.note)
     except (LedgerError, X12Error, OSError) as exc:
         print(f"ledgerkit: error: {exc}", file=sys.stderr)

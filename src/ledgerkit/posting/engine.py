@@ -91,13 +91,15 @@ class PostResult:
         return f"PostResult({', '.join(parts)}; {self.entries.num_rows:,} entries)"
 
 
-def as_remittances(remittances):
+def as_remittances(remittances, payer_map=None):
     """``remittances`` itself when it is a :class:`~ledgerkit.x12.Remittances`, else
-    what :func:`~ledgerkit.x12.read_835` reads from it.
+    what :func:`~ledgerkit.x12.read_835` reads from it; with ``payer_map``, its
+    transactions carry the ledger's payer ids.
 
     Parameters
     ----------
     remittances : Remittances, or 835 bytes, a file, a folder or a list of them
+    payer_map : mapping, PayerMap or path, optional
 
     Returns
     -------
@@ -110,13 +112,14 @@ def as_remittances(remittances):
     >>> as_remittances(r) is r
     True
     """
+    from ledgerkit.x12.payer_map import apply_payer_map
     from ledgerkit.x12.remittances import Remittances
 
     if isinstance(remittances, Remittances):
-        return remittances
+        return apply_payer_map(remittances, payer_map)
     from ledgerkit.x12 import read_835
 
-    return read_835(remittances)
+    return read_835(remittances, payer_map=payer_map)
 
 
 def _now(at) -> dt.datetime:
@@ -234,6 +237,7 @@ def post(
     at: dt.datetime | None = None,
     actor: str = ENGINE_ACTOR,
     note: str | None = None,
+    payer_map=None,
 ) -> PostResult:
     """Post a batch of 835 remittances into a ledger.
 
@@ -249,6 +253,11 @@ def post(
         ``posted_at`` of the new entries and ``decided_at`` (now when omitted).
     actor, note : str
         Recorded on every entry and decision.
+    payer_map : mapping, PayerMap or path, optional
+        File payer id or name -> the ledger's payer id (see
+        :func:`ledgerkit.x12.read_835`), for remits whose file names the payer
+        without the ledger's id; without it they are flagged
+        ``payer_not_in_coverage``.
 
     Returns
     -------
@@ -270,5 +279,5 @@ def post(
     >>> post(result.ledger, remittances_from_ledger(full)).entries.num_rows  # idempotent
     0
     """
-    batch = flatten(as_remittances(remittances))
+    batch = flatten(as_remittances(remittances, payer_map))
     return post_batch(ledger, batch, policy=policy, at=at, actor=actor, note=note)

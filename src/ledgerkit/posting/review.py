@@ -37,6 +37,15 @@ def _who(actor, note) -> None:
         raise LedgerError("review actions need a note (why)")
 
 
+def _ledger_payer(ledger: Ledger, payer_id) -> str:
+    if not isinstance(payer_id, str) or not payer_id.strip():
+        raise LedgerError(f"payer_id must be a non-empty string, got {payer_id!r}")
+    payer_id = payer_id.strip()
+    if not pc.any(pc.equal(ledger.payers["payer_id"], payer_id)).as_py():
+        raise LedgerError(f"payer_id {payer_id!r} is not a payer of this ledger")
+    return payer_id
+
+
 def _one_remit(remittances, remit_id: str):
     sel = select_remits(as_remittances(remittances), remit_id)
     if sel.claims.num_rows == 0:
@@ -61,6 +70,7 @@ def post_flagged(
     claim_level_line: int | None = None,
     at: dt.datetime | None = None,
     policy=None,
+    payer_id: str | None = None,
 ) -> PostResult:
     """Post a flagged remit on a person's decision.
 
@@ -70,6 +80,11 @@ def post_flagged(
     procedure or coverage, or one that would make a balance negative (negate
     the earlier entries first). Claim-level amounts on an encounter with
     several procedures go to ``claim_level_line``.
+
+    ``payer_id`` posts the remit as from that ledger payer (a remit flagged
+    ``payer_not_in_coverage`` because its file names the payer without the
+    ledger's id): it must be a payer of the ledger and of the encounter's
+    coverage. The remit keeps its ``remit_id``.
 
     Returns
     -------
@@ -83,9 +98,11 @@ def post_flagged(
         (the message gives the reason code and what to do).
     """
     _who(actor, note)
-    sel = _one_remit(remittances, remit_id)
+    batch = flatten(_one_remit(remittances, remit_id))
+    if payer_id is not None:
+        batch.payer_id = pa.array([_ledger_payer(ledger, payer_id)] * batch.n, pa.string())
     result = post_batch(
-        ledger, flatten(sel), policy=policy, at=at, actor=actor, note=note, review=True,
+        ledger, batch, policy=policy, at=at, actor=actor, note=note, review=True,
         claim_level_line=claim_level_line,
     )  # fmt: skip
     code = result.decisions["reason_code"][0].as_py()  # one claim: _one_remit keeps one

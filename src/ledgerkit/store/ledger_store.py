@@ -486,14 +486,22 @@ class LedgerStore:
         self._snapshot = _Snapshot(new, tables, ledger)
 
     def post(
-        self, remittances, *, actor: str = ENGINE_ACTOR, note: str | None = None, at=None
+        self,
+        remittances,
+        *,
+        actor: str = ENGINE_ACTOR,
+        note: str | None = None,
+        at=None,
+        payer_map=None,
     ) -> PostResult:
         """Post a batch (``Remittances`` or 835 files) and commit entries, remits,
         remark codes, provider-level adjustments and decisions.
 
         The same files posted twice change no entry (their remits are archived).
+        ``payer_map`` names the ledger's payer for file payers (see
+        :func:`ledgerkit.posting.post`); the stored remits carry the mapped id.
         """
-        r = as_remittances(remittances)
+        r = as_remittances(remittances, payer_map)
         with self._writing("post") as base:
             ledger = self.ledger(base.version)
             batch = flatten(r)
@@ -513,16 +521,20 @@ class LedgerStore:
         result.provider_adjustments = remits["remit_provider_adjustments"]
         return result
 
-    def post_flagged(self, remit_id: str, *, actor: str, note: str, claim_level_line=None):
-        """Post a stored flagged remit (see :func:`ledgerkit.review.post_flagged`)."""
+    def post_flagged(
+        self, remit_id: str, *, actor: str, note: str, claim_level_line=None, payer_id=None
+    ):
+        """Post a stored flagged remit (see :func:`ledgerkit.review.post_flagged`;
+        ``payer_id`` posts it as from that ledger payer)."""
         from ledgerkit.posting.review import post_flagged
 
         with self._writing("post_flagged") as base:
             ledger = self.ledger(base.version)
             r = self.remittances([remit_id], as_of=base.version)
             result = post_flagged(
-                ledger, r, remit_id, actor=actor, note=note, claim_level_line=claim_level_line
-            )
+                ledger, r, remit_id, actor=actor, note=note,
+                claim_level_line=claim_level_line, payer_id=payer_id,
+            )  # fmt: skip
             self._commit(
                 base, {"entries": result.entries, "decisions": result.decisions},
                 "post_flagged", actor, note, result.entries.num_rows, result.decisions.num_rows,

@@ -23,7 +23,14 @@ import pyarrow.compute as pc
 from ledgerkit.errors import LedgerError
 from ledgerkit.widgets.encounter_view import encounter_html, encounter_ledger
 
-__all__ = ["PostingReview", "flagged_worklist", "review_context", "apply_action", "ACTIONS"]
+__all__ = [
+    "PostingReview",
+    "flagged_worklist",
+    "review_context",
+    "coverage_payers",
+    "apply_action",
+    "ACTIONS",
+]
 
 ACTIONS = ("post", "archive", "negate", "adjust")
 COLUMNS = (
@@ -97,7 +104,9 @@ def review_context(store, row: dict, ledger=None) -> dict:
         remit and of the same encounter and payer that were posted),
         ``encounter`` (:func:`~ledgerkit.widgets.encounter_view.encounter_ledger`,
         or ``None`` when the encounter is unknown), ``conflicting_entries``
-        (live entry ids posted from those earlier remits: what to negate first).
+        (live entry ids posted from those earlier remits: what to negate first),
+        ``coverage`` (the encounter's payers as ``(payer_seq, payer_id)``: whom a
+        remit flagged ``payer_not_in_coverage`` can be posted as).
     """
     ledger = store.ledger() if ledger is None else ledger
     dec = store.decisions()
@@ -121,7 +130,32 @@ def review_context(store, row: dict, ledger=None) -> dict:
         live = pc.and_(pc.is_null(e["negated_by"]), pc.is_null(e["negates"]))
         m = pc.and_(live, pc.fill_null(pc.is_in(refs, value_set=earlier["remit_id"]), False))
         conflicting = e.filter(m)["entry_id"].to_pylist()
-    return {"row": row, "remits": remits, "encounter": enc, "conflicting_entries": conflicting}
+    return {
+        "row": row,
+        "remits": remits,
+        "encounter": enc,
+        "conflicting_entries": conflicting,
+        "coverage": coverage_payers(ledger, row["encounter_id"]),
+    }
+
+
+def coverage_payers(ledger, encounter_id) -> list[tuple[int, str]]:
+    """The encounter's payers in order, as ``(payer_seq, payer_id)`` (empty when unknown).
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> led = lk.synth.generate(5, seed=1)
+    >>> enc = led.encounters.slice(0, 1).to_pylist()[0]
+    >>> coverage_payers(led, enc["encounter_id"])[0] == (1, enc["payer1_id"])
+    True
+    """
+    enc = ledger.encounters
+    one = enc.filter(pc.equal(enc["encounter_id"].cast(pa.string()), encounter_id or ""))
+    if one.num_rows == 0:
+        return []
+    row = one.slice(0, 1).to_pylist()[0]
+    return [(k, row[f"payer{k}_id"]) for k in (1, 2, 3) if row[f"payer{k}_id"] is not None]
 
 
 def apply_action(
@@ -136,6 +170,7 @@ def apply_action(
     amount_cents=None,
     kind="write_off",
     payer_seq=None,
+    payer_id=None,
 ) -> str:
     """Run one review action on the store (committed at once); returns a message.
 
@@ -151,8 +186,9 @@ def apply_action(
     note = str(note).strip()
     rid = row["remit_id"]
     if action == "post":
-        result = store.post_flagged(rid, actor=actor, note=note)
-        return f"posted {rid}: {result.entries.num_rows} entries added"
+        result = store.post_flagged(rid, actor=actor, note=note, payer_id=payer_id)
+        as_payer = f" as payer {payer_id}" if payer_id else ""
+        return f"posted {rid}{as_payer}: {result.entries.num_rows} entries added"
     if action == "archive":
         store.archive(rid, actor=actor, note=note)
         return f"archived {rid}"
@@ -241,6 +277,12 @@ class PostingReview:
             layout=W.Layout(width="150px"),
         )
         self.adjust_kind.add_class("lk-adjust-kind")
+        # Shown only for remits flagged payer_not_in_coverage: post them as one of
+        # the encounter's payers (files that name the payer without its id).
+        self.post_payer = W.Dropdown(
+            options=[], description="as payer", layout=W.Layout(width="260px", display="none")
+        )
+        self.post_payer.add_class("lk-post-payer")
         self.buttons = {}
         for action, style, icon in (
             ("post", "success", "check"),
@@ -264,7 +306,7 @@ class PostingReview:
         actions = W.VBox(
             [
                 self.note,
-                W.HBox([self.buttons["post"], self.buttons["archive"]]),
+                W.HBox([self.buttons["post"], self.post_payer, self.buttons["archive"]]),
                 W.HBox([self.negate_entries, self.buttons["negate"]]),
                 W.HBox(
                     [
@@ -327,6 +369,12 @@ class PostingReview:
             lines = enc["procedures"]["line"].to_pylist()
             self.adjust_line.options = lines
             self.adjust_line.value = lines[0] if lines else None
+        choose = row.get("reason_code") == "payer_not_in_coverage" and ctx["coverage"]
+        self.post_payer.options = (
+            [(f"{pid} (payer {seq})", pid) for seq, pid in ctx["coverage"]] if choose else []
+        )
+        self.post_payer.value = ctx["coverage"][0][1] if choose else None
+        self.post_payer.layout.display = None if choose else "none"
         self.remits_out.value = (
             "<b>The flagged remit and this payer's posted remits</b>"
             + _remits_html(self.store, ctx["remits"])
@@ -352,6 +400,7 @@ class PostingReview:
                 amount_cents=int(round(self.adjust_amount.value * 100)),
                 kind=self.adjust_kind.value,
                 payer_seq=row.get("payer_seq"),
+                payer_id=self.post_payer.value if self.post_payer.options else None,
             )
         except LedgerError as exc:
             self.status.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"

@@ -29,6 +29,7 @@ from ledgerkit._kernels.x12 import (
 )
 from ledgerkit._kernels.x12 import layout as k
 from ledgerkit.x12.errors import X12Error
+from ledgerkit.x12.payer_map import apply_payer_map, as_payer_map
 from ledgerkit.x12.remittances import (
     IDENTIFIER_COLUMNS,
     TABLE_NAMES,
@@ -595,6 +596,7 @@ def read_835(
     keep_identifiers: bool = False,
     strict: bool = False,
     on_error: str = "raise",
+    payer_map=None,
 ) -> Remittances:
     """Read X12 835 remittances into Arrow tables.
 
@@ -618,6 +620,11 @@ def read_835(
         With several files, ``"skip"`` reads the good ones and lists the bad
         ones (with the error) in ``Remittances.skipped``; ``"raise"`` stops at
         the first bad file.
+    payer_map : mapping, PayerMap or path, optional
+        File payer id or name -> the ledger's payer id, for files that name the
+        payer without an id (``N1*PR`` without N104 or REF*2U) or with an id
+        the ledger does not use; ``payer_id`` then holds the ledger's id (see
+        :func:`ledgerkit.x12.payer_map.apply_payer_map`).
 
     Returns
     -------
@@ -656,6 +663,7 @@ def read_835(
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
+    payer_map = as_payer_map(payer_map)  # a bad map fails before any file is read
     files = _files(source)
     parts, skipped = [], []
     for f in files:
@@ -675,4 +683,4 @@ def read_835(
     out = Remittances.concat(parts)
     if skipped:
         out = Remittances(*(getattr(out, t) for t in TABLE_NAMES), skipped=skipped)
-    return out
+    return apply_payer_map(out, payer_map)
