@@ -61,6 +61,7 @@ def root_causes_ref(
     top=20,
     window=3,
     complete_months=True,
+    as_of=None,
     policy=None,
     catalog=None,
 ) -> list[dict]:
@@ -91,17 +92,19 @@ def root_causes_ref(
         denials.append((_key(by, dims), e))
     total = sum(e["amount_cents"] for _, e in denials)
 
-    # Months of the series: first to last denial posting month; the last one
-    # is dropped when the last denial's posting day does not end its month.
-    # NOTE: the docstring says "the ledger's last posting day"; the code uses
-    # the last *denial* posting day (they differ when a later entry, e.g. a
-    # payment, is posted after the last denial). This follows the code.
+    # Months of the series: the first denial's posting month to the ledger's
+    # end (its last posting day of any entry, or as_of), empty months as 0;
+    # the end month is dropped when the end day does not close it.
+    if as_of is not None:
+        end = as_of
+        denials = [(k, e) for k, e in denials if posting_day(e) <= end]
+        total = sum(e["amount_cents"] for _, e in denials)
+    else:
+        end = max((posting_day(e) for e in entries), default=None)
     days = [posting_day(e) for _, e in denials]
-    months = _months_between(min(days), max(days)) if days else []
-    if complete_months and months:
-        last_day = max(days)
-        if (last_day + dt.timedelta(days=1)).month == last_day.month:
-            months = months[:-1]
+    months = _months_between(min(days), end) if days else []
+    if complete_months and months and (end + dt.timedelta(days=1)).month == end.month:
+        months = months[:-1]
 
     groups = {}
     for key, e in denials:

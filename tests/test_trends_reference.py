@@ -7,6 +7,8 @@ expected amounts and slopes within 1e-9 (the references compute them exactly).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 import pytest
 import reference_metrics as ref_metrics
@@ -28,10 +30,17 @@ PATTERN_DIMS = tuple(d for d in ref_metrics.DIMENSIONS if d != "month")
     top=st.sampled_from([None, 1, 3, 20]),
     window=st.sampled_from([2, 3, 4]),
     complete_months=st.booleans(),
+    as_of_shift=st.one_of(st.none(), st.integers(-120, 120)),
 )
-def test_root_causes_match_reference(ledger, by, top, window, complete_months):
+def test_root_causes_match_reference(ledger, by, top, window, complete_months, as_of_shift):
+    as_of = None
+    if as_of_shift is not None and ledger.entries.num_rows:
+        last = max(ref_metrics.posting_day(e) for e in ledger.entries.to_pylist())
+        as_of = last + dt.timedelta(days=as_of_shift)
     for by in (("payer", "carc", "cpt", "provider"), ("category",), by):
-        kw = dict(top=top, window=window, complete_months=complete_months, catalog=CATALOG)
+        kw = dict(
+            top=top, window=window, complete_months=complete_months, as_of=as_of, catalog=CATALOG
+        )
         got = lk.root_causes(ledger, by=by, **kw)
         want = ref.root_causes_ref(ledger, by=by, **kw)
         for row in want:

@@ -6,6 +6,10 @@ provider) over every live denial adjustment posted by a payer (the rows of
 denied dollars (by the month the denial was posted), the last and previous
 month, the month-over-month change and the least-squares slope over the last
 ``window`` months; it is ``growing`` when that slope is positive.
+
+The series runs from the month of the first denial to the ledger's end (its
+last posting day, or ``as_of``), months without denials included as 0: a
+pattern that stopped is shown stopping, not frozen at its last denial.
 """
 
 from __future__ import annotations
@@ -13,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit.analytics.facts import Dims, Grouping, parse_by, proc_of_entries, ratio, units
+from ledgerkit.analytics.facts import (
+    Dims,
+    Grouping,
+    parse_by,
+    proc_of_entries,
+    ratio,
+    today_day,
+    units,
+)
 
 __all__ = ["root_causes"]
 
@@ -25,6 +37,7 @@ def root_causes(
     top: int | None = 20,
     window: int = 3,
     complete_months: bool = True,
+    as_of=None,
     policy=None,
     catalog=None,
 ) -> pa.Table:
@@ -40,8 +53,11 @@ def root_causes(
     window : int
         Months in the trend slope (>= 2).
     complete_months : bool
-        Drop the last posting month when the ledger's last posting day is not
-        that month's last day (a partial month would look like a drop).
+        Drop the last month of the series when the ledger's end is not that
+        month's last day (a partial month would look like a drop).
+    as_of : date, optional
+        The ledger's end: the series runs to its month. Defaults to the last
+        day anything was posted; denials posted after ``as_of`` are left out.
 
     Returns
     -------
@@ -61,6 +77,10 @@ def root_causes(
     >>> t.num_rows <= 5 and t["denied_cents"].to_pylist() == sorted(
     ...     t["denied_cents"].to_pylist(), reverse=True)
     True
+
+    Denials of $100, $200 and $300 in January to March and none in April and
+    May (ledger to May 31) give ``monthly_cents`` ``[10000, 20000, 30000, 0,
+    0]``: declining, ``growing`` False.
     """
     by = parse_by(by)
     if "month" in by:
@@ -71,7 +91,10 @@ def root_causes(
         raise ValueError(f"window must be >= 2, got {window!r}")
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
+    end_day = today_day(ledger, as_of)
     rows = f.payer_denial_rows()
+    if as_of is not None:
+        rows = rows[f.entry_day[rows] <= end_day]
     proc = proc_of_entries(ledger, rows)
     reason = f.entry_carc[rows]
     cols = dims.columns(by, proc=proc, reason=reason, payer=f.entry_payer[rows])
@@ -86,14 +109,8 @@ def root_causes(
         order = order[:top]
     chosen = present[order]
 
-    # Monthly series of the chosen patterns.
-    month_codes, month_labels = dims.month_of_days(f.entry_day[rows])
-    n_months = len(month_labels) - 1
-    if complete_months and n_months and len(rows):
-        last_day = int(f.entry_day[rows].max())
-        nxt = np.datetime64(last_day, "D") + np.timedelta64(1, "D")
-        if nxt.astype("datetime64[M]") == np.datetime64(last_day, "D").astype("datetime64[M]"):
-            n_months -= 1
+    # Monthly series of the chosen patterns: first denial month to the end month.
+    month_codes, n_months, first_label = _months(f.entry_day[rows], end_day, complete_months)
     slot = np.full(max(g.n_groups, 1), -1, np.int64)
     slot[chosen] = np.arange(len(chosen))
     ok = (slot[g.key] >= 0) & (month_codes < n_months) if len(rows) else np.zeros(0, bool)
@@ -117,15 +134,31 @@ def root_causes(
     out["denied_cents"] = pa.array(sums["denied_cents"][chosen])
     out["share"] = ratio(sums["denied_cents"][chosen], np.full(len(chosen), total))
     out["monthly_cents"] = pa.array(list(series), pa.list_(pa.int64()))
-    out["first_month"] = pa.array(
-        [month_labels[0] if n_months else None] * len(chosen), pa.string()
-    )
+    out["first_month"] = pa.array([first_label if n_months else None] * len(chosen), pa.string())
     out["last_month_cents"] = pa.array(last)
     out["prev_month_cents"] = pa.array(prev)
     out["mom_change_cents"] = pa.array(last - prev)
     out["slope_cents_per_month"] = pa.array(slope)
     out["growing"] = pa.array(slope > 0)
     return pa.table(out)
+
+
+def _months(days: np.ndarray, end_day: int, complete_months: bool):
+    """Month codes of ``days`` (0 = the first one's month), the number of months
+    from there to ``end_day``'s month (less the end month when incomplete and
+    ``complete_months``), and the first month's label."""
+    if len(days) == 0:
+        return np.zeros(0, np.int32), 0, None
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    first = int(months.min())
+    end = np.datetime64(int(end_day), "D")
+    end_month = int(end.astype("datetime64[M]").astype(np.int64))
+    n_months = end_month - first + 1
+    if complete_months and (end + np.timedelta64(1, "D")).astype("datetime64[M]") == end.astype(
+        "datetime64[M]"
+    ):
+        n_months -= 1
+    return (months - first).astype(np.int32), max(n_months, 0), str(np.datetime64(first, "M"))
 
 
 def _slopes(y: np.ndarray) -> np.ndarray:

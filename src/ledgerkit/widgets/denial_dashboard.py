@@ -82,7 +82,7 @@ def root_causes_html(causes: pa.Table, top: int = 10) -> str:
     head += "<th>denials</th><th>denied $</th><th>share</th><th>trend</th>"
     rows = []
     for r in causes.slice(0, top).to_pylist():
-        trend = "\u2197 growing" if r["growing"] else ""
+        trend = _trend_label(r["slope_cents_per_month"])
         rows.append(
             "<tr>"
             + "".join(f"<td style='padding:1px 6px'>{html.escape(str(r[c]))}</td>" for c in cols)
@@ -92,6 +92,15 @@ def root_causes_html(causes: pa.Table, top: int = 10) -> str:
         )
     table = "<table class='lk-root-causes' style='font-size:12px'>"
     return f"{table}<tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _trend_label(slope_cents_per_month: float) -> str:
+    """Every pattern has a direction: a stopped pattern reads "declining", not blank."""
+    if slope_cents_per_month > 0:
+        return "\u2197 growing"
+    if slope_cents_per_month < 0:
+        return "\u2198 declining"
+    return "\u2192 flat"
 
 
 class DenialDashboard:
