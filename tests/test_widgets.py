@@ -136,19 +136,20 @@ def test_rule_tuner_slider_updates_totals_like_a_dry_run(ledger, tmp_path):
 
     tuner = RuleTuner(ledger, min_claims=3, export_path=tmp_path / "tuned.toml")
     first = tuner.totals_out.value
-    assert "lk-total-written-off" in first
+    assert "lk-total-written-off" in first and "lk-total-to-pr" in first
     for level in (10, 60):
         tuner.taa_percentile.value = level
         tuner.small_balance.value = 7.5
         total = tuner.totals.to_pylist()[-1]
-        assert total["payer_id"] == "TOTAL"
-        # the live figures are what dry_run reports for the two tuned rules
-        tuned = tuner.tuned()
-        run = dry_run(ledger, RuleSet((tuned["taa_write_off"], tuned["small_balance"])))
-        assert total["written_off_cents"] == int(pc.sum(run.summary["written_off_cents"]).as_py())
-        assert total["encounters_closed"] == int(pc.sum(run.summary["encounters_closed"]).as_py())
-        by_payer = tuner.totals.slice(0, tuner.totals.num_rows - 1)
-        assert int(pc.sum(by_payer["written_off_cents"]).as_py()) == total["written_off_cents"]
+        assert total["rule"] == "TOTAL"
+        # the live figures are what dry_run reports for the whole tuned set
+        summary = dry_run(ledger, tuner.tuned()).summary
+        on = summary.filter(summary["enabled"])
+        per_rule = tuner.totals.slice(0, tuner.totals.num_rows - 1)
+        assert per_rule["rule"].to_pylist() == on["rule"].to_pylist()
+        for name in ("written_off_cents", "to_pr_cents", "encounters_closed"):
+            assert per_rule[name].to_pylist() == on[name].to_pylist()
+            assert total[name] == int(pc.sum(on[name]).as_py())
         assert f"${total['written_off_cents'] / 100:,.2f}" in tuner.totals_out.value
         assert tuner.figure.data[4].x == (float(level),)  # the marker follows the slider
         assert tuner.figure.data[5].x == (7.5,)
@@ -162,12 +163,18 @@ def test_rule_tuner_switches_and_export(ledger, tmp_path):
     tuner = RuleTuner(ledger, min_claims=3, export_path=tmp_path / "tuned.toml")
     tuner.toggles["taa_write_off"].value = False
     tuner.toggles["small_balance"].value = False
-    assert tuner.totals.to_pylist()[-1]["written_off_cents"] == 0
     assert tuner.taa_percentile.disabled and tuner.small_balance.disabled
     assert tuner.figure.data[4].visible is False
-    assert "medicare_pr_write_off" in tuner.others_out.value
-    tuner.toggles["medicare_pr_write_off"].value = False
-    assert "medicare_pr_write_off" not in tuner.others_out.value
+    # the rules still switched on are in the totals, as a dry run of the set says
+    on = [n for n, cb in tuner.toggles.items() if cb.value]
+    assert tuner.totals["rule"].to_pylist() == [*on, "TOTAL"]
+    for name in on:
+        assert name in tuner.totals_out.value
+    for name in on:
+        tuner.toggles[name].value = False
+    assert tuner.totals["rule"].to_pylist() == ["TOTAL"]
+    assert tuner.totals.to_pylist()[-1]["written_off_cents"] == 0
+    assert "medicare_pr_write_off" not in tuner.totals_out.value
     tuner.toggles["small_balance"].value = True
     tuner.small_balance.value = 12.34
     tuner.export_button.click()

@@ -7,7 +7,7 @@ procedure item (a multiset hash), mixed again with the payer, the place of
 service and the number of lines. Collisions are possible in principle (about
 n^2 / 2^65 for n configurations) and are ignored.
 
-Sweeps and what-if evaluations reduce into one buffer per chunk
+Sweeps reduce into one buffer per chunk
 (``acc[chunk, payer slot, level, W_*]``), summed by the caller.
 """
 
@@ -18,7 +18,7 @@ from ledgerkit._kernels._njit import njit, njit_parallel
 from ledgerkit._kernels.chunks import chunk_range, n_chunks
 from ledgerkit._kernels.hashing import GOLDEN, splitmix64_nb
 
-# Columns of sweep / what-if accumulators.
+# Columns of sweep accumulators.
 W_HIT = 0
 W_CLOSED = 1
 W_WRITTEN_OFF = 2
@@ -150,57 +150,3 @@ def sweep_nb(
                 local[s, k, W_CLOSED] += 1
                 local[s, k, W_AR_CLOSED] += balance
         acc[chunk, :, :, :] = local
-
-
-@njit_parallel
-def whatif_nb(
-    enc_cfg,
-    enc_slot,
-    enc_allowed,
-    enc_balance,
-    enc_taa_amount,
-    enc_rest_amount,
-    enc_all_amount,
-    cfg_taa,
-    taa_bp,
-    small_balance,
-    acc,
-    chunk_size,
-):
-    """A TAA write-off rule followed by a small-balance write-off rule, per encounter.
-
-    ``cfg_taa[c]`` is the TAA of configuration ``c`` (-1: none, or the TAA rule
-    is off); ``small_balance`` is the inclusive threshold (-1: rule off).
-    ``enc_taa_amount`` = sum of positive procedure payer balances (what the TAA
-    rule writes off), ``enc_rest_amount`` = positive open PR of the procedures
-    the TAA rule leaves (what the small-balance rule then writes off),
-    ``enc_all_amount`` = what the small-balance rule alone writes off.
-    """
-    n_enc = enc_cfg.shape[0]
-    for chunk in numba.prange(n_chunks(n_enc, chunk_size)):
-        local = np.zeros((acc.shape[1], N_W), np.int64)
-        e0, e1 = chunk_range(chunk, n_enc, chunk_size)
-        for e in range(e0, e1):
-            balance = enc_balance[e]
-            small = small_balance >= 1 and balance >= 1 and balance <= small_balance
-            cfg = enc_cfg[e]
-            amount = 0
-            taa_hit = False
-            if cfg >= 0 and enc_taa_amount[e] > 0:
-                taa = cfg_taa[cfg]
-                if taa >= 0 and enc_allowed[e] * 10000 >= taa * taa_bp:
-                    taa_hit = True
-                    amount = enc_taa_amount[e]
-                    if small:
-                        amount += enc_rest_amount[e]
-            if not taa_hit and small:
-                amount = enc_all_amount[e]
-            if amount <= 0:
-                continue
-            s = enc_slot[e]
-            local[s, W_HIT] += 1
-            local[s, W_WRITTEN_OFF] += amount
-            if balance != 0 and balance - amount == 0:
-                local[s, W_CLOSED] += 1
-                local[s, W_AR_CLOSED] += balance
-        acc[chunk, :, :] = local

@@ -263,9 +263,14 @@ class DryRun:
     hits : pyarrow.Table
         One row per procedure a rule matched: ``rule``, ``action``,
         ``amount_cents``, ``from_bucket`` and ``to_bucket`` (the bucket moved).
+    closed_by : numpy.ndarray
+        Per encounter (the ledger's grouped order): the evaluation rank of the
+        rule credited with closing it, -1 where the proposals leave it open.
     """
 
-    def __init__(self, ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals):
+    def __init__(
+        self, ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals, closed_by
+    ):
         self.ledger = ledger
         self.rules = rules
         self._compiled = compiled
@@ -273,6 +278,7 @@ class DryRun:
         self.proc_rule = proc_rule
         self.from_payer = from_payer
         self.from_pr = from_pr
+        self.closed_by = closed_by
         self.summary = _summary(rules, compiled.rules, totals)
         self._entries = None
         self._hits = None
@@ -454,10 +460,12 @@ def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None, history=No
     True
     """
     rules = as_rule_set(rules)
-    compiled, feats, proc_rule, from_payer, from_pr, _, totals = evaluate(
+    compiled, feats, proc_rule, from_payer, from_pr, closed_by, totals = evaluate(
         ledger, rules, as_of=as_of, policy=policy, taa=taa, history=history
     )
-    return DryRun(ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals)
+    return DryRun(
+        ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals, closed_by
+    )
 
 
 def apply_rules(ledger, rules=None, *, as_of=None, policy=None, taa=None, at=None):

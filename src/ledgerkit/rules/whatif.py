@@ -1,7 +1,12 @@
-"""What-if sweeps for sizing rules: TAA levels and small-balance thresholds.
+"""What-if for sizing rules: live figures of a dry run, and sweeps of one rule alone.
 
-Each sweep answers "what would this rule do at each of K levels" in one pass
-over the encounters plus a prefix sum, not K dry runs: an encounter hit at
+:class:`WhatIf`, :func:`dry_run_figures` and :func:`rule_figures` read their
+figures off a :func:`ledgerkit.rules.dry_run` (the RuleTuner's live totals
+come from there), so they always say what the engine would post.
+
+Each sweep (the curve of one rule alone over its whole range) answers "what
+would this rule do at each of K levels" in one pass over the encounters plus
+a prefix sum, not K dry runs: an encounter hit at
 some levels is hit at a contiguous run of them (a lower TAA is reached by
 more encounters; a higher threshold covers more balances), so it is added
 once, at the level where its run ends, and a cumulative sum spreads it.
@@ -28,12 +33,14 @@ import pyarrow as pa
 
 from ledgerkit._kernels import taa as K
 from ledgerkit.analytics.derived import Derived, derived
+from ledgerkit.rules.engine import DryRun, dry_run
 from ledgerkit.rules.model import Action, Condition, Rule, RuleSet
 from ledgerkit.rules.taa import check_percentile, configurations
 
-__all__ = ["taa_sweep", "threshold_sweep", "WhatIf"]
+__all__ = ["taa_sweep", "threshold_sweep", "WhatIf", "dry_run_figures", "rule_figures"]
 
 FIGURES = ("encounters_hit", "encounters_closed", "written_off_cents", "ar_closed_cents")
+RUN_FIGURES = FIGURES + ("to_pr_cents",)
 MODES = ("percentile", "fraction")
 
 
@@ -44,16 +51,16 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _amounts(data: Derived):
-    """Per encounter: TAA write-off, what the small-balance rule adds after it, and alone."""
+    """Per encounter: what the TAA rule writes off (payer balance) and what the
+    small-balance rule writes off (the whole balance)."""
     hit = data.memo.get("whatif.amounts")
     if hit is None:
         f = data.features
         pb = np.maximum(f.proc_payer_balance, 0)
         pr = np.maximum(f.proc_open_pr, 0)
         taa_amount = _segment_sums(pb, f.enc_proc_start)
-        rest = _segment_sums(np.where(f.proc_payer_balance > 0, 0, pr), f.enc_proc_start)
         everything = _segment_sums(pb + pr, f.enc_proc_start)
-        hit = data.memo["whatif.amounts"] = (taa_amount, rest, everything)
+        hit = data.memo["whatif.amounts"] = (taa_amount, everything)
     return hit
 
 
@@ -155,7 +162,7 @@ def taa_sweep(
     data = derived(ledger)
     f = data.features
     configs = configurations(ledger, history=history)
-    taa_amount, _, _ = _amounts(data)
+    taa_amount, _ = _amounts(data)
     if mode == "percentile":
         mode_code = K.SWEEP_PERCENTILE
         cfg_ok = configs.counts() >= min_claims
@@ -187,7 +194,7 @@ def threshold_sweep(ledger, thresholds=None, *, by_payer: bool = True) -> pa.Tab
     data = derived(ledger)
     f = data.features
     configs = configurations(ledger)
-    _, _, everything = _amounts(data)
+    _, everything = _amounts(data)
     empty = np.zeros(1, np.int64)
     return _sweep(
         f,
@@ -227,11 +234,126 @@ def _sweep(f, mode, configs, cfg_ok, base, levels, levels_bp, amount, by_payer):
     return _table(levels, acc, f.payer_values, by_payer, cumulative)
 
 
-class WhatIf:
-    """Precomputed arrays for live re-evaluation (a slider calls :meth:`evaluate`).
+def _encounter_figures(run: DryRun):
+    """Per encounter of a dry run: hit, closed, cents written off, pushed to PR, A/R closed."""
+    feats = run._feats
+    order = run._compiled.rules
+    rule = run.proc_rule
+    # index -1 (no rule) reads the trailing False
+    writes_off = np.array([r.then.action == "write_off" for r in order] + [False])
+    pushes = np.array([r.then.action == "transfer_to_pr" for r in order] + [False])
+    starts = feats.enc_proc_start
+    hit = _segment_sums((rule >= 0).astype(np.int64), starts) > 0
+    written = _segment_sums(np.where(writes_off[rule], run.from_payer + run.from_pr, 0), starts)
+    to_pr = _segment_sums(np.where(pushes[rule], run.from_payer, 0), starts)
+    closed = run.closed_by >= 0
+    ar_closed = np.where(closed, feats.enc_balance, 0)
+    return {
+        "encounters_hit": hit.astype(np.int64),
+        "encounters_closed": closed.astype(np.int64),
+        "written_off_cents": written,
+        "ar_closed_cents": ar_closed,
+        "to_pr_cents": to_pr,
+    }
 
-    Evaluates a TAA write-off rule followed by a small-balance write-off rule
-    (the rule set :meth:`rules` returns, as ``dry_run`` would run it).
+
+def dry_run_figures(run: DryRun, *, by_payer: bool = False):
+    """The figures of a dry run (:data:`RUN_FIGURES`), in total or per primary payer.
+
+    Read from the dry run's own proposals: what the engine would post is what
+    is counted. ``encounters_hit`` counts encounters any rule matched;
+    ``encounters_closed`` those the proposals bring to a zero balance;
+    ``ar_closed_cents`` their balance.
+
+    Returns
+    -------
+    dict or pyarrow.Table
+        A dict of totals, or with ``by_payer`` one row per primary payer that
+        any rule hit (``payer_id``, null for self-pay, then the figures).
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(300, seed=4)
+    >>> run = lk.rules.dry_run(ledger)
+    >>> total = dry_run_figures(run)
+    >>> total["written_off_cents"] == sum(run.summary["written_off_cents"].to_pylist())
+    True
+    """
+    per_enc = _encounter_figures(run)
+    feats = run._feats
+    if not by_payer:
+        return {name: int(per_enc[name].sum()) for name in RUN_FIGURES}
+    slot = (feats.enc_payer + 1).astype(np.int64)
+    n_slots = len(feats.payer_values) + 1
+    sums = {}
+    for name in RUN_FIGURES:
+        acc = np.zeros(n_slots, np.int64)
+        np.add.at(acc, slot, per_enc[name])
+        sums[name] = acc
+    present = np.flatnonzero(sums["encounters_hit"] > 0)
+    names = [None] + list(feats.payer_values)
+    cols = {"payer_id": pa.array([names[s] for s in present], pa.string())}
+    for name in RUN_FIGURES:
+        cols[name] = pa.array(sums[name][present], pa.int64())
+    return pa.table(cols)
+
+
+def rule_figures(run: DryRun) -> pa.Table:
+    """One row per enabled rule of a dry run (evaluation order), then a ``TOTAL`` row.
+
+    Columns: ``rule``, ``action``, ``procedures`` and :data:`RUN_FIGURES`. A
+    rule's ``encounters_hit`` counts the encounters it matched; an encounter
+    closed is credited to one rule (see ``DryRun.summary``), so the closed
+    encounters, the cents and the A/R add up to the TOTAL row; its
+    ``encounters_hit`` counts each encounter once.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> run = lk.rules.dry_run(lk.synth.generate(300, seed=4))
+    >>> rows = rule_figures(run).to_pylist()
+    >>> rows[-1]["rule"], rows[-1]["encounters_closed"] == sum(
+    ...     r["encounters_closed"] for r in rows[:-1])
+    ('TOTAL', True)
+    """
+    summary = run.summary
+    n_rules = len(run._compiled.rules)  # the enabled rules lead the summary
+    enabled = summary.slice(0, n_rules)
+    feats = run._feats
+    # A/R closed per rule: a loop over the (few) rules keeps the sums in exact int64.
+    ar_closed = [int(feats.enc_balance[run.closed_by == r].sum()) for r in range(n_rules)]
+    hit = np.zeros(feats.n_encounters, np.bool_)
+    hit[feats.proc_encounter()[run.proc_rule >= 0]] = True
+    cols = {
+        "rule": enabled["rule"].to_pylist() + ["TOTAL"],
+        "action": enabled["action"].to_pylist() + [None],
+        "procedures": enabled["procedures"].to_pylist(),
+        "encounters_hit": enabled["encounters"].to_pylist(),
+        "encounters_closed": enabled["encounters_closed"].to_pylist(),
+        "written_off_cents": enabled["written_off_cents"].to_pylist(),
+        "ar_closed_cents": ar_closed,
+        "to_pr_cents": enabled["to_pr_cents"].to_pylist(),
+    }
+    for name in ("procedures", *RUN_FIGURES):
+        # each encounter is hit once in the TOTAL; the rest add up over the rules
+        cols[name].append(int(hit.sum()) if name == "encounters_hit" else sum(cols[name]))
+    return pa.table(
+        {
+            "rule": pa.array(cols["rule"], pa.string()),
+            "action": pa.array(cols["action"], pa.string()),
+            **{k: pa.array(cols[k], pa.int64()) for k in ("procedures", *RUN_FIGURES)},
+        }
+    )
+
+
+class WhatIf:
+    """Live re-evaluation of a TAA write-off rule followed by a small-balance rule.
+
+    :meth:`evaluate` dry-runs the rule set :meth:`rules` returns with
+    :func:`ledgerkit.rules.dry_run` (the ledger's derived data and TAAs are
+    cached, so a call costs one pass of the rules kernel) and reads the
+    figures off that run: what it reports is what the engine would post.
 
     Examples
     --------
@@ -246,26 +368,8 @@ class WhatIf:
         check_percentile(50, min_claims)
         self.ledger = ledger
         self.min_claims = int(min_claims)
-        data = derived(ledger, policy)
-        self._f = data.features
-        self._configs = configurations(ledger, policy)
-        self._taa_amount, self._rest, self._all = _amounts(data)
-        self._slot = (self._f.enc_payer + 1).astype(np.int64)
-        self._size, self._n_chunks = _chunk(self._f.n_encounters)
-        self._n_slots = len(self._f.payer_values) + 1
-        self._taa_cache: dict = {}
-
-    def _cfg_taa(self, percentile) -> np.ndarray:
-        if percentile is None:
-            return np.full(max(self._configs.n_configs, 1), -1, np.int64)
-        hit = self._taa_cache.get(percentile)
-        if hit is None:
-            check_percentile(percentile, self.min_claims)
-            hit = self._configs.percentile(percentile, self.min_claims)
-            if len(hit) == 0:
-                hit = np.full(1, -1, np.int64)
-            self._taa_cache = {percentile: hit}
-        return hit
+        self.policy = policy
+        self.n_encounters = derived(ledger, policy).features.n_encounters
 
     def evaluate(
         self,
@@ -275,7 +379,7 @@ class WhatIf:
         *,
         by_payer: bool = False,
     ):
-        """Totals (a dict) or, with ``by_payer``, a table per primary payer.
+        """Totals (a dict of :data:`FIGURES`) or, with ``by_payer``, a table per primary payer.
 
         ``taa_percentile=None`` switches the TAA rule off; ``small_balance=None``
         switches the small-balance rule off.
@@ -284,32 +388,14 @@ class WhatIf:
             raise ValueError(f"taa_fraction must be >= 0, got {taa_fraction}")
         if small_balance is not None and int(small_balance) != small_balance:
             raise ValueError("small_balance is integer cents")
-        acc = np.zeros((self._n_chunks, self._n_slots, K.N_W), np.int64)
-        f = self._f
-        K.whatif_nb(
-            self._configs.enc_config,
-            self._slot,
-            f.enc_allowed,
-            f.enc_balance,
-            self._taa_amount,
-            self._rest,
-            self._all,
-            self._cfg_taa(taa_percentile),
-            int(round(taa_fraction * 10000)),
-            -1 if small_balance is None else int(small_balance),
-            acc,
-            self._size,
-        )
-        per_slot = acc.sum(axis=0)
+        if taa_percentile is not None:
+            check_percentile(taa_percentile, self.min_claims)
+        rules = self.rules(taa_percentile, taa_fraction, small_balance)
+        run = dry_run(self.ledger, rules, policy=self.policy)
+        out = dry_run_figures(run, by_payer=by_payer)
         if not by_payer:
-            total = per_slot.sum(axis=0)
-            return {name: int(total[j]) for j, name in enumerate(FIGURES)}
-        names = [None] + list(f.payer_values)
-        present = np.flatnonzero(per_slot[:, K.W_HIT] > 0)
-        cols = {"payer_id": pa.array([names[s] for s in present], pa.string())}
-        for j, name in enumerate(FIGURES):
-            cols[name] = pa.array(per_slot[present, j].astype(np.int64))
-        return pa.table(cols)
+            return {name: out[name] for name in FIGURES}
+        return out.select(["payer_id", *FIGURES])
 
     def rules(self, taa_percentile=None, taa_fraction=1.0, small_balance=None) -> RuleSet:
         """The rule set that :meth:`evaluate` sizes, ready for ``dry_run`` or a rule file."""

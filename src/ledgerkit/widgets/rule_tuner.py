@@ -1,10 +1,10 @@
 """``RuleTuner``: size the TAA and small-balance write-off rules with sliders.
 
-The sliders re-evaluate with :class:`ledgerkit.whatif.WhatIf` (one compiled
-pass over precomputed per-encounter arrays), so an update stays well under
-150 ms at 1M encounters. The other enabled rules of the set are shown beside
-them from a :func:`ledgerkit.rules.dry_run`, recomputed only when a rule is
-switched on or off.
+Every update dry-runs the WHOLE tuned rule set (:func:`ledgerkit.rules.dry_run`
+of :meth:`RuleTuner.tuned`: every enabled rule, first match wins, in
+evaluation order) and shows that run's figures, so the tuner reports exactly
+what the engine would post. The ledger's derived data and the TAAs per
+percentile are cached, so an update costs one pass of the rules kernel.
 
 Plain functions (:func:`tunable_rules`, :func:`tuned_rules`,
 :func:`live_totals`, :func:`totals_html`) do the work; the widget only wires
@@ -22,8 +22,8 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit.core.arrow import numpy_array
-from ledgerkit.rules.engine import RuleSet, default_rules, dry_run, save_rules
-from ledgerkit.rules.whatif import FIGURES, WhatIf, taa_sweep, threshold_sweep
+from ledgerkit.rules.engine import DryRun, RuleSet, default_rules, dry_run, save_rules
+from ledgerkit.rules.whatif import rule_figures, taa_sweep, threshold_sweep
 
 __all__ = ["RuleTuner", "tunable_rules", "tuned_rules", "live_totals", "totals_html"]
 
@@ -103,30 +103,24 @@ def tuned_rules(
     return RuleSet(tuple(out))
 
 
-def live_totals(
-    what: WhatIf,
-    *,
-    taa_percentile: float | None,
-    taa_fraction: float = 1.0,
-    small_balance: int | None,
-) -> pa.Table:
-    """Figures per primary payer plus a last ``TOTAL`` row (``payer_id`` "TOTAL").
+def live_totals(run: DryRun) -> pa.Table:
+    """The tuner's figures: one row per enabled rule of ``run`` then a ``TOTAL`` row.
 
-    ``None`` switches a rule off. Columns: ``payer_id`` and
-    :data:`ledgerkit.whatif.FIGURES` (``ar_closed_cents`` is the A/R removed).
+    ``run`` is a :func:`ledgerkit.rules.dry_run` of the tuned rule set; the
+    figures are read off it (see :func:`ledgerkit.whatif.rule_figures`).
+    Columns: ``rule``, ``action``, ``procedures``, ``encounters_hit``,
+    ``encounters_closed``, ``written_off_cents``, ``ar_closed_cents`` (the
+    balance of the encounters closed) and ``to_pr_cents``.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> from ledgerkit.rules import default_rules, dry_run
+    >>> run = dry_run(lk.synth.generate(300, seed=4), default_rules())
+    >>> live_totals(run)["rule"].to_pylist()[-1]
+    'TOTAL'
     """
-    per_payer = what.evaluate(
-        taa_percentile=taa_percentile,
-        taa_fraction=taa_fraction,
-        small_balance=small_balance,
-        by_payer=True,
-    )
-    payer = [p if p is not None else "self-pay" for p in per_payer["payer_id"].to_pylist()]
-    cols = {"payer_id": pa.array(payer + ["TOTAL"], pa.string())}
-    for name in FIGURES:
-        v = numpy_array(per_payer[name])
-        cols[name] = pa.array(np.append(v, v.sum()).astype(np.int64))
-    return pa.table(cols)
+    return rule_figures(run)
 
 
 def _money(cents: int) -> str:
@@ -134,7 +128,7 @@ def _money(cents: int) -> str:
 
 
 def totals_html(totals: pa.Table) -> str:
-    """The totals as HTML: a headline (with stable classes) and a table by payer."""
+    """The totals as HTML: a headline (with stable classes) and a table by rule."""
     rows = totals.to_pylist()
     total = rows[-1]
     head = (
@@ -143,61 +137,48 @@ def totals_html(totals: pa.Table) -> str:
         f"{total['encounters_closed']:,}</span> &nbsp; "
         f'<b>Written off:</b> <span class="lk-total-written-off">'
         f"{_money(total['written_off_cents'])}</span> &nbsp; "
+        f'<b>Pushed to PR:</b> <span class="lk-total-to-pr">'
+        f"{_money(total['to_pr_cents'])}</span> &nbsp; "
         f'<b>A/R removed:</b> <span class="lk-total-ar">{_money(total["ar_closed_cents"])}'
         f"</span> &nbsp; <b>Encounters hit:</b> {total['encounters_hit']:,}</div>"
     )
-    th = "".join(
-        f'<th style="text-align:{a};padding:1px 8px">{h}</th>'
-        for h, a in (
-            ("payer", "left"),
-            ("hit", "right"),
-            ("closed", "right"),
-            ("written off", "right"),
-            ("A/R removed", "right"),
-        )
+    columns = (
+        ("rule", "left"),
+        ("action", "left"),
+        ("hit", "right"),
+        ("closed", "right"),
+        ("written off", "right"),
+        ("to PR", "right"),
+        ("A/R removed", "right"),
     )
+    th = "".join(f'<th style="text-align:{a};padding:1px 8px">{h}</th>' for h, a in columns)
     body = []
     for r in rows:
-        bold = "font-weight:bold;border-top:1px solid #999" if r["payer_id"] == "TOTAL" else ""
+        bold = "font-weight:bold;border-top:1px solid #999" if r["rule"] == "TOTAL" else ""
         cells = [
-            html.escape(r["payer_id"]),
+            html.escape(r["rule"]),
+            html.escape(r["action"] or ""),
             f"{r['encounters_hit']:,}",
             f"{r['encounters_closed']:,}",
             _money(r["written_off_cents"]),
+            _money(r["to_pr_cents"]),
             _money(r["ar_closed_cents"]),
         ]
         body.append(
             f'<tr style="{bold}">'
             + "".join(
-                f'<td style="text-align:{"left" if i == 0 else "right"};padding:1px 8px">{c}</td>'
-                for i, c in enumerate(cells)
+                f'<td style="text-align:{a};padding:1px 8px">{c}</td>'
+                for c, (_, a) in zip(cells, columns, strict=True)
             )
             + "</tr>"
         )
     return head + f'<table class="lk-totals-table"><tr>{th}</tr>{"".join(body)}</table>'
 
 
-def _dry_run_html(summary: pa.Table) -> str:
-    if summary.num_rows == 0:
-        return "<i>No other rule is switched on.</i>"
-    rows = "".join(
-        f"<tr><td>{html.escape(r['rule'])}</td><td>{r['action']}</td>"
-        f"<td style='text-align:right'>{r['encounters']:,}</td>"
-        f"<td style='text-align:right'>{_money(r['written_off_cents'])}</td>"
-        f"<td style='text-align:right'>{_money(r['to_pr_cents'])}</td>"
-        f"<td style='text-align:right'>{r['encounters_closed']:,}</td></tr>"
-        for r in summary.to_pylist()
-    )
-    return (
-        "<b>Other enabled rules</b> (dry run, run before the tuned rules would be):"
-        "<table><tr><th>rule</th><th>action</th><th>encounters</th><th>written off</th>"
-        f"<th>to PR</th><th>closed</th></tr>{rows}</table>"
-    )
-
-
 class RuleTuner:
     """Sliders for the TAA percentile and fraction and the small-balance threshold,
-    on/off switches for every rule, live totals by payer, the what-if curves
+    on/off switches for every rule, live totals of a dry run of the whole tuned
+    rule set (per rule and in total), the what-if curves of each rule alone
     with the current setting marked, and an export of the tuned rule set.
 
     Parameters
@@ -213,10 +194,12 @@ class RuleTuner:
     Attributes
     ----------
     widget : ipywidgets.VBox
+    run : DryRun
+        The dry run of :meth:`tuned` the figures come from.
     totals : pyarrow.Table
         The live figures (see :func:`live_totals`).
     last_update_s : float
-        Seconds the last slider update took (kernel side).
+        Seconds the last update took (dry run, figures and redraw).
     """
 
     def __init__(
@@ -238,7 +221,6 @@ class RuleTuner:
         small_rule = rules[self.small_name] if self.small_name else None
         if min_claims is None:
             min_claims = taa_rule.when.taa_min_claims if taa_rule else 10
-        self.what = WhatIf(ledger, min_claims=min_claims)
         self.min_claims = int(min_claims)
 
         style = {"description_width": "170px"}
@@ -287,8 +269,6 @@ class RuleTuner:
             self.toggles[r.name] = cb
         self.totals_out = W.HTML()
         self.totals_out.add_class("lk-totals")
-        self.others_out = W.HTML()
-        self.others_out.add_class("lk-other-rules")
         self.timing = W.HTML()
         self.timing.add_class("lk-timing")
         self.export_path = W.Text(
@@ -315,16 +295,12 @@ class RuleTuner:
                 self.taa_percentile,
                 self.taa_fraction,
                 self.small_balance,
-                W.HBox(
-                    [W.VBox([self.totals_out, self.timing]), self.others_out],
-                    layout=W.Layout(grid_gap="24px"),
-                ),
+                W.VBox([self.totals_out, self.timing]),
                 self.figure,
                 W.HBox([self.export_path, self.export_button, self.export_status]),
             ]
         )
         self.widget.add_class("lk-rule-tuner")
-        self._update_others()
         self.update()
 
     # ----------------------------------------------------------------- state
@@ -353,16 +329,17 @@ class RuleTuner:
 
     # ----------------------------------------------------------------- actions
     def update(self) -> pa.Table:
-        """Re-evaluate the tuned rules and redraw totals and markers."""
+        """Dry-run the tuned rule set and redraw totals and markers."""
         t0 = time.perf_counter()
         s = self.settings()
-        self.totals = live_totals(self.what, **s)
+        self.run = dry_run(self.ledger, self.tuned())
+        self.totals = live_totals(self.run)
         self.totals_out.value = totals_html(self.totals)
         self._mark(s)
         self.last_update_s = time.perf_counter() - t0
         self.timing.value = (
-            f"<small>updated in {self.last_update_s * 1000:.0f} ms "
-            f"({self.what._f.n_encounters:,} encounters)</small>"
+            f"<small>dry run of the tuned rules in {self.last_update_s * 1000:.0f} ms "
+            f"({self.ledger.encounters.num_rows:,} encounters)</small>"
         )
         self.taa_percentile.disabled = s["taa_percentile"] is None
         self.taa_fraction.disabled = s["taa_percentile"] is None
@@ -380,23 +357,8 @@ class RuleTuner:
     def _on_slider(self, _change) -> None:
         self.update()
 
-    def _on_toggle(self, change) -> None:
-        name = change["owner"].description
-        if name not in (self.taa_name, self.small_name):
-            self._update_others()
+    def _on_toggle(self, _change) -> None:
         self.update()
-
-    def _update_others(self) -> None:
-        others = [
-            n
-            for n, cb in self.toggles.items()
-            if cb.value and n not in (self.taa_name, self.small_name)
-        ]
-        if not others:
-            self.others_out.value = _dry_run_html(pa.table({"rule": pa.array([], pa.string())}))
-            return
-        run = dry_run(self.ledger, RuleSet(tuple(self.rules[n] for n in others)))
-        self.others_out.value = _dry_run_html(run.summary)
 
     def _figure(self):
         import plotly.graph_objects as go
