@@ -186,3 +186,125 @@ def test_payer_level_rows():
     assert (by_seq[2]["billed"], by_seq[2]["paid"], by_seq[2]["balance"]) == (3000, 2000, 0)
     assert (by_seq[0]["billed"], by_seq[0]["balance"]) == (1000, 1000)
     assert by_seq[2]["adjudicated"] and not by_seq[0]["adjudicated"]
+
+
+# --- Issue #13 part D: the tuner tells dry_run's truth (finding 6); root-cause trend
+# --- runs to the ledger's end (finding 7) ---
+def _d_tuner_ledger():
+    """E1 balance $4.00 (payer); E2 balance $5.00 = payer $3.00 + open PR $2.00 on
+    97110; E3 balance $20.00."""
+    plan = {
+        "E1": ("99213", [(1, "payment", 9000), (1, "adjustment", 600, "CO", "45")]),
+        "E2": (
+            "97110",
+            [
+                (1, "payment", 9000),
+                (1, "adjustment", 500, "CO", "45"),
+                (1, "adjustment", 200, "PR", "2"),
+            ],
+        ),
+        "E3": ("99213", [(1, "payment", 8000)]),
+    }
+    entries = []
+    for eid, (_, rows) in plan.items():
+        entries += _entries(eid, 1, [(1, "charge", 10000), *rows])
+    return make_ledger(
+        [(eid, ("P1",)) for eid in plan],
+        [(eid, 1, cpt, 10000) for eid, (cpt, _) in plan.items()],
+        entries,
+    )
+
+
+def test_tuner_totals_are_the_dry_run_of_the_whole_tuned_set():
+    """Finding 6: a 97110 payer-balance write-off runs first and the small-balance rule
+    is tuned to $5.00. First match wins: E2 loses its $3.00 payer balance to the first
+    rule and keeps its $2.00 PR, so the set writes off $4.00 + $3.00 = $7.00 and closes
+    E1 only ($4.00 of A/R). The small-balance rule alone would have said $9.00 and 2
+    closed; the tuner says what dry_run says."""
+    from ledgerkit.rules import Action, Condition, Rule, RuleSet, dry_run
+    from ledgerkit.widgets import RuleTuner
+
+    rules = RuleSet(
+        (
+            Rule(
+                "therapy_write_off",
+                when=Condition(cpts=("97110",)),
+                then=Action("write_off", target="payer_balance", group="CO", reason="45"),
+                order=1,
+            ),
+            Rule(
+                "small_balance",
+                when=Condition(balance_min=1, balance_max=100),
+                then=Action("write_off", target="balance", group="CO", reason="A2"),
+                order=2,
+            ),
+        )
+    )
+    ledger = _d_tuner_ledger()
+    tuner = RuleTuner(ledger, rules, export_path="unused.toml")
+    tuner.small_balance.value = 5.00
+    rows = {r["rule"]: r for r in tuner.totals.to_pylist()}
+    assert list(rows) == ["therapy_write_off", "small_balance", "TOTAL"]
+    figures = ("encounters_hit", "encounters_closed", "written_off_cents", "ar_closed_cents")
+    assert [rows["therapy_write_off"][k] for k in figures] == [1, 0, 300, 0]
+    assert [rows["small_balance"][k] for k in figures] == [1, 1, 400, 400]
+    assert [rows["TOTAL"][k] for k in figures] == [2, 1, 700, 400]
+    assert rows["TOTAL"]["to_pr_cents"] == 0
+    run = dry_run(ledger, tuner.tuned())
+    assert sum(run.entries["amount_cents"].to_pylist()) == 700
+    assert sum(run.summary["encounters_closed"].to_pylist()) == 1
+    assert "$7.00" in tuner.totals_out.value
+
+
+def _d_denials_ledger(last_day):
+    """P1 x CO-50 x 99213 denials: $100 Jan, $200 Feb, $300 Mar 2025; a payment on
+    another encounter posted on ``last_day`` is the ledger's last entry."""
+    from analytics_ledgers import PAYERS, build, rows
+
+    encounters, procedures, entries = [], [], []
+    for month, amount in (("01", 10000), ("02", 20000), ("03", 30000)):
+        eid = f"D{month}"
+        encounters.append((eid, ("P1",), f"2025-{month}-02", "DR1", "L1"))
+        procedures.append((eid, 1, "99213", amount))
+        entries += rows(
+            eid,
+            1,
+            [
+                (1, "charge", amount, f"2025-{month}-03"),
+                (1, "payment", 0, f"2025-{month}-20"),
+                (1, "adjustment", amount, f"2025-{month}-20", "CO", "50"),
+            ],
+        )
+    encounters.append(("PAID", ("P1",), "2025-03-02", "DR1", "L1"))
+    procedures.append(("PAID", 1, "99214", 5000))
+    entries += rows("PAID", 1, [(1, "charge", 5000, "2025-03-03"), (1, "payment", 5000, last_day)])
+    return build(encounters, procedures, entries, PAYERS)
+
+
+def test_root_cause_trend_runs_to_the_ledger_end():
+    """Finding 7: denials $100 Jan, $200 Feb, $300 Mar, none Apr-May, ledger to May 31
+    -> [100, 200, 300, 0, 0] dollars, declining (slope of the last 3 months -$150)."""
+    import datetime as dt
+
+    from ledgerkit.analytics.rootcause import root_causes
+
+    ledger = _d_denials_ledger("2025-05-31")
+    for complete in (True, False):  # May 31 closes May: nothing to drop
+        row = root_causes(ledger, by=("carc",), complete_months=complete).to_pylist()[0]
+        assert row["monthly_cents"] == [10000, 20000, 30000, 0, 0]
+        assert row["first_month"] == "2025-01"
+        assert (row["last_month_cents"], row["prev_month_cents"]) == (0, 0)
+        assert row["slope_cents_per_month"] == pytest.approx(-15000.0)
+        assert row["growing"] is False
+    # a ledger ending mid-May: complete_months drops only the incomplete May
+    mid_may = _d_denials_ledger("2025-05-15")
+    row = root_causes(mid_may, by=("carc",)).to_pylist()[0]
+    assert row["monthly_cents"] == [10000, 20000, 30000, 0]
+    row = root_causes(mid_may, by=("carc",), complete_months=False).to_pylist()[0]
+    assert row["monthly_cents"] == [10000, 20000, 30000, 0, 0]
+    # an explicit end: June 30 adds June; Feb 28 leaves March's denial out
+    row = root_causes(ledger, by=("carc",), as_of=dt.date(2025, 6, 30)).to_pylist()[0]
+    assert row["monthly_cents"] == [10000, 20000, 30000, 0, 0, 0]
+    row = root_causes(ledger, by=("carc",), as_of=dt.date(2025, 2, 28)).to_pylist()[0]
+    assert row["monthly_cents"] == [10000, 20000] and row["denied_cents"] == 30000
+    assert row["growing"] is True
