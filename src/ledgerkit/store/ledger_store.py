@@ -79,6 +79,13 @@ from ledgerkit.posting.engine import (
     as_remittances,
     post_batch,
 )
+from ledgerkit.store.delta_io import (
+    COMMIT_ID_KEY,
+    append_rows,
+    faults_as_errors,
+    files_at,
+    find_commit,
+)
 from ledgerkit.store.lock import WriterLock
 from ledgerkit.store.remits import REMIT_TABLES, remit_rows, remit_schemas, to_remittances
 
@@ -92,6 +99,8 @@ META = ("_commit", "_version", "_row")
 COMMITS_FILES_BEFORE_COMPACTION = 100
 LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
 _TEST_HOOK = "LEDGERKIT_STORE_TEST_HOOK"  # tests only: "kill:<point>" or "sleep:<point>:<s>"
+# Points a change passes: "begin" (lock held, base read), "after_<table>" after each
+# table's append, "before_commit" before the commits row.
 
 COMMITS_SCHEMA = pa.schema(
     [
@@ -109,7 +118,11 @@ COMMITS_SCHEMA = pa.schema(
 )
 
 
-def _hook(point: str) -> None:
+def _hook(point: str, store: LedgerStore | None = None) -> None:
+    """Tests only: kill or pause a writer at a point (env spec, or the callable a test
+    sets as ``store._test_hook``, called with the point name)."""
+    if store is not None and store._test_hook is not None:
+        store._test_hook(point)
     spec = os.environ.get(_TEST_HOOK)
     if not spec:
         return
@@ -202,6 +215,7 @@ class LedgerStore:
         self._deltas = {}  # the data tables' DeltaTables, likewise
         self._history = None  # (its Delta version, files read, the commits table)
         self._snapshot = None
+        self._test_hook = None  # tests only: called with each point a change passes
         commits = self.history()
         if commits.num_rows == 0:
             raise LedgerError(f"{self.path}: not a ledger store (its commits table is empty)")
@@ -312,8 +326,10 @@ class LedgerStore:
         snap = self._snapshot
         if snap is not None and snap.version == version and name in snap.tables:
             return snap.tables[name]
-        delta = DeltaTable(str(self.path / name), version=self.table_versions(version)[name])
-        t = _read_rows(delta.file_uris(), _read_schema(name))
+        at = self.table_versions(version)[name]
+        with faults_as_errors(self.path, name, "read", "the store was not changed"):
+            t = _read_rows(DeltaTable(str(self.path / name), version=at).file_uris(),
+                           _read_schema(name))  # fmt: skip
         if version == self.version:
             if snap is None or snap.version != version:
                 snap = self._snapshot = _Snapshot(version)
@@ -366,10 +382,14 @@ class LedgerStore:
         with WriterLock(self.path, operation, wait_s=LOCK_WAIT_S):
             # Its own DeltaTable: the snapshot the commit is checked against must not
             # move when reads during the change refresh self._commits.
-            commits = DeltaTable(str(self.path / "commits"))
-            self._recover()
+            with faults_as_errors(self.path, "commits", "read", f"nothing of this {operation} "
+                                  "was written"):  # fmt: skip
+                commits = DeltaTable(str(self.path / "commits"))
+            self._recover(operation)
             version = self.version
-            yield _Base(version, commits, self.table_versions(version))
+            base = _Base(version, commits, self.table_versions(version))
+            _hook("begin", self)
+            yield base
 
     def _delta(self, name: str):
         """The DeltaTable of a data table at its latest version (kept, refreshed)."""
@@ -382,73 +402,121 @@ class LedgerStore:
             table.update_incremental()
         return table
 
-    def _recover(self) -> list:
+    def _recover(self, operation: str = "open") -> list:
         """Roll tables back to the versions the latest commit names (lock held).
 
-        Returns the names of the tables rolled back."""
-        from deltalake import CommitProperties, DeltaTable
+        Returns the names of the tables rolled back. A roll-back only adds a Delta
+        version whose files are those of the recorded one: every earlier version,
+        and so every store version, still reads the same."""
+        from deltalake import CommitProperties
 
         version = self.version
         recorded = self.table_versions(version)
         rolled = []
         for name in DATA_TABLES:
-            table = self._delta(name)
-            if table.version() == recorded[name]:
-                continue
-            committed = DeltaTable(str(self.path / name), version=recorded[name])
-            if set(table.file_uris()) == set(committed.file_uris()):
-                continue  # rolled back already; no commit has touched it since
-            note = f"remove rows of a change that never committed after store version {version}"
-            table.restore(
-                recorded[name],
-                commit_properties=CommitProperties(
-                    custom_metadata=_commit_meta("recover", APP_ID, note)
-                ),
-            )
+            outcome = f"nothing of this {operation} was written"
+            with faults_as_errors(self.path, name, "roll back", outcome):
+                table = self._delta(name)
+                if table.version() == recorded[name]:
+                    continue
+                if set(table.file_uris()) == files_at(self.path / name, recorded[name]):
+                    continue  # rolled back already; no commit has touched it since
+                note = (
+                    f"remove rows of a change that never committed after store version {version}"  # noqa: E501
+                )
+                table.restore(
+                    recorded[name],
+                    commit_properties=CommitProperties(
+                        custom_metadata=_commit_meta("recover", APP_ID, note)
+                    ),
+                )
             rolled.append(name)
         return rolled
 
     def _commit(self, base: _Base, writes: dict, operation, actor, note, n_entries,
                 n_decisions, ledger: Ledger | None = None) -> int:  # fmt: skip
-        from deltalake import CommitProperties, Transaction, write_deltalake
-        from deltalake.exceptions import CommitFailedError
-
+        """Append each table's rows, check each append sits right on the base's
+        version of its table, then write the commits row (the commit point)."""
         _require_actor(actor)  # before anything is written
         new_version = base.version + 1
         commit_id = uuid.uuid4().hex
         schemas = _schemas()
         versions = dict(base.table_versions)
         written = {}
+        meta = {**_commit_meta(operation, actor, note), COMMIT_ID_KEY: commit_id}
         for name, data in writes.items():
             if data is None or data.num_rows == 0:
                 continue
             table = _with_meta(data, schemas[name], commit_id, new_version)
-            write_deltalake(str(self.path / name), table, mode="append")
-            versions[name] = self._delta(name).version()
+            with faults_as_errors(self.path, name, "append to", _uncommitted(operation)):
+                append_rows(self.path / name, table, meta)
+                versions[name] = self._own_version(name, commit_id, base, operation)
             written[name] = table.drop_columns(list(META))
-            _hook(f"after_{name}")
-        _hook("before_commit")
+            _hook(f"after_{name}", self)
+        _hook("before_commit", self)
+        self._write_commit_row(base, commit_id, operation, actor, note, n_entries,
+                               n_decisions, versions)  # fmt: skip
+        self._advance(base.version, new_version, written, ledger)
+        with contextlib.suppress(Exception):  # housekeeping: retried after the next commit
+            self._compact_commits()
+        return new_version
+
+    def _own_version(self, name: str, commit_id: str, base: _Base, operation: str) -> int:
+        """The Delta version this change's commit to ``name`` produced, checked to sit
+        right on the base's version of that table (nothing else in between).
+
+        Refuses when another writer (one that bypassed the lock) committed to the
+        table after the base was read: recording this version would make that
+        writer's rows part of this change. Nothing is committed then; the rows
+        appended so far lie past the recorded versions, which no reader of the
+        store reads, and the next writer rolls them back."""
+        recorded = base.table_versions[name]
+        produced = find_commit(self.path / name, commit_id, recorded + 1)
+        if produced is None:
+            raise LedgerError(
+                f"{self.path}: the append to table '{name}' is not in its Delta log; "
+                f"{_uncommitted(operation)}"
+            )
+        if produced - 1 != recorded and files_at(self.path / name, produced - 1) != files_at(
+            self.path / name, recorded
+        ):
+            raise LedgerError(
+                f"{self.path}: another writer appended to table '{name}' while this "
+                f"{operation} was writing (its Delta version {produced - 1} is not store "
+                f"version {base.version}'s {recorded}); {_uncommitted(operation)}"
+            )
+        return produced
+
+    def _write_commit_row(self, base, commit_id, operation, actor, note, n_entries,
+                          n_decisions, versions) -> None:  # fmt: skip
+        """Append the commits row: the commit point. Its application transaction
+        ``(ledgerkit, version)`` is checked against the base's snapshot of the
+        commits table, so two writers can never both commit one version."""
+        from deltalake import Transaction
+        from deltalake.exceptions import CommitFailedError
+
+        new_version = base.version + 1
         row = _commit_row(
             new_version, commit_id, operation, actor, note, n_entries, n_decisions, versions
         )
+        commits = self.path / "commits"
+        meta = {**_commit_meta(operation, actor, note), COMMIT_ID_KEY: commit_id}
         try:
-            write_deltalake(
-                base.commits,
-                row,
-                mode="append",
-                commit_properties=CommitProperties(
-                    app_transactions=[Transaction(APP_ID, new_version)],
-                    custom_metadata=_commit_meta(operation, actor, note),
-                ),
-            )
-        except CommitFailedError as exc:
-            raise LedgerError(
-                f"{self.path}: another writer committed store version {new_version} first; "
-                f"nothing of this {operation} is visible. Reopen the store and retry. ({exc})"
-            ) from None
-        self._advance(base.version, new_version, written, ledger)
-        self._compact_commits()
-        return new_version
+            with faults_as_errors(self.path, "commits", "append to", _uncommitted(operation)):
+                try:
+                    append_rows(commits, row, meta, Transaction(APP_ID, new_version),
+                                delta=base.commits)  # fmt: skip
+                except CommitFailedError as exc:
+                    raise LedgerError(
+                        f"{self.path}: another writer committed store version {new_version} "
+                        f"first; nothing of this {operation} is visible. Reopen the store "
+                        f"and retry. ({exc})"
+                    ) from None
+        except LedgerError:
+            # a fault after the log entry was written (e.g. a checkpoint on a full
+            # disk) still committed the change: only say "nothing" when it is so
+            if find_commit(commits, commit_id, base.commits.version() + 1) is None:
+                raise
 
     def _compact_commits(self) -> None:
         """Rewrite the commits table's one-file-per-commit into one file, now and then
@@ -591,17 +659,21 @@ class LedgerStore:
         """
         from deltalake import CommitProperties
 
+        _require_actor(actor)  # before anything is written
         with self._writing("compact") as base:
             versions = dict(base.table_versions)
+            compact_id = uuid.uuid4().hex
+            meta = {**_commit_meta("compact", actor, note), COMMIT_ID_KEY: compact_id}
             for name in DATA_TABLES:
-                table = self._delta(name)
-                if len(table.file_uris()) > 1:
-                    table.optimize.compact(
-                        commit_properties=CommitProperties(
-                            custom_metadata=_commit_meta("compact", actor, note)
-                        )
+                with faults_as_errors(self.path, name, "compact", _uncommitted("compact")):
+                    table = self._delta(name)
+                    if len(table.file_uris()) <= 1:
+                        continue
+                    done = table.optimize.compact(
+                        commit_properties=CommitProperties(custom_metadata=meta)
                     )
-                    versions[name] = self._delta(name).version()
+                    if done["numFilesAdded"] or done["numFilesRemoved"]:
+                        versions[name] = self._own_version(name, compact_id, base, "compact")
             base = _Base(base.version, base.commits, versions)
             ledger = self._cached_ledger(base.version)
             return self._commit(base, {}, "compact", actor, note, 0, 0, ledger=ledger)
@@ -639,6 +711,13 @@ def _commit_meta(operation, actor, note) -> dict:
         "ledgerkit.actor": str(actor),
         "ledgerkit.note": "" if note is None else str(note),
     }
+
+
+def _uncommitted(operation: str) -> str:
+    return (
+        f"nothing of this {operation} was committed (the store is unchanged; "
+        "fix the cause and retry)"
+    )
 
 
 def _require_actor(actor) -> None:
