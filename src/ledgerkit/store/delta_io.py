@@ -110,8 +110,10 @@ def fault_reason(exc: BaseException) -> str:
     code = getattr(exc, "errno", None)
     if code == errno.ENOSPC or "No space left on device" in text or "os error 28" in text:
         return "no space left on device"
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS) or re.search(
-        r"[Pp]ermission denied|os error 13|os error 1\b|[Rr]ead-only file system", text
+    if code == errno.EROFS or re.search(r"[Rr]ead-only file system|os error 30", text):
+        return "read-only file system"
+    if code in (errno.EACCES, errno.EPERM) or re.search(
+        r"[Pp]ermission denied|os error 13|os error 1\b", text
     ):
         return "permission denied"
     if (

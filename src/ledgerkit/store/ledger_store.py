@@ -216,6 +216,7 @@ class LedgerStore:
         self._history = None  # (its Delta version, files read, the commits table)
         self._snapshot = None
         self._test_hook = None  # tests only: called with each point a change passes
+        self._changing = None  # the operation under way (for the messages of faults)
         commits = self.history()
         if commits.num_rows == 0:
             raise LedgerError(f"{self.path}: not a ledger store (its commits table is empty)")
@@ -248,23 +249,26 @@ class LedgerStore:
         path.mkdir(parents=True, exist_ok=True)
         commit_id = uuid.uuid4().hex
         schemas = _schemas()
+        unfinished = f"no store was created; remove the folder {path} and retry"
         for name in DATA_TABLES:
             data = getattr(ledger, name) if name in LEDGER_TABLES else None
             table = _with_meta(data, schemas[name], commit_id, 0)
-            write_deltalake(str(path / name), table, mode="error")
+            with faults_as_errors(path, name, "create", unfinished):
+                write_deltalake(str(path / name), table, mode="error")
         versions = dict.fromkeys(DATA_TABLES, 0)
         row = _commit_row(
             0, commit_id, "create", actor, note, ledger.entries.num_rows, 0, versions
         )
-        write_deltalake(
-            str(path / "commits"),
-            row,
-            mode="error",
-            commit_properties=CommitProperties(
-                app_transactions=[Transaction(APP_ID, 0)],
-                custom_metadata=_commit_meta("create", actor, note),
-            ),
-        )
+        with faults_as_errors(path, "commits", "create", unfinished):
+            write_deltalake(
+                str(path / "commits"),
+                row,
+                mode="error",
+                commit_properties=CommitProperties(
+                    app_transactions=[Transaction(APP_ID, 0)],
+                    custom_metadata=_commit_meta("create", actor, note),
+                ),
+            )
         store = cls(path)
         store._snapshot = _Snapshot(0, ledger=ledger)  # the first change need not re-read it
         return store
@@ -327,7 +331,9 @@ class LedgerStore:
         if snap is not None and snap.version == version and name in snap.tables:
             return snap.tables[name]
         at = self.table_versions(version)[name]
-        with faults_as_errors(self.path, name, "read", "the store was not changed"):
+        outcome = (f"nothing of this {self._changing} was written" if self._changing
+                   else "the store was not changed")  # fmt: skip
+        with faults_as_errors(self.path, name, "read", outcome):
             t = _read_rows(DeltaTable(str(self.path / name), version=at).file_uris(),
                            _read_schema(name))  # fmt: skip
         if version == self.version:
@@ -389,7 +395,11 @@ class LedgerStore:
             version = self.version
             base = _Base(version, commits, self.table_versions(version))
             _hook("begin", self)
-            yield base
+            self._changing = operation
+            try:
+                yield base
+            finally:
+                self._changing = None
 
     def _delta(self, name: str):
         """The DeltaTable of a data table at its latest version (kept, refreshed)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -30,7 +31,13 @@ class WriterLock:
             import fcntl
         except ImportError:  # no flock here: Delta's commit check alone guards writers
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only or vanished store folder: say so, write nothing
+            raise LedgerError(
+                f"{self.path.parent}: cannot take the writer lock ({exc.strerror or exc}); "
+                f"nothing of this {self.operation} was written"
+            ) from exc
         deadline = time.monotonic() + self.wait_s
         while True:
             try:
@@ -48,15 +55,17 @@ class WriterLock:
                 time.sleep(0.05)
         self.fd = fd
         since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, {self.operation}, since {since}".encode(), 0)
+        with contextlib.suppress(OSError):  # the holder's name is a courtesy (disk may be full)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}, {self.operation}, since {since}".encode(), 0)
         return self
 
     def __exit__(self, *exc):
         if self.fd is not None:
             import fcntl
 
-            os.ftruncate(self.fd, 0)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
