@@ -1,5 +1,6 @@
 """The ledger kept on disk: ``LedgerStore`` over Delta tables (``ledger_store``), the
-stored remits (``remits``) and the one-writer file lock (``lock``).
+stored remits (``remits``), the one-writer file lock (``lock``) and the Delta writes
+with their faults as ``LedgerError`` (``delta_io``).
 """
 
 from ledgerkit.store.ledger_store import SCHEMA_VERSION, LedgerStore

@@ -21,22 +21,52 @@ How a change stays atomic across tables
 One writer at a time holds ``STORE/_writer.lock`` (an OS file lock, released
 by the kernel when a process dies); a second writer gets a clear
 :class:`~ledgerkit.errors.LedgerError` and writes nothing. A change appends
-its rows to the data tables (one Delta commit each), then appends one row to
-``commits`` that names the Delta version each table reached. That row is the
-commit point: a store version is exactly the table versions its row names.
-It is written with a Delta application transaction ``("ledgerkit",
-version)`` from the snapshot the change started from, so even writers that
-bypass the lock cannot both commit one version.
+its rows to each data table as one Delta commit that carries the change's
+commit id, and records the Delta version *that* commit produced, but only if
+the version just before it holds exactly the table's files of the store
+version the change started from; otherwise another writer appended in between
+and the change is refused with a ``LedgerError`` ("another writer appended to
+table ..."; nothing committed). It then appends one row to ``commits`` naming
+the version of every table: that row is the commit point, and a store version
+is exactly the table versions its row names. The row is written with a Delta
+application transaction ``("ledgerkit", version)`` checked against the
+snapshot the change started from, so two writers cannot both commit one
+version (the later one gets a ``LedgerError``; nothing of it is visible).
 
-A writer killed before its ``commits`` row leaves rows past the recorded
-versions. The store never reads them (it reads each table at its recorded
-version), and the next writer, or the next open, rolls those tables back to
-their recorded versions with a Delta ``restore`` that removes only the
+So even writers the lock does not hold apart (where ``fcntl`` is missing, or a
+file system whose advisory locks do not hold across machines) cannot sweep in
+each other's rows: for every ordering of two writers' steps, with the lock and
+without it, each writer either commits or gets a ``LedgerError`` saying nothing
+was committed, at least one commits, and every store version holds exactly the
+rows of the changes committed up to it, read through the store or through any
+Delta reader (e.g. ``polars.read_delta``) at the versions the store records
+(``tests/test_store_interleaving.py``).
+
+A change killed or refused before its ``commits`` row leaves rows past the
+recorded versions. The store never reads them (it reads each table at its
+recorded version), and the next writer, or the next open, rolls those tables
+back to their recorded versions with a Delta ``restore`` that removes only the
 unfinished files. So outside readers of a table's latest version see committed
-rows only, except while a change is in flight or until a crashed writer's
-store is next opened; for an exact snapshot they read each table at the
-version :meth:`LedgerStore.table_versions` gives. Committed rows are never
-updated or deleted, and nothing vacuums.
+rows only, except while a change is in flight or until a crashed or refused
+writer's store is next opened or written; for an exact snapshot they read each
+table at the version :meth:`LedgerStore.table_versions` gives. Committed rows
+are never updated or deleted, and nothing vacuums.
+
+Faults
+------
+A change's data files are written with ``pyarrow`` and only the log entries by
+deltalake, so a failure surfaces before it reaches a table's log. Any I/O
+failure while a change writes or reads (no space left on device, permission
+denied, a read-only file system, a table deleted underneath) is a
+``LedgerError`` naming the store, the table and the cause and saying nothing of
+the change was committed; the store is unchanged and the same change can be
+retried (``tests/test_store_faults.py``: injected faults before each table's
+data file, before and after its log entry; a real 20 MB tmpfs filled up and
+remounted read-only when ``mount`` is permitted; no Rust panic text on
+stderr). A fault after the ``commits`` row landed (e.g. a checkpoint on a full
+disk) is not an error: the change is committed. :meth:`LedgerStore.compact`
+rewrites files with deltalake's optimizer; its faults are ``LedgerError`` too,
+but a full disk there is not covered by those tests.
 
 Each change adds small files. :meth:`LedgerStore.compact` rewrites every table
 into few large files (same rows, one store commit); the commits table, which
