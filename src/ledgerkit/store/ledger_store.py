@@ -461,9 +461,7 @@ class LedgerStore:
                     continue
                 if set(table.file_uris()) == files_at(self.path / name, recorded[name]):
                     continue  # rolled back already; no commit has touched it since
-                note = (
-                    f"remove rows of a change that never committed after store version {version}"  # noqa: E501
-                )
+                note = f"remove the rows of a change not committed after version {version}"
                 table.restore(
                     recorded[name],
                     commit_properties=CommitProperties(
@@ -522,8 +520,9 @@ class LedgerStore:
         ):
             raise LedgerError(
                 f"{self.path}: another writer appended to table '{name}' while this "
-                f"{operation} was writing (its Delta version {produced - 1} is not store "
-                f"version {base.version}'s {recorded}); {_uncommitted(operation)}"
+                f"{operation} was writing (the table's Delta version {produced - 1} is not "
+                f"{recorded}, the one store version {base.version} names); "
+                f"{_uncommitted(operation)}"
             )
         return produced
 
