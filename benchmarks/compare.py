@@ -97,7 +97,10 @@ def classify_polars(ledger):
         + total("pr_coinsurance", True)
         + total("pr_copay", True)
         + total("pr_other", True),
-        denied=total("denied", True),
+        # Every payer's live denials (Settled question 1); the patient is no payer.
+        denied=pl.col("amount_cents")
+        .filter((pl.col("bucket") == "denied") & (pl.col("payer_seq") >= 1))
+        .sum(),
         written_off=total("write_off"),
         pr_written_off=total("pr_written_off"),
         pushed=total("transfer_to_pr"),
@@ -142,7 +145,8 @@ def classify_polars(ledger):
         last=pl.col("last").max(),
         n_adj=adj.sum(),
         allowed_adj=pl.col("allowed").filter(adj).sum(),
-        any_zero=(adj & (pl.col("allowed") <= 0)).any(),
+        # Denied entirely: allowed 0 and a live denial (Settled question 2).
+        any_whole=(adj & (pl.col("allowed") <= 0) & (pl.col("denied") > 0)).any(),
         any_denied=(adj & (pl.col("denied") > 0)).any(),
     )
     out = enc.select("encounter_id").join(out, on="encounter_id", how="left")
@@ -156,9 +160,9 @@ def classify_polars(ledger):
     cls = (
         pl.when(pl.col("n_adj") == 0)
         .then(pl.lit("AWAITING"))
-        .when(pl.col("allowed_adj") <= 0)
+        .when(pl.col("any_whole") & (pl.col("allowed_adj") <= 0))
         .then(pl.lit("DENIAL"))
-        .when(pl.col("any_zero"))
+        .when(pl.col("any_whole"))
         .then(pl.lit("PARTIAL_DENIAL"))
         .when(pl.col("any_denied"))
         .then(pl.lit("UNRESOLVED"))
@@ -216,7 +220,7 @@ proc as (
                      and payer_seq = last) as pr123,
     sum(amt) filter (where bucket in ('pr_deductible','pr_coinsurance','pr_copay','pr_other')
                      and payer_seq = last) as pr,
-    sum(amt) filter (where bucket = 'denied' and payer_seq = last) as denied,
+    sum(amt) filter (where bucket = 'denied' and payer_seq >= 1) as denied,
     sum(amt) filter (where bucket = 'write_off') as written_off,
     sum(amt) filter (where bucket = 'pr_written_off') as pr_written_off,
     sum(amt) filter (where bucket = 'transfer_to_pr') as pushed,
@@ -247,7 +251,7 @@ agg as (
     max(last) as last,
     count(*) filter (where last > 0) as n_adj,
     coalesce(sum(allowed) filter (where last > 0), 0) as allowed_adj,
-    bool_or(last > 0 and allowed <= 0) as any_zero,
+    bool_or(last > 0 and allowed <= 0 and denied > 0) as any_whole,
     bool_or(last > 0 and denied > 0) as any_denied
   from p group by encounter_id
 ),
@@ -255,12 +259,12 @@ r as (
   select encs.encounter_id, encs.n_payers,
     coalesce(balance, 0)::bigint as balance, coalesce(allowed, 0)::bigint as allowed,
     coalesce(open_pr, 0)::bigint as open_pr, coalesce(last, 0) as last,
-    coalesce(n_adj, 0) as n_adj, allowed_adj, any_zero, any_denied
+    coalesce(n_adj, 0) as n_adj, allowed_adj, any_whole, any_denied
   from encs left join agg using (encounter_id)
 )
 select encounter_id,
-  case when n_adj = 0 then 'AWAITING' when allowed_adj <= 0 then 'DENIAL'
-       when any_zero then 'PARTIAL_DENIAL' when any_denied then 'UNRESOLVED'
+  case when n_adj = 0 then 'AWAITING' when any_whole and allowed_adj <= 0 then 'DENIAL'
+       when any_whole then 'PARTIAL_DENIAL' when any_denied then 'UNRESOLVED'
        else 'PAID' end as class,
   case when balance = 0 then 'finalized' when n_payers = 0 then 'patient'
        when balance - open_pr != 0 then 'payer_' || greatest(last, 1)

@@ -45,16 +45,25 @@ def procedure_figures_ref(entries: list[dict], policy, self_pay: bool, live: set
     ]
     last = max(adjudicators, default=0)
     sums = defaultdict(int)
-    top = None
     for e in entries:
         b = _bucket(e, policy)
-        if b in PR_CODES or b == "denied":
-            if e["payer_seq"] != last:
-                continue
-            if b == "denied" and e["entry_id"] in live:
-                if top is None or e["amount_cents"] > top["amount_cents"]:
-                    top = e
+        if b in PR_CODES and e["payer_seq"] != last:
+            continue  # PR follows the last adjudicating payer
+        if b == "denied":
+            continue  # summed below: the live denials of every payer
         sums[b] += e["amount_cents"]
+    # Settled question 1: every payer's live denial counts; a later payer's
+    # payment does not cure it. Negated denials and their negations are not live.
+    denials = [
+        e
+        for e in entries
+        if _bucket(e, policy) == "denied" and e["payer_seq"] >= 1 and e["entry_id"] in live
+    ]
+    sums["denied"] = sum(e["amount_cents"] for e in denials)
+    top = None
+    for e in denials:  # table order: the first of equal denials wins
+        if top is None or e["amount_cents"] > top["amount_cents"]:
+            top = e
     f = {k: sums[k] for k in ("charge", "paid", "contractual", "denied", "other", "patient_paid")}
     for k in PR_CODES:
         f[k] = sums[k]
@@ -134,27 +143,27 @@ def _encounter_ref(enc: dict, procs: list[dict]) -> dict:
 
         fig = dict.fromkeys(FIGURES, 0)
     adj = [p for p in procs if p["last"] > 0]
+    # Settled question 2: denied entirely = allowed 0 AND a live denial; a line
+    # brought to $0 by contractual adjustments alone is not a denial.
+    whole = [p for p in adj if p["allowed"] <= 0 and p["denied"] > 0]
+    denied = [p for p in adj if p["denied"] > 0]
     if not adj:
         cls = "AWAITING"
-    elif sum(p["allowed"] for p in adj) <= 0:
+    elif whole and sum(p["allowed"] for p in adj) <= 0:
         cls = "DENIAL"
-    elif any(p["allowed"] <= 0 for p in adj):
+    elif whole:
         cls = "PARTIAL_DENIAL"
-    elif any(p["denied"] > 0 for p in adj):
+    elif denied:
         cls = "UNRESOLVED"
     else:
         cls = "PAID"
     # Explanation: the procedure with the largest denial among the deciding ones
     # (first such procedure on ties).
     explain = None
-    if cls == "PARTIAL_DENIAL":
-        candidates = [p for p in adj if p["allowed"] <= 0]
-        explain = max(candidates, key=lambda p: (p["denied"], -p["line"]))
-    elif cls in ("DENIAL", "UNRESOLVED"):
-        candidates = [p for p in adj if p["denied"] > 0]
-        explain = (
-            max(candidates, key=lambda p: (p["denied"], -p["line"])) if candidates else adj[0]
-        )
+    if cls in ("DENIAL", "PARTIAL_DENIAL"):
+        explain = max(whole, key=lambda p: (p["denied"], -p["line"]))
+    elif cls == "UNRESOLVED":
+        explain = max(denied, key=lambda p: (p["denied"], -p["line"]))
     n_payers = _n_payers(enc)
     last = max((p["last"] for p in procs), default=0)
     if fig["balance"] == 0:
@@ -177,7 +186,9 @@ def _encounter_ref(enc: dict, procs: list[dict]) -> dict:
         "explain_line": explain["line"] if explain else None,
         "explain_group": explain["top"]["group_code"] if explain and explain["top"] else None,
         "explain_carc": explain["top"]["carc"] if explain and explain["top"] else None,
-        "explain_amount": (max(explain["denied"], 0) if explain else None),
+        "explain_amount": explain["denied"] if explain else None,
+        "explain_payer_seq": explain["top"]["payer_seq"] if explain else None,
+        "explain_payer_id": explain["top"]["payer_id"] if explain else None,
     }
 
 

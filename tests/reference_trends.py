@@ -324,7 +324,8 @@ def _history_ref(ledger, catalog, prior_weight):
 def worklist_ref(
     ledger, today=None, *, weights=None, horizon_days=90, prior_weight=10.0, catalog=None
 ) -> list[dict]:
-    """Not-balanced DENIAL / PARTIAL_DENIAL / UNRESOLVED encounters, highest priority first.
+    """Not-balanced DENIAL / PARTIAL_DENIAL / UNRESOLVED encounters with something at
+    stake, highest priority first.
 
     Scores are floats in the docstring's formula order (``math.log1p`` may
     differ from numpy's by an ulp); the ``why`` sentence is rebuilt from the row.
@@ -360,7 +361,10 @@ def worklist_ref(
         eid = c["encounter_id"]
         enc = encounters[eid]
         at_stake = open_denied[eid] if open_denied[eid] > 0 else max(c["payer_balance"], 0)
-        seq = max(c["last_payer_seq"], 1)
+        if at_stake <= 0:
+            continue  # nothing left to chase from a payer (e.g. all pushed to PR)
+        # The payer whose denial explains the class (may precede the last payer).
+        seq = c["explain_payer_seq"] or max(c["last_payer_seq"], 1)
         payer = enc[f"payer{seq}_id"]
         ref_data = payers.get(payer, {})
         carc = c["explain_carc"]

@@ -308,3 +308,268 @@ def test_root_cause_trend_runs_to_the_ledger_end():
     row = root_causes(ledger, by=("carc",), as_of=dt.date(2025, 2, 28)).to_pylist()[0]
     assert row["monthly_cents"] == [10000, 20000] and row["denied_cents"] == 30000
     assert row["growing"] is True
+
+
+# --- Settled questions 1 and 2, findings 1 and 5: every payer's denials count,
+# "denied entirely" needs a denial (issue #13, part A) ---
+
+A_SQ1_ROWS = [
+    (1, "charge", 4500),
+    (1, "payment", 2288),
+    (1, "adjustment", 1491, "CO", "45"),
+    (1, "adjustment", 254, "PR", "2"),
+    (1, "adjustment", 467, "PI", "59"),
+    (2, "payment", 219),
+    (2, "adjustment", 4246, "OA", "23"),
+    (2, "adjustment", 35, "PR", "2"),
+    (0, "patient_payment", 35),
+]
+A_EXPLAIN = ("explain_line", "explain_group", "explain_carc", "explain_amount")
+
+
+def _a_sq1_ledger():
+    """DOMAIN.md Settled question 1: fee $45; the primary denies PI-59 $4.67, the
+    secondary pays its share of the primary's PR, the patient pays the rest."""
+    return make_ledger(
+        [("E1", ("P1", "P2"))], [("E1", 1, "99213", 4500)], _entries("E1", 1, A_SQ1_ROWS)
+    )
+
+
+def _a_row(ledger, eid="E1"):
+    return next(r for r in lk.classify(ledger).to_pylist() if r["encounter_id"] == eid)
+
+
+def _a_worklist(ledger):
+    cols = ["encounter_id", "class", "payer_id", "payer_seq", "line", "carc", "at_stake_cents"]
+    return lk.worklist(ledger).select(cols).to_pylist()
+
+
+def test_settled_1_every_payers_denial_counts():
+    """Fee $45.00; primary pays $22.88, CO-45 $14.91, PR-2 $2.54, PI-59 $4.67;
+    secondary pays $2.19, OA-23 $42.46, PR-2 $0.35; patient pays $0.35 -> balance
+    $4.67, denied $4.67 -> UNRESOLVED, explained by that line, PI-59, $4.67, payer 1."""
+    row = _a_row(_a_sq1_ledger())
+    assert (row["class"], row["balanced"], row["balance"], row["denied"]) == (
+        "UNRESOLVED",
+        False,
+        467,
+        467,
+    )
+    assert [row[k] for k in A_EXPLAIN] == [1, "PI", "59", 467]
+    assert (row["explain_payer_seq"], row["explain_payer_id"]) == (1, "P1")
+    # PR still follows the last adjudicating payer; allowed = all payments + its PR-2.
+    assert (row["pr"], row["open_pr"], row["payer_balance"]) == (35, 0, 467)
+    assert row["allowed"] == 2288 + 219 + 35 == 2542
+    assert (row["last_payer_seq"], row["stage"]) == (2, "payer_2")
+
+
+def test_settled_1_denial_work_ends_only_by_negation_write_off_push_or_payment():
+    ledger = _a_sq1_ledger()
+    pi59 = 5  # entry_id of the PI-59 line in A_SQ1_ROWS (make_ledger numbers from 1)
+    # A write-off of the denied $4.67: balanced, off the worklist; the payer's decision stays.
+    written = ledger.append(_entries("E1", 1, [(1, "write_off", 467)]))
+    row = _a_row(written)
+    assert (row["class"], row["stage"], row["balance"], row["denied"]) == (
+        "UNRESOLVED",
+        "finalized",
+        0,
+        467,
+    )
+    assert _a_worklist(written) == []
+    # A push to PR: the patient owes $4.67, no payer balance is left to chase.
+    pushed = ledger.append(_entries("E1", 1, [(2, "transfer_to_pr", 467)]))
+    row = _a_row(pushed)
+    assert (row["stage"], row["open_pr"], row["payer_balance"], row["balance"]) == (
+        "patient",
+        467,
+        0,
+        467,
+    )
+    assert _a_worklist(pushed) == []
+    # The primary pays after an appeal: balance 0.
+    paid = ledger.append(_entries("E1", 1, [(1, "payment", 467)]))
+    row = _a_row(paid)
+    assert (row["balanced"], row["stage"], row["allowed"]) == (True, "finalized", 3009)
+    assert _a_worklist(paid) == []
+    # A negation of the denial: nothing is denied any more (the $4.67 is still owed).
+    negated = ledger.append(
+        [
+            dict(
+                encounter_id="E1",
+                line=1,
+                payer_seq=1,
+                kind="adjustment",
+                amount_cents=-467,
+                group_code="PI",
+                carc="59",
+                negates=pi59,
+            )
+        ]
+    )
+    row = _a_row(negated)
+    assert (row["class"], row["denied"], row["balance"], row["explain_carc"]) == (
+        "PAID",
+        0,
+        467,
+        None,
+    )
+    # A secondary's payment, PR or OA-23 alone never cures it (the SQ1 ledger itself).
+    assert _a_worklist(ledger) == [
+        {
+            "encounter_id": "E1",
+            "class": "UNRESOLVED",
+            "payer_id": "P1",
+            "payer_seq": 1,
+            "line": 1,
+            "carc": "59",
+            "at_stake_cents": 467,
+        }
+    ]
+
+
+def test_settled_1_three_payers_each_denial_counts():
+    """Primary: pays $60, CO-45 $20, PR-2 $15, PI-59 $5 on a $100 line; secondary:
+    pays $6 of the $15, denies CO-16 $4, PR-2 $5, OA-23 $85; tertiary: pays $3,
+    PR-2 $2, OA-23 $95. Denied $9 (both denials), balance $9 + $2 open PR."""
+    rows = [
+        (1, "charge", 10000),
+        (1, "payment", 6000),
+        (1, "adjustment", 2000, "CO", "45"),
+        (1, "adjustment", 1500, "PR", "2"),
+        (1, "adjustment", 500, "PI", "59"),
+        (2, "payment", 600),
+        (2, "adjustment", 400, "CO", "16"),
+        (2, "adjustment", 500, "PR", "2"),
+        (2, "adjustment", 8500, "OA", "23"),
+        (3, "payment", 300),
+        (3, "adjustment", 200, "PR", "2"),
+        (3, "adjustment", 9500, "OA", "23"),
+    ]
+    ledger = make_ledger(
+        [("E1", ("P1", "P2", "P3"))], [("E1", 1, "99213", 10000)], _entries("E1", 1, rows)
+    )
+    row = _a_row(ledger)
+    assert (row["class"], row["denied"], row["balance"], row["open_pr"]) == (
+        "UNRESOLVED",
+        900,
+        1100,
+        200,
+    )
+    assert (row["payer_balance"], row["allowed"], row["stage"]) == (900, 6900 + 200, "payer_3")
+    # The largest denial names the line: the primary's PI-59 $5 (of $9 denied).
+    assert [row[k] for k in A_EXPLAIN] == [1, "PI", "59", 900]
+    assert (row["explain_payer_seq"], row["explain_payer_id"]) == (1, "P1")
+    dollars = lk.metrics.denial_dollars(ledger, by=("payer", "carc")).to_pylist()
+    assert [(r["payer"], r["carc"], r["denied_cents"]) for r in dollars] == [
+        ("P1", "59", 500),
+        ("P2", "16", 400),
+    ]
+
+
+def test_settled_2_zero_allowed_contractual_lines_are_paid_at_zero():
+    """An encounter of only lines brought to allowed $0 by CO-45 is PAID at $0."""
+    entries = _entries("E1", 1, [(1, "charge", 2500), (1, "adjustment", 2500, "CO", "45")])
+    entries += _entries(
+        "E1", 2, [(1, "charge", 900), (1, "payment", 0), (1, "adjustment", 900, "CO", "45")]
+    )
+    ledger = make_ledger(
+        [("E1", ("P1",))], [("E1", 1, "99213", 2500), ("E1", 2, "36415", 900)], entries
+    )
+    row = _a_row(ledger)
+    assert (row["class"], row["allowed"], row["denied"], row["balance"]) == ("PAID", 0, 0, 0)
+    assert (row["stage"], row["explain_line"], row["explain_amount"]) == ("finalized", None, None)
+    assert _a_worklist(ledger) == []
+
+
+def test_settled_2_denial_needs_a_denial_and_names_it():
+    """Allowed $0 on the whole encounter: line 1 CO-45 to $0 (larger charge), line 2
+    CO-50 denied $120 -> DENIAL, explained by line 2, CO-50, $120, never by line 1."""
+    entries = _entries("E1", 1, [(1, "charge", 30000), (1, "adjustment", 30000, "CO", "45")])
+    entries += _entries("E1", 2, [(1, "charge", 12000), (1, "adjustment", 12000, "CO", "50")])
+    ledger = make_ledger(
+        [("E1", ("P1",))], [("E1", 1, "99214", 30000), ("E1", 2, "93000", 12000)], entries
+    )
+    row = _a_row(ledger)
+    assert (row["class"], row["allowed"], row["denied"], row["balance"]) == (
+        "DENIAL",
+        0,
+        12000,
+        12000,
+    )
+    assert [row[k] for k in A_EXPLAIN] == [2, "CO", "50", 12000]
+    assert row["explain_payer_seq"] == 1
+
+
+def test_finding_1_primary_denial_survives_a_secondary_payment():
+    """Issue #13 finding 1: payer 1 pays a line but denies PI-59 $4.67; payer 2 pays its
+    share. Was PAID, stage payer_2, nothing explained, on no worklist. Now UNRESOLVED,
+    explained by payer 1's PI-59 $4.67, chased with payer 1 ($4.67 at stake), and
+    counted in open denied dollars under PI-59. A second, fully paid line changes
+    nothing."""
+    rows2 = [
+        (1, "charge", 8000),
+        (1, "payment", 6400),
+        (1, "adjustment", 1600, "PR", "2"),
+        (2, "payment", 1600),
+        (2, "adjustment", 6400, "OA", "23"),
+    ]
+    ledger = make_ledger(
+        [("E1", ("P1", "P2"))],
+        [("E1", 1, "99213", 4500), ("E1", 2, "99214", 8000)],
+        _entries("E1", 1, A_SQ1_ROWS) + _entries("E1", 2, rows2),
+    )
+    row = _a_row(ledger)
+    assert (row["class"], row["stage"], row["balance"], row["payer_balance"]) == (
+        "UNRESOLVED",
+        "payer_2",
+        467,
+        467,
+    )
+    assert [row[k] for k in A_EXPLAIN] == [1, "PI", "59", 467]
+    assert row["explain_payer_id"] == "P1"
+    assert [
+        (r["payer_id"], r["payer_seq"], r["carc"], r["at_stake_cents"])
+        for r in _a_worklist(ledger)
+    ] == [("P1", 1, "59", 467)]
+    open_denied = lk.metrics.open_denial_dollars(ledger, by="carc").to_pylist()
+    assert [(r["carc"], r["open_denied_cents"]) for r in open_denied] == [("59", 467)]
+
+
+def test_finding_5_no_denial_with_nothing_denied():
+    """Issue #13 finding 5: a line brought to allowed $0 by CO-45 alone made its
+    encounter PARTIAL_DENIAL with $0 denied and no CARC. It is PAID now; a real
+    partial denial next to it still names its CARC and a non-zero amount."""
+    paid = _entries(
+        "E1", 1, [(1, "charge", 10000), (1, "payment", 7000), (1, "adjustment", 3000, "CO", "45")]
+    )
+    zero = _entries(
+        "E1", 2, [(1, "charge", 1500), (1, "payment", 0), (1, "adjustment", 1500, "CO", "45")]
+    )
+    denied = _entries(
+        "E2", 3, [(1, "charge", 2000), (1, "payment", 0), (1, "adjustment", 2000, "CO", "97")]
+    )
+    ledger = make_ledger(
+        [("E1", ("P1",)), ("E2", ("P1",))],
+        [
+            ("E1", 1, "99213", 10000),
+            ("E1", 2, "36415", 1500),
+            ("E2", 1, "99213", 10000),
+            ("E2", 2, "36415", 1500),
+            ("E2", 3, "97597", 2000),
+        ],
+        paid + zero + [dict(e, encounter_id="E2") for e in paid + zero] + denied,
+    )
+    e1 = _a_row(ledger, "E1")
+    assert (e1["class"], e1["allowed"], e1["denied"], e1["balanced"]) == ("PAID", 7000, 0, True)
+    assert e1["explain_carc"] is None
+    e2 = _a_row(ledger, "E2")
+    assert (e2["class"], e2["allowed"], e2["denied"], e2["balance"]) == (
+        "PARTIAL_DENIAL",
+        7000,
+        2000,
+        2000,
+    )
+    assert [e2[k] for k in A_EXPLAIN] == [3, "CO", "97", 2000]
+    assert [(r["encounter_id"], r["carc"], r["at_stake_cents"]) for r in _a_worklist(ledger)] == [
+        ("E2", "97", 2000)
+    ]

@@ -148,14 +148,23 @@ def test_weights_change_the_order(ledger):
 
 
 def test_worklist_is_the_unbalanced_denials_of_classify():
+    """Not-balanced worked classes with something left to chase from a payer: open
+    denied dollars, else a payer balance (a push to PR ends a denial's work)."""
     ledger = lk.synth.generate(2000, seed=3)
     wl = worklist(ledger)
     cls = lk.classify(ledger).to_pylist()
+    open_denied = {}
+    for p in lk.balances(ledger, "procedure").to_pylist():
+        line_open = max(min(p["denied"], p["payer_balance"]), 0)
+        open_denied[p["encounter_id"]] = open_denied.get(p["encounter_id"], 0) + line_open
     want = {
         r["encounter_id"]
         for r in cls
-        if not r["balanced"] and r["class"] in ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED")
+        if not r["balanced"]
+        and r["class"] in ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED")
+        and (open_denied.get(r["encounter_id"], 0) > 0 or r["payer_balance"] > 0)
     }
+    assert len(want) > 100  # the synthetic ledger has plenty of work
     assert set(wl["encounter_id"].to_pylist()) == want
     prio = wl["priority"].to_pylist()
     assert prio == sorted(prio, reverse=True)

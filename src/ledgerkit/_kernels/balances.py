@@ -41,19 +41,6 @@ F_OPEN_PR = FIGURES.index("open_pr")
 F_PAYER_BALANCE = FIGURES.index("payer_balance")
 
 
-@njit
-def last_adjudicating_payer_nb(codes):
-    """Highest payer_seq with a live payment or adjustment (0 when none)."""
-    last = 0
-    for i in range(codes.shape[0]):
-        c = codes[i]
-        bucket = C.bucket_of(c)
-        seq = C.payer_seq_of(c)
-        if C.is_live(c) and seq > last and bucket >= C.PAID and bucket <= C.OTHER:
-            last = seq
-    return last
-
-
 SCRATCH = 16 + 20  # per-bucket sums, then PR/denied sums per payer_seq (see below)
 
 
@@ -61,13 +48,27 @@ SCRATCH = 16 + 20  # per-bucket sums, then PR/denied sums per payer_seq (see bel
 def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
     """Fill ``out`` (length N_FIGURES) for one procedure; return (last payer, top denial).
 
-    ``top denial`` is the position (within ``codes``) of the last payer's largest
-    live denied entry, or -1. ``scratch`` (int64[SCRATCH]) is reused between
-    calls; pass one per thread (allocated here when omitted).
+    ``top denial`` is the position (within ``codes``) of the largest live denied
+    entry of any payer (the first one on ties), or -1. ``scratch``
+    (int64[SCRATCH]) is reused between calls; pass one per thread (allocated
+    here when omitted).
 
     One pass sums every entry into a small table: by bucket, and for PR and
-    denials also by payer_seq, because only the last adjudicating payer's PR
-    and denials count (earlier payers' PR was billed on to the next payer).
+    denials also by payer_seq. PR counts only for the last adjudicating payer
+    (earlier payers' PR was billed on to the next payer). ``denied`` is the sum
+    of the live denials of *every* payer (payer_seq >= 1; DOMAIN.md, Settled
+    question 1): a later payer's payment, PR or OA-23 does not cure an earlier
+    payer's denial, because under coordination of benefits the secondary pays
+    its share of what the primary *allowed*.
+
+    ``denied`` records what the payers decided; it is not lowered by what
+    happens afterwards. Only a negation (the denial is no longer live) takes an
+    amount out of it. The work a denial leaves ends through the balance: a
+    write-off lowers ``balance`` (and so ``payer_balance``), a push to PR moves
+    the amount from ``payer_balance`` to ``open_pr``, and a payment lowers
+    both. What is still open on a denial is ``min(denied, payer_balance)``
+    (floored at 0), and a procedure whose balance is 0 is balanced, hence off
+    the worklist, whatever its ``denied``.
     """
     if scratch is None:
         scratch = np.empty(SCRATCH, np.int64)
@@ -91,13 +92,14 @@ def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
     coins = scratch[k + 1]
     copay = scratch[k + 2]
     pr_other = scratch[k + 3]
-    denied = scratch[k + 4]
+    # Every payer's denials (Settled question 1); payer_seq 0 is the patient.
+    denied = scratch[16 + 5 + 4] + scratch[16 + 10 + 4] + scratch[16 + 15 + 4]
     top = -1
     if n_denied > 0:  # a second look only where something was denied
         top_amount = 0
         for i in range(codes.shape[0]):
             c = codes[i]
-            if C.bucket_of(c) == C.DENIED and C.payer_seq_of(c) == last and C.is_live(c):
+            if C.bucket_of(c) == C.DENIED and C.payer_seq_of(c) >= 1 and C.is_live(c):
                 if top < 0 or amounts[i] > top_amount:
                     top = i
                     top_amount = amounts[i]

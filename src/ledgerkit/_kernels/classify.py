@@ -24,14 +24,28 @@ from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
 
 @njit
-def classify_encounter_nb(n_adjudicated, allowed_adj, any_zero_allowed, any_denied):
-    """The class of one encounter from its adjudicated procedures (DOMAIN.md)."""
+def denied_entirely_nb(allowed, denied):
+    """A procedure is denied entirely when allowed is 0 *and* it carries a live denial.
+
+    A line brought to allowed 0 by contractual adjustments alone is a
+    zero-allowed line, not a denial (DOMAIN.md, Settled question 2).
+    """
+    return allowed <= 0 and denied > 0
+
+
+@njit
+def classify_encounter_nb(n_adjudicated, allowed_adj, any_denied_entirely, any_denied):
+    """The class of one encounter from its adjudicated procedures (DOMAIN.md).
+
+    DENIAL: allowed 0 as a whole and a procedure denied entirely; PARTIAL_DENIAL:
+    allowed > 0 and a procedure denied entirely; UNRESOLVED: some amount denied
+    (by any payer); PAID otherwise, including an encounter of zero-allowed
+    contractual-only lines (PAID at $0).
+    """
     if n_adjudicated == 0:
         return C.AWAITING
-    if allowed_adj <= 0:
-        return C.DENIAL
-    if any_zero_allowed:
-        return C.PARTIAL_DENIAL
+    if any_denied_entirely:
+        return C.DENIAL if allowed_adj <= 0 else C.PARTIAL_DENIAL
     if any_denied:
         return C.UNRESOLVED
     return C.PAID_CLASS
@@ -79,14 +93,13 @@ def classify_chunk_nb(
         n_adj = 0
         enc_last = 0
         allowed_adj = 0
-        any_zero = False
-        any_denied = False
-        # Best explanation so far for each class of cause.
-        zero_p = zero_e = -1
-        zero_amt = 0
+        # Best explanation so far for each class of cause: the procedure with the
+        # largest denied amount (the first on ties) among those denied entirely,
+        # and among all denied ones.
+        whole_p = whole_e = -1
+        whole_amt = 0
         den_p = den_e = -1
-        den_amt = -1
-        first_adj = first_e = -1
+        den_amt = 0
         for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
             lo = proc_entry_start[p]
             hi = proc_entry_start[p + 1]
@@ -100,20 +113,16 @@ def classify_chunk_nb(
             allowed = buf[F_ALLOWED]
             denied = buf[F_DENIED]
             allowed_adj += allowed
+            if denied <= 0:
+                continue
             top_pos = lo + top if top >= 0 else -1
-            if first_adj < 0:
-                first_adj, first_e = p, top_pos
-            if allowed <= 0:
-                any_zero = True
-                if zero_p < 0 or denied > zero_amt:
-                    zero_p, zero_e, zero_amt = p, top_pos, denied
-            if denied > 0:
-                any_denied = True
-                if denied > den_amt:
-                    den_p, den_e, den_amt = p, top_pos, denied
+            if den_p < 0 or denied > den_amt:
+                den_p, den_e, den_amt = p, top_pos, denied
+            if denied_entirely_nb(allowed, denied) and (whole_p < 0 or denied > whole_amt):
+                whole_p, whole_e, whole_amt = p, top_pos, denied
         for f in range(N_FIGURES):
             figures[f, e] = acc[f]
-        cls = classify_encounter_nb(n_adj, allowed_adj, any_zero, any_denied)
+        cls = classify_encounter_nb(n_adj, allowed_adj, whole_p >= 0, den_p >= 0)
         enc_class[e] = cls
         enc_last_payer[e] = enc_last
         enc_stage[e] = stage_nb(
@@ -124,16 +133,14 @@ def classify_chunk_nb(
             enc_n_payers[e],
             enc_pending[e],
         )
-        if cls == C.PARTIAL_DENIAL:
-            explain_proc[e], explain_entry[e] = zero_p, zero_e
-            explain_amount[e] = max(zero_amt, 0)
-        elif (cls == C.DENIAL or cls == C.UNRESOLVED) and den_p >= 0:
+        # Every DENIAL / PARTIAL_DENIAL / UNRESOLVED names a procedure, a live
+        # denied entry (CARC, payer) and a positive amount: the class needs one.
+        if cls == C.DENIAL or cls == C.PARTIAL_DENIAL:
+            explain_proc[e], explain_entry[e] = whole_p, whole_e
+            explain_amount[e] = whole_amt
+        elif cls == C.UNRESOLVED:
             explain_proc[e], explain_entry[e] = den_p, den_e
             explain_amount[e] = den_amt
-        elif cls == C.DENIAL:
-            # Allowed 0 with nothing denied (e.g. all contractual): name the line.
-            explain_proc[e], explain_entry[e] = first_adj, first_e
-            explain_amount[e] = 0
         else:
             explain_proc[e], explain_entry[e] = -1, -1
             explain_amount[e] = 0
@@ -159,7 +166,12 @@ def classify_nb(
 
     ``figures[:, e]`` sums the procedure figures; ``explain_proc[e]`` and
     ``explain_entry[e]`` (grouped positions, -1 when none) name the procedure and
-    the denied entry that decided a DENIAL, PARTIAL_DENIAL or UNRESOLVED class.
+    the denied entry that decided a DENIAL, PARTIAL_DENIAL or UNRESOLVED class:
+    for DENIAL and PARTIAL_DENIAL the procedure denied entirely with the largest
+    ``denied``, for UNRESOLVED the procedure with the largest ``denied`` (first
+    on ties), and on it the largest live denial of any payer (which may be an
+    earlier payer's). ``explain_amount[e]`` is that procedure's ``denied``
+    (> 0), else 0.
 
     The parallel loop only hands out chunks: the work is in the serial
     :func:`classify_chunk_nb`, which keeps the parfor small and compilation
@@ -220,7 +232,7 @@ def ledger_figures_nb(
             n_adj = 0
             enc_last = 0
             allowed_adj = 0
-            any_zero = False
+            any_whole = False
             any_denied = False
             balance = 0
             payer_balance = 0
@@ -244,13 +256,13 @@ def ledger_figures_nb(
                 n_adj += 1
                 enc_last = max(enc_last, last)
                 allowed_adj += buf[F_ALLOWED]
-                if buf[F_ALLOWED] <= 0:
-                    any_zero = True
+                if denied_entirely_nb(buf[F_ALLOWED], buf[F_DENIED]):
+                    any_whole = True
                 if buf[F_DENIED] > 0:
                     any_denied = True
             enc_balance[e] = balance
             enc_allowed[e] = allowed
-            enc_class[e] = classify_encounter_nb(n_adj, allowed_adj, any_zero, any_denied)
+            enc_class[e] = classify_encounter_nb(n_adj, allowed_adj, any_whole, any_denied)
             enc_stage[e] = stage_nb(
                 balance, payer_balance, open_pr, enc_last, enc_n_payers[e], False
             )

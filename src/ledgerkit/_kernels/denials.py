@@ -12,7 +12,6 @@ import numpy as np
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels._njit import njit, njit_parallel
-from ledgerkit._kernels.balances import last_adjudicating_payer_nb
 from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
 NO_DAY = -(2**31)
@@ -53,7 +52,9 @@ def denial_facts_nb(
         last day of a payer payment/adjustment, write-off or transfer posted
         after that day (``NO_DAY`` when none).
     top_reason[p]
-        CARC of the last adjudicating payer's largest live denial (-1 none).
+        CARC of the largest live denial of any payer (-1 none; the first on
+        ties), as ``procedure_figures_nb`` picks it: every payer's denials
+        count (DOMAIN.md, Settled question 1).
     """
     n_enc = enc_proc_start.shape[0] - 1
     for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
@@ -75,7 +76,6 @@ def denial_facts_nb(
             for p in range(p0, p1):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
-                last = last_adjudicating_payer_nb(codes[lo:hi])
                 fd = 0
                 fr = -1
                 fr_amt = 0
@@ -88,7 +88,7 @@ def denial_facts_nb(
                     b = C.bucket_of(c)
                     s = C.payer_seq_of(c)
                     a = amounts[i]
-                    if b == C.DENIED and s == last and C.is_live(c):
+                    if b == C.DENIED and s >= 1 and C.is_live(c):
                         if tr < 0 or a > tr_amt:
                             tr = carc[i]
                             tr_amt = a

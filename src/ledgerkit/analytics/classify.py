@@ -3,13 +3,17 @@
 Over the procedures a payer adjudicated (a live payment or adjustment from
 payer_seq >= 1):
 
-- DENIAL: the encounter's allowed amount is 0 as a whole;
-- PARTIAL_DENIAL: some procedure has allowed > 0 and another has allowed 0;
-- UNRESOLVED: allowed > 0 everywhere but some amount was denied;
-- PAID: none of the above;
+- DENIAL: the encounter's allowed amount is 0 as a whole and some procedure
+  is denied entirely (allowed 0 *and* a live denial);
+- PARTIAL_DENIAL: allowed > 0 and some procedure is denied entirely;
+- UNRESOLVED: no procedure denied entirely, but some amount was denied (by
+  any payer: a primary's denial stays when a secondary pays its share);
+- PAID: none of the above, including lines brought to allowed $0 by
+  contractual adjustments alone (an encounter of only such lines is PAID at $0);
 - AWAITING: no payer has adjudicated any procedure yet.
 
-The class says what the payer decided; ``balanced`` says whether work is left.
+The class says what the payers decided; ``balanced`` says whether work is left
+(DOMAIN.md, Settled questions 1 and 2).
 """
 
 from __future__ import annotations
@@ -91,8 +95,13 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
         ``encounter_id``, ``class``, ``stage``, ``balanced``, ``last_payer_seq``,
         the figures of :func:`ledgerkit.balances` (encounter level), and the
         explanation: ``explain_line`` (procedure line), ``explain_group``,
-        ``explain_carc`` (the largest denial on it) and ``explain_amount``
-        (denied on that line), null for PAID and AWAITING.
+        ``explain_carc`` (the largest live denial on it, of any payer),
+        ``explain_amount`` (denied on that line, by every payer; > 0),
+        ``explain_payer_seq`` and ``explain_payer_id`` (the payer that posted
+        that denial), null for PAID and AWAITING. Every payer's live denials
+        count, so a primary's denial stays open when a secondary pays its
+        share; a procedure is denied entirely only when its allowed is 0 and
+        it carries a live denial (DOMAIN.md, Settled questions 1 and 2).
 
     Examples
     --------
@@ -131,6 +140,11 @@ def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
         values = pa.array(values, pa.string())
         out[f"explain_{name}"] = pa.DictionaryArray.from_arrays(indices, values).cast(pa.string())
     out["explain_amount"] = pa.array(amount, mask=proc_rows < 0)
+    # Which payer denied: under Settled question 1 it may be an earlier payer
+    # than the last adjudicating one.
+    entries = pa.array(entry_rows, mask=entry_rows < 0)
+    out["explain_payer_seq"] = ledger.entries["payer_seq"].take(entries)
+    out["explain_payer_id"] = ledger.entries["payer_id"].take(entries).cast(pa.string())
     return out
 
 

@@ -4,15 +4,20 @@ See DOMAIN.md, "Denial management". (The module is not named ``worklist`` so
 that importing it never hides the ``ledgerkit.worklist`` function.)
 
 Rows are the not-balanced encounters classed DENIAL, PARTIAL_DENIAL or
-UNRESOLVED. For each:
+UNRESOLVED that still have something at stake (below). A denial's work ends
+(DOMAIN.md, Settled question 1) when a negation takes it back, or when
+write-offs, pushes to PR and payments leave no payer balance on it: a write-off
+or payment that brings the balance to 0 makes the encounter balanced; a push to
+PR moves what is left to the patient (stage ``patient``, $0 at stake). For each:
 
 at stake
     the encounter's open denied dollars: per line ``min(denied,
-    payer_balance)`` floored at 0, summed; when that is 0 (e.g. a DENIAL with
-    allowed 0 but no denial CARC) the payer balance instead.
+    payer_balance)`` floored at 0, summed (``denied`` counts every payer's
+    live denials); when that is 0 the payer balance instead.
 denying payer, reason
-    the last payer that adjudicated the encounter, and the CARC/group/line of
-    its largest denial (the classification's explanation).
+    the payer that posted the denial the classification names (which may be
+    an earlier payer than the last to adjudicate: a primary's denial stays
+    open when a secondary pays its share), and that denial's CARC/group/line.
 next action
     the catalogue's usual next action for that CARC.
 deadline
@@ -161,9 +166,14 @@ def worklist(
     payer_balance = numpy_array(table["payer_balance"])[enc]
     at_stake = sums["open"][enc]
     at_stake = np.where(at_stake > 0, at_stake, np.maximum(payer_balance, 0))
+    # Nothing at stake, nothing to work: a push to PR (or a payment) that leaves
+    # no payer balance ends a denial's work even though the patient still owes.
+    keep = at_stake > 0
+    enc, payer_balance, at_stake = enc[keep], payer_balance[keep], at_stake[keep]
 
     # Denying payer and its reference data.
-    seq = np.maximum(numpy_array(table["last_payer_seq"])[enc], 1).astype(np.int64)
+    seq = numpy_array(table["explain_payer_seq"], fill=0)[enc].astype(np.int64)
+    seq = np.where(seq > 0, seq, np.maximum(numpy_array(table["last_payer_seq"])[enc], 1))
     payers = ledger.payers
     payer_ids = payers["payer_id"].to_pylist()
     pay_idx = np.full(len(enc), len(payer_ids), np.int64)
