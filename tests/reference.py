@@ -188,7 +188,6 @@ def _encounter_ref(enc: dict, procs: list[dict]) -> dict:
         "explain_carc": explain["top"]["carc"] if explain and explain["top"] else None,
         "explain_amount": explain["denied"] if explain else None,
         "explain_payer_seq": explain["top"]["payer_seq"] if explain else None,
-        "explain_payer_id": explain["top"]["payer_id"] if explain else None,
     }
 
 

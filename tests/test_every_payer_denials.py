@@ -122,10 +122,12 @@ def test_worklist_chases_the_denying_payer(ledger):
     }
     wl = lk.worklist(ledger).to_pylist()
     assert {r["encounter_id"] for r in wl} == set(todo)
+    payers = {e["encounter_id"]: e for e in ledger.encounters.to_pylist()}
     for r in wl:
         c = todo[r["encounter_id"]]
+        denying = payers[r["encounter_id"]][f"payer{c['explain_payer_seq']}_id"]
         assert (r["payer_id"], r["payer_seq"], r["carc"], r["line"]) == (
-            c["explain_payer_id"],
+            denying,
             c["explain_payer_seq"],
             c["explain_carc"],
             c["explain_line"],

@@ -82,6 +82,7 @@ def classify_chunk_nb(
     explain_proc,
     explain_entry,
     explain_amount,
+    explain_payer,
 ):
     """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
     buf = np.empty(N_FIGURES, np.int64)
@@ -144,6 +145,8 @@ def classify_chunk_nb(
         else:
             explain_proc[e], explain_entry[e] = -1, -1
             explain_amount[e] = 0
+        top_e = explain_entry[e]
+        explain_payer[e] = C.payer_seq_of(codes[top_e]) if top_e >= 0 else 0
 
 
 @njit_parallel
@@ -161,6 +164,7 @@ def classify_nb(
     explain_proc,
     explain_entry,
     explain_amount,
+    explain_payer,
 ):
     """Encounter figures, class, stage and explanation in one pass.
 
@@ -171,7 +175,7 @@ def classify_nb(
     ``denied``, for UNRESOLVED the procedure with the largest ``denied`` (first
     on ties), and on it the largest live denial of any payer (which may be an
     earlier payer's). ``explain_amount[e]`` is that procedure's ``denied``
-    (> 0), else 0.
+    (> 0), else 0; ``explain_payer[e]`` the payer_seq of that entry, else 0.
 
     The parallel loop only hands out chunks: the work is in the serial
     :func:`classify_chunk_nb`, which keeps the parfor small and compilation
@@ -196,6 +200,7 @@ def classify_nb(
             explain_proc,
             explain_entry,
             explain_amount,
+            explain_payer,
         )
 
 

@@ -35,9 +35,11 @@ WORKLIST_CLASSES = ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED")
 
 
 def encounter_figures(ledger: Ledger, policy=None, pending=None):
-    """Run the one-pass kernel: (figures, class, stage, last payer, proc, entry, amount).
+    """Run the one-pass kernel: (figures, class, stage, last payer, proc, entry, amount,
+    denying payer).
 
-    ``proc`` and ``entry`` are procedures/entries *table rows* (-1 when none).
+    ``proc`` and ``entry`` are procedures/entries *table rows* (-1 when none);
+    ``denying payer`` is the payer_seq of the explaining denial (0 when none).
     """
     policy = policy or ledger.policy
     keys = ledger.keys
@@ -51,6 +53,7 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None):
     explain_proc = np.empty(n_enc, np.int64)
     explain_entry = np.empty(n_enc, np.int64)
     explain_amount = np.empty(n_enc, np.int64)
+    explain_payer = np.empty(n_enc, np.int8)
     classify_nb(
         codes,
         keys.amounts,
@@ -65,6 +68,7 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None):
         explain_proc,
         explain_entry,
         explain_amount,
+        explain_payer,
     )
     return (
         figures,
@@ -74,6 +78,7 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None):
         keys.proc_rows(explain_proc),
         keys.entry_rows(explain_entry),
         explain_amount,
+        explain_payer,
     )
 
 
@@ -97,8 +102,8 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
         explanation: ``explain_line`` (procedure line), ``explain_group``,
         ``explain_carc`` (the largest live denial on it, of any payer),
         ``explain_amount`` (denied on that line, by every payer; > 0),
-        ``explain_payer_seq`` and ``explain_payer_id`` (the payer that posted
-        that denial), null for PAID and AWAITING. Every payer's live denials
+        ``explain_payer_seq`` (the payer that posted that denial; its id is the
+        encounter's ``payer{k}_id``), null for PAID and AWAITING. Every payer's live denials
         count, so a primary's denial stays open when a secondary pays its
         share; a procedure is denied entirely only when its allowed is 0 and
         it carries a live denial (DOMAIN.md, Settled questions 1 and 2).
@@ -111,8 +116,8 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
     >>> sorted(set(table["class"].to_pylist())) <= sorted(lk.CLASSES)
     True
     """
-    figures, enc_class, enc_stage, enc_last, proc_rows, entry_rows, amount = encounter_figures(
-        ledger, policy, pending
+    figures, enc_class, enc_stage, enc_last, proc_rows, entry_rows, amount, seq = (
+        encounter_figures(ledger, policy, pending)
     )
     columns = {
         "encounter_id": ledger.encounters["encounter_id"],
@@ -123,14 +128,15 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
     }
     for i, name in enumerate(FIGURES):
         columns[name] = pa.array(figures[i])
-    columns.update(_explanation(ledger, proc_rows, entry_rows, amount))
+    columns.update(_explanation(ledger, proc_rows, entry_rows, amount, seq))
     return pa.table(columns)
 
 
-def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
+def _explanation(ledger: Ledger, proc_rows, entry_rows, amount, seq) -> dict:
     # Gather from the cached dense reason codes (one value per encounter);
     # null indices give nulls.
-    procs = pa.array(proc_rows, mask=proc_rows < 0)
+    none = proc_rows < 0
+    procs = pa.array(proc_rows, mask=none)
     out = {"explain_line": ledger.procedures["line"].take(procs)}
     g_codes, g_values, c_codes, c_values = ledger.keys.reason_codes(ledger.entries)
     rows = np.maximum(entry_rows, 0)
@@ -139,12 +145,10 @@ def _explanation(ledger: Ledger, proc_rows, entry_rows, amount) -> dict:
         indices = pa.array(picked.astype(np.int32), mask=(entry_rows < 0) | (picked < 0))
         values = pa.array(values, pa.string())
         out[f"explain_{name}"] = pa.DictionaryArray.from_arrays(indices, values).cast(pa.string())
-    out["explain_amount"] = pa.array(amount, mask=proc_rows < 0)
+    out["explain_amount"] = pa.array(amount, mask=none)
     # Which payer denied: under Settled question 1 it may be an earlier payer
     # than the last adjudicating one.
-    entries = pa.array(entry_rows, mask=entry_rows < 0)
-    out["explain_payer_seq"] = ledger.entries["payer_seq"].take(entries)
-    out["explain_payer_id"] = ledger.entries["payer_id"].take(entries).cast(pa.string())
+    out["explain_payer_seq"] = pa.array(seq, mask=none)
     return out
 
 
