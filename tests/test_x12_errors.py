@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 
 from ledgerkit.x12 import X12Error, read_835
@@ -29,10 +30,10 @@ def edit(index: int, new: bytes | None) -> bytes:
     return b"\n".join(out) + b"\n"
 
 
-def read_file(tmp_path, data: bytes, name="bad.835"):
+def read_file(tmp_path, data: bytes, name="bad.835", strict=False):
     path = tmp_path / name
     path.write_bytes(data)
-    return read_835(path)
+    return read_835(path, strict=strict)
 
 
 # case: (bytes, segment number, segment id, element, reason pattern)
@@ -61,11 +62,24 @@ CASES = {
 }  # fmt: skip
 
 
+# Damage inside a claim costs that claim by default (a claim_skipped finding), and a
+# wrong SE count is a finding; strict=True keeps them errors.
+CLAIM_DAMAGE = {
+    "unknown_segment": 0, "bpr_in_claim": 0, "lq_in_claim": 0, "non_numeric_amount": 0,
+    "non_numeric_cas": 0, "subcent_amount": 0, "bad_quantity": 0, "bad_segment_id": 0,
+    "missing_required": 1,
+}  # fmt: skip  # case -> the claim left out (0: ENC-1001, segments 12-28; 1: ENC-1002)
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_names_file_segment_and_element(tmp_path, case):
     data, seg, sid, element, reason = CASES[case]
+    recovered = case in CLAIM_DAMAGE or case == "se_count"
+    if not recovered:
+        with pytest.raises(X12Error, match=reason):
+            read_file(tmp_path, data, f"{case}.835")
     with pytest.raises(X12Error, match=reason) as info:
-        read_file(tmp_path, data, f"{case}.835")
+        read_file(tmp_path, data, f"{case}.835", strict=True)
     err = info.value
     assert (err.segment_number, err.segment_id, err.element) == (seg, sid, element)
     msg = str(err)
@@ -76,7 +90,38 @@ def test_bad_input_names_file_segment_and_element(tmp_path, case):
         assert f"element {sid}{element:02d}" in msg
     # Never silently partial: the same bytes through the bytes path raise too.
     with pytest.raises(X12Error):
-        read_835(data)
+        read_835(data, strict=True)
+
+
+@pytest.mark.parametrize("case", sorted(CLAIM_DAMAGE))
+def test_damage_in_a_claim_costs_that_claim(case):
+    data, seg, sid, element, _ = CASES[case]
+    r = read_835(data)
+    kept = ["ENC-1001", "ENC-1002"]
+    lost = kept.pop(CLAIM_DAMAGE[case])
+    assert r.claims.column("encounter_id").to_pylist() == kept
+    skipped = r.findings.filter(pc.equal(r.findings["code"], "claim_skipped")).to_pylist()
+    withheld = case in ("unknown_segment", "bad_segment_id")  # damaged ids are not quoted
+    assert [(f["segment_number"], f["segment_id"], f["element"]) for f in skipped] == [
+        (seg, None if withheld else sid, element or None)
+    ]
+    clp = 12 if lost == "ENC-1001" else 29
+    assert f"the claim whose CLP is segment {clp} was left out" in skipped[0]["message"]
+    # the money left out shows in the payment's balancing check (BPR02 230.00)
+    unbalanced = r.findings.filter(pc.equal(r.findings["code"], "unbalanced_transaction"))
+    assert unbalanced["difference_cents"].to_pylist() == [15000 if lost == "ENC-1001" else 8000]
+    assert r.service_lines.column("claim_id").to_pylist() == [0] * (
+        1 if kept == ["ENC-1002"] else 2
+    )
+
+
+def test_wrong_se_count_is_a_finding():
+    r = read_835(CASES["se_count"][0])
+    assert r.claims.column("encounter_id").to_pylist() == ["ENC-1001", "ENC-1002"]
+    f = r.findings.to_pylist()
+    assert [(x["code"], x["segment_number"], x["segment_id"], x["element"]) for x in f] == [
+        ("se_count", 35, "SE", 1)
+    ]
 
 
 def test_empty_and_garbage_input():
@@ -92,13 +137,15 @@ def test_error_message_does_not_leak_names(tmp_path):
     data = BASE.replace(b"NM1*QC*1*DOE*JANE****MI*MEM1001", b"NM1*QC*1*DOE*JANE****MI*MEM1001*X*Y")
     data = data.replace(b"CLP*ENC-1001*1*300*150", b"CLP*ENC-1001*1*300*1S0")
     with pytest.raises(X12Error) as info:
-        read_835(data)
+        read_835(data, strict=True)
     assert "DOE" not in str(info.value) and "MEM1001" not in str(info.value)
+    messages = " ".join(read_835(data).findings.column("message").to_pylist())
+    assert "claim_skipped" not in messages and "DOE" not in messages and "MEM1001" not in messages
 
 
 def test_folder_with_a_bad_file(tmp_path):
     shutil.copy(FIXTURES / "base.835", tmp_path / "a.835")
-    (tmp_path / "b.835").write_bytes(CASES["se_count"][0])
+    (tmp_path / "b.835").write_bytes(CASES["se_control"][0])
     shutil.copy(FIXTURES / "plb.835", tmp_path / "c.835")
     with pytest.raises(
         X12Error, match=re.escape(str(tmp_path / "b.835")) + ": segment 35 \\(SE\\)"
@@ -109,7 +156,7 @@ def test_folder_with_a_bad_file(tmp_path):
         str(tmp_path / "a.835"), str(tmp_path / "c.835"),
     ]  # fmt: skip
     assert [f for f, _ in r.skipped] == [str(tmp_path / "b.835")]
-    assert "SE01 says '31'" in r.skipped[0][1]
+    assert "does not match ST02" in r.skipped[0][1]
     assert "1 files skipped" in repr(r)
     # a list of files behaves the same
     r2 = read_835(sorted(tmp_path.iterdir()), on_error="skip")

@@ -43,7 +43,14 @@ from ledgerkit.x12.tables import (
     table_from_columns,
     validity_bitmap,
 )
-from ledgerkit.x12.tokenize import FINDING_CODES, Parsed, segment_id_at, tokenize
+from ledgerkit.x12.text import as_utf8, check_isa_delimiters
+from ledgerkit.x12.tokenize import (
+    FINDING_CODES,
+    Parsed,
+    claim_skipped_message,
+    segment_id_at,
+    tokenize,
+)
 
 __all__ = ["read_835", "person_keys"]
 
@@ -208,25 +215,6 @@ def person_keys(buf: np.ndarray, spans: np.ndarray, salt, first: int = 0) -> pa.
          pa.py_buffer(out)],
         null_count=n_null,
     )  # fmt: skip
-
-
-def _has_high_bytes(buf: np.ndarray) -> bool:
-    m = len(buf) // 8 * 8
-    if m and np.bitwise_or.reduce(buf[:m].view(np.uint64)) & np.uint64(0x8080808080808080):
-        return True
-    return bool(len(buf) > m and (buf[m:] >= 128).any())
-
-
-def _as_utf8(buf: np.ndarray) -> np.ndarray:
-    """The bytes as UTF-8: ASCII and UTF-8 unchanged, anything else read as Latin-1."""
-    if not _has_high_bytes(buf):
-        return buf
-    raw = buf.tobytes()
-    try:
-        raw.decode("utf-8")
-        return buf
-    except UnicodeDecodeError:
-        return np.frombuffer(raw.decode("latin-1").encode("utf-8"), np.uint8)
 
 
 # ----------------------------------------------------------------------------- one file
@@ -495,6 +483,12 @@ def _findings(p: Parsed, keep: dict, file: str) -> pa.Table:
         code, seg, elem, tx, cl, li, vs, ve, pos = (int(x) for x in fn[:, i])
         name, what = FINDING_CODES[code]
         sid = segment_id_at(p.buf, pos)
+        if code == k.F_CLAIM_SKIPPED:  # vs: the error, ve: the claim's CLP segment
+            if vs in (k.E_SEGMENT_ID, k.E_UNKNOWN_SEGMENT):
+                sid = None  # the "id" is damaged text: it could be part of a name
+            msg = claim_skipped_message(sid, elem, vs, ve)
+            rows.append((seg, sid, elem or None, name, tx, None, None, None, msg))
+            continue
         value = bytes(p.buf[vs:ve][:40]).decode("utf-8", "replace") if ve > vs else ""
         if name == "svc_malformed":
             msg = f"{sid}{elem:02d}: {what} (segment {value!r})"
@@ -553,7 +547,8 @@ def _transaction_residuals(p: Parsed):
 
 # ----------------------------------------------------------------------------- public
 def _read_bytes(buf: np.ndarray, name: str, salt, keep_identifiers, strict) -> Remittances:
-    parsed = tokenize(_as_utf8(buf), name)
+    check_isa_delimiters(buf, name)
+    parsed = tokenize(as_utf8(buf), name, strict)
     r = _build(parsed, name, salt, keep_identifiers)
     if strict and r.findings.num_rows:
         f = r.findings.slice(0, 1).to_pylist()[0]
@@ -615,7 +610,15 @@ def read_835(
         ``NM1*IL``) in the claims table. Off by default: they are PHI.
     strict : bool
         Raise :class:`X12Error` on the first finding (odd content or a failed
-        balancing check) instead of returning it in ``findings``.
+        balancing check) instead of returning it in ``findings``. Also makes
+        damage inside a claim (an empty required element, an amount that is
+        not a number, a segment out of place...) and a wrong SE01 segment
+        count errors. By default damage costs only its claim: the claim
+        (with its lines, adjustments and remarks) is left out, a
+        ``claim_skipped`` finding names the damaged segment and element and
+        the claim's CLP segment, and the rest of the file is read. The
+        payment's balancing check (``unbalanced_transaction``) then shows
+        the money of the claims left out.
     on_error : {"raise", "skip"}
         With several files, ``"skip"`` reads the good ones and lists the bad
         ones (with the error) in ``Remittances.skipped``; ``"raise"`` stops at
@@ -633,9 +636,17 @@ def read_835(
     Raises
     ------
     X12Error
-        A file cannot be read (truncated, broken ISA, not an 835, wrong
-        segment counts, a segment out of place, a non-numeric amount, ...):
-        the message names the file, segment number, segment id and element.
+        A file cannot be read (truncated, broken ISA, a delimiter that is not
+        a single ASCII byte, not an 835, wrong GE/IEA counts or control
+        numbers, damage outside a claim, ...): the message names the file,
+        segment number, segment id and element.
+
+    Notes
+    -----
+    Every string column is valid UTF-8: UTF-8 in the file is kept, any other
+    byte 0x80-0xFF is read as Latin-1 (see :mod:`ledgerkit.x12.text`). Segment
+    terminators may be followed by a line break (LF or CRLF), and a line break
+    may come before each terminator (``...\n~GS*...``).
     FileNotFoundError, TypeError
         Missing path; unsupported ``source`` type.
 

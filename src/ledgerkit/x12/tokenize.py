@@ -19,7 +19,7 @@ from ledgerkit._kernels.x12 import count_835_nb, count_samples_nb, parse_835_nb
 from ledgerkit._kernels.x12 import layout as k
 from ledgerkit.x12.errors import X12Error
 
-__all__ = ["Parsed", "tokenize", "sniff_delimiters", "FINDING_CODES"]
+__all__ = ["Parsed", "tokenize", "sniff_delimiters", "FINDING_CODES", "delimiter_error"]
 
 # Finding code -> (name, what it means). Names are the ``code`` column of findings.
 FINDING_CODES = {
@@ -39,7 +39,15 @@ FINDING_CODES = {
         "no_envelope",
         "no ISA/GS envelope: the file starts at ST; delimiters were inferred",
     ),
-    k.F_SE_COUNT: ("se_count", "SE01 does not match the number of segments (no envelope)"),
+    k.F_SE_COUNT: (
+        "se_count",
+        "SE01 does not match the number of segments in the transaction set; read anyway",
+    ),
+    k.F_CLAIM_SKIPPED: (
+        "claim_skipped",
+        "the claim is damaged and was left out (its lines, adjustments and payment are in "
+        "no table); the rest of the file was read",
+    ),
 }
 
 _LOOP_NAMES = {
@@ -149,10 +157,10 @@ def _arrays(counts, int_dtype):
     )
 
 
-def _run(buf, delims, counts, err, arrays):
+def _run(buf, delims, strict, counts, err, arrays):
     a = arrays
     return parse_835_nb(
-        buf, *delims, counts, err,
+        buf, *delims, bool(strict), counts, err,
         a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["cl_i"], a["li_s"], a["li_n"], a["li_i"],
         a["li_f"], a["ad_s"], a["ad_n"], a["ad_i"], a["ad_f"], a["re_s"], a["re_i"], a["pl_s"],
         a["pl_n"], a["pl_i"], a["fn"], a["present"],
@@ -180,20 +188,20 @@ def _estimate_rows(buf: np.ndarray, delims) -> np.ndarray:
     counts = np.zeros(k.N_K, np.int64)
     size = min(SAMPLE_BYTES, max(n // 128, 1))
     if n < max(SAMPLED_ABOVE, 2 * SAMPLES * size):
-        count_835_nb(buf, delims[0], delims[2], counts)
+        count_835_nb(buf, delims[0], delims[2], -1, counts)
         return counts
     # the first slice reads the ISA header, which sets the delimiters of the others
-    count_835_nb(buf[:size], delims[0], delims[2], counts)
-    esep, term = int(counts[k.K_ESEP]), int(counts[k.K_TERM])
+    count_835_nb(buf[:size], delims[0], delims[2], -1, counts)
+    esep, term, lead = (int(counts[i]) for i in (k.K_ESEP, k.K_TERM, k.K_LEAD))
     starts = np.linspace(size, n - size, SAMPLES - 1).astype(np.int64)
-    sampled = size + count_samples_nb(buf, starts, size, esep, term, counts)
+    sampled = size + count_samples_nb(buf, starts, size, esep, term, lead, counts)
     rows = counts[: k.K_PLB + 1]
     margin = SAMPLE_MARGIN + (0.25 if size < SAMPLE_BYTES else 0.0)
     counts[: k.K_PLB + 1] = (rows * (n / max(sampled, 1)) * margin).astype(np.int64) + 64
     return counts
 
 
-def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
+def tokenize(buf: np.ndarray, file: str = "<bytes>", strict: bool = False) -> Parsed:
     """Parse the bytes of one 835 file into arrays, or raise :class:`X12Error`.
 
     Parameters
@@ -202,6 +210,9 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
         The file's bytes.
     file : str
         Name used in error messages.
+    strict : bool
+        Damage inside a claim, and a wrong SE count, raise instead of costing
+        that claim (a ``claim_skipped`` finding) or being a finding.
 
     Examples
     --------
@@ -212,6 +223,12 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     """
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     delims = sniff_delimiters(buf)
+    if max(delims) >= 128:  # a file without ISA: ST is followed by a non-ASCII byte
+        raise X12Error(
+            file, 1, "ST", None,
+            "the element separator after 'ST', or the segment terminator after ST02, is "
+            "not a single ASCII byte: X12 delimiters are single ASCII bytes",
+        )  # fmt: skip
     counts = _estimate_rows(buf, delims)
     counts[k.K_FND] = 16 + int(counts[k.K_LIN]) // 64  # findings are rare; grown below
     err = np.zeros(k.N_ERR, np.int64)
@@ -219,7 +236,7 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>") -> Parsed:
     while True:
         arrays = _arrays(counts, int_dtype)
         capacity = -(-counts // 16) * 16  # rows as allocated
-        code = _run(buf, delims, counts, err, arrays)
+        code = _run(buf, delims, strict, counts, err, arrays)
         if code != k.E_OK:
             raise _error(buf, file, err)
         # The parser counts every row, also those that did not fit: retry with the
@@ -270,6 +287,8 @@ def _error(buf, file, err) -> X12Error:
             "digits, ISA13 9 digits, ISA12 5 characters) followed by the component "
             "separator and the segment terminator",
         )  # fmt: skip
+    if code == k.E_DELIMITER:
+        return delimiter_error(file, seg, elem, a, b)
     if code == k.E_SEGMENT_ID:
         return X12Error(
             file, seg, None, 0,
@@ -339,3 +358,59 @@ def _error(buf, file, err) -> X12Error:
     if code == k.E_QUANTITY:
         return X12Error(file, seg, sid, element, f"{value!r} is not a quantity (a decimal number)")
     return X12Error(file, seg, sid, element, f"internal parser error {code}")  # pragma: no cover
+
+
+_DELIMITERS = {
+    k.D_ELEMENT: ("the element separator (the byte after 'ISA')", None),
+    k.D_REPETITION: ("the repetition separator ISA11", 11),
+    k.D_COMPONENT: ("the component separator ISA16", 16),
+    k.D_TERMINATOR: ("the segment terminator (the byte after ISA16)", None),
+}
+
+
+def delimiter_error(file, segment_number, which: int, offset: int, byte: int) -> X12Error:
+    """The error for an ISA delimiter that is not a single ASCII byte.
+
+    ``which`` is a ``D_*`` code of the kernel layout, ``offset`` the 1-based
+    byte of the ISA segment, ``byte`` its value.
+
+    Examples
+    --------
+    >>> str(delimiter_error("a.835", 1, k.D_COMPONENT, 105, 0xE9))[:62]
+    'a.835: segment 1 (ISA), element ISA16: the component separator'
+    """
+    name, element = _DELIMITERS[which]
+    return X12Error(
+        file, segment_number, "ISA", element,
+        f"{name}, byte {offset} of the ISA, is 0x{byte:02X}: X12 delimiters are single "
+        "ASCII bytes (not a byte above 0x7F, nor a character such as 'é' or '€' that "
+        "takes several bytes in UTF-8)",
+    )  # fmt: skip
+
+
+_SKIP_REASONS = {
+    k.E_MISSING: "a required element is empty",
+    k.E_NUMBER: "an amount is not a number",
+    k.E_SUBCENT: "an amount has fractions of a cent",
+    k.E_QUANTITY: "a quantity is not a number",
+    k.E_TOO_MANY_ELEMENTS: "the segment has too many elements",
+    k.E_UNKNOWN_SEGMENT: "a segment that is not of the 835",
+    k.E_UNEXPECTED_SEGMENT: "a segment out of place in the claim",
+    k.E_SEGMENT_ID: "a segment without a valid segment id",
+}
+
+
+def claim_skipped_message(segment_id, element, error_code: int, clp_segment: int) -> str:
+    """Message of a ``claim_skipped`` finding: where, what, and which claim (no values).
+
+    Examples
+    --------
+    >>> claim_skipped_message("CLP", 3, k.E_MISSING, 40)[:44]
+    'CLP03: a required element is empty; the clai'
+    """
+    where = f"{segment_id or 'segment'}{element:02d}" if element else segment_id or "segment"
+    reason = _SKIP_REASONS.get(error_code, "damaged")
+    return (
+        f"{where}: {reason}; the claim whose CLP is segment {clp_segment} was left out (its "
+        "lines, adjustments and payment are in no table) and the rest of the file was read"
+    )

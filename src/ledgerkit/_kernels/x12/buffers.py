@@ -50,6 +50,15 @@ def set_number(a, f, row, v):
 
 
 @helper
+def clear_rows(a, start, stop):
+    """Zero rows ``start:stop`` (those within the capacity) of a zero-initialised array."""
+    stop = min(stop, a.shape[1])
+    for f in range(a.shape[0]):
+        for r in range(start, stop):
+            a[f, r] = 0
+
+
+@helper
 def add_finding(fn, k, code, seg, elem, tx, cl, li, vs, ve, pos):
     if k < fn.shape[1]:
         fn[FN_CODE, k] = code

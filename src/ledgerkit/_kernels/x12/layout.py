@@ -112,8 +112,8 @@ PR_WIDTH = 24  # at least the most fields of a table
 FN_CODE, FN_SEG, FN_ELEM, FN_TX, FN_CLAIM, FN_LINE, FN_VS, FN_VE, FN_POS = range(9)
 N_FN = 9
 
-K_TX, K_CLM, K_LIN, K_ADJ, K_REM, K_PLB, K_FND, K_SEG, K_ISA, K_ESEP, K_TERM = range(11)
-N_K = 11
+K_TX, K_CLM, K_LIN, K_ADJ, K_REM, K_PLB, K_FND, K_SEG, K_ISA, K_ESEP, K_TERM, K_LEAD = range(12)
+N_K = 12
 
 ERR_CODE, ERR_SEG, ERR_ELEM, ERR_POS, ERR_A, ERR_B, ERR_VS, ERR_VE = range(8)
 N_ERR = 8
@@ -139,6 +139,7 @@ E_NUMBER = 16
 E_SUBCENT = 17
 E_QUANTITY = 18
 E_CAPACITY = 19
+E_DELIMITER = 20  # an ISA delimiter that is not a single ASCII byte
 
 # Finding codes (readable but odd).
 F_INVALID_DATE = 1
@@ -149,3 +150,9 @@ F_COMPONENT_SEPARATOR = 5
 F_ISA_WIDTH = 6
 F_NO_ENVELOPE = 7
 F_SE_COUNT = 8
+F_CLAIM_SKIPPED = 9  # damage inside a claim: the claim is left out, the file read on
+
+# ISA delimiters as ``scan.parse_isa`` reports one that is not a single ASCII byte
+# (its return value, negated): the element separator, ISA11, ISA16, the terminator.
+D_ELEMENT, D_REPETITION, D_COMPONENT, D_TERMINATOR = 1, 11, 16, 17
+ISA_OUT = 7  # slots of parse_isa's ``out``

@@ -15,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 
 from ledgerkit._kernels._njit import njit
-from ledgerkit._kernels.x12.buffers import add_finding, fail, init_row, set_number, set_span
+from ledgerkit._kernels.x12.buffers import (
+    add_finding,
+    clear_rows,
+    fail,
+    init_row,
+    set_number,
+    set_span,
+)
 from ledgerkit._kernels.x12.fields import (
     is_alnum,
     is_literal,
@@ -25,7 +32,6 @@ from ledgerkit._kernels.x12.fields import (
     parse_uint,
     same_value,
     segment_tag,
-    skip_ws,
     trim_right,
 )
 from ledgerkit._kernels.x12.jit import helper
@@ -57,9 +63,13 @@ from ledgerkit._kernels.x12.layout import (
     CLP,
     CN_CHARGE,
     CUR,
+    D_COMPONENT,
+    D_ELEMENT,
+    D_REPETITION,
     DATE_BIAS,
     DTM,
     E_BAD_ISA,
+    E_DELIMITER,
     E_EMPTY,
     E_GE_CONTROL,
     E_GE_COUNT,
@@ -78,8 +88,13 @@ from ledgerkit._kernels.x12.layout import (
     E_TRUNCATED,
     E_UNEXPECTED_SEGMENT,
     E_UNKNOWN_SEGMENT,
+    ERR_CODE,
+    ERR_ELEM,
+    ERR_POS,
+    ERR_SEG,
     F_BPR_DATE_POSITION,
     F_BPR_NO_DATE,
+    F_CLAIM_SKIPPED,
     F_COMPONENT_SEPARATOR,
     F_INVALID_DATE,
     F_ISA_WIDTH,
@@ -89,6 +104,7 @@ from ledgerkit._kernels.x12.layout import (
     GE,
     GS,
     IEA,
+    ISA_OUT,
     K_ADJ,
     K_CLM,
     K_FND,
@@ -133,6 +149,7 @@ from ledgerkit._kernels.x12.layout import (
     N2,
     N3,
     N4,
+    N_ERR,
     NM1,
     NULL,
     NULL32,
@@ -196,7 +213,15 @@ from ledgerkit._kernels.x12.layout import (
     TS2,
     TS3,
 )
-from ledgerkit._kernels.x12.scan import parse_isa, split_composite, split_elements, terminators
+from ledgerkit._kernels.x12.scan import (
+    lead_after,
+    parse_isa,
+    skip_lead,
+    skip_segment,
+    split_composite,
+    split_elements,
+    terminators,
+)
 from ledgerkit._kernels.x12.words import load8
 
 # ----------------------------------------------------------------------------- state
@@ -215,7 +240,10 @@ S_LAST_DATE, S_LAST_DATE_STATUS, S_LAST_DAYS = 44, 45, 46
 # values written to optional fields (see ``present`` in the layout)
 S_N_MODS, S_N_SVC06, S_N_REVENUE, S_N_CONTROL, S_N_PAT, S_N_SUB = range(47, 53)
 S_N_RENDERING, S_N_QTY, S_N_UNITS, S_N_OUNITS = range(53, 57)
-S_DATES = 57  # PR_WIDTH slots of claim date fields, then PR_WIDTH of line date fields
+# damage costs one claim: skipping to the next claim, and the rows and findings at
+# the start of the current claim (its CLP), to roll back to
+S_SKIP, S_CL0_SEG, S_CL0_CL, S_CL0_LI, S_CL0_AD, S_CL0_RE, S_CL0_FN, S_CL0_NOTED = range(57, 65)
+S_DATES = 65  # PR_WIDTH slots of claim date fields, then PR_WIDTH of line date fields
 N_ST = S_DATES + 2 * PR_WIDTH
 
 
@@ -279,6 +307,15 @@ def _interchange(buf, p, eb_s, eb_e, isa, st, err, fn):
     if st[S_ENV] != 0 or st[S_NO_ENV] != 0:
         return fail(err, E_UNEXPECTED_SEGMENT, st[S_SEG], 0, p, st[S_ENV], 0, 0, 0)
     bad = parse_isa(buf, p, buf.shape[0], eb_s, eb_e, isa)
+    if bad < 0:  # a delimiter that is not one ASCII byte: a = its byte in the ISA, b = it
+        at = eb_e[16]  # the terminator, after ISA16
+        if bad == -D_ELEMENT:
+            at = p + 3
+        elif bad == -D_REPETITION:
+            at = eb_s[11]
+        elif bad == -D_COMPONENT:
+            at = eb_e[16] - 1
+        return fail(err, E_DELIMITER, st[S_SEG], -bad, p, at - p + 1, buf[at], 0, 0)
     if bad != 0:
         return fail(err, E_BAD_ISA, st[S_SEG], bad, p, 0, 0, 0, 0)
     st[S_COMP] = isa[2]
@@ -383,13 +420,16 @@ def _transaction(buf, eb_s, eb_e, st, err, fn, tx_s, tx_n):
 
 
 @njit(_nrt=False)
-def _transaction_end(buf, eb_s, eb_e, st, err, fn):
-    """SE: the segment count (only a finding for a file without envelope) and ST02."""
+def _transaction_end(buf, eb_s, eb_e, st, err, fn, strict):
+    """SE: the segment count and ST02. A wrong count is a finding, except with
+    ``strict`` inside an envelope (or when SE01 is not a number)."""
     seg_no, pos = st[S_SEG], st[S_POS]
     said = parse_uint(buf, eb_s[1], eb_e[1])
     if said != st[S_ST_COUNT]:
-        if st[S_NO_ENV] != 0 and said >= 0:
+        if said >= 0 and (st[S_NO_ENV] != 0 or not strict):
             note(st, fn, F_SE_COUNT, 1, st[S_TX], -1, -1, eb_s[1], eb_e[1])
+        elif not strict:
+            note(st, fn, F_SE_COUNT, 1, st[S_TX], -1, -1, 0, 0)
         else:
             return fail(
                 err, E_SE_COUNT, seg_no, 1, pos, st[S_ST_COUNT], st[S_ST_SEG], eb_s[1], eb_e[1]
@@ -808,11 +848,56 @@ def _finish(st, last_ne, err, counts, present):
     return E_OK
 
 
+# ----------------------------------------------------------------------------- damage
+@step
+def _ends_claim(tag):
+    """``tag`` closes a claim (the next claim, LX, PLB, SE or an envelope segment)."""
+    return (
+        tag == CLP or tag == LX or tag == TS3 or tag == TS2 or tag == PLB or tag == SE
+        or tag == ST or tag == GS or tag == GE or tag == IEA
+    )  # fmt: skip
+
+
+@njit(_nrt=False)
+def _skip_claim(st, err, fn, cl_s, cl_i, li_s, li_i, li_f, ad_s, ad_f, re_s):
+    """Damage inside a claim (the error in ``err``): leave the claim out, go on.
+
+    The claim's rows (claim, lines, adjustments, remarks) and findings are rolled
+    back to its CLP; the zero-initialised arrays get their zeros back, so the next
+    claim in those rows inherits nothing. One ``F_CLAIM_SKIPPED`` finding takes
+    their place: the damaged segment, its element, the error code (``FN_VS``)
+    and the CLP's segment number (``FN_VE``). The reader then skips segments up
+    to the next one that closes a claim (``_ends_claim``).
+    """
+    c0, l0, a0, r0 = st[S_CL0_CL], st[S_CL0_LI], st[S_CL0_AD], st[S_CL0_RE]
+    clear_rows(cl_s, c0, st[S_N_CL])
+    clear_rows(cl_i, c0, st[S_N_CL])
+    clear_rows(li_s, l0, st[S_N_LI])
+    clear_rows(li_i, l0, st[S_N_LI])
+    clear_rows(li_f, l0, st[S_N_LI])
+    clear_rows(ad_s, a0, st[S_N_AD])
+    clear_rows(ad_f, a0, st[S_N_AD])
+    clear_rows(re_s, r0, st[S_N_RE])
+    st[S_N_CL], st[S_N_LI], st[S_N_AD], st[S_N_RE] = c0, l0, a0, r0
+    st[S_N_FN] = st[S_CL0_FN]
+    st[S_COMP_NOTED] = st[S_CL0_NOTED]
+    st[S_N_FN] = add_finding(
+        fn, st[S_N_FN], F_CLAIM_SKIPPED, err[ERR_SEG], err[ERR_ELEM], st[S_TX], -1, -1,
+        err[ERR_CODE], st[S_CL0_SEG], err[ERR_POS],
+    )  # fmt: skip
+    for f in range(N_ERR):
+        err[f] = 0
+    st[S_SKIP] = 1
+    st[S_CL] = -1
+    st[S_LI] = -1
+    st[S_LOOP] = LOOP_LX
+
+
 # ----------------------------------------------------------------------------- the parser
 @njit
 def parse_835_nb(
-    buf, d_esep, d_comp, d_term, counts, err, tx_s, tx_n, cl_s, cl_n, cl_i, li_s, li_n, li_i,
-    li_f, ad_s, ad_n, ad_i, ad_f, re_s, re_i, pl_s, pl_n, pl_i, fn, present,
+    buf, d_esep, d_comp, d_term, strict, counts, err, tx_s, tx_n, cl_s, cl_n, cl_i, li_s, li_n,
+    li_i, li_f, ad_s, ad_n, ad_i, ad_f, re_s, re_i, pl_s, pl_n, pl_i, fn, present,
 ):  # fmt: skip
     """Parse one 835 file; returns an error code (0 = read) and fills the arrays.
 
@@ -820,12 +905,14 @@ def parse_835_nb(
     holds the actual numbers of rows (also those past the capacity of an array:
     the caller then retries with larger arrays). Span arrays must be zeroed;
     number rows are initialised here. The delimiters ``d_*`` are those of a
-    file without an ISA header (an ISA sets its own).
+    file without an ISA header (an ISA sets its own). Damage inside a claim
+    costs that claim (a finding, see ``_skip_claim``), and a wrong SE count is
+    a finding, unless ``strict``: then both are errors.
     """
     eb_s = np.zeros(MAXE + 1, np.int64)  # element boundaries of the current segment
     eb_e = np.zeros(MAXE + 1, np.int64)
     cb = np.zeros(16, np.int64)  # component boundaries of a composite element
-    isa = np.zeros(6, np.int64)  # delimiters read from an ISA
+    isa = np.zeros(ISA_OUT, np.int64)  # delimiters read from an ISA
     st = np.zeros(N_ST, np.int64)
     st[S_COMP] = d_comp
     st[S_LOOP] = LOOP_HEADER
@@ -836,10 +923,11 @@ def parse_835_nb(
     p = 3 if n >= 3 and buf[0] == 0xEF and buf[1] == 0xBB and buf[2] == 0xBF else 0
     esep = d_esep
     t1, t2 = terminators(d_term)
+    lead = -1  # a byte that starts every segment (see scan.lead_after)
     last_ne = 1
     dirty = MAXE + 1  # eb_* beyond the last segment's elements are zeroed up to here
     while True:
-        p = skip_ws(buf, p, n)
+        p = skip_lead(buf, p, n, lead)
         if p >= n:
             break
         st[S_SEG] += 1
@@ -851,17 +939,38 @@ def parse_835_nb(
                     return code
                 esep = isa[0]
                 t1, t2 = terminators(isa[3])
+                lead = isa[6]
                 dirty = 17
                 p = isa[4]
                 continue
         seg_no, pos = st[S_SEG], p
         p, ne = split_elements(buf, p, n, esep, t1, t2, eb_s, eb_e)
+        tag = -1
+        code = E_OK
         if ne < 0:
-            return fail(err, E_TOO_MANY_ELEMENTS, seg_no, MAXE, pos, 0, 0, 0, 0)
-        last_ne = ne
-        tag = segment_tag(buf, eb_s[0], eb_e[0])
-        if tag < 0:
-            return fail(err, E_SEGMENT_ID, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
+            p = skip_segment(buf, p, n, t1, t2)
+            code = fail(err, E_TOO_MANY_ELEMENTS, seg_no, MAXE, pos, 0, 0, 0, 0)
+        else:
+            last_ne = ne
+            tag = segment_tag(buf, eb_s[0], eb_e[0])
+            if tag < 0:
+                code = fail(err, E_SEGMENT_ID, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
+        if st[S_SKIP] != 0:  # the rest of a damaged claim
+            if code != E_OK or not _ends_claim(tag):
+                st[S_ST_COUNT] += 1
+                continue
+            st[S_SKIP] = 0
+            for f in range(N_ERR):
+                err[f] = 0
+        elif code != E_OK:
+            loop = st[S_LOOP]
+            if strict or st[S_ENV] != 3 or (loop != LOOP_CLAIM and loop != LOOP_LINE):
+                return code
+            st[S_ST_COUNT] += 1
+            _skip_claim(st, err, fn, cl_s, cl_i, li_s, li_i, li_f, ad_s, ad_f, re_s)
+            continue
+        if seg_no == 1 and t1 == 10 and lead < 0:  # no ISA: see scan.lead_after
+            lead = lead_after(buf, p, n, esep, st[S_COMP])
         for k in range(ne, dirty):
             eb_s[k] = 0
             eb_e[k] = 0
@@ -875,7 +984,7 @@ def parse_835_nb(
             code = fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, st[S_ENV], 0, 0, 0)
         elif tag == SE:
             st[S_ST_COUNT] += 1
-            code = _transaction_end(buf, eb_s, eb_e, st, err, fn)
+            code = _transaction_end(buf, eb_s, eb_e, st, err, fn, strict)
         else:
             # ------------------------------------------------------------ loops
             # Each segment goes to its step when the loop allows it (the same rules as
@@ -886,7 +995,11 @@ def parse_835_nb(
             in_claim = loop == LOOP_CLAIM or loop == LOOP_LINE
             code = E_OK
             if tag == CLP and loop != LOOP_PLB:
+                st[S_CL0_SEG], st[S_CL0_CL], st[S_CL0_LI] = seg_no, st[S_N_CL], st[S_N_LI]
+                st[S_CL0_AD], st[S_CL0_RE], st[S_CL0_FN] = st[S_N_AD], st[S_N_RE], st[S_N_FN]
+                st[S_CL0_NOTED] = st[S_COMP_NOTED]
                 code = _claim(buf, eb_s, eb_e, st, err, cl_s, cl_n, cl_i)
+                in_claim = True  # a damaged CLP costs its own claim
             elif tag == CAS and in_claim:
                 code = _adjustments(buf, eb_s, eb_e, ne, st, err, ad_s, ad_n, ad_i, ad_f)
             elif tag == SVC and in_claim:
@@ -921,6 +1034,9 @@ def parse_835_nb(
                     code = fail(err, E_UNKNOWN_SEGMENT, seg_no, 0, pos, 0, 0, eb_s[0], eb_e[0])
                 elif allowed == 0:
                     code = fail(err, E_UNEXPECTED_SEGMENT, seg_no, 0, pos, 10 + loop, 0, 0, 0)
+            if code != E_OK and in_claim and not strict and tag != PLB:
+                _skip_claim(st, err, fn, cl_s, cl_i, li_s, li_i, li_f, ad_s, ad_f, re_s)
+                code = E_OK
         if code != E_OK:
             return code
     return _finish(st, last_ne, err, counts, present)

@@ -9,11 +9,17 @@ from __future__ import annotations
 import numpy as np
 
 from ledgerkit._kernels._njit import njit
-from ledgerkit._kernels.x12.fields import is_alnum, is_ws, parse_uint
+from ledgerkit._kernels.x12.fields import is_alnum, is_ws, parse_uint, skip_ws
 from ledgerkit._kernels.x12.layout import (
+    D_COMPONENT,
+    D_ELEMENT,
+    D_REPETITION,
+    D_TERMINATOR,
+    ISA_OUT,
     K_ADJ,
     K_CLM,
     K_ESEP,
+    K_LEAD,
     K_LIN,
     K_PLB,
     K_REM,
@@ -55,16 +61,58 @@ def split_elements(buf, p, n, esep, t1, t2, eb_s, eb_e):
 
 
 @njit
-def parse_isa(buf, p, n, eb_s, eb_e, out):
-    """Read the ISA at p. Returns 0 or the (1-based) ISA element at fault.
+def lead_after(buf, i, n, esep, comp):
+    """The byte that starts every segment after a line-break terminator, or -1.
 
-    out: element separator, repetition separator (-1 none), component
-    separator, segment terminator, next position, fixed-width flag (0 = the
-    standard 106 bytes).
+    Some files put the line break before the real terminator, so each segment
+    after the ISA reads ``~GS*...``: the ISA's terminator byte is then the line
+    break and ``~`` leads the next segment. ``i`` is just after that line break;
+    the lead is a punctuation byte followed by a segment id.
+    """
+    i = skip_ws(buf, i, n)
+    if i + 1 >= n:
+        return -1
+    c = buf[i]
+    if c >= 128 or is_alnum(c) or is_ws(c) or c == esep or c == comp:
+        return -1
+    return c if is_alnum(buf[i + 1]) else -1
+
+
+@njit
+def skip_lead(buf, p, n, lead):
+    """``p`` past white space and, with a lead byte (see ``lead_after``), past it too."""
+    p = skip_ws(buf, p, n)
+    if lead >= 0 and p < n and buf[p] == lead:
+        p = skip_ws(buf, p + 1, n)
+    return p
+
+
+@njit
+def skip_segment(buf, p, n, t1, t2):
+    """The position after the next terminator (``t1`` or ``t2``) from ``p``, or ``n``."""
+    while p < n:
+        c = buf[p]
+        p += 1
+        if c == t1 or c == t2:
+            break
+    return p
+
+
+@njit
+def parse_isa(buf, p, n, eb_s, eb_e, out):
+    """Read the ISA at p. Returns 0, the (1-based) ISA element at fault, or minus a
+    ``D_*`` code: that delimiter is not a single ASCII byte (X12 requires one).
+
+    out (``ISA_OUT`` slots): element separator, repetition separator (-1 none),
+    component separator, segment terminator, next position, fixed-width flag (0 =
+    the standard 106 bytes), lead byte of the next segments (-1 none, see
+    ``lead_after``).
     """
     if p + 4 > n:
         return 1
     esep = buf[p + 3]
+    if esep >= 128:
+        return -D_ELEMENT
     if is_alnum(esep) or is_ws(esep):
         return 1
     eb_s[0] = p
@@ -87,6 +135,13 @@ def parse_isa(buf, p, n, eb_s, eb_e, out):
     comp = buf[i]
     term = buf[i + 1]
     eb_e[16] = i + 1
+    for j in range(eb_s[11], eb_e[11]):
+        if buf[j] >= 128:
+            return -D_REPETITION
+    if comp >= 128:
+        return -D_COMPONENT
+    if term >= 128:
+        return -D_TERMINATOR
     if is_alnum(comp) or comp == esep or is_ws(comp):
         return 16
     if is_alnum(term) or term == esep or term == comp or term == 32:
@@ -118,6 +173,7 @@ def parse_isa(buf, p, n, eb_s, eb_e, out):
     out[3] = term
     out[4] = i + 2
     out[5] = 0 if fixed == 1 and i + 1 - p == 105 else 1
+    out[6] = lead_after(buf, i + 2, n, esep, comp) if term == 10 or term == 13 else -1
     return 0
 
 
@@ -138,7 +194,8 @@ def split_composite(buf, s, e, comp, cb):
             break
     if not found and e - s >= 3:
         c = buf[s + 2]
-        if not is_alnum(c) and not is_ws(c) and c != 45 and c != 46:
+        # ASCII only: a byte of a multi-byte UTF-8 character is never a separator
+        if c < 128 and not is_alnum(c) and not is_ws(c) and c != 45 and c != 46:
             sep = c
             odd = True
     k = 0
@@ -163,28 +220,27 @@ def terminators(term):
 
 
 @njit
-def count_835_nb(buf, d_esep, d_term, counts):
+def count_835_nb(buf, d_esep, d_term, d_lead, counts):
     """Estimate the rows each table needs (segments by id; CAS and PLB by elements).
 
     Only terminators are located and the first bytes of each segment read, so
     this costs a fraction of the parse (for a large file the wrapper runs it on
     samples only). The estimate is checked afterwards: the parser counts real
-    rows past any capacity and the wrapper retries. ``counts[K_ESEP]`` and
-    ``counts[K_TERM]`` receive the delimiters in force at the end (an ISA
-    header sets them).
+    rows past any capacity and the wrapper retries. ``counts[K_ESEP]``,
+    ``counts[K_TERM]`` and ``counts[K_LEAD]`` receive the delimiters in force at
+    the end (an ISA header sets them; ``d_lead``: see ``lead_after``).
     """
     n = buf.shape[0]
     esep = d_esep
+    lead = d_lead
     t1, t2 = terminators(d_term)
-    isa = np.zeros(6, np.int64)
+    isa = np.zeros(ISA_OUT, np.int64)
     eb_s = np.zeros(MAXE + 1, np.int64)
     eb_e = np.zeros(MAXE + 1, np.int64)
     n_seg = n_tx = n_cl = n_li = n_ad = n_re = n_pl = 0
     p = 0
     while p < n:
-        s = p
-        while s < n and is_ws(buf[s]):
-            s += 1
+        s = skip_lead(buf, p, n, lead)
         if s >= n:
             break
         e = s
@@ -198,8 +254,11 @@ def count_835_nb(buf, d_esep, d_term, counts):
                     break
                 esep = isa[0]
                 t1, t2 = terminators(isa[3])
+                lead = isa[6]
                 p = isa[4]
                 continue
+        if n_seg == 1 and lead < 0 and t1 == 10:  # a file without ISA: see lead_after
+            lead = lead_after(buf, p, n, esep, -1)
         b0 = buf[s]
         b1 = buf[s + 1] if s + 1 < e else 0
         b2 = buf[s + 2] if s + 2 < e else 0
@@ -232,11 +291,12 @@ def count_835_nb(buf, d_esep, d_term, counts):
     counts[K_SEG] = n_seg
     counts[K_ESEP] = esep  # the delimiters in force at the end
     counts[K_TERM] = t1
+    counts[K_LEAD] = lead
     return 0
 
 
 @njit
-def count_samples_nb(buf, starts, size, esep, term, counts):
+def count_samples_nb(buf, starts, size, esep, term, lead, counts):
     """``count_835_nb`` over ``buf[s:s + size]`` for each ``s`` in ``starts``, summed.
 
     Each slice starts just after its first terminator. Returns the number of
@@ -253,7 +313,7 @@ def count_samples_nb(buf, starts, size, esep, term, counts):
         s += 1
         if s >= e:
             continue
-        count_835_nb(buf[s:e], esep, term, part)
+        count_835_nb(buf[s:e], esep, term, lead, part)
         for f in range(K_PLB + 1):
             counts[f] += part[f]
         total += e - s
