@@ -394,3 +394,12 @@ def test_linebreak_layout_estimated_from_samples(monkeypatch):
     assert r.service_lines.num_rows == 800 and r.adjustments.num_rows == 1400
     assert r.findings.column("code").to_pylist() == ["unbalanced_transaction"]  # one BPR
     assert len(calls) == 1  # the estimate was large enough: one parse
+
+
+def test_cli_post_says_which_claims_were_left_out():
+    from ledgerkit.cli import _left_out
+
+    lines = _left_out(read_835(FIXTURES / "damaged_claims.835").findings)
+    assert lines[0] == "2 damaged claims left out, not posted (their money is in no figure):"
+    assert [line.split(": ")[1] for line in lines[1:]] == ["segment 27", "segment 36"]
+    assert _left_out(read_835(BASE).findings) == []

@@ -142,12 +142,24 @@ def _store_command(args) -> int:
         return 2
     for decision, (n, cents) in result.counts().items():
         print(f"{decision:<9} {n:>9,} claims  ${cents / 100:>16,.2f}")
+    for line in _left_out(remits.findings):
+        print(line)
     plb = result.provider_adjustments
     if plb is not None and plb.num_rows:
         cents = pc.sum(plb["amount_cents"]).as_py()
         print(f"{plb.num_rows:,} provider-level adjustments (PLB) stored: ${cents / 100:,.2f}")
     print(f"{result.entries.num_rows:,} entries appended; store version {store.version}")
     return 0
+
+
+def _left_out(findings) -> list[str]:
+    """Lines saying which damaged claims ``read_835`` left out (file and segment, no values)."""
+    rows = [f for f in findings.to_pylist() if f["code"] == "claim_skipped"]
+    if not rows:
+        return []
+    out = [f"{len(rows):,} damaged claims left out, not posted (their money is in no figure):"]
+    out += [f"  {f['file']}: segment {f['segment_number']}: {f['message']}" for f in rows]
+    return out
 
 
 def _sample_folder() -> Path | None:
