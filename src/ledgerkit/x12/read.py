@@ -640,6 +640,8 @@ def read_835(
         a single ASCII byte, not an 835, wrong GE/IEA counts or control
         numbers, damage outside a claim, ...): the message names the file,
         segment number, segment id and element.
+    FileNotFoundError, TypeError
+        Missing path; unsupported ``source`` type.
 
     Notes
     -----
@@ -647,8 +649,6 @@ def read_835(
     byte 0x80-0xFF is read as Latin-1 (see :mod:`ledgerkit.x12.text`). Segment
     terminators may be followed by a line break (LF or CRLF), and a line break
     may come before each terminator (``...\n~GS*...``).
-    FileNotFoundError, TypeError
-        Missing path; unsupported ``source`` type.
 
     Examples
     --------
