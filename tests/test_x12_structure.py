@@ -403,3 +403,67 @@ def test_cli_post_says_which_claims_were_left_out():
     assert lines[0] == "2 damaged claims left out, not posted (their money is in no figure):"
     assert [line.split(": ")[1] for line in lines[1:]] == ["segment 27", "segment 36"]
     assert _left_out(read_835(BASE).findings) == []
+
+
+# ----------------------------------------------------------------------------- property
+CLEAN = (
+    DAMAGED.replace(b"*1O0~", b"*100~")
+    .replace(b"CLP*RC-3005*22~\n", b"")
+    .replace(b"SE*35*0301", b"SE*34*0301")
+    .replace(b"SE*99*0302", b"SE*9*0302")
+)
+CLEAN_SEGMENTS = CLEAN.split(b"~\n")[:-1]
+CLAIM_OF_SEGMENT = {}  # segment index -> encounter id of the claim it belongs to
+_current = None
+for _i, _seg in enumerate(CLEAN_SEGMENTS):
+    if _seg.startswith(b"CLP*"):
+        _current = _seg.split(b"*")[1].decode()
+    elif _seg[:2] in (b"SE", b"LX"):
+        _current = None
+    if _current is not None:
+        CLAIM_OF_SEGMENT[_i] = _current
+GENERIC_DAMAGE = [
+    lambda s: s + b"*1" * 70,  # too many elements
+    lambda s: b"?" + s[1:],  # not a segment id
+    lambda s: b"ZZZ*1",  # not a segment of the 835
+    lambda s: b"N1*PR*X",  # a header segment inside the claim
+]
+CLP_DAMAGE = [
+    lambda e: e[:3] + [b""] + e[4:],  # CLP03 empty
+    lambda e: e[:4] + [b"12,50"] + e[5:],  # CLP04 not a number
+    lambda e: e[:2] + [b""] + e[3:],  # CLP02 empty
+]
+
+
+def by_claim(r) -> dict:
+    """Each claim's claim row, lines and adjustments, keyed by encounter id (no row ids)."""
+    enc = r.claims.column("encounter_id").to_pylist()
+    out = {
+        e: [r.claims.drop_columns(["claim_id"]).slice(i, 1).to_pylist()] for i, e in enumerate(enc)
+    }
+    for name in ("service_lines", "adjustments"):
+        t = getattr(r, name)
+        for row in t.drop_columns(["line_id"]).to_pylist():
+            out[enc[row.pop("claim_id")]].append(row)
+    return out
+
+
+@settings(max_examples=80)
+@given(index=st.sampled_from(sorted(CLAIM_OF_SEGMENT)), damage=st.integers(0, 6))
+def test_one_damaged_segment_costs_exactly_its_claim(index, damage):
+    segments = list(CLEAN_SEGMENTS)
+    seg = segments[index]
+    if seg.startswith(b"CLP*"):
+        elements = seg.split(b"*")
+        segments[index] = b"*".join(CLP_DAMAGE[damage % len(CLP_DAMAGE)](elements))
+    else:
+        segments[index] = GENERIC_DAMAGE[damage % len(GENERIC_DAMAGE)](seg)
+    r = read_835(b"~\n".join(segments) + b"~\n")
+    lost = CLAIM_OF_SEGMENT[index]
+    clean = by_claim(read_835(CLEAN))
+    del clean[lost]
+    assert by_claim(r) == clean
+    skipped = r.findings.filter(pc.equal(r.findings["code"], "claim_skipped"))
+    assert skipped["segment_number"].to_pylist() == [index + 1]
+    with pytest.raises(X12Error, match=f"segment {index + 1} "):
+        read_835(b"~\n".join(segments) + b"~\n", strict=True)
