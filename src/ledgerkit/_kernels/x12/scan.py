@@ -79,15 +79,6 @@ def lead_after(buf, i, n, esep, comp):
 
 
 @njit
-def skip_lead(buf, p, n, lead):
-    """``p`` past white space and, with a lead byte (see ``lead_after``), past it too."""
-    p = skip_ws(buf, p, n)
-    if lead >= 0 and p < n and buf[p] == lead:
-        p = skip_ws(buf, p + 1, n)
-    return p
-
-
-@njit
 def skip_segment(buf, p, n, t1, t2):
     """The position after the next terminator (``t1`` or ``t2``) from ``p``, or ``n``."""
     while p < n:
@@ -240,7 +231,13 @@ def count_835_nb(buf, d_esep, d_term, d_lead, counts):
     n_seg = n_tx = n_cl = n_li = n_ad = n_re = n_pl = 0
     p = 0
     while p < n:
-        s = skip_lead(buf, p, n, lead)
+        s = p
+        while s < n and is_ws(buf[s]):
+            s += 1
+        if s < n and buf[s] == lead:  # -1 when there is none: never a byte (see parse)
+            s += 1
+            while s < n and is_ws(buf[s]):
+                s += 1
         if s >= n:
             break
         e = s
