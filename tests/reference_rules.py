@@ -4,7 +4,10 @@ It reads rows (``to_pylist``), takes procedure and encounter figures from the
 reference twins in ``reference.py`` and applies the documented semantics
 literally: site rules then global rules, by order then position; first match
 per procedure; write-offs and transfers only where they move a positive
-amount. Shares no code with ``ledgerkit._kernels`` or ``ledgerkit.analytics.derived``.
+amount, capped by what is open (Settled question 3): a transfer at most the
+payer balance, a write-off at most the payer balance / open PR it names and
+never more than the balance. ``amount = "matched"`` rules ask for the live
+adjustments matching their group/CARC condition that are still payer-owed. Shares no code with ``ledgerkit._kernels`` or ``ledgerkit.analytics.derived``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 
-from reference import balances_ref, classify_ref
+from reference import PR_CODES, balances_ref, classify_ref, live_ids
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -53,6 +56,11 @@ class LedgerView:
         }
         entries = ledger.entries.to_pylist()
         negated = {e["negates"] for e in entries if e["negates"] is not None}
+        self.live_entries = defaultdict(list)  # (id, line) -> live entry dicts
+        live = live_ids(entries)
+        for e in entries:
+            if e["entry_id"] in live:
+                self.live_entries[(e["encounter_id"], e["line"])].append(e)
         self.adjustments = defaultdict(list)
         self.last_remit = {}
         latest = None
@@ -103,15 +111,59 @@ def evaluation_order(rules) -> list:
     return [r for i, r in sorted(enabled, key=lambda t: (t[1].scope != "site", t[1].order, t[0]))]
 
 
-def _amounts(rule, payer_balance, open_pr):
+def matched_ref(view, rule, key, last) -> int:
+    """Cents of the live adjustments ``rule`` matches on procedure ``key`` still owed by a payer."""
+    w = rule.when
+    policy = view.ledger.policy
+    total = 0
+    for e in view.live_entries[key]:
+        if e["kind"] != "adjustment" or e["group_code"] is None or e["carc"] is None:
+            continue
+        if w.group_codes and e["group_code"] not in w.group_codes:
+            continue
+        if w.carcs and e["carc"].strip() not in w.carcs:
+            continue
+        bucket = policy.bucket_of(e["group_code"], e["carc"])
+        earlier_pr = bucket in PR_CODES and e["payer_seq"] != last
+        if bucket in ("denied", "other") or earlier_pr:
+            total += e["amount_cents"]
+    return max(total, 0)
+
+
+def amounts_ref(rule, fig, matched=None):
+    """(from payer balance, from open PR, requested) of ``rule`` on one procedure."""
     a = rule.then
-    pb = max(payer_balance, 0)
-    pr = max(open_pr, 0)
-    if a.action == "write_off":
-        return {"payer_balance": (pb, 0), "pr": (0, pr), "balance": (pb, pr)}[a.target]
+    pb = max(fig["payer_balance"], 0)
+    pr = max(fig["open_pr"], 0)
+    room = max(fig["balance"], 0)
+    want = pb if matched is None else matched
     if a.action == "transfer_to_pr":
-        return pb, 0
-    return 0, 0
+        return min(want, pb), 0, want
+    if a.action != "write_off":
+        return 0, 0, 0
+    if a.target == "payer_balance":
+        return min(want, pb, room), 0, want
+    if a.target == "pr":
+        return 0, min(pr, room), pr
+    payer_part = min(pb, room)
+    return payer_part, min(pr, room - payer_part), pb + pr
+
+
+def _amounts(rule, view, fig):
+    matched = None
+    if rule.then.amount == "matched":
+        key = (fig["encounter_id"], fig["line"])
+        matched = matched_ref(view, rule, key, fig["last"])
+    return amounts_ref(rule, fig, matched)
+
+
+def _cap_note(requested, moved):
+    if requested <= moved:
+        return None
+    return (
+        f"capped by what is open: asked ${requested // 100:,}.{requested % 100:02d}, "
+        f"moved ${moved // 100:,}.{moved % 100:02d}"
+    )
 
 
 def _matches(rule, view, enc, proc, fig, as_of_day, taa_of):
@@ -153,7 +205,7 @@ def _matches(rule, view, enc, proc, fig, as_of_day, taa_of):
             return False
         if w.age_max_days is not None and age > w.age_max_days:
             return False
-    a_payer, a_pr = _amounts(rule, fig["payer_balance"], fig["open_pr"])
+    a_payer, a_pr, _ = _amounts(rule, view, fig)
     if rule.then.action in ("write_off", "transfer_to_pr") and a_payer + a_pr <= 0:
         return False
     if w.group_codes or w.carcs:
@@ -178,7 +230,13 @@ def dry_run_ref(ledger, rules, as_of_day=None):
             taa_of[key] = view.taa(*key)
     summary = {
         r.name: dict(
-            procedures=0, encounters=0, written_off_cents=0, to_pr_cents=0, encounters_closed=0
+            procedures=0,
+            encounters=0,
+            written_off_cents=0,
+            to_pr_cents=0,
+            encounters_closed=0,
+            capped_procedures=0,
+            capped_cents=0,
         )
         for r in rules
     }
@@ -201,13 +259,17 @@ def dry_run_ref(ledger, rules, as_of_day=None):
             s["procedures"] += 1
             if rule not in hit_rules:
                 hit_rules.append(rule)
-            a_payer, a_pr = _amounts(rule, fig["payer_balance"], fig["open_pr"])
+            a_payer, a_pr, want = _amounts(rule, view, fig)
+            if want > a_payer + a_pr:
+                s["capped_procedures"] += 1
+                s["capped_cents"] += want - a_payer - a_pr
             base = dict(
                 encounter_id=eid,
                 line=fig["line"],
                 group_code=rule.then.group,
                 carc=rule.then.reason,
                 rule_id=rule.name,
+                note=_cap_note(want, a_payer + a_pr),
             )
             seq = max(fig["last"], 1)
             if rule.then.action == "write_off":

@@ -369,7 +369,7 @@ def worklist_ref(
         ref_data = payers.get(payer, {})
         carc = c["explain_carc"]
         category = catalog.category_of(carc) if carc is not None else "other"
-        action = catalog.next_action_of(carc) if carc is not None else "appeal"
+        action = catalog.next_action_of(carc, c["explain_group"]) if carc is not None else "appeal"
         denial_date = first_remit.get((eid, seq), enc["service_date"])
         if action == "correct_resubmit":
             kind = "timely_filing"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pyarrow as pa
@@ -119,12 +120,25 @@ def actions(draw):
     target = draw(st.sampled_from(["payer_balance", "pr", "balance"]))
     if action != "write_off":
         target = "payer_balance"
+    payer_part = action == "transfer_to_pr" or (action == "write_off" and target == "payer_balance")
     return Action(
         action,
         target=target,
         group=draw(st.sampled_from(["CO", "OA", "PR"])),
         reason=draw(st.sampled_from(["A2", "45", "204"])),
+        amount=draw(st.sampled_from(["all", "matched"])) if payer_part else "all",
     )
+
+
+def _consistent(draw, when: Condition, then: Action) -> Condition:
+    """Give the condition what the action needs: a push to PR by CARC names its
+    group codes, and a "matched" amount needs a group/CARC condition."""
+    needs_pair = then.amount == "matched" and not (when.group_codes or when.carcs)
+    needs_group = then.action == "transfer_to_pr" and when.carcs and not when.group_codes
+    if needs_pair or needs_group:
+        groups = draw(st.lists(st.sampled_from(["CO", "PR", "OA", "PI"]), min_size=1, max_size=2))
+        when = dataclasses.replace(when, group_codes=tuple(groups))
+    return when
 
 
 @st.composite
@@ -133,11 +147,12 @@ def rule_sets(draw, max_rules=5, sites=("S1", "S2", "S9"), **condition_pools):
     rules = []
     for i in range(n):
         site_rule = draw(st.integers(0, 4)) == 0
+        then = draw(actions())
         rules.append(
             Rule(
                 f"r{i}",
-                when=draw(conditions(**condition_pools)),
-                then=draw(actions()),
+                when=_consistent(draw, draw(conditions(**condition_pools)), then),
+                then=then,
                 scope="site" if site_rule else "global",
                 site=draw(st.sampled_from(sites)) if site_rule else None,
                 enabled=draw(st.integers(0, 5)) > 0,

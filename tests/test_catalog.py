@@ -40,7 +40,8 @@ def test_well_known_codes():
     assert cat.category_of("18") == "duplicate"
     assert cat.category_of("97") == "bundling"
     assert cat.category_of("50") == "medical_necessity"
-    assert cat.next_action_of("2") == "bill_patient"
+    assert cat.next_action_of("2", "PR") == "bill_patient"
+    assert cat.next_action_of("2", "CO") == "appeal"  # CO: never the patient's
 
 
 def test_unknown_codes_fall_into_other_and_are_listed():
@@ -96,6 +97,9 @@ def test_override_rows():
         ({"next_action": "call"}, "next_action 'call' is not one of"),
         ({"avoidable": "maybe"}, "avoidable 'maybe' is not yes/no"),
         ({"carc": " "}, "carc is empty"),
+        ({"group_code": "XX"}, "group_code 'XX' is not"),
+        ({"next_action": "bill_patient"}, "'bill_patient' is only for group 'PR'"),
+        ({"group_code": "CO", "next_action": "bill_patient"}, "only for group 'PR'"),
     ],
 )
 def test_bad_rows_raise(row, message):
@@ -115,3 +119,40 @@ def test_bad_rows_raise(row, message):
 
 def test_exported_via_module():
     assert lk.catalog.CarcCatalog is CarcCatalog
+
+
+def test_next_action_follows_the_group_code():
+    """Settled question 4: only a PR adjustment is billed to the patient."""
+    cat = CarcCatalog.default()
+    table = cat.table()
+    assert set(table["group_code"].to_pylist()) == {"*", "PR"}
+    billed = {
+        c for g, c, a in zip(*(table[k].to_pylist() for k in ("group_code", "carc", "next_action")))
+        if a == "bill_patient"
+    }
+    assert {"1", "2", "3", "96", "119", "204"} <= billed
+    for code in sorted(billed):
+        assert cat.next_action_of(code, "PR") == "bill_patient"
+        for group in ("CO", "OA", "PI", "CR", None):
+            assert cat.next_action_of(code, group) != "bill_patient", (group, code)
+    assert (cat.next_action_of("96", "CO"), cat.next_action_of("119", "CO")) == (
+        "write_off",
+        "write_off",
+    )
+    # Group rows copy the code's description and category; lookups stay per code.
+    assert cat.category_of("96", "PR") == cat.category_of("96") == "other"
+    assert len(cat) == len(set(table["carc"].to_pylist()))
+    assert "96" in cat and cat.unknown(["96", "119"]) == []
+
+
+def test_override_a_group_row():
+    cat = CarcCatalog.default().override("97", "PR", next_action="bill_patient")
+    assert cat.next_action_of("97", "PR") == "bill_patient"
+    assert cat.next_action_of("97", "CO") == CarcCatalog.default().next_action_of("97")
+    assert cat.category_of("97", "PR") == "bundling"  # copied from the code's "*" row
+    with pytest.raises(ValueError, match="only for group 'PR'"):
+        cat.override("97", "CO", next_action="bill_patient")
+    # Tables without a group_code column are "*" rows, as before.
+    base = {"carc": "X1", "description": "d", "category": "other", "type": "technical"}
+    old = CarcCatalog(pa.Table.from_pylist([{**base, "avoidable": "no", "next_action": "appeal"}]))
+    assert old.next_action_of("X1", "CO") == "appeal"

@@ -31,6 +31,8 @@ SUMMARY_KEYS = (
     "written_off_cents",
     "to_pr_cents",
     "encounters_closed",
+    "capped_procedures",
+    "capped_cents",
 )
 SYNTH_POOLS = dict(
     payer_ids=("MCR01", "MCD01", "BCBS1", "AET01", "SUPP1"),
@@ -40,7 +42,9 @@ SYNTH_POOLS = dict(
 
 
 def _got(run: DryRun):
-    entries = [{k: r[k] for k in (*ENTRY_KEYS, "rule_id")} for r in run.entries.to_pylist()]
+    entries = [
+        {k: r[k] for k in (*ENTRY_KEYS, "rule_id", "note")} for r in run.entries.to_pylist()
+    ]
     summary = {r["rule"]: {k: r[k] for k in SUMMARY_KEYS} for r in run.summary.to_pylist()}
     return entries, summary
 
@@ -144,7 +148,12 @@ def _rule_of(run):
 
 def test_order_first_match_wins_and_order_field_decides():
     ledger = _denied_ledger()
-    push = Rule("push", when=Condition(carcs=["96"]), then=Action("transfer_to_pr"), order=2)
+    push = Rule(
+        "push",
+        when=Condition(group_codes=["CO"], carcs=["96"]),
+        then=Action("transfer_to_pr"),
+        order=2,
+    )
     wo = Rule("write", when=Condition(carcs=["96"]), then=Action("write_off"), order=1)
     run = dry_run(ledger, [push, wo])
     assert _rule_of(run) == {"E1": "write", "E2": "write"}
@@ -167,7 +176,13 @@ def test_order_first_match_wins_and_order_field_decides():
 
 def test_write_off_and_transfer_entries_move_the_right_buckets():
     ledger = _denied_ledger()
-    rules = [Rule("push", when=Condition(carcs=["96"]), then=Action("transfer_to_pr"))]
+    rules = [
+        Rule(
+            "push",
+            when=Condition(group_codes=["CO"], carcs=["96"]),
+            then=Action("transfer_to_pr"),
+        )
+    ]
     run = dry_run(ledger, rules)
     row = run.entries.to_pylist()[0]
     assert (row["kind"], row["payer_seq"], row["amount_cents"]) == ("transfer_to_pr", 1, 10_000)
@@ -209,7 +224,9 @@ def test_medicare_pr_write_off_from_the_source_guide():
         "appeal_days": [120],
     }
     ledger = lk.Ledger.from_arrow(base.encounters, base.procedures, base.entries, payers)
-    run = dry_run(ledger, default_rules())
+    # Shipped switched off (Settled question 4): the defaults leave Medicare PR alone.
+    assert dry_run(ledger, default_rules()).entries.num_rows == 0
+    run = dry_run(ledger, default_rules().enable("medicare_pr_write_off"))
     row = run.entries.to_pylist()[0]
     assert (row["rule_id"], row["kind"], row["payer_seq"], row["amount_cents"]) == (
         "medicare_pr_write_off",

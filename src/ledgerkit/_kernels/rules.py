@@ -9,6 +9,12 @@ procedure, tries the compiled rules in order: the first that matches wins.
 Rules arrive as arrays (see ``ledgerkit.rules.compile_rules``): one int64 row of
 scalars per rule (``R_*`` columns below) and boolean lookup tables indexed by
 dictionary code (a bitmap per set condition; an unconstrained set is all True).
+
+Movements are capped by what is open (DOMAIN, Settled question 3): a
+transfer to PR moves at most the payer balance, a write-off at most the payer
+balance or the open PR it names and never more than the balance. A rule's
+*requested* amount (the bucket it names, or the adjustments it matched) is
+kept beside what it moves, so callers can say where a cap bit.
 """
 
 import numba
@@ -43,7 +49,8 @@ R_AGE_MAX = 7
 R_TAA_VAR = 8
 R_TAA_BP = 9
 R_TAA_OP = 10
-N_R = 11
+R_MATCHED_VAR = 11  # row of proc_matched (the rule moves matched adjustments), -1: no
+N_R = 12
 
 # Columns of the per-chunk, per-rule accumulators.
 S_PROCEDURES = 0
@@ -51,23 +58,35 @@ S_ENCOUNTERS = 1
 S_WRITTEN_OFF = 2
 S_TO_PR = 3
 S_CLOSED = 4
-N_S = 5
+S_CAPPED = 5  # procedures where the cap moved less than the rule asked
+S_CAPPED_CENTS = 6  # cents asked for but not moved
+N_S = 7
 
 
 @njit
-def rule_amounts_nb(action, target, payer_balance, open_pr):
-    """(from payer balance, from open PR) that one action would move; >= 0 each."""
-    from_payer = payer_balance if payer_balance > 0 else 0
-    from_pr = open_pr if open_pr > 0 else 0
-    if action == A_WRITE_OFF:
-        if target == T_PAYER_BALANCE:
-            return from_payer, 0
-        if target == T_PR:
-            return 0, from_pr
-        return from_payer, from_pr
+def rule_amounts_nb(action, target, payer_balance, open_pr, balance, matched):
+    """(from payer balance, from open PR, requested) of one action; each >= 0.
+
+    ``requested`` is what the rule asks for: ``matched`` (its matched
+    adjustments, when >= 0) or the payer balance for the payer part, the open
+    PR for the PR part. What moves is capped: the payer part by the payer
+    balance, the PR part by the open PR, and a write-off in all by the
+    balance (a write-off can never leave a credit).
+    """
+    payer_open = payer_balance if payer_balance > 0 else 0
+    pr_open = open_pr if open_pr > 0 else 0
+    room = balance if balance > 0 else 0
+    want_payer = matched if matched >= 0 else payer_open
     if action == A_TRANSFER_TO_PR:
-        return from_payer, 0
-    return 0, 0
+        return min(want_payer, payer_open), 0, want_payer
+    if action != A_WRITE_OFF:
+        return 0, 0, 0
+    if target == T_PAYER_BALANCE:
+        return min(want_payer, payer_open, room), 0, want_payer
+    if target == T_PR:
+        return 0, min(pr_open, room), pr_open
+    from_payer = min(payer_open, room)
+    return from_payer, min(pr_open, room - from_payer), payer_open + pr_open
 
 
 @njit
@@ -155,14 +174,17 @@ def procedure_candidates_nb(
 
 @njit(inline="always")  # a call per procedure costs more than the body
 def first_applicable_rule_nb(
-    cand, r_int, payer_balance, open_pr, service_day, last_remit, as_of_day
+    cand, r_int, figures, matched, service_day, last_remit, as_of_day
 ):
-    """(rule, from payer balance, from open PR) of the first candidate that applies.
+    """(rule, from payer balance, from open PR, requested) of the first candidate that applies.
 
-    Rules are tried in order; one applies when its age condition holds and it
-    has something to move (flags and leave-alone rules always apply). Returns
-    ``(-1, 0, 0)`` when none does.
+    ``figures`` are the procedure's (payer balance, open PR, balance) and
+    ``matched`` its column of ``proc_matched``. Rules are tried in order; one
+    applies when its age condition holds and it has something to move after
+    the caps (flags and leave-alone rules always apply). Returns
+    ``(-1, 0, 0, 0)`` when none does.
     """
+    payer_balance, open_pr, balance = figures
     zero = np.uint64(0)
     for w in range(cand.shape[0]):
         x = cand[w]
@@ -184,11 +206,19 @@ def first_applicable_rule_nb(
                 if age < r_int[r, R_AGE_MIN] or age > r_int[r, R_AGE_MAX]:
                     continue
             action = r_int[r, R_ACTION]
-            a_payer, a_pr = rule_amounts_nb(action, r_int[r, R_TARGET], payer_balance, open_pr)
+            var = r_int[r, R_MATCHED_VAR]
+            a_payer, a_pr, want = rule_amounts_nb(
+                action,
+                r_int[r, R_TARGET],
+                payer_balance,
+                open_pr,
+                balance,
+                matched[var] if var >= 0 else -1,
+            )
             if action <= A_TRANSFER_TO_PR and a_payer + a_pr <= 0:
                 continue  # nothing to move: the rule does not apply here
-            return r, a_payer, a_pr
-    return -1, 0, 0
+            return r, a_payer, a_pr, want
+    return -1, 0, 0, 0
 
 
 @njit_parallel
@@ -200,6 +230,8 @@ def evaluate_rules_nb(
     proc_service_day,
     proc_payer_balance,
     proc_open_pr,
+    proc_balance,
+    proc_matched,
     enc_payer,
     enc_pclass,
     enc_site,
@@ -224,6 +256,7 @@ def evaluate_rules_nb(
     proc_rule,
     proc_from_payer,
     proc_from_pr,
+    proc_requested,
     enc_closed_by,
     acc,
 ):
@@ -239,8 +272,12 @@ def evaluate_rules_nb(
     (k=1) or either (k=2) to move anything. So every set condition of every
     rule costs one AND per word.
 
+    ``proc_matched[v, p]`` is what the rules of ``R_MATCHED_VAR`` v matched on
+    procedure ``p`` (cents of live adjustments still in its payer balance).
+
     Outputs: ``proc_rule[p]`` (rule index or -1), ``proc_from_payer[p]`` and
-    ``proc_from_pr[p]`` (cents moved), ``enc_closed_by[e]`` (the first rule,
+    ``proc_from_pr[p]`` (cents moved, capped), ``proc_requested[p]`` (cents
+    the rule asked for), ``enc_closed_by[e]`` (the first rule,
     in evaluation order, whose write-offs hit an encounter that they bring to
     a zero balance; -1 otherwise) and ``acc[chunk, rule, S_*]``, one block per
     chunk (summed by the caller).
@@ -284,6 +321,7 @@ def evaluate_rules_nb(
                 chosen = -1
                 from_payer = 0
                 from_pr = 0
+                requested = 0
                 if any_enc != zero:
                     pb = proc_payer_balance[p]
                     opr = proc_open_pr[p]
@@ -302,14 +340,24 @@ def evaluate_rules_nb(
                         proc_entry_start[p],
                         proc_entry_start[p + 1],
                     )
-                    chosen, from_payer, from_pr = first_applicable_rule_nb(
-                        cand, r_int, pb, opr, proc_service_day[p], enc_last_remit[e], as_of_day
+                    chosen, from_payer, from_pr, requested = first_applicable_rule_nb(
+                        cand,
+                        r_int,
+                        (pb, opr, proc_balance[p]),
+                        proc_matched[:, p],
+                        proc_service_day[p],
+                        enc_last_remit[e],
+                        as_of_day,
                     )
                 proc_rule[p] = chosen
                 proc_from_payer[p] = from_payer
                 proc_from_pr[p] = from_pr
+                proc_requested[p] = requested
                 if chosen < 0:
                     continue
+                if requested > from_payer + from_pr and r_int[chosen, R_ACTION] <= A_TRANSFER_TO_PR:
+                    local[chosen, S_CAPPED] += 1
+                    local[chosen, S_CAPPED_CENTS] += requested - from_payer - from_pr
                 first_hit = True  # count each rule once per encounter
                 for q in range(p0, p):
                     if proc_rule[q] == chosen:

@@ -19,7 +19,9 @@ denying payer, reason
     an earlier payer than the last to adjudicate: a primary's denial stays
     open when a secondary pays its share), and that denial's CARC/group/line.
 next action
-    the catalogue's usual next action for that CARC.
+    the catalogue's usual next action for that group code and CARC: the
+    group decides who is liable, so only a PR adjustment says
+    ``bill_patient`` (CO-96 is the provider's to write off or appeal).
 deadline
     ``correct_resubmit``: the timely-filing limit, service date +
     ``timely_filing_days``; otherwise the appeal window, the denying payer's
@@ -205,10 +207,10 @@ def worklist(
     )
     fields = dims.reason_maps()
     known_cat = np.append(fields["category"], CATEGORIES.index("other"))
-    known_act = np.append(fields["next_action"], ACTIONS.index("appeal"))
     cidx = np.where(carc_code >= 0, carc_code, len(carc_values))
     category = known_cat[cidx]
-    action = known_act[cidx]
+    group_str = table["explain_group"].take(pa.array(enc)).cast(pa.string())
+    action = _next_actions(dims.catalog, carc_str, group_str)
 
     # Deadlines.
     today_d = today_day(ledger, today)
@@ -270,6 +272,21 @@ def worklist(
     }
     out["why"] = _why(out)
     return pa.table(out)
+
+
+def _next_actions(catalog, carcs: pa.ChunkedArray, groups: pa.ChunkedArray) -> np.ndarray:
+    """ACTIONS index per row from the catalogue's (group code, CARC) rows."""
+    g_values = [v for v in pc.unique(groups).to_pylist() if v is not None]
+    c_values = [v for v in pc.unique(carcs).to_pylist() if v is not None]
+    g = codes_in(groups, pa.array(g_values, pa.string()))
+    c = codes_in(carcs, pa.array(c_values, pa.string()))
+    n_c = len(c_values) + 1  # last: no CARC
+    grid = [(gv, cv) for gv in [*g_values, None] for cv in [*c_values, None]]
+    names = catalog.next_actions([cv for _, cv in grid], [gv for gv, _ in grid])
+    table = np.array([ACTIONS.index(a) for a in names], np.int64)
+    g = np.where(g >= 0, g, len(g_values))
+    c = np.where(c >= 0, c, len(c_values))
+    return table[g * n_c + c]
 
 
 def _why(c: dict) -> pa.Array:

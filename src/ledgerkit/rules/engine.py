@@ -15,6 +15,13 @@ How a rule set runs (:func:`dry_run`, :func:`apply_rules`):
   rules do not see each other's proposals.
 - **Nothing to move, no match.** A write-off or transfer matches only where it
   would move a positive amount.
+- **Capped by what is open, and said.** A transfer to PR moves at most the
+  payer balance of its procedure; a write-off at most the payer balance or
+  open PR it names, and never more than the balance (DOMAIN, Settled
+  question 3). Where a rule asked for more (its matched adjustments, or an
+  open PR above the balance), the dry run shows it: ``hits`` has
+  ``requested_cents`` and ``capped``, ``summary`` has ``capped_procedures``
+  and ``capped_cents``, and the proposed entries carry a note.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from ledgerkit._kernels.codes import CLASS_NAMES, STAGE_NAMES
 from ledgerkit.analytics.derived import LedgerFeatures, ledger_features
 from ledgerkit.core.arrow import day_number
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
+from ledgerkit.rules.amounts import cap_notes, matched_amounts
 from ledgerkit.rules.model import (
     ACTIONS,
     AGE_FROM,
@@ -74,6 +82,7 @@ class CompiledRules:
     r_int: np.ndarray
     tables: dict
     enc_taa: np.ndarray
+    proc_matched: np.ndarray  # [variant, procedure] cents of "matched" rules
 
     def masks(self) -> tuple:
         """The lookup tables as bitmaps over rules (``[code, word]`` uint64), in kernel order."""
@@ -121,12 +130,14 @@ def _restrict(table, r, values, wanted, offset=0):
 
 
 def compile_rules(
-    rules: RuleSet, feats: LedgerFeatures, ledger, taa=None, history=None
+    rules: RuleSet, feats: LedgerFeatures, ledger, taa=None, history=None, policy=None
 ) -> CompiledRules:
     """Turn ``rules`` into lookup tables over ``ledger``'s dictionary codes.
 
     TAA conditions read ``taa`` (a table of TAAs) when given, else the
     percentiles of ``history`` (a ``GlobalHistory``) or of the ledger's own.
+    Rules with ``amount = "matched"`` read their matched adjustments under
+    ``policy`` (default ``ledger.policy``).
     """
     order = rules.evaluation_order()
     n = len(order)
@@ -142,6 +153,7 @@ def compile_rules(
         "r_pair": np.zeros((n, max(n_pairs, 1)), np.bool_),
     }
     variants: dict = {}
+    matched: dict = {}  # (group codes, carcs) -> row of proc_matched
     for r, rule in enumerate(order):
         w, a = rule.when, rule.then
         r_int[r, K.R_ACTION] = ACTIONS.index(a.action)
@@ -167,6 +179,10 @@ def compile_rules(
                 for c, cv in enumerate(feats.carc_values):
                     if not w.carcs or cv in w.carcs:
                         t["r_pair"][r, g * n_c + c] = True
+        r_int[r, K.R_MATCHED_VAR] = -1
+        if a.amount == "matched":
+            key = (frozenset(w.group_codes), frozenset(w.carcs))
+            r_int[r, K.R_MATCHED_VAR] = matched.setdefault(key, len(matched))
         r_int[r, K.R_BAL_MIN] = -_BIG if w.balance_min is None else w.balance_min
         r_int[r, K.R_BAL_MAX] = _BIG if w.balance_max is None else w.balance_max
         if w.age_from is not None:
@@ -187,7 +203,14 @@ def compile_rules(
             enc_taa[v] = taa_module.encounter_taa(
                 ledger, percentile=pct, min_claims=min_claims, taa=taa, history=history
             )
-    return CompiledRules(order, r_int, t, enc_taa)
+    pair_rows = [None] * len(matched)
+    for r, rule in enumerate(order):
+        var = r_int[r, K.R_MATCHED_VAR]
+        if var >= 0:
+            pair_rows[var] = t["r_pair"][r]
+    policy = ledger.policy if policy is None else policy
+    proc_matched = matched_amounts(ledger, policy, feats, pair_rows)
+    return CompiledRules(order, r_int, t, enc_taa, proc_matched)
 
 
 # --------------------------------------------------------------------- run
@@ -198,14 +221,20 @@ def _as_of_day(as_of, feats: LedgerFeatures) -> int:
 
 
 def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, history=None):
-    """Run the kernel: (compiled rules, features, per-procedure and per-encounter outputs)."""
+    """Run the kernel: (compiled rules, features, per-procedure and per-encounter outputs).
+
+    Returns ``(compiled, feats, proc_rule, from_payer, from_pr, closed_by,
+    totals, requested)``: ``requested`` is what each procedure's rule asked
+    for before the caps (``from_payer + from_pr`` is what it moves).
+    """
     feats = ledger_features(ledger, policy)
-    compiled = compile_rules(rules, feats, ledger, taa, history)
+    compiled = compile_rules(rules, feats, ledger, taa, history, policy)
     n_proc, n_enc = feats.n_procedures, feats.n_encounters
     n_rules = len(compiled.rules)
     proc_rule = np.empty(n_proc, np.int32)
     from_payer = np.empty(n_proc, np.int64)
     from_pr = np.empty(n_proc, np.int64)
+    requested = np.empty(n_proc, np.int64)
     closed_by = np.empty(n_enc, np.int32)
     n_chunks = (n_enc + K.CHUNK - 1) // K.CHUNK
     acc = np.zeros((n_chunks, n_rules, K.N_S), np.int64)
@@ -213,6 +242,7 @@ def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, histo
         proc_rule[:] = -1
         from_payer[:] = 0
         from_pr[:] = 0
+        requested[:] = 0
         closed_by[:] = -1
     else:
         K.evaluate_rules_nb(
@@ -223,6 +253,8 @@ def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, histo
             feats.proc_service_day,
             feats.proc_payer_balance,
             feats.proc_open_pr,
+            feats.proc_balance,
+            compiled.proc_matched,
             feats.enc_payer,
             feats.enc_pclass,
             feats.enc_site,
@@ -238,10 +270,12 @@ def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, histo
             proc_rule,
             from_payer,
             from_pr,
+            requested,
             closed_by,
             acc,
         )
-    return compiled, feats, proc_rule, from_payer, from_pr, closed_by, acc.sum(axis=0)
+    totals = acc.sum(axis=0)
+    return compiled, feats, proc_rule, from_payer, from_pr, closed_by, totals, requested
 
 
 class DryRun:
@@ -253,23 +287,37 @@ class DryRun:
         One row per rule (evaluation order, then disabled rules): ``rule``,
         ``position`` (evaluation rank, null when disabled), ``enabled``,
         ``scope``, ``site``, ``action``, ``procedures`` and ``encounters`` hit,
-        ``written_off_cents``, ``to_pr_cents`` and ``encounters_closed``
+        ``written_off_cents``, ``to_pr_cents``, ``encounters_closed``
         (encounters the proposals bring to a zero balance, credited to the first
-        rule, in evaluation order, that writes off on them).
+        rule, in evaluation order, that writes off on them), ``capped_procedures``
+        (procedures where the rule asked for more than was open) and
+        ``capped_cents`` (what the caps held back).
     entries : pyarrow.Table
         The proposed entries (built on first access): ``encounter_id``,
         ``line``, ``payer_seq``, ``kind``, ``group_code``, ``carc``,
-        ``amount_cents``, ``source`` (``"rule"``), ``rule_id``, ``actor``, ``note``.
+        ``amount_cents``, ``source`` (``"rule"``), ``rule_id``, ``actor``,
+        ``note`` (null, or what was asked and moved when a cap bit).
     hits : pyarrow.Table
         One row per procedure a rule matched: ``rule``, ``action``,
-        ``amount_cents``, ``from_bucket`` and ``to_bucket`` (the bucket moved).
+        ``amount_cents`` (moved), ``requested_cents`` (asked for), ``capped``
+        (moved less than asked), ``from_bucket`` and ``to_bucket``.
     closed_by : numpy.ndarray
         Per encounter (the ledger's grouped order): the evaluation rank of the
         rule credited with closing it, -1 where the proposals leave it open.
     """
 
     def __init__(
-        self, ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals, closed_by
+        self,
+        ledger,
+        rules,
+        compiled,
+        feats,
+        proc_rule,
+        from_payer,
+        from_pr,
+        totals,
+        closed_by,
+        requested,
     ):
         self.ledger = ledger
         self.rules = rules
@@ -279,6 +327,7 @@ class DryRun:
         self.from_payer = from_payer
         self.from_pr = from_pr
         self.closed_by = closed_by
+        self.requested = requested
         self.summary = _summary(rules, compiled.rules, totals)
         self._entries = None
         self._hits = None
@@ -311,7 +360,15 @@ def _summary(rules: RuleSet, order: list, totals: np.ndarray) -> pa.Table:
         "site": pa.array([r.site for r in listed], pa.string()),
         "action": [r.then.action for r in listed],
     }
-    names = ("procedures", "encounters", "written_off_cents", "to_pr_cents", "encounters_closed")
+    names = (
+        "procedures",
+        "encounters",
+        "written_off_cents",
+        "to_pr_cents",
+        "encounters_closed",
+        "capped_procedures",
+        "capped_cents",
+    )
     for j, name in enumerate(names):
         values = [int(totals[rank[r.name], j]) if r.name in rank else 0 for r in listed]
         cols[name] = pa.array(values, pa.int64())
@@ -358,6 +415,7 @@ def _proposed_entries(run: DryRun) -> pa.Table:
         amount = np.empty(0, np.int64)
     rows = keys.proc_rows(proc)
     n = len(proc)
+    moved = run.from_payer[proc] + run.from_pr[proc]
     return pa.table(
         {
             "encounter_id": run.ledger.procedures["encounter_id"].take(pa.array(rows)),
@@ -374,7 +432,7 @@ def _proposed_entries(run: DryRun) -> pa.Table:
             "actor": pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(n, np.int32)), pa.array([ACTOR])
             ),
-            "note": pa.nulls(n, pa.string()),
+            "note": pa.array(cap_notes(run.requested[proc], moved), pa.string()),
         }
     )
 
@@ -407,6 +465,8 @@ def _hits_table(run: DryRun) -> pa.Table:
         ]
         for r in order
     ] or [("", "")]
+    moved = run.from_payer[hit] + run.from_pr[hit]
+    requested = run.requested[hit]  # 0 for flags and leave-alone rules
     return pa.table(
         {
             "encounter_id": run.ledger.procedures["encounter_id"].take(
@@ -415,7 +475,9 @@ def _hits_table(run: DryRun) -> pa.Table:
             "line": pa.array(keys.proc_line[hit], pa.int32()),
             "rule": _per_rule(rule, [r.name for r in order]),
             "action": _per_rule(rule, [r.then.action for r in order]),
-            "amount_cents": pa.array(run.from_payer[hit] + run.from_pr[hit], pa.int64()),
+            "amount_cents": pa.array(moved, pa.int64()),
+            "requested_cents": pa.array(requested, pa.int64()),
+            "capped": pa.array(requested > moved, pa.bool_()),
             "from_bucket": _per_rule(rule, [m[0] for m in moves]),
             "to_bucket": _per_rule(rule, [m[1] for m in moves]),
         }
@@ -460,11 +522,20 @@ def dry_run(ledger, rules=None, *, as_of=None, policy=None, taa=None, history=No
     True
     """
     rules = as_rule_set(rules)
-    compiled, feats, proc_rule, from_payer, from_pr, closed_by, totals = evaluate(
+    compiled, feats, proc_rule, from_payer, from_pr, closed_by, totals, requested = evaluate(
         ledger, rules, as_of=as_of, policy=policy, taa=taa, history=history
     )
     return DryRun(
-        ledger, rules, compiled, feats, proc_rule, from_payer, from_pr, totals, closed_by
+        ledger,
+        rules,
+        compiled,
+        feats,
+        proc_rule,
+        from_payer,
+        from_pr,
+        totals,
+        closed_by,
+        requested,
     )
 
 

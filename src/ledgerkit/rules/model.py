@@ -33,6 +33,17 @@ Payer-balance entries carry the ``payer_seq`` of the payer that owes it (the
 last that adjudicated, or the primary); patient-responsibility write-offs
 carry ``payer_seq`` 0.
 
+``amount`` says how much a payer-balance movement asks for: ``"all"`` (the
+whole bucket ``target`` names) or ``"matched"`` (only the live adjustments
+that satisfy the rule's ``group_codes`` / ``carcs`` and still sit in the
+payer balance: denied or other amounts of any payer, PR of an earlier payer).
+Either way the movement is capped by what is open (DOMAIN, Settled question
+3) and the dry run says where the cap bit.
+
+The group code decides who is liable (Settled question 4): a push to PR that
+names CARCs must also name the group codes it moves (``group_codes =
+["PR"]``); CO is the provider's obligation.
+
 Rule files are TOML (read with the standard library's ``tomllib``; written by
 the small serializer here, so no new dependency: the format is flat tables
 of strings, numbers, booleans and lists of strings).
@@ -68,6 +79,7 @@ ACTIONS = ("write_off", "transfer_to_pr", "flag", "leave")
 TARGETS = ("payer_balance", "pr", "balance")
 AGE_FROM = ("service", "last_remit")
 TAA_OPS = (">=", "<")
+AMOUNTS = ("all", "matched")
 SCOPES = ("global", "site")
 
 
@@ -181,18 +193,23 @@ class Condition:
 class Action:
     """What a rule does: ``write_off`` (with ``target``), ``transfer_to_pr``, ``flag``, ``leave``.
 
-    ``group`` and ``reason`` (a CARC) are recorded on the proposed entries.
+    ``group`` and ``reason`` (a CARC) are recorded on the proposed entries;
+    ``amount`` is ``"all"`` (the bucket ``target`` names) or ``"matched"``
+    (only the adjustments the rule's group/CARC condition matched).
 
     Examples
     --------
     >>> Action("write_off", target="pr").group
     'CO'
+    >>> Action("transfer_to_pr", amount="matched").reason
+    '204'
     """
 
     action: str = "flag"
     target: str = "payer_balance"
     group: str | None = None
     reason: str | None = None
+    amount: str = "all"
 
     def __post_init__(self):
         self.check("?")
@@ -204,6 +221,18 @@ class Action:
             _fail(rule, "then.target", f"{self.target!r} is not one of {list(TARGETS)}")
         if self.action == "transfer_to_pr" and self.target != "payer_balance":
             _fail(rule, "then.target", "transfer_to_pr always moves the payer balance")
+        if self.amount not in AMOUNTS:
+            _fail(rule, "then.amount", f"{self.amount!r} is not one of {list(AMOUNTS)}")
+        if self.amount == "matched" and not (
+            self.action == "transfer_to_pr"
+            or (self.action == "write_off" and self.target == "payer_balance")
+        ):
+            _fail(
+                rule,
+                "then.amount",
+                "'matched' moves payer-balance amounts: use it with transfer_to_pr or "
+                "a write_off of the payer_balance",
+            )
         group = self.group or ("PR" if self.action == "transfer_to_pr" else "CO")
         if group not in GROUP_CODES:
             _fail(rule, "then.group", f"{group!r} is not one of {list(GROUP_CODES)}")
@@ -249,6 +278,15 @@ class Rule:
             _fail(name, "then", f"expected an Action, got {type(self.then).__name__}")
         self.when.check(name)
         self.then.check(name)
+        if self.then.amount == "matched" and not (self.when.group_codes or self.when.carcs):
+            _fail(name, "then.amount", "'matched' needs when.group_codes or when.carcs")
+        if self.then.action == "transfer_to_pr" and self.when.carcs and not self.when.group_codes:
+            _fail(
+                name,
+                "when.group_codes",
+                "a push to PR by CARC must name the group codes it moves (e.g. ['PR']): "
+                "the group code decides who is liable and CO is the provider's obligation",
+            )
         if self.scope not in SCOPES:
             _fail(name, "scope", f"{self.scope!r} is not one of {list(SCOPES)}")
         if self.scope == "site" and not self.site:
@@ -313,6 +351,8 @@ class Rule:
         out["then"] = {k: v for k, v in asdict(self.then).items()}
         if self.then.action != "write_off":
             del out["then"]["target"]
+        if self.then.amount == "all":  # the default: keep older rule files unchanged
+            del out["then"]["amount"]
         return out
 
 
@@ -336,7 +376,7 @@ class RuleSet:
     --------
     >>> rules = default_rules()
     >>> [r.name for r in rules.evaluation_order()][:2]
-    ['medicare_pr_write_off', 'noncovered_to_pr']
+    ['noncovered_to_pr', 'small_balance']
     >>> rules.with_rule(Rule("review_all", then=Action("flag"))).names()[-1]
     'review_all'
     """
@@ -480,14 +520,26 @@ def save_rules(rules: RuleSet, path) -> Path:
     return path
 
 
+MEDICARE_PR_WARNING = (
+    "Write off PR when Medicare is primary (example, off by default). COMPLIANCE WARNING: "
+    "routinely waiving Medicare deductibles and coinsurance can break beneficiary-inducement "
+    "and anti-kickback rules; enable only under a documented financial-hardship policy."
+)
+
+
 def default_rules() -> RuleSet:
     """The shipped global rules (from the source guides), each documented.
 
-    1. ``medicare_pr_write_off``: write off the patient responsibility of
-       encounters whose primary payer is Medicare once they reach the patient
-       stage (so a secondary payer is billed first).
-    2. ``noncovered_to_pr``: push procedures denied as non-covered (CARC 96,
-       204) to patient responsibility.
+    1. ``medicare_pr_write_off`` (an example, **disabled**): write off the
+       patient responsibility of encounters whose primary payer is Medicare
+       once they reach the patient stage. Routinely waiving Medicare
+       cost-sharing is a compliance risk (DOMAIN, Settled question 4); its
+       description says so.
+    2. ``noncovered_to_pr``: push amounts the payer assessed to the patient as
+       non-covered (group PR, CARC 96 or 204) that still sit in the payer
+       balance (e.g. the primary's PR-96 after a secondary that did not cover
+       it) to patient responsibility. Only the matched PR amounts move
+       (``amount = "matched"``), never a CO amount: CO is the provider's.
     3. ``taa_write_off`` (disabled until TAAs are reviewed): when an
        encounter's allowed amount reaches the 25th percentile of its claim
        configuration's history (at least 10 claims), write off the rest of the
@@ -498,7 +550,7 @@ def default_rules() -> RuleSet:
     Examples
     --------
     >>> [(r.name, r.enabled) for r in default_rules()]  # doctest: +NORMALIZE_WHITESPACE
-    [('medicare_pr_write_off', True), ('noncovered_to_pr', True),
+    [('medicare_pr_write_off', False), ('noncovered_to_pr', True),
      ('taa_write_off', False), ('small_balance', True)]
     """
     return RuleSet(
@@ -507,15 +559,19 @@ def default_rules() -> RuleSet:
                 "medicare_pr_write_off",
                 when=Condition(payer_classes=("medicare",), stages=("patient",)),
                 then=Action("write_off", target="pr", group="CO", reason="A2"),
+                enabled=False,
                 order=10,
-                description="Write off PR if the patient's primary insurance is Medicare.",
+                description=MEDICARE_PR_WARNING,
             ),
             Rule(
                 "noncovered_to_pr",
-                when=Condition(carcs=("96", "204")),
-                then=Action("transfer_to_pr", group="PR", reason="96"),
+                when=Condition(group_codes=("PR",), carcs=("96", "204")),
+                then=Action("transfer_to_pr", group="PR", reason="96", amount="matched"),
                 order=20,
-                description="Push procedures with a non-covered CARC (96, 204) to PR.",
+                description=(
+                    "Push PR-96/PR-204 (non-covered, assessed to the patient) still in the "
+                    "payer balance to PR; never a CO amount."
+                ),
             ),
             Rule(
                 "taa_write_off",

@@ -365,7 +365,15 @@ class DistributedDryRun:
         return f"DistributedDryRun({self.summary.num_rows} rules, {n} procedures hit)"
 
 
-_SUMMED = ("procedures", "encounters", "written_off_cents", "to_pr_cents", "encounters_closed")
+_SUMMED = (
+    "procedures",
+    "encounters",
+    "written_off_cents",
+    "to_pr_cents",
+    "encounters_closed",
+    "capped_procedures",
+    "capped_cents",
+)
 
 
 def _part_dry_run(ds, p, rules, as_of, policy, taa, history, out):
