@@ -7,7 +7,8 @@ per procedure; write-offs and transfers only where they move a positive
 amount, capped by what is open (Settled question 3): a transfer at most the
 payer balance, a write-off at most the payer balance / open PR it names and
 never more than the balance. ``amount = "matched"`` rules ask for the live
-adjustments matching their group/CARC condition that are still payer-owed. Shares no code with ``ledgerkit._kernels`` or ``ledgerkit.analytics.derived``.
+adjustments matching their group/CARC condition that are still payer-owed.
+Shares no code with ``ledgerkit._kernels`` or ``ledgerkit.analytics.derived``.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def evaluation_order(rules) -> list:
 
 
 def matched_ref(view, rule, key, last) -> int:
-    """Cents of the live adjustments ``rule`` matches on procedure ``key`` still owed by a payer."""
+    """Cents of the live adjustments ``rule`` matches on procedure ``key``, still payer-owed."""
     w = rule.when
     policy = view.ledger.policy
     total = 0

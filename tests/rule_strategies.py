@@ -120,7 +120,9 @@ def actions(draw):
     target = draw(st.sampled_from(["payer_balance", "pr", "balance"]))
     if action != "write_off":
         target = "payer_balance"
-    payer_part = action == "transfer_to_pr" or (action == "write_off" and target == "payer_balance")
+    payer_part = action == "transfer_to_pr" or (
+        action == "write_off" and target == "payer_balance"
+    )
     return Action(
         action,
         target=target,

@@ -127,7 +127,8 @@ def test_next_action_follows_the_group_code():
     table = cat.table()
     assert set(table["group_code"].to_pylist()) == {"*", "PR"}
     billed = {
-        c for g, c, a in zip(*(table[k].to_pylist() for k in ("group_code", "carc", "next_action")))
+        c
+        for g, c, a in zip(*(table[k].to_pylist() for k in ("group_code", "carc", "next_action")))
         if a == "bill_patient"
     }
     assert {"1", "2", "3", "96", "119", "204"} <= billed

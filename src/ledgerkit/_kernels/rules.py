@@ -173,9 +173,7 @@ def procedure_candidates_nb(
 
 
 @njit(inline="always")  # a call per procedure costs more than the body
-def first_applicable_rule_nb(
-    cand, r_int, figures, matched, service_day, last_remit, as_of_day
-):
+def first_applicable_rule_nb(cand, r_int, figures, matched, service_day, last_remit, as_of_day):
     """(rule, from payer balance, from open PR, requested) of the first candidate that applies.
 
     ``figures`` are the procedure's (payer balance, open PR, balance) and
@@ -355,9 +353,10 @@ def evaluate_rules_nb(
                 proc_requested[p] = requested
                 if chosen < 0:
                     continue
-                if requested > from_payer + from_pr and r_int[chosen, R_ACTION] <= A_TRANSFER_TO_PR:
+                held_back = requested - from_payer - from_pr  # 0 for flags and leave
+                if held_back > 0:
                     local[chosen, S_CAPPED] += 1
-                    local[chosen, S_CAPPED_CENTS] += requested - from_payer - from_pr
+                    local[chosen, S_CAPPED_CENTS] += held_back
                 first_hit = True  # count each rule once per encounter
                 for q in range(p0, p):
                     if proc_rule[q] == chosen:
