@@ -573,3 +573,154 @@ def test_finding_5_no_denial_with_nothing_denied():
     assert [(r["encounter_id"], r["carc"], r["at_stake_cents"]) for r in _a_worklist(ledger)] == [
         ("E2", "97", 2000)
     ]
+
+
+# --- Settled question 4 and finding 4: the group code decides who is liable (issue #13, C1) ---
+
+
+def _c1_ledger(lines, payers=("P1",), payer_classes=None):
+    """One encounter "E1"; ``lines`` maps line -> (charge, rows as in ``_entries``)."""
+    rows = []
+    for line, (_, line_rows) in lines.items():
+        rows += _entries("E1", line, line_rows)
+    base = make_ledger(
+        [("E1", payers)],
+        [("E1", line, "99213", charge) for line, (charge, _) in lines.items()],
+        rows,
+    )
+    if payer_classes is None:
+        return base
+    table = {
+        "payer_id": list(payers),
+        "payer_class": list(payer_classes),
+        "timely_filing_days": [365] * len(payers),
+        "appeal_days": [120] * len(payers),
+    }
+    return lk.Ledger.from_arrow(base.encounters, base.procedures, base.entries, table)
+
+
+def _c1_non_co_payer_owed(ledger) -> dict:
+    """(encounter, line) -> cents of live non-CO adjustments a default push may move."""
+    entries = ledger.entries.to_pylist()
+    negated = {e["negates"] for e in entries if e["negates"] is not None}
+    out = {}
+    for e in entries:
+        live = e["negates"] is None and e["entry_id"] not in negated
+        if live and e["kind"] == "adjustment" and e["group_code"] not in ("CO", None):
+            key = (e["encounter_id"], e["line"])
+            out[key] = out.get(key, 0) + e["amount_cents"]
+    return out
+
+
+def _c1_all_defaults():
+    rules = lk.rules.default_rules()
+    for rule in rules:
+        rules = rules.enable(rule.name)
+    return rules
+
+
+def test_settled_4_push_by_carc_matches_group_code_and_carc():
+    """Line 1: CO-96 $240 (provider liability). Line 2: the primary's PR-96 $80, the
+    secondary covers none of it (OA-23 $80). The default push moves the $80 of PR-96
+    to the patient and leaves the $240 of CO-96 with the provider."""
+    ledger = _c1_ledger(
+        {
+            1: (24000, [(1, "charge", 24000), (1, "adjustment", 24000, "CO", "96")]),
+            2: (
+                8000,
+                [
+                    (1, "charge", 8000),
+                    (1, "adjustment", 8000, "PR", "96"),
+                    (2, "adjustment", 8000, "OA", "23"),
+                ],
+            ),
+        },
+        payers=("P1", "P2"),
+    )
+    run = lk.rules.dry_run(ledger)
+    moved = [(r["line"], r["kind"], r["amount_cents"]) for r in run.entries.to_pylist()]
+    assert moved == [(2, "transfer_to_pr", 8000)]
+    after = {r["line"]: r for r in lk.balances(lk.rules.apply_rules(ledger, run)).to_pylist()}
+    assert (after[1]["payer_balance"], after[1]["open_pr"]) == (24000, 0)
+    assert (after[2]["payer_balance"], after[2]["open_pr"]) == (0, 8000)
+
+
+def test_finding_4_noncovered_to_pr_no_longer_bills_co96():
+    """A $240 preventive visit denied CO-96: the old rule pushed all $240 to the
+    patient; the default rules push nothing, and the worklist says write it off."""
+    ledger = _c1_ledger({1: (24000, [(1, "charge", 24000), (1, "adjustment", 24000, "CO", "96")])})
+    old = lk.rules.Rule(
+        "old_noncovered_to_pr",  # the 0.1 rule: any group, the whole payer balance
+        when=lk.rules.Condition(group_codes=["CO", "PR", "OA", "PI", "CR"], carcs=["96", "204"]),
+        then=lk.rules.Action("transfer_to_pr", reason="96"),
+    )
+    assert sum(lk.rules.dry_run(ledger, [old]).entries["amount_cents"].to_pylist()) == 24000
+    assert lk.rules.dry_run(ledger, _c1_all_defaults()).entries.num_rows == 0
+    [row] = lk.worklist(ledger).to_pylist()
+    assert (row["group_code"], row["carc"], row["next_action"], row["at_stake_cents"]) == (
+        "CO",
+        "96",
+        "write_off",
+        24000,
+    )
+
+
+def test_finding_4_co119_and_co96_worklist_rows_do_not_bill_the_patient():
+    for carc, charge in (("119", 21000), ("96", 24000)):
+        rows = [(1, "charge", charge), (1, "adjustment", charge, "CO", carc)]
+        [row] = lk.worklist(_c1_ledger({1: (charge, rows)})).to_pylist()
+        assert (row["carc"], row["next_action"], row["at_stake_cents"]) == (
+            carc,
+            "write_off",
+            charge,
+        )
+    # The same codes under PR are the patient's (a policy that works PR-96 as a denial).
+    policy = lk.CarcPolicy.default().override("PR", "96", "denied")
+    rows = [(1, "charge", 24000), (1, "adjustment", 24000, "PR", "96")]
+    [row] = lk.worklist(_c1_ledger({1: (24000, rows)}), policy=policy).to_pylist()
+    assert (row["group_code"], row["next_action"]) == ("PR", "bill_patient")
+
+
+def test_finding_4_medicare_pr_write_off_ships_disabled_with_a_warning():
+    """Medicare primary, fee $150: paid $80, CO-45 $50, PR-2 $20. The defaults waive
+    none of the $20 coinsurance; switched on, the example writes off exactly $20."""
+    rule = lk.rules.default_rules()["medicare_pr_write_off"]
+    assert not rule.enabled
+    assert "COMPLIANCE WARNING" in rule.description and "\n" not in rule.description
+    rows = [
+        (1, "charge", 15000),
+        (1, "payment", 8000),
+        (1, "adjustment", 5000, "CO", "45"),
+        (1, "adjustment", 2000, "PR", "2"),
+    ]
+    ledger = _c1_ledger({1: (15000, rows)}, payers=("MCR01",), payer_classes=("medicare",))
+    assert lk.rules.dry_run(ledger).entries.num_rows == 0
+    on = lk.rules.dry_run(ledger, lk.rules.default_rules().enable("medicare_pr_write_off"))
+    assert on.entries["amount_cents"].to_pylist() == [2000]
+
+
+@pytest.mark.parametrize("seed", [1, 21])
+def test_no_default_rule_moves_a_co_amount_to_a_patient(seed):
+    ledger = lk.synth.generate(3000, seed=seed)
+    owed = _c1_non_co_payer_owed(ledger)
+    run = lk.rules.dry_run(ledger, _c1_all_defaults())
+    pushed = [r for r in run.entries.to_pylist() if r["kind"] == "transfer_to_pr"]
+    for r in pushed:
+        assert r["amount_cents"] <= owed.get((r["encounter_id"], r["line"]), 0)
+    # The synthetic ledger does carry CO-96 lines the 0.1 rule pushed to patients.
+    old = lk.rules.Rule(
+        "old_noncovered_to_pr",
+        when=lk.rules.Condition(group_codes=["CO", "PR", "OA", "PI", "CR"], carcs=["96", "204"]),
+        then=lk.rules.Action("transfer_to_pr", reason="96"),
+    )
+    old_pushed = lk.rules.dry_run(ledger, [old]).entries.to_pylist()
+    assert any(r["amount_cents"] > owed.get((r["encounter_id"], r["line"]), 0) for r in old_pushed)
+
+
+@pytest.mark.parametrize("seed", [5, 21])
+def test_no_worklist_row_bills_a_patient_for_a_co_denial(seed):
+    table = lk.worklist(lk.synth.generate(3000, seed=seed)).to_pylist()
+    co = [r for r in table if r["group_code"] == "CO"]
+    assert {r["carc"] for r in co} & {"96", "119"}  # the codes finding 4 found
+    assert all(r["next_action"] != "bill_patient" for r in co)
+    assert all(r["group_code"] == "PR" for r in table if r["next_action"] == "bill_patient")
