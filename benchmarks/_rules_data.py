@@ -99,7 +99,9 @@ def twenty_rules() -> RuleSet:
         ),
         Rule(
             "eligibility_to_pr",
-            when=Condition(carcs=["27", "31"], age_from="last_remit", age_min_days=60),
+            when=Condition(
+                group_codes=["PR"], carcs=["27", "31"], age_from="last_remit", age_min_days=60
+            ),
             then=push,
             order=51,
         ),

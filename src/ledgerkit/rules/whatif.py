@@ -56,8 +56,11 @@ def _amounts(data: Derived):
     hit = data.memo.get("whatif.amounts")
     if hit is None:
         f = data.features
-        pb = np.maximum(f.proc_payer_balance, 0)
-        pr = np.maximum(f.proc_open_pr, 0)
+        # Capped as dry_run caps them (Settled question 3): a write-off takes at
+        # most the payer balance / open PR it names, and never more than the balance.
+        room = np.maximum(f.proc_balance, 0)
+        pb = np.minimum(np.maximum(f.proc_payer_balance, 0), room)
+        pr = np.minimum(np.maximum(f.proc_open_pr, 0), room - pb)
         taa_amount = _segment_sums(pb, f.enc_proc_start)
         everything = _segment_sums(pb + pr, f.enc_proc_start)
         hit = data.memo["whatif.amounts"] = (taa_amount, everything)
