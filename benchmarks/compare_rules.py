@@ -71,6 +71,8 @@ def polars_frames(ledger, rules):
             "service_day": f.proc_service_day,
             "payer_balance": f.proc_payer_balance,
             "open_pr": f.proc_open_pr,
+            "balance": f.proc_balance,
+            **{f"matched{v}": m for v, m in enumerate(compiled.proc_matched)},
         }
     )
     counts = np.diff(f.proc_entry_start)
@@ -108,6 +110,8 @@ def dry_run_polars(f, compiled, enc, proc, entries, as_of_day):
         lf = lf.join(has, on="proc", how="left").with_columns(pl.col(f"pair{r}").fill_null(False))
     pb = pl.max_horizontal(pl.col("payer_balance"), 0)
     pr = pl.max_horizontal(pl.col("open_pr"), 0)
+    room = pl.max_horizontal(pl.col("balance"), 0)  # a write-off never exceeds the balance
+    wo_payer = pl.min_horizontal(pb, room)
     chain = None
     amounts = {}
     for r, rule in enumerate(compiled.rules):
@@ -138,11 +142,14 @@ def dry_run_polars(f, compiled, enc, proc, entries, as_of_day):
             reached = pl.col("allowed") * 10000 >= taa * int(ri[K.R_TAA_BP])
             c = c & (taa >= 0) & (reached if ri[K.R_TAA_OP] == K.TAA_GE else ~reached)
         action, target = ri[K.R_ACTION], ri[K.R_TARGET]
+        # amount = "matched": what the rule matched, capped like the rest.
+        want = pl.col(f"matched{ri[K.R_MATCHED_VAR]}") if ri[K.R_MATCHED_VAR] >= 0 else pb
         if action == K.A_WRITE_OFF:
-            a_payer = pb if target != K.T_PR else pl.lit(0)
-            a_pr = pr if target != K.T_PAYER_BALANCE else pl.lit(0)
+            a_payer = pl.min_horizontal(want, wo_payer) if target != K.T_PR else pl.lit(0)
+            a_pr = pl.min_horizontal(pr, room - a_payer)
+            a_pr = a_pr if target != K.T_PAYER_BALANCE else pl.lit(0)
         elif action == K.A_TRANSFER_TO_PR:
-            a_payer, a_pr = pb, pl.lit(0)
+            a_payer, a_pr = pl.min_horizontal(want, pb), pl.lit(0)
         else:
             a_payer = a_pr = pl.lit(0)
         if action <= K.A_TRANSFER_TO_PR:
