@@ -28,8 +28,11 @@ PUBLIC_EXPECTED = {
     "lfh_managed_care.835": (2, 94500, [], ["invalid_date"]),
     "lfh_medicare_part_a.835": (2, 14999873, [], []),
     "lfh_secondary_payment.835": (2, 122200, [], ["bpr_date_position", "component_separator"]),
+    # its SVC has no composite (SVC*HC*24599.00*...): the shifted "187.50" in SVC04 and
+    # "1" in SVC06 are no revenue code or qualifier, so they are withheld (invalid_code)
     "lfh_tertiary_payment.835": (
-        1, 18750, ["unbalanced_line"], ["bpr_date_position", "svc_malformed"],
+        1, 18750, ["unbalanced_line"],
+        ["bpr_date_position", "invalid_code", "invalid_code", "svc_malformed"],
     ),
     "tastypackets_newline_terminated.edi": (3, 4575, [], []),
 }  # fmt: skip

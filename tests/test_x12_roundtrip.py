@@ -48,6 +48,24 @@ def test_synth_reversals_roundtrip():
 
 # ----------------------------------------------------------------------------- arbitrary remits
 code = st.text("ABCDEFGHJKMNPQRSTUVWXYZ0123456789", min_size=1, max_size=4)
+# Code fields hold valid codes (the reader withholds anything else: test_x12_phi.py).
+digits = "0123456789"
+carc_code = st.one_of(
+    st.integers(1, 999).map(str),
+    st.tuples(st.sampled_from("ABDPW"), st.integers(1, 99)).map(lambda t: f"{t[0]}{t[1]}"),
+)
+rarc = st.tuples(st.sampled_from(["M", "MA", "N"]), st.text(digits, min_size=1, max_size=3)).map(
+    "".join
+)
+revenue = st.text(digits, min_size=4, max_size=4)
+procedure = {
+    "HC": st.one_of(
+        st.text(digits, min_size=5, max_size=5),
+        st.tuples(st.sampled_from("AGJ"), st.text(digits, min_size=4, max_size=4)).map("".join),
+    ),
+    "NU": revenue,
+    "AD": st.text(digits, min_size=4, max_size=4).map("D".__add__),
+}
 name = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ -.'0123456789", min_size=1, max_size=12).map(str.strip)
 money = st.integers(-(10**9), 10**9)
 day = st.dates(dt.date(1990, 1, 1), dt.date(2040, 12, 31))
@@ -66,7 +84,7 @@ def remittances(draw):
             n_lines = draw(st.integers(0, 3))
             for g, carc, amt in draw(
                 st.lists(
-                    st.tuples(st.sampled_from(["CO", "PR", "OA", "PI", "CR"]), code, money),
+                    st.tuples(st.sampled_from(["CO", "PR", "OA", "PI", "CR"]), carc_code, money),
                     max_size=3,
                 )
             ):
@@ -75,7 +93,7 @@ def remittances(draw):
                 cas_total += amt
             if draw(st.booleans()):
                 for src in ("MIA", "MOA"):
-                    for x in draw(st.lists(code, max_size=2)):
+                    for x in draw(st.lists(rarc, max_size=2)):
                         rm.append(
                             dict(claim_id=c, line_id=None, source=src, qualifier=None, code=x)
                         )
@@ -85,7 +103,7 @@ def remittances(draw):
                 l_charge, l_cas = draw(money), 0
                 for g, carc, amt in draw(
                     st.lists(
-                        st.tuples(st.sampled_from(["CO", "PR", "OA", "PI"]), code, money),
+                        st.tuples(st.sampled_from(["CO", "PR", "OA", "PI"]), carc_code, money),
                         max_size=3,
                     )
                 ):
@@ -95,12 +113,13 @@ def remittances(draw):
                 mods = draw(
                     st.lists(st.text("0123456789ABXYZ", min_size=2, max_size=2), max_size=4)
                 )
+                qualifier = draw(st.sampled_from(["HC", "NU", "AD"]))
                 li.append(dict(
                     line_id=i, claim_id=c, line_number=ln + 1,
-                    procedure_qualifier=draw(st.sampled_from(["HC", "NU", "AD"])),
-                    procedure_code=draw(code), modifiers=":".join(mods) or None,
+                    procedure_qualifier=qualifier,
+                    procedure_code=draw(procedure[qualifier]), modifiers=":".join(mods) or None,
                     charge_cents=l_charge, paid_cents=l_charge - l_cas,
-                    revenue_code=draw(st.one_of(st.none(), code)), units=draw(units),
+                    revenue_code=draw(st.one_of(st.none(), revenue)), units=draw(units),
                     original_procedure_qualifier=None, original_procedure_code=None,
                     original_modifiers=None, original_units=draw(units),
                     service_date=draw(st.one_of(st.none(), day)),
@@ -109,8 +128,8 @@ def remittances(draw):
                 ))  # fmt: skip
                 if draw(st.booleans()):
                     li[-1]["original_procedure_qualifier"] = "HC"
-                    li[-1]["original_procedure_code"] = draw(code)
-                for x in draw(st.lists(code, max_size=2)):
+                    li[-1]["original_procedure_code"] = draw(procedure["HC"])
+                for x in draw(st.lists(rarc, max_size=2)):
                     rm.append(dict(claim_id=c, line_id=i, source="LQ", qualifier="HE", code=x))
                 charge += l_charge
                 cas_total += l_cas

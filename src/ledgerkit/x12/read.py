@@ -28,6 +28,7 @@ from ledgerkit._kernels.x12 import (
     validity_nb,
 )
 from ledgerkit._kernels.x12 import layout as k
+from ledgerkit.x12.codes import withhold_invalid_codes
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.payer_map import apply_payer_map, as_payer_map
 from ledgerkit.x12.remittances import (
@@ -56,6 +57,9 @@ __all__ = ["read_835", "person_keys"]
 
 NULL = k.NULL
 FILE_SUFFIXES = (".835", ".edi", ".x12", ".txt", ".era", ".dat")
+# Findings whose value the kernel validated (a date, a segment count): only these
+# quote it. Every other finding withholds the value (see the reader's docstring).
+QUOTED_FINDINGS = frozenset({"bpr_date_position", "se_count"})
 
 
 # ----------------------------------------------------------------------------- arrow
@@ -278,6 +282,14 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     transactions = _transactions_table(p, nulls, file)
     remarks = _remarks_table(p, nulls)
     plb = _provider_adjustments_table(p, nulls)
+    tables = {
+        "transactions": transactions, "claims": claims, "service_lines": lines,
+        "adjustments": adjustments, "remarks": remarks, "provider_adjustments": plb,
+    }  # fmt: skip
+    code_rows = []
+    for name, where in _code_places(p).items():
+        tables[name], rows = withhold_invalid_codes(name, tables[name], where)
+        code_rows += rows
     keep = {
         "line_seg": p.li_i[k.LI_SEG],
         "line_claim": p.li_i[k.LI_CLAIM],
@@ -286,8 +298,51 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
         "tx_seg": p.tx_n[k.TN_SEG],
         "unbalanced": unbalanced,
     }
-    findings = _findings(p, keep, file)
-    return Remittances(transactions, claims, lines, adjustments, remarks, plb, findings)
+    findings = _findings(p, keep, file, code_rows)
+    return Remittances(*(tables[t] for t in TABLE_NAMES[:-1]), findings)
+
+
+def _code_places(p: Parsed) -> dict:
+    """Per table with code columns: where each row came from (see ``withhold_invalid_codes``)."""
+
+    def ids(a):  # NULL32 (absent) -> -1
+        a = a.astype(np.int64)
+        return np.where(a == k.NULL32, -1, a)
+
+    ntx = p.tx_n.shape[1]
+    claim_tx = ids(p.cl_i[k.CI_TX])
+
+    def tx_of(claims):
+        return claim_tx[claims] if len(claim_tx) else np.full(len(claims), -1)
+
+    li_claim, ad_claim = ids(p.li_i[k.LI_CLAIM]), ids(p.ad_i[k.AI_CLAIM])
+    re_claim = ids(p.re_i[k.RI_CLAIM])
+    none = np.full
+    return {
+        "transactions": dict(
+            seg=p.tx_n[k.TN_SEG], tx=np.arange(ntx), claim=none(ntx, -1), line=none(ntx, -1)
+        ),
+        "claims": dict(
+            seg=ids(p.cl_i[k.CI_SEG]), tx=claim_tx, claim=np.arange(len(claim_tx)),
+            line=none(len(claim_tx), -1),
+        ),
+        "service_lines": dict(
+            seg=ids(p.li_i[k.LI_SEG]), tx=tx_of(li_claim), claim=li_claim,
+            line=np.arange(len(li_claim)),
+        ),
+        "adjustments": dict(
+            seg=ids(p.ad_i[k.AI_SEG]), tx=tx_of(ad_claim), claim=ad_claim,
+            line=ids(p.ad_i[k.AI_LINE]),
+        ),
+        "remarks": dict(
+            seg=ids(p.re_i[k.RI_SEG]), tx=tx_of(re_claim), claim=re_claim,
+            line=ids(p.re_i[k.RI_LINE]), source=p.re_i[k.RI_SOURCE],
+        ),
+        "provider_adjustments": dict(
+            seg=ids(p.pl_i[k.PI_SEG]), tx=ids(p.pl_i[k.PI_TX]),
+            claim=none(p.pl_i.shape[1], -1), line=none(p.pl_i.shape[1], -1),
+        ),
+    }  # fmt: skip
 
 
 def _num(arr, f: int, nulls: NullArrays, typ=pa.int64(), present=None) -> pa.Array:
@@ -475,9 +530,9 @@ def _provider_adjustments_table(p: Parsed, nulls: NullArrays) -> pa.Table:
 
 
 # ----------------------------------------------------------------------------- findings
-def _findings(p: Parsed, keep: dict, file: str) -> pa.Table:
-    """Kernel findings plus the three balancing checks of the implementation guide."""
-    rows = []  # small: one dict per finding, never per segment
+def _findings(p: Parsed, keep: dict, file: str, code_rows: list) -> pa.Table:
+    """Kernel findings, invalid codes (``code_rows``) and the three balancing checks."""
+    rows = list(code_rows)  # small: one tuple per finding, never per segment
     fn = p.fn
     for i in range(fn.shape[1]):
         code, seg, elem, tx, cl, li, vs, ve, pos = (int(x) for x in fn[:, i])
@@ -489,10 +544,13 @@ def _findings(p: Parsed, keep: dict, file: str) -> pa.Table:
             msg = claim_skipped_message(sid, elem, vs, ve)
             rows.append((seg, sid, elem or None, name, tx, None, None, None, msg))
             continue
-        value = bytes(p.buf[vs:ve][:40]).decode("utf-8", "replace") if ve > vs else ""
-        if name == "svc_malformed":
-            msg = f"{sid}{elem:02d}: {what} (segment {value!r})"
-        elif value:
+        # Only a value the kernel validated as a date or a count is quoted; any other
+        # (a date that is not one, a malformed SVC) may be name text shifted there.
+        value = ""
+        if name in QUOTED_FINDINGS and 0 < ve - vs <= 12:
+            raw = bytes(p.buf[vs:ve])
+            value = raw.decode("ascii") if raw.isdigit() else ""
+        if value:
             msg = f"{sid}{elem:02d} {value!r}: {what}"
         else:
             msg = f"{sid}{elem:02d}: {what}" if elem else f"{sid}: {what}"

@@ -12,9 +12,12 @@ Seven tables, linked by integer ids that are row numbers at read time
 - ``provider_adjustments``: one row per PLB reason/amount pair;
 - ``findings``: what is readable but odd, and every failed balancing check.
 
-Money is int64 cents. Patient names and member ids are not kept unless asked
-for (``read_835(..., keep_identifiers=True)``): ``patient_key`` and
-``subscriber_key`` are salted pseudonyms instead. ``describe()`` prints every
+Code columns (claim status, CLP08, CLP09, group codes, CARCs, RARCs, procedure
+codes and qualifiers, modifiers, ...) hold only valid codes: a value that is
+not one is null there, with an ``invalid_code`` finding that never quotes it
+(see ``ledgerkit.x12.codes``). Money is int64 cents. Patient names and member
+ids are not kept unless asked for (``read_835(..., keep_identifiers=True)``):
+``patient_key`` and ``subscriber_key`` are salted pseudonyms instead. ``describe()`` prints every
 column with its meaning.
 """
 
@@ -69,8 +72,8 @@ CLAIMS = (
     Column(
         "status_code",
         S,
-        False,
-        "CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 22 reversal, ...",
+        True,
+        "CLP02: 1 primary, 2 secondary, 3 tertiary, 4 denied, 22 reversal, ... (null: invalid)",
     ),
     Column("charge_cents", I64, False, "CLP03 total claim charge, cents"),
     Column("paid_cents", I64, False, "CLP04 claim payment, cents"),
@@ -125,8 +128,8 @@ SERVICE_LINES = (
 ADJUSTMENTS = (
     Column("claim_id", I32, False, "claim of the CAS"),
     Column("line_id", I32, True, "service line of the CAS; null for claim-level CAS"),
-    Column("group_code", S, False, "CAS01: CO, PR, OA, PI (CR in 4010 files)"),
-    Column("carc", S, False, "claim adjustment reason code, alphanumeric"),
+    Column("group_code", S, True, "CAS01: CO, PR, OA, PI (CR in 4010 files); null: invalid"),
+    Column("carc", S, True, "claim adjustment reason code, alphanumeric; null: invalid"),
     Column("amount_cents", I64, False, "adjustment amount, cents (negative allowed)"),
     Column("quantity", F64, True, "adjustment quantity (units), if any"),
 )
@@ -136,14 +139,14 @@ REMARKS = (
     Column("line_id", I32, True, "service line (LQ); null for claim-level (MOA/MIA)"),
     Column("source", S, False, "segment the code came from: LQ, MOA or MIA"),
     Column("qualifier", S, True, "LQ01: HE (RARC) or RX (NCPDP); null for MOA/MIA (RARC)"),
-    Column("code", S, False, "remark code"),
+    Column("code", S, True, "remark code (null: invalid)"),
 )
 
 PROVIDER_ADJUSTMENTS = (
     Column("transaction_id", I32, False, "transaction (payment) of the PLB"),
     Column("provider_id", S, False, "PLB01 provider identifier"),
     Column("fiscal_period_date", D, True, "PLB02 last day of the provider's fiscal year"),
-    Column("reason_code", S, False, "PLB03-1 adjustment reason (WO, L6, CV, FB, 72, ...)"),
+    Column("reason_code", S, True, "PLB03-1 adjustment reason (WO, L6, CV, FB, 72, ...)"),
     Column("reference", S, True, "PLB03-2 reference identifier"),
     Column("amount_cents", I64, False, "adjustment amount; positive lowers the payment"),
 )

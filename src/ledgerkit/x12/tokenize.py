@@ -11,6 +11,7 @@ header, allocates, and turns a kernel error code into an :class:`X12Error`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,28 +256,65 @@ def tokenize(buf: np.ndarray, file: str = "<bytes>", strict: bool = False) -> Pa
     return Parsed(buf=buf, counts=counts, **arrays)
 
 
-def _text(buf, s, e, limit=40):
-    if e <= s or s < 0:
-        return ""
-    raw = bytes(buf[s : min(e, s + limit)]).decode("latin-1")
-    return raw + ("..." if e - s > limit else "")
+# Every segment id the reader knows (the 835's and its envelope's). Only these are
+# ever repeated in a message: anything else in segment-id position may be a
+# fragment of a name or member id that damage moved there.
+KNOWN_SEGMENT_IDS = frozenset(
+    "ISA IEA GS GE ST SE BPR TRN CUR REF DTM N1 N2 N3 N4 PER RDM LX TS3 TS2 CLP CAS NM1 "
+    "MIA MOA AMT QTY SVC LQ PLB".split()
+)
+
+
+def _digits(buf, s, e, limit=12) -> str | None:
+    """The element as text if it is a plain count (1-``limit`` digits), else None.
+
+    Messages quote a value only when it has been validated as closed,
+    non-identifying content; a count or a transaction set id is, once it is
+    all digits.
+    """
+    if e <= s or s < 0 or e - s > limit:
+        return None
+    raw = bytes(buf[s:e])
+    return raw.decode("ascii") if raw.isdigit() else None
+
+
+def _amount_text(buf, s, e) -> str | None:
+    """The element as text if it is a decimal number (an amount), else None."""
+    if e <= s or s < 0 or e - s > 18:
+        return None
+    raw = bytes(buf[s:e]).decode("latin-1")
+    return raw if re.fullmatch(r"-?[0-9]*\.?[0-9]+", raw) else None
 
 
 def segment_id_at(buf, pos):
-    """The segment id starting at byte ``pos`` (up to 3 letters/digits), or None."""
+    """The segment id starting at byte ``pos``, or None unless it is a known segment id.
+
+    An unknown id (``'BURCK'``, ``'LIZ'``) is never repeated: damage may have
+    put a name there.
+
+    Examples
+    --------
+    >>> segment_id_at(np.frombuffer(b"CLP*1", np.uint8), 0)
+    'CLP'
+    >>> segment_id_at(np.frombuffer(b"LIZ*1", np.uint8), 0) is None
+    True
+    """
     out = []
     for c in bytes(buf[pos : pos + 3]):
         if chr(c).isalnum():
             out.append(chr(c))
         else:
             break
-    return "".join(out) or None
+    sid = "".join(out)
+    if pos + len(out) < len(buf) and chr(buf[pos + len(out)]).isalnum():
+        return None  # longer than 3 characters: not a segment id at all
+    return sid if sid in KNOWN_SEGMENT_IDS else None
 
 
 def _error(buf, file, err) -> X12Error:
+    """The X12Error for a kernel error; no element value is quoted unless validated."""
     code, seg, elem, pos, a, b, vs, ve = (int(x) for x in err)
     sid = segment_id_at(buf, pos) if seg else None
-    value = _text(buf, vs, ve)
     element = elem or None
     if code == k.E_EMPTY:
         return X12Error(file, None, None, None, "the input holds no X12 segments")
@@ -292,50 +330,61 @@ def _error(buf, file, err) -> X12Error:
     if code == k.E_SEGMENT_ID:
         return X12Error(
             file, seg, None, 0,
-            f"{_text(buf, vs, ve, 8)!r} is not a segment id (2-3 upper-case letters or "
-            "digits): the file is cut, or its delimiters are not the ones in its ISA",
+            "the segment id is not a segment id (2-3 upper-case letters or digits): the "
+            "file is cut, or its delimiters are not the ones in its ISA",
         )  # fmt: skip
     if code == k.E_TOO_MANY_ELEMENTS:
-        return X12Error(file, seg, sid, elem, f"{sid} has too many elements (at most {elem - 1})")
+        return X12Error(
+            file,
+            seg,
+            sid,
+            elem,
+            f"{sid or 'the segment'} has too many elements (at most {elem - 1})",
+        )
     if code == k.E_UNKNOWN_SEGMENT:
         return X12Error(
-            file, seg, sid, 0,
-            f"{sid} is not a segment of the 835 (005010X221A1 or 004010X091A1)",
+            file, seg, None, 0,
+            "the segment id is not a segment of the 835 (005010X221A1 or 004010X091A1)",
         )  # fmt: skip
     if code == k.E_UNEXPECTED_SEGMENT:
         where = _LOOP_NAMES[a - 10] if a >= 10 else _ENV_NAMES.get(a, "here")
+        if sid is None:
+            return X12Error(
+                file, seg, None, 0, f"the segment id is not a segment of the 835 ({where})"
+            )
         return X12Error(file, seg, sid, 0, f"{sid} is not allowed {where}")
     if code == k.E_NOT_835:
-        return X12Error(
-            file, seg, "ST", 1,
-            f"transaction set {value!r} is not an 835 remittance (ST01 must be 835)",
-        )  # fmt: skip
+        ts = _digits(buf, vs, ve, 3)
+        what = f"transaction set {ts!r}" if ts else "the transaction set"
+        return X12Error(file, seg, "ST", 1, f"{what} is not an 835 remittance (ST01 must be 835)")
     if code == k.E_SE_COUNT:
+        said = _digits(buf, vs, ve)
+        says = f"SE01 says {said!r} segments" if said else "SE01 is not a segment count"
         return X12Error(
             file, seg, "SE", 1,
-            f"SE01 says {value!r} segments but the transaction set starting at segment {b} "
-            f"has {a}: segments are missing or extra",
+            f"{says} but the transaction set starting at segment {b} has {a}: segments are "
+            "missing or extra",
         )  # fmt: skip
     if code in (k.E_SE_CONTROL, k.E_GE_CONTROL, k.E_IEA_CONTROL):
         opener = {k.E_SE_CONTROL: "ST02", k.E_GE_CONTROL: "GS06", k.E_IEA_CONTROL: "ISA13"}
         return X12Error(
             file, seg, sid, elem,
-            f"control number {value!r} does not match {opener[code]} {_text(buf, a, b)!r}",
+            f"the control number does not match {opener[code]} (values withheld: damage may "
+            "have put other text there)",
         )  # fmt: skip
     if code == k.E_GE_COUNT:
-        return X12Error(
-            file, seg, "GE", 1,
-            f"GE01 says {value!r} transaction sets but the group opened at segment {b} has {a}",
-        )  # fmt: skip
+        said = _digits(buf, vs, ve)
+        says = f"GE01 says {said!r} transaction sets" if said else "GE01 is not a count"
+        return X12Error(file, seg, "GE", 1, f"{says} but the group opened at segment {b} has {a}")
     if code == k.E_IEA_COUNT:
+        said = _digits(buf, vs, ve)
+        says = f"IEA01 says {said!r} functional groups" if said else "IEA01 is not a count"
         return X12Error(
-            file, seg, "IEA", 1,
-            f"IEA01 says {value!r} functional groups but the interchange opened at segment "
-            f"{b} has {a}",
-        )  # fmt: skip
+            file, seg, "IEA", 1, f"{says} but the interchange opened at segment {b} has {a}"
+        )
     if code == k.E_TRUNCATED:
         what = {
-            3: f"transaction set {_text(buf, vs, ve)!r} (no SE)",
+            3: "a transaction set (no SE)",
             2: "a functional group (no GE)",
             1: "an interchange (no IEA)",
         }.get(a, "an envelope")
@@ -348,15 +397,17 @@ def _error(buf, file, err) -> X12Error:
     if code == k.E_NUMBER:
         return X12Error(
             file, seg, sid, element,
-            f"{value!r} is not a number (amounts are decimal dollars like 123.45)",
+            "the value is not a number (amounts are decimal dollars like 123.45)",
         )  # fmt: skip
     if code == k.E_SUBCENT:
+        amount = _amount_text(buf, vs, ve)
+        what = repr(amount) if amount else "the amount"
         return X12Error(
             file, seg, sid, element,
-            f"{value!r} has fractions of a cent; money is read exactly, in cents",
+            f"{what} has fractions of a cent; money is read exactly, in cents",
         )  # fmt: skip
     if code == k.E_QUANTITY:
-        return X12Error(file, seg, sid, element, f"{value!r} is not a quantity (a decimal number)")
+        return X12Error(file, seg, sid, element, "the value is not a quantity (a decimal number)")
     return X12Error(file, seg, sid, element, f"internal parser error {code}")  # pragma: no cover
 
 

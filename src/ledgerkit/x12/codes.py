@@ -1,0 +1,201 @@
+"""Code fields of the 835 checked for what a code can be; a bad one is withheld.
+
+Damage (a lost terminator, a shifted element) can move a patient's name or
+member id into a field that holds a code: ``CLP08`` facility type, ``CLP09``
+frequency code, a CARC. Such a value must never reach a default output column,
+a finding or a stored table. So every code field is checked against its known
+list (where the list is closed) or the shape its codes have (length and
+characters); a value that fails becomes null in its column and a finding
+``invalid_code`` that names file, segment number, segment id and element but
+never the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ledgerkit.core.arrow import bool_array
+
+__all__ = ["CODE_RULES", "CodeRule", "invalid_codes", "withhold_invalid_codes"]
+
+
+def _words(text: str) -> tuple:
+    return tuple(text.split())
+
+
+CLAIM_STATUS = _words("1 2 3 4 5 10 13 15 16 17 19 20 21 22 23 25 27")  # 5010 + 4010
+FILING_INDICATORS = _words(
+    "09 10 11 12 13 14 15 16 17 AM BL CH CI DS FI HM LI LM MA MB MC OF TV VA WC ZZ"
+)
+GROUP_CODES = _words("CO CR OA PI PR")
+PROCEDURE_QUALIFIERS = _words("AD ER HC HP ID IV N1 N2 N3 N4 N6 NU RB UI WK ZZ")
+REMARK_QUALIFIERS = _words("HE RX")
+PLB_REASONS = _words(
+    "50 51 72 90 AH AM AP B2 B3 BD BN C5 CR CS CT CV CW DM E3 FB FC GO HM IP IR IS J1 "
+    "L3 L6 LE LS OA OB PI PL RA RE SL TL WO WU"
+)
+HANDLING_CODES = _words("C D H I P U X")
+CREDIT_DEBIT = _words("C D")
+PAYMENT_METHODS = _words("ACH BOP CHK FWT NON")
+
+# Procedure codes are checked with their qualifier ("HC:99213"): CPT (4 digits and a
+# digit or F/T/U/M) or HCPCS (a letter and 4 digits), CDT, revenue codes and NDCs
+# have fixed shapes; the other qualifiers' codes are letters, digits and '-'.
+PROCEDURE = (
+    r"HC:([0-9]{4}[0-9FTUM]|[A-Z][0-9]{4})|AD:D[0-9]{4}|NU:[0-9]{3,4}|N4:[0-9]{11}"
+    r"|(ER|HP|ID|IV|N1|N2|N3|N6|RB|UI|WK|ZZ):[0-9A-Z-]{1,48}"
+)
+MODIFIERS = r"[0-9A-Z]{2}(:[0-9A-Z]{2}){0,3}"
+CARC = r"[1-9][0-9]{0,2}|[A-Z][0-9]{1,2}"
+REMARK = r"HE:[A-Z]{1,2}[0-9]{1,3}|RX:[0-9A-Z]{1,3}"  # RARC, NCPDP reject code
+
+
+@dataclass(frozen=True)
+class CodeRule:
+    """One code column: where it comes from and what its values may be.
+
+    ``known`` is the closed list of codes, or ``pattern`` (a regular expression
+    the whole value must match) is the shape of an open one. ``with_column``
+    names a qualifier column checked first and joined before the value
+    (``"HC:99213"``); ``qualifier_default`` stands in where that column is
+    null (MOA/MIA remarks are RARCs: ``"HE"``).
+    """
+
+    column: str
+    segment_id: str
+    element: int | None
+    what: str
+    known: tuple = ()
+    pattern: str = ""
+    with_column: str = ""
+    qualifier_default: str = ""
+
+
+CODE_RULES = {
+    "transactions": (
+        CodeRule("handling_code", "BPR", 1, "transaction handling code", HANDLING_CODES),
+        CodeRule("credit_debit", "BPR", 3, "credit/debit flag", CREDIT_DEBIT),
+        CodeRule("payment_method", "BPR", 4, "payment method code", PAYMENT_METHODS),
+    ),
+    "claims": (
+        CodeRule("status_code", "CLP", 2, "claim status code", CLAIM_STATUS),
+        CodeRule("claim_filing_indicator", "CLP", 6, "claim filing indicator", FILING_INDICATORS),
+        CodeRule("facility_type", "CLP", 8, "facility type code (2 digits)", pattern="[0-9]{2}"),
+        CodeRule("frequency_code", "CLP", 9, "claim frequency code (1 digit)", pattern="[0-9]"),
+    ),
+    "service_lines": (
+        CodeRule(
+            "procedure_qualifier", "SVC", 1, "procedure code qualifier", PROCEDURE_QUALIFIERS
+        ),
+        CodeRule(
+            "procedure_code", "SVC", 1, "procedure code for its qualifier",
+            pattern=PROCEDURE, with_column="procedure_qualifier",
+        ),
+        CodeRule("modifiers", "SVC", 1, "list of procedure modifiers", pattern=MODIFIERS),
+        CodeRule("revenue_code", "SVC", 4, "revenue code (3-4 digits)", pattern="[0-9]{3,4}"),
+        CodeRule(
+            "original_procedure_qualifier", "SVC", 6, "procedure code qualifier",
+            PROCEDURE_QUALIFIERS,
+        ),
+        CodeRule(
+            "original_procedure_code", "SVC", 6, "procedure code for its qualifier",
+            pattern=PROCEDURE, with_column="original_procedure_qualifier",
+        ),
+        CodeRule("original_modifiers", "SVC", 6, "list of procedure modifiers", pattern=MODIFIERS),
+    ),
+    "adjustments": (
+        CodeRule("group_code", "CAS", 1, "claim adjustment group code", GROUP_CODES),
+        CodeRule("carc", "CAS", None, "claim adjustment reason code", pattern=CARC),
+    ),
+    "remarks": (
+        CodeRule("qualifier", "LQ", 1, "remark code qualifier", REMARK_QUALIFIERS),
+        CodeRule(
+            "code", "LQ", 2, "remark code", pattern=REMARK, with_column="qualifier",
+            qualifier_default="HE",
+        ),
+    ),
+    "provider_adjustments": (
+        CodeRule("reason_code", "PLB", None, "provider adjustment reason code", PLB_REASONS),
+    ),
+}  # fmt: skip
+
+
+def invalid_codes(values, rule: CodeRule, qualifiers=None) -> np.ndarray:
+    """Boolean mask of the values that are not valid codes under ``rule`` (nulls too).
+
+    Examples
+    --------
+    >>> rule = CODE_RULES["claims"][2]  # CLP08 facility type
+    >>> invalid_codes(pa.array(["11", "BURCK", None, "1"]), rule).tolist()
+    [False, True, True, True]
+    """
+    if rule.known:
+        ok = pc.is_in(values, pa.array(rule.known, pa.string()))
+    else:
+        if rule.with_column:
+            q = qualifiers
+            if rule.qualifier_default:
+                q = pc.fill_null(q, rule.qualifier_default)
+            values = pc.binary_join_element_wise(q, values, ":")
+        ok = pc.match_substring_regex(values, f"^(?:{rule.pattern})$")
+    # a null joined value (a code without a valid qualifier) is not valid either
+    return bool_array(pc.invert(pc.fill_null(ok, False)))
+
+
+def withhold_invalid_codes(name: str, table: pa.Table, where: dict) -> tuple[pa.Table, list]:
+    """Table ``name`` with invalid codes nulled, and a finding row for each.
+
+    ``where`` gives, per row of the table, numpy arrays ``seg`` (segment
+    number), ``tx``, ``claim``, ``line`` (-1 where none) and, for remarks,
+    ``source`` (0 LQ, 1 MOA, 2 MIA). Finding rows have the layout of
+    :func:`ledgerkit.x12.tables.findings_table`; their messages name the
+    element and never the value.
+
+    Examples
+    --------
+    >>> from ledgerkit.x12.tables import table_from_columns
+    >>> t = table_from_columns("claims", {"facility_type": pa.array(["11", "BURCK"])})
+    >>> where = {"seg": np.array([7, 9]), "tx": np.zeros(2, int), "claim": np.arange(2),
+    ...          "line": np.full(2, -1)}
+    >>> out, rows = withhold_invalid_codes("claims", t, where)
+    >>> out.column("facility_type").to_pylist()
+    ['11', None]
+    >>> rows[0][0], rows[0][8][:40]
+    (9, 'CLP08: not a valid facility type code (2')
+    """
+    rows = []
+    if table.num_rows == 0:
+        return table, rows
+    for rule in CODE_RULES.get(name, ()):
+        i = table.schema.get_field_index(rule.column)
+        col = table.column(i)
+        if col.null_count == len(col):
+            continue
+        present = bool_array(pc.is_valid(col))
+        quals = table.column(rule.with_column) if rule.with_column else None
+        bad = invalid_codes(col, rule, quals) & present
+        if not bad.any():
+            continue
+        table = table.set_column(
+            i, table.schema.field(i), pc.if_else(pa.array(bad), pa.scalar(None, col.type), col)
+        )
+        for r in np.flatnonzero(bad):
+            rows.append(_finding(rule, where, int(r)))
+    return table, rows
+
+
+def _finding(rule: CodeRule, where: dict, r: int) -> tuple:
+    sid, elem = rule.segment_id, rule.element
+    source = where.get("source")
+    if source is not None and int(source[r]) != 0:  # a remark of MOA or MIA
+        sid, elem = ("MOA", "MIA")[int(source[r]) - 1], None
+    place = f"{sid}{elem:02d}" if elem else f"{sid}"
+    msg = f"{place}: not a valid {rule.what}; the value is withheld and {rule.column} is null"
+    return (
+        int(where["seg"][r]), sid, elem, "invalid_code", int(where["tx"][r]),
+        int(where["claim"][r]), int(where["line"][r]), None, msg,
+    )  # fmt: skip
