@@ -87,6 +87,7 @@ def evaluate_batch(ledger, b: Batch, policy, *, review=False, claim_level_line=N
     unmatched = _unmatched_lines(b, line_proc)
     claim_level = _claim_level(ledger, b, amounts, claim_enc, claim_level_line)
     static = _static_reasons(
+        _withheld_codes(b),
         claim_enc < 0,
         seq == 0,
         unbalanced & (not review),
@@ -224,6 +225,15 @@ def _claim_level(ledger, b: Batch, a: _Amounts, claim_enc, claim_level_line) -> 
                 )
             target[i] = s + hit[0]
     return _ClaimLevel(n_lines, leftover_paid, needs_target, target)
+
+
+def _withheld_codes(b: Batch) -> np.ndarray:
+    """Per claim: the reader withheld (nulled) its status or a group code or CARC."""
+    bad = ~valid_array(b.claims["status_code"])
+    if b.adjustments.num_rows:
+        adj_bad = ~(valid_array(b.adjustments["group_code"]) & valid_array(b.adjustments["carc"]))
+        bad[b.adj_claim[adj_bad & (b.adj_claim >= 0)]] = True
+    return bad
 
 
 def _static_reasons(*conds: np.ndarray) -> np.ndarray:

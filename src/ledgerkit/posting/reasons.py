@@ -16,6 +16,7 @@ payer_not_in_coverage      flagged   the 835 payer is not in the encounter's cov
 unbalanced_remit           flagged   charge - paid != adjustments (claim or a line)
 unmatched_line             flagged   a service line matches no procedure of the encounter
 claim_level_amount         flagged   claim-level amounts on an encounter of several lines
+invalid_code               flagged   the reader withheld a code of the remit (status, CAS)
 conflict                   flagged   another live remit of this payer on these procedures
 negative_balance           flagged   posting would make a procedure balance negative
 reversal_without_original  flagged   a reversal with no live remit to reverse
@@ -76,6 +77,11 @@ REASONS = {
         "flagged: amounts reported at claim level only on an encounter with several "
         "procedures; no line amounts are invented",
     ),
+    "invalid_code": (
+        "flagged",
+        "flagged: the 835 reader withheld a claim status, group code or CARC of this remit "
+        "as not a valid code (see the reader's findings); correct the file and post it again",
+    ),
     "reviewed": ("posted", "posted by a reviewer"),
     "reviewed_archive": ("archived", "archived by a reviewer"),
 }
@@ -91,6 +97,7 @@ assert _KERNEL_CODES == (
 )
 # Static flags, by priority (first that applies wins).
 STATIC_FLAGS = (
+    "invalid_code",
     "unmatched_claim",
     "payer_not_in_coverage",
     "unbalanced_remit",

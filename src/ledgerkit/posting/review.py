@@ -150,11 +150,12 @@ def procedure_balance(ledger: Ledger, encounter_id: str, line: int) -> int:
     keys = ledger.keys
     enc = pc.index(ledger.encounters["encounter_id"], encounter_id).as_py()
     if enc < 0:
-        raise LedgerError(f"encounter {encounter_id!r} does not exist")
+        # the id is not repeated: encounter ids are claim ids that may identify a patient
+        raise LedgerError("adjust: the encounter_id given is not an encounter of the ledger")
     s, e = keys.enc_proc_start[enc], keys.enc_proc_start[enc + 1]
     hit = np.flatnonzero(keys.proc_line[s:e] == int(line))
     if not len(hit):
-        raise LedgerError(f"encounter {encounter_id!r} has no procedure line {line}")
+        raise LedgerError(f"adjust: the encounter given has no procedure line {line}")
     procs = np.array([s + hit[0]], np.int64)
     bal = np.zeros(1, np.int64)
     z = np.zeros((1, 4), np.int64)

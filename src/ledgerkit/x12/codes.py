@@ -20,7 +20,13 @@ import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import bool_array
 
-__all__ = ["CODE_RULES", "CodeRule", "invalid_codes", "withhold_invalid_codes"]
+__all__ = [
+    "CODE_RULES",
+    "CodeRule",
+    "ENTITY_ID_QUALIFIERS",
+    "invalid_codes",
+    "withhold_invalid_codes",
+]
 
 
 def _words(text: str) -> tuple:
@@ -38,6 +44,7 @@ PLB_REASONS = _words(
     "50 51 72 90 AH AM AP B2 B3 BD BN C5 CR CS CT CV CW DM E3 FB FC GO HM IP IR IS J1 "
     "L3 L6 LE LS OA OB PI PL RA RE SL TL WO WU"
 )
+ENTITY_ID_QUALIFIERS = _words("1 9 FI NI PI XV XX ZZ")  # N103 (5010 and 4010)
 HANDLING_CODES = _words("C D H I P U X")
 CREDIT_DEBIT = _words("C D")
 PAYMENT_METHODS = _words("ACH BOP CHK FWT NON")
@@ -51,7 +58,7 @@ PROCEDURE = (
 )
 MODIFIERS = r"[0-9A-Z]{2}(:[0-9A-Z]{2}){0,3}"
 CARC = r"[1-9][0-9]{0,2}|[A-Z][0-9]{1,2}"
-REMARK = r"HE:[A-Z]{1,2}[0-9]{1,3}|RX:[0-9A-Z]{1,3}"  # RARC, NCPDP reject code
+REMARK = r"HE:(M|MA|N)[0-9]{1,3}|RX:[0-9A-Z]{1,3}"  # RARC (M, MA, N + digits), NCPDP
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class CodeRule:
     pattern: str = ""
     with_column: str = ""
     qualifier_default: str = ""
+    located: bool = True  # the row's segment number is this segment's (False: N1)
 
 
 CODE_RULES = {
@@ -80,6 +88,15 @@ CODE_RULES = {
         CodeRule("handling_code", "BPR", 1, "transaction handling code", HANDLING_CODES),
         CodeRule("credit_debit", "BPR", 3, "credit/debit flag", CREDIT_DEBIT),
         CodeRule("payment_method", "BPR", 4, "payment method code", PAYMENT_METHODS),
+        # N1 segments are not numbered in the tables: these findings have no segment number
+        CodeRule(
+            "payer_id_qualifier", "N1", 3, "payer id qualifier (N1*PR)", ENTITY_ID_QUALIFIERS,
+            located=False,
+        ),
+        CodeRule(
+            "payee_id_qualifier", "N1", 3, "payee id qualifier (N1*PE)", ENTITY_ID_QUALIFIERS,
+            located=False,
+        ),
     ),
     "claims": (
         CodeRule("status_code", "CLP", 2, "claim status code", CLAIM_STATUS),
@@ -195,7 +212,8 @@ def _finding(rule: CodeRule, where: dict, r: int) -> tuple:
         sid, elem = ("MOA", "MIA")[int(source[r]) - 1], None
     place = f"{sid}{elem:02d}" if elem else f"{sid}"
     msg = f"{place}: not a valid {rule.what}; the value is withheld and {rule.column} is null"
+    seg = int(where["seg"][r]) if rule.located else None
     return (
-        int(where["seg"][r]), sid, elem, "invalid_code", int(where["tx"][r]),
-        int(where["claim"][r]), int(where["line"][r]), None, msg,
+        seg, sid, elem, "invalid_code", int(where["tx"][r]), int(where["claim"][r]),
+        int(where["line"][r]), None, msg,
     )  # fmt: skip

@@ -28,7 +28,7 @@ from ledgerkit._kernels.x12 import (
     validity_nb,
 )
 from ledgerkit._kernels.x12 import layout as k
-from ledgerkit.x12.codes import withhold_invalid_codes
+from ledgerkit.x12.codes import ENTITY_ID_QUALIFIERS, withhold_invalid_codes
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.payer_map import apply_payer_map, as_payer_map
 from ledgerkit.x12.remittances import (
@@ -454,7 +454,10 @@ def _transactions_table(p: Parsed, nulls: NullArrays, file: str) -> pa.Table:
     tx_s, tx_n = p.tx_s, p.tx_n
     ntx = tx_s.shape[1]
     sc = _string_columns(p.buf, tx_s, range(k.N_TS), nulls)
-    payer_id = sc[k.T_PAYER_ID]
+    # N104 is an id only when N103 says what kind: after a lost terminator, N103 and
+    # N104 hold the N3 that followed (an address). ledgerkit.x12.codes reports N103.
+    payer_id = _id_if_qualified(sc[k.T_PAYER_ID], sc[k.T_PAYER_QUAL])
+    payee_id = _id_if_qualified(sc[k.T_PAYEE_ID], sc[k.T_PAYEE_QUAL])
     if payer_id.null_count:
         payer_id = pc.coalesce(payer_id, sc[k.T_PAYER_REF])
     return table_from_columns(
@@ -476,7 +479,7 @@ def _transactions_table(p: Parsed, nulls: NullArrays, file: str) -> pa.Table:
             "payer_name": sc[k.T_PAYER_NAME],
             "payee_name": sc[k.T_PAYEE_NAME],
             "payee_id_qualifier": sc[k.T_PAYEE_QUAL],
-            "payee_id": sc[k.T_PAYEE_ID],
+            "payee_id": payee_id,
             "handling_code": sc[k.T_HANDLING],
             "payment_cents": arrow_ints(tx_n[k.TN_PAYMENT]),
             "credit_debit": sc[k.T_CREDIT_DEBIT],
@@ -487,6 +490,14 @@ def _transactions_table(p: Parsed, nulls: NullArrays, file: str) -> pa.Table:
             "production_date": arrow_ints(tx_n[k.TN_PROD_DATE], pa.date32()),
         },
     )
+
+
+def _id_if_qualified(ids: pa.Array, qualifiers: pa.Array) -> pa.Array:
+    """N104 ids, null where N103 is not a known id qualifier."""
+    if qualifiers.null_count == len(qualifiers):
+        return ids
+    known = pc.is_in(qualifiers, pa.array(ENTITY_ID_QUALIFIERS))
+    return pc.if_else(pc.fill_null(known, True), ids, pa.scalar(None, pa.string()))
 
 
 def _remarks_table(p: Parsed, nulls: NullArrays) -> pa.Table:
@@ -580,7 +591,7 @@ def _findings(p: Parsed, keep: dict, file: str, code_rows: list) -> pa.Table:
             (int(keep["tx_seg"][tx]), "BPR", 2, "unbalanced_transaction", int(tx), None, None,
              diff, f"BPR02 - (sum of CLP04 - sum of PLB) = {diff / 100:.2f}, not 0")
         )  # fmt: skip
-    rows.sort(key=lambda r: (r[0], r[3]))
+    rows.sort(key=lambda r: (-1 if r[0] is None else r[0], r[3]))
     return findings_table(file, rows)
 
 
