@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.core.arrow import bool_array
+from ledgerkit.core.arrow import bool_array, numpy_array
 
 __all__ = [
     "CODE_RULES",
@@ -141,6 +141,10 @@ CODE_RULES = {
 }  # fmt: skip
 
 
+def _array(values) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
 def invalid_codes(values, rule: CodeRule, qualifiers=None) -> np.ndarray:
     """Boolean mask of the values that are not valid codes under ``rule`` (nulls too).
 
@@ -150,15 +154,27 @@ def invalid_codes(values, rule: CodeRule, qualifiers=None) -> np.ndarray:
     >>> invalid_codes(pa.array(["11", "BURCK", None, "1"]), rule).tolist()
     [False, True, True, True]
     """
-    if rule.known:
-        ok = pc.is_in(values, pa.array(rule.known, pa.string()))
-    else:
-        if rule.with_column:
-            q = qualifiers
-            if rule.qualifier_default:
-                q = pc.fill_null(q, rule.qualifier_default)
-            values = pc.binary_join_element_wise(q, values, ":")
-        ok = pc.match_substring_regex(values, f"^(?:{rule.pattern})$")
+    # a column holds few distinct codes: each is checked once, not once per row
+    codes = pc.dictionary_encode(_array(values))
+    if not rule.with_column:
+        if rule.known:
+            ok = pc.is_in(codes.dictionary, pa.array(rule.known, pa.string()))
+        else:
+            ok = pc.match_substring_regex(codes.dictionary, f"^(?:{rule.pattern})$")
+        ok = ok.take(codes.indices)
+    else:  # each (qualifier, code) pair: "HC:99213"
+        q = _array(qualifiers)
+        if rule.qualifier_default:
+            q = pc.fill_null(q, rule.qualifier_default)
+        quals = pc.dictionary_encode(q)
+        table = np.zeros((len(quals.dictionary) + 1, len(codes.dictionary) + 1), np.bool_)
+        for i, qual in enumerate(quals.dictionary.to_pylist()):
+            joined = pc.binary_join_element_wise(qual, codes.dictionary, ":")
+            ok_i = pc.match_substring_regex(joined, f"^(?:{rule.pattern})$")
+            table[i, :-1] = bool_array(pc.fill_null(ok_i, False))
+        qi = numpy_array(quals.indices.cast(pa.int64()), fill=-1)  # null: the last row/column
+        ci = numpy_array(codes.indices.cast(pa.int64()), fill=-1)
+        return ~table[qi, ci]
     # a null joined value (a code without a valid qualifier) is not valid either
     return bool_array(pc.invert(pc.fill_null(ok, False)))
 
