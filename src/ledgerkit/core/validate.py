@@ -76,8 +76,12 @@ def _cast(data: pa.ChunkedArray, col, table: str) -> pa.ChunkedArray:
         if pa.types.is_string_view(src) or pa.types.is_dictionary(src):
             data = plain(data)  # Arrow casts neither string_view nor every dictionary
         return _chunked(data.cast(dst, safe=True))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise LedgerError(f"{table}, column {col.name!r}: cannot read {src} as {dst}: {exc}")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # Arrow's own message quotes the value that failed: it may be a name, so it is
+        # not passed on
+        raise LedgerError(
+            f"{table}, column {col.name!r}: cannot read {src} as {dst} without loss"
+        ) from None
 
 
 def _chunked(data) -> pa.ChunkedArray:

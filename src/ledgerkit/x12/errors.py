@@ -10,7 +10,10 @@ class X12Error(ValueError):
 
     The message names the file, the segment number (1-based, counted from the
     start of the file), the segment id and the element position, and says what
-    is wrong. The same facts are attributes, so code can react to them.
+    is wrong. The same facts are attributes, so code can react to them. No
+    value is quoted unless validated as a count, an amount or a known code, and
+    ``segment_id`` is None unless it is a segment id the reader knows: damage
+    can move a patient's name anywhere.
 
     Attributes
     ----------
@@ -28,9 +31,9 @@ class X12Error(ValueError):
 
     Examples
     --------
-    >>> err = X12Error("a.835", 12, "CLP", 4, "'12X' is not a number")
+    >>> err = X12Error("a.835", 12, "CLP", 4, "the value is not a number")
     >>> str(err)
-    "a.835: segment 12 (CLP), element CLP04: '12X' is not a number"
+    'a.835: segment 12 (CLP), element CLP04: the value is not a number'
     >>> err.element
     4
     """

@@ -719,6 +719,15 @@ def read_835(
     terminators may be followed by a line break (LF or CRLF), and a line break
     may come before each terminator (``...\n~GS*...``).
 
+    No patient identifier ever reaches a message, a finding or a default
+    column. Messages and findings quote a value only once it is validated as
+    a count, an amount, a date or a known code. Code fields (claim status,
+    filing indicator, CLP08, CLP09, SVC qualifiers, procedure codes,
+    modifiers, revenue codes, CAS group codes and CARCs, remark codes, PLB
+    reasons, BPR01/03/04, N103) are checked (``ledgerkit.x12.codes``): a
+    value that is not a code is null, with an ``invalid_code`` finding that
+    withholds it (so ``strict=True`` refuses the file).
+
     Examples
     --------
     >>> raw = (b"ST*835*0001~BPR*I*80*C*CHK************20250110~TRN*1*CHK1*1999~"
