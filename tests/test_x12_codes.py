@@ -211,3 +211,17 @@ def test_ledger_validation_messages_quote_no_value():
         check_entries(e2)
     assert "DOE" not in str(info.value) and "group_code" in str(info.value)
     assert "entries row 0" in str(info.value)
+
+
+def test_write_835_refuses_withheld_required_codes(tmp_path):
+    from ledgerkit.x12 import write_835
+
+    r = read_835(damaged(b"CAS*CO*45*40~", b"CAS*CO*ZQ9*40~"))
+    with pytest.raises(ValueError, match=r"adjustments.carc row 0 is null .*invalid_code"):
+        write_835(r, tmp_path / "out.835")
+    assert not (tmp_path / "out.835").exists()
+    # a withheld optional code (CLP08) is simply not written
+    r = read_835(damaged(b"PCN1001*11*1~", b"PCN1001*BURCK*1~"))
+    again = read_835(write_835(r, tmp_path / "ok.835"))
+    assert again.claims["facility_type"].to_pylist() == [None, "11"]
+    assert again.claims["paid_cents"].to_pylist() == [15000, 8000]

@@ -93,6 +93,28 @@ def _check_text(r: Remittances, forbidden: str) -> None:
                 )
 
 
+# Code columns an 835 cannot do without; read_835 leaves them null when the file held
+# something that was not a code (an invalid_code finding).
+_REQUIRED_CODES = {
+    "claims": "status_code",
+    "adjustments": ("group_code", "carc"),
+    "remarks": "code",
+    "provider_adjustments": "reason_code",
+}
+
+
+def _check_required_codes(r: Remittances) -> None:
+    for name, cols in _REQUIRED_CODES.items():
+        table = getattr(r, name)
+        for col in (cols,) if isinstance(cols, str) else cols:
+            if table.num_rows and table.column(col).null_count:
+                row = pc.index(pc.is_null(table.column(col)), True).as_py()
+                raise ValueError(
+                    f"{name}.{col} row {row} is null (read_835 withholds a value that is not "
+                    "a valid code: see its invalid_code findings); an 835 needs one"
+                )
+
+
 class _Text:
     """The segments written so far, with the delimiters."""
 
@@ -192,6 +214,7 @@ def format_835(
     if len(seps) != 4 or any(len(s) != 1 or s.isalnum() for s in seps):
         raise ValueError("separators must be four different single non-alphanumeric characters")
     _check_text(r, "".join(sorted(seps)))
+    _check_required_codes(r)
     w = _Text(E, C, T + ("\n" if newline and T != "\n" else ""))
     x = _Rows(r)
     today = dt.datetime.now().date()
