@@ -62,6 +62,17 @@ class LedgerView:
         for e in entries:
             if e["entry_id"] in live:
                 self.live_entries[(e["encounter_id"], e["line"])].append(e)
+        # (encounter, line) of the procedures with a live payer denial (not $0)
+        self.live_denial = {
+            (e["encounter_id"], e["line"])
+            for e in entries
+            if e["kind"] == "adjustment"
+            and e["payer_seq"] >= 1
+            and e["negates"] is None
+            and e["entry_id"] not in negated
+            and e["amount_cents"] != 0
+            and ledger.policy.bucket_of(e["group_code"], e["carc"]) == "denied"
+        }
         self.adjustments = defaultdict(list)
         self.last_remit = {}
         latest = None
@@ -90,21 +101,11 @@ class LedgerView:
         return (enc["payer1_id"], enc["place_of_service"], tuple(items))
 
     def taa(self, percentile: float, min_claims: int) -> dict:
-        """Encounter id -> TAA (cents) or None."""
-        history = defaultdict(list)
-        configs = {}
-        for enc in self.encounters:
-            c = self.config(enc)
-            configs[enc["encounter_id"]] = c
-            row = self.enc[enc["encounter_id"]]
-            if row["class"] != "AWAITING" and row["allowed"] > 0:
-                history[c].append(row["allowed"])
-        out = {}
-        for eid, c in configs.items():
-            values = history.get(c, [])
-            ok = len(values) >= min_claims and values
-            out[eid] = lower_percentile(values, percentile) if ok else None
-        return out
+        """Encounter id -> TAA (cents) or None: clean history, then the CPT-set fallback
+        (reference_taa.py; rules get no fee schedule)."""
+        from reference_taa import encounter_taa_ref
+
+        return encounter_taa_ref(self.ledger, percentile, min_claims)
 
 
 def evaluation_order(rules) -> list:
@@ -192,6 +193,10 @@ def _matches(rule, view, enc, proc, fig, as_of_day, taa_of):
         reached = row["allowed"] * 10000 >= taa * round(w.taa_fraction * 10000)
         if reached != (w.allowed_vs_taa == ">="):
             return False
+        denied_entirely = fig["allowed"] <= 0 and (eid, proc["line"]) in view.live_denial
+        moves = rule.then.action in ("write_off", "transfer_to_pr")
+        if denied_entirely and moves and not w.taa_includes_denied_lines:
+            return False  # a TAA rule leaves appealable denials alone
     if w.cpts and proc["cpt"] not in w.cpts:
         return False
     if w.age_from is not None:

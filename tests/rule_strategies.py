@@ -111,6 +111,7 @@ def conditions(draw, payer_ids=("P1", "P2", "P3", "P4"), cpts=tuple(CPTS), carcs
         kw["taa_percentile"] = float(draw(st.sampled_from([0, 25, 50, 90, 100])))
         kw["taa_fraction"] = draw(st.sampled_from([0.5, 0.9, 1.0, 1.25]))
         kw["taa_min_claims"] = draw(st.integers(1, 3))
+        kw["taa_includes_denied_lines"] = draw(st.booleans())
     return Condition(**kw)
 
 

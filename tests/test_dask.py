@@ -249,8 +249,21 @@ def test_global_history_is_the_single_machine_history(client, ledger, ds):
     got = {
         label: history.values[history.start[i] : history.start[i + 1]].tolist()
         for i, label in enumerate(history.labels.to_pylist())
+        if history.start[i + 1] > history.start[i]
     }
     assert got == single
+    # every configuration is listed (those without clean history too), and each CPT
+    # set's pooled history (the "cpt_set_any_pos" fallback) is its configurations' own
+    assert sorted(history.labels.to_pylist()) == sorted(set(labels))
+    pooled = {}
+    for label, values in single.items():
+        pooled.setdefault(taa.group_label(label), []).extend(values)
+    got_pooled = {
+        label: history.group_values[history.group_start[i] : history.group_start[i + 1]].tolist()
+        for i, label in enumerate(history.group_labels.to_pylist())
+        if history.group_start[i + 1] > history.group_start[i]
+    }
+    assert got_pooled == {label: sorted(v) for label, v in pooled.items()}
 
 
 @pytest.mark.parametrize(("percentile", "min_claims"), [(50, 3), (25, 1), (90, 5)])

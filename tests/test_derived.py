@@ -127,6 +127,9 @@ def test_configuration_percentile_matches_reference(histories, percentile, min_c
         representative=np.arange(len(values), dtype=np.int64),
         hist_start=start,
         hist_values=np.array([v for h in values for v in h], np.int64),
+        config_group=np.arange(len(values), dtype=np.int64),
+        group_start=start,
+        group_values=np.array([v for h in values for v in h], np.int64),
     )
     want = [lower_percentile(h, percentile) if len(h) >= min_claims and h else -1 for h in values]
     assert configs.percentile(percentile, min_claims).tolist() == want

@@ -724,3 +724,187 @@ def test_no_worklist_row_bills_a_patient_for_a_co_denial(seed):
     assert {r["carc"] for r in co} & {"96", "119"}  # the codes finding 4 found
     assert all(r["next_action"] != "bill_patient" for r in co)
     assert all(r["group_code"] == "PR" for r in table if r["next_action"] == "bill_patient")
+
+
+# --- Finding 3 and Settled question 5: TAAs from clean history, closing only what they
+# should, with fallbacks (issue #13, part C2) ---
+import pyarrow as pa  # noqa: E402
+
+from ledgerkit.rules.engine import Action, Condition, Rule, dry_run  # noqa: E402
+from ledgerkit.rules.taa import suggest_taa, taa_history  # noqa: E402
+
+C2_PAID = [29000, 29500, 29800, 30000, 30248, 30500, 30700, 31000, 31484]  # mean $302.48
+C2_PARTIAL = [15000, 15893, 16552]  # line 1 paid, line 2 denied CO-50: mean $158.15
+
+
+def c2_encounter(eid, line1, line2, payers=("P1",)):
+    """(encounter, procedures, entries) of 99214 ($350.00) + 97110 ($180.00) for payer 1.
+
+    ``line1`` / ``line2``: rows of (kind, amount, group, carc) posted by payer 1.
+    """
+    procs = [(eid, 1, "99214", 35000), (eid, 2, "97110", 18000)]
+    rows = []
+    for line, charge, posted in ((1, 35000, line1), (2, 18000, line2)):
+        rows += _entries(eid, line, [(1, "charge", charge)])
+        rows += _entries(eid, line, [(1, kind, amount, *gc) for kind, amount, *gc in posted])
+    return (eid, payers), procs, rows
+
+
+def c2_paid(eid, allowed):
+    """Both lines paid (line 2 $100.00, line 1 the rest), CO-45 to a zero balance."""
+    return c2_encounter(
+        eid,
+        [("payment", allowed - 10000), ("adjustment", 45000 - allowed, "CO", "45")],
+        [("payment", 10000), ("adjustment", 8000, "CO", "45")],
+    )
+
+
+def c2_partial_denial(eid, allowed):
+    """Line 1 paid ``allowed``; line 2 denied entirely, CO-50 (medical necessity)."""
+    return c2_encounter(
+        eid,
+        [("payment", allowed), ("adjustment", 35000 - allowed, "CO", "45")],
+        [("adjustment", 18000, "CO", "50")],
+    )
+
+
+def c2_ledger(extra=()):
+    parts = [c2_paid(f"PAID{i}", a) for i, a in enumerate(C2_PAID)]
+    parts += [c2_partial_denial(f"PD{i}", a) for i, a in enumerate(C2_PARTIAL)]
+    parts += list(extra)
+    encs, procs, rows = [], [], []
+    for enc, p, r in parts:
+        encs.append(enc)
+        procs += p
+        rows += r
+    for i, row in enumerate(rows):
+        row["entry_id"] = i + 1
+    return make_ledger(encs, procs, rows)
+
+
+def c2_taa_rule(**when):
+    condition = Condition(allowed_vs_taa=">=", taa_percentile=25.0, taa_min_claims=9, **when)
+    return Rule("taa_p25", when=condition, then=Action("write_off", group="CO", reason="45"))
+
+
+def test_finding_3_partial_denials_do_not_lower_the_taa():
+    """9 paid claims (mean $302.48) and 3 partial denials (mean $158.15) of one
+    configuration: the p25 TAA was $165.52 (a partial denial's allowed); from the
+    clean history it is $298.00, the third of the nine paid claims."""
+    ledger = c2_ledger()
+    assert sum(C2_PAID) == 9 * 30248 and sum(C2_PARTIAL) == 3 * 15815
+    classes = [r["class"] for r in lk.classify(ledger).to_pylist()]
+    assert classes == ["PAID"] * 9 + ["PARTIAL_DENIAL"] * 3
+    row = suggest_taa(ledger, percentile=25, min_claims=9).to_pylist()[0]
+    assert row["config"] == "P1|-|97110x1+99214x1"
+    assert (row["claims"], row["taa_cents"], row["taa_source"]) == (9, 29800, "history")
+    history = taa_history(ledger, percentiles=(25,)).to_pylist()[0]
+    assert (history["min_cents"], history["p25_cents"], history["max_cents"]) == (
+        29000,
+        29800,
+        31484,
+    )
+
+
+def test_finding_3_taa_rule_never_writes_off_a_line_denied_entirely():
+    """Allowed $300.00 >= the p25 TAA $298.00 on three more encounters: the TAA rule
+    writes off the PI-59 $30.00 left on an UNRESOLVED one and the $20.00 unpaid on a
+    PAID one (closing both), but not the $180.00 CO-50 line of a PARTIAL_DENIAL,
+    unless the rule says so with ``taa_includes_denied_lines``."""
+    extra = [
+        c2_partial_denial("PD_HIGH", 30000),
+        c2_encounter(  # UNRESOLVED: allowed > 0 on both lines, PI-59 $30.00 denied
+            "UNRES",
+            [("payment", 20000), ("adjustment", 15000, "CO", "45")],
+            [
+                ("payment", 10000),
+                ("adjustment", 5000, "CO", "45"),
+                ("adjustment", 3000, "PI", "59"),
+            ],
+        ),
+        c2_encounter(  # PAID, not balanced: $20.00 of line 2 neither paid nor adjusted
+            "OPEN",
+            [("payment", 20000), ("adjustment", 15000, "CO", "45")],
+            [("payment", 10000), ("adjustment", 6000, "CO", "45")],
+        ),
+    ]
+    ledger = c2_ledger(extra)
+    cls = {r["encounter_id"]: (r["class"], r["balance"]) for r in lk.classify(ledger).to_pylist()}
+    assert cls["PD_HIGH"] == ("PARTIAL_DENIAL", 18000)
+    assert cls["UNRES"] == ("UNRESOLVED", 3000)
+    assert cls["OPEN"] == ("PAID", 2000)
+    # OPEN is clean history (10 claims), UNRES and PD_HIGH are not: p25 stays $298.00.
+    assert suggest_taa(ledger, 25, 9)["taa_cents"].to_pylist() == [29800]
+
+    run = dry_run(ledger, [c2_taa_rule()])
+    got = [(e["encounter_id"], e["line"], e["amount_cents"]) for e in run.entries.to_pylist()]
+    assert got == [("UNRES", 2, 3000), ("OPEN", 2, 2000)]
+    summary = run.summary.to_pylist()[0]
+    assert (summary["written_off_cents"], summary["encounters_closed"]) == (5000, 2)
+
+    explicit = dry_run(ledger, [c2_taa_rule(taa_includes_denied_lines=True)])
+    got = [(e["encounter_id"], e["line"], e["amount_cents"]) for e in explicit.entries.to_pylist()]
+    assert got == [("PD_HIGH", 2, 18000), ("UNRES", 2, 3000), ("OPEN", 2, 2000)]
+    assert explicit.summary["encounters_closed"].to_pylist() == [3]
+
+
+def c2_one_line(eid, payer, paid, *, reversed_first=False, denied=0):
+    """99213 ($150.00) paid ``paid`` by ``payer``, CO-45 to zero (or CO-97 ``denied``)."""
+    rows = _entries(eid, 1, [(1, "charge", 15000)])
+    if reversed_first:  # a remit posted, then reversed (claim status 22), then reposted
+        rows += _entries(eid, 1, [(1, "payment", 4000), (1, "payment", -4000)])
+        rows[-1]["negates"] = "previous"
+    contractual = (1, "adjustment", 15000 - paid - denied, "CO", "45")
+    rows += _entries(eid, 1, [(1, "payment", paid), contractual])
+    if denied:
+        rows += _entries(eid, 1, [(1, "adjustment", denied, "CO", "97")])
+    return (eid, (payer,)), (eid, 1, "99213", 15000), rows
+
+
+def test_settled_question_5_clean_history_and_fallbacks():
+    """min_claims 3. P1 at office (11): three clean claims $80, $90, $100, one reversed
+    ($120) and one with a CO-97 denial ($50): history [$80, $90, $100]. P1 at the
+    hospital (22): one claim ($70): too thin, falls back to the fee schedule's
+    $95.00 x 0.95 = $90.25 when one is given, else to 99213 for P1 at every place
+    of service ([$70, $80, $90, $100], median $80). P2: one claim, no fallback."""
+    parts = [
+        (*c2_one_line("A1", "P1", 8000), "11"),
+        (*c2_one_line("A2", "P1", 9000), "11"),
+        (*c2_one_line("A3", "P1", 10000), "11"),
+        (*c2_one_line("A4", "P1", 12000, reversed_first=True), "11"),
+        (*c2_one_line("A5", "P1", 5000, denied=2000), "11"),
+        (*c2_one_line("B1", "P1", 7000), "22"),
+        (*c2_one_line("C1", "P2", 9900), "11"),
+    ]
+    rows = [r for _, _, part, _ in parts for r in part]
+    for i, r in enumerate(rows):
+        r["entry_id"] = i + 1
+        if r.get("negates") == "previous":
+            r["negates"] = i
+    ledger = make_ledger([p[0] for p in parts], [p[1] for p in parts], rows)
+    encounters = ledger.encounters
+    at = encounters.schema.get_field_index("place_of_service")
+    pos = pa.array([p[3] for p in parts], encounters.schema.field(at).type)
+    ledger = lk.Ledger.from_arrow(
+        encounters.set_column(at, encounters.schema.field(at), pos),
+        ledger.procedures,
+        ledger.entries,
+        ledger.payers,
+    )
+
+    def table(**kw):
+        out = suggest_taa(ledger, 50, 3, **kw).to_pylist()
+        return {r["config"]: (r["claims"], r["taa_cents"], r["taa_source"]) for r in out}
+
+    assert table() == {
+        "P1|11|99213x1": (3, 9000, "history"),
+        "P1|22|99213x1": (1, 8000, "cpt_set_any_pos"),
+        "P2|11|99213x1": (1, None, None),
+    }
+    schedule = {"payer_id": ["P1"], "cpt": ["99213"], "rate_cents": [9500]}
+    assert table(fee_schedule=schedule) == {
+        "P1|11|99213x1": (3, 9000, "history"),
+        "P1|22|99213x1": (1, 9025, "contract"),
+        "P2|11|99213x1": (1, None, None),
+    }
+    assert table(fee_schedule=schedule, contract_fraction=1.0)["P1|22|99213x1"][1] == 9500

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ledgers import make_ledger
-from reference_rules import LedgerView, lower_percentile
+from reference_rules import LedgerView
+from reference_taa import dirty_encounters_ref, suggest_taa_ref
 from rule_strategies import rule_ledgers
 
 import ledgerkit as lk
@@ -30,9 +31,11 @@ def _check_configs(ledger):
     pairs = set(zip(ref, configs.enc_config.tolist(), strict=True))
     assert len(pairs) == len(set(ref)) == configs.n_configs
     history = defaultdict(list)
+    dirty = dirty_encounters_ref(ledger)
     for c, e in zip(configs.enc_config.tolist(), view.encounters, strict=True):
         row = view.enc[e["encounter_id"]]
-        if row["class"] != "AWAITING" and row["allowed"] > 0:
+        clean = e["encounter_id"] not in dirty
+        if row["class"] != "AWAITING" and row["allowed"] > 0 and clean:
             history[c].append(row["allowed"])
     for c in range(configs.n_configs):
         lo, hi = configs.hist_start[c], configs.hist_start[c + 1]
@@ -75,16 +78,13 @@ def test_configuration_is_a_multiset_of_lines():
 def test_suggest_taa_is_the_lower_percentile_of_history(seed, percentile, min_claims):
     ledger = lk.synth.generate(300, seed=seed)
     view = LedgerView(ledger)
-    history = defaultdict(list)
-    for e in view.encounters:
-        row = view.enc[e["encounter_id"]]
-        if row["class"] != "AWAITING" and row["allowed"] > 0:
-            history[view.config(e)].append(row["allowed"])
     want = sorted(
-        lower_percentile(v, percentile) for v in history.values() if len(v) >= min_claims
+        (r["taa_cents"] or -1, r["taa_source"] or "")
+        for r in suggest_taa_ref(ledger, percentile, min_claims)
     )
     table = suggest_taa(ledger, percentile=percentile, min_claims=min_claims)
-    assert sorted(table["taa_cents"].to_pylist()) == want
+    got = zip(table["taa_cents"].to_pylist(), table["taa_source"].to_pylist(), strict=True)
+    assert sorted((c or -1, s or "") for c, s in got) == want
     claims = table["claims"].to_pylist()
     assert claims == sorted(claims, reverse=True)
     per_enc = encounter_taa(ledger, percentile=percentile, min_claims=min_claims)

@@ -139,12 +139,27 @@ def encounter_candidates_nb(
 
 @njit(inline="always")  # a call per procedure costs more than the body
 def procedure_candidates_nb(
-    cand, pmask, ecand, m_cpt, cpt, payer_balance, open_pr, m_need, m_nopair, m_pair, pairs, lo, hi
+    cand,
+    pmask,
+    ecand,
+    m_cpt,
+    cpt,
+    payer_balance,
+    open_pr,
+    denied_entirely,
+    m_need,
+    m_nopair,
+    m_pair,
+    pairs,
+    lo,
+    hi,
 ):
     """Fill ``cand`` with the encounter's candidates that also fit one procedure.
 
     ``cpt`` is the procedure's row in ``m_cpt`` and ``pairs[lo:hi]`` the
-    group/CARC pair codes of its entries (-1 none); ``pmask`` is scratch.
+    group/CARC pair codes of its entries (-1 none); ``pmask`` is scratch. A
+    procedure ``denied_entirely`` drops the rules of ``m_need[3]`` (TAA rules
+    that move money and leave appealable denials alone).
     """
     zero = np.uint64(0)
     n_words = cand.shape[0]
@@ -158,6 +173,8 @@ def procedure_candidates_nb(
                 x &= ~m_need[2, w]
         if open_pr <= 0:
             x &= ~m_need[1, w]
+        if denied_entirely:
+            x &= ~m_need[3, w]
         cand[w] = x
         scan |= x & ~m_nopair[w]
     if scan != zero:  # some candidate has a group/CARC condition
@@ -230,6 +247,7 @@ def evaluate_rules_nb(
     proc_open_pr,
     proc_balance,
     proc_matched,
+    proc_denied_entirely,
     enc_payer,
     enc_pclass,
     enc_site,
@@ -267,7 +285,9 @@ def evaluate_rules_nb(
     group/CARC condition that adjustment satisfies; ``m_nopair`` the rules
     without one; ``m_scalar`` the rules with a balance or TAA condition;
     ``m_need[k]`` the rules that need a positive payer balance (k=0), open PR
-    (k=1) or either (k=2) to move anything. So every set condition of every
+    (k=1) or either (k=2) to move anything, and (k=3) the rules that skip a
+    procedure denied entirely (``proc_denied_entirely``: allowed 0 with a live
+    denial). So every set condition of every
     rule costs one AND per word.
 
     ``proc_matched[v, p]`` is what the rules of ``R_MATCHED_VAR`` v matched on
@@ -331,6 +351,7 @@ def evaluate_rules_nb(
                         proc_cpt[p],
                         pb,
                         opr,
+                        proc_denied_entirely[p],
                         m_need,
                         m_nopair,
                         m_pair,

@@ -56,21 +56,43 @@ def quantile_index_nb(n, percentile):
 
 
 @njit
-def taa_of_configs_nb(cfg_start, values, percentile, min_claims, out):
-    """``out[c]``: the percentile of config ``c``'s sorted allowed amounts, -1 if too few."""
-    for c in range(cfg_start.shape[0] - 1):
-        n = cfg_start[c + 1] - cfg_start[c]
+def taa_of_configs_nb(cfg_lo, cfg_n, values, percentile, min_claims, out):
+    """``out[c]``: the percentile of ``values[cfg_lo[c] : cfg_lo[c] + cfg_n[c]]`` (sorted),
+    -1 when it holds fewer than ``min_claims`` amounts (or none).
+
+    A configuration's amounts are a slice, not a copy: configurations that fall
+    back to the history of their CPT set share one slice (``ledgerkit.rules.taa``).
+    """
+    for c in range(cfg_n.shape[0]):
+        n = cfg_n[c]
         if n < min_claims or n == 0:
             out[c] = -1
         else:
-            out[c] = values[cfg_start[c] + quantile_index_nb(n, percentile)]
+            out[c] = values[cfg_lo[c] + quantile_index_nb(n, percentile)]
 
 
 @njit
-def _taa_reached(mode, k, allowed, cfg, cfg_start, values, base_taa, levels, levels_bp):
+def clean_encounters_nb(enc_proc_start, proc_entry_start, entry_dirty, out):
+    """``out[e]``: True unless some entry of encounter ``e`` is flagged in ``entry_dirty``.
+
+    ``entry_dirty`` marks (grouped order) the entries that keep an encounter
+    out of the TAA history: live payer denials and negated payer postings.
+    """
+    for e in range(enc_proc_start.shape[0] - 1):
+        clean = True
+        for i in range(
+            proc_entry_start[enc_proc_start[e]], proc_entry_start[enc_proc_start[e + 1]]
+        ):
+            if entry_dirty[i]:
+                clean = False
+                break
+        out[e] = clean
+
+
+@njit
+def _taa_reached(mode, k, allowed, cfg, cfg_lo, cfg_n, values, base_taa, levels, levels_bp):
     if mode == SWEEP_PERCENTILE:
-        n = cfg_start[cfg + 1] - cfg_start[cfg]
-        return values[cfg_start[cfg] + quantile_index_nb(n, levels[k])] <= allowed
+        return values[cfg_lo[cfg] + quantile_index_nb(cfg_n[cfg], levels[k])] <= allowed
     return allowed * 10000 >= base_taa[cfg] * levels_bp[k]
 
 
@@ -82,7 +104,8 @@ def sweep_nb(
     enc_allowed,
     enc_balance,
     enc_amount,
-    cfg_start,
+    cfg_lo,
+    cfg_n,
     values,
     cfg_ok,
     base_taa,
@@ -100,6 +123,8 @@ def sweep_nb(
     ``k..K-1`` where ``k`` is the first threshold >= its balance, so it adds at
     ``k`` and the caller takes a forward cumulative sum. ``enc_amount`` is
     what the rule writes off; an encounter with nothing to write off is skipped.
+    Percentile mode reads each configuration's sorted amounts as the slice
+    ``values[cfg_lo[c] : cfg_lo[c] + cfg_n[c]]``.
     """
     n_enc = enc_cfg.shape[0]
     n_levels = levels.shape[0]
@@ -135,7 +160,16 @@ def sweep_nb(
                 while lo < hi:  # first level whose TAA is not reached
                     mid = (lo + hi) // 2
                     if _taa_reached(
-                        mode, mid, allowed, cfg, cfg_start, values, base_taa, levels, levels_bp
+                        mode,
+                        mid,
+                        allowed,
+                        cfg,
+                        cfg_lo,
+                        cfg_n,
+                        values,
+                        base_taa,
+                        levels,
+                        levels_bp,
                     ):
                         lo = mid + 1
                     else:

@@ -50,6 +50,7 @@ __all__ = [
     "derived",
     "facts",
     "ledger_features",
+    "payer_denial_rows",
 ]
 
 KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
@@ -82,6 +83,15 @@ def facts(ledger, policy=None) -> Facts:
 def ledger_features(ledger, policy=None) -> LedgerFeatures:
     """What rules read of ``ledger`` under ``policy`` (``derived(ledger, policy).features``)."""
     return derived(ledger, policy).features
+
+
+def payer_denial_rows(codes: np.ndarray) -> np.ndarray:
+    """Positions of the live denial entries a payer posted (``payer_seq >= 1``) among
+    packed entry ``codes``: the one selection of live payer denials (``Facts`` and the
+    TAA history read it; it needs no denial facts)."""
+    return np.flatnonzero(
+        (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
+    )
 
 
 @dataclass(frozen=True)
@@ -117,10 +127,7 @@ class Facts:
 
     def payer_denial_rows(self) -> np.ndarray:
         """Grouped positions of the live denial entries a payer posted (``payer_seq >= 1``)."""
-        codes = self.codes
-        return np.flatnonzero(
-            (C.bucket_of(codes) == C.DENIED) & C.is_live(codes) & (C.payer_seq_of(codes) >= 1)
-        )
+        return payer_denial_rows(self.codes)
 
 
 @dataclass

@@ -36,6 +36,7 @@ from ledgerkit._kernels.codes import CLASS_NAMES, STAGE_NAMES
 from ledgerkit.analytics.derived import LedgerFeatures, ledger_features
 from ledgerkit.core.arrow import day_number
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
+from ledgerkit.rules import taa as taa_module
 from ledgerkit.rules.amounts import cap_notes, matched_amounts
 from ledgerkit.rules.model import (
     ACTIONS,
@@ -84,6 +85,20 @@ class CompiledRules:
     enc_taa: np.ndarray
     proc_matched: np.ndarray  # [variant, procedure] cents of "matched" rules
 
+    @property
+    def skips_denied_lines(self) -> np.ndarray:
+        """Per rule: a TAA rule that moves money and so leaves lines denied entirely alone."""
+        moves = np.array(
+            [
+                r.when.allowed_vs_taa is not None
+                and r.then.action in ("write_off", "transfer_to_pr")
+                and not r.when.taa_includes_denied_lines
+                for r in self.rules
+            ],
+            np.bool_,
+        )
+        return moves
+
     def masks(self) -> tuple:
         """The lookup tables as bitmaps over rules (``[code, word]`` uint64), in kernel order."""
         names = ("r_payer", "r_pclass", "r_site", "r_class", "r_stage", "r_cpt", "r_pair")
@@ -100,6 +115,7 @@ class CompiledRules:
                 (wo & (tgt == K.T_PAYER_BALANCE)) | (act == K.A_TRANSFER_TO_PR),
                 wo & (tgt == K.T_PR),
                 wo & (tgt == K.T_BALANCE),
+                self.skips_denied_lines,
             ],
             axis=1,
         )
@@ -197,8 +213,6 @@ def compile_rules(
             r_int[r, K.R_TAA_OP] = TAA_OPS.index(w.allowed_vs_taa)
     enc_taa = np.full((max(len(variants), 1), feats.n_encounters), -1, np.int64)
     if variants:
-        from ledgerkit.rules import taa as taa_module
-
         for (pct, min_claims), v in variants.items():
             enc_taa[v] = taa_module.encounter_taa(
                 ledger, percentile=pct, min_claims=min_claims, taa=taa, history=history
@@ -238,6 +252,10 @@ def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, histo
     closed_by = np.empty(n_enc, np.int32)
     n_chunks = (n_enc + K.CHUNK - 1) // K.CHUNK
     acc = np.zeros((n_chunks, n_rules, K.N_S), np.int64)
+    if compiled.skips_denied_lines.any():
+        denied_entirely = taa_module.denied_entirely(ledger, policy)
+    else:  # no rule asks: skip the denial facts
+        denied_entirely = np.zeros(n_proc, np.bool_)
     if n_rules == 0:
         proc_rule[:] = -1
         from_payer[:] = 0
@@ -255,6 +273,7 @@ def evaluate(ledger, rules: RuleSet, *, as_of=None, policy=None, taa=None, histo
             feats.proc_open_pr,
             feats.proc_balance,
             compiled.proc_matched,
+            denied_entirely,
             feats.enc_payer,
             feats.enc_pclass,
             feats.enc_site,

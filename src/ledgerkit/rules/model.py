@@ -22,7 +22,10 @@ Conditions (all given fields must hold; an empty set means "any"):
 ``allowed_vs_taa`` ``">="`` or ``"<"``: the encounter's allowed amount against
                    ``taa_fraction`` x its target allowed amount (TAA at
                    ``taa_percentile`` of its configuration's history, needing
-                   ``taa_min_claims`` claims; no TAA: no match)
+                   ``taa_min_claims`` claims; no TAA: no match). Such a rule
+                   never writes off or transfers a line denied entirely
+                   (allowed 0 with a live denial: appealable) unless
+                   ``taa_includes_denied_lines`` is true (default false)
 =================  ============================================================
 
 Actions (the ``then`` table): ``write_off`` (``target`` ``"payer_balance"``,
@@ -148,6 +151,7 @@ class Condition:
     taa_percentile: float = 50.0
     taa_fraction: float = 1.0
     taa_min_claims: int = 5
+    taa_includes_denied_lines: bool = False
 
     def __post_init__(self):
         self.check("?")
@@ -187,6 +191,12 @@ class Condition:
         s("taa_percentile", _number(rule, w + "taa_percentile", self.taa_percentile, 0, 100))
         s("taa_fraction", _number(rule, w + "taa_fraction", self.taa_fraction, 0, 100))
         _int(rule, w + "taa_min_claims", self.taa_min_claims, lo=1)
+        if not isinstance(self.taa_includes_denied_lines, bool):
+            _fail(
+                rule,
+                w + "taa_includes_denied_lines",
+                f"expected true or false, got {self.taa_includes_denied_lines!r}",
+            )
 
 
 @dataclass(frozen=True)

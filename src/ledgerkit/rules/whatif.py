@@ -16,7 +16,8 @@ numbers against ``dry_run``):
 
 - TAA: ``allowed_vs_taa = ">="`` with the level as ``taa_percentile`` (or as
   ``taa_fraction`` of the TAA at ``percentile``), action ``write_off`` of the
-  ``payer_balance``;
+  ``payer_balance`` (never of a line denied entirely; TAAs from the clean
+  history with the CPT-set fallback, as ``dry_run`` without a ``taa`` table);
 - small balance: ``balance_min = 1``, ``balance_max = level``, action
   ``write_off`` of the whole ``balance``.
 
@@ -35,7 +36,7 @@ from ledgerkit._kernels import taa as K
 from ledgerkit.analytics.derived import Derived, derived
 from ledgerkit.rules.engine import DryRun, dry_run
 from ledgerkit.rules.model import Action, Condition, Rule, RuleSet
-from ledgerkit.rules.taa import check_percentile, configurations
+from ledgerkit.rules.taa import check_percentile, configurations, denied_entirely
 
 __all__ = ["taa_sweep", "threshold_sweep", "WhatIf", "dry_run_figures", "rule_figures"]
 
@@ -51,8 +52,10 @@ def _segment_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def _amounts(data: Derived):
-    """Per encounter: what the TAA rule writes off (payer balance) and what the
-    small-balance rule writes off (the whole balance)."""
+    """Per encounter: what the TAA rule writes off (the positive payer balance of
+    every procedure except those denied entirely: it never writes off an
+    appealable denial) and what the small-balance rule writes off (the whole
+    balance)."""
     hit = data.memo.get("whatif.amounts")
     if hit is None:
         f = data.features
@@ -61,7 +64,9 @@ def _amounts(data: Derived):
         room = np.maximum(f.proc_balance, 0)
         pb = np.minimum(np.maximum(f.proc_payer_balance, 0), room)
         pr = np.minimum(np.maximum(f.proc_open_pr, 0), room - pb)
-        taa_amount = _segment_sums(pb, f.enc_proc_start)
+        # The TAA rule never writes off a line denied entirely (an appealable denial).
+        taa_takes = (pb > 0) & ~denied_entirely(data.ledger, data.policy)
+        taa_amount = _segment_sums(np.where(taa_takes, pb, 0), f.enc_proc_start)
         everything = _segment_sums(pb + pr, f.enc_proc_start)
         hit = data.memo["whatif.amounts"] = (taa_amount, everything)
     return hit
@@ -128,7 +133,8 @@ def taa_sweep(
         ``mode="fraction"``: fractions of the TAA at ``percentile`` (default
         0.50, 0.51, ..., 1.50).
     min_claims : int
-        Configurations with fewer claims in history have no TAA.
+        Configurations with fewer claims in clean history fall back to their CPT
+        set at any place of service, else have no TAA (``ledgerkit.rules.taa``).
     by_payer : bool
         One row per level and primary payer, or one row per level.
     history : GlobalHistory, optional
@@ -165,17 +171,20 @@ def taa_sweep(
     data = derived(ledger)
     f = data.features
     configs = configurations(ledger, history=history)
+    resolved = configs.resolve(int(min_claims))  # with the fallbacks, as dry_run reads TAAs
     taa_amount, _ = _amounts(data)
     if mode == "percentile":
         mode_code = K.SWEEP_PERCENTILE
-        cfg_ok = configs.counts() >= min_claims
+        cfg_ok = resolved.n > 0
         base = np.zeros(max(configs.n_configs, 1), np.int64)
     else:
         mode_code = K.SWEEP_FRACTION
-        base = configs.percentile(percentile, int(min_claims))
+        base = resolved.percentile(percentile)
         cfg_ok = base >= 0
     levels_bp = np.round(levels * 10000).astype(np.int64)
-    return _sweep(f, mode_code, configs, cfg_ok, base, levels, levels_bp, taa_amount, by_payer)
+    return _sweep(
+        f, mode_code, configs, resolved, cfg_ok, base, levels, levels_bp, taa_amount, by_payer
+    )
 
 
 def threshold_sweep(ledger, thresholds=None, *, by_payer: bool = True) -> pa.Table:
@@ -203,6 +212,7 @@ def threshold_sweep(ledger, thresholds=None, *, by_payer: bool = True) -> pa.Tab
         f,
         K.SWEEP_SMALL_BALANCE,
         configs,
+        configs.resolve(1),
         np.zeros(1, np.bool_),
         empty,
         levels,
@@ -212,7 +222,7 @@ def threshold_sweep(ledger, thresholds=None, *, by_payer: bool = True) -> pa.Tab
     )
 
 
-def _sweep(f, mode, configs, cfg_ok, base, levels, levels_bp, amount, by_payer):
+def _sweep(f, mode, configs, resolved, cfg_ok, base, levels, levels_bp, amount, by_payer):
     n_enc = f.n_encounters
     size, n_chunks = _chunk(n_enc)
     n_slots = len(f.payer_values) + 1
@@ -224,8 +234,9 @@ def _sweep(f, mode, configs, cfg_ok, base, levels, levels_bp, amount, by_payer):
         f.enc_allowed,
         f.enc_balance,
         amount,
-        configs.hist_start,
-        configs.hist_values,
+        resolved.lo,
+        resolved.n,
+        resolved.values,
         np.asarray(cfg_ok, np.bool_),
         base,
         levels,

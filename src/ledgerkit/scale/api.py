@@ -311,7 +311,9 @@ def suggest_taa(
 ) -> pa.Table:
     """:func:`ledgerkit.taa.suggest_taa` over the whole partitioned ledger (exact).
 
-    Rows with as many claims are ordered by configuration text.
+    Rows with as many claims are ordered by configuration text. Thin
+    configurations fall back to their CPT set at any place of service; the
+    contract fallback needs a fee schedule and is only offered on one ledger.
     """
     from ledgerkit.rules.taa import check_percentile
 

@@ -1,22 +1,30 @@
 """Exact TAA percentiles over a partitioned ledger: the gathered global history.
 
-Each partition sends its allowed-amount history as (configuration text,
-allowed) rows; :func:`merge_history` sorts them into one per-configuration
-history (:class:`GlobalHistory`). Each partition's TAA rules and sweeps get it
+Each partition sends its clean allowed-amount history as (configuration text,
+allowed) rows, and the text of every configuration it has (those without
+history too); :func:`merge_history` sorts them into one per-configuration
+history and one per CPT set at any place of service (the fallback of
+``ledgerkit.rules.taa``), the :class:`GlobalHistory`. Each partition's TAA rules and sweeps get it
 as their ``history=`` argument (``ledgerkit.rules.taa.with_history`` reads it),
 so they compute the single-machine values. Used by :mod:`ledgerkit.dask`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import numpy_array
-from ledgerkit.rules.taa import ALLOWED_BITS, history_percentiles
+from ledgerkit.rules.taa import (
+    ALLOWED_BITS,
+    TAA_SOURCES,
+    Configurations,
+    group_label,
+    history_percentiles,
+)
 
 
 @dataclass
@@ -26,15 +34,55 @@ class GlobalHistory:
     ``labels`` (configuration text, sorted), ``start`` (offsets,
     ``len(labels) + 1``) and ``values`` (int64 cents, sorted within each
     configuration): the single-machine ``Configurations`` arrays, keyed by
-    configuration text instead of per-ledger ids.
+    configuration text instead of per-ledger ids. Derived from them:
+    ``group_labels`` (``payer|items``, sorted), ``group_start`` and
+    ``group_values``, the same per CPT set at any place of service, and
+    ``config_group``, the group of each configuration.
     """
 
     labels: pa.Array
     start: np.ndarray
     values: np.ndarray
+    group_labels: pa.Array = field(init=False)
+    group_start: np.ndarray = field(init=False)
+    group_values: np.ndarray = field(init=False)
+    config_group: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        names = pa.array([group_label(v) for v in self.labels.to_pylist()], pa.string())
+        group_labels = pc.unique(names)
+        self.group_labels = group_labels.take(pc.sort_indices(group_labels))
+        n_groups = len(self.group_labels)
+        self.config_group = numpy_array(
+            pc.index_in(names, value_set=self.group_labels), dtype=np.int64
+        )
+        counts = self.counts()
+        config_of_value = np.repeat(self.config_group, counts)
+        key = (config_of_value << ALLOWED_BITS) | self.values
+        key.sort()
+        key &= (1 << ALLOWED_BITS) - 1  # in place: now the values
+        self.group_values = key
+        group_counts = np.zeros(n_groups, np.int64)
+        np.add.at(group_counts, self.config_group, counts)
+        self.group_start = np.zeros(n_groups + 1, np.int64)
+        np.cumsum(group_counts, out=self.group_start[1:])
 
     def counts(self) -> np.ndarray:
         return np.diff(self.start)
+
+    def configurations(self) -> Configurations:
+        """The global histories as ``Configurations`` (no encounters), for the fallbacks."""
+        empty = np.empty(0, np.int64)
+        return Configurations(
+            empty,
+            len(self.labels),
+            empty,
+            self.start,
+            self.values,
+            self.config_group,
+            self.group_start,
+            self.group_values,
+        )
 
 
 def part_history(ds, p, policy):
@@ -44,9 +92,9 @@ def part_history(ds, p, policy):
     configs = taa.configurations(ledger)
     labels = taa.config_labels(ledger, configs)
     counts = configs.counts()
-    used = np.flatnonzero(counts > 0)
-    config = np.repeat(np.arange(len(used), dtype=np.int32), counts[used])
-    label_array = pa.array([labels[c] for c in used], pa.string())
+    # every configuration's text, so those without clean history still get a row
+    config = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    label_array = pa.array(labels, pa.string())
     return pa.table(
         {
             "config": pa.DictionaryArray.from_arrays(pa.array(config), label_array),
@@ -56,7 +104,10 @@ def part_history(ds, p, policy):
 
 
 def merge_history(*tables) -> GlobalHistory:
-    dictionaries = [t["config"].chunk(0).dictionary for t in tables if t.num_rows]
+    dictionaries = [
+        t["config"].combine_chunks().dictionary for t in tables if len(t["config"].chunks)
+    ]
+    dictionaries = [d for d in dictionaries if len(d)]
     if not dictionaries:
         return GlobalHistory(
             pa.array([], pa.string()), np.zeros(1, np.int64), np.empty(0, np.int64)
@@ -70,7 +121,7 @@ def merge_history(*tables) -> GlobalHistory:
     for t in tables:
         if not t.num_rows:
             continue
-        chunk = t["config"].chunk(0)
+        chunk = t["config"].combine_chunks()
         to_global = numpy_array(pc.index_in(chunk.dictionary, value_set=labels), dtype=np.int64)
         code = to_global[numpy_array(chunk.indices)]
         counts += np.bincount(code, minlength=n_labels)
@@ -83,8 +134,7 @@ def merge_history(*tables) -> GlobalHistory:
     key &= (1 << ALLOWED_BITS) - 1  # in place: now the values
     start = np.zeros(n_labels + 1, np.int64)
     np.cumsum(counts, out=start[1:])
-    values = key
-    return GlobalHistory(labels, start, values)
+    return GlobalHistory(labels, start, key)
 
 
 def _percentiles(history: GlobalHistory, percentile: float, min_claims: int) -> np.ndarray:
@@ -110,11 +160,15 @@ def _order_by_claims(history, selected):
 
 
 def suggest(history: GlobalHistory, percentile, min_claims) -> pa.Table:
-    taa = _percentiles(history, percentile, min_claims)
-    selected = _order_by_claims(history, np.flatnonzero(taa >= 0))
+    """``suggest_taa``'s table from the global history (no fee schedule: no contract step)."""
+    resolved = history.configurations().resolve(int(min_claims))
+    taa = resolved.percentile(percentile)
+    selected = _order_by_claims(history, np.arange(len(history.labels)))
     cols = _config_table(history, selected)
     cols["claims"] = pa.array(history.counts()[selected], pa.int64())
-    cols["taa_cents"] = pa.array(taa[selected], pa.int64())
+    cols["taa_cents"] = pa.array(taa[selected], pa.int64(), mask=taa[selected] < 0)
+    names = [None, *TAA_SOURCES]
+    cols["taa_source"] = pa.array([names[s] for s in resolved.source[selected]], pa.string())
     return pa.table(cols)
 
 
