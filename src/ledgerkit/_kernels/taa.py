@@ -30,12 +30,22 @@ SWEEP_FRACTION = 1
 SWEEP_SMALL_BALANCE = 2
 
 
+@njit
+def _mixed_nb(h, context, n_items):
+    h = splitmix64_nb(h ^ splitmix64_nb(np.uint64(context)))
+    return splitmix64_nb(h + np.uint64(n_items))
+
+
 @njit_parallel
-def config_hash_nb(enc_proc_start, proc_item, enc_context, out, chunk_size):
-    """``out[e]``: multiset hash of encounter ``e``'s items mixed with its context.
+def config_hash_nb(
+    enc_proc_start, proc_item, enc_context, enc_group_context, out, out_group, chunk_size
+):
+    """``out[e]``: multiset hash of encounter ``e``'s items mixed with its context;
+    ``out_group[e]``: the same items mixed with its group context.
 
     ``proc_item`` packs (cpt, modifiers, units) of each procedure (grouped
-    order) into one int64; ``enc_context`` packs (payer, place of service).
+    order) into one int64; ``enc_context`` packs (payer, place of service),
+    ``enc_group_context`` the payer alone (the CPT set at any place of service).
     """
     n_enc = enc_proc_start.shape[0] - 1
     for chunk in numba.prange(n_chunks(n_enc, chunk_size)):
@@ -45,8 +55,8 @@ def config_hash_nb(enc_proc_start, proc_item, enc_context, out, chunk_size):
             items = proc_item[enc_proc_start[e] : enc_proc_start[e + 1]]
             for i in range(items.shape[0]):
                 h += splitmix64_nb(np.uint64(items[i]) + GOLDEN)
-            h = splitmix64_nb(h ^ splitmix64_nb(np.uint64(enc_context[e])))
-            out[e] = splitmix64_nb(h + np.uint64(items.shape[0]))
+            out[e] = _mixed_nb(h, enc_context[e], items.shape[0])
+            out_group[e] = _mixed_nb(h, enc_group_context[e], items.shape[0])
 
 
 @njit

@@ -310,13 +310,6 @@ def _sorted_histories(group_of: np.ndarray, allowed: np.ndarray, n_groups: int):
     return start, values
 
 
-def _dense_ids(f: LedgerFeatures, item: np.ndarray, context: np.ndarray):
-    hashes = np.empty(f.n_encounters, np.uint64)
-    K.config_hash_nb(f.enc_proc_start, item, context, hashes, CHUNK)
-    _, representative, ids = np.unique(hashes, return_index=True, return_inverse=True)
-    return representative, ids.astype(np.int64).reshape(-1)
-
-
 def _configurations(data: Derived) -> Configurations:
     f = data.features
     item = (
@@ -325,14 +318,29 @@ def _configurations(data: Derived) -> Configurations:
         | (f.proc_units.astype(np.int64) & 0xFFFFFF)
     )
     payer = (f.enc_payer.astype(np.int64) + 1) << 20
-    representative, enc_config = _dense_ids(f, item, payer | (f.enc_pos.astype(np.int64) + 1))
-    group_rep, enc_group = _dense_ids(f, item, payer)
+    hashes = np.empty(f.n_encounters, np.uint64)
+    group_hashes = np.empty(f.n_encounters, np.uint64)
+    K.config_hash_nb(
+        f.enc_proc_start,
+        item,
+        payer | (f.enc_pos.astype(np.int64) + 1),
+        payer,
+        hashes,
+        group_hashes,
+        CHUNK,
+    )
+    _, representative, enc_config = np.unique(hashes, return_index=True, return_inverse=True)
+    enc_config = enc_config.astype(np.int64).reshape(-1)
     n_configs = len(representative)
-    config_group = enc_group[representative] if n_configs else np.empty(0, np.int64)
+    # Groups from the configurations' representatives: one small unique, not a second pass.
+    _, config_group = np.unique(group_hashes[representative], return_inverse=True)
+    config_group = config_group.astype(np.int64).reshape(-1)
+    n_groups = int(config_group.max()) + 1 if n_configs else 0
     history = (f.enc_class != C.AWAITING) & (f.enc_allowed > 0) & _clean_encounters(data)
     allowed = f.enc_allowed[history]
-    hist_start, hist_values = _sorted_histories(enc_config[history], allowed, n_configs)
-    group_start, group_values = _sorted_histories(enc_group[history], allowed, len(group_rep))
+    config_of = enc_config[history]
+    hist_start, hist_values = _sorted_histories(config_of, allowed, n_configs)
+    group_start, group_values = _sorted_histories(config_group[config_of], allowed, n_groups)
     return Configurations(
         enc_config,
         n_configs,
