@@ -26,7 +26,7 @@ def posting_workload(n_procedures: int, n_claims: int):
     """(ledger of ~n_procedures procedures without payer decisions, Remittances of
     ~n_claims claims of its first encounters)."""
     n_enc = max(1, round(n_procedures / MEAN_PROCEDURES_PER_ENCOUNTER))
-    full = lk.synth.generate(n_enc, seed=SEED)
+    full = lk.synth.generate(n_enc, seed=SEED, credits=False)
     e = full.entries
     decided = _decisions(e)
     base = lk.Ledger.from_arrow(

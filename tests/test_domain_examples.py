@@ -1,7 +1,11 @@
 """The worked examples of DOMAIN.md (and the source guides) as tests."""
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
-from ledgers import make_ledger
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ledgers import make_ledger, random_ledgers
 
 import ledgerkit as lk
 
@@ -728,7 +732,6 @@ def test_no_worklist_row_bills_a_patient_for_a_co_denial(seed):
 
 # --- Finding 3 and Settled question 5: TAAs from clean history, closing only what they
 # should, with fallbacks (issue #13, part C2) ---
-import pyarrow as pa  # noqa: E402
 
 from ledgerkit.rules.engine import Action, Condition, Rule, dry_run  # noqa: E402
 from ledgerkit.rules.taa import suggest_taa, taa_history  # noqa: E402
@@ -908,3 +911,232 @@ def test_settled_question_5_clean_history_and_fallbacks():
         "P2|11|99213x1": (1, None, None),
     }
     assert table(fee_schedule=schedule, contract_fraction=1.0)["P1|22|99213x1"][1] == 9500
+
+
+# --- Settled question 3 and findings 2 and 8: the validation boundary (issue #13, part B) ---
+
+B_PAYER_LINE = [  # $100 charge; primary pays $60, CO-45 $20, PR-2 $10 -> balance $20, open PR $10
+    (1, "charge", 10000),
+    (1, "payment", 6000),
+    (1, "adjustment", 2000, "CO", "45"),
+    (1, "adjustment", 1000, "PR", "2"),
+]
+
+
+def _b_ledger(rows, coverage=("P1",), charge=10000, **kw):
+    procedures = [("E1", 1, "99213", charge)]
+    return make_ledger([("E1", coverage)], procedures, _entries("E1", 1, rows), **kw)
+
+
+def _b_move(kind, amount, seq=1, group="CO", carc="A2"):
+    return [dict(encounter_id="E1", line=1, payer_seq=seq, kind=kind, amount_cents=amount,
+                 group_code=group, carc=carc, actor="ana", note="test")]  # fmt: skip
+
+
+def _b_line(ledger):
+    return lk.balances(ledger, "procedure").to_pylist()[0]
+
+
+def test_settled_3_transfer_moves_at_most_the_payer_balance():
+    from ledgerkit.core.limits import procedure_caps
+
+    ledger = _b_ledger(B_PAYER_LINE)
+    caps = procedure_caps(ledger).to_pylist()[0]
+    assert (caps["balance"], caps["open_pr"], caps["transfer_to_pr_cap"]) == (2000, 1000, 1000)
+    assert (caps["write_off_cap"], caps["pr_write_off_cap"], caps["credit"]) == (1000, 1000, 0)
+    with pytest.raises(
+        lk.LedgerError, match=r"entries row 0, column 'amount_cents'.*at most 1000 "
+    ):
+        ledger.append(_b_move("transfer_to_pr", 1001, group="PR", carc="204"))
+    moved = _b_line(ledger.append(_b_move("transfer_to_pr", 1000, group="PR", carc="204")))
+    assert (moved["balance"], moved["open_pr"], moved["payer_balance"]) == (2000, 2000, 0)
+
+
+def test_settled_3_write_offs_capped_by_their_part():
+    ledger = _b_ledger(B_PAYER_LINE)
+    with pytest.raises(lk.LedgerError, match="write-off of \\$10.01 exceeds the payer balance"):
+        ledger.append(_b_move("write_off", 1001))
+    with pytest.raises(lk.LedgerError, match="PR write-off .* at most 1000 cents"):
+        ledger.append(_b_move("write_off", 1001, seq=0, group="PR", carc="2"))
+    both = ledger.append(_b_move("write_off", 1000) + _b_move("write_off", 1000, seq=0))
+    line = _b_line(both)
+    assert (line["balance"], line["open_pr"], line["written_off"], line["balanced"]) == (
+        0, 0, 2000, True,
+    )  # fmt: skip
+    # Two movements of one batch share one cap: each is checked after the one before.
+    with pytest.raises(lk.LedgerError, match="entries row 1,.*at most 400 cents"):
+        ledger.append(_b_move("write_off", 600) + _b_move("transfer_to_pr", 401, group="PR"))
+
+
+def test_finding_2_push_to_pr_beyond_what_is_open():
+    """A $45 line the payer already put to the patient (PR-204 $45): nothing more can move."""
+    from ledgerkit.posting.review import adjust
+
+    rows = [(1, "charge", 4500), (1, "payment", 0), (1, "adjustment", 4500, "PR", "204")]
+    ledger = _b_ledger(rows, charge=4500)
+    with pytest.raises(lk.LedgerError, match="transfer_to_pr of \\$45.00 .* at most 0 cents"):
+        ledger.append(_b_move("transfer_to_pr", 4500, group="PR", carc="204"))
+    with pytest.raises(lk.LedgerError, match="at most 0 cents"):
+        adjust(ledger, "E1", 1, 4500, kind="transfer_to_pr", group_code="PR", carc="204",
+               payer_seq=1, actor="ana", note="to patient")  # fmt: skip
+    line = _b_line(ledger)
+    assert (line["balance"], line["open_pr"], line["payer_balance"]) == (4500, 4500, 0)
+    assert lk.classify(ledger)["stage"][0].as_py() == "patient"
+
+
+def test_finding_2_synth_makes_no_over_cap_transfers():
+    from ledgerkit.core.limits import check_history
+
+    ledger = lk.synth.generate(3000, seed=1)
+    check_history(ledger, allow_credit=True)  # raises on any over-cap movement
+    lines = lk.balances(ledger, "procedure")
+    over = pc.greater(lines["open_pr"], pc.max_element_wise(lines["balance"], 0))
+    assert pc.sum(over.cast(pa.int64())).as_py() == 0
+
+
+def test_finding_8_amounts_beyond_2_53_refused():
+    rows = [(1, "charge", 2**62), (1, "charge", 2**62)]
+    with pytest.raises(lk.LedgerError, match="entries row 0, column 'amount_cents'.*2\\*\\*53"):
+        _b_ledger(rows)
+    ledger = _b_ledger([(1, "charge", 10000)])
+    with pytest.raises(lk.LedgerError, match="row 0, column 'amount_cents'.*2\\*\\*53"):
+        ledger.append(_b_move("payment", -(2**53) - 1))
+
+
+def test_finding_8_procedure_sums_that_could_overflow_refused():
+    rows = [(1, "charge", 2**53)] * 1023  # 1023 * 2**53 < 2**63: fits
+    ledger = _b_ledger(rows, charge=0)
+    assert _b_line(ledger)["charge"] == 1023 * 2**53
+    with pytest.raises(lk.LedgerError, match="entries row 1023, column 'amount_cents'.*overflow"):
+        _b_ledger(rows + [(1, "charge", 2**53)], charge=0)
+    with pytest.raises(lk.LedgerError, match="entries row 0, column 'amount_cents'.*overflow"):
+        ledger.append(_b_move("charge", 2**53))
+
+
+@pytest.mark.parametrize(
+    ("ids", "words"),
+    [
+        ([1.7], "position 0 is 1.7 \\(float\\); entry ids are integers"),
+        (["1"], "position 0 is '1' \\(str\\)"),
+        ([2**70], "out of range"),
+        (None, "entry_ids is None"),
+        ([99], "entry 99 does not exist"),
+        ([True], "\\(bool\\)"),
+    ],
+)
+def test_finding_8_negate_ids_must_be_existing_integers(ids, words):
+    ledger = _b_ledger(B_PAYER_LINE)
+    with pytest.raises(lk.LedgerError, match=words):
+        ledger.negate(ids, actor="ana", note="undo")
+
+
+def test_finding_8_one_actor_check_for_ledger_and_review():
+    from ledgerkit.posting.review import negate
+
+    ledger = _b_ledger(B_PAYER_LINE)
+    for actor, note in (("", "undo"), ("  ", "undo"), (None, "undo"), ("ana", "")):
+        with pytest.raises(lk.LedgerError, match="negate: needs an? (actor|note)"):
+            ledger.negate([2], actor=actor, note=note)
+        with pytest.raises(lk.LedgerError, match="negate: needs an? (actor|note)"):
+            negate(ledger, [2], actor=actor, note=note)
+    undone = ledger.negate([2], actor="ana", note="wrong claim")
+    assert _b_line(undone)["balance"] == 8000  # the $60 payment is undone
+
+
+def test_finding_8_empty_append_returns_the_same_ledger():
+    ledger = _b_ledger(B_PAYER_LINE)
+    assert ledger.append([]) is ledger
+    assert ledger.append(ledger.entries.slice(0, 0)) is ledger
+    assert ledger.negate([], actor="ana", note="nothing") is ledger
+
+
+def test_finding_8_negative_charge_is_a_negation():
+    ledger = _b_ledger([(1, "charge", 10000)])
+    with pytest.raises(lk.LedgerError, match="a charge of -\\$20.00 is negative.*negate it"):
+        ledger.append(_b_move("charge", -2000))
+    with pytest.raises(lk.LedgerError, match="entries row 1, column 'amount_cents': a charge"):
+        _b_ledger([(1, "charge", 10000), (1, "charge", -2000)])
+    fixed = ledger.negate([1], actor="ana", note="wrong fee").append(_b_move("charge", 8000))
+    assert _b_line(fixed)["charge"] == 8000
+
+
+def test_finding_8_payer_must_be_the_encounters_payer():
+    ledger = _b_ledger(B_PAYER_LINE, coverage=("P1", "P2"))
+    wrong = [dict(encounter_id="E1", line=1, payer_seq=2, payer_id="P1", kind="payment",
+                  amount_cents=100)]  # fmt: skip
+    with pytest.raises(lk.LedgerError, match="row 0, column 'payer_id': payer 'P1' is not .*"
+                       "payer 2 \\('P2'\\)"):  # fmt: skip
+        ledger.append(wrong)
+    with pytest.raises(lk.LedgerError, match="row 0, column 'payer_id': its encounter has no "
+                       "payer 3"):  # fmt: skip
+        ledger.append([dict(wrong[0], payer_seq=3, payer_id="P3")])
+    payers = pa.table({"payer_id": ["P1"], "payer_class": ["commercial"],
+                       "timely_filing_days": pa.array([90], pa.int32()),
+                       "appeal_days": pa.array([90], pa.int32())})  # fmt: skip
+    with pytest.raises(lk.LedgerError, match="encounters row 0, column 'payer2_id': payer 'P2' "
+                       "is not in the payers table"):  # fmt: skip
+        _b_ledger(B_PAYER_LINE, coverage=("P1", "P2"), payers=payers)
+
+
+def test_finding_8_credit_balance_is_refused_or_shown():
+    """The README's $25 patient payment on a line with nothing open; a $10,000 overpayment."""
+    ledger = _b_ledger(B_PAYER_LINE[:3] + [(1, "adjustment", 2000, "CO", "45")])
+    assert _b_line(ledger)["balance"] == 0
+    pay = [dict(encounter_id="E1", line=1, payer_seq=0, kind="patient_payment",
+                amount_cents=2500)]  # fmt: skip
+    with pytest.raises(lk.LedgerError, match="row 0, .*credit of \\$25.00 \\(balance -\\$25.00\\)"
+                       ".*allow_credit=True"):  # fmt: skip
+        ledger.append(pay)
+    credited = ledger.append(pay, allow_credit=True)
+    line = _b_line(credited)
+    assert (line["balance"], line["credit"], line["balanced"]) == (-2500, 2500, False)
+    assert "1 encounters in credit (overpaid), $25.00 to refund" in lk.format_summary(
+        lk.classify(credited)
+    )
+    over = _b_move("payment", 1_000_000)
+    with pytest.raises(lk.LedgerError, match="entry \\(\\$10,000.00.*credit of \\$9,980.00"):
+        _b_ledger(B_PAYER_LINE).append(over)
+    assert _b_line(_b_ledger(B_PAYER_LINE).append(over, allow_credit=True))["credit"] == 998_000
+
+
+@st.composite
+def _b_appends(draw):
+    """A charges-only ledger and the random entries appended to it, in batches."""
+    ledger = draw(random_ledgers(max_encounters=4))
+    entries = ledger.entries
+    is_charge = pc.and_(pc.equal(entries["kind"].cast(pa.string()), "charge"),
+                        pc.is_null(entries["negates"]))  # fmt: skip
+    head = lk.Ledger.from_arrow(ledger.encounters, ledger.procedures, entries.filter(is_charge),
+                                ledger.payers)  # fmt: skip
+    rest = entries.filter(pc.invert(is_charge)).slice(0, 24).to_pylist()
+    huge = st.sampled_from([2**53, 2**53 + 1, -(2**53), 2**62, 2**63 - 1])
+    for row in rest:
+        if draw(st.integers(0, 9)) == 0:
+            row["amount_cents"] = draw(huge)
+    sizes = draw(st.lists(st.integers(1, 4), min_size=len(rest), max_size=len(rest)))
+    return head, rest, sizes
+
+
+@given(_b_appends())
+@settings(max_examples=25, deadline=None)
+def test_accepted_appends_keep_open_pr_within_balance(case):
+    head, rest, sizes = case
+    ledger, i = head, 0
+    for size in sizes:
+        batch = rest[i : i + size]
+        i += size
+        if not batch:
+            break
+        try:
+            ledger = ledger.append(batch)
+        except lk.LedgerError:
+            continue
+        lines = lk.balances(ledger, "procedure")
+        balance, open_pr = lines["balance"].to_numpy(), lines["open_pr"].to_numpy()
+        assert (balance >= 0).all()
+        assert (open_pr <= balance).all()
+        sums = {}
+        for e in ledger.entries.to_pylist():
+            key = (e["encounter_id"], e["line"])
+            sums[key] = sums.get(key, 0) + abs(e["amount_cents"])
+        assert max(sums.values(), default=0) <= 2**63 - 1  # Python ints: exact

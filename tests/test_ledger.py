@@ -269,7 +269,14 @@ def test_incremental_keys_equal_a_full_rebuild(ledger, cut_percent):
     head = lk.Ledger.from_arrow(
         ledger.encounters, ledger.procedures, ledger.entries.slice(0, cut), ledger.payers
     )
-    grown = head.append(ledger.entries.slice(cut)) if cut < n else head
+    rest = ledger.entries.slice(cut)
+    try:
+        grown = head.append(rest, allow_credit=True) if cut < n else head
+    except LedgerError as exc:  # random tails move more than is open (Settled question 3)
+        assert "at most" in str(exc) or "open PR" in str(exc), str(exc)
+        entries = pa.concat_tables([head.entries, rest])
+        keys = build_keys(ledger.encounters, ledger.procedures, entries, previous=head.keys)
+        grown = lk.Ledger(ledger.encounters, ledger.procedures, entries, head.payers, _keys=keys)
     full = build_keys(ledger.encounters, ledger.procedures, grown.entries)
     for name in (
         "entry_proc",

@@ -28,7 +28,7 @@ T2 = dt.datetime(2026, 3, 8, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def synth_case():
-    full = lk.synth.generate(1500, seed=11)
+    full = lk.synth.generate(1500, seed=11, credits=False)
     base, r = split(full)
     return full, base, r
 
@@ -39,7 +39,7 @@ def _codes(result):
 
 def test_round_trip_at_scale(tmp_path):
     """Charges (+ patient and manual work) + synth remits through 835 text = the original."""
-    full = lk.synth.generate(12_000, seed=5)
+    full = lk.synth.generate(12_000, seed=5, credits=False)
     base, r = split(full)
     back = via_835(r, tmp_path)
     result = post(base, back, at=T1)
@@ -110,7 +110,7 @@ def test_remit_id_ignores_file_and_dates(synth_case, tmp_path):
 
 def test_conflict_100_last_week_120_today(tmp_path):
     """The posting guide's example: a second, different remit with no reversal is flagged."""
-    full = lk.synth.generate(400, seed=21)
+    full = lk.synth.generate(400, seed=21, credits=False)
     base, r = split(full)
     pos = single_line_paid_claims(r)[0]
     first = via_835(subset(r, [pos]), tmp_path, "week1.835")

@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from posting_data import shift_paid, single_line_paid_claims, split, subset
 
 import ledgerkit as lk
+from ledgerkit.core.limits import procedure_caps
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.engine import post
 from ledgerkit.posting.review import adjust, archive, negate, post_flagged, procedure_balance
 
-FULL = lk.synth.generate(120, seed=41)
+FULL = lk.synth.generate(120, seed=41, credits=False)
 BASE, REMITS = split(FULL)
 SINGLE = single_line_paid_claims(REMITS)
 
@@ -89,16 +90,21 @@ def test_archive_and_adjust():
     assert row["reason_code"].to_pylist() == ["reviewed_archive"]
     enc = BASE.encounters["encounter_id"][0].as_py()
     bal = procedure_balance(BASE, enc, 1)
-    assert bal > 0
+    caps = procedure_caps(BASE)
+    at = caps.filter(pc.and_(pc.equal(caps["encounter_id"], enc), pc.equal(caps["line"], 1)))
+    cap = at["write_off_cap"][0].as_py()  # the payer balance: balance - open PR
+    assert bal >= cap > 0
     kw = dict(group_code="CO", carc="A2", payer_seq=1, actor="ana", note="small balance")
-    with pytest.raises(LedgerError, match="negative"):
-        adjust(BASE, enc, 1, bal + 1, kind="write_off", **kw)
+    with pytest.raises(LedgerError, match=f"exceeds the payer balance.*at most {cap} cents"):
+        adjust(BASE, enc, 1, cap + 1, kind="write_off", **kw)
     with pytest.raises(LedgerError, match="kind"):
         adjust(BASE, enc, 1, 1, kind="refund", **kw)
     with pytest.raises(LedgerError, match="> 0"):
         adjust(BASE, enc, 1, 0, kind="write_off", **kw)
-    later = adjust(BASE, enc, 1, bal, kind="write_off", **kw)
-    assert procedure_balance(later, enc, 1) == 0
+    with pytest.raises(LedgerError, match="integer number of cents"):
+        adjust(BASE, enc, 1, 1.5, kind="write_off", **kw)
+    later = adjust(BASE, enc, 1, cap, kind="write_off", **kw)
+    assert procedure_balance(later, enc, 1) == bal - cap
     last = later.entries.slice(later.entries.num_rows - 1).to_pylist()[0]
     assert (last["kind"], last["group_code"], last["carc"], last["actor"], last["note"]) == (
         "write_off", "CO", "A2", "ana", "small balance",
@@ -169,14 +175,17 @@ def test_invariants_over_any_sequence(actions):
             if ids:
                 ledger = negate(ledger, [ids[k % len(ids)]], actor="ana", note="undo")
         elif action in ("write_off", "to_pr"):
-            procs = ledger.procedures
-            i = k % procs.num_rows
-            enc, line = procs["encounter_id"][i].as_py(), procs["line"][i].as_py()
-            bal = procedure_balance(ledger, enc, line)
-            if bal > 0:
-                kind = "write_off" if action == "write_off" else "transfer_to_pr"
-                ledger = adjust(ledger, enc, line, 1 + k % bal, kind=kind, group_code="CO",
-                                carc="A2", payer_seq=1, actor="ana", note="review")  # fmt: skip
+            caps = procedure_caps(ledger)
+            i = k % caps.num_rows
+            enc, line = caps["encounter_id"][i].as_py(), caps["line"][i].as_py()
+            cap = caps["write_off_cap"][i].as_py()  # the payer balance (Settled question 3)
+            kind = "write_off" if action == "write_off" else "transfer_to_pr"
+            kw = dict(kind=kind, group_code="CO", carc="A2", payer_seq=1, actor="ana",
+                      note="review")  # fmt: skip
+            with pytest.raises(LedgerError, match=f"at most {cap} cents"):
+                adjust(ledger, enc, line, cap + 1, **kw)
+            if cap > 0:
+                ledger = adjust(ledger, enc, line, 1 + k % cap, **kw)
         elif action == "post_flagged" and flagged:
             r, rid = flagged[k % len(flagged)]
             try:
@@ -204,3 +213,5 @@ def test_invariants_over_any_sequence(actions):
                    b["written_off"]),
         )  # fmt: skip
         assert lhs.equals(b["balance"])
+        # open PR never exceeds the balance (Settled question 3)
+        assert pc.all(pc.less_equal(b["open_pr"], b["balance"])).as_py() is not False

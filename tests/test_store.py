@@ -24,7 +24,7 @@ TIMEOUT = 120
 
 @pytest.fixture(scope="module")
 def case():
-    full = lk.synth.generate(600, seed=31)
+    full = lk.synth.generate(600, seed=31, credits=False)
     base, r = split(full)
     return full, base, r
 
@@ -143,7 +143,7 @@ from posting_data import split, subset
 import ledgerkit as lk
 from ledgerkit.store.ledger_store import LedgerStore
 from ledgerkit.errors import LedgerError
-full = lk.synth.generate(600, seed=31)
+full = lk.synth.generate(600, seed=31, credits=False)
 _, r = split(full)
 n = r.claims.num_rows
 part = subset(r, list(range({lo}, min(n, {hi}))))

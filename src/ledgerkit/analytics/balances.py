@@ -19,6 +19,8 @@ allowed = paid + PR-1 + PR-2 + PR-3 (computed; the 835's reported AMT*B6 is
 balance = charge - paid - patient_paid - contractual - written_off.
 open_pr = pr + pushed_to_pr - patient_paid - PR write-offs (self-pay: balance).
 payer_balance = balance - open_pr; balanced = balance == 0.
+credit = -balance where the balance is below 0 (an overpayment, accepted only
+    with ``allow_credit=True``), else 0.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def balances(ledger: Ledger, level: str = "procedure", *, policy=None) -> pa.Tab
     -------
     pyarrow.Table
         Key columns, then the figures listed in this module's docstring, then
-        ``balanced``.
+        ``balanced`` and ``credit``.
 
     Examples
     --------
@@ -128,7 +130,10 @@ def balances(ledger: Ledger, level: str = "procedure", *, policy=None) -> pa.Tab
 def _with_figures(columns: dict, figures: np.ndarray, names) -> pa.Table:
     for i, name in enumerate(names):
         columns[name] = pa.array(figures[i])
-    columns["balanced"] = pa.array(figures[names.index("balance")] == 0)
+    balance = figures[names.index("balance")]
+    columns["balanced"] = pa.array(balance == 0)
+    # A credit (balance below 0) is accepted only with allow_credit=True: show it.
+    columns["credit"] = pa.array(np.maximum(-balance, 0))
     return pa.table(columns)
 
 

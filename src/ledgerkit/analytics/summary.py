@@ -66,7 +66,13 @@ def format_summary(classified: pa.Table) -> str:
     n = classified.num_rows
     open_n = n - int(pc.sum(classified["balanced"].cast(pa.int64())).as_py() or 0)
     balance = int(pc.sum(classified["balance"]).as_py() or 0)
-    lines = [f"{n:,} encounters, {open_n:,} not balanced, open balance {_dollars(balance)}", ""]
+    lines = [f"{n:,} encounters, {open_n:,} not balanced, open balance {_dollars(balance)}"]
+    credit = pc.less(classified["balance"], 0)
+    n_credit = int(pc.sum(credit.cast(pa.int64())).as_py() or 0)
+    if n_credit:  # accepted only with allow_credit=True: money to refund or apply
+        owed = -int(pc.sum(classified["balance"].filter(credit)).as_py())
+        lines.append(f"{n_credit:,} encounters in credit (overpaid), {_dollars(owed)} to refund")
+    lines.append("")
     for key in ("class", "stage"):
         t = pa.table(
             {

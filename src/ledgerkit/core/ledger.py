@@ -17,6 +17,17 @@ import pyarrow.parquet as pq
 
 from ledgerkit.core.arrow import as_table, numpy_array, utc_timestamp
 from ledgerkit.core.keys import LedgerKeys, build_keys
+from ledgerkit.core.limits import (
+    check_actor,
+    check_amounts,
+    check_coverage,
+    check_movements,
+    check_signs,
+    check_sums,
+)
+from ledgerkit.core.limits import (
+    entry_ids as as_entry_ids,
+)
 from ledgerkit.core.policy import CarcPolicy
 from ledgerkit.core.schema import TABLES, arrow_schema
 from ledgerkit.core.validate import check_entries, check_payers, conform
@@ -78,7 +89,17 @@ class Ledger:
         ------
         LedgerError
             Missing or mistyped columns, nulls in required fields, unknown
-            encounters or lines, bad negations, duplicate ids.
+            encounters or lines, bad negations, duplicate ids, amounts beyond
+            2**53 cents or procedure sums that could overflow int64, negative
+            charges (reduce a charge by negating it), payer entries whose
+            ``payer_id`` is not the encounter's payer for that ``payer_seq``,
+            encounters whose payer is not in ``payers``.
+
+        Notes
+        -----
+        Movement caps and credit balances are checked where money moves
+        (:meth:`append`); replay a loaded history through them with
+        ``ledgerkit.core.limits.check_history``.
         """
         encounters = conform(as_table(encounters), "encounters")
         procedures = conform(as_table(procedures), "procedures")
@@ -88,7 +109,11 @@ class Ledger:
         payers = conform(as_table(payers), "payers")
         check_payers(payers)
         check_entries(entries)
+        check_amounts(entries)
+        check_signs(entries)
         keys = build_keys(encounters, procedures, entries)
+        check_sums(keys)
+        check_coverage(encounters, payers, entries, _entry_encounters(keys))
         return cls(encounters, procedures, entries, payers, policy, _keys=keys)
 
     @classmethod
@@ -122,16 +147,54 @@ class Ledger:
         return self._keys
 
     # ------------------------------------------------------------------ change
-    def append(self, entries, *, at: dt.datetime | None = None) -> Ledger:
+    def append(
+        self, entries, *, at: dt.datetime | None = None, allow_credit: bool = False
+    ) -> Ledger:
         """A new ledger with ``entries`` appended; this one is unchanged.
 
         ``entry_id`` (next ids), ``posted_at`` (``at`` or now), ``source``
         (``"manual"``) and ``payer_id`` (from the encounter's coverage and
         ``payer_seq``) are filled when absent. The whole batch is validated
-        first: it posts whole or not at all.
+        first: it posts whole or not at all. No entries (an empty list or
+        table) gives this same ledger back.
+
+        Each new transfer or write-off is checked, in the order given, against
+        the state the entries before it leave (DOMAIN.md, Settled question 3):
+        a ``transfer_to_pr`` moves at most the payer balance (balance - open PR)
+        of its procedure, a write-off at most the payer balance (``payer_seq``
+        1..3) or the open PR (``payer_seq`` 0). The batch may not leave open PR
+        above a balance, nor a balance below 0 (unless ``allow_credit``).
+
+        Parameters
+        ----------
+        entries : pyarrow.Table, dict of columns or list of row dicts
+        at : datetime, optional
+            ``posted_at`` of entries that have none (default: now).
+        allow_credit : bool
+            Accept entries that take a procedure's balance below 0 (a credit:
+            an overpayment to refund or apply). Refused by default; a credit
+            shows as ``credit`` in ``ledgerkit.balances``.
+
+        Raises
+        ------
+        LedgerError
+            A row-level problem (see :meth:`from_arrow`), a movement above its
+            cap, or a credit balance without ``allow_credit``; the message
+            names the row, the column and the cap in cents.
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> ledger = lk.synth.generate(20, seed=1)
+        >>> ledger.append([]) is ledger
+        True
         """
+        if isinstance(entries, (list, tuple)) and not entries:
+            return self
         new = as_table(entries)
         n = new.num_rows
+        if n == 0:
+            return self
         if "entry_id" not in new.column_names:
             start = self.next_entry_id()
             new = new.append_column("entry_id", pa.array(np.arange(start, start + n)))
@@ -146,21 +209,42 @@ class Ledger:
             new = new.append_column("payer_id", self._coverage_payer(new))
         new = conform(new, "entries")
         check_entries(new, existing=self.entries)
+        check_amounts(new)
+        check_signs(new)
+        n_old = self.entries.num_rows
         combined = pa.concat_tables([self.entries, new])
         keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
+        new_enc = _entry_encounters(keys, n_old)
+        check_coverage(self.encounters, self.payers, new, new_enc)
+        touched = np.unique(keys.entry_proc[n_old:]).astype(np.int64)
+        check_sums(keys, touched, row_offset=n_old)
+        check_movements(keys, combined, self.policy, n_old, allow_credit=allow_credit)
         return Ledger(
             self.encounters, self.procedures, combined, self.payers, self.policy, _keys=keys
         )
 
     def negate(self, entry_ids, *, actor: str, note: str, at=None) -> Ledger:
-        """A new ledger where each of ``entry_ids`` is undone by a negation entry.
+        """A new ledger where each of ``entry_ids_`` is undone by a negation entry.
+
+        Parameters
+        ----------
+        entry_ids : sequence of int
+            Entry ids (integers; an empty list gives this same ledger back).
+        actor, note : str
+            Who negates, and why (both required, as for every review action).
 
         Raises
         ------
         LedgerError
-            An id that does not exist, is already negated or is itself a negation.
+            An id that is not an integer, does not exist, is already negated or is
+            itself a negation; an empty actor or note; a negation that would leave
+            a credit balance (negate the payments first).
         """
-        ids = pa.array(np.asarray(entry_ids, dtype=np.int64))
+        check_actor(actor, note, "negate")
+        ids = as_entry_ids(entry_ids)
+        if not len(ids):
+            return self
+        ids = pa.array(ids)
         rows = pc.index_in(ids, value_set=self.entries["entry_id"].combine_chunks())
         if rows.null_count:
             missing = ids.filter(pc.is_null(rows))[0].as_py()
@@ -222,6 +306,14 @@ class Ledger:
             f"Ledger({self.encounters.num_rows} encounters, {self.procedures.num_rows} "
             f"procedures, {self.entries.num_rows} entries, {self.payers.num_rows} payers)"
         )
+
+
+def _entry_encounters(keys: LedgerKeys, first_row: int = 0) -> np.ndarray:
+    """Encounter position of each entries row from ``first_row`` on (from the keys)."""
+    proc_enc = np.repeat(
+        np.arange(keys.n_encounters, dtype=np.int32), np.diff(keys.enc_proc_start)
+    )
+    return proc_enc[keys.entry_proc[first_row:]]
 
 
 def default_payers(encounters: pa.Table) -> pa.Table:

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import bool_array, numpy_array, plain
 from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.limits import MovementError
 from ledgerkit.posting.batch import (
     Batch,
     flatten,
@@ -187,7 +188,23 @@ def post_batch(
             ev["reason"],
         )
     entries, per_claim = build_entries(ledger, batch, ev, actor, note, when)
-    new_ledger = ledger.append(entries, at=when) if entries.num_rows else ledger
+    while True:
+        try:
+            new_ledger = ledger.append(entries, at=when) if entries.num_rows else ledger
+            break
+        except MovementError as exc:
+            if review:  # a reviewer's single remit: say why it cannot post
+                raise
+            # Remits that would leave open PR above a balance (after a manual
+            # write-off, say) are flagged like a negative balance; the rest post.
+            refs = pc.unique(entries["remit_ref"].take(pa.array(exc.rows)).cast(pa.string()))
+            bad = bool_array(pc.is_in(batch.remit_id, value_set=refs))
+            posted = np.isin(ev["reason"], [REASON_CODES.index("first_remit"),
+                                            REASON_CODES.index("reversal")])  # fmt: skip
+            ev["reason"] = np.where(
+                bad & posted, REASON_CODES.index("negative_balance"), ev["reason"]
+            )
+            entries, per_claim = build_entries(ledger, batch, ev, actor, note, when)
     appended = new_ledger.entries.slice(ledger.entries.num_rows)
     decisions = decisions_table(batch, ev, per_claim, when, actor, note)
     return PostResult(new_ledger, decisions, appended)

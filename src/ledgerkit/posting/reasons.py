@@ -18,7 +18,8 @@ unmatched_line             flagged   a service line matches no procedure of the 
 claim_level_amount         flagged   claim-level amounts on an encounter of several lines
 invalid_code               flagged   the reader withheld a code of the remit (status, CAS)
 conflict                   flagged   another live remit of this payer on these procedures
-negative_balance           flagged   posting would make a procedure balance negative
+negative_balance           flagged   posting would make a procedure balance negative, or
+                                     leave its open PR above its balance
 reversal_without_original  flagged   a reversal with no live remit to reverse
 reversal_mismatch          flagged   a reversal that does not mirror the posted remit
 =========================  ========  ===================================================
@@ -45,8 +46,8 @@ REASONS = {
     ),
     "negative_balance": (
         "flagged",
-        "flagged: posting would make a procedure balance negative; negate earlier entries or "
-        "adjust first",
+        "flagged: posting would make a procedure balance negative (or leave open PR above "
+        "it); negate earlier entries or adjust first",
     ),
     "reversal_without_original": (
         "flagged",

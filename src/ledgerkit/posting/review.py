@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.limits import check_actor
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten, select_remits
 from ledgerkit.posting.decide import remit_entry_mask
@@ -30,11 +31,8 @@ __all__ = ["post_flagged", "archive", "negate", "adjust", "procedure_balance"]
 ADJUST_KINDS = ("write_off", "transfer_to_pr")
 
 
-def _who(actor, note) -> None:
-    if not actor or not str(actor).strip():
-        raise LedgerError("review actions need an actor (who does this)")
-    if not note or not str(note).strip():
-        raise LedgerError("review actions need a note (why)")
+def _who(actor, note, action: str = "review") -> None:
+    check_actor(actor, note, action)
 
 
 def _ledger_payer(ledger: Ledger, payer_id) -> str:
@@ -138,7 +136,6 @@ def negate(ledger: Ledger, entry_ids, *, actor: str, note: str, at=None) -> Ledg
     >>> later.entries.num_rows - ledger.entries.num_rows
     1
     """
-    _who(actor, note)
     return ledger.negate(entry_ids, actor=actor, note=note, at=at)
 
 
@@ -194,7 +191,12 @@ def adjust(
     Raises
     ------
     LedgerError
-        Unknown kind, non-positive amount, or a write-off larger than the balance.
+        Unknown kind, an amount that is not a positive integer, or more than the
+        procedure has open (DOMAIN.md, Settled question 3): a transfer to PR
+        above the payer balance (balance - open PR), a write-off above the payer
+        balance (``payer_seq`` 1..3) or the open PR (``payer_seq`` 0). The
+        message gives the cap in cents; ``ledgerkit.core.limits.procedure_caps``
+        lists every procedure's caps.
 
     Examples
     --------
@@ -207,18 +209,17 @@ def adjust(
     >>> procedure_balance(later, enc, 1)
     0
     """
-    _who(actor, note)
+    _who(actor, note, "adjust")
     if kind not in ADJUST_KINDS:
         raise LedgerError(f"adjust: kind must be one of {ADJUST_KINDS}, got {kind!r}")
+    if isinstance(amount_cents, (bool, np.bool_)) or not isinstance(
+        amount_cents, (int, np.integer)
+    ):
+        raise LedgerError(
+            f"adjust: amount_cents must be an integer number of cents, got {amount_cents!r}"
+        )
     if int(amount_cents) <= 0:
         raise LedgerError("adjust: amount_cents must be > 0 (undo with negate instead)")
-    if kind == "write_off":
-        bal = procedure_balance(ledger, encounter_id, line)
-        if int(amount_cents) > bal:
-            raise LedgerError(
-                f"adjust: writing off {amount_cents / 100:.2f} would make the balance "
-                f"({bal / 100:.2f}) negative"
-            )
     row = {
         "encounter_id": [encounter_id],
         "line": pa.array([int(line)], pa.int32()),

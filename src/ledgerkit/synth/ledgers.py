@@ -6,6 +6,15 @@ schedule, denial rates by CARC and CPT, payment lags), secondary payers that
 pay the primary's PR, patient payments, write-offs, transfers to PR and
 reversals with their corrections. The same seed always gives the same ledger.
 
+It makes on purpose the shapes the validation and the classes must handle
+(DOMAIN.md, Settled questions): a primary's reduction or denial (PI-59, ...)
+followed by the secondary's payment, OA-23 and PR-2; lines brought to allowed
+$0 by CO-45 alone (bundled lab codes); transfers to PR and write-offs within
+their caps (the payer balance); and a few patient overpayments left as credit
+balances, posted as ``allow_credit=True`` would accept them (their note says
+so). Every generated ledger passes ``ledgerkit.core.limits.check_history`` with
+``allow_credit=True``.
+
 The bundled sample is rebuilt with ``ledgerkit sample data/samples`` (see
 :func:`write_sample`).
 """
@@ -79,6 +88,7 @@ CPTS = (
     ("11721", 95.0, 0.06, "4", "CO", 1),
     ("29125", 160.0, 0.05, "59", "PI", 1),
 )
+_CPT_CODES = [c[0] for c in CPTS]
 # Encounter-level denials (the whole claim): CARC, group, relative frequency.
 CLAIM_DENIALS = (
     ("27", "CO", 0.25),  # coverage terminated (eligibility)
@@ -122,6 +132,7 @@ class _Entries:
         source=1,
         negates=None,
         actor=None,
+        note=None,
         order=0,
     ):
         n = len(proc)
@@ -140,6 +151,7 @@ class _Entries:
                     np.asarray(-1 if negates is None else negates, np.int64), n
                 ),
                 actor=np.broadcast_to(np.int8(-1 if actor is None else actor), n),
+                note=np.broadcast_to(np.int8(-1 if note is None else note), n),
                 order=np.broadcast_to(np.int8(order), n),
             )
         )
@@ -157,6 +169,7 @@ KIND = {
 GROUPS = ("CO", "PR", "OA", "PI", "CR")
 SOURCES = ("charge", "remit", "rule", "manual")
 ACTORS = ("billing team", "payment poster")
+NOTES = ("overpaid: credit balance accepted with allow_credit=True (refund due)",)
 
 
 def generate(
@@ -165,6 +178,7 @@ def generate(
     *,
     start: dt.date = dt.date(2025, 1, 1),
     days: int = 365,
+    credits: bool = True,
 ) -> Ledger:
     """A synthetic ledger of ``n_encounters`` encounters (about 2.3 procedures each).
 
@@ -177,6 +191,10 @@ def generate(
     start, days : date, int
         Services fall in ``[start, start + days)``; remits, patient payments
         and follow-up work arrive up to ``today = start + days + 30``.
+    credits : bool
+        Make a few patient overpayments (credit balances, as ``allow_credit=True``
+        accepts them). ``False`` for a ledger whose remits re-post exactly onto
+        its other entries: posting flags a remit that would leave a credit.
 
     Examples
     --------
@@ -195,12 +213,16 @@ def generate(
     enc = _draw_encounters(rng, int(n_encounters), start_day, days)
     proc = _draw_procedures(rng, enc)
     primary = _adjudicate(rng, enc, proc, start_day, today)
+    # The shapes below draw from their own stream, so the draws above keep
+    # meaning what they meant before the shapes existed.
+    shapes = np.random.default_rng([seed, 13])
+    _zero_allowed(shapes, proc, primary)
     E = _Entries()
     _post_charges(E, rng, enc, proc)
     _post_primary_remits(E, proc, primary)
     secondary = _post_secondary_remits(E, rng, enc, proc, primary, today)
-    _post_patient_payments(E, rng, enc, proc, primary, secondary, today)
-    _post_follow_up(E, rng, proc, primary, today)
+    _post_patient_payments(E, rng, enc, proc, primary, secondary, today, shapes, credits)
+    _post_follow_up(E, rng, proc, primary, today, shapes)
     _reversals(E, rng, today, proc.n)
     entries = _assemble(E, proc.n)
     enc_ids = _ids("E", len(enc.primary))
@@ -447,8 +469,14 @@ def _post_secondary_remits(E, rng, enc, proc, d: _PrimaryDecisions, today) -> _S
     return _SecondaryRemits(sec_ok, sec_pr, sec_lag)
 
 
-def _post_patient_payments(E, rng, enc, proc, d, secondary: _SecondaryRemits, today) -> None:
-    """Patients pay (part of) their open PR; self-pay patients part of their bills."""
+def _post_patient_payments(
+    E, rng, enc, proc, d, secondary: _SecondaryRemits, today, shapes, credits
+) -> None:
+    """Patients pay (part of) their open PR; self-pay patients part of their bills.
+
+    One in 500 patients paying in full pays $1-$50 too much: a credit balance,
+    noted as accepted with ``allow_credit=True`` (a refund is owed).
+    """
     has_secondary = enc.has_secondary[proc.enc_of]
     open_pr = np.where(
         secondary.ok,
@@ -458,8 +486,12 @@ def _post_patient_payments(E, rng, enc, proc, d, secondary: _SecondaryRemits, to
     pat_day = np.where(secondary.ok, secondary.day, d.remit_day) + rng.integers(10, 60, proc.n)
     pays = (open_pr > 0) & (rng.random(proc.n) < 0.6) & (pat_day <= today)
     part = np.where(rng.random(proc.n) < 0.8, open_pr, open_pr // 2)
-    sel = np.flatnonzero(pays)
+    over = pays & (part == open_pr) & (shapes.random(proc.n) < 0.002) & credits
+    part = part + np.where(over, shapes.integers(1, 51, proc.n) * 100, 0)
+    sel = np.flatnonzero(pays & ~over)
     E.add(sel, 0, -1, KIND["patient_payment"], part[sel], pat_day[sel], order=3)
+    sel = np.flatnonzero(over)
+    E.add(sel, 0, -1, KIND["patient_payment"], part[sel], pat_day[sel], order=3, note=0)
     sp = enc.self_pay[proc.enc_of] & (rng.random(proc.n) < 0.5)
     sel = np.flatnonzero(sp)
     E.add(
@@ -473,33 +505,51 @@ def _post_patient_payments(E, rng, enc, proc, d, secondary: _SecondaryRemits, to
     )
 
 
-def _post_follow_up(E, rng, proc, d: _PrimaryDecisions, today) -> None:
-    """Work on old denials: a quarter written off (CO-A2), PR-group denials
-    transferred to the patient (PR-204)."""
+def _zero_allowed(shapes, proc: _ProcedureDraws, d: _PrimaryDecisions) -> None:
+    """A fifth of the paid venipuncture and urinalysis lines are bundled: CO-45 brings
+    their allowed to $0 (nothing paid, no PR, no denial: a zero-allowed line)."""
+    bundled = np.isin(proc.cpt, [_CPT_CODES.index("36415"), _CPT_CODES.index("81001")])
+    zero = d.ok & bundled & (d.reduction == 0) & (shapes.random(proc.n) < 0.2)
+    for figure in (d.deductible, d.coinsurance, d.copay, d.paid):
+        figure[zero] = 0
+    d.contractual[zero] = proc.charge[zero]
+
+
+def _post_follow_up(E, rng, proc, d: _PrimaryDecisions, today, shapes) -> None:
+    """Work on old denials, each within its cap (the payer balance, DOMAIN.md Settled
+    question 3): eligibility denials of the whole claim (CO-27 coverage ended, CO-31
+    not the payer's insured) transferred to the patient (PR, same CARC); a quarter of
+    the other payer-owed denials written off (CO-A2). A PR-group line denial is
+    already the patient's (open PR = charge): nothing to move."""
     work_day = d.remit_day + rng.integers(30, 90, proc.n)
     denied_line = d.line_denied | (d.claim_denied & d.adjudicated)
     old = denied_line & (work_day <= today)
-    wo = old & (rng.random(proc.n) < 0.25)
+    wo_draw = rng.random(proc.n) < 0.25
     _, line_group = _line_denial_codes(proc.cpt)
-    tp = old & ~wo & (line_group == "PR")
+    payer_owes = d.claim_denied | (line_group != "PR")
+    claim_carc = np.array([c[0] for c in CLAIM_DENIALS])[d.claim_carc]
+    eligibility = d.claim_denied & np.isin(claim_carc, ["27", "31"])
+    tp = old & eligibility & (shapes.random(proc.n) < 0.6)
+    wo = old & payer_owes & ~tp & wo_draw
     for mask, kind, group, carc in (
-        (wo, "write_off", "CO", "A2"),
-        (tp, "transfer_to_pr", "PR", "204"),
+        (wo, "write_off", "CO", np.full(proc.n, "A2")),
+        (tp, "transfer_to_pr", "PR", claim_carc),
     ):
-        sel = np.flatnonzero(mask)
-        E.add(
-            sel,
-            1,
-            proc.primary[sel],
-            KIND[kind],
-            proc.charge[sel],
-            work_day[sel],
-            group=GROUPS.index(group),
-            carc=_carc_code(carc),
-            source=3,
-            actor=0,
-            order=4,
-        )
+        for code in np.unique(carc[mask]):
+            sel = np.flatnonzero(mask & (carc == code))
+            E.add(
+                sel,
+                1,
+                proc.primary[sel],
+                KIND[kind],
+                proc.charge[sel],  # the payer balance of a denied line
+                work_day[sel],
+                group=GROUPS.index(group),
+                carc=_carc_code(str(code)),
+                source=3,
+                actor=0,
+                order=4,
+            )
 
 
 def _payer_column(mask, idx) -> pa.DictionaryArray:
@@ -713,7 +763,7 @@ def _entries_table(cols, enc_ids, enc_of, line, payer_ids) -> pa.Table:
             "remit_ref": remit_ref,
             "rule_id": pa.nulls(n, pa.dictionary(pa.int32(), pa.string())),
             "actor": _dict(cols["actor"], ACTORS, pa.int32(), mask=cols["actor"] < 0),
-            "note": pa.nulls(n, pa.string()),
+            "note": pa.array(np.array(NOTES + (None,), object)[cols["note"]], pa.string()),
         },
         schema=arrow_schema("entries"),
     )
