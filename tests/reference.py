@@ -80,6 +80,7 @@ def procedure_figures_ref(entries: list[dict], policy, self_pay: bool, live: set
         f["open_pr"] = f["pr"] + f["pushed_to_pr"] - f["patient_paid"] - sums["pr_written_off"]
     f["payer_balance"] = f["balance"] - f["open_pr"]
     f["balanced"] = f["balance"] == 0
+    f["credit"] = max(-f["balance"], 0)  # a line below 0: an overpayment (allow_credit)
     return {"figures": f, "last": last, "top": top}
 
 

@@ -75,10 +75,12 @@ def reference_fault(old, new, policy, self_pay, allow_credit):
             a, kind = e["amount_cents"], e["kind"]
             if a > 0 and kind == "transfer_to_pr" and a > balance - open_pr:
                 fault = (i, "transfer")
-            elif a > 0 and kind == "write_off" and e["payer_seq"] > 0 and a > balance - open_pr:
-                fault = (i, "write-off")
-            elif a > 0 and kind == "write_off" and e["payer_seq"] == 0 and a > open_pr:
-                fault = (i, "PR write-off")
+            elif kind == "write_off" and e["payer_seq"] > 0 and a > 0:
+                if a > min(balance - open_pr, balance):
+                    fault = (i, "write-off")
+            elif kind == "write_off" and e["payer_seq"] == 0 and a > 0:
+                if a > min(open_pr, balance):
+                    fault = (i, "PR write-off")
             if fault:
                 break
             done.append(e)

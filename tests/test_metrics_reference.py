@@ -24,11 +24,12 @@ from ledgerkit.core.catalog import CarcCatalog
 
 PAYERS = pa.table(
     {
-        "payer_id": ["P1", "P2", "P3"],  # P4 has no row: its class is "other"
-        "name": ["Medicare", "Commercial", "Medicaid"],
-        "payer_class": ["medicare", "commercial", "medicaid"],
-        "timely_filing_days": pa.array([365, 180, 180], pa.int32()),
-        "appeal_days": pa.array([120, 180, 60], pa.int32()),
+        # Every payer of an encounter needs a row (issue #13 finding 8); P4 is "other".
+        "payer_id": ["P1", "P2", "P3", "P4"],
+        "name": ["Medicare", "Commercial", "Medicaid", "Other"],
+        "payer_class": ["medicare", "commercial", "medicaid", "other"],
+        "timely_filing_days": pa.array([365, 180, 180, 365], pa.int32()),
+        "appeal_days": pa.array([120, 180, 60, 180], pa.int32()),
     }
 )
 # Denials of several categories, avoidable (16, 197, 29, OA-18) and not (50, PI-59).

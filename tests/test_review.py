@@ -178,8 +178,8 @@ def test_invariants_over_any_sequence(actions):
             caps = procedure_caps(ledger)
             i = k % caps.num_rows
             enc, line = caps["encounter_id"][i].as_py(), caps["line"][i].as_py()
-            cap = caps["write_off_cap"][i].as_py()  # the payer balance (Settled question 3)
             kind = "write_off" if action == "write_off" else "transfer_to_pr"
+            cap = caps[f"{kind}_cap"][i].as_py()  # the payer balance (Settled question 3)
             kw = dict(kind=kind, group_code="CO", carc="A2", payer_seq=1, actor="ana",
                       note="review")  # fmt: skip
             with pytest.raises(LedgerError, match=f"at most {cap} cents"):

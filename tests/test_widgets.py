@@ -244,8 +244,8 @@ def test_denial_dashboard(ledger):
 def store(tmp_path):
     from ledgerkit.widgets import sample_store
 
-    return sample_store(tmp_path / "store", lk.synth.generate(400, seed=5), conflicts=4,
-                        unmatched=2, unbalanced=2)  # fmt: skip
+    ledger = lk.synth.generate(400, seed=5, credits=False)  # credits' remits flag negative
+    return sample_store(tmp_path / "store", ledger, conflicts=4, unmatched=2, unbalanced=2)
 
 
 def test_sample_store_has_flagged_remits(store):
@@ -286,18 +286,22 @@ def test_posting_review_actions_reach_the_store(store):
     review.note.value = "not our patient"
     review.buttons["archive"].click()
     assert store.decisions()["reason_code"].to_pylist()[-1] == "reviewed_archive"
-    # adjust: write off one dollar on a line of a conflict encounter
+    # adjust: a conflict encounter's first remit paid it, so its payer balance is 0 and
+    # writing off one dollar of it is refused with the cap (Settled question 3)
     review.table.filters["reason_code"].value = "conflict"
     review.table.select(0)
     enc = review.table.selected["encounter_id"]
     before = lk.balances(store.ledger(), level="encounter")
     before = before.filter(pc.equal(before["encounter_id"], enc))["balance"][0].as_py()
+    version = store.version
     review.adjust_amount.value = 1.0
     review.note.value = "small remainder"
     review.buttons["adjust"].click()
+    assert "exceeds the payer balance" in review.status.value
+    assert "at most 0 cents" in review.status.value and store.version == version
     after = lk.balances(store.ledger(), level="encounter")
     after = after.filter(pc.equal(after["encounter_id"], enc))["balance"][0].as_py()
-    assert before - after == 100, review.status.value
+    assert before == after
 
 
 def test_apply_action_errors(store):

@@ -92,12 +92,14 @@ def movement_problems_nb(
                     gap_before = -payer_balance
                 problem = OK
                 cap = 0
+                # A write-off never takes more than the balance, whatever the parts
+                # say (a patient's prepayment makes open PR negative).
                 if a > 0 and bucket == C.PUSHED_TO_PR and a > payer_balance:
                     problem, cap = TRANSFER_OVER_CAP, payer_balance
-                elif a > 0 and bucket == C.WRITTEN_OFF and a > payer_balance:
-                    problem, cap = WRITE_OFF_OVER_CAP, payer_balance
-                elif a > 0 and bucket == C.PR_WRITTEN_OFF and a > open_pr:
-                    problem, cap = PR_WRITE_OFF_OVER_CAP, open_pr
+                elif a > 0 and bucket == C.WRITTEN_OFF and a > min(payer_balance, balance):
+                    problem, cap = WRITE_OFF_OVER_CAP, min(payer_balance, balance)
+                elif a > 0 and bucket == C.PR_WRITTEN_OFF and a > min(open_pr, balance):
+                    problem, cap = PR_WRITE_OFF_OVER_CAP, min(open_pr, balance)
                 if problem != OK:
                     found[u, 0] = i
                     found[u, 1] = problem

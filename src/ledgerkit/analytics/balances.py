@@ -19,8 +19,8 @@ allowed = paid + PR-1 + PR-2 + PR-3 (computed; the 835's reported AMT*B6 is
 balance = charge - paid - patient_paid - contractual - written_off.
 open_pr = pr + pushed_to_pr - patient_paid - PR write-offs (self-pay: balance).
 payer_balance = balance - open_pr; balanced = balance == 0.
-credit = -balance where the balance is below 0 (an overpayment, accepted only
-    with ``allow_credit=True``), else 0.
+credit (procedure level) = -balance where the balance is below 0 (an
+    overpayment, accepted only with ``allow_credit=True``), else 0.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit._kernels.balances import FIGURES, N_FIGURES, procedure_balances_nb
+from ledgerkit._kernels.balances import F_BALANCE, FIGURES, N_FIGURES, procedure_balances_nb
 from ledgerkit._kernels.payers import PAYER_FIGURES, payer_balances_nb
 from ledgerkit.core.ledger import Ledger
 
@@ -60,7 +60,7 @@ def balances(ledger: Ledger, level: str = "procedure", *, policy=None) -> pa.Tab
     -------
     pyarrow.Table
         Key columns, then the figures listed in this module's docstring, then
-        ``balanced`` and ``credit``.
+        ``balanced`` (and, per procedure, ``credit``).
 
     Examples
     --------
@@ -100,7 +100,9 @@ def balances(ledger: Ledger, level: str = "procedure", *, policy=None) -> pa.Tab
             "line": pa.array(keys.proc_line),
             "last_payer_seq": pa.array(last_payer),
         }
-        return _with_figures(columns, figures, FIGURES)
+        table = _with_figures(columns, figures, FIGURES)
+        # A line below 0 (accepted only with allow_credit=True) is shown as a credit.
+        return table.append_column("credit", pa.array(np.maximum(-figures[F_BALANCE], 0)))
     # payer level
     n_enc = keys.n_encounters
     figures = np.empty((len(PAYER_FIGURES), n_enc * 4), np.int64)
@@ -130,10 +132,7 @@ def balances(ledger: Ledger, level: str = "procedure", *, policy=None) -> pa.Tab
 def _with_figures(columns: dict, figures: np.ndarray, names) -> pa.Table:
     for i, name in enumerate(names):
         columns[name] = pa.array(figures[i])
-    balance = figures[names.index("balance")]
-    columns["balanced"] = pa.array(balance == 0)
-    # A credit (balance below 0) is accepted only with allow_credit=True: show it.
-    columns["credit"] = pa.array(np.maximum(-balance, 0))
+    columns["balanced"] = pa.array(figures[names.index("balance")] == 0)
     return pa.table(columns)
 
 

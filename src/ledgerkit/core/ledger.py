@@ -55,7 +55,7 @@ class Ledger:
     >>> ledger
     Ledger(50 encounters, ... procedures, ... entries, ... payers)
     >>> later = ledger.append({"encounter_id": [ledger.encounters["encounter_id"][0].as_py()],
-    ...     "line": [1], "payer_seq": [0], "kind": ["patient_payment"],
+    ...     "line": [1], "payer_seq": [1], "kind": ["charge"],
     ...     "amount_cents": [1000], "actor": ["front desk"]})
     >>> later.entries.num_rows - ledger.entries.num_rows
     1

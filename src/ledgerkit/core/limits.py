@@ -288,10 +288,12 @@ def procedure_caps(ledger, policy=None) -> pa.Table:
     Returns
     -------
     pyarrow.Table
-        ``encounter_id``, ``line``, ``balance``, ``open_pr``, ``transfer_to_pr_cap`` and
-        ``write_off_cap`` (both the payer balance, balance - open PR, floored at 0),
-        ``pr_write_off_cap`` (open PR, floored at 0) and ``credit`` (-balance where the
-        balance is below 0, else 0). Grouped order (by encounter, line).
+        ``encounter_id``, ``line``, ``balance``, ``open_pr``, ``transfer_to_pr_cap`` (the
+        payer balance, balance - open PR), ``write_off_cap`` (the payer balance, at most
+        the balance: payer_seq 1..3), ``pr_write_off_cap`` (open PR, at most the
+        balance: payer_seq 0), all floored at 0, and ``credit`` (-balance where the
+        balance is below 0, else 0). Grouped order (by encounter, line). Rules cap
+        their proposals to these (DOMAIN.md, Settled question 3).
 
     Examples
     --------
@@ -316,6 +318,7 @@ def procedure_caps(ledger, policy=None) -> pa.Table:
     balance = figures[F_BALANCE]
     open_pr = figures[F_OPEN_PR]
     payer_balance = np.maximum(balance - open_pr, 0)
+    write_off_cap = np.maximum(np.minimum(balance - open_pr, balance), 0)
     rows = keys.proc_rows(np.arange(n_proc))
     return pa.table(
         {
@@ -324,8 +327,8 @@ def procedure_caps(ledger, policy=None) -> pa.Table:
             "balance": pa.array(balance),
             "open_pr": pa.array(open_pr),
             "transfer_to_pr_cap": pa.array(payer_balance),
-            "write_off_cap": pa.array(payer_balance),
-            "pr_write_off_cap": pa.array(np.maximum(open_pr, 0)),
+            "write_off_cap": pa.array(write_off_cap),
+            "pr_write_off_cap": pa.array(np.maximum(np.minimum(open_pr, balance), 0)),
             "credit": pa.array(np.maximum(-balance, 0)),
         }
     )

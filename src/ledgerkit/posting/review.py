@@ -202,11 +202,12 @@ def adjust(
     --------
     >>> import ledgerkit as lk
     >>> ledger = lk.synth.generate(20, seed=1)
+    >>> from ledgerkit.core.limits import procedure_caps
     >>> enc = ledger.encounters["encounter_id"][0].as_py()
-    >>> bal = procedure_balance(ledger, enc, 1)
-    >>> later = adjust(ledger, enc, 1, bal, kind="write_off", group_code="CO", carc="A2",
-    ...                payer_seq=1, actor="ana", note="small balance") if bal else ledger
-    >>> procedure_balance(later, enc, 1)
+    >>> cap = procedure_caps(ledger)["write_off_cap"][0].as_py()  # its line 1: payer balance
+    >>> later = adjust(ledger, enc, 1, cap, kind="write_off", group_code="CO", carc="A2",
+    ...                payer_seq=1, actor="ana", note="small balance") if cap else ledger
+    >>> procedure_caps(later)["write_off_cap"][0].as_py()
     0
     """
     _who(actor, note, "adjust")
