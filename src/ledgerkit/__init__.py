@@ -46,6 +46,8 @@ _LAZY_MODULES = {
 }
 _LAZY_NAMES = {
     "read_835": "ledgerkit.x12",
+    "read_837": "ledgerkit.x12",
+    "Claims": "ledgerkit.x12",
     "write_835": "ledgerkit.x12",
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",

@@ -1,12 +1,16 @@
 """X12 835 remittances: read into Arrow tables (compiled tokenizer) and written back;
-synthetic remittances and the bundled sample files are in ``ledgerkit.synth``.
+X12 837 claims read into Arrow tables; synthetic remittances and the bundled
+sample files are in ``ledgerkit.synth``.
 
 >>> from ledgerkit.x12 import read_835, write_835, Remittances, X12Error
+>>> from ledgerkit.x12 import read_837, Claims
 """
 
+from ledgerkit.x12.claims import Claims
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.read import read_835
+from ledgerkit.x12.read_837 import read_837
 from ledgerkit.x12.remittances import Remittances, describe
 from ledgerkit.x12.write import write_835
 
-__all__ = ["read_835", "write_835", "Remittances", "X12Error", "describe"]
+__all__ = ["read_835", "read_837", "write_835", "Claims", "Remittances", "X12Error", "describe"]
