@@ -60,6 +60,10 @@ _ENV_NAMES = {
 }
 FINDING_CODES_837 = {
     k.F_INVALID_DATE: ("invalid_date", "not a valid date (D8 CCYYMMDD, RD8 range); read as null"),
+    k.F_COMPONENT_SEPARATOR: (
+        "component_separator",
+        "composites use a separator other than ISA16; it was inferred per element",
+    ),
     k.F_ISA_WIDTH: ("isa_width", "ISA elements are not fixed width (106 bytes)"),
     k.F_NO_ENVELOPE: (
         "no_envelope",

@@ -44,6 +44,7 @@ from ledgerkit._kernels.x12.layout import (
     E_TOO_MANY_ELEMENTS,
     E_TRUNCATED,
     E_UNEXPECTED_SEGMENT,
+    F_COMPONENT_SEPARATOR,
     F_INVALID_DATE,
     F_ISA_WIDTH,
     F_NO_ENVELOPE,
@@ -300,6 +301,7 @@ def parse_837_nb(
     svd_first = 0  # first prior row of the current 2430 loop
     svd_other = NULL32
     svd_s = svd_e = svd_rs = svd_re = 0
+    comp_noted = False  # a file's odd component separator is noted once
     dirty = MAXE + 1
     while True:
         p = skip_ws(buf, p, n)
@@ -462,6 +464,11 @@ def parse_837_nb(
                 set_span(cl_s, f, cl, ctx[2 * f], ctx[2 * f + 1])
             if eb_e[5] > eb_s[5]:
                 nc, sep, odd = split_composite(buf, eb_s[5], eb_e[5], comp, cb)
+                if odd and not comp_noted:
+                    nfn = add_finding(
+                        fn, nfn, F_COMPONENT_SEPARATOR, seg, 5, tx, cl, li, 0, 0, pos
+                    )
+                    comp_noted = True
                 set_span(cl_s, C_FACILITY, cl, cb[0], cb[1])
                 if nc > 1:
                     set_span(cl_s, C_FACILITY_QUAL, cl, cb[2], cb[3])
@@ -582,6 +589,11 @@ def parse_837_nb(
                 if eb_e[k] <= eb_s[k]:
                     continue
                 nc, sep, odd = split_composite(buf, eb_s[k], eb_e[k], comp, cb)
+                if odd and not comp_noted:
+                    nfn = add_finding(
+                        fn, nfn, F_COMPONENT_SEPARATOR, seg, k, tx, cl, li, 0, 0, pos
+                    )
+                    comp_noted = True
                 dx_pos += 1
                 r = ndx
                 ndx += 1
@@ -622,6 +634,11 @@ def parse_837_nb(
                 set_number(li_f, LF_UNITS, li, q)
             if eb_e[proc] > eb_s[proc]:
                 nc, sep, odd = split_composite(buf, eb_s[proc], eb_e[proc], comp, cb)
+                if odd and not comp_noted:
+                    nfn = add_finding(
+                        fn, nfn, F_COMPONENT_SEPARATOR, seg, proc, tx, cl, li, 0, 0, pos
+                    )
+                    comp_noted = True
                 set_span(li_s, L_QUAL, li, cb[0], cb[1])
                 if nc > 1:
                     set_span(li_s, L_CODE, li, cb[2], cb[3])
@@ -675,6 +692,11 @@ def parse_837_nb(
                 set_number(pr_f, PF_QUANTITY, r, q)
             if eb_e[3] > eb_s[3]:
                 nc, sep, odd = split_composite(buf, eb_s[3], eb_e[3], comp, cb)
+                if odd and not comp_noted:
+                    nfn = add_finding(
+                        fn, nfn, F_COMPONENT_SEPARATOR, seg, 3, tx, cl, li, 0, 0, pos
+                    )
+                    comp_noted = True
                 set_span(pr_s, P_PROC_QUAL, r, cb[0], cb[1])
                 if nc > 1:
                     set_span(pr_s, P_PROC_CODE, r, cb[2], cb[3])
