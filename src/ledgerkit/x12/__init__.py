@@ -9,7 +9,7 @@ sample files are in ``ledgerkit.synth``.
 from ledgerkit.x12.claims import Claims
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.read import read_835
-from ledgerkit.x12.read_837 import read_837
+from ledgerkit.x12.read_claims import read_837
 from ledgerkit.x12.remittances import Remittances, describe
 from ledgerkit.x12.write import write_835
 

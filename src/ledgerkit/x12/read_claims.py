@@ -107,7 +107,7 @@ def _parse(buf: np.ndarray, file: str) -> dict:
     n = len(buf)
     # Rows by size (typical claims take ~1 KB, lines ~150 bytes): pages never written
     # cost nothing, and a file denser than that is parsed again with exact numbers.
-    cap = {"tx": n // 2000 + 4, "cl": n // 300 + 16, "li": n // 60 + 16, "dx": n // 60 + 16,
+    cap = {"tx": n // 400 + 4, "cl": n // 300 + 16, "li": n // 60 + 16, "dx": n // 60 + 16,
            "pr": n // 60 + 16, "fn": n // 1000 + 16}  # fmt: skip
     delims = sniff_delimiters(buf)
     int_dtype = np.int32 if n < 2**31 - 1 else np.int64
@@ -230,15 +230,11 @@ def _ids(n: int) -> pa.Array:
 
 
 def _claim_type(version: pa.Array) -> pa.Array:
-    v = version.to_pylist()
-    out = []
-    for s in v:
-        s = s or ""
-        out.append(
-            "professional" if ("X222" in s or "X098" in s)
-            else "institutional" if ("X223" in s or "X096" in s) else None
-        )  # fmt: skip
-    return pa.array(out, pa.string())
+    """professional (X222, 4010 X098) or institutional (X223, 4010 X096) from the version."""
+    prof = pc.match_substring_regex(version, "X222|X098")
+    inst = pc.match_substring_regex(version, "X223|X096")
+    none = pa.scalar(None, pa.string())
+    return pc.if_else(prof, "professional", pc.if_else(inst, "institutional", none))
 
 
 def _transactions(a, nulls, file) -> pa.Table:
@@ -435,7 +431,7 @@ def _prior(a, nulls) -> pa.Table:
 
 
 # ----------------------------------------------------------------------------- checks
-def _prior_residuals(a, claim_tx, claim_seg, line_seg, line_claim):
+def _prior_residuals(a, claim_tx):
     """Rows of failed COB balancing checks (seed 003): per line and per other payer,
     charge - SVD paid - that payer's line CAS; per claim and other payer with AMT*D,
     charge - AMT*D - that payer's claim and line CAS."""
@@ -451,33 +447,41 @@ def _prior_residuals(a, claim_tx, claim_seg, line_seg, line_claim):
     is_d = (qe - qs == 1) & (buf[np.minimum(qs, len(buf) - 1)] == ord("D"))
     rows = []
     charge_l, charge_c = a["li_n"][m.LN_CHARGE], a["cl_n"][m.CN_CHARGE]
-    # line level: rows of a (line, SVD) pair, in file order: the SVD opens the group
+    # line level: an SVD opens a group of rows (its CAS follow it), in file order
     svd = np.flatnonzero(src == m.SOURCE_SVD)
-    group = np.cumsum(src == m.SOURCE_SVD) - 1  # the SVD a row follows (line rows only)
+    group = np.cumsum(src == m.SOURCE_SVD) - 1
     is_line = line != k.NULL32
-    residual = np.zeros(len(svd), np.int64)
+    cas_sum = np.zeros(len(svd), np.int64)
     sel = is_line & (src == m.SOURCE_CAS) & (group >= 0)
-    group_sum_nb(amount[sel], group[sel], residual)
-    for j, r in enumerate(svd):
-        li = int(line[r])
-        diff = int(charge_l[li] - amount[r] - residual[j])
-        if diff:
-            cl = int(claim[r])
-            rows.append((int(pr_i[m.PI_SEG, r]), "SVD", None, "unbalanced_prior_line",
-                         int(claim_tx[cl]), cl, li, diff,
-                         f"line charge - SVD02 paid - the payer's line CAS = {diff / 100:.2f}, "
-                         "not 0"))  # fmt: skip
-    # claim level: per (claim, other payer) that reports AMT*D
-    paid_rows = np.flatnonzero((src == m.SOURCE_AMT) & ~is_line & is_d & (other > 0))
-    for r in paid_rows:
-        cl, o = int(claim[r]), int(other[r])
-        same = (claim == cl) & (other == o) & (src == m.SOURCE_CAS)
-        diff = int(charge_c[cl] - amount[r] - amount[same].sum())
-        if diff:
-            rows.append((int(pr_i[m.PI_SEG, r]), "AMT", 2, "unbalanced_prior_claim",
-                         int(claim_tx[cl]), cl, None, diff,
-                         f"claim charge - AMT*D paid - the payer's claim and line CAS = "
-                         f"{diff / 100:.2f}, not 0"))  # fmt: skip
+    group_sum_nb(amount[sel], group[sel], cas_sum)
+    diff = charge_l[line[svd]] - amount[svd] - cas_sum
+    for j in np.flatnonzero(diff):
+        r, d = svd[j], int(diff[j])
+        cl, li = int(claim[r]), int(line[r])
+        rows.append((int(pr_i[m.PI_SEG, r]), "SVD", None, "unbalanced_prior_line",
+                     int(claim_tx[cl]), cl, li, d,
+                     f"line charge - SVD02 paid - the payer's line CAS = {d / 100:.2f}, "
+                     "not 0"))  # fmt: skip
+    # claim level: per (claim, other payer) that reports AMT*D, all of that payer's CAS
+    known = other > 0
+    width = int(other.max(initial=0)) + 1
+    key = claim * width + other
+    cas = known & (src == m.SOURCE_CAS)
+    keys, inverse = np.unique(key[cas], return_inverse=True)
+    sums = np.zeros(len(keys), np.int64)
+    group_sum_nb(amount[cas], inverse.astype(np.int64), sums)
+    paid = np.flatnonzero(known & (src == m.SOURCE_AMT) & ~is_line & is_d)
+    at = np.minimum(np.searchsorted(keys, key[paid]), max(len(keys) - 1, 0))
+    found = (keys[at] == key[paid]) if len(keys) else np.zeros(len(paid), bool)
+    adjusted = np.where(found, sums[at] if len(keys) else 0, 0)
+    diff = charge_c[claim[paid]] - amount[paid] - adjusted
+    for j in np.flatnonzero(diff):
+        r, d = paid[j], int(diff[j])
+        cl = int(claim[r])
+        rows.append((int(pr_i[m.PI_SEG, r]), "AMT", 2, "unbalanced_prior_claim",
+                     int(claim_tx[cl]), cl, None, d,
+                     f"claim charge - AMT*D paid - the payer's claim and line CAS = "
+                     f"{d / 100:.2f}, not 0"))  # fmt: skip
     return rows
 
 
@@ -493,7 +497,6 @@ def _findings(a, file, line_count) -> pa.Table:
     claim_tx = a["cl_i"][m.CI_TX].astype(np.int64)
     claim_seg = a["cl_i"][m.CI_SEG].astype(np.int64)
     line_claim = a["li_i"][m.LI_CLAIM].astype(np.int64)
-    line_seg = a["li_i"][m.LI_SEG].astype(np.int64)
     ncl = len(claim_tx)
     line_sum = np.zeros(ncl, np.int64)
     group_sum_nb(a["li_n"][m.LN_CHARGE], line_claim, line_sum)
@@ -507,7 +510,7 @@ def _findings(a, file, line_count) -> pa.Table:
         cl = int(cl)
         rows.append((int(claim_seg[cl]), "CLM", None, "claim_without_lines", int(claim_tx[cl]),
                      cl, None, None, "the claim has no service line (SV1/SV2)"))  # fmt: skip
-    rows += _prior_residuals(a, claim_tx, claim_seg, line_seg, line_claim)
+    rows += _prior_residuals(a, claim_tx)
     rows.sort(key=lambda r: (r[0], r[3]))
     return findings_table(file, rows)
 
