@@ -117,6 +117,74 @@ class Ledger:
         return cls(encounters, procedures, entries, payers, policy, _keys=keys)
 
     @classmethod
+    def from_837(cls, claims, payers=None, *, policy=None, at=None) -> Ledger:
+        """A ledger of the encounters, procedures and charges of 837 claims.
+
+        One encounter per claim id (CLM01, which the payer's 835 returns as
+        CLP01), one procedure per service line (with its REF*6R line control
+        number, which 835 lines are matched by first) and one ``charge`` entry
+        per procedure on the primary payer (see ``ledgerkit.core.claims_in``).
+
+        Parameters
+        ----------
+        claims : ledgerkit.x12.Claims
+            What :func:`ledgerkit.read_837` read.
+        payers : pyarrow.Table, optional
+            Payer reference data; built from the payers the claims name when
+            omitted (class from the claim filing indicator, SBR09).
+        policy : CarcPolicy, optional
+        at : datetime, optional
+            ``posted_at`` of the charges (now when omitted).
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> raw = (b"ST*837*1*005010X222A1~HL*1**20*1~HL*2*1*22*0~SBR*P*18*******CI~"
+        ...        b"NM1*PR*2*ACME*****PI*ACME1~CLM*ENC1*150***11:B:1~LX*1~"
+        ...        b"SV1*HC:99213*150*UN*1~DTP*472*D8*20250102~SE*10*1~")
+        >>> ledger = lk.Ledger.from_837(lk.read_837(raw))
+        >>> ledger
+        Ledger(1 encounters, 1 procedures, 1 entries, 1 payers)
+        >>> ledger.entries["amount_cents"].to_pylist(), ledger.payers["payer_class"].to_pylist()
+        ([15000], ['commercial'])
+        """
+        from ledgerkit.core.claims_in import ledger_tables_from_claims, payers_from_claims
+
+        encounters, procedures, entries = ledger_tables_from_claims(claims, at=at)
+        if payers is None:
+            payers = payers_from_claims(claims)
+        return cls.from_arrow(encounters, procedures, entries, payers, policy=policy)
+
+    def add_claims(self, claims, *, at=None) -> Ledger:
+        """A new ledger with the encounters, procedures and charges of ``claims`` added.
+
+        Claims of encounters already in the ledger are refused (a replacement
+        claim is not applied yet); payers the ledger does not know are added
+        as :meth:`from_837` builds them. See :meth:`from_837`.
+        """
+        from ledgerkit.core.claims_in import ledger_tables_from_claims, payers_from_claims
+
+        enc, proc, new = ledger_tables_from_claims(
+            claims, at=at, first_entry_id=self.next_entry_id()
+        )
+        known = pc.is_in(enc["encounter_id"], value_set=self.encounters["encounter_id"])
+        if pc.any(known).as_py():
+            rows = np.flatnonzero(known.to_numpy(zero_copy_only=False))[:5].tolist()
+            raise LedgerError(
+                f"add_claims: encounters of claims rows {rows} are already in the ledger; "
+                "nothing was added"
+            )
+        payers = payers_from_claims(claims)
+        payers = payers.filter(pc.invert(pc.is_in(payers["payer_id"], self.payers["payer_id"])))
+        return Ledger.from_arrow(
+            pa.concat_tables([self.encounters, conform(enc, "encounters")]),
+            pa.concat_tables([self.procedures, conform(proc, "procedures")]),
+            pa.concat_tables([self.entries, conform(new, "entries")]),
+            pa.concat_tables([self.payers, conform(payers, "payers")]),
+            policy=self.policy,
+        )
+
+    @classmethod
     def from_parquet(cls, folder, *, policy=None) -> Ledger:
         """Read a ledger written by :meth:`to_parquet`."""
         folder = Path(folder)
