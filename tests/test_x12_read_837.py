@@ -129,6 +129,10 @@ def test_public_cob_sample_keeps_primary_adjudication():
         ("99213", 4000), ("90782", 1500), ("J3301", 2104),
     ]  # fmt: skip
     assert {p["adjudication_date"] for p in svd} == {dt.date(2005, 10, 15)}
+    other = c.other_payers.to_pylist()
+    assert [(o["responsibility"], o["payer_id"], o["payer_name"]) for o in other] == [
+        ("P", "999996666", "KEY INSURANCE COMPANY")
+    ]
     claim_cas = [(p["group_code"], p["carc"], p["amount_cents"]) for p in prior
                  if p["source"] == "CAS" and p["line_id"] is None]  # fmt: skip
     assert claim_cas == [("PR", "1", 2189), ("PR", "2", 1500)]
@@ -215,6 +219,11 @@ def test_cob_seed_003_examples_balance_per_line():
             if p["line_id"] == 0 and p["source"] == "CAS"] == [("CO", "45", 4000),
                                                                ("PR", "1", 11000)]  # fmt: skip
     assert c.findings.num_rows == 0
+    # the other coverage itself: one row per 2320 loop, with its 2330B payer
+    assert c.other_payers.to_pylist() == [
+        {"claim_id": 0, "other_payer": 1, "responsibility": "P", "payer_seq": 1,
+         "claim_filing_indicator": "CI", "payer_id": "FIRST1", "payer_name": "FIRST PAYER"}
+    ]  # fmt: skip
 
 
 def test_cob_residuals_are_findings_with_exact_cents():

@@ -49,6 +49,7 @@ _LAZY_NAMES = {
     "read_837": "ledgerkit.x12",
     "Claims": "ledgerkit.x12",
     "write_835": "ledgerkit.x12",
+    "write_837": "ledgerkit.x12",
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",
     "worklist": "ledgerkit.analytics.worklist",

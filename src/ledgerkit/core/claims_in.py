@@ -26,7 +26,12 @@ from ledgerkit.core.arrow import numpy_array
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.errors import LedgerError
 
-__all__ = ["ledger_tables_from_claims", "payers_from_claims", "PAYER_CLASS_BY_FILING"]
+__all__ = [
+    "ledger_tables_from_claims",
+    "payers_from_claims",
+    "PAYER_CLASS_BY_FILING",
+    "FILING_BY_CLASS",
+]
 
 # Claim filing indicator (SBR09) -> payer class; anything else is "other".
 PAYER_CLASS_BY_FILING = {
@@ -39,6 +44,11 @@ PAYER_CLASS_BY_FILING = {
     "WC": "workers_comp",
     "09": "self_pay",
 }  # fmt: skip
+# Payer class -> the filing indicator a claim to such a payer carries (writers).
+FILING_BY_CLASS = {
+    "medicare": "MB", "medicaid": "MC", "medicare_advantage": "16", "commercial": "CI",
+    "workers_comp": "WC", "self_pay": "09", "other": "ZZ",
+}  # fmt: skip
 _SEQ_BY_LETTER = {letter: i for i, letter in enumerate("PST", start=1)}
 
 
@@ -47,11 +57,11 @@ def _column(table: pa.Table, name: str) -> list:
 
 
 def payers_from_claims(claims) -> pa.Table:
-    """Payer reference rows for every payer an 837 names (its own and prior payers).
+    """Payer reference rows for every payer an 837 names (its own and other coverage).
 
     The class comes from the claim filing indicator (SBR09) of the claims sent
-    to that payer (:data:`PAYER_CLASS_BY_FILING`); a payer known only from a
-    COB loop is ``"other"``. Filing and appeal windows are the ledger defaults.
+    to that payer, or of the 2320 loops naming it (:data:`PAYER_CLASS_BY_FILING`).
+    Filing and appeal windows are the ledger defaults.
     """
     from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS  # a cycle
 
@@ -68,10 +78,17 @@ def payers_from_claims(claims) -> pa.Table:
         cls = PAYER_CLASS_BY_FILING.get(filing or "", "other")
         if classes.get(pid, "other") == "other":
             classes[pid] = cls
-    for pid in _column(claims.prior_adjudication, "other_payer_id"):
-        if pid is not None:
-            names.setdefault(pid, None)
-            classes.setdefault(pid, "other")
+    op = claims.other_payers
+    for pid, name, filing in zip(
+        _column(op, "payer_id"), _column(op, "payer_name"), _column(op, "claim_filing_indicator"),
+        strict=True,
+    ):  # fmt: skip
+        if pid is None:
+            continue
+        names.setdefault(pid, name)
+        cls = PAYER_CLASS_BY_FILING.get(filing or "", "other")
+        if classes.get(pid, "other") == "other":
+            classes[pid] = cls
     ids = sorted(names)
     return pa.table(
         {
@@ -84,31 +101,31 @@ def payers_from_claims(claims) -> pa.Table:
     )
 
 
-def _coverage(claims, rows: list[int]) -> dict[int, str]:
-    """Payer of each sequence (1..3) named by the claims ``rows`` of one encounter."""
-    c, prior = claims.claims, claims.prior_adjudication
-    seq = _column(c, "payer_seq")
-    pid = _column(c, "payer_id")
-    out: dict[int, str] = {}
-
-    def put(k, payer, what):
-        if k is None or payer is None or k > 3:
-            return
-        if out.setdefault(k, payer) != payer:
-            raise LedgerError(
-                f"claims rows {rows}: {what} names two different payers for payer_seq {k}"
-            )
-
-    for r in rows:
-        put(seq[r], pid[r], "SBR/NM1*PR")
-    if prior.num_rows:
-        mask = pc.is_in(prior["claim_id"], value_set=pa.array(rows, pa.int32()))
-        sub = prior.filter(mask)
-        for letter, payer in zip(
-            _column(sub, "other_payer_responsibility"), _column(sub, "other_payer_id"),
-            strict=True,
-        ):  # fmt: skip
-            put(_SEQ_BY_LETTER.get(letter or ""), payer, "a COB loop (2320/2330B)")
+def _coverages(claims, groups: list[list[int]]) -> list[dict[int, str]]:
+    """Payer of each sequence (1..3) named by the claims of each encounter: the
+    claim's own payer (SBR01, NM1*PR) and its other coverage (2320 SBR01, 2330B)."""
+    c, other = claims.claims, claims.other_payers
+    seq, pid = _column(c, "payer_seq"), _column(c, "payer_id")
+    named: dict[int, list] = {}
+    for cl, k, payer in zip(
+        _column(other, "claim_id"), _column(other, "payer_seq"), _column(other, "payer_id"),
+        strict=True,
+    ):  # fmt: skip
+        named.setdefault(cl, []).append((k, payer))
+    out = []
+    for rows in groups:
+        cover: dict[int, str] = {}
+        pairs = [(seq[r], pid[r]) for r in rows]
+        pairs += [pair for r in rows for pair in named.get(r, [])]
+        for k, payer in pairs:
+            if k is None or payer is None or k > 3:
+                continue
+            if cover.setdefault(k, payer) != payer:
+                raise LedgerError(
+                    f"claims rows {rows}: two different payers for payer_seq {k} "
+                    "(SBR/NM1*PR of the claims and their 2320/2330B loops)"
+                )
+        out.append(cover)
     return out
 
 
@@ -175,7 +192,7 @@ def ledger_tables_from_claims(claims, *, at=None, first_entry_id: int = 0):
     if len(empty):
         raise LedgerError(f"claims rows {empty[:5].tolist()}: a claim without service lines")
     enc_ids = c["encounter_id"].take(pa.array(base))
-    cover = [_coverage(claims, rows) for rows in groups]
+    cover = _coverages(claims, groups)
     service = pc.coalesce(c["service_from"], c["statement_from"]).take(pa.array(base))
     if service.null_count:
         row = int(base[np.flatnonzero(pc.is_null(service).to_numpy(zero_copy_only=False))[0]])

@@ -12,5 +12,15 @@ from ledgerkit.x12.read import read_835
 from ledgerkit.x12.read_claims import read_837
 from ledgerkit.x12.remittances import Remittances, describe
 from ledgerkit.x12.write import write_835
+from ledgerkit.x12.write_claims import write_837
 
-__all__ = ["read_835", "read_837", "write_835", "Claims", "Remittances", "X12Error", "describe"]
+__all__ = [
+    "read_835",
+    "read_837",
+    "write_835",
+    "write_837",
+    "Claims",
+    "Remittances",
+    "X12Error",
+    "describe",
+]

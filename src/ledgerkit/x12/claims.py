@@ -1,6 +1,6 @@
 """``Claims``: the Arrow tables read from X12 837 claim files, and their columns.
 
-Six tables, linked by integer ids that are row numbers at read time
+Seven tables, linked by integer ids that are row numbers at read time
 (``transaction_id`` -> ``claim_id`` -> ``line_id``):
 
 - ``transactions``: one row per ST..SE (submitter, receiver, version);
@@ -8,6 +8,8 @@ Six tables, linked by integer ids that are row numbers at read time
   loop), billing and rendering providers and dates;
 - ``service_lines``: one row per SV1 (professional) or SV2 (institutional);
 - ``diagnoses``: one row per HI composite (qualifier and code, in order);
+- ``other_payers``: the claim's other coverage, one row per 2320 loop (SBR
+  and the 2330B payer);
 - ``prior_adjudication``: what earlier payers decided, on claims sent to a
   later payer (COB): 2320 CAS and AMT (claim level), 2430 SVD, CAS and AMT
   (line level);
@@ -121,6 +123,16 @@ DIAGNOSES = (
     Column("code", S, True, "the code, as sent (ICD codes without their dot)"),
 )
 
+OTHER_PAYERS = (
+    Column("claim_id", I32, False, "claim naming the other coverage"),
+    Column("other_payer", I32, False, "1-based 2320 loop within the claim"),
+    Column("responsibility", S, True, "2320 SBR01: P, S, T, ... of that payer"),
+    Column("payer_seq", I8, True, "SBR01 as a number: P 1, S 2, T 3, A-H 4-11"),
+    Column("claim_filing_indicator", S, True, "2320 SBR09 of that payer"),
+    Column("payer_id", S, True, "2330B NM1*PR NM109"),
+    Column("payer_name", S, True, "2330B NM1*PR NM103"),
+)
+
 PRIOR_ADJUDICATION = (
     Column("claim_id", I32, False, "claim sent to a later payer"),
     Column("line_id", I32, True, "service line (2430); null for claim level (2320)"),
@@ -143,6 +155,7 @@ CLAIM_SCHEMAS = {
     "claims": CLAIMS,
     "service_lines": SERVICE_LINES,
     "diagnoses": DIAGNOSES,
+    "other_payers": OTHER_PAYERS,
     "prior_adjudication": PRIOR_ADJUDICATION,
     "findings": FINDINGS,
 }
@@ -172,14 +185,14 @@ def describe_claims() -> str:
 
 
 class Claims:
-    """Claims read from 837 files: six Arrow tables and what was skipped.
+    """Claims read from 837 files: seven Arrow tables and what was skipped.
 
     Build one with :func:`ledgerkit.x12.read_837`; put it in a ledger with
     :meth:`ledgerkit.Ledger.from_837` or :meth:`ledgerkit.Ledger.add_claims`.
 
     Attributes
     ----------
-    transactions, claims, service_lines, diagnoses, prior_adjudication, findings
+    transactions, claims, service_lines, diagnoses, other_payers, prior_adjudication, findings
         ``pyarrow.Table`` s; see :func:`describe_claims` for every column.
     skipped : list of (str, str)
         Files that could not be read, with the error, when reading with
@@ -202,6 +215,7 @@ class Claims:
         claims,
         service_lines,
         diagnoses,
+        other_payers,
         prior_adjudication,
         findings,
         skipped=None,
@@ -210,13 +224,14 @@ class Claims:
         self.claims: pa.Table = claims
         self.service_lines: pa.Table = service_lines
         self.diagnoses: pa.Table = diagnoses
+        self.other_payers: pa.Table = other_payers
         self.prior_adjudication: pa.Table = prior_adjudication
         self.findings: pa.Table = findings
         self.skipped: list[tuple[str, str]] = list(skipped or [])
 
     @property
     def tables(self) -> dict[str, pa.Table]:
-        """The six tables by name."""
+        """The seven tables by name."""
         return {name: getattr(self, name) for name in CLAIM_TABLE_NAMES}
 
     def __repr__(self) -> str:

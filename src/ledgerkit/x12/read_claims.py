@@ -88,12 +88,13 @@ def _arrays(cap: dict, int_dtype) -> dict:
         dx_s=two(2 * m.N_DS, cap["dx"], i), dx_i=two(m.N_DI, cap["dx"], i),
         pr_s=two(2 * m.N_PS, cap["pr"], i), pr_n=two(m.N_PN, cap["pr"], np.int64),
         pr_i=two(m.N_PI, cap["pr"], i), pr_f=two(m.N_PF, cap["pr"], np.float64),
+        op_s=two(2 * m.N_OS, cap["op"], i), op_i=two(m.N_OI, cap["op"], i),
         fn=two(k.N_FN, cap["fn"], np.int64),
     )  # fmt: skip
 
 
 _COUNT_OF = {"tx": m.Q_TX, "cl": m.Q_CLM, "li": m.Q_LIN, "dx": m.Q_DX, "pr": m.Q_PRIOR,
-             "fn": m.Q_FND}  # fmt: skip
+             "op": m.Q_OTHER, "fn": m.Q_FND}  # fmt: skip
 
 
 def _rows(arrays: dict, table: str) -> int:
@@ -108,7 +109,7 @@ def _parse(buf: np.ndarray, file: str) -> dict:
     # Rows by size (typical claims take ~1 KB, lines ~150 bytes): pages never written
     # cost nothing, and a file denser than that is parsed again with exact numbers.
     cap = {"tx": n // 400 + 4, "cl": n // 300 + 16, "li": n // 60 + 16, "dx": n // 60 + 16,
-           "pr": n // 60 + 16, "fn": n // 1000 + 16}  # fmt: skip
+           "pr": n // 60 + 16, "op": n // 300 + 16, "fn": n // 1000 + 16}  # fmt: skip
     delims = sniff_delimiters(buf)
     int_dtype = np.int32 if n < 2**31 - 1 else np.int64
     counts = np.zeros(m.N_Q, np.int64)
@@ -118,7 +119,7 @@ def _parse(buf: np.ndarray, file: str) -> dict:
         code = parse_837_nb(
             buf, *delims, counts, err, a["tx_s"], a["tx_n"], a["cl_s"], a["cl_n"], a["cl_i"],
             a["li_s"], a["li_n"], a["li_i"], a["li_f"], a["dx_s"], a["dx_i"], a["pr_s"],
-            a["pr_n"], a["pr_i"], a["pr_f"], a["fn"],
+            a["pr_n"], a["pr_i"], a["pr_f"], a["op_s"], a["op_i"], a["fn"],
         )  # fmt: skip
         if code != k.E_OK:
             raise _error(buf, file, err)
@@ -402,6 +403,26 @@ def _diagnoses(a, nulls) -> pa.Table:
     )
 
 
+def _other_payers(a, nulls) -> pa.Table:
+    op_i = a["op_i"]
+    n = op_i.shape[1]
+    sc = _string_columns(a["buf"], a["op_s"], range(m.N_OS), nulls)
+    return _table(
+        "other_payers",
+        {
+            "claim_id": _num(op_i, m.OI_CLAIM, nulls, pa.int32()),
+            "other_payer": _num(op_i, m.OI_INDEX, nulls, pa.int32()),
+            "responsibility": sc[m.O_RESPONSIBILITY],
+            "payer_seq": _payer_seq(sc[m.O_RESPONSIBILITY]),
+            "claim_filing_indicator": sc[m.O_FILING],
+            "payer_id": sc[m.O_PAYER_ID],
+            "payer_name": sc[m.O_PAYER_NAME],
+        },
+        n,
+        nulls,
+    )
+
+
 def _prior(a, nulls) -> pa.Table:
     pr_i = a["pr_i"]
     n = pr_i.shape[1]
@@ -527,6 +548,7 @@ def _build(a, file, salt, keep_identifiers) -> Claims:
         _claims(a, nulls, salt, keep_identifiers, claim_from, claim_to, line_count),
         _lines(a, nulls, line_from, line_to),
         _diagnoses(a, nulls),
+        _other_payers(a, nulls),
         _prior(a, nulls),
         findings,
     )

@@ -69,9 +69,15 @@ PF_QUANTITY = 0
 N_PF = 1
 SOURCE_AMT, SOURCE_SVD, SOURCE_CAS = 0, 1, 2
 
+# other payers (one row per 2320 loop: the claim's other coverage)
+O_RESPONSIBILITY, O_FILING, O_PAYER_NAME, O_PAYER_ID = range(4)
+N_OS = 4
+OI_CLAIM, OI_INDEX, OI_SEG = range(3)
+N_OI = 3
+
 # counts
-Q_TX, Q_CLM, Q_LIN, Q_DX, Q_PRIOR, Q_FND, Q_SEG = range(7)
-N_Q = 7
+Q_TX, Q_CLM, Q_LIN, Q_DX, Q_PRIOR, Q_FND, Q_SEG, Q_OTHER = range(8)
+N_Q = 8
 
 MAX_OTHER_PAYERS = 16  # 2320 loops of one claim (the guides allow 10)
 

@@ -128,6 +128,13 @@ from ledgerkit._kernels.x12.layout_837 import (
     MAX_OTHER_PAYERS,
     N_CS,
     NM1,
+    O_FILING,
+    O_PAYER_ID,
+    O_PAYER_NAME,
+    O_RESPONSIBILITY,
+    OI_CLAIM,
+    OI_INDEX,
+    OI_SEG,
     P_AMOUNT_QUAL,
     P_CARC,
     P_GROUP,
@@ -147,6 +154,7 @@ from ledgerkit._kernels.x12.layout_837 import (
     Q_DX,
     Q_FND,
     Q_LIN,
+    Q_OTHER,
     Q_PRIOR,
     Q_SEG,
     Q_TX,
@@ -262,7 +270,7 @@ def _prior_row(pr_s, pr_n, pr_i, row, cl, li, source, other, seg, pay_s, pay_e, 
 @njit
 def parse_837_nb(
     buf, d_esep, d_comp, d_term, counts, err, tx_s, tx_n, cl_s, cl_n, cl_i, li_s, li_n, li_i,
-    li_f, dx_s, dx_i, pr_s, pr_n, pr_i, pr_f, fn,
+    li_f, dx_s, dx_i, pr_s, pr_n, pr_i, pr_f, op_s, op_i, fn,
 ):  # fmt: skip
     """Parse one 837 file (837P or 837I, 5010 or 4010); returns an error code (0 = read).
 
@@ -291,7 +299,7 @@ def parse_837_nb(
     gs_date = NULL
     seg = 0
     last_ne = 1
-    ntx = ncl = nli = ndx = npr = nfn = 0
+    ntx = ncl = nli = ndx = npr = nfn = nop = 0
     tx = cl = li = -1
     loop = LOOP_HEADER
     line_number = NULL32
@@ -491,6 +499,8 @@ def parse_837_nb(
                     _ctx_set(ctx, C_PAYER_NAME, eb_s[3], eb_e[3])
                     _ctx_set(ctx, C_PAYER_ID, eb_s[9], eb_e[9])
                 elif loop == LOOP_OTHER_PAYER and n_other > 0:
+                    set_span(op_s, O_PAYER_NAME, nop - 1, eb_s[3], eb_e[3])
+                    set_span(op_s, O_PAYER_ID, nop - 1, eb_s[9], eb_e[9])
                     if n_other <= MAX_OTHER_PAYERS:
                         others[n_other - 1, 0] = eb_s[9]
                         others[n_other - 1, 1] = eb_e[9]
@@ -533,6 +543,12 @@ def parse_837_nb(
                     others[n_other - 1, 2] = eb_s[1]
                     others[n_other - 1, 3] = eb_e[1]
                 other_first = npr
+                set_span(op_s, O_RESPONSIBILITY, nop, eb_s[1], eb_e[1])
+                set_span(op_s, O_FILING, nop, eb_s[9], eb_e[9])
+                set_number(op_i, OI_CLAIM, nop, cl)
+                set_number(op_i, OI_INDEX, nop, n_other)
+                set_number(op_i, OI_SEG, nop, seg)
+                nop += 1
             else:
                 return fail(err, E_UNEXPECTED_SEGMENT, seg, 0, pos, 10 + loop, 0, 0, 0)
         elif tag == REF:
@@ -772,4 +788,5 @@ def parse_837_nb(
     counts[Q_PRIOR] = npr
     counts[Q_FND] = nfn
     counts[Q_SEG] = seg
+    counts[Q_OTHER] = nop
     return E_OK
