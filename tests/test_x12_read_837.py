@@ -376,3 +376,19 @@ def test_dense_file_grows_its_arrays():
     assert c.claims.num_rows == 3000
     assert c.service_lines.num_rows == 3000
     assert sum(c.claims.column("charge_cents").to_pylist()) == 300_000
+
+
+def test_line_break_before_each_terminator_reads_the_same():
+    # "...\n~GS*..." layouts: the ISA's terminator is the line break, "~" leads each segment
+    data = envelope([PROFESSIONAL], term="\n~")
+    assert data.count(b"\n~") > 10
+    c, plain = read_837(data, salt="s"), read_837(FIXTURES["professional"], salt="s")
+    for name in ("claims", "service_lines", "diagnoses", "prior_adjudication", "findings"):
+        assert getattr(c, name).equals(getattr(plain, name)), name
+
+
+def test_non_ascii_delimiter_is_refused_at_the_isa():
+    data = FIXTURES["professional"].replace(b"*", b"\xe9")
+    with pytest.raises(X12Error, match="ASCII") as info:
+        read_837(data)
+    assert (info.value.segment_number, info.value.segment_id) == (1, "ISA")

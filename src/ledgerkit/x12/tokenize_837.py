@@ -15,7 +15,7 @@ from ledgerkit._kernels.x12 import layout as k
 from ledgerkit._kernels.x12 import layout_837 as m
 from ledgerkit._kernels.x12.parse_837 import parse_837_nb
 from ledgerkit.x12.errors import X12Error
-from ledgerkit.x12.tokenize import sniff_delimiters
+from ledgerkit.x12.tokenize import delimiter_error, sniff_delimiters
 
 __all__ = ["parse", "segment_name", "KNOWN_SEGMENTS", "FINDING_CODES_837"]
 
@@ -143,6 +143,8 @@ def _error(buf, file, err) -> X12Error:
             "digits, ISA13 9 digits, ISA12 5 characters) followed by the component "
             "separator and the segment terminator",
         )  # fmt: skip
+    if code == k.E_DELIMITER:
+        return delimiter_error(file, seg, elem, a, b)
     if code == k.E_SEGMENT_ID:
         return X12Error(
             file, seg, None, 0,

@@ -25,8 +25,12 @@ from ledgerkit._kernels.x12.fields import (
     trim_right,
 )
 from ledgerkit._kernels.x12.layout import (
+    D_COMPONENT,
+    D_ELEMENT,
+    D_REPETITION,
     DATE_BIAS,
     E_BAD_ISA,
+    E_DELIMITER,
     E_EMPTY,
     E_GE_CONTROL,
     E_GE_COUNT,
@@ -52,6 +56,7 @@ from ledgerkit._kernels.x12.layout import (
     GE,
     GS,
     IEA,
+    ISA_OUT,
     MAXE,
     NULL,
     NULL32,
@@ -284,7 +289,7 @@ def parse_837_nb(
     eb_s = np.zeros(MAXE + 1, np.int64)
     eb_e = np.zeros(MAXE + 1, np.int64)
     cb = np.zeros(16, np.int64)
-    isa = np.zeros(6, np.int64)
+    isa = np.zeros(ISA_OUT, np.int64)
     env_sp = np.zeros(16, np.int64)  # isa sender, receiver, control, gs control, version (s, e)
     ctx = np.zeros(2 * N_CS, np.int64)
     others = np.zeros((MAX_OTHER_PAYERS, 4), np.int64)  # payer id (s, e), SBR01 (s, e)
@@ -293,6 +298,7 @@ def parse_837_nb(
     esep = d_esep
     comp = d_comp
     t1, t2 = terminators(d_term)
+    lead = -1  # a byte before every segment id (a line break before each "~"), or -1
     env = 0
     no_env = False
     n_isa = isa_gs = isa_seg = gs_st = gs_seg = st_count = st_seg = st_pos = 0
@@ -313,6 +319,8 @@ def parse_837_nb(
     dirty = MAXE + 1
     while True:
         p = skip_ws(buf, p, n)
+        if lead >= 0 and p < n and buf[p] == lead:
+            p = skip_ws(buf, p + 1, n)
         if p >= n:
             break
         seg += 1
@@ -322,6 +330,15 @@ def parse_837_nb(
                 if env != 0 or no_env:
                     return fail(err, E_UNEXPECTED_SEGMENT, seg, 0, p, env, 0, 0, 0)
                 bad = parse_isa(buf, p, n, eb_s, eb_e, isa)
+                if bad < 0:  # a delimiter that is not one ASCII byte: a = its byte, b = it
+                    at = eb_e[16]
+                    if bad == -D_ELEMENT:
+                        at = p + 3
+                    elif bad == -D_REPETITION:
+                        at = eb_s[11]
+                    elif bad == -D_COMPONENT:
+                        at = eb_e[16] - 1
+                    return fail(err, E_DELIMITER, seg, -bad, p, at - p + 1, buf[at], 0, 0)
                 if bad != 0:
                     return fail(err, E_BAD_ISA, seg, bad, p, 0, 0, 0, 0)
                 if isa[5] != 0:
@@ -329,6 +346,7 @@ def parse_837_nb(
                 esep = isa[0]
                 comp = isa[2]
                 t1, t2 = terminators(isa[3])
+                lead = isa[6]
                 env_sp[0], env_sp[1] = eb_s[6], trim_right(buf, eb_s[6], eb_e[6])
                 env_sp[2], env_sp[3] = eb_s[8], trim_right(buf, eb_s[8], eb_e[8])
                 env_sp[4], env_sp[5] = eb_s[13], eb_e[13]
