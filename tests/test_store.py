@@ -183,33 +183,41 @@ def test_two_writers_one_commit_one_clear_error(tmp_path, case):
     _, base, r = case
     store = _store(tmp_path, base)
     n = r.claims.num_rows
-    hook = {"LEDGERKIT_STORE_TEST_HOOK": "sleep:before_commit:3"}
-    env = dict(os.environ, **hook)
-    procs = [
-        subprocess.Popen(
+    # Writer A pauses before its commit, holding the lock, until writer B has given
+    # up: deterministic however slowly either process starts on a busy machine.
+    pause = tmp_path / "pause"
+    pause.mkdir()
+    hooks = ({"LEDGERKIT_STORE_TEST_HOOK": f"wait:before_commit:{pause}"}, {})
+
+    def start(name, lo, hi, hook):
+        return subprocess.Popen(
             [sys.executable, "-c", textwrap.dedent(_script(store.path, name, lo, hi))],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=env,
+            env=dict(os.environ, **hook),
         )
-        for name, lo, hi in (("writer A", 0, n // 2), ("writer B", n // 2, n))
-    ]
-    outs = [p.communicate(timeout=TIMEOUT) for p in procs]
-    codes = sorted(p.returncode for p in procs)
+
+    writer_a = start("writer A", 0, n // 2, hooks[0])
+    deadline = time.monotonic() + TIMEOUT
+    while not (pause / "reached").exists():
+        assert writer_a.poll() is None, writer_a.communicate()
+        assert time.monotonic() < deadline, "writer A never reached its commit"
+        time.sleep(0.05)
+    writer_b = start("writer B", n // 2, n, hooks[1])
+    out_b = writer_b.communicate(timeout=TIMEOUT)
+    (pause / "release").touch()
+    out_a = writer_a.communicate(timeout=TIMEOUT)
+    procs, outs = [writer_a, writer_b], [out_a, out_b]
+    codes = [p.returncode for p in procs]
     assert codes == [0, 3], outs
-    loser = [o for p, o in zip(procs, outs, strict=True) if p.returncode == 3][0][0]
+    loser = out_b[0]
     assert "another writer (pid " in loser and "nothing of this post was written" in loser
     reopened = LedgerStore(store.path)
     assert reopened.version == 1
-    winner = reopened.history()["actor"].to_pylist()[-1]
-    assert winner in ("writer A", "writer B")
-    lo, hi = (0, n // 2) if winner == "writer A" else (n // 2, n)
-    expected = lk.post(base, subset(r, list(range(lo, hi)))) if hasattr(lk, "post") else None
-    if expected is None:
-        from ledgerkit.posting.engine import post
-
-        expected = post(base, subset(r, list(range(lo, hi))))
+    assert reopened.history()["actor"].to_pylist()[-1] == "writer A"
+    lo, hi = 0, n // 2
+    expected = lk.post(base, subset(r, list(range(lo, hi))))
     got = reopened.ledger()
     assert got.entries.num_rows == expected.ledger.entries.num_rows
     assert lk.balances(got).equals(lk.balances(expected.ledger))

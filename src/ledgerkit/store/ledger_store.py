@@ -128,7 +128,9 @@ DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)
 META = ("_commit", "_version", "_row")
 COMMITS_FILES_BEFORE_COMPACTION = 100
 LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
-_TEST_HOOK = "LEDGERKIT_STORE_TEST_HOOK"  # tests only: "kill:<point>" or "sleep:<point>:<s>"
+# tests only: "kill:<point>", "sleep:<point>:<s>", or "wait:<point>:<folder>" (create
+# <folder>/reached, then wait for <folder>/release: a pause another process ends)
+_TEST_HOOK = "LEDGERKIT_STORE_TEST_HOOK"
 # Points a change passes: "begin" (lock held, base read), "after_<table>" after each
 # table's append, "before_commit" before the commits row.
 
@@ -163,6 +165,12 @@ def _hook(point: str, store: LedgerStore | None = None) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
     elif parts[0] == "sleep":
         time.sleep(float(parts[2]))
+    elif parts[0] == "wait":
+        folder = Path(":".join(parts[2:]))
+        (folder / "reached").touch()
+        deadline = time.monotonic() + 600
+        while not (folder / "release").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def _delta_types(table: pa.Table) -> pa.Table:
