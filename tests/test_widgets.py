@@ -302,6 +302,26 @@ def test_posting_review_actions_reach_the_store(store):
     after = lk.balances(store.ledger(), level="encounter")
     after = after.filter(pc.equal(after["encounter_id"], enc))["balance"][0].as_py()
     assert before == after
+    # adjust within the cap: an unbalanced remit was never posted, so its encounter's
+    # payer still owes the line, and writing off one dollar of it is committed
+    review.table.filters["reason_code"].value = "unbalanced_remit"
+    review.table.select(0)
+    enc = review.table.selected["encounter_id"]
+    lines = lk.balances(store.ledger(), level="procedure")
+    lines = lines.filter(pc.equal(lines["encounter_id"], enc))
+    line = next(x["line"] for x in lines.to_pylist() if x["payer_balance"] >= 100)
+    review.adjust_line.value = line
+    review.adjust_amount.value = 1.0
+    review.adjust_kind.value = "write_off"
+    review.note.value = "small remainder"
+    review.buttons["adjust"].click()
+    assert f"write_off $1.00 on {enc} line {line}" in review.status.value
+    assert store.version == version + 1
+    now = lk.balances(store.ledger(), level="procedure")
+    now = now.filter(pc.and_(pc.equal(now["encounter_id"], enc), pc.equal(now["line"], line)))
+    was = next(x for x in lines.to_pylist() if x["line"] == line)
+    assert now["balance"][0].as_py() == was["balance"] - 100
+    assert now["written_off"][0].as_py() == was["written_off"] + 100
 
 
 def test_apply_action_errors(store):
