@@ -219,7 +219,7 @@ def _d_tuner_ledger():
     )
 
 
-def test_tuner_totals_are_the_dry_run_of_the_whole_tuned_set():
+def test_finding_6_tuner_totals_are_the_dry_run_of_the_whole_tuned_set():
     """Finding 6: a 97110 payer-balance write-off runs first and the small-balance rule
     is tuned to $5.00. First match wins: E2 loses its $3.00 payer balance to the first
     rule and keeps its $2.00 PR, so the set writes off $4.00 + $3.00 = $7.00 and closes
@@ -285,7 +285,7 @@ def _d_denials_ledger(last_day):
     return build(encounters, procedures, entries, PAYERS)
 
 
-def test_root_cause_trend_runs_to_the_ledger_end():
+def test_finding_7_root_cause_trend_runs_to_the_ledger_end():
     """Finding 7: denials $100 Jan, $200 Feb, $300 Mar, none Apr-May, ledger to May 31
     -> [100, 200, 300, 0, 0] dollars, declining (slope of the last 3 months -$150)."""
     import datetime as dt
