@@ -53,6 +53,7 @@ _LAZY_NAMES = {
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",
     "worklist": "ledgerkit.analytics.worklist",
+    "work_items": "ledgerkit.analytics.work_items",
     "root_causes": "ledgerkit.analytics.rootcause",
     "secondary_adjustments": "ledgerkit.analytics.secondary",
     "CarcCatalog": "ledgerkit.core.catalog",

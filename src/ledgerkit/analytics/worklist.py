@@ -37,6 +37,13 @@ likelihood
     with ``n`` denied lines and ``k`` recovered lines for payer x CARC, ``m``
     = ``prior_weight`` and ``p_category`` the category's rate (itself
     smoothed toward the overall rate the same way).
+work (given a store or work events)
+    ``owner``, ``status``, ``follow_up``, ``last_event``, ``last_event_at``,
+    ``last_actor``, ``appeal_level``, ``outcome`` and ``recovered_cents`` of the
+    encounter's work item (:func:`ledgerkit.work_items`; the item naming the
+    row's line and CARC first), and the filters ``owner``, ``status`` and
+    ``due_by`` ("my items due this week": ``owner="ana", due_by=friday``).
+    ``rank`` stays the row's rank in the whole worklist.
 priority
     ``w_value * value + w_deadline * urgency + w_likelihood * likelihood``
     where ``value = log1p(at stake $) / log1p(largest at stake $)``,
@@ -52,6 +59,7 @@ import pyarrow.compute as pc
 
 from ledgerkit.analytics.classify import WORKLIST_CLASSES, classify
 from ledgerkit.analytics.facts import NO_DAY, Dims, group_sums, today_day
+from ledgerkit.analytics.work_items import filter_work, join_work, work_items
 from ledgerkit.core.arrow import bool_array, codes_in, dates_of, day_numbers, numpy_array
 from ledgerkit.core.catalog import ACTIONS, CATEGORIES
 from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
@@ -103,12 +111,17 @@ def worklist(
     prior_weight: float = 10.0,
     policy=None,
     catalog=None,
+    work=None,
+    owner=None,
+    status=None,
+    due_by=None,
 ) -> pa.Table:
     """The prioritised denial worklist, one explainable row per encounter.
 
     Parameters
     ----------
-    ledger : Ledger
+    ledger : Ledger or LedgerStore
+        A store gives its latest ledger and its work events (``work``).
     today : date or str, optional
         Default: the last posting day in the ledger.
     weights : dict, optional
@@ -118,6 +131,13 @@ def worklist(
         Deadlines further than this are not urgent (urgency 0 at the horizon).
     prior_weight : float
         ``m`` in the likelihood smoothing (pseudo-claims at the category rate).
+    work : LedgerStore or pyarrow.Table, optional
+        Work events (or a store holding them): adds the work columns.
+    owner, status : str or list of str, optional
+        Keep the rows of these owners / statuses (``new``: nothing recorded).
+    due_by : date or str, optional
+        Keep the open rows (not resolved or written off) whose follow-up date
+        is on or before this day.
 
     Returns
     -------
@@ -128,13 +148,15 @@ def worklist(
         ``denial_date``, ``deadline_kind``, ``deadline``, ``days_left``,
         ``expired``, ``history_denied``, ``history_overturned``,
         ``likelihood``, ``value_score``, ``urgency_score``, ``priority`` and
-        ``why`` (the row in words). Sorted by priority (high first), then
+        ``why`` (the row in words); with ``work``, the work columns (module
+        notes). Sorted by priority (high first), then
         at-stake dollars, days left and ledger order.
 
     Raises
     ------
     ValueError
-        An unknown weight name or a negative weight.
+        An unknown weight name or a negative weight, an unknown status, or a
+        filter without ``work``.
 
     Examples
     --------
@@ -143,6 +165,12 @@ def worklist(
     >>> wl["priority"].to_pylist() == sorted(wl["priority"].to_pylist(), reverse=True)
     True
     """
+    if work is None and hasattr(ledger, "work_events"):
+        work = ledger
+    if hasattr(ledger, "work_events"):
+        ledger = ledger.ledger()
+    if work is None and (owner, status, due_by) != (None, None, None):
+        raise ValueError("owner, status and due_by filter on work items: give work=store")
     w = dict(DEFAULT_WEIGHTS)
     for name, value in (weights or {}).items():
         if name not in DEFAULT_WEIGHTS:
@@ -271,7 +299,11 @@ def worklist(
         "priority": pa.array(priority[order]),
     }
     out["why"] = _why(out)
-    return pa.table(out)
+    table = pa.table(out)
+    if work is None:
+        return table
+    table = join_work(table, work_items(work))
+    return filter_work(table, owner=owner, status=status, due_by=due_by)
 
 
 def _next_actions(catalog, carcs: pa.ChunkedArray, groups: pa.ChunkedArray) -> np.ndarray:

@@ -15,6 +15,8 @@ directly::
     STORE/remit_remarks               their remark codes (LQ, MOA, MIA)
     STORE/remit_provider_adjustments  provider-level adjustments (PLB) of the payments
     STORE/decisions                   every posting decision and review action
+    STORE/work_events                 what people do about denials (``record_work``):
+                                      assign, status, follow-up, note, appeal, outcome
 
 How a change stays atomic across tables
 ---------------------------------------
@@ -74,7 +76,12 @@ every open reads whole, is compacted on its own every
 ``COMMITS_FILES_BEFORE_COMPACTION`` commits.
 
 The schema version is recorded in every ``commits`` row and commit's metadata;
-a store written by another schema version is refused.
+a store written by a newer schema version is refused. Schema 3 added
+``work_events``, whose Delta version a ``commits`` row names in its own column
+``work_events_version`` (a store of schema 2 has neither: it opens as one with
+no work events, and its first change adds the table and the column, so an
+older ledgerkit, which would not record that version, refuses the store from
+then on).
 
 Tables are read with ``pyarrow.parquet`` over ``DeltaTable.file_uris()`` (not
 ``to_pyarrow_table()``, which can abort the process at exit with some
@@ -100,6 +107,7 @@ import pyarrow.parquet as pq
 from ledgerkit.core.arrow import encode, numpy_array, utc_timestamp
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import TIMESTAMP, arrow_schema
+from ledgerkit.core.work_events import WORK_EVENTS_SCHEMA, work_event_rows
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten
 from ledgerkit.posting.engine import (
@@ -121,10 +129,13 @@ from ledgerkit.store.remits import REMIT_TABLES, remit_rows, remit_schemas, to_r
 
 __all__ = ["LedgerStore", "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+OLDEST_SCHEMA_READ = 2  # schema 2 stores open as stores without work events
 APP_ID = "ledgerkit"
 LEDGER_TABLES = ("encounters", "procedures", "payers", "entries")
-DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)
+DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)  # versions in table_versions
+WORK_TABLE = "work_events"  # its version in the commits column work_events_version
+STORE_TABLES = DATA_TABLES + (WORK_TABLE,)
 META = ("_commit", "_version", "_row")
 COMMITS_FILES_BEFORE_COMPACTION = 100
 LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
@@ -146,6 +157,7 @@ COMMITS_SCHEMA = pa.schema(
         pa.field("n_entries", pa.int64(), False),
         pa.field("n_decisions", pa.int64(), False),
         pa.field("table_versions", pa.struct([pa.field(n, pa.int64()) for n in DATA_TABLES])),
+        pa.field("work_events_version", pa.int64()),  # null: no work_events table yet (0)
     ]
 )
 
@@ -193,6 +205,7 @@ def _schemas() -> dict:
     out = {name: _delta_types(arrow_schema(name).empty_table()).schema for name in LEDGER_TABLES}
     out.update(remit_schemas())
     out["decisions"] = DECISIONS_SCHEMA
+    out[WORK_TABLE] = WORK_EVENTS_SCHEMA
     meta = [pa.field("_commit", pa.string()), pa.field("_version", pa.int64()),
             pa.field("_row", pa.int64())]  # fmt: skip
     return {k: pa.schema([f.with_nullable(True) for f in v] + meta) for k, v in out.items()}
@@ -264,7 +277,7 @@ class LedgerStore:
                 f"{self.path}: written with store schema {newest}, newer than this ledgerkit "
                 f"reads ({SCHEMA_VERSION}); upgrade ledgerkit"
             )
-        if newest < SCHEMA_VERSION:
+        if newest < OLDEST_SCHEMA_READ:
             raise LedgerError(
                 f"{self.path}: written with store schema {newest} by an earlier ledgerkit; "
                 f"this one reads schema {SCHEMA_VERSION}. Create a new store from the old "
@@ -288,12 +301,12 @@ class LedgerStore:
         commit_id = uuid.uuid4().hex
         schemas = _schemas()
         unfinished = f"no store was created; remove the folder {path} and retry"
-        for name in DATA_TABLES:
+        for name in STORE_TABLES:
             data = getattr(ledger, name) if name in LEDGER_TABLES else None
             table = _with_meta(data, schemas[name], commit_id, 0)
             with faults_as_errors(path, name, "create", unfinished):
                 write_deltalake(str(path / name), table, mode="error")
-        versions = dict.fromkeys(DATA_TABLES, 0)
+        versions = dict.fromkeys(STORE_TABLES, 0)
         row = _commit_row(
             0, commit_id, "create", actor, note, ledger.entries.num_rows, 0, versions
         )
@@ -343,8 +356,11 @@ class LedgerStore:
         """
         v = self._resolve(as_of)
         hist = self.history()
-        row = hist.filter(pc.equal(hist["version"], v))["table_versions"][0].as_py()
-        return {name: int(row[name]) for name in DATA_TABLES}
+        row = hist.filter(pc.equal(hist["version"], v)).slice(0, 1).to_pylist()[0]
+        versions = {name: int(row["table_versions"][name]) for name in DATA_TABLES}
+        # a version written before the table existed names none: the empty version 0
+        versions[WORK_TABLE] = int(row["work_events_version"] or 0)
+        return versions
 
     def _resolve(self, as_of) -> int:
         hist = self.history()
@@ -369,6 +385,8 @@ class LedgerStore:
         if snap is not None and snap.version == version and name in snap.tables:
             return snap.tables[name]
         at = self.table_versions(version)[name]
+        if at == 0 and not _exists(self.path / name):  # a store from before the table
+            return pa.schema([f for f in _read_schema(name) if f.name not in META]).empty_table()
         outcome = (f"nothing of this {self._changing} was written" if self._changing
                    else "the store was not changed")  # fmt: skip
         with faults_as_errors(self.path, name, "read", outcome):
@@ -424,6 +442,7 @@ class LedgerStore:
         from deltalake import DeltaTable
 
         with WriterLock(self.path, operation, wait_s=LOCK_WAIT_S):
+            self._upgrade(operation)
             # Its own DeltaTable: the snapshot the commit is checked against must not
             # move when reads during the change refresh self._commits.
             with faults_as_errors(self.path, "commits", "read", f"nothing of this {operation} "
@@ -438,6 +457,30 @@ class LedgerStore:
                 yield base
             finally:
                 self._changing = None
+
+    def _upgrade(self, operation: str) -> None:
+        """Bring a schema-2 store to schema 3 (lock held): add the commits column
+        ``work_events_version`` and an empty ``work_events`` table (its version 0,
+        what every earlier store version reads). Both steps are idempotent: a
+        writer killed in between leaves a store that opens and upgrades again."""
+        from deltalake import CommitProperties, DeltaTable, write_deltalake
+        from deltalake.schema import Field, PrimitiveType
+
+        outcome = f"nothing of this {operation} was written"
+        with faults_as_errors(self.path, "commits", "upgrade", outcome):
+            commits = DeltaTable(str(self.path / "commits"))
+            if "work_events_version" not in [f.name for f in commits.schema().fields]:
+                commits.alter.add_columns(
+                    [Field("work_events_version", PrimitiveType("long"), nullable=True)],
+                    commit_properties=CommitProperties(
+                        custom_metadata=_commit_meta("upgrade", APP_ID, "work events")
+                    ),
+                )
+        path = self.path / WORK_TABLE
+        if not _exists(path):
+            with faults_as_errors(self.path, WORK_TABLE, "create", outcome):
+                empty = _with_meta(None, _schemas()[WORK_TABLE], "upgrade", 0)
+                write_deltalake(str(path), empty, mode="error")
 
     def _delta(self, name: str):
         """The DeltaTable of a data table at its latest version (kept, refreshed)."""
@@ -461,7 +504,9 @@ class LedgerStore:
         version = self.version
         recorded = self.table_versions(version)
         rolled = []
-        for name in DATA_TABLES:
+        for name in STORE_TABLES:
+            if not _exists(self.path / name):
+                continue  # work_events in a store from before it: added by the next change
             outcome = f"nothing of this {operation} was written"
             with faults_as_errors(self.path, name, "roll back", outcome):
                 table = self._delta(name)
@@ -695,6 +740,58 @@ class LedgerStore:
             )  # fmt: skip
         return new
 
+    def record_work(self, events, *, actor: str, note: str, at=None) -> pa.Table:
+        """Commit work events (assign, status, follow-up, note, appeal, outcome).
+
+        Parameters
+        ----------
+        events : dict, list of dict, pyarrow.Table or pandas.DataFrame
+            One event per row (see :mod:`ledgerkit.core.work_events`): ``kind``,
+            ``encounter_id``, optionally ``line``, ``carc``, ``at`` and the fields
+            of the kind. Validated against the store's latest ledger.
+        actor, note : str
+            Who records them and why (both required).
+        at : datetime, optional
+            The recording time (default now): the ``at`` of rows without one.
+
+        Returns
+        -------
+        pyarrow.Table
+            The rows committed (with their ``event_id`` and ``actor``).
+
+        Raises
+        ------
+        LedgerError
+            A bad row (naming the row and field), no actor or note, or any of
+            the store's write failures; then nothing is committed.
+
+        Examples
+        --------
+        >>> import tempfile, ledgerkit as lk
+        >>> from ledgerkit.store import LedgerStore
+        >>> store = LedgerStore.create(tempfile.mkdtemp() + "/s", lk.synth.generate(5, seed=1),
+        ...                            actor="setup")
+        >>> enc = store.ledger().encounters["encounter_id"][0].as_py()
+        >>> rows = store.record_work({"kind": "assign", "encounter_id": enc, "owner": "ana"},
+        ...                          actor="ana", note="mine")
+        >>> store.work_events()["owner"].to_pylist()
+        ['ana']
+        """
+        _require_actor(actor)
+        if not note or not str(note).strip():
+            raise LedgerError("record_work: a note (why) is required, as for every change")
+        with self._writing("record_work") as base:
+            rows = work_event_rows(events, self.ledger(base.version), actor=actor, now=at)
+            ledger = self._cached_ledger(base.version)
+            self._commit(base, {WORK_TABLE: rows}, "record_work", actor, note, 0, 0,
+                         ledger=ledger)  # fmt: skip
+        return rows
+
+    def work_events(self, as_of=None) -> pa.Table:
+        """Every work event committed up to a store version (or time), in commit order
+        (fold them with :func:`ledgerkit.work_items`)."""
+        return self._table(WORK_TABLE, self._resolve(as_of))
+
     def compact(self, *, actor: str, note: str | None = None) -> int:
         """Rewrite every table's small files (one or more per commit) into few large ones.
 
@@ -711,7 +808,7 @@ class LedgerStore:
             versions = dict(base.table_versions)
             compact_id = uuid.uuid4().hex
             meta = {**_commit_meta("compact", actor, note), COMMIT_ID_KEY: compact_id}
-            for name in DATA_TABLES:
+            for name in STORE_TABLES:
                 with faults_as_errors(self.path, name, "compact", _uncommitted("compact")):
                     table = self._delta(name)
                     if len(table.file_uris()) <= 1:
@@ -787,11 +884,16 @@ def _commit_row(version, commit_id, operation, actor, note, n_entries, n_decisio
                 "schema_version": SCHEMA_VERSION,
                 "n_entries": int(n_entries),
                 "n_decisions": int(n_decisions),
-                "table_versions": {k: int(v) for k, v in table_versions.items()},
+                "table_versions": {k: int(table_versions[k]) for k in DATA_TABLES},
+                "work_events_version": int(table_versions.get(WORK_TABLE, 0)),
             }
         ],
         schema=COMMITS_SCHEMA,
     )
+
+
+def _exists(table_path: Path) -> bool:
+    return (table_path / "_delta_log").is_dir()
 
 
 def _with_meta(data, schema: pa.Schema, commit_id: str, version: int) -> pa.Table:
