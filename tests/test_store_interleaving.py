@@ -34,7 +34,7 @@ from posting_data import split, subset
 import ledgerkit as lk
 from ledgerkit.errors import LedgerError
 from ledgerkit.store import ledger_store
-from ledgerkit.store.ledger_store import DATA_TABLES, LEDGER_TABLES, LedgerStore
+from ledgerkit.store.ledger_store import LEDGER_TABLES, STORE_TABLES, LedgerStore
 
 STEP_TIMEOUT_S = 60  # a stalled writer fails the test instead of hanging it
 TEMPLATE_VERSIONS = 2  # the template store's versions (create, one post)
@@ -107,10 +107,19 @@ def template(tmp_path_factory):
         )
     )
     negated, spare = others["entry_id"][0].as_py(), others["entry_id"][1].as_py()
+    worked = others["encounter_id"][0].as_py()
+    at = "2026-11-30T12:00"  # fixed, so that runs compare equal
+
+    def work(owner):
+        event = {"kind": "assign", "encounter_id": worked, "owner": owner, "at": at}
+        return lambda s: s.record_work(event, actor=f"writer work_{owner}", note="mine", at=at)
+
     changes = {
         "post": lambda s: s.post(subset(r, [0]), actor="writer post", note="remit 0"),
         "negate": lambda s: s.negate([negated], actor="writer negate", note="a correction"),
         "archive": lambda s: s.archive(stored_remit, actor="writer archive", note="done"),
+        "work_ana": work("ana"),
+        "work_bo": work("bo"),
         # after the two writers: one more change commits on top
         "later": lambda s: s.negate([spare], actor="later", note="the store goes on"),
     }
@@ -122,6 +131,8 @@ PAIRS = {
     "shared_table": ("post", "negate"),
     # no table in common: only the commit point can tell them apart
     "disjoint_tables": ("negate", "archive"),
+    # two work-event writers (issue #16): the work_events table shared
+    "work_events": ("work_ana", "work_bo"),
 }
 
 
@@ -143,8 +154,10 @@ def _outside_tables(path) -> tuple[list, dict]:
     for v, row in enumerate(history):
         if v < TEMPLATE_VERSIONS - 1:
             continue  # the template's own versions: the same in every run
-        for name in DATA_TABLES:
-            t = pl.read_delta(str(path / name), version=row["table_versions"][name]).to_arrow()
+        for name in STORE_TABLES:
+            at = (row["work_events_version"] if name == "work_events"
+                  else row["table_versions"][name])  # fmt: skip
+            t = pl.read_delta(str(path / name), version=at).to_arrow()
             # no store version holds a row of a change that had not committed by then
             foreign = set(t["_commit"].to_pylist()) - set(ids[: v + 1])
             assert not foreign, f"store version {v}, table {name}: rows of {foreign}"
@@ -157,8 +170,9 @@ def _outside_tables(path) -> tuple[list, dict]:
 def _comparable(t: pa.Table) -> pa.Table:
     """A table without what differs between identical runs (times, commit ids) and
     with plain (not dictionary-encoded) columns."""
+    random = ("_commit", "event_id")  # commit and work event ids
     keep = [f.name for f in t.schema
-            if f.name != "_commit" and not pa.types.is_timestamp(f.type)]  # fmt: skip
+            if f.name not in random and not pa.types.is_timestamp(f.type)]  # fmt: skip
     t = t.select(keep)
     cols = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in t.columns]
     cols = [c.cast(pa.string()) if pa.types.is_large_string(c.type)
@@ -171,7 +185,7 @@ def _store_tables(store: LedgerStore) -> dict:
     v = store.version
     ledger = store.ledger()
     out = {name: getattr(ledger, name) for name in LEDGER_TABLES}
-    for name in DATA_TABLES:
+    for name in STORE_TABLES:
         if name not in LEDGER_TABLES:
             out[name] = store._table(name, v)
     return {name: _comparable(t) for name, t in out.items()}
@@ -222,7 +236,7 @@ def test_every_interleaving_of_two_writers_commits_exactly_what_it_says(
 
     outcomes, verified = set(), set()
     orderings = list(_orderings(steps[names[0]], steps[names[1]]))
-    assert len(orderings) == {"shared_table": 120, "disjoint_tables": 20}[pair]
+    assert len(orderings) == {"shared_table": 120, "disjoint_tables": 20, "work_events": 20}[pair]
     for n, ordering in enumerate(orderings):
         label = "".join("AB"[i] for i in ordering)
         path = _copy(template_path, tmp_path, f"run-{n}")
@@ -253,7 +267,7 @@ def test_every_interleaving_of_two_writers_commits_exactly_what_it_says(
             label
         )
         want = expected[tuple(actors)]
-        for name in DATA_TABLES:
+        for name in STORE_TABLES:
             assert tables[name].equals(want[name]), (label, name)
         # the store's view: each writer's own store object, and a fresh open
         fresh = LedgerStore(path)  # rolls the refused writer's rows back
@@ -264,7 +278,7 @@ def test_every_interleaving_of_two_writers_commits_exactly_what_it_says(
         versions = fresh.table_versions()
         from deltalake import DeltaTable
 
-        for name in DATA_TABLES:
+        for name in STORE_TABLES:
             latest = set(DeltaTable(str(path / name)).file_uris())
             assert latest == set(DeltaTable(str(path / name), version=versions[name]).file_uris())
         # and the store goes on: one more change commits on top

@@ -50,6 +50,7 @@ def reference_fold(events: list, as_of=None) -> list:
             "encounter_id": key[0], "line": key[1], "carc": key[2], "status": "new",
             "owner": None, "follow_up": None, "appeal_level": None, "appeal_method": None,
             "appeal_filed": None, "appeals": 0, "outcome": None, "recovered_cents": 0,
+            "outcome_source": None, "paid_after_appeal_cents": 0,
             "opened_at": None, "last_event_at": None, "last_event": None, "last_actor": None,
             "events": 0,
         }  # fmt: skip
@@ -72,6 +73,7 @@ def reference_fold(events: list, as_of=None) -> list:
             elif kind == "outcome":
                 s["outcome"] = e["outcome"]
                 s["recovered_cents"] = e["outcome_cents"]
+                s["outcome_source"] = "person"
                 if e["outcome"] == "overturned":
                     s["status"] = "resolved"
             if s["opened_at"] is None:
@@ -324,3 +326,91 @@ def test_worklist_filters_need_work_and_known_statuses(worked):
         lk.worklist(store.ledger(), owner="ana")
     with pytest.raises(ValueError, match="status: use one of"):
         lk.worklist(store, status="done")
+
+
+# ----------------------------------------------------------------------------- money
+@pytest.fixture(scope="module")
+def denied_line():
+    """A synthetic ledger and one denied line with a payer balance: (ledger, row, owed)."""
+    ledger = lk.synth.generate(300, seed=11)
+    procs = lk.balances(ledger)
+    owed = {(r["encounter_id"], r["line"]): r["payer_balance"] for r in procs.to_pylist()}
+    for row in lk.worklist(ledger).to_pylist():
+        if row["class"] == "DENIAL" and owed[(row["encounter_id"], row["line"])] > 1000:
+            return ledger, row, owed[(row["encounter_id"], row["line"])]
+    raise AssertionError("no denied line in the sample")
+
+
+def _pay(ledger, row, cents, hours, payer_seq=None):
+    entry = {"encounter_id": [row["encounter_id"]], "line": [row["line"]],
+             "payer_seq": [row["payer_seq"] if payer_seq is None else payer_seq],
+             "kind": ["payment"], "amount_cents": [cents]}  # fmt: skip
+    return ledger.append(pa.table(entry), at=_at(hours))
+
+
+def test_payments_after_an_appeal_are_its_recovered_cents(denied_line):
+    ledger, row, owed = denied_line
+    item = {"encounter_id": row["encounter_id"], "line": row["line"], "carc": row["carc"],
+            "actor": "ana"}  # fmt: skip
+    events = [{**item, "at": _at(10), "kind": "appeal", "appeal_level": "1",
+               "appeal_method": "portal", "appeal_filed": _at(10).date()}]  # fmt: skip
+
+    def state(ledger, evs=events, as_of=None):
+        got = lk.work_items(evs, as_of=as_of, ledger=ledger).to_pylist()
+        assert len(got) == 1
+        g = got[0]
+        return g["status"], g["outcome"], g["outcome_source"], g["recovered_cents"], g[
+            "paid_after_appeal_cents"]  # fmt: skip
+
+    # $10.00 paid before the appeal and $3.00 by the patient after it: not the appeal's
+    before = _pay(ledger, row, 1000, 5)
+    patient = _pay(before, row, 300, 20, payer_seq=0)
+    assert state(patient) == ("appealed", None, None, 0, 0)
+    # part of the rest paid after it: a partial overturn
+    part = _pay(patient, row, 2000, 30)
+    assert state(part) == ("appealed", "partial", "payments", 2000, 2000)
+    # the payer pays the rest: overturned, resolved; the patient's $3.00 counts toward
+    # the balance, not the recovery
+    rest = owed - 1000 - 2000 - 300
+    full = _pay(part, row, rest, 40)
+    assert state(full) == ("resolved", "overturned", "payments", 2000 + rest, 2000 + rest)
+    # as of before the last payment, it was partial
+    assert state(full, as_of=_at(35)) == ("appealed", "partial", "payments", 2000, 2000)
+    # a reversal of the first post-appeal payment and a repost: the difference counts
+    paid_id = part.entries["entry_id"][-1].as_py()
+    reversed_ = full.negate([paid_id], actor="era", note="reversal", at=_at(50))
+    reposted = _pay(reversed_, row, 1500, 51)
+    assert state(reposted) == ("appealed", "partial", "payments", 1500 + rest, 1500 + rest)
+    # a person overrides the link: an outcome recorded after the appeal wins
+    override = [*events, {**item, "at": _at(60), "kind": "outcome", "outcome": "partial",
+                          "outcome_cents": 1234}]  # fmt: skip
+    assert state(reposted, override) == ("appealed", "partial", "person", 1234, 1500 + rest)
+    # ...and a person's status after the payment that cleared it stands
+    reopened = [*events, {**item, "at": _at(45), "kind": "status", "status": "in_progress"}]
+    assert state(full, reopened)[0] == "in_progress"
+    assert state(full, [*events, {**item, "at": _at(39), "kind": "status",
+                                  "status": "waiting_payer"}])[0] == "resolved"  # fmt: skip
+    # a second appeal starts over: only payments after it count
+    again = [*events, {**item, "at": _at(45), "kind": "appeal", "appeal_level": "2",
+                       "appeal_method": "mail", "appeal_filed": _at(45).date()}]  # fmt: skip
+    assert state(full, again) == ("appealed", None, None, 0, 0)
+
+
+def test_resubmission_links_and_the_store_uses_its_ledger(tmp_path, denied_line):
+    ledger, row, owed = denied_line
+    store = LedgerStore.create(tmp_path / "s", ledger, actor="setup", note="load")
+    item = {"encounter_id": row["encounter_id"], "line": row["line"]}
+    store.record_work({**item, "kind": "status", "status": "resubmitted", "at": _at(10)},
+                      actor="ana", note="corrected claim sent", at=_at(11))  # fmt: skip
+    store.append(_pay(store.ledger(), row, owed, 20), actor="era", note="paid on resubmission")
+    got = lk.work_items(store).to_pylist()[0]
+    assert (got["status"], got["outcome"], got["recovered_cents"]) == ("resolved", "overturned",
+                                                                       owed)  # fmt: skip
+    # the line is paid; the encounter stays on the worklist for its other denied line,
+    # which the resolved item does not cover
+    assert lk.worklist(store, status="resolved").num_rows == 0
+    on_list = lk.worklist(store).filter(pc.equal(lk.worklist(store)["encounter_id"], item[
+        "encounter_id"]))  # fmt: skip
+    assert on_list.num_rows == 1 and on_list["line"][0].as_py() != row["line"]
+    assert on_list["status"].to_pylist() == ["new"]
+    assert lk.work_items(store, as_of=1)["status"].to_pylist() == ["resubmitted"]

@@ -17,8 +17,19 @@ owner, follow_up
     the latest ``assign`` / ``follow_up`` event's value.
 appeal_level, appeal_method, appeal_filed, appeals
     the latest appeal's fields; ``appeals`` counts them.
-outcome, recovered_cents
+outcome, recovered_cents, outcome_source, paid_after_appeal_cents
     the latest outcome (a later one corrects an earlier one); 0 cents without.
+    With a ledger (a store has one), payments tie outcomes to money:
+    ``paid_after_appeal_cents`` is what payers paid on the item's line (every
+    line, for an encounter-level item) in entries posted after its latest
+    appeal or ``resubmitted`` status, net of reversals (a reversal and repost
+    counts the difference). When that is > 0 and no person has recorded an
+    outcome since that appeal, the outcome comes from the payments
+    (``outcome_source`` ``payments``; ``person`` otherwise): ``overturned``
+    when the line's payer balance is 0 or less (then the status is
+    ``resolved``, unless a person set a status after the last such payment),
+    ``partial`` otherwise, with those cents recovered. A person overrides the
+    link by recording an outcome after the appeal.
 opened_at, last_event_at, last_event, last_actor, events, closed
     first and latest event, its kind and who recorded it, the number of
     events, and whether the status is resolved or written off.
@@ -34,6 +45,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.analytics.balances import balances
 from ledgerkit.core.arrow import as_date, encode, numpy_array, utc_timestamp
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.core.work_events import CLOSED_STATUSES, KINDS, STATUSES, events_table
@@ -44,11 +56,11 @@ ITEM_KEY = ("encounter_id", "line", "carc")
 # The columns the worklist takes from an encounter's work item.
 WORK_COLUMNS = (
     "owner", "status", "follow_up", "last_event", "last_event_at", "last_actor",
-    "appeal_level", "outcome", "recovered_cents",
+    "appeal_level", "outcome", "outcome_source", "recovered_cents",
 )  # fmt: skip
 
 
-def work_items(store_or_events, as_of=None) -> pa.Table:
+def work_items(store_or_events, as_of=None, *, ledger=None) -> pa.Table:
     """The state of every work item, folded from its events, as of any time.
 
     Parameters
@@ -59,6 +71,9 @@ def work_items(store_or_events, as_of=None) -> pa.Table:
     as_of : date, datetime, str or int, optional
         Fold only events with ``at`` at or before this time (a date means the
         end of that day). An integer is a store version (a store only).
+    ledger : Ledger, optional
+        Links payments to appeals (module notes); a store's own ledger by
+        default (as of the same version or time).
 
     Returns
     -------
@@ -66,7 +81,8 @@ def work_items(store_or_events, as_of=None) -> pa.Table:
         One row per item, in order of its first event: ``encounter_id``,
         ``line``, ``carc``, ``status``, ``owner``, ``follow_up``,
         ``appeal_level``, ``appeal_method``, ``appeal_filed``, ``appeals``,
-        ``outcome``, ``recovered_cents``, ``opened_at``, ``last_event_at``,
+        ``outcome``, ``recovered_cents``, ``outcome_source``,
+        ``paid_after_appeal_cents``, ``opened_at``, ``last_event_at``,
         ``last_event``, ``last_actor``, ``events``, ``closed`` (module notes).
 
     Examples
@@ -85,7 +101,7 @@ def work_items(store_or_events, as_of=None) -> pa.Table:
     >>> work_items(events, as_of=t(5))["status"].to_pylist()
     ['appealed']
     """
-    events, cutoff = _events(store_or_events, as_of)
+    events, cutoff, ledger = _events(store_or_events, as_of, ledger)
     at = numpy_array(events["at"].cast(pa.int64()), fill=0, dtype=np.int64)
     if cutoff is not None:
         keep = at <= cutoff
@@ -129,6 +145,30 @@ def work_items(store_or_events, as_of=None) -> pa.Table:
     status = pc.fill_null(take(status_of_event, last(sets_status)), "new")
     appeal = last(is_kind("appeal"))
     outcome = last(is_kind("outcome"))
+    resubmitted = is_kind("status") & numpy_array(
+        pc.fill_null(pc.equal(events["status"], "resubmitted"), False)
+    )
+    anchor = np.maximum(appeal, last(resubmitted))  # the latest appeal or resubmission
+    at_of = np.append(at[order], np.iinfo(np.int64).min)  # position -1: long ago
+    recovered = pc.fill_null(take(events["outcome_cents"], outcome), 0)
+    source = pc.if_else(pa.array(outcome >= 0), "person", pa.scalar(None, pa.string()))
+    outcome_col = take(events["outcome"], outcome)
+    paid = np.zeros(n_items, np.int64)
+    if ledger is not None:
+        paid, paid_at, cleared = _paid_after(
+            ledger, keys, np.where(anchor >= 0, at_of[anchor], -1)
+        )
+        linked = (anchor >= 0) & (outcome < anchor) & (paid > 0)
+        full = linked & cleared
+        recovered = pc.if_else(pa.array(linked), pa.array(paid), recovered)
+        source = pc.if_else(pa.array(linked), "payments", source)
+        outcome_col = pc.if_else(
+            pa.array(linked),
+            pc.if_else(pa.array(full), "overturned", "partial"),
+            outcome_col,
+        )
+        paid_resolves = full & (at_of[last(sets_status)] < paid_at)
+        status = pc.if_else(pa.array(paid_resolves), "resolved", status)
     latest = last(np.ones(n, bool))
     first = np.full(n_items, n, np.int64)
     np.minimum.at(first, item, pos)
@@ -141,8 +181,10 @@ def work_items(store_or_events, as_of=None) -> pa.Table:
         appeal_method=take(events["appeal_method"], appeal),
         appeal_filed=take(events["appeal_filed"], appeal),
         appeals=pa.array(np.bincount(item[is_kind("appeal")[pos]], minlength=n_items)),
-        outcome=take(events["outcome"], outcome),
-        recovered_cents=pc.fill_null(take(events["outcome_cents"], outcome), 0),
+        outcome=outcome_col,
+        recovered_cents=recovered,
+        outcome_source=source,
+        paid_after_appeal_cents=pa.array(paid),
         opened_at=take(events["at"], first),
         last_event_at=take(events["at"], latest),
         last_event=take(kind, latest),
@@ -187,12 +229,16 @@ def _chunk(column) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _events(store_or_events, as_of) -> tuple[pa.Table, int | None]:
-    """The events to fold and the cutoff (microseconds since the epoch, UTC) or None."""
+def _events(store_or_events, as_of, ledger) -> tuple[pa.Table, int | None, object]:
+    """The events to fold, the cutoff (microseconds since the epoch, UTC) or None, and
+    the ledger as of the same time (or None)."""
     if hasattr(store_or_events, "work_events"):
+        store = store_or_events
         if isinstance(as_of, int | np.integer):
-            return events_table(store_or_events.work_events(int(as_of))), None
-        events = events_table(store_or_events.work_events())
+            ledger = store.ledger(int(as_of)) if ledger is None else ledger
+            return events_table(store.work_events(int(as_of))), None, ledger
+        events = events_table(store.work_events())
+        ledger = store.ledger() if ledger is None else ledger
     elif isinstance(store_or_events, pa.Table | list):
         events = store_or_events
         if isinstance(events, list):  # rows as dicts: every field, whichever rows have it
@@ -209,42 +255,84 @@ def _events(store_or_events, as_of) -> tuple[pa.Table, int | None]:
     else:
         raise TypeError("work_items: give a LedgerStore, or work events as a table or dicts")
     if as_of is None:
-        return events, None
+        return events, None, ledger
     cutoff = pa.scalar(utc_timestamp(as_of), TIMESTAMP).cast(pa.int64()).as_py()
-    return events, cutoff
+    return events, cutoff, None if ledger is None else ledger.as_of(as_of)
+
+
+def _paid_after(ledger, keys: dict, since: np.ndarray):
+    """Per item: payers' net payments on its line (its encounter's lines when it names
+    none) posted after ``since`` (microseconds; -1: no appeal, nothing linked), the
+    time of the latest, and whether its payer balance is now 0 or less."""
+    n = len(since)
+    paid = np.zeros(n, np.int64)
+    paid_at = np.full(n, np.iinfo(np.int64).min, np.int64)
+    cleared = np.zeros(n, bool)
+    anchored = np.flatnonzero(since >= 0)
+    if not len(anchored):
+        return paid, paid_at, cleared
+    enc = keys["encounter_id"].to_pylist()
+    line = keys["line"].to_pylist()
+    wanted = pa.array(sorted({enc[i] for i in anchored}), pa.string())
+    e = ledger.entries
+    pick = pc.and_(
+        pc.and_(pc.equal(e["kind"].cast(pa.string()), "payment"), pc.greater(e["payer_seq"], 0)),
+        pc.is_in(e["encounter_id"].cast(pa.string()), value_set=wanted),
+    )
+    e = e.filter(pick)
+    e_enc = e["encounter_id"].cast(pa.string()).to_pylist()
+    e_line = numpy_array(e["line"], dtype=np.int64)
+    e_at = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)
+    e_cents = numpy_array(e["amount_cents"], dtype=np.int64)
+    rows_of: dict = {}
+    for r, x in enumerate(e_enc):
+        rows_of.setdefault(x, []).append(r)
+    procs = balances(ledger)
+    p_enc = procs["encounter_id"].cast(pa.string())
+    keep = pc.is_in(p_enc, value_set=wanted)
+    owed: dict = {}
+    mine = procs.filter(keep)
+    for x, ln, bal in zip(p_enc.filter(keep).to_pylist(), mine["line"].to_pylist(),
+                          mine["payer_balance"].to_pylist(), strict=True):  # fmt: skip
+        owed[(x, ln)] = bal
+        owed[(x, None)] = owed.get((x, None), 0) + bal
+    for i in anchored:
+        rows = np.array(rows_of.get(enc[i], []), np.int64)
+        if len(rows):
+            on_line = e_line[rows] == line[i] if line[i] is not None else True
+            hit = rows[(e_at[rows] > since[i]) & on_line]
+            if len(hit):
+                paid[i] = int(e_cents[hit].sum())
+                paid_at[i] = int(e_at[hit].max())
+        cleared[i] = owed.get((enc[i], line[i]), 1) <= 0
+    return paid, paid_at, cleared
 
 
 def join_work(worklist: pa.Table, items: pa.Table) -> pa.Table:
     """Add the :data:`WORK_COLUMNS` of each worklist row's work item.
 
     A row (one encounter, explained by a line and a CARC) takes the item that
-    names it most closely: its line and CARC, its line with no CARC, the
-    encounter with neither; else the encounter's most recently worked item.
-    Rows without one are ``new``, unowned, with no follow-up.
+    covers it most closely: its line and CARC, its line, its CARC, then the
+    encounter. Work on other lines only (seen in :func:`work_items`) does not
+    mark the row: its status there says nothing about the line the row is
+    about. Rows without one are ``new``, unowned, with no follow-up.
     """
     enc = items["encounter_id"].to_pylist()
     line = items["line"].to_pylist()
     carc = items["carc"].to_pylist()
-    last_at = numpy_array(items["last_event_at"].cast(pa.int64()), fill=0, dtype=np.int64)
-    exact = {(e, ln, c): i for i, (e, ln, c) in enumerate(zip(enc, line, carc, strict=True))}
-    latest = {}
-    for i in np.argsort(last_at, kind="stable"):  # the latest touched wins per encounter
-        latest[enc[i]] = int(i)
+    index = {(e, ln, c): i for i, (e, ln, c) in enumerate(zip(enc, line, carc, strict=True))}
     rows = np.full(worklist.num_rows, -1, np.int64)
     wl_enc = worklist["encounter_id"].cast(pa.string())
-    mine = np.flatnonzero(
-        numpy_array(pc.is_in(wl_enc, value_set=pa.array(list(latest), pa.string())))
-    )
+    worked = pa.array(sorted(set(enc)), pa.string())
+    mine = np.flatnonzero(numpy_array(pc.is_in(wl_enc, value_set=worked)))
     wl_enc, wl_line = wl_enc.to_pylist(), worklist["line"].to_pylist()
     wl_carc = worklist["carc"].cast(pa.string()).to_pylist()
     for r in mine:
         e, ln, c = wl_enc[r], wl_line[r], wl_carc[r]
-        for k in ((e, ln, c), (e, ln, None), (e, None, None)):
-            if k in exact:
-                rows[r] = exact[k]
+        for k in ((e, ln, c), (e, ln, None), (e, None, c), (e, None, None)):
+            if k in index:
+                rows[r] = index[k]
                 break
-        else:
-            rows[r] = latest[e]
     idx = pa.array(rows, mask=rows < 0)
     out = worklist
     for name in WORK_COLUMNS:

@@ -39,10 +39,12 @@ likelihood
     smoothed toward the overall rate the same way).
 work (given a store or work events)
     ``owner``, ``status``, ``follow_up``, ``last_event``, ``last_event_at``,
-    ``last_actor``, ``appeal_level``, ``outcome`` and ``recovered_cents`` of the
-    encounter's work item (:func:`ledgerkit.work_items`; the item naming the
-    row's line and CARC first), and the filters ``owner``, ``status`` and
-    ``due_by`` ("my items due this week": ``owner="ana", due_by=friday``).
+    ``last_actor``, ``appeal_level``, ``outcome``, ``outcome_source`` and
+    ``recovered_cents`` (payments after an appeal linked to it) of the
+    work item covering the row (:func:`ledgerkit.work_items`; the item naming
+    the row's line and CARC first, then its line, its CARC, the encounter),
+    and the filters ``owner``, ``status`` and ``due_by`` ("my items due this
+    week": ``owner="ana", due_by=friday``).
     ``rank`` stays the row's rank in the whole worklist.
 priority
     ``w_value * value + w_deadline * urgency + w_likelihood * likelihood``
@@ -302,7 +304,7 @@ def worklist(
     table = pa.table(out)
     if work is None:
         return table
-    table = join_work(table, work_items(work))
+    table = join_work(table, work_items(work, ledger=ledger))
     return filter_work(table, owner=owner, status=status, due_by=due_by)
 
 
