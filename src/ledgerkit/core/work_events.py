@@ -33,6 +33,7 @@ import uuid
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import utc_timestamp
 from ledgerkit.core.schema import TIMESTAMP
@@ -132,7 +133,7 @@ def work_event_rows(events, ledger, *, actor: str, now=None) -> pa.Table:
     rows = _as_rows(events)
     if not rows:
         raise LedgerError("work events: no events given")
-    charges = _charges(ledger)
+    charges = _charges(ledger, rows)
     out = [_validate(i, row, charges, now) for i, row in enumerate(rows)]
     for r in out:
         r["event_id"] = uuid.uuid4().hex
@@ -158,14 +159,19 @@ def _missing(value) -> bool:
         return False
 
 
-def _charges(ledger) -> dict:
-    """``{encounter_id: (encounter charge, {line: charge})}`` in cents."""
+def _charges(ledger, rows: list) -> dict:
+    """``{encounter_id: [encounter charge, {line: charge}]}`` in cents, for the
+    encounters the rows name that the ledger has (only those: a click in a
+    dashboard should not walk a million procedures)."""
+    named = {str(r.get("encounter_id")) for r in rows if isinstance(r, dict)}
+    named = pa.array(sorted(named), pa.string())
+    encs = ledger.encounters["encounter_id"].cast(pa.string())
+    out = {e: [0, {}] for e in encs.filter(pc.is_in(encs, value_set=named)).to_pylist()}
     procs = ledger.procedures
-    enc = procs["encounter_id"].cast(pa.string()).to_pylist()
-    lines = procs["line"].to_pylist()
-    cents = procs["charge_cents"].to_pylist()
-    out = {e: [0, {}] for e in ledger.encounters["encounter_id"].cast(pa.string()).to_pylist()}
-    for e, line, c in zip(enc, lines, cents, strict=True):
+    mine = procs.filter(pc.is_in(procs["encounter_id"].cast(pa.string()), value_set=named))
+    for e, line, c in zip(mine["encounter_id"].cast(pa.string()).to_pylist(),
+                          mine["line"].to_pylist(), mine["charge_cents"].to_pylist(),
+                          strict=True):  # fmt: skip
         if e in out:
             out[e][0] += c
             out[e][1][line] = c
