@@ -8,7 +8,9 @@ two writers' steps runs deterministically, with no sleeps. Every ordering runs
 with the file lock in force and with it missing (the store's fallback where
 ``fcntl`` does not exist, as when writers bypass the lock). A writer refused or
 finished early has no steps left, so some orderings run exactly the same steps as
-an earlier one; such a run is checked once.
+an earlier one; such a run is checked once. The pairs: two writers sharing a
+table, two with no table in common, and two work-event writers (issue #16), whose
+``work_events`` version a commit records in its own column.
 
 After each ordering: at least one writer committed; a writer either committed
 or got a ``LedgerError`` saying nothing was committed; the store, read through

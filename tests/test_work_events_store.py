@@ -251,3 +251,43 @@ def test_compact_keeps_work_events(tmp_path, ledger):
     after = LedgerStore(store.path)
     assert after.work_events().equals(before)
     assert after.work_events(2).num_rows == 2
+
+
+@pytest.mark.parametrize("point", ["data", "log", "after_log"])
+def test_a_fault_writing_work_events_commits_nothing_and_a_retry_does(tmp_path, ledger, point,
+                                                                       monkeypatch):  # fmt: skip
+    import errno
+
+    import deltalake
+    import pyarrow.parquet as pq
+
+    store = _store(tmp_path, ledger)
+    event = {"kind": "assign", "encounter_id": _enc(ledger), "owner": "ana"}
+    full = OSError(errno.ENOSPC, "No space left on device")
+    real_write, real_log = pq.write_table, deltalake.DeltaTable.create_write_transaction
+
+    def write_table(data, where, *args, **kwargs):
+        if point == "data" and "/work_events/" in str(where):
+            raise full
+        return real_write(data, where, *args, **kwargs)
+
+    def create_write_transaction(self, *args, **kwargs):
+        hit = self.table_uri.rstrip("/").endswith("work_events")
+        if hit and point == "log":
+            raise full
+        out = real_log(self, *args, **kwargs)
+        if hit and point == "after_log":
+            raise full
+        return out
+
+    monkeypatch.setattr(pq, "write_table", write_table)
+    monkeypatch.setattr(deltalake.DeltaTable, "create_write_transaction", create_write_transaction)
+    said = r"table 'work_events' \(no space left on device\); nothing of this record_work was"
+    with pytest.raises(LedgerError, match=said):
+        store.record_work(event, actor="ana", note="mine", at=NOW)
+    monkeypatch.undo()
+    reopened = LedgerStore(store.path)
+    assert reopened.version == 0 and reopened.work_events().num_rows == 0
+    reopened.record_work(event, actor="ana", note="mine", at=NOW)
+    again = LedgerStore(store.path)
+    assert again.version == 1 and again.work_events()["owner"].to_pylist() == ["ana"]
