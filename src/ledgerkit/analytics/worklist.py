@@ -45,7 +45,9 @@ work (given a store or work events)
     the row's line and CARC first, then its line, its CARC, the encounter),
     and the filters ``owner``, ``status`` and ``due_by`` ("my items due this
     week": ``owner="ana", due_by=friday``).
-    ``rank`` stays the row's rank in the whole worklist.
+    ``rank`` stays the row's rank in the whole worklist. The work columns are
+    the items' current state (``lk.work_items(store, as_of=...)`` for an
+    earlier one), whatever ``today`` is.
 priority
     ``w_value * value + w_deadline * urgency + w_likelihood * likelihood``
     where ``value = log1p(at stake $) / log1p(largest at stake $)``,
