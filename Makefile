@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SAMPLE := data/samples/ledger/entries.parquet
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: setup sample browser test lint lab demo bench clean
+.PHONY: setup sample browser test lint lab demo bench bench-compare bench-check bench-report clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,12 +52,29 @@ lab: setup sample
 demo: setup sample
 	$(BIN)/ledgerkit demo
 
-# asv on the current commit, in this venv; HTML report in .asv/html.
+# asv (benchmarks/asv_runs.py). BENCH_ARGS: a size and a filter, e.g.
+#   make bench BENCH_ARGS="--size tiny --bench Classify"
+# sizes: tiny (seconds), quick (1M procedures, the default), full (adds 10M procedures,
+# the 200 MB 835 file, ledgerkit warm from an empty Numba cache).
+# Report (offline, one HTML file): .asv/html/<size>/index.html
+BENCH_ARGS ?=
+BENCH_FACTOR ?= 1.5
 bench: setup
-	$(BIN)/asv machine --yes
-	$(BIN)/asv run --python=same --set-commit-hash $$(git rev-parse HEAD) --show-stderr
-	$(BIN)/asv publish
-	@echo "report: .asv/html/index.html (serve with: $(BIN)/asv preview)"
+	$(BIN)/python -m benchmarks.asv_runs run HEAD $(BENCH_ARGS)
+
+# Two commits timed by this checkout's benchmarks, then asv compare and the verdict.
+A ?= HEAD~1
+B ?= HEAD
+bench-compare: setup
+	$(BIN)/python -m benchmarks.asv_runs compare $(A) $(B) --factor $(BENCH_FACTOR) $(BENCH_ARGS)
+
+# By hand, not in `make test`: fails if HEAD is slower than its parent by more than
+# BENCH_FACTOR beyond the noise (quick size unless BENCH_ARGS says otherwise).
+bench-check: setup
+	$(BIN)/python -m benchmarks.asv_runs compare HEAD~1 HEAD --check --factor $(BENCH_FACTOR) $(BENCH_ARGS)
+
+bench-report: setup
+	$(BIN)/python -m benchmarks.asv_runs report $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .asv .pytest_cache .ruff_cache

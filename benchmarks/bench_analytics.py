@@ -1,4 +1,4 @@
-"""asv benchmarks of the denial analytics at 1M and 10M procedures.
+"""asv benchmarks of the denial analytics (sizes: ``_data.PROCEDURES``).
 
 Every ``time_*`` body also runs once, small, in tests/test_bench_analytics.py.
 """
@@ -7,9 +7,9 @@ from ledgerkit.analytics import metrics, payer_behaviour, rootcause
 from ledgerkit.analytics.derived import facts
 from ledgerkit.analytics.worklist import worklist
 
-from ._data import ledger_with_procedures
+from ._data import PROCEDURES, ledger_with_procedures
 
-SIZES = [1_000_000, 10_000_000]
+SIZES = PROCEDURES
 
 # name -> callable(ledger): the table of operations timed here and in compare_analytics.py.
 OPERATIONS = {

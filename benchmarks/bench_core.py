@@ -1,13 +1,13 @@
-"""asv benchmarks of the core: classify, balances, keys and synth at 1M and 10M procedures.
+"""asv benchmarks of the core: classify, balances, keys and synth (sizes: ``_data.PROCEDURES``).
 
 Every ``time_*`` body also runs once, small, in tests/test_benchmarks.py.
 """
 
 import ledgerkit as lk
 
-from ._data import ledger_with_procedures
+from ._data import PROCEDURES, ledger_with_procedures, slowdown
 
-SIZES = [1_000_000, 10_000_000]
+SIZES = PROCEDURES
 
 
 class Classify:
@@ -22,7 +22,8 @@ class Classify:
         lk.classify(self.ledger)  # JIT warm-up
 
     def time_classify(self, procedures):
-        lk.classify(self.ledger)
+        for _ in range(slowdown("classify")):
+            lk.classify(self.ledger)
 
     def peakmem_classify(self, procedures):
         lk.classify(self.ledger)

@@ -2,11 +2,14 @@
 
 from ledgerkit.posting.engine import post
 
+from ._data import by_size
 from ._posting_data import posting_workload
+
+WORKLOADS = by_size([(3_000, 300)], [(1_000_000, 100_000)], [(1_000_000, 100_000)])
 
 
 class Post:
-    params = [[(1_000_000, 100_000)]]
+    params = [WORKLOADS]
     param_names = ["procedures_claims"]
     small_params = [(3_000, 300)]  # tests/test_benchmarks.py runs the bodies with these
     timeout = 900
@@ -31,7 +34,7 @@ class Store:
     post commits into, so creating it is not timed.
     """
 
-    params = [[(1_000_000, 100_000)]]
+    params = [WORKLOADS]
     param_names = ["procedures_claims"]
     small_params = [(3_000, 300)]
     timeout = 900
@@ -66,7 +69,7 @@ class StoreHistory:
     """One small change (an archive decision) on a store that already has many commits:
     what each click of a review action costs as a practice's store grows."""
 
-    params = [[200]]
+    params = [by_size([3], [200], [200])]
     param_names = ["commits"]
     small_params = [3]
     timeout = 900

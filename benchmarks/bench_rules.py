@@ -10,10 +10,10 @@ from ledgerkit import rules
 from ledgerkit.analytics.derived import Derived, ledger_features
 from ledgerkit.rules import taa, whatif
 
-from ._data import ledger_with_procedures
+from ._data import PROCEDURES, TUNER_PROCEDURES, ledger_with_procedures
 from ._rules_data import twenty_rules
 
-SIZES = [1_000_000, 10_000_000]
+SIZES = PROCEDURES
 
 
 class DryRun:
@@ -73,9 +73,10 @@ class Sweeps:
 
 
 class Slider:
-    """One re-evaluation after a single threshold changed (1M encounters = 2.3M procedures)."""
+    """One re-evaluation after a single threshold changed (full: 1M encounters = 2.3M
+    procedures)."""
 
-    params = [[2_300_000]]
+    params = [TUNER_PROCEDURES]
     param_names = ["procedures"]
     timeout = 900
     number = 1

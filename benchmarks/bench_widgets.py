@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
-from ._data import ledger_with_procedures
+from ._data import TUNER_PROCEDURES, by_size, ledger_with_procedures
 
 REASONS = (
     "conflict",
@@ -49,9 +49,9 @@ def flagged_table(n: int, seed: int = 0) -> pa.Table:
 
 
 class RuleTunerUpdate:
-    """One slider move (TAA percentile) at 1M encounters (2.3M procedures)."""
+    """One slider move (TAA percentile); full: 1M encounters (2.3M procedures)."""
 
-    params = [[2_300_000]]
+    params = [TUNER_PROCEDURES]
     param_names = ["procedures"]
     timeout = 900
     number = 1
@@ -69,7 +69,7 @@ class RuleTunerUpdate:
 
 
 class PagedTable100k:
-    params = [[100_000]]
+    params = [by_size([2_000], [100_000], [100_000])]
     param_names = ["rows"]
     number = 1
     repeat = 10

@@ -2,8 +2,9 @@
 
 The files are made once by ``write_835`` from ``ledgerkit.synth`` (see
 ``compare_x12.make_file``, cached in ``$LEDGERKIT_BENCH_DIR``). ``track_*`` report
-MB/s and claims/s beside the times. Every body also runs once, small, in
-tests/test_x12_bench.py so the benchmarks cannot rot. The peer comparison
+milliseconds per MB and microseconds per claim beside the times: throughput as a time
+per unit, so that higher is worse, as asv reads every figure. Every body also runs
+once, small, in tests/test_x12_bench.py so the benchmarks cannot rot. The peer comparison
 (oxedi, edi-835-parser) is benchmarks/compare_x12.py.
 """
 
@@ -14,10 +15,11 @@ import time
 from ledgerkit.synth.remits import remittances_from_ledger
 from ledgerkit.x12 import read_835, write_835
 
+from ._data import by_size
 from .compare_x12 import BENCH_DIR, make_file
 
 # synthetic encounters -> roughly 0.5 KB of 835 text each (400k: ~210 MB)
-SIZES = [50_000, 400_000]
+SIZES = by_size([300], [50_000], [50_000, 400_000])
 
 
 class Read835:
@@ -38,26 +40,26 @@ class Read835:
     def time_read_835_salted(self, encounters):
         read_835(self.path, salt="benchmark-salt")
 
-    def track_mb_per_s(self, encounters):
+    def track_ms_per_mb(self, encounters):
         t = time.perf_counter()
         read_835(self.path)
-        return self.mb / (time.perf_counter() - t)
+        return 1e3 * (time.perf_counter() - t) / self.mb
 
-    track_mb_per_s.unit = "MB/s"
+    track_ms_per_mb.unit = "ms/MB"
 
-    def track_claims_per_s(self, encounters):
+    def track_us_per_claim(self, encounters):
         t = time.perf_counter()
         r = read_835(self.path)
-        return r.claims.num_rows / (time.perf_counter() - t)
+        return 1e6 * (time.perf_counter() - t) / r.claims.num_rows
 
-    track_claims_per_s.unit = "claims/s"
+    track_us_per_claim.unit = "us/claim"
 
     def peakmem_read_835(self, encounters):
         read_835(self.path)
 
 
 class Write835:
-    params = [[5_000]]
+    params = [by_size([200], [5_000], [5_000])]
     param_names = ["encounters"]
     number = 1
     repeat = 3
