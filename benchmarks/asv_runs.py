@@ -20,6 +20,9 @@ Results line up: the machine is always ``ledgerkit-bench`` and the environment
 ``ledgerkit-<size>`` (asv would name it after this venv's path), in ``.asv/results/<size>/``
 (ignored by git). ``keep`` copies a commit's results into ``benchmarks/results/<size>/``
 (committed, small JSON) for tagged commits; ``compare --reuse`` and ``report`` read them.
+
+``compare`` runs A and B in interleaved rounds (A, B, A, B: asv's ``rounds`` split across
+invocations with ``--append-samples``), so a change of the machine's load falls on both.
 """
 
 from __future__ import annotations
@@ -104,8 +107,11 @@ def _rename_env(src: Path, dest: Path, name: str) -> None:
         src.unlink()
 
 
-def run_commit(ref: str, size: str, bench: str | None, slowdown: str | None = None) -> Path:
-    """Benchmark commit ``ref`` at ``size``; returns its results file."""
+def run_commit(
+    ref: str, size: str, bench: str | None, slowdown: str | None = None, extra=()
+) -> Path:
+    """Benchmark commit ``ref`` at ``size`` (``extra``: more ``asv run`` arguments);
+    returns its results file."""
     sha = resolve(ref)
     src = export_commit(sha)
     conf = write_config(size)
@@ -136,7 +142,7 @@ def run_commit(ref: str, size: str, bench: str | None, slowdown: str | None = No
            "--machine", MACHINE, "--show-stderr"]  # fmt: skip
     if bench:
         cmd += ["--bench", bench]
-    proc = subprocess.run(cmd, env=env, cwd=ROOT)
+    proc = subprocess.run([*cmd, *extra], env=env, cwd=ROOT)
     if not raw.exists():
         raise SystemExit(f"asv run of {label} wrote no results (exit {proc.returncode})")
     _rename_env(raw, final, env_name(size))
@@ -154,16 +160,32 @@ def _asv_env_name(env: dict) -> str:
     ).stdout.strip()
 
 
-def reuse_or_run(ref: str, size: str, bench: str | None, reuse: bool, slowdown=None) -> Path:
+def stored(ref: str, size: str) -> Path | None:
+    """A results file of ``ref`` already stored (local, or kept in benchmarks/results)."""
     sha = resolve(ref)
     final = result_file(sha, size)
-    if reuse and not final.exists() and result_file(sha, size, KEPT).exists():
+    if not final.exists() and result_file(sha, size, KEPT / size).exists():
         final.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(result_file(sha, size, KEPT), final)
-    if reuse and final.exists():
-        print(f"== reusing {final.relative_to(ROOT)}")
-        return final
-    return run_commit(ref, size, bench, slowdown)
+        shutil.copy(result_file(sha, size, KEPT / size), final)
+    return final if final.exists() else None
+
+
+def run_pair(args) -> tuple[Path, Path]:
+    """Benchmark A and B in interleaved rounds (A, B, A, B...: a change in the machine's
+    load during the run falls on both), each round adding its samples to the last."""
+    kept_a = stored(args.a, args.size) if args.reuse else None
+    kept_b = stored(args.b, args.size) if args.reuse else None
+    for name, path in (("A", kept_a), ("B", kept_b)):
+        if path is not None:
+            print(f"== {name}: reusing {path.relative_to(ROOT)}")
+    a, b = kept_a, kept_b
+    for i in range(args.rounds):
+        extra = ["--attribute", "rounds=1", "--append-samples" if i else "--record-samples"]
+        if kept_a is None:
+            a = run_commit(args.a, args.size, args.bench, extra=extra)
+        if kept_b is None:
+            b = run_commit(args.b, args.size, args.bench, args.slowdown, extra)
+    return a, b
 
 
 def verdict(a: Path, b: Path, factor: float, label: str, *, check: bool) -> int:
@@ -178,8 +200,7 @@ def verdict(a: Path, b: Path, factor: float, label: str, *, check: bool) -> int:
 
 
 def compare(args) -> int:
-    a = reuse_or_run(args.a, args.size, args.bench, args.reuse)
-    b = reuse_or_run(args.b, args.size, args.bench, args.reuse, slowdown=args.slowdown)
+    a, b = run_pair(args)
     conf = write_config(args.size)
     print(f"== asv compare {args.a} {args.b} (size {args.size}, factor {args.factor})")
     subprocess.run(
@@ -233,6 +254,7 @@ def main(argv=None) -> int:
     p_cmp.add_argument("--factor", type=float, default=DEFAULT_FACTOR)
     p_cmp.add_argument("--check", action="store_true", help="exit 1 on a regression")
     p_cmp.add_argument("--reuse", action="store_true", help="reuse results already stored")
+    p_cmp.add_argument("--rounds", type=int, default=2, help="interleaved rounds (A, B, A, B)")
     p_cmp.add_argument(
         "--slowdown", default=os.environ.get("LEDGERKIT_BENCH_SLOWDOWN"),
         help="test only: slow these benchmarks (e.g. classify) in B's run",

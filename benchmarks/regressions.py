@@ -1,20 +1,22 @@
 """The regression check of ``make bench-check``: two asv results files, one verdict.
 
-A timing (``time_*``, ``timeraw_*``, and ``track_*`` whose unit is a time per item, such
-as ``track_ms_per_mb``) regressed from A to B when both hold:
+A timing (``time_*``, ``timeraw_*``) regressed from A to B when both hold:
 
 * B's median is more than ``factor`` times A's, and
-* the slowdown is beyond the noise: B's lower quartile is above A's upper quartile
-  (when asv recorded quartiles; a single sample is judged on its median alone).
+* the slowdown is beyond the noise: the 99 % confidence intervals asv recorded do not
+  overlap (B's lower bound above A's upper bound), the test ``asv compare`` applies
+  when it has no raw samples; a timing of one sample is judged on its median alone.
 
 A benchmark that ran in A and fails in B is a regression too (a crash is the largest
-slowdown). Memory (``peakmem_*``) and new or dropped benchmarks are not judged.
+slowdown). Not judged: memory (``peakmem_*``), the ``track_*`` figures (one sample each;
+``track_ms_per_mb`` and ``track_us_per_claim`` restate ``time_read_835``, which is
+judged), and new or dropped benchmarks.
 
 Example
 -------
->>> a = {"result_columns": ["result", "params", "stats_q_25", "stats_q_75"],
+>>> a = {"result_columns": ["result", "params", "stats_ci_99_a", "stats_ci_99_b"],
 ...      "results": {"bench.time_x": [[1.0], [], [0.9], [1.1]]}}
->>> b = {"result_columns": ["result", "params", "stats_q_25", "stats_q_75"],
+>>> b = {"result_columns": ["result", "params", "stats_ci_99_a", "stats_ci_99_b"],
 ...      "results": {"bench.time_x": [[3.0], [], [2.9], [3.1]]}}
 >>> [f.ratio for f in compare_results(a, b, factor=1.5)]
 [3.0]
@@ -27,8 +29,6 @@ import math
 from dataclasses import dataclass
 
 TIMED_PREFIXES = ("time_", "timeraw_", "Timeraw")
-# track_* benchmarks that are times per item (higher is worse), judged like timings
-TIMED_TRACKS = ("track_ms_per_mb", "track_us_per_claim")
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,10 @@ class Finding:
         return math.inf if self.after is None else self.after / self.before
 
 
-def rows(result: dict) -> dict:
-    """``{(name, params): (median, q25, q75)}`` of one asv results file (``results/*.json``).
+def rows(result: dict, low="stats_q_25", high="stats_q_75") -> dict:
+    """``{(name, params): (median, low, high)}`` of one asv results file
+    (``results/*.json``); ``low``, ``high``: which of asv's statistics (default the
+    quartiles; ``stats_ci_99_a``, ``stats_ci_99_b``: the 99 % confidence interval).
 
     ``params`` is the benchmark's parameter set as asv prints it (``"3000, payer"``);
     a failed or skipped benchmark has median None.
@@ -59,25 +61,26 @@ def rows(result: dict) -> dict:
         combos = [", ".join(c) for c in itertools.product(*(field.get("params") or []))]
         if len(combos) != len(medians):  # unparametrized: one value
             combos = [""] * len(medians)
-        q25 = field.get("stats_q_25") or [None] * len(medians)
-        q75 = field.get("stats_q_75") or [None] * len(medians)
-        for combo, median, low, high in zip(combos, medians, q25, q75, strict=True):
+        lows = field.get(low) or [None] * len(medians)
+        highs = field.get(high) or [None] * len(medians)
+        for combo, median, lo, hi in zip(combos, medians, lows, highs, strict=True):
             if median is not None and isinstance(median, float) and math.isnan(median):
                 median = None
-            out[(name, combo)] = (median, low, high)
+            out[(name, combo)] = (median, lo, hi)
     return out
 
 
 def is_timing(name: str) -> bool:
     method = name.rsplit(".", 1)[-1]
-    return method.startswith(TIMED_PREFIXES) or method in TIMED_TRACKS
+    return method.startswith(TIMED_PREFIXES)
 
 
 def compare_results(before: dict, after: dict, *, factor: float) -> list[Finding]:
     """The regressions from asv results ``before`` (A) to ``after`` (B), worst first."""
     if factor <= 1:
         raise ValueError(f"factor must be above 1, got {factor}")
-    a_rows, b_rows = rows(before), rows(after)
+    interval = {"low": "stats_ci_99_a", "high": "stats_ci_99_b"}
+    a_rows, b_rows = rows(before, **interval), rows(after, **interval)
     findings = []
     for key, (a, a_low, a_high) in a_rows.items():
         if key not in b_rows or a is None or not is_timing(key[0]):

@@ -14,52 +14,29 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench_results import bench_result
+from bench_results import sample_results as before
 
 from benchmarks import _data, asv_runs, bench_waits, regressions, report
 
 ROOT = Path(__file__).resolve().parents[1]
-COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
-           "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number",
-           "stats_repeat"]  # fmt: skip
-
-
-def bench_result(commit: str, results: dict, date: int = 1_796_000_000_000) -> dict:
-    """An asv results file; ``results``: name -> (params, [(median, q25, q75), ...])."""
-    out = {}
-    for name, (params, values) in results.items():
-        medians = [v[0] for v in values]
-        out[name] = [medians, params, "v1", date, 1.0, medians, medians,
-                     [v[1] for v in values], [v[2] for v in values],
-                     [1] * len(values), [10] * len(values)]  # fmt: skip
-    return {"commit_hash": commit, "env_name": "ledgerkit-tiny", "date": date,
-            "params": {"machine": "ledgerkit-bench"}, "python": "3.11", "requirements": {},
-            "env_vars": {}, "result_columns": COLUMNS, "results": out, "version": 2}  # fmt: skip
-
-
-SIZES_AND_LEVELS = [["3000", "10000"], ["'payer'", "'encounter'"]]
-
-
-def _before() -> dict:
-    return bench_result("a" * 40, {
-        "bench_core.Classify.time_classify": ([["3000"]], [(0.010, 0.009, 0.011)]),
-        "bench_core.Balances.time_balances": (SIZES_AND_LEVELS, [
-            (0.020, 0.019, 0.021), (0.030, 0.029, 0.031),
-            (0.200, 0.190, 0.210), (0.300, 0.290, 0.310)]),
-        "bench_core.Classify.peakmem_classify": ([["3000"]], [(1e8, None, None)]),
-        "bench_x12.Read835.track_ms_per_mb": ([["300"]], [(5.0, None, None)]),
-        "bench_core.timeraw_import_ledgerkit": ([], [(0.5, 0.45, 0.55)]),
-        "bench_core.Keys.time_build_keys": ([["3000"]], [(0.004, 0.003, 0.005)]),
-    })  # fmt: skip
 
 
 def test_a_slowdown_beyond_the_factor_and_the_noise_is_a_regression():
-    after = _before()
+    after = before()
     # classify 4x slower; balances(10000, 'payer') 1.6x with quartiles apart
     after["results"]["bench_core.Classify.time_classify"][0] = [0.040]
-    after["results"]["bench_core.Classify.time_classify"][7:9] = [[0.039], [0.041]]
+    after["results"]["bench_core.Classify.time_classify"][5:9] = [
+        [0.039],
+        [0.041],
+        [0.039],
+        [0.041],
+    ]
     balances = after["results"]["bench_core.Balances.time_balances"]
-    balances[0][2], balances[7][2], balances[8][2] = 0.32, 0.31, 0.33
-    findings = regressions.compare_results(_before(), after, factor=1.5)
+    balances[0][2] = 0.32
+    balances[5][2] = balances[7][2] = 0.31
+    balances[6][2] = balances[8][2] = 0.33
+    findings = regressions.compare_results(before(), after, factor=1.5)
     assert [(f.name, f.params, round(f.ratio, 6)) for f in findings] == [
         ("bench_core.Classify.time_classify", "3000", 4.0),
         ("bench_core.Balances.time_balances", "10000, 'payer'", 1.6),
@@ -70,52 +47,72 @@ def test_a_slowdown_beyond_the_factor_and_the_noise_is_a_regression():
 
 
 def test_within_the_factor_or_within_the_noise_passes():
-    after = _before()
+    after = before()
     # 1.4x: below the factor
     after["results"]["bench_core.Classify.time_classify"][0] = [0.014]
-    after["results"]["bench_core.Classify.time_classify"][7:9] = [[0.0135], [0.0145]]
-    # 2x median but B's lower quartile below A's upper quartile: noise, not a regression
+    after["results"]["bench_core.Classify.time_classify"][5:9] = [
+        [0.0135],
+        [0.0145],
+        [0.0135],
+        [0.0145],
+    ]
+    # 2x median but the confidence intervals overlap: noise, not a regression
     after["results"]["bench_core.Keys.time_build_keys"][0] = [0.008]
-    after["results"]["bench_core.Keys.time_build_keys"][7:9] = [[0.0049], [0.02]]
-    assert regressions.compare_results(_before(), after, factor=1.5) == []
-    assert regressions.compare_results(_before(), _before(), factor=1.5) == []
+    after["results"]["bench_core.Keys.time_build_keys"][5:9] = [[0.0049], [0.02], [0.0049], [0.02]]
+    assert regressions.compare_results(before(), after, factor=1.5) == []
+    assert regressions.compare_results(before(), before(), factor=1.5) == []
     assert "no timing slower than 1.5x" in regressions.format_findings([], 1.5, "x")
 
 
 def test_faster_memory_and_new_benchmarks_are_not_regressions():
-    after = _before()
+    after = before()
     after["results"]["bench_core.Classify.time_classify"][0] = [0.001]  # 10x faster
     after["results"]["bench_core.Classify.peakmem_classify"][0] = [9e8]  # memory: not judged
     after["results"]["bench_new.time_new"] = [[9.0], [], "v", 0, 1.0]
     del after["results"]["bench_core.Keys.time_build_keys"]  # dropped
-    assert regressions.compare_results(_before(), after, factor=1.5) == []
+    assert regressions.compare_results(before(), after, factor=1.5) == []
 
 
-def test_time_per_item_tracks_and_timeraw_read_the_right_way():
-    after = _before()
-    after["results"]["bench_x12.Read835.track_ms_per_mb"][0] = [10.0]  # 2x slower per MB
+def test_timeraw_is_judged_and_single_sample_tracks_are_not():
+    after = before()
+    after["results"]["bench_x12.Read835.track_ms_per_mb"][0] = [10.0]  # one sample: shown only
     after["results"]["bench_core.timeraw_import_ledgerkit"][0] = [1.2]
-    after["results"]["bench_core.timeraw_import_ledgerkit"][7:9] = [[1.1], [1.3]]
-    found = {(f.name, f.ratio) for f in regressions.compare_results(_before(), after, factor=1.5)}
-    assert found == {("bench_x12.Read835.track_ms_per_mb", 2.0),
-                     ("bench_core.timeraw_import_ledgerkit", 2.4)}  # fmt: skip
+    after["results"]["bench_core.timeraw_import_ledgerkit"][5:9] = [[1.1], [1.3], [1.1], [1.3]]
+    (finding,) = regressions.compare_results(before(), after, factor=1.5)
+    assert (finding.name, finding.params, finding.ratio) == (
+        "bench_core.timeraw_import_ledgerkit", "", 2.4)  # fmt: skip
+
+
+def test_without_intervals_the_median_alone_decides():
+    a, b = before(), before()
+    for result in (a, b):  # one sample each: asv records no interval
+        result["results"]["bench_core.Keys.time_build_keys"][5:9] = [[None]] * 4
+    b["results"]["bench_core.Keys.time_build_keys"][0] = [0.0061]
+    (finding,) = regressions.compare_results(a, b, factor=1.5)
+    assert finding.name == "bench_core.Keys.time_build_keys"
+    assert finding.ratio == pytest.approx(1.525)
 
 
 def test_a_benchmark_that_fails_in_b_is_a_regression():
-    after = _before()
+    after = before()
     after["results"]["bench_core.Classify.time_classify"][0] = [None]
-    (finding,) = regressions.compare_results(_before(), after, factor=1.5)
+    (finding,) = regressions.compare_results(before(), after, factor=1.5)
     assert finding.after is None and finding.ratio == float("inf")
     assert "failed" in regressions.format_findings([finding], 1.5, "x")
     with pytest.raises(ValueError, match="factor must be above 1"):
-        regressions.compare_results(_before(), after, factor=1.0)
+        regressions.compare_results(before(), after, factor=1.0)
 
 
 def test_verdict_exit_code_on_results_files(tmp_path, capsys):
-    slow = _before()
+    slow = before()
     slow["results"]["bench_core.Classify.time_classify"][0] = [0.05]
-    slow["results"]["bench_core.Classify.time_classify"][7:9] = [[0.045], [0.055]]
-    for name, data in (("a.json", _before()), ("b.json", slow), ("same.json", _before())):
+    slow["results"]["bench_core.Classify.time_classify"][5:9] = [
+        [0.045],
+        [0.055],
+        [0.045],
+        [0.055],
+    ]
+    for name, data in (("a.json", before()), ("b.json", slow), ("same.json", before())):
         (tmp_path / name).write_text(json.dumps(data))
     assert asv_runs.verdict(tmp_path / "a.json", tmp_path / "b.json", 1.5, "A -> B",
                             check=True) == 1  # fmt: skip
@@ -171,7 +168,7 @@ def test_benchmarks_refuse_a_ledgerkit_other_than_the_commit_under_test(tmp_path
 
 
 def test_report_is_one_offline_html_file_with_every_benchmark(tmp_path):
-    older, newer = _before(), _before()
+    older, newer = before(), before()
     newer["commit_hash"], newer["date"] = "b" * 40, older["date"] + 86_400_000
     newer["results"]["bench_core.Classify.time_classify"][0] = [0.0123]
     folder = tmp_path / "ledgerkit-bench"
