@@ -3,9 +3,10 @@
 A timing (``time_*``, ``timeraw_*``) regressed from A to B when both hold:
 
 * B's median is more than ``factor`` times A's, and
-* the slowdown is beyond the noise: the 99 % confidence intervals asv recorded do not
-  overlap (B's lower bound above A's upper bound), the test ``asv compare`` applies
-  when it has no raw samples; a timing of one sample is judged on its median alone.
+* the slowdown is beyond the noise, by the test ``asv compare`` applies (asv's own
+  ``is_different``): a Mann-Whitney U test on the raw samples when asv recorded enough
+  of them (``make bench-check`` records them), else the 99 % confidence intervals must
+  not overlap; a timing without either is judged on its median alone.
 
 A benchmark that ran in A and fails in B is a regression too (a crash is the largest
 slowdown). Not judged: memory (``peakmem_*``), the ``track_*`` figures (one sample each;
@@ -27,6 +28,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 TIMED_PREFIXES = ("time_", "timeraw_", "Timeraw")
 
@@ -45,10 +47,19 @@ class Finding:
         return math.inf if self.after is None else self.after / self.before
 
 
-def rows(result: dict, low="stats_q_25", high="stats_q_75") -> dict:
-    """``{(name, params): (median, low, high)}`` of one asv results file
-    (``results/*.json``); ``low``, ``high``: which of asv's statistics (default the
-    quartiles; ``stats_ci_99_a``, ``stats_ci_99_b``: the 99 % confidence interval).
+class Row(NamedTuple):
+    """One benchmark and parameter set of an asv results file."""
+
+    median: float | None
+    q25: float | None
+    q75: float | None
+    ci_low: float | None  # asv's 99 % confidence interval of the median
+    ci_high: float | None
+    samples: list | None  # raw samples, when asv recorded them
+
+
+def rows(result: dict) -> dict[tuple[str, str], Row]:
+    """``{(name, params): Row}`` of one asv results file (``results/*.json``).
 
     ``params`` is the benchmark's parameter set as asv prints it (``"3000, payer"``);
     a failed or skipped benchmark has median None.
@@ -61,12 +72,15 @@ def rows(result: dict, low="stats_q_25", high="stats_q_75") -> dict:
         combos = [", ".join(c) for c in itertools.product(*(field.get("params") or []))]
         if len(combos) != len(medians):  # unparametrized: one value
             combos = [""] * len(medians)
-        lows = field.get(low) or [None] * len(medians)
-        highs = field.get(high) or [None] * len(medians)
-        for combo, median, lo, hi in zip(combos, medians, lows, highs, strict=True):
+        stats = [
+            field.get(column) or [None] * len(medians)
+            for column in ("stats_q_25", "stats_q_75", "stats_ci_99_a", "stats_ci_99_b",
+                           "samples")
+        ]  # fmt: skip
+        for combo, median, *rest in zip(combos, medians, *stats, strict=True):
             if median is not None and isinstance(median, float) and math.isnan(median):
                 median = None
-            out[(name, combo)] = (median, lo, hi)
+            out[(name, combo)] = Row(median, *rest)
     return out
 
 
@@ -79,20 +93,28 @@ def compare_results(before: dict, after: dict, *, factor: float) -> list[Finding
     """The regressions from asv results ``before`` (A) to ``after`` (B), worst first."""
     if factor <= 1:
         raise ValueError(f"factor must be above 1, got {factor}")
-    interval = {"low": "stats_ci_99_a", "high": "stats_ci_99_b"}
-    a_rows, b_rows = rows(before, **interval), rows(after, **interval)
+    a_rows, b_rows = rows(before), rows(after)
     findings = []
-    for key, (a, a_low, a_high) in a_rows.items():
-        if key not in b_rows or a is None or not is_timing(key[0]):
+    for key, a in a_rows.items():
+        if key not in b_rows or a.median is None or not is_timing(key[0]):
             continue
-        b, b_low, b_high = b_rows[key]
-        if b is None:
-            findings.append(Finding(key[0], key[1], a, None))
-            continue
-        beyond_noise = b_low is None or a_high is None or b_low > a_high
-        if b > factor * a and beyond_noise:
-            findings.append(Finding(key[0], key[1], a, b))
+        b = b_rows[key]
+        if b.median is None:
+            findings.append(Finding(key[0], key[1], a.median, None))
+        elif b.median > factor * a.median and beyond_noise(a, b):
+            findings.append(Finding(key[0], key[1], a.median, b.median))
     return sorted(findings, key=lambda f: -f.ratio)
+
+
+def beyond_noise(a: Row, b: Row) -> bool:
+    """Whether A and B differ by asv's own test (the one ``asv compare`` marks with)."""
+    from asv import _stats  # asv's statistics: the same verdict as its compare table
+
+    if None in (a.ci_low, a.ci_high, b.ci_low, b.ci_high):
+        return True  # one sample: no statistics, the median alone decides
+    stats_a = {"ci_99_a": a.ci_low, "ci_99_b": a.ci_high}
+    stats_b = {"ci_99_a": b.ci_low, "ci_99_b": b.ci_high}
+    return _stats.is_different(a.samples, b.samples, stats_a, stats_b)
 
 
 def format_findings(findings: list[Finding], factor: float, label: str) -> str:

@@ -51,10 +51,11 @@ def series(results: list[dict]) -> dict:
     for result in results:
         when = dt.datetime.fromtimestamp((result.get("date") or 0) / 1000, dt.UTC)
         label = f"{result['commit_hash'][:8]} {when:%Y-%m-%d %H:%M}"
-        for (name, params), (median, low, high) in rows(result).items():
-            if median is None:
+        for (name, params), row in rows(result).items():
+            if row.median is None:
                 continue
-            out.setdefault(name, {}).setdefault(params, []).append((label, median, low, high))
+            point = (label, row.median, row.q25, row.q75)
+            out.setdefault(name, {}).setdefault(params, []).append(point)
     return out
 
 

@@ -2,7 +2,7 @@
 
 COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
            "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number",
-           "stats_repeat"]  # fmt: skip
+           "stats_repeat", "samples"]  # fmt: skip
 
 
 def bench_result(commit: str, results: dict, date: int = 1_796_000_000_000) -> dict:

@@ -93,6 +93,31 @@ def test_without_intervals_the_median_alone_decides():
     assert finding.ratio == pytest.approx(1.525)
 
 
+def test_raw_samples_decide_when_asv_recorded_them():
+    # from a real tiny run with LEDGERKIT_BENCH_SLOWDOWN=classify (ms): B's 99 % interval
+    # is widened by one outlier and overlaps A's, but the samples differ clearly
+    a_ms = [19.3, 23.9, 16.1, 24.3, 21.2, 40.1, 27.9, 19.9, 25.4, 11.9]
+    b_ms = [85.3, 121.6, 132.1, 90.0, 84.7, 48.5, 1.1, 90.3, 73.6, 83.7]
+    a, b = before(), before()
+    for result, ms, ci in ((a, a_ms, (11.9, 40.1)), (b, b_ms, (1.1, 132.1))):
+        row = result["results"]["bench_core.Classify.time_classify"]
+        samples = [x / 1000 for x in ms]
+        row[0] = [sorted(samples)[5]]
+        row[5:9] = [[ci[0] / 1000], [ci[1] / 1000], [None], [None]]
+        row += [[samples]]
+    b_same = before()
+    b_same["results"]["bench_core.Classify.time_classify"] = list(
+        a["results"]["bench_core.Classify.time_classify"]
+    )
+    b_same["results"]["bench_core.Classify.time_classify"][0] = [0.0255]  # 1.06x
+    (finding,) = regressions.compare_results(a, b, factor=1.5)
+    assert finding.name == "bench_core.Classify.time_classify"
+    assert finding.ratio == pytest.approx(85.3 / 23.9)
+    assert regressions.compare_results(a, b_same, factor=1.5) == []
+    # the same samples at a factor above the slowdown: not a regression
+    assert regressions.compare_results(a, b, factor=4.0) == []
+
+
 def test_a_benchmark_that_fails_in_b_is_a_regression():
     after = before()
     after["results"]["bench_core.Classify.time_classify"][0] = [None]
