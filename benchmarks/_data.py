@@ -50,13 +50,13 @@ def slowdown(name: str) -> int:
     """How many times a benchmark body repeats the work it times (normally 1).
 
     Test-only: ``LEDGERKIT_BENCH_SLOWDOWN=classify`` (or ``classify:5``) makes the
-    ``classify`` benchmarks do their work several times, the stand-in for a slowed
+    ``classify`` benchmark do its work ten times (or 5 times), the stand-in for a slowed
     kernel that proves ``make bench-check`` fails. The library never reads it.
     """
     for item in os.environ.get("LEDGERKIT_BENCH_SLOWDOWN", "").split(","):
         key, _, times = item.strip().partition(":")
         if key == name:
-            return int(times or 4)
+            return int(times or 10)
     return 1
 
 

@@ -176,7 +176,7 @@ def test_sizes_are_a_setting_and_the_slowdown_is_test_only(monkeypatch):
         _data.bench_size()
     monkeypatch.setenv("LEDGERKIT_BENCH_SLOWDOWN", "balances, classify:6")
     assert (_data.slowdown("classify"), _data.slowdown("balances"), _data.slowdown("x")) == (
-        6, 4, 1)  # fmt: skip
+        6, 10, 1)  # fmt: skip
     monkeypatch.delenv("LEDGERKIT_BENCH_SLOWDOWN")
     assert _data.slowdown("classify") == 1
     library = subprocess.run(["grep", "-rl", "LEDGERKIT_BENCH", str(ROOT / "src")],
