@@ -60,7 +60,8 @@ def test_published_report_plots_points_offline(tmp_path):
             points = chart.locator(".scatterlayer .trace .points path.point")
             points.first.wait_for(timeout=30_000)
             assert points.count() == 2  # one point per commit
-            assert chart.locator(".gtitle").inner_text() == "bench_core.Classify.time_classify"
+            title = chart.locator(".gtitle").text_content()
+            assert title == "bench_core.Classify.time_classify"
             # every benchmark got its chart
             assert page.locator(".js-plotly-plot").count() == 6
             OUT.mkdir(parents=True, exist_ok=True)
