@@ -131,6 +131,15 @@ def _idle(page):
     page.get_by_text(re.compile(r"Python.*\| Idle")).first.wait_for()
 
 
+def _all_cells_ran(page):
+    """Wait until no cell is queued or running (no ``[*]`` prompt): the kernel's Idle
+    badge can show between run-all's queued cells."""
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-InputPrompt')]"
+        ".some(e => e.textContent.includes('*'))"
+    )
+
+
 def _open_and_run(browser, lab, notebook: str, height: int = 1100):
     page = browser.new_page(viewport={"width": 1500, "height": height})
     page.set_default_timeout(TIMEOUT_MS)
@@ -156,6 +165,7 @@ def test_rule_tuner_slider_changes_the_total(browser, lab):
     page.wait_for_function(
         "el => el.textContent.trim() === '50'", arg=readout.element_handle(), timeout=TIMEOUT_MS
     )
+    _all_cells_ran(page)  # else a late cell may set the slider back after our move
     _idle(page)
     before = total.inner_text()
     handle = page.locator(".lk-taa-slider .noUi-handle").first
