@@ -29,11 +29,13 @@ LAYERS = {
     "analytics": {"errors", "_kernels", "core"},
     "posting": {"errors", "_kernels", "core", "x12"},
     "store": {"errors", "_kernels", "core", "x12", "posting"},
-    "rules": {"errors", "_kernels", "core", "analytics"},
+    "contracts": {"errors", "_kernels", "core", "analytics"},
+    "rules": {"errors", "_kernels", "core", "analytics", "contracts"},
     "synth": {"errors", "_kernels", "core", "x12"},
-    "scale": {"errors", "_kernels", "core", "analytics", "rules", "synth", "store"},
+    "scale": {"errors", "_kernels", "core", "analytics", "contracts", "rules", "synth", "store"},
     "widgets": {
         "errors", "_kernels", "core", "x12", "analytics", "posting", "store", "rules", "synth",
+        "contracts",
     },
 }  # fmt: skip
 TOP = {"__init__", "cli", "warmup", "_moved"}

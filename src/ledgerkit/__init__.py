@@ -43,6 +43,7 @@ _LAZY_MODULES = {
     "keys": "ledgerkit.core.keys",
     "policy": "ledgerkit.core.policy",
     "validate": "ledgerkit.core.validate",
+    "contracts": "ledgerkit.contracts",
 }
 _LAZY_NAMES = {
     "read_835": "ledgerkit.x12",
@@ -78,6 +79,7 @@ _LAZY_NAMES = {
     "LedgerStore": "ledgerkit.store",
     "partition": "ledgerkit.scale.partitioning",
     "PartitionedLedger": "ledgerkit.scale.partitioning",
+    "expected_allowed": "ledgerkit.contracts",
 }
 
 
