@@ -401,12 +401,12 @@ def test_linebreak_layout_estimated_from_samples(monkeypatch):
 
 
 def test_cli_post_says_which_claims_were_left_out():
-    from ledgerkit.cli import _left_out
+    from ledgerkit.cli.store_commands import left_out
 
-    lines = _left_out(read_835(FIXTURES / "damaged_claims.835").findings)
+    lines = left_out(read_835(FIXTURES / "damaged_claims.835").findings)
     assert lines[0] == "2 damaged claims left out, not posted (their money is in no figure):"
     assert [line.split(": ")[1] for line in lines[1:]] == ["segment 27", "segment 36"]
-    assert _left_out(read_835(BASE).findings) == []
+    assert left_out(read_835(BASE).findings) == []
 
 
 # ----------------------------------------------------------------------------- property

@@ -16,8 +16,17 @@ from pathlib import Path
 __all__ = ["warm_up"]
 
 
-def warm_up(n_encounters: int = 60) -> dict:
+def warm_up(n_encounters: int = 60, report=None) -> dict:
     """Run each kernel family once on a tiny synthetic ledger.
+
+    Parameters
+    ----------
+    n_encounters : int
+        Size of the synthetic ledger the kernels run on.
+    report : callable, optional
+        ``report(step, total, family, seconds)`` is called before each family
+        (``seconds`` None) and after it (its seconds), so a caller can say
+        what is compiling while it compiles (``ledgerkit warm`` prints it).
 
     Returns
     -------
@@ -42,10 +51,14 @@ def warm_up(n_encounters: int = 60) -> dict:
         "denial analytics": _analytics,
     }
     timings = {}
-    for name, step in steps.items():
+    for i, (name, step) in enumerate(steps.items(), start=1):
+        if report is not None:
+            report(i, len(steps), name, None)
         t = time.perf_counter()
         step(lk, ledger)
         timings[name] = time.perf_counter() - t
+        if report is not None:
+            report(i, len(steps), name, timings[name])
     return timings
 
 

@@ -25,7 +25,7 @@ from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES, N_FIGURES
 from ledgerkit._kernels.classify import classify_nb
 from ledgerkit.core.arrow import codes_in
-from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.ledger import Ledger, require_ledger
 
 __all__ = ["classify", "CLASSES", "STAGES", "WORKLIST_CLASSES", "encounter_figures"]
 
@@ -41,6 +41,7 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None):
     ``proc`` and ``entry`` are procedures/entries *table rows* (-1 when none);
     ``denying payer`` is the payer_seq of the explaining denial (0 when none).
     """
+    require_ledger(ledger, "classify")
     policy = policy or ledger.policy
     keys = ledger.keys
     codes = keys.packed_codes(ledger.entries, policy)

@@ -40,6 +40,7 @@ from ledgerkit.core.arrow import (
     int_array,
     valid_array,
 )
+from ledgerkit.core.ledger import require_ledger
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
 
 __all__ = [
@@ -66,6 +67,7 @@ def derived(ledger, policy=None) -> Derived:
     >>> derived(ledger) is derived(ledger)
     True
     """
+    require_ledger(ledger, "this analysis")
     policy = policy or ledger.policy
     keys = ledger.keys
     slot = keys.policy_cache(policy)

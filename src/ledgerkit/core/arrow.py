@@ -17,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.errors import LedgerError
+
 __all__ = [
     "EPOCH",
     "US_PER_DAY",
@@ -309,10 +311,22 @@ def plain(column) -> pa.Array:
 def as_date(value, name: str = "as_of") -> dt.date:
     """A date, a datetime (its date) or an ISO string (its first 10 characters) as a date.
 
-    ``name`` is the argument's name in the ``TypeError`` for anything else.
+    ``name`` is the argument's name in the error for anything else: a
+    :class:`LedgerError` for a string that is not an ISO date, a ``TypeError``
+    for another type.
+
+    Examples
+    --------
+    >>> as_date("2025-06-30T10:00")
+    datetime.date(2025, 6, 30)
+    >>> as_date("30/06/2025")
+    Traceback (most recent call last):
+    ...
+    ledgerkit.errors.LedgerError: as_of: '30/06/2025' is not a date in ISO format; write \
+year-month-day, e.g. '2025-06-30'
     """
     if isinstance(value, str):
-        value = dt.date.fromisoformat(value[:10])
+        value = _iso(dt.date.fromisoformat, value[:10], value, name)
     if isinstance(value, dt.datetime):
         value = value.date()
     if not isinstance(value, dt.date):
@@ -350,7 +364,7 @@ def dates_of(days, mask=None) -> pa.Array:
     return pa.array(np.asarray(days, np.int32), pa.date32(), mask=mask)
 
 
-def utc_timestamp(timestamp) -> dt.datetime:
+def utc_timestamp(timestamp, name: str = "as_of") -> dt.datetime:
     """A point in time as an aware UTC datetime, for comparing with ``posted_at``.
 
     Parameters
@@ -359,6 +373,9 @@ def utc_timestamp(timestamp) -> dt.datetime:
         A ``date`` means the end of that day; an ISO string is read by
         ``datetime.fromisoformat`` (so ``"2025-03-01"`` is midnight); a naive
         datetime is taken as UTC.
+    name : str
+        The argument's name in the :class:`LedgerError` for a string that is
+        not an ISO date or date-time.
 
     Returns
     -------
@@ -373,9 +390,20 @@ def utc_timestamp(timestamp) -> dt.datetime:
     datetime.datetime(2025, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
     """
     if isinstance(timestamp, str):
-        timestamp = dt.datetime.fromisoformat(timestamp)
+        timestamp = _iso(dt.datetime.fromisoformat, timestamp, timestamp, name)
     if isinstance(timestamp, dt.date) and not isinstance(timestamp, dt.datetime):
         timestamp = dt.datetime.combine(timestamp, dt.time.max)
     if timestamp.tzinfo is None:
         timestamp = timestamp.replace(tzinfo=dt.UTC)
     return timestamp
+
+
+def _iso(parse, text: str, given: str, name: str):
+    """``parse(text)``, or a LedgerError saying which format a date string must have."""
+    try:
+        return parse(text)
+    except ValueError:
+        raise LedgerError(
+            f"{name}: {given!r} is not a date in ISO format; write year-month-day, "
+            "e.g. '2025-06-30'"
+        ) from None

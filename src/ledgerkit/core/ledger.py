@@ -41,6 +41,27 @@ DEFAULT_TIMELY_FILING_DAYS = 365
 DEFAULT_APPEAL_DAYS = 180
 
 
+def require_ledger(value, where: str) -> None:
+    """Raise a :class:`LedgerError` naming ``where`` unless ``value`` is a ledger.
+
+    Examples
+    --------
+    >>> require_ledger(None, "classify")
+    Traceback (most recent call last):
+    ...
+    ledgerkit.errors.LedgerError: classify needs a ledger (a ledgerkit.Ledger), got None; \
+load one with lk.Ledger.from_parquet(folder), lk.synth.load_sample() or \
+lk.LedgerStore(path).ledger()
+    """
+    if not all(hasattr(value, name) for name in ("encounters", "entries", "keys", "policy")):
+        got = "None" if value is None else f"a {type(value).__name__}"
+        raise LedgerError(
+            f"{where} needs a ledger (a ledgerkit.Ledger), got {got}; load one with "
+            "lk.Ledger.from_parquet(folder), lk.synth.load_sample() or "
+            "lk.LedgerStore(path).ledger()"
+        )
+
+
 class Ledger:
     """A payment ledger: encounters, procedures, entries and payers.
 
@@ -186,14 +207,32 @@ class Ledger:
 
     @classmethod
     def from_parquet(cls, folder, *, policy=None) -> Ledger:
-        """Read a ledger written by :meth:`to_parquet`."""
+        """Read a ledger written by :meth:`to_parquet`.
+
+        Raises
+        ------
+        LedgerError
+            ``folder`` is not a ledger folder, or one of its four files is not
+            Parquet; the message names the file.
+        """
         folder = Path(folder)
         tables = {}
         for name in TABLES:
             path = folder / f"{name}.parquet"
             if not path.exists():
-                raise LedgerError(f"{folder}: not a ledger folder (no {name}.parquet)")
-            tables[name] = pq.read_table(path)
+                what = "is a file, not" if folder.is_file() else "is not"
+                raise LedgerError(
+                    f"{folder}: {what} a ledger folder (no {name}.parquet in it; write one "
+                    "with Ledger.to_parquet(folder))"
+                )
+            try:
+                tables[name] = pq.read_table(path)
+            except (pa.ArrowInvalid, OSError) as exc:
+                # a CSV renamed .parquet, a truncated copy: say which file, not Arrow's words
+                raise LedgerError(
+                    f"{path}: not a Parquet file (is it a CSV or another format renamed "
+                    f".parquet, or a copy cut short?); Arrow said: {str(exc).splitlines()[0]}"
+                ) from None
         return cls.from_arrow(**tables, policy=policy)
 
     def to_parquet(self, folder) -> Path:

@@ -33,6 +33,7 @@ from ledgerkit.core.arrow import EPOCH, US_PER_DAY
 from ledgerkit.core.keys import build_keys
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
+from ledgerkit.errors import LedgerError
 
 __all__ = [
     "generate",
@@ -781,13 +782,28 @@ def _ids(prefix: str, n: int) -> pa.Array:
 
 
 def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMPLE_SEED):
-    """Rebuild the bundled sample ledger in ``folder`` (Parquet, well under 5 MB).
+    """Rebuild the bundled sample in ``folder``: the ledger (Parquet, well under 5 MB) in
+    ``ledger/`` and, in ``835/``, the sample 835 files that answer its open encounters
+    (see :mod:`ledgerkit.synth.samples`), so posting them posts.
 
-    Run ``ledgerkit sample data/samples`` from the repository root.
+    Run ``ledgerkit sample data/samples`` from the repository root. Returns the
+    ledger folder.
+
+    Raises
+    ------
+    LedgerError
+        ``folder`` (or its ``ledger`` / ``835`` entry) is an existing file.
     """
-    folder = Path(folder) / "ledger"
-    generate(n_encounters, seed=seed).to_parquet(folder)
-    return folder
+    from ledgerkit.synth.samples import write_samples
+
+    folder = Path(folder)
+    for path in (folder, folder / "ledger", folder / "835"):
+        if path.exists() and not path.is_dir():
+            raise LedgerError(f"{path}: is a file; give a folder to write the sample into")
+    ledger = generate(n_encounters, seed=seed)
+    ledger.to_parquet(folder / "ledger")
+    write_samples(folder / "835", ledger)
+    return folder / "ledger"
 
 
 def sample_folder() -> Path:

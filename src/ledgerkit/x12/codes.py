@@ -22,8 +22,10 @@ from ledgerkit.core.arrow import bool_array, numpy_array
 
 __all__ = [
     "CODE_RULES",
+    "CLAIM_STATUS_WORDS",
     "CodeRule",
     "ENTITY_ID_QUALIFIERS",
+    "claim_status_words",
     "invalid_codes",
     "withhold_invalid_codes",
 ]
@@ -34,6 +36,43 @@ def _words(text: str) -> tuple:
 
 
 CLAIM_STATUS = _words("1 2 3 4 5 10 13 15 16 17 19 20 21 22 23 25 27")  # 5010 + 4010
+# What each claim status (CLP02) says, in words, for people reading a remit.
+CLAIM_STATUS_WORDS = {
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "5": "pended",
+    "10": "received, not in process",
+    "13": "suspended",
+    "15": "suspended: investigation with field",
+    "16": "suspended: returned with material",
+    "17": "suspended: review pending",
+    "19": "processed as primary, forwarded to another payer",
+    "20": "processed as secondary, forwarded to another payer",
+    "21": "processed as tertiary, forwarded to another payer",
+    "22": "reversal of a previous payment",
+    "23": "not our claim, forwarded to another payer",
+    "25": "predetermination pricing only, no payment",
+    "27": "reviewed",
+}
+
+
+def claim_status_words(code) -> str:
+    """A claim status code (CLP02) followed by its meaning in words.
+
+    Examples
+    --------
+    >>> claim_status_words("22")
+    '22 (reversal of a previous payment)'
+    >>> claim_status_words(None), claim_status_words("99")
+    ('unknown (withheld by the reader)', '99 (not a claim status code)')
+    """
+    if code is None:
+        return "unknown (withheld by the reader)"
+    return f"{code} ({CLAIM_STATUS_WORDS.get(str(code), 'not a claim status code')})"
+
+
 FILING_INDICATORS = _words(
     "09 10 11 12 13 14 15 16 17 AM BL CH CI DS FI HM LI LM MA MB MC OF TV VA WC ZZ"
 )

@@ -44,7 +44,7 @@ from ledgerkit.x12.tables import (
     table_from_columns,
     validity_bitmap,
 )
-from ledgerkit.x12.text import as_utf8, check_isa_delimiters
+from ledgerkit.x12.text import as_utf8, check_isa_delimiters, check_x12_start
 from ledgerkit.x12.tokenize import (
     FINDING_CODES,
     Parsed,
@@ -617,6 +617,7 @@ def _transaction_residuals(p: Parsed):
 # ----------------------------------------------------------------------------- public
 def _read_bytes(buf: np.ndarray, name: str, salt, keep_identifiers, strict) -> Remittances:
     check_isa_delimiters(buf, name)
+    check_x12_start(buf, name)
     parsed = tokenize(as_utf8(buf), name, strict)
     r = _build(parsed, name, salt, keep_identifiers)
     if strict and r.findings.num_rows:

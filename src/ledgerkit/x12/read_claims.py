@@ -28,7 +28,7 @@ from ledgerkit.x12.claims_checks import claim_findings
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.read import _column, _files, _string_columns, person_keys
 from ledgerkit.x12.tables import NullArrays, arrow_ints
-from ledgerkit.x12.text import as_utf8, check_isa_delimiters
+from ledgerkit.x12.text import as_utf8, check_isa_delimiters, check_x12_start
 from ledgerkit.x12.tokenize_837 import parse
 
 __all__ = ["read_837"]
@@ -294,6 +294,7 @@ def _build(a, file, salt, keep_identifiers) -> Claims:
 def _read_bytes(buf, name, salt, keep_identifiers, strict) -> Claims:
     buf = np.ascontiguousarray(buf, dtype=np.uint8)
     check_isa_delimiters(buf, name)
+    check_x12_start(buf, name)
     arrays = parse(as_utf8(buf), name)
     c = _build(arrays, name, salt, keep_identifiers)
     if strict and c.findings.num_rows:

@@ -21,9 +21,10 @@ import codecs
 import numpy as np
 
 from ledgerkit._kernels.x12 import layout as k
+from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.tokenize import delimiter_error
 
-__all__ = ["as_utf8", "check_isa_delimiters"]
+__all__ = ["as_utf8", "check_isa_delimiters", "check_x12_start"]
 
 
 def _latin1(err: UnicodeDecodeError):
@@ -100,3 +101,39 @@ above 0x7F, nor a character such as 'é' or '€' that takes several bytes in UT
     for which, i in ((k.D_COMPONENT, at), (k.D_TERMINATOR, at + 1)):
         if head[i] >= 128:
             raise delimiter_error(file, 1, which, i - start + 1, head[i])
+
+
+_X12_STARTS = (b"ISA", b"GS", b"ST")
+
+
+def check_x12_start(buf: np.ndarray, file: str) -> None:
+    """Raise :class:`~ledgerkit.x12.X12Error` unless the file begins like an X12 file.
+
+    An X12 file begins (after a byte-order mark or blank lines) with an ISA
+    segment, or GS or ST for a file without its envelope, followed by the
+    element separator. A README, a CSV or a PDF given as an 835 is refused
+    here, with words that say so, before the tokenizer reads it. An empty file
+    is left to the tokenizer.
+
+    Examples
+    --------
+    >>> check_x12_start(np.frombuffer(b"ISA*00*", np.uint8), "a.835")
+    >>> check_x12_start(np.frombuffer(b"# Remits", np.uint8), "README.md")
+    Traceback (most recent call last):
+    ...
+    ledgerkit.x12.errors.X12Error: README.md: not an X12 file: it does not begin with an ISA \
+segment (nor GS or ST); is it the file you meant?
+    """
+    head = bytes(buf[:64]).lstrip(b"\xef\xbb\xbf").lstrip()
+    if not head:
+        return
+    for start in _X12_STARTS:
+        n = len(start)
+        # a delimiter follows (a non-ASCII one is check_isa_delimiters' or the tokenizer's)
+        if head.startswith(start) and len(head) > n and not bytes(head[n : n + 1]).isalnum():
+            return
+    raise X12Error(
+        file, None, None, None,
+        "not an X12 file: it does not begin with an ISA segment (nor GS or ST); is it the "
+        "file you meant?",
+    )  # fmt: skip
