@@ -138,3 +138,36 @@ def test_partitions_of_every_string_flavour(ledger, flavour):
     ids = ledger.encounters["encounter_id"].combine_chunks()[:100]  # an int8 dictionary's worth
     want = partition_of(ids, 7).tolist()
     assert partition_of(FLAVOURS[flavour](ids), 7).tolist() == want
+
+
+# --- issue #18: what other tools hand over (a pandas round trip of a column with no
+# RARC at all, DuckDB's Arrow results) ---
+def _without_rarcs(ledger) -> dict[str, pa.Table]:
+    entries = ledger.entries
+    i = entries.column_names.index("rarc")
+    nulls = pa.nulls(len(entries), entries.schema.field("rarc").type)
+    return tables_of(ledger) | {"entries": entries.set_column(i, "rarc", nulls)}
+
+
+def test_a_pandas_round_trip_of_an_all_null_rarc_column(ledger):
+    tables = _without_rarcs(ledger)
+    want = lk.Ledger.from_arrow(**tables)
+    round_trip = {
+        k: pa.Table.from_pandas(t.to_pandas(), preserve_index=False) for k, t in tables.items()
+    }
+    # what pandas gives back for a categorical with no value: a dictionary of nulls
+    assert round_trip["entries"].schema.field("rarc").type == pa.dictionary(pa.int8(), pa.null())
+    assert_same_ledger(round_trip, want, lk.classify(want))
+    assert_same_ledger({k: t.to_pandas() for k, t in tables.items()}, want, lk.classify(want))
+
+
+@pytest.mark.parametrize("method", ["arrow", "to_arrow_table"])
+def test_duckdb_arrow_results(ledger, classes, method):
+    results = {}
+    for k, t in tables_of(ledger).items():
+        con = duckdb.connect()  # one connection per result: a reader keeps its query open
+        con.register("t", t)
+        results[k] = getattr(con.sql("select * from t"), method)()
+    if method == "arrow":  # duckdb >= 1.4 hands over a RecordBatchReader
+        assert isinstance(results["entries"], pa.RecordBatchReader | pa.Table)
+    assert_same_ledger(results, ledger, classes)
