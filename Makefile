@@ -5,27 +5,40 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SAMPLE := data/samples/ledger/entries.parquet
 PIP_FLAGS := --quiet --disable-pip-version-check
+# the long install speaks: one "Collecting ..." line per package, no progress bars
+PIP_STEP_FLAGS := --disable-pip-version-check --progress-bar off
 
 .PHONY: setup sample browser test lint lab demo bench bench-compare bench-check bench-report clean
 
+# Every step says what it does before it starts (a fresh setup takes minutes).
+SAY := @printf '\n==> %s\n'
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import ledgerkit, numba, pyarrow, jupyterlab, ipywidgets"
-	# Compile every kernel once into Numba's on-disk cache, so no user's first call is a compile.
-	$(BIN)/ledgerkit warm
-	touch $(STAMP)
+	$(SAY) "setup 1/4: Python environment in $(VENV)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(SAY) "setup 2/4: installing ledgerkit with JupyterLab, numba, pyarrow and the test tools (a few minutes on a fresh machine)"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip
+	@$(BIN)/python -m pip install $(PIP_STEP_FLAGS) -e ".[dev]" 2>&1 \
+		| grep -v -e "^WARNING: Location" -e "^Requirement already satisfied" || true
+	$(SAY) "setup 3/4: checking the imports"
+	@$(BIN)/python -c "import ledgerkit, numba, pyarrow, jupyterlab, ipywidgets; \
+		print('installed: numba', numba.__version__, '/ pyarrow', pyarrow.__version__)"
+	$(SAY) "setup 4/4: compiling every kernel once into Numba's on-disk cache (about 3 minutes the first time; seconds after)"
+	@$(BIN)/ledgerkit warm
+	@touch $(STAMP)
+	$(SAY) "setup done"
 
 setup: $(STAMP)
 
 $(SAMPLE): | $(STAMP)
-	$(BIN)/ledgerkit sample data/samples
+	$(SAY) "building the bundled sample (data/samples: the ledger and the 835 files answering it)"
+	@$(BIN)/ledgerkit sample data/samples
 
 sample: $(SAMPLE)
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(SAY) "lint: ruff check"
+	@$(BIN)/ruff check src tests benchmarks
 
 # The browser test drives Debian's Chromium (never a downloaded browser).
 CHROMIUM ?= /usr/bin/chromium
@@ -41,7 +54,8 @@ browser:
 	fi
 
 test: setup lint sample browser
-	$(BIN)/python -m pytest
+	$(SAY) "tests: pytest (kernels are loaded from the cache 'make setup' filled)"
+	@$(BIN)/python -m pytest
 
 # root (as on these machines) needs --allow-root; the widget front ends (ipywidgets,
 # anywidget, plotly) ship as prebuilt lab extensions in their wheels.
