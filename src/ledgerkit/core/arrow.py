@@ -233,7 +233,10 @@ def as_table(data) -> pa.Table:
     if isinstance(data, dict):
         return pa.table(data)
     if isinstance(data, list) and all(isinstance(row, dict) for row in data):
-        return pa.Table.from_pylist(data)
+        # every row's keys, not only the first row's (pa.Table.from_pylist would drop a
+        # column the first row lacks); a row without a key gets a null there
+        names = list(dict.fromkeys(name for row in data for name in row))
+        return pa.table({name: [row.get(name) for row in data] for name in names})
     if hasattr(data, "__arrow_c_stream__"):
         return pa.table(data)
     if hasattr(data, "to_arrow"):

@@ -249,9 +249,8 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
     n_old = len(previous.entry_proc)
     new_rows = entries.slice(n_old)
     enc_ids = encounters["encounter_id"].combine_chunks()
-    new_proc = _entry_procedures(
-        new_rows, enc_ids, previous.enc_proc_start, previous.proc_line, n_old
-    )
+    # errors name the row of the appended batch (the user's row 0), not of the whole table
+    new_proc = _entry_procedures(new_rows, enc_ids, previous.enc_proc_start, previous.proc_line, 0)
     entry_proc = np.concatenate([previous.entry_proc, new_proc])
     return _entry_keys(
         entries,

@@ -312,8 +312,12 @@ class Ledger:
             )
         if "source" not in new.column_names:
             new = new.append_column("source", pa.array(["manual"] * n))
-        if "payer_id" not in new.column_names and "payer_seq" in new.column_names:
-            new = new.append_column("payer_id", self._coverage_payer(new))
+        if "payer_seq" in new.column_names:
+            if "payer_id" not in new.column_names:
+                new = new.append_column("payer_id", self._coverage_payer(new))
+            elif new["payer_id"].null_count:  # rows that name no payer: their coverage's
+                filled = pc.coalesce(new["payer_id"].cast(pa.string()), self._coverage_payer(new))
+                new = new.set_column(new.column_names.index("payer_id"), "payer_id", filled)
         new = conform(new, "entries")
         check_entries(new, existing=self.entries)
         check_amounts(new)
