@@ -305,3 +305,19 @@ def test_help_names_the_commands():
     assert proc.returncode == 0
     for words in ("store", "ledgerkit store create STORE --sample", "ledgerkit review STORE"):
         assert words in proc.stdout
+
+
+def test_post_shows_progress_at_a_terminal_only(tmp_path, capsys, monkeypatch):
+    store = tmp_path / "store"
+    lk.LedgerStore.create(store, lk.synth.load_sample(), actor="t")
+    files = [str(p) for p in sorted(SAMPLE_835.glob("*.835"))]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["post", str(store), files[0]]) == 0
+    err = capsys.readouterr().err
+    assert "reading 835" in err and "1/1" in err and "claims" in err and "posting" in err
+    assert main(["post", str(store), files[1], "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and "posted" in out.out
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)  # a pipe or a log: no bars
+    assert main(["post", str(store), files[2]]) == 0
+    assert capsys.readouterr().err == ""
