@@ -61,7 +61,8 @@ test: setup lint sample browser
 # anywidget, plotly) ship as prebuilt lab extensions in their wheels.
 LAB_ARGS ?= $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: setup sample
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS) notebooks/01_quickstart.ipynb
+	$(SAY) "opening JupyterLab on notebooks/01_quickstart.ipynb (Ctrl-C twice to stop)"
+	@$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS) notebooks/01_quickstart.ipynb
 
 demo: setup sample
 	$(BIN)/ledgerkit demo
