@@ -38,9 +38,9 @@ def test_warm_times_every_kernel_family(capsys):
     lines = out.splitlines()
     families = ("ledger and classify", "835 read and write", "posting", "rules", "denial")
     for n, (family, line) in enumerate(zip(families, lines, strict=False), start=1):
-        assert line.startswith(f"[{n}/5] compiling {family}") and line.endswith(" s")
+        assert line.startswith(f"[{n}/5] kernels of {family}") and line.endswith(" s")
     assert out.count(" s\n") == 5
-    assert lines[-1].startswith("every kernel compiled or loaded from the cache in")
+    assert lines[-1].startswith("every kernel compiled (or loaded from Numba's cache) in")
 
 
 @pytest.mark.parametrize("argv", [[], ["nonsense"]])

@@ -92,13 +92,14 @@ def run_warm(args) -> int:
 
     def report(step: int, total: int, family: str, seconds: float | None) -> None:
         if seconds is None:
-            print(f"[{step}/{total}] compiling {family:<22}", end=" ", flush=True)
+            print(f"[{step}/{total}] kernels of {family:<22}", end=" ", flush=True)
         else:
             print(f"{seconds:6.2f} s", flush=True)
 
     t0 = time.perf_counter()
     warm_up(report=report)
-    print(f"every kernel compiled or loaded from the cache in {time.perf_counter() - t0:.1f}s")
+    seconds = time.perf_counter() - t0
+    print(f"every kernel compiled (or loaded from Numba's cache) in {seconds:.1f} seconds")
     sys.stdout.flush()
     return 0
 
