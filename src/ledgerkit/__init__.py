@@ -55,6 +55,7 @@ _LAZY_NAMES = {
     "X12Error": "ledgerkit.x12",
     "worklist": "ledgerkit.analytics.worklist",
     "work_items": "ledgerkit.analytics.work_items",
+    "appeal_summary": "ledgerkit.analytics.appeal_summary",
     "root_causes": "ledgerkit.analytics.rootcause",
     "secondary_adjustments": "ledgerkit.analytics.secondary",
     "CarcCatalog": "ledgerkit.core.catalog",

@@ -43,8 +43,9 @@ work (given a store or work events)
     ``recovered_cents`` (payments after an appeal linked to it) of the
     work item covering the row (:func:`ledgerkit.work_items`; the item naming
     the row's line and CARC first, then its line, its CARC, the encounter),
-    and the filters ``owner``, ``status`` and ``due_by`` ("my items due this
-    week": ``owner="ana", due_by=friday``).
+    and the filters ``owner``, ``status``, ``due_by`` and ``due_within_days``
+    ("my items due this week": ``owner="ana", due_within_days=7``, open items
+    whose follow-up is at most 7 days after ``today``, overdue ones included).
     ``rank`` stays the row's rank in the whole worklist. The work columns are
     the items' current state (``lk.work_items(store, as_of=...)`` for an
     earlier one), whatever ``today`` is.
@@ -56,6 +57,8 @@ priority
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pyarrow as pa
@@ -71,6 +74,7 @@ from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAY
 __all__ = ["worklist", "DEFAULT_WEIGHTS", "overturn_history"]
 
 DEFAULT_WEIGHTS = {"value": 0.4, "deadline": 0.3, "likelihood": 0.3}
+_EPOCH = dt.date(1970, 1, 1)  # day numbers count from it
 
 
 def overturn_history(ledger, *, prior_weight: float = 10.0, policy=None, catalog=None):
@@ -119,6 +123,7 @@ def worklist(
     owner=None,
     status=None,
     due_by=None,
+    due_within_days: int | None = None,
 ) -> pa.Table:
     """The prioritised denial worklist, one explainable row per encounter.
 
@@ -142,6 +147,9 @@ def worklist(
     due_by : date or str, optional
         Keep the open rows (not resolved or written off) whose follow-up date
         is on or before this day.
+    due_within_days : int, optional
+        The same with ``due_by = today + due_within_days`` ("due this week":
+        7; overdue follow-ups included). Not with ``due_by``.
 
     Returns
     -------
@@ -159,8 +167,9 @@ def worklist(
     Raises
     ------
     ValueError
-        An unknown weight name or a negative weight, an unknown status, or a
-        filter without ``work``.
+        An unknown weight name or a negative weight, an unknown status, a
+        filter without ``work``, both ``due_by`` and ``due_within_days``, or a
+        negative ``due_within_days``.
 
     Examples
     --------
@@ -173,8 +182,19 @@ def worklist(
         work = ledger
     if hasattr(ledger, "work_events"):
         ledger = ledger.ledger()
-    if work is None and (owner, status, due_by) != (None, None, None):
-        raise ValueError("owner, status and due_by filter on work items: give work=store")
+    if work is None and (owner, status, due_by, due_within_days) != (None,) * 4:
+        raise ValueError(
+            "owner, status, due_by and due_within_days filter on work items: give work=store"
+        )
+    if due_within_days is not None:
+        if due_by is not None:
+            raise ValueError("give due_by or due_within_days, not both")
+        if isinstance(due_within_days, bool) or not isinstance(due_within_days, int | np.integer):
+            raise ValueError(
+                f"due_within_days must be a whole number of days, got {due_within_days!r}"
+            )
+        if due_within_days < 0:
+            raise ValueError(f"due_within_days must be >= 0, got {due_within_days!r}")
     w = dict(DEFAULT_WEIGHTS)
     for name, value in (weights or {}).items():
         if name not in DEFAULT_WEIGHTS:
@@ -307,6 +327,8 @@ def worklist(
     if work is None:
         return table
     table = join_work(table, work_items(work, ledger=ledger))
+    if due_within_days is not None:
+        due_by = _EPOCH + dt.timedelta(days=int(today_d) + int(due_within_days))
     return filter_work(table, owner=owner, status=status, due_by=due_by)
 
 

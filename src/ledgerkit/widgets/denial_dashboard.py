@@ -1,5 +1,7 @@
 """``DenialDashboard``: denial rate and dollars by payer x category over months,
-the top root causes and the prioritised worklist.
+the top root causes and the prioritised worklist; built with a
+:class:`~ledgerkit.store.LedgerStore`, a work panel records assignments,
+statuses, follow-ups, appeals and outcomes (:mod:`ledgerkit.widgets.work_actions`).
 
 :func:`denial_series` picks the numbers a chart shows (a plain function tests
 call); the widget draws them in a plotly ``FigureWidget`` (offline).
@@ -34,6 +36,8 @@ WORKLIST_COLUMNS = (
     "days_left",
     "priority",
 )
+# With a store: the work columns of each row's item.
+WORK_COLUMNS_SHOWN = ("owner", "status", "follow_up", "last_event", "recovered_cents")
 
 
 def denial_series(
@@ -107,20 +111,39 @@ class DenialDashboard:
     """Denials over months by payer (pick a category and rate or dollars), denied
     dollars by payer x category, the top root causes, and the worklist.
 
+    Parameters
+    ----------
+    ledger : Ledger or LedgerStore
+        A store gives its latest ledger and takes the work recorded here.
+    top : int
+        Root causes shown.
+    store : LedgerStore, optional
+        Where work events go (when ``ledger`` is a Ledger). Without one, the
+        work panel's actions are refused with a message.
+    actor : str, optional
+        Who records the work (default: the login name).
+
     Attributes
     ----------
     widget : ipywidgets.VBox
     worklist : PagedTable
-        The prioritised worklist (select a row to see its encounter below).
+        The prioritised worklist (select a row to see its encounter below);
+        with a store, its owner, status, follow-up, last event and recovered
+        dollars, filterable by owner and status.
+    work : WorkActions
+        The work panel acting on the selected row.
     """
 
-    def __init__(self, ledger, *, top: int = 10):
+    def __init__(self, ledger, *, top: int = 10, store=None, actor: str | None = None):
         import ipywidgets as W
         import plotly.graph_objects as go
 
         from ledgerkit.widgets.encounter_view import EncounterView
         from ledgerkit.widgets.table import PagedTable
 
+        if hasattr(ledger, "work_events"):
+            store, ledger = ledger, ledger.ledger()
+        self.store = store
         self.ledger = ledger
         self._cache = {}
         trend = denial_trend(ledger)
@@ -167,12 +190,14 @@ class DenialDashboard:
         self.heatmap.add_class("lk-denial-heatmap")
         self.causes = root_causes(ledger, top=top)
         causes = W.HTML(root_causes_html(self.causes, top))
-        wl = worklist(ledger)
+        wl = self._worklist()
         self.worklist_table = wl
+        shown = WORKLIST_COLUMNS + (WORK_COLUMNS_SHOWN if store is not None else ())
         self.worklist = PagedTable(
             wl,
-            [c for c in WORKLIST_COLUMNS if c in wl.column_names],
-            filter_columns=["payer_id", "category"],
+            [c for c in shown if c in wl.column_names],
+            filter_columns=["payer_id", "category"]
+            + (["owner", "status"] if store is not None else []),
             range_column="at_stake_cents",
             css_class="lk-worklist",
             page_size=15,
@@ -196,6 +221,8 @@ class DenialDashboard:
         ]
         if self.encounter is not None:
             parts.append(self.encounter.widget)
+        self.work = self._work_panel(actor)
+        parts.append(self.work.widget)
         self.widget = W.VBox(parts)
         self.widget.add_class("lk-denial-dashboard")
         self.redraw()
@@ -226,6 +253,34 @@ class DenialDashboard:
             self.lines.layout.yaxis.title = "rate" if self.metric.value == "rate" else "$"
             self.lines.layout.yaxis.tickformat = ".0%" if self.metric.value == "rate" else ","
         return s
+
+    # ------------------------------------------------------------------ work
+    def _worklist(self) -> pa.Table:
+        return (
+            worklist(self.ledger, work=self.store)
+            if self.store is not None
+            else worklist(self.ledger)
+        )
+
+    def _work_panel(self, actor):
+        from ledgerkit.widgets.work_actions import WorkActions
+
+        panel = WorkActions(self.store, self.ledger, actor=actor, on_change=self.refresh_work)
+        self.worklist.on_select(panel.show)
+        return panel
+
+    def refresh_work(self) -> pa.Table:
+        """Recompute the worklist with the store's latest work (after an action),
+        keeping the page, and the selected claim selected when it is on it."""
+        keep = self.work.row["encounter_id"] if self.work.row else None
+        self.ledger = self.store.ledger()
+        self.worklist_table = self._worklist()
+        self.worklist.set_table(self.worklist_table, keep_page=True)
+        self.work.refresh()
+        ids = self.worklist.page_table["encounter_id"].to_pylist()
+        if keep in ids:
+            self.worklist.select(ids.index(keep))
+        return self.worklist_table
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
