@@ -11,6 +11,8 @@ import json
 import re
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 import ledgerkit as lk
 from ledgerkit.widgets.denial_dashboard import root_causes_html
 
@@ -28,6 +30,7 @@ def _run_notebook(name: str, tmp_path, monkeypatch) -> dict:
 
 
 def test_notebook_05_root_cause_trend_column_is_filled(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGERKIT_DENIAL_STORE", str(tmp_path / "denial-store"))
     ns = _run_notebook("05_denial_worklist.ipynb", tmp_path, monkeypatch)
     causes = ns["dashboard"].causes
     assert causes.num_rows > 0
@@ -42,6 +45,24 @@ def test_notebook_05_root_cause_trend_column_is_filled(tmp_path, monkeypatch):
     if (last + dt.timedelta(days=1)).month == last.month:
         n_months -= 1
     assert {len(s) for s in causes["monthly_cents"].to_pylist()} == {n_months}
+    # the lifecycle in code (issue #16): the appealed denial, overturned by the payer's
+    # reprocessed claim, is resolved with what was denied on its line recovered
+    row, store = ns["row"], ns["store"]
+    item = lk.work_items(store).to_pylist()[0]
+    assert (item["encounter_id"], item["line"], item["carc"]) == (
+        row["encounter_id"], row["line"], row["carc"])  # fmt: skip
+    assert (item["owner"], item["status"], item["outcome"]) == (
+        "analyst",
+        "resolved",
+        "overturned",
+    )
+    before = lk.balances(store.ledger(1))
+    line = pc.and_(
+        pc.equal(before["encounter_id"], row["encounter_id"]),
+        pc.equal(before["line"], row["line"]),
+    )
+    denied = before.filter(line)["denied"][0].as_py()
+    assert item["recovered_cents"] == denied > 0
 
 
 def test_notebook_03_tuner_and_its_dry_run_agree(tmp_path, monkeypatch):
