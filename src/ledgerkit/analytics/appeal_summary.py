@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from ledgerkit.analytics.balances import balances
 from ledgerkit.core.catalog import DENIAL_CATEGORIES, CarcCatalog
 from ledgerkit.core.ledger import Ledger
+from ledgerkit.core.limits import dollars
 from ledgerkit.core.remark_codes import rarc_description
 from ledgerkit.errors import LedgerError
 
@@ -171,11 +172,6 @@ def _one_encounter(ledger, encounter_id) -> Ledger:
     )
 
 
-def _dollars(cents) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) / 100:,.2f}"
-
-
 def _day(value) -> str:
     return value.date().isoformat() if isinstance(value, dt.datetime) else str(value)
 
@@ -202,19 +198,19 @@ def _claim_lines(enc, procs, payers) -> list[str]:
     return [
         f"Service date: {enc['service_date']}" + (f"; {', '.join(where)}" if where else ""),
         "Coverage: " + ("; ".join(coverage) if coverage else "self-pay"),
-        f"Billed {_dollars(total['charge'])}; "
-        f"paid by payers {_dollars(total['paid'])}, "
-        f"by the patient {_dollars(total['patient_paid'])}; "
-        f"denied {_dollars(total['denied'])}; open balance {_dollars(total['balance'])}",
+        f"Billed {dollars(total['charge'])}; "
+        f"paid by payers {dollars(total['paid'])}, "
+        f"by the patient {dollars(total['patient_paid'])}; "
+        f"denied {dollars(total['denied'])}; open balance {dollars(total['balance'])}",
     ]
 
 
 def _line_text(p: dict) -> str:
     code = p["cpt"] + (f"-{p['modifiers']}" if p.get("modifiers") else "")
     return (
-        f"line {p['line']}: {code}, billed {_dollars(p['charge'])}, "
-        f"payers paid {_dollars(p['paid'])}, "
-        f"denied {_dollars(p['denied'])}, open {_dollars(p['balance'])}"
+        f"line {p['line']}: {code}, billed {dollars(p['charge'])}, "
+        f"payers paid {dollars(p['paid'])}, "
+        f"denied {dollars(p['denied'])}, open {dollars(p['balance'])}"
     )
 
 
@@ -242,7 +238,7 @@ def _live_denials(entries: list, catalog, line, carc, *, live=True) -> list[dict
 
 def _denial_text(d: dict, payers) -> str:
     text = (
-        f"line {d['line']}: {d['group_code']}-{d['carc']} {_dollars(d['amount_cents'])} "
+        f"line {d['line']}: {d['group_code']}-{d['carc']} {dollars(d['amount_cents'])} "
         f"({d['category']}) by {_payer_name(d['payer_id'], payers)} on {_day(d['posted_at'])}: "
         f"{d['description']}"
     )
@@ -267,7 +263,7 @@ def _deadline_text(row) -> str:
     left = row["days_left"]
     when = f"{left} days left" if left >= 0 else f"expired {-left} days ago"
     return (
-        f"{row['deadline']} ({kind}; {when}); at stake {_dollars(row['at_stake_cents'])}; "
+        f"{row['deadline']} ({kind}; {when}); at stake {dollars(row['at_stake_cents'])}; "
         f"usual next action: {row['next_action']}"
     )
 
@@ -297,7 +293,7 @@ def _event_text(e: dict) -> str:
         "appeal": lambda: (
             f"appeal level {e['appeal_level']} filed {e['appeal_filed']} by {e['appeal_method']}"
         ),
-        "outcome": lambda: f"outcome {e['outcome']}, {_dollars(e['outcome_cents'] or 0)}",
+        "outcome": lambda: f"outcome {e['outcome']}, {dollars(e['outcome_cents'] or 0)}",
     }[kind]()
     note = f" ({e['note']})" if e.get("note") else ""
     return f"{_day(e['at'])}{where}: {what}{note}"
@@ -315,8 +311,7 @@ def _changed_lines(since, changed: list, events: list) -> list[str]:
             what = f"reversal of entry {e['negates']}"
         who = "patient" if e["payer_seq"] == 0 else e["payer_id"]
         out.append(
-            f"{_day(e['posted_at'])} line {e['line']}: {what} {_dollars(e['amount_cents'])} "
-            f"({who})"
+            f"{_day(e['posted_at'])} line {e['line']}: {what} {dollars(e['amount_cents'])} ({who})"
         )
     out += [_event_text(e) for e in events]
     if len(out) == 1:
@@ -329,12 +324,12 @@ def _request_text(enc, denials, payers) -> str:
         return "(no live denial to appeal)"
     payer = _payer_name(denials[0]["payer_id"], payers)
     items = "; ".join(
-        f"line {d['line']} ({d['group_code']}-{d['carc']}, {_dollars(d['amount_cents'])})"
+        f"line {d['line']} ({d['group_code']}-{d['carc']}, {dollars(d['amount_cents'])})"
         for d in denials
     )
     total = sum(d["amount_cents"] for d in denials)
     return (
         f"We ask {payer} to reconsider the denial of claim {enc['encounter_id']}: {items}; "
-        f"{_dollars(total)} in all. [Add why the service was covered and correctly billed, "
+        f"{dollars(total)} in all. [Add why the service was covered and correctly billed, "
         "and list the records attached.]"
     )

@@ -22,7 +22,14 @@ import pyarrow as pa
 
 from ledgerkit.analytics.appeal_summary import appeal_summary
 from ledgerkit.analytics.work_items import work_items
-from ledgerkit.core.work_events import APPEAL_LEVELS, APPEAL_METHODS, OUTCOMES, STATUSES
+from ledgerkit.core.limits import dollars
+from ledgerkit.core.work_events import (
+    APPEAL_LEVELS,
+    APPEAL_METHODS,
+    OUTCOMES,
+    STATUSES,
+    WORK_EVENTS_SCHEMA,
+)
 from ledgerkit.errors import LedgerError
 
 __all__ = ["WorkActions", "work_event", "record_action", "ACTIONS", "ITEM_COLUMNS", "NO_STORE"]
@@ -98,7 +105,7 @@ def record_action(store, action: str, row, *, actor: str, note: str, whole_claim
             f"by {stored['appeal_method']}"
         ),
         "outcome": lambda: (
-            f"outcome {stored['outcome']}, ${stored['outcome_cents'] / 100:,.2f} recovered"
+            f"outcome {stored['outcome']}, {dollars(stored['outcome_cents'])} recovered"
         ),
     }[action]()
     return f"{said} (store version {store.version})"
@@ -248,7 +255,7 @@ class WorkActions:
             f"<div class='lk-work-row'>claim <b>{html.escape(str(row['encounter_id']))}</b>, "
             f"line {html.escape(str(row.get('line')))}, "
             f"{html.escape(str(row.get('group_code')))}-{html.escape(str(row.get('carc')))}, "
-            f"${(row.get('at_stake_cents') or 0) / 100:,.2f} at stake"
+            f"{dollars(row.get('at_stake_cents') or 0)} at stake"
             + (f"; {html.escape(state)}" if state else "")
             + "</div>"
         )
@@ -304,8 +311,6 @@ class WorkActions:
 
 
 def _empty_items() -> pa.Table:
-    from ledgerkit.core.work_events import WORK_EVENTS_SCHEMA
-
     f = {x.name: x.type for x in WORK_EVENTS_SCHEMA}
     types = dict(
         encounter_id=pa.string(), line=pa.int32(), carc=pa.string(), owner=pa.string(),
