@@ -109,8 +109,9 @@ def test_dashboard_actions_write_events_and_refresh(tmp_path, store):
     s = LedgerStore.create(tmp_path / "s", store.ledger(), actor="setup", note="copy")
     dash = DenialDashboard(s, actor="ana")
     assert dash.store is s
-    assert {"owner", "status", "follow_up", "last_event", "recovered_cents"} <= set(
-        dash.worklist.columns)  # fmt: skip
+    work_columns = {"owner", "status", "follow_up", "last_event", "last_event_at",
+                    "recovered_cents"}  # fmt: skip
+    assert work_columns <= set(dash.worklist.columns)
     row = dash.worklist.select(0)
     work = dash.work
     assert work.row == row

@@ -37,7 +37,9 @@ WORKLIST_COLUMNS = (
     "priority",
 )
 # With a store: the work columns of each row's item.
-WORK_COLUMNS_SHOWN = ("owner", "status", "follow_up", "last_event", "recovered_cents")
+WORK_COLUMNS_SHOWN = (
+    "owner", "status", "follow_up", "last_event", "last_event_at", "recovered_cents",
+)  # fmt: skip
 
 
 def denial_series(
