@@ -51,6 +51,7 @@ _LAZY_NAMES = {
     "Claims": "ledgerkit.x12",
     "write_835": "ledgerkit.x12",
     "write_837": "ledgerkit.x12",
+    "write_837_secondary": "ledgerkit.x12",
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",
     "worklist": "ledgerkit.analytics.worklist",

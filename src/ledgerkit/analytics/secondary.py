@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.core.adjudication import payer_adjudication
 from ledgerkit.errors import LedgerError
 
 __all__ = ["secondary_adjustments"]
@@ -65,65 +66,31 @@ def secondary_adjustments(ledger, encounter_ids, *, payer_seq: int = 1) -> pa.Ta
         raise LedgerError(f"secondary_adjustments: encounter {bad!r} is not in the ledger")
     if payer_seq not in (1, 2, 3):
         raise ValueError(f"payer_seq must be 1, 2 or 3, got {payer_seq!r}")
-    order_of = {eid: i for i, eid in enumerate(ids.to_pylist())}
-    entries = ledger.entries.filter(pc.is_in(ledger.entries["encounter_id"], value_set=ids))
-    negated = set(pc.drop_null(entries["negates"]).to_pylist())
-    rows = entries.select(
-        [
-            "entry_id",
-            "encounter_id",
-            "line",
-            "payer_seq",
-            "kind",
-            "group_code",
-            "carc",
-            "amount_cents",
-            "negates",
-        ]
-    ).to_pylist()
-    procs = (
-        ledger.procedures.filter(pc.is_in(ledger.procedures["encounter_id"], value_set=ids))
-        .select(["encounter_id", "line"])
-        .to_pylist()
+    lines, cas = payer_adjudication(ledger, ids.to_pylist(), payer_seq)
+    by_line = {
+        (e, n): (c, p, t)
+        for e, n, c, p, t in zip(
+            *(lines[col].to_pylist() for col in
+              ("encounter_id", "line", "charge_cents", "paid_cents", "adjustments_cents")),
+            strict=True,
+        )
+    }  # fmt: skip
+    line_keys = list(zip(cas["encounter_id"].to_pylist(), cas["line"].to_pylist(), strict=True))
+    charge, paid, total = (
+        np.array([by_line[k][i] for k in line_keys], np.int64) for i in range(3)
     )
-    charge: dict = {}
-    paid: dict = {}
-    total: dict = {}
-    cas: dict = {}
-    for p in procs:
-        key = (p["encounter_id"], p["line"])
-        charge[key] = paid[key] = total[key] = 0
-    for r in rows:
-        if r["negates"] is not None or r["entry_id"] in negated:
-            continue
-        key = (r["encounter_id"], r["line"])
-        if r["kind"] == "charge":
-            charge[key] += r["amount_cents"]
-        if r["payer_seq"] != payer_seq:
-            continue
-        if r["kind"] == "payment":
-            paid[key] += r["amount_cents"]
-        elif r["kind"] == "adjustment":
-            total[key] += r["amount_cents"]
-            k = (*key, r["group_code"], (r["carc"] or "").strip())
-            amount, count = cas.get(k, (0, 0))
-            cas[k] = (amount + r["amount_cents"], count + 1)
-    keys = sorted(cas, key=lambda k: (order_of[k[0]], k[1], k[2] or "", k[3]))
     out = {
-        "encounter_id": [k[0] for k in keys],
-        "line": pa.array([k[1] for k in keys], pa.int32()),
-        "group_code": pa.array([k[2] for k in keys], pa.string()),
-        "carc": pa.array([k[3] for k in keys], pa.string()),
-        "amount_cents": pa.array([cas[k][0] for k in keys], pa.int64()),
-        "count": pa.array([cas[k][1] for k in keys], pa.int32()),
+        "encounter_id": cas["encounter_id"],
+        "line": cas["line"],
+        "group_code": cas["group_code"],
+        "carc": cas["carc"],
+        "amount_cents": cas["amount_cents"],
+        "count": cas["count"],
+        "charge_cents": pa.array(charge),
+        "paid_cents": pa.array(paid),
+        "line_adjustments_cents": pa.array(total),
+        "balances": pa.array(charge - paid == total),
     }
-    line_keys = [(k[0], k[1]) for k in keys]
-    out["charge_cents"] = pa.array([charge[k] for k in line_keys], pa.int64())
-    out["paid_cents"] = pa.array([paid[k] for k in line_keys], pa.int64())
-    out["line_adjustments_cents"] = pa.array([total[k] for k in line_keys], pa.int64())
-    out["balances"] = pa.array(
-        np.array([charge[k] - paid[k] == total[k] for k in line_keys], dtype=bool)
-    )
     return pa.table(
         out,
         schema=pa.schema(

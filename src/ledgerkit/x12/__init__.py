@@ -13,12 +13,14 @@ from ledgerkit.x12.read_claims import read_837
 from ledgerkit.x12.remittances import Remittances, describe
 from ledgerkit.x12.write import write_835
 from ledgerkit.x12.write_claims import write_837
+from ledgerkit.x12.write_secondary import write_837_secondary
 
 __all__ = [
     "read_835",
     "read_837",
     "write_835",
     "write_837",
+    "write_837_secondary",
     "Claims",
     "Remittances",
     "X12Error",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -50,6 +51,66 @@ def format_837(
         A value contains a separator (``*``, ``:``, ``~``) or an encounter has
         no procedure; named by row, never by value.
     """
+    wanted = None if encounter_ids is None else set(encounter_ids)
+    ids = ledger.encounters["encounter_id"].to_pylist()
+    payer1 = ledger.encounters["payer1_id"].to_pylist()
+    picks = [
+        ClaimPick(i)
+        for i, e in enumerate(ids)
+        if payer1[i] is not None and (wanted is None or e in wanted)
+    ]
+    return claims_text(
+        ledger, picks, sender=sender, receiver=receiver, control=control, created=created
+    )
+
+
+@dataclass(frozen=True)
+class PriorPayer:
+    """An earlier payer's decision on a claim, as the next payer's claim carries it.
+
+    ``lines`` maps a procedure line to ``(paid_cents, adjudication date,
+    adjustments)`` with adjustments a list of ``(group_code, carc,
+    amount_cents)``; ``paid_cents`` is the claim total (2320 AMT*D).
+    """
+
+    payer_seq: int
+    paid_cents: int
+    lines: dict
+
+
+@dataclass(frozen=True)
+class ClaimPick:
+    """One claim to write: an encounter row, the payer it goes to, the earlier payers'
+    decisions (2320 AMT*D and 2430 SVD/CAS/DTP*573) when it goes to a later payer."""
+
+    row: int
+    to_payer_seq: int = 1
+    priors: tuple = ()
+
+
+def _cas_segments(adjustments) -> list[str]:
+    """CAS segments: one per group code, at most six reason/amount pairs each."""
+    by_group: dict[str, list] = {}
+    for group, carc, amount in adjustments:
+        by_group.setdefault(group, []).append((carc, amount))
+    out = []
+    for group, pairs in by_group.items():
+        for start in range(0, len(pairs), 6):
+            chunk = pairs[start : start + 6]
+            out.append(f"CAS*{group}*" + "**".join(f"{c}*{_money(a)}" for c, a in chunk))
+    return out
+
+
+def claims_text(
+    ledger,
+    picks,
+    *,
+    sender: str = "LEDGERKIT",
+    receiver: str = "RECEIVER",
+    control: int = 1,
+    created: dt.datetime | None = None,
+) -> bytes:
+    """The 837P interchange of the claims ``picks`` (a list of :class:`ClaimPick`)."""
     created = created or dt.datetime.now(dt.UTC)
     enc = _cols(ledger.encounters, ledger.encounters.column_names)
     proc = _cols(ledger.procedures, ledger.procedures.column_names)
@@ -62,7 +123,6 @@ def format_837(
             strict=True,
         )
     }
-    wanted = None if encounter_ids is None else set(encounter_ids)
     lines_of: dict[str, list[int]] = {}
     for i, e in enumerate(proc["encounter_id"]):
         lines_of.setdefault(e, []).append(i)
@@ -77,15 +137,13 @@ def format_837(
         name, cls = payers.get(pid, (pid, "other"))
         return (FILING_BY_CLASS.get(cls, "ZZ"), text(name or pid, where), text(pid, where))
 
-    # encounters in ledger order; a billing provider loop per run of one site
-    runs: list[tuple[str, list[int]]] = []
-    for i, e in enumerate(enc["encounter_id"]):
-        if enc["payer1_id"][i] is None or (wanted is not None and e not in wanted):
-            continue
-        site = enc["site_id"][i] or ""
+    # encounters in the given order; a billing provider loop per run of one site
+    runs: list[tuple[str, list[ClaimPick]]] = []
+    for pick in picks:
+        site = enc["site_id"][pick.row] or ""
         if not runs or runs[-1][0] != site:
             runs.append((site, []))
-        runs[-1][1].append(i)
+        runs[-1][1].append(pick)
 
     ymd, hm = created.strftime("%Y%m%d"), created.strftime("%H%M")
     body = [
@@ -95,25 +153,27 @@ def format_837(
         f"NM1*40*2*{text(receiver, 'receiver')}*****46*{text(receiver, 'receiver')}",
     ]
     hl = 0
-    for site, rows in runs:
+    for site, site_picks in runs:
         hl += 1
         site_hl = hl
         npi = text(site, "encounters site_id") or "1234567893"
         body += [f"HL*{hl}**20*1", f"NM1*85*2*BILLING PROVIDER*****XX*{npi}"]
-        for i in rows:
+        for pick in site_picks:
+            i = pick.row
             where = f"encounters row {i}"
             lines = lines_of.get(enc["encounter_id"][i], [])
             if not lines:
                 raise ValueError(f"{where}: an encounter without procedures")
             hl += 1
-            filing, name, pid = payer_segments(enc["payer1_id"][i], where)
+            to = pick.to_payer_seq
+            filing, name, pid = payer_segments(enc[f"payer{to}_id"][i], where)
             key = text(enc["patient_key"][i], where)
             member = f"NM1*IL*1******MI*{key}" if key else "NM1*IL*1"
             total = sum(proc["charge_cents"][j] for j in lines)
             pos = text(enc["place_of_service"][i], where) or "11"
             body += [
                 f"HL*{hl}*{site_hl}*22*0",
-                f"SBR*P*18*******{filing}",
+                f"SBR*{'PST'[to - 1]}*18*******{filing}",
                 member,
                 f"NM1*PR*2*{name}*****PI*{pid}",
                 f"CLM*{text(enc['encounter_id'][i], where)}*{_money(total)}***{pos}:B:1*Y*A*Y*Y",
@@ -123,13 +183,16 @@ def format_837(
                 body.append(f"NM1*82*1*PROVIDER*****XX*{text(enc['provider_id'][i], where)}")
             if enc["location_id"][i] is not None:
                 body.append(f"NM1*77*2*LOCATION*****XX*{text(enc['location_id'][i], where)}")
-            for k, letter in ((2, "S"), (3, "T")):
+            prior_of = {p.payer_seq: p for p in pick.priors}
+            for k in (1, 2, 3):
                 other = enc[f"payer{k}_id"][i]
-                if other is None:
+                if k == to or other is None:
                     continue
-                filing, name, pid = payer_segments(other, where)
-                body += [f"SBR*{letter}*18*******{filing}", "OI***Y*P**Y", member,
-                         f"NM1*PR*2*{name}*****PI*{pid}"]  # fmt: skip
+                filing, name, other_pid = payer_segments(other, where)
+                body.append(f"SBR*{'PST'[k - 1]}*18*******{filing}")
+                if k in prior_of:
+                    body.append(f"AMT*D*{_money(prior_of[k].paid_cents)}")
+                body += ["OI***Y*P**Y", member, f"NM1*PR*2*{name}*****PI*{other_pid}"]
             for n, j in enumerate(lines, start=1):
                 w = f"procedures row {j}"
                 code = f"HC:{text(proc['cpt'][j], w)}"
@@ -142,6 +205,13 @@ def format_837(
                 ]
                 if proc["line_control_number"][j] is not None:
                     body.append(f"REF*6R*{text(proc['line_control_number'][j], w)}")
+                for prior in pick.priors:
+                    paid, when, adjustments = prior.lines[proc["line"][j]]
+                    other_pid = text(enc[f"payer{prior.payer_seq}_id"][i], where)
+                    body.append(f"SVD*{other_pid}*{_money(paid)}*{code}**{proc['units'][j]}")
+                    body += _cas_segments((text(g, w), text(c, w), a) for g, c, a in adjustments)
+                    if when is not None:
+                        body.append(f"DTP*573*D8*{_date(when)}")
     ctl = f"{control:09d}"
     segs = [
         f"ISA*00*          *00*          *ZZ*{sender[:15]:<15}*ZZ*{receiver[:15]:<15}"
