@@ -139,8 +139,8 @@ def _encounter_rows(claims) -> list[list[int]]:
     if redo:
         raise LedgerError(
             f"claims rows {redo[:5]}{'...' if len(redo) > 5 else ''}: replacement and void "
-            "claims (CLM05-3 7 or 8) are not applied to a ledger yet; post their changes "
-            "as entries (negations) instead"
+            "claims (CLM05-3 7 or 8) are not encounters of their own; Ledger.from_837 and "
+            "add_claims apply them (ledgerkit.core.resubmissions)"
         )
     groups: dict[str, list[int]] = {}
     for i, enc in enumerate(ids):

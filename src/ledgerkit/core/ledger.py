@@ -145,6 +145,10 @@ class Ledger:
         CLP01), one procedure per service line (with its REF*6R line control
         number, which 835 lines are matched by first) and one ``charge`` entry
         per procedure on the primary payer (see ``ledgerkit.core.claims_in``).
+        Replacement and void claims (CLM05-3 7 and 8) are applied after the
+        originals, in file order, as negations and new charges
+        (``ledgerkit.core.resubmissions``); one whose original is not among
+        the claims is refused.
 
         Parameters
         ----------
@@ -170,23 +174,46 @@ class Ledger:
         ([15000], ['commercial'])
         """
         from ledgerkit.core.claims_in import ledger_tables_from_claims, payers_from_claims
+        from ledgerkit.core.resubmissions import apply_resubmissions, split_resubmissions
 
-        encounters, procedures, entries = ledger_tables_from_claims(claims, at=at)
+        originals, redo = split_resubmissions(claims)
+        encounters, procedures, entries = ledger_tables_from_claims(originals, at=at)
         if payers is None:
             payers = payers_from_claims(claims)
-        return cls.from_arrow(encounters, procedures, entries, payers, policy=policy)
+        ledger = cls.from_arrow(encounters, procedures, entries, payers, policy=policy)
+        return apply_resubmissions(ledger, claims, redo, at=at) if len(redo) else ledger
 
     def add_claims(self, claims, *, at=None) -> Ledger:
         """A new ledger with the encounters, procedures and charges of ``claims`` added.
 
-        Claims of encounters already in the ledger are refused (a replacement
-        claim is not applied yet); payers the ledger does not know are added
-        as :meth:`from_837` builds them. See :meth:`from_837`.
+        Original claims (CLM05-3 1) of encounters already in the ledger are
+        refused; payers the ledger does not know are added as :meth:`from_837`
+        builds them. A replacement claim (7) of an encounter the ledger holds
+        replaces its charges and a void (8) negates them, append-only: live
+        charges are negated and the replacement's lines charged (see
+        ``ledgerkit.core.resubmissions``). See :meth:`from_837`.
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> raw = (b"ST*837*1*005010X222A1~HL*1**20*1~HL*2*1*22*0~SBR*P*18*******CI~"
+        ...        b"NM1*PR*2*ACME*****PI*ACME1~CLM*ENC1*150***11:B:1~LX*1~"
+        ...        b"SV1*HC:99213*150*UN*1~DTP*472*D8*20250102~SE*10*1~")
+        >>> ledger = lk.Ledger.from_837(lk.read_837(raw))
+        >>> fixed = ledger.add_claims(lk.read_837(raw.replace(b"150", b"120")
+        ...                                          .replace(b"11:B:1", b"11:B:7")))
+        >>> fixed.entries["amount_cents"].to_pylist(), fixed.entries["negates"].to_pylist()
+        ([15000, -15000, 12000], [None, 0, None])
+        >>> void = fixed.add_claims(lk.read_837(raw.replace(b"11:B:1", b"11:B:8")))
+        >>> sum(void.entries["amount_cents"].to_pylist())
+        0
         """
         from ledgerkit.core.claims_in import ledger_tables_from_claims, payers_from_claims
+        from ledgerkit.core.resubmissions import apply_resubmissions, split_resubmissions
 
+        originals, redo = split_resubmissions(claims)
         enc, proc, new = ledger_tables_from_claims(
-            claims, at=at, first_entry_id=self.next_entry_id()
+            originals, at=at, first_entry_id=self.next_entry_id()
         )
         known = pc.is_in(enc["encounter_id"], value_set=self.encounters["encounter_id"])
         if pc.any(known).as_py():
@@ -197,13 +224,14 @@ class Ledger:
             )
         payers = payers_from_claims(claims)
         payers = payers.filter(pc.invert(pc.is_in(payers["payer_id"], self.payers["payer_id"])))
-        return Ledger.from_arrow(
+        ledger = Ledger.from_arrow(
             pa.concat_tables([self.encounters, conform(enc, "encounters")]),
             pa.concat_tables([self.procedures, conform(proc, "procedures")]),
             pa.concat_tables([self.entries, conform(new, "entries")]),
             pa.concat_tables([self.payers, conform(payers, "payers")]),
             policy=self.policy,
         )
+        return apply_resubmissions(ledger, claims, redo, at=at) if len(redo) else ledger
 
     @classmethod
     def from_parquet(cls, folder, *, policy=None) -> Ledger:
