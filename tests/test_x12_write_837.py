@@ -89,7 +89,13 @@ def test_synthetic_round_trip_counts():
     assert back.encounters.num_rows == insured
 
 
-CODE = st.text("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", min_size=5, max_size=5)
+# CPT (four digits and a digit or F/T/U/M) or HCPCS (a letter and four digits): read_837
+# withholds any other HC code as an invalid_code
+DIGITS = st.text("0123456789", min_size=4, max_size=4)
+CODE = st.one_of(
+    st.builds(lambda d, last: d + last, DIGITS, st.sampled_from("0123456789FTUM")),
+    st.builds(lambda first, d: first + d, st.sampled_from("ABCDEGHJKLMPQRSTV"), DIGITS),
+)
 IDENT = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=12)
 
 

@@ -119,7 +119,7 @@ SERVICE_LINES = (
 DIAGNOSES = (
     Column("claim_id", I32, False, "claim of the HI code"),
     Column("position", I32, False, "1-based order of the code within the claim's HI segments"),
-    Column("qualifier", S, False, "ABK/BK principal, ABF/BF other (ICD-10/ICD-9), BE, BH, ..."),
+    Column("qualifier", S, True, "ABK/BK principal, ABF/BF other (ICD-10/ICD-9), BE, BH, ..."),
     Column("code", S, True, "the code, as sent (ICD codes without their dot)"),
 )
 

@@ -18,7 +18,7 @@ from ledgerkit._kernels.x12 import layout_837 as m
 from ledgerkit.x12.tables import findings_table
 from ledgerkit.x12.tokenize_837 import FINDING_CODES_837, segment_name
 
-__all__ = ["claim_findings"]
+__all__ = ["claim_findings", "claim_finding_rows", "findings_from_rows"]
 
 
 def _prior_residuals(a, claim_tx):
@@ -75,8 +75,21 @@ def _prior_residuals(a, claim_tx):
     return rows
 
 
-def claim_findings(a, file, line_count) -> pa.Table:
-    """The findings table of one file's kernel arrays ``a``."""
+def claim_findings(a, file, line_count, code_rows=()) -> pa.Table:
+    """The findings table of one file's kernel arrays ``a``, with ``code_rows`` (the
+    ``invalid_code`` rows of ``ledgerkit.x12.claim_codes``)."""
+    return findings_from_rows(file, claim_finding_rows(a, line_count) + list(code_rows))
+
+
+def findings_from_rows(file, rows) -> pa.Table:
+    """The findings table of finding rows, in segment order."""
+    rows = sorted(rows, key=lambda r: (-1 if r[0] is None else r[0], r[3]))
+    return findings_table(file, rows)
+
+
+def claim_finding_rows(a, line_count) -> list:
+    """Finding rows of the parser and of the balancing checks. Call it before the
+    tables are built from ``a`` (building fills absent numbers in place)."""
     buf, fn = a["buf"], a["fn"]
     rows = []
     for i in range(fn.shape[1]):
@@ -102,5 +115,4 @@ def claim_findings(a, file, line_count) -> pa.Table:
         rows.append((int(claim_seg[cl]), "CLM", None, "claim_without_lines", int(claim_tx[cl]),
                      cl, None, None, "the claim has no service line (SV1/SV2)"))  # fmt: skip
     rows += _prior_residuals(a, claim_tx)
-    rows.sort(key=lambda r: (r[0], r[3]))
-    return findings_table(file, rows)
+    return rows

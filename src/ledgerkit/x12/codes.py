@@ -218,8 +218,13 @@ def invalid_codes(values, rule: CodeRule, qualifiers=None) -> np.ndarray:
     return bool_array(pc.invert(pc.fill_null(ok, False)))
 
 
-def withhold_invalid_codes(name: str, table: pa.Table, where: dict) -> tuple[pa.Table, list]:
+def withhold_invalid_codes(
+    name: str, table: pa.Table, where: dict, rules: dict | None = None
+) -> tuple[pa.Table, list]:
     """Table ``name`` with invalid codes nulled, and a finding row for each.
+
+    ``rules`` maps table names to their :class:`CodeRule` s (default
+    :data:`CODE_RULES`, the 835's; the 837's are in ``ledgerkit.x12.claim_codes``).
 
     ``where`` gives, per row of the table, numpy arrays ``seg`` (segment
     number), ``tx``, ``claim``, ``line`` (-1 where none) and, for remarks,
@@ -242,7 +247,7 @@ def withhold_invalid_codes(name: str, table: pa.Table, where: dict) -> tuple[pa.
     rows = []
     if table.num_rows == 0:
         return table, rows
-    for rule in CODE_RULES.get(name, ()):
+    for rule in (CODE_RULES if rules is None else rules).get(name, ()):
         i = table.schema.get_field_index(rule.column)
         col = table.column(i)
         if col.null_count == len(col):

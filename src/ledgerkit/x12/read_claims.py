@@ -18,13 +18,14 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels.x12 import layout as k
 from ledgerkit._kernels.x12 import layout_837 as m
+from ledgerkit.x12.claim_codes import withhold_invalid_claim_codes
 from ledgerkit.x12.claims import (
     CLAIM_IDENTIFIER_COLUMNS,
     CLAIM_TABLE_NAMES,
     Claims,
     claims_schema,
 )
-from ledgerkit.x12.claims_checks import claim_findings
+from ledgerkit.x12.claims_checks import claim_finding_rows, findings_from_rows
 from ledgerkit.x12.errors import X12Error
 from ledgerkit.x12.read import _column, _files, _string_columns, person_keys
 from ledgerkit.x12.tables import NullArrays, arrow_ints
@@ -276,18 +277,20 @@ def _build(a, file, salt, keep_identifiers) -> Claims:
     nulls = NullArrays()
     ncl = a["cl_n"].shape[1]
     line_count = np.bincount(a["li_i"][m.LI_CLAIM].astype(np.int64), minlength=ncl)[:ncl]
-    findings = claim_findings(a, file, line_count)
+    finding_rows = claim_finding_rows(a, line_count)  # before the tables fill absent numbers
     line_from, line_to = _line_dates(a)
     claim_from, claim_to = _claim_dates(a, line_from, line_to)
-    return Claims(
-        _transactions(a, nulls, file),
-        _claims(a, nulls, salt, keep_identifiers, claim_from, claim_to, line_count),
-        _lines(a, nulls, line_from, line_to),
-        _diagnoses(a, nulls),
-        _other_payers(a, nulls),
-        _prior(a, nulls),
-        findings,
-    )
+    tables = {
+        "transactions": _transactions(a, nulls, file),
+        "claims": _claims(a, nulls, salt, keep_identifiers, claim_from, claim_to, line_count),
+        "service_lines": _lines(a, nulls, line_from, line_to),
+        "diagnoses": _diagnoses(a, nulls),
+        "other_payers": _other_payers(a, nulls),
+        "prior_adjudication": _prior(a, nulls),
+    }
+    tables, code_rows = withhold_invalid_claim_codes(a, tables)
+    tables["findings"] = findings_from_rows(file, finding_rows + code_rows)
+    return Claims(*(tables[t] for t in CLAIM_TABLE_NAMES))
 
 
 # ----------------------------------------------------------------------------- public
@@ -349,6 +352,15 @@ def read_837(
         segment counts, a segment out of place, a non-numeric amount, ...):
         the message names the file, segment number, segment id and element,
         and never quotes a value of the file.
+
+    Notes
+    -----
+    Code fields (procedure qualifiers and CPT/HCPCS codes, modifiers, revenue
+    codes, unit basis, place of service and facility type, frequency, SBR01,
+    SBR02, SBR09, HI qualifiers and ICD-10/ICD-9 shapes, NDCs, and the prior
+    payers' CAS, AMT and SVD codes) are checked (``ledgerkit.x12.claim_codes``):
+    a value that is not a code is null, with an ``invalid_code`` finding that
+    withholds it (so ``strict=True`` refuses the file).
 
     Examples
     --------
