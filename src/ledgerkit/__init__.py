@@ -59,6 +59,7 @@ _LAZY_NAMES = {
     "appeal_summary": "ledgerkit.analytics.appeal_summary",
     "root_causes": "ledgerkit.analytics.rootcause",
     "secondary_adjustments": "ledgerkit.analytics.secondary",
+    "submission_metrics": "ledgerkit.analytics.submissions",
     "CarcCatalog": "ledgerkit.core.catalog",
     "RuleSet": "ledgerkit.rules",
     "Rule": "ledgerkit.rules",
