@@ -1,11 +1,13 @@
 """Synthetic data: ledgers (``ledgers``), the remittances their payers would send
-(``remits``) and the bundled sample 835 files (``samples``).
+(``remits``), the claims they were billed on (``claims``: 837P files) and the
+bundled sample 835 files (``samples``).
 
 >>> import ledgerkit as lk
 >>> lk.synth.generate(10, seed=0).encounters.num_rows
 10
 """
 
+from ledgerkit.synth.claims import write_837s
 from ledgerkit.synth.ledgers import (
     ACTORS,
     CLAIM_DENIALS,
@@ -32,6 +34,7 @@ __all__ = [
     "PAYERS",
     "CPTS",
     "write_sample",
+    "write_837s",
     "load_sample",
     "remittances",
     "sample_folder",
