@@ -26,10 +26,10 @@ from __future__ import annotations
 import functools
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit.core.schema import Column
 from ledgerkit.x12.remittances import FINDINGS
+from ledgerkit.x12.tableset import TableSet
 
 __all__ = ["Claims", "CLAIM_TABLE_NAMES", "claims_schema", "describe_claims"]
 
@@ -184,7 +184,7 @@ def describe_claims() -> str:
     return "\n".join(out)
 
 
-class Claims:
+class Claims(TableSet):
     """Claims read from 837 files: seven Arrow tables and what was skipped.
 
     Build one with :func:`ledgerkit.x12.read_837`; put it in a ledger with
@@ -193,7 +193,9 @@ class Claims:
     Attributes
     ----------
     transactions, claims, service_lines, diagnoses, other_payers, prior_adjudication, findings
-        ``pyarrow.Table`` s; see :func:`describe_claims` for every column.
+        ``pyarrow.Table`` s; see :func:`describe_claims` for every column. Built by
+        position or by name; ``tables``, ``equals`` and ``concat`` come from
+        :class:`ledgerkit.x12.tableset.TableSet`.
     skipped : list of (str, str)
         Files that could not be read, with the error, when reading with
         ``on_error="skip"``.
@@ -209,66 +211,15 @@ class Claims:
     [10000]
     """
 
-    def __init__(
-        self,
-        transactions,
-        claims,
-        service_lines,
-        diagnoses,
-        other_payers,
-        prior_adjudication,
-        findings,
-        skipped=None,
-    ):
-        self.transactions: pa.Table = transactions
-        self.claims: pa.Table = claims
-        self.service_lines: pa.Table = service_lines
-        self.diagnoses: pa.Table = diagnoses
-        self.other_payers: pa.Table = other_payers
-        self.prior_adjudication: pa.Table = prior_adjudication
-        self.findings: pa.Table = findings
-        self.skipped: list[tuple[str, str]] = list(skipped or [])
-
-    @property
-    def tables(self) -> dict[str, pa.Table]:
-        """The seven tables by name."""
-        return {name: getattr(self, name) for name in CLAIM_TABLE_NAMES}
-
-    def __repr__(self) -> str:
-        parts = [
-            f"{self.transactions.num_rows} transactions",
-            f"{self.claims.num_rows} claims",
-            f"{self.service_lines.num_rows} service lines",
-            f"{self.diagnoses.num_rows} diagnoses",
-            f"{self.findings.num_rows} findings",
-        ]
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} files skipped")
-        return f"Claims({', '.join(parts)})"
+    TABLE_NAMES = CLAIM_TABLE_NAMES
+    SHOWN = (
+        ("transactions", "transactions"),
+        ("claims", "claims"),
+        ("service_lines", "service lines"),
+        ("diagnoses", "diagnoses"),
+        ("findings", "findings"),
+    )
 
     @classmethod
-    def concat(cls, parts: list[Claims]) -> Claims:
-        """Concatenate several objects, renumbering ids so they stay unique."""
-        parts = list(parts)
-        if not parts:
-            return cls(*(claims_schema(t).empty_table() for t in CLAIM_TABLE_NAMES))
-        if len(parts) == 1:
-            return parts[0]
-        out = {t: [] for t in CLAIM_TABLE_NAMES}
-        base = {"transaction_id": 0, "claim_id": 0, "line_id": 0}
-        size = {"transaction_id": "transactions", "claim_id": "claims", "line_id": "service_lines"}
-        skipped = []
-        for c in parts:
-            for t in CLAIM_TABLE_NAMES:
-                table = getattr(c, t)
-                for col, off in base.items():
-                    if col in table.column_names and off:
-                        i = table.column_names.index(col)
-                        shifted = pc.add(table.column(col), pa.scalar(off, pa.int32()))
-                        table = table.set_column(i, table.schema.field(i), shifted)
-                out[t].append(table)
-            for col in base:
-                base[col] += getattr(c, size[col]).num_rows
-            skipped.extend(c.skipped)
-        tables = [pa.concat_tables(out[t]).combine_chunks() for t in CLAIM_TABLE_NAMES]
-        return cls(*tables, skipped=skipped)
+    def empty_table(cls, name: str) -> pa.Table:
+        return claims_schema(name).empty_table()

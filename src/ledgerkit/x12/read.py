@@ -8,10 +8,6 @@ deals with paths, folders and errors.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,17 +15,14 @@ import pyarrow.compute as pc
 from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit._kernels.x12 import (
     adjustment_sums_nb,
-    float_validity_nb,
-    gather_strings_nb,
-    gather_table_nb,
-    person_keys_nb,
-    span_offsets_nb,
-    table_offsets_nb,
-    validity_nb,
 )
 from ledgerkit._kernels.x12 import layout as k
 from ledgerkit.x12.codes import ENTITY_ID_QUALIFIERS, withhold_invalid_codes
 from ledgerkit.x12.errors import X12Error
+from ledgerkit.x12.kernel_columns import number_column as _column
+from ledgerkit.x12.kernel_columns import person_keys
+from ledgerkit.x12.kernel_columns import string_columns as _string_columns
+from ledgerkit.x12.kernel_columns import whole_block as _whole
 from ledgerkit.x12.payer_map import apply_payer_map, as_payer_map
 from ledgerkit.x12.remittances import (
     IDENTIFIER_COLUMNS,
@@ -37,12 +30,12 @@ from ledgerkit.x12.remittances import (
     Remittances,
     schema,
 )
+from ledgerkit.x12.sources import read_sources
 from ledgerkit.x12.tables import (
     NullArrays,
     arrow_ints,
     findings_table,
     table_from_columns,
-    validity_bitmap,
 )
 from ledgerkit.x12.text import as_utf8, check_isa_delimiters, check_x12_start
 from ledgerkit.x12.tokenize import (
@@ -62,163 +55,8 @@ FILE_SUFFIXES = (".835", ".edi", ".x12", ".txt", ".era", ".dat")
 QUOTED_FINDINGS = frozenset({"bpr_date_position", "se_count"})
 
 
-# ----------------------------------------------------------------------------- arrow
-def _large_strings(buf, s, e) -> pa.Array:  # pragma: no cover - a >2 GB column of one file
-    n = len(s)
-    offsets = np.empty(n + 1, np.int64)
-    valid = np.empty(n, np.bool_)
-    total = span_offsets_nb(s, e, offsets, valid)
-    data = np.empty(max(total, 1), np.uint8)
-    gather_strings_nb(buf, s, e, offsets, data)
-    bitmap, n_null = validity_bitmap(valid)
-    arr = pa.Array.from_buffers(
-        pa.large_string(), n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)], n_null
-    )
-    return arr.cast(pa.string())
-
-
-def _whole(a: np.ndarray) -> np.ndarray:
-    """The C-contiguous block a row-sliced kernel array (``arr[:, :n]``) views, else a copy.
-
-    Kernels get the whole block and ``n``: slices of different lengths would
-    each need their own compiled variant (contiguous or not).
-    """
-    b = a.base
-    if (
-        isinstance(b, np.ndarray)
-        and b.ndim == 2
-        and b.flags.c_contiguous
-        and b.shape[0] == a.shape[0]
-        and b.dtype == a.dtype
-        and a.ctypes.data == b.ctypes.data
-    ):
-        return b
-    return np.ascontiguousarray(a)
-
-
-def _string_columns(
-    buf, spans, fields, nulls: NullArrays, present=None, seps=None, sep_rows=None
-) -> dict:
-    """String fields of one kernel span array as Arrow arrays, by field.
-
-    One pass over the file per table (see ``gather_table_nb``); the columns'
-    bytes share one buffer, and so do their offsets and bitmaps. ``seps`` (an
-    int array of the kernel with one column per row) gives per-row bytes to
-    write as ':' for the fields whose ``sep_rows`` entry (a row of ``seps``)
-    is >= 0. All-null columns are shared null arrays; fields the parser never
-    wrote (``present[f] == 0``, when given) are not even read.
-    """
-    n = spans.shape[1]
-    fields = list(fields)
-    if n == 0:
-        return {f: nulls(0, pa.string()) for f in fields}
-    out = {}
-    if present is not None:
-        out = {f: nulls(n, pa.string()) for f in fields if present[f] == 0}
-    if seps is not None:
-        sep_rows = [r for f, r in zip(fields, sep_rows, strict=True) if f not in out]
-    fields = np.array([f for f in fields if f not in out], np.int64)
-    nf = len(fields)
-    if nf == 0:
-        return out
-    whole = _whole(spans)
-    offsets = np.empty((nf, n + 1), np.int32)
-    bits = np.zeros((nf, (n + 7) // 8), np.uint8)
-    n_null = np.empty(nf, np.int64)
-    totals = np.empty(nf, np.int64)
-    rows = np.empty(nf, np.int64)
-    table_offsets_nb(whole, n, fields, offsets, bits, n_null, totals, rows)
-    if totals.max(initial=0) >= 2**31 - 1:  # pragma: no cover - a >2 GB column of one file
-        return {int(f): _large_strings(buf, spans[2 * f], spans[2 * f + 1]) for f in fields}
-    # 8 spare bytes after each field: the kernel copies 8 bytes at a time
-    bases = np.zeros(nf, np.int64)
-    np.cumsum(totals[:-1] + 8, out=bases[1:])
-    data = np.empty(int(totals.sum()) + 8 * nf, np.uint8)
-    if seps is None:
-        seps = np.zeros((1, 1), whole.dtype)
-        sep_rows = np.full(nf, -1, np.int64)
-    else:
-        seps = _whole(seps)
-    gather_table_nb(
-        buf, whole, n, fields, rows, bases, seps, np.asarray(sep_rows, np.int64), offsets, data
-    )
-    for j in range(nf):
-        r, nn = int(rows[j]), int(n_null[j])
-        if r < 0:
-            out[int(fields[j])] = nulls(n, pa.string())
-            continue
-        b0 = int(bases[j])
-        bitmap = pa.py_buffer(bits[r]) if nn else None
-        part = data[b0 : b0 + max(int(totals[j]), 1)]
-        out[int(fields[j])] = pa.Array.from_buffers(
-            pa.string(), n, [bitmap, pa.py_buffer(offsets[r]), pa.py_buffer(part)],
-            null_count=nn,
-        )  # fmt: skip
-    return out
-
-
-def _column(values: np.ndarray, typ, nulls: NullArrays, present: int = -1) -> pa.Array:
-    """A row of a kernel number array as an Arrow array of ``typ``, without a copy.
-
-    Absent values (see the layouts in ``_kernels/x12/layout.py``: NULL in int64 rows,
-    NULL32 in int32 rows, 0 in date rows, +0.0 in float rows) become nulls, with
-    0 written under them; dates lose their bias. The array keeps the kernel's
-    block alive: the blocks hold only the table's columns and a few small rows.
-    ``present`` (the kernel's count of values written, -1 unknown): 0 means the
-    row was never written, and it is not even read.
-    """
-    n = len(values)
-    if present == 0 and n:
-        return nulls(n, typ)
-    bits = np.empty((n + 7) // 8, np.uint8)
-    if values.dtype.kind == "f":
-        n_null = float_validity_nb(values.view(np.int64), bits)
-    elif typ == pa.date32():
-        n_null = validity_nb(values, 0, k.DATE_BIAS, bits)
-    else:
-        n_null = validity_nb(values, NULL if typ == pa.int64() else k.NULL32, 0, bits)
-    if n_null == n and n:
-        return nulls(n, typ)
-    np_type = {pa.int64(): np.int64, pa.float64(): np.float64}.get(typ, np.int32)
-    if values.dtype != np_type:  # pragma: no cover - a file of 2 GB or more
-        values = values.astype(np_type)
-    bitmap = pa.py_buffer(bits) if n_null else None
-    return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(values)], null_count=n_null)
-
-
 def _ids(n: int) -> pa.Array:
     return pa.array(np.arange(n, dtype=np.int32))
-
-
-# ----------------------------------------------------------------------------- keys
-def _salt_keys(salt) -> np.ndarray:
-    if isinstance(salt, str):
-        salt = salt.encode()
-    digest = hashlib.blake2b(bytes(salt), digest_size=32, person=b"ledgerkit-x12").digest()
-    return np.frombuffer(digest, dtype="<u8").copy()
-
-
-def person_keys(buf: np.ndarray, spans: np.ndarray, salt, first: int = 0) -> pa.Array:
-    """Pseudonyms ("LK" + 24 hex digits) of the people in ``spans`` (see the kernel).
-
-    The person's five fields are span fields ``first .. first + 4`` of ``spans``.
-    ``salt=None`` gives null keys, except for ids that are already keys.
-    """
-    n = spans.shape[1]
-    out = np.zeros(26 * n, np.uint8)
-    bits = np.zeros((n + 7) // 8, np.uint8)
-    keys = _salt_keys(salt) if salt is not None else np.zeros(4, np.uint64)
-    n_null = person_keys_nb(buf, _whole(spans), 2 * first, 5, 4, keys, salt is not None, out, bits)
-    if n_null == n and n:
-        return pa.nulls(n, pa.string())
-    offsets = np.arange(0, 26 * (n + 1), 26, dtype=np.int32)
-    return pa.Array.from_buffers(
-        pa.string(),
-        n,
-        [pa.py_buffer(bits) if n_null else None, pa.py_buffer(offsets),
-         pa.py_buffer(out)],
-        null_count=n_null,
-    )  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- one file
@@ -632,28 +470,6 @@ def _read_bytes(buf: np.ndarray, name: str, salt, keep_identifiers, strict) -> R
     return r
 
 
-def _files(source) -> list:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return [source]
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if path.is_dir():
-            return sorted(
-                f
-                for f in path.iterdir()
-                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in FILE_SUFFIXES
-            )
-        return [path]
-    if isinstance(source, (list, tuple)):
-        out = []
-        for s in source:
-            out.extend(_files(s))
-        return out
-    raise TypeError(
-        f"source must be a path, a folder, a list of paths or bytes, not {type(source).__name__}"
-    )
-
-
 def read_835(
     source,
     *,
@@ -754,22 +570,12 @@ def read_835(
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
     payer_map = as_payer_map(payer_map)  # a bad map fails before any file is read
-    files = _files(source)
-    parts, skipped = [], []
-    for f in files:
-        if isinstance(f, (bytes, bytearray, memoryview)):
-            name, buf = "<bytes>", np.frombuffer(bytes(f), np.uint8)
-        else:
-            name = str(f)
-            if not Path(f).is_file():
-                raise FileNotFoundError(f"{name}: no such file")
-            buf = np.fromfile(f, dtype=np.uint8)
-        try:
-            parts.append(_read_bytes(buf, name, salt, keep_identifiers, strict))
-        except X12Error as e:
-            if on_error == "raise":
-                raise
-            skipped.append((name, str(e)))
+    parts, skipped = read_sources(
+        source,
+        FILE_SUFFIXES,
+        lambda buf, name: _read_bytes(buf, name, salt, keep_identifiers, strict),
+        on_error,
+    )
     out = Remittances.concat(parts)
     if skipped:
         out = Remittances(*(getattr(out, t) for t in TABLE_NAMES), skipped=skipped)

@@ -10,8 +10,6 @@ errors.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +25,8 @@ from ledgerkit.x12.claims import (
 )
 from ledgerkit.x12.claims_checks import claim_finding_rows, findings_from_rows
 from ledgerkit.x12.errors import X12Error
-from ledgerkit.x12.read import _column, _files, _string_columns, person_keys
+from ledgerkit.x12.kernel_columns import number_column, person_keys, string_columns
+from ledgerkit.x12.sources import read_sources
 from ledgerkit.x12.tables import NullArrays, arrow_ints
 from ledgerkit.x12.text import as_utf8, check_isa_delimiters, check_x12_start
 from ledgerkit.x12.tokenize_837 import parse
@@ -45,7 +44,7 @@ def _table(name: str, cols: dict, n: int, nulls: NullArrays) -> pa.Table:
 
 
 def _num(arr, f, nulls, typ=pa.int64()):
-    return _column(arr[f], typ, nulls)
+    return number_column(arr[f], typ, nulls)
 
 
 def _ids(n: int) -> pa.Array:
@@ -61,7 +60,7 @@ def _claim_type(version: pa.Array) -> pa.Array:
 
 
 def _transactions(a, nulls, file) -> pa.Table:
-    sc = _string_columns(a["buf"], a["tx_s"], range(m.N_XS), nulls)
+    sc = string_columns(a["buf"], a["tx_s"], range(m.N_XS), nulls)
     ntx = a["tx_s"].shape[1]
     tx_n = a["tx_n"]
     return _table(
@@ -136,7 +135,7 @@ def _lines(a, nulls, line_from, line_to) -> pa.Table:
     nli = li_i.shape[1]
     sep_rows = [m.LI_MODSEP if f == m.L_MODS else m.LI_PTRSEP if f == m.L_POINTERS else -1
                 for f in range(m.N_LS)]  # fmt: skip
-    sc = _string_columns(a["buf"], a["li_s"], range(m.N_LS), nulls, None, li_i, sep_rows)
+    sc = string_columns(a["buf"], a["li_s"], range(m.N_LS), nulls, None, li_i, sep_rows)
     return _table(
         "service_lines",
         {
@@ -169,7 +168,7 @@ def _claims(a, nulls, salt, keep_identifiers, claim_from, claim_to, line_count) 
     fields = list(range(m.C_SUB_LAST))
     if keep_identifiers:
         fields += list(range(m.C_SUB_LAST, m.N_CS))
-    sc = _string_columns(buf, cl_s, fields, nulls)
+    sc = string_columns(buf, cl_s, fields, nulls)
     qual_b = pc.equal(sc[m.C_FACILITY_QUAL], "B")
     cols = {
         "claim_id": _ids(ncl),
@@ -211,7 +210,7 @@ def _claims(a, nulls, salt, keep_identifiers, claim_from, claim_to, line_count) 
 def _diagnoses(a, nulls) -> pa.Table:
     dx_i = a["dx_i"]
     n = dx_i.shape[1]
-    sc = _string_columns(a["buf"], a["dx_s"], [m.D_QUAL, m.D_CODE], nulls)
+    sc = string_columns(a["buf"], a["dx_s"], [m.D_QUAL, m.D_CODE], nulls)
     return _table(
         "diagnoses",
         {
@@ -228,7 +227,7 @@ def _diagnoses(a, nulls) -> pa.Table:
 def _other_payers(a, nulls) -> pa.Table:
     op_i = a["op_i"]
     n = op_i.shape[1]
-    sc = _string_columns(a["buf"], a["op_s"], range(m.N_OS), nulls)
+    sc = string_columns(a["buf"], a["op_s"], range(m.N_OS), nulls)
     return _table(
         "other_payers",
         {
@@ -248,7 +247,7 @@ def _other_payers(a, nulls) -> pa.Table:
 def _prior(a, nulls) -> pa.Table:
     pr_i = a["pr_i"]
     n = pr_i.shape[1]
-    sc = _string_columns(a["buf"], a["pr_s"], range(m.N_PS), nulls)
+    sc = string_columns(a["buf"], a["pr_s"], range(m.N_PS), nulls)
     sources = pa.array(["AMT", "SVD", "CAS"])
     return _table(
         "prior_adjudication",
@@ -381,24 +380,12 @@ def read_837(
     >>> c.diagnoses.column("code").to_pylist()
     ['J029']
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
-    files = _claim_files(source)
-    parts, skipped = [], []
-    for f in files:
-        if isinstance(f, (bytes, bytearray, memoryview)):
-            name, buf = "<bytes>", np.frombuffer(bytes(f), np.uint8)
-        else:
-            name = str(f)
-            if not Path(f).is_file():
-                raise FileNotFoundError(f"{name}: no such file")
-            buf = np.fromfile(f, dtype=np.uint8)
-        try:
-            parts.append(_read_bytes(buf, name, salt, keep_identifiers, strict))
-        except X12Error as e:
-            if on_error == "raise":
-                raise
-            skipped.append((name, str(e)))
+    parts, skipped = read_sources(
+        source,
+        CLAIM_FILE_SUFFIXES,
+        lambda buf, name: _read_bytes(buf, name, salt, keep_identifiers, strict),
+        on_error,
+    )
     out = Claims.concat(parts)
     if skipped:
         out = Claims(*(getattr(out, t) for t in CLAIM_TABLE_NAMES), skipped=skipped)
@@ -406,21 +393,3 @@ def read_837(
 
 
 CLAIM_FILE_SUFFIXES = (".837", ".837i", ".837p", ".edi", ".x12", ".txt", ".dat")
-
-
-def _claim_files(source) -> list:
-    """Files to read: a folder's claim files (by suffix), else as ``read_835`` takes them."""
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
-        return sorted(
-            f
-            for f in Path(source).iterdir()
-            if f.is_file()
-            and not f.name.startswith(".")
-            and f.suffix.lower() in CLAIM_FILE_SUFFIXES
-        )
-    if isinstance(source, (list, tuple)):
-        out = []
-        for s in source:
-            out.extend(_claim_files(s))
-        return out
-    return _files(source)

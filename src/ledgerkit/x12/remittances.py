@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit.core.arrow import numpy_array
 from ledgerkit.core.schema import Column
+from ledgerkit.x12.tableset import TableSet
 
 __all__ = ["Remittances", "SCHEMAS", "TABLE_NAMES", "describe", "schema"]
 
@@ -210,7 +211,7 @@ def empty_table(table: str) -> pa.Table:
     return schema(table).empty_table()
 
 
-class Remittances:
+class Remittances(TableSet):
     """Remittances read from 835 files: seven Arrow tables and what was skipped.
 
     Build one with :func:`ledgerkit.x12.read_835` (or
@@ -220,7 +221,9 @@ class Remittances:
     Attributes
     ----------
     transactions, claims, service_lines, adjustments, remarks, provider_adjustments, findings
-        ``pyarrow.Table`` s; see :func:`describe` for every column.
+        ``pyarrow.Table`` s; see :func:`describe` for every column. Built by
+        position or by name; ``tables``, ``equals`` and ``concat`` come from
+        :class:`ledgerkit.x12.tableset.TableSet`.
     skipped : list of (str, str)
         Files that could not be read, with the error, when reading with
         ``on_error="skip"``.
@@ -238,52 +241,18 @@ class Remittances:
     [1000]
     """
 
-    def __init__(
-        self,
-        transactions,
-        claims,
-        service_lines,
-        adjustments,
-        remarks,
-        provider_adjustments,
-        findings,
-        skipped=None,
-    ):
-        self.transactions: pa.Table = transactions
-        self.claims: pa.Table = claims
-        self.service_lines: pa.Table = service_lines
-        self.adjustments: pa.Table = adjustments
-        self.remarks: pa.Table = remarks
-        self.provider_adjustments: pa.Table = provider_adjustments
-        self.findings: pa.Table = findings
-        self.skipped: list[tuple[str, str]] = list(skipped or [])
+    TABLE_NAMES = TABLE_NAMES
+    SHOWN = (
+        ("transactions", "transactions"),
+        ("claims", "claims"),
+        ("service_lines", "service lines"),
+        ("adjustments", "adjustments"),
+        ("findings", "findings"),
+    )
 
-    @property
-    def tables(self) -> dict[str, pa.Table]:
-        """The seven tables by name."""
-        return {name: getattr(self, name) for name in TABLE_NAMES}
-
-    def __repr__(self) -> str:
-        parts = [
-            f"{self.transactions.num_rows} transactions",
-            f"{self.claims.num_rows} claims",
-            f"{self.service_lines.num_rows} service lines",
-            f"{self.adjustments.num_rows} adjustments",
-            f"{self.findings.num_rows} findings",
-        ]
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} files skipped")
-        return f"Remittances({', '.join(parts)})"
-
-    def equals(self, other: Remittances, *, check_files: bool = False) -> bool:
-        """Same tables (values and types); file names compared only if ``check_files``."""
-        for name in TABLE_NAMES:
-            a, b = getattr(self, name), getattr(other, name)
-            if not check_files and "file" in a.column_names:
-                a, b = a.drop_columns(["file"]), b.drop_columns(["file"])
-            if not a.equals(b):
-                return False
-        return True
+    @classmethod
+    def empty_table(cls, name: str) -> pa.Table:
+        return empty_table(name)
 
     @classmethod
     def concat(cls, parts: list[Remittances]) -> Remittances:
@@ -296,29 +265,7 @@ class Remittances:
         >>> Remittances.concat([r, r]).claims.column("claim_id").to_pylist()
         [0, 1]
         """
-        parts = list(parts)
-        if not parts:
-            return cls(*(empty_table(t) for t in TABLE_NAMES))
-        if len(parts) == 1:
-            return parts[0]
-        out = {t: [] for t in TABLE_NAMES}
-        base = {"transaction_id": 0, "claim_id": 0, "line_id": 0}
-        size = {"transaction_id": "transactions", "claim_id": "claims", "line_id": "service_lines"}
-        skipped = []
-        for r in parts:
-            for t in TABLE_NAMES:
-                table = getattr(r, t)
-                for col, off in base.items():
-                    if col in table.column_names and off:
-                        i = table.column_names.index(col)
-                        shifted = pc.add(table.column(col), pa.scalar(off, pa.int32()))
-                        table = table.set_column(i, table.schema.field(i), shifted)
-                out[t].append(table)
-            for col in base:
-                base[col] += getattr(r, size[col]).num_rows
-            skipped.extend(r.skipped)
-        tables = [pa.concat_tables(out[t]).combine_chunks() for t in TABLE_NAMES]
-        return cls(*tables, skipped=skipped)
+        return super().concat(parts)
 
 
 # ----------------------------------------------------------------------------- derived
