@@ -1140,3 +1140,41 @@ def test_accepted_appends_keep_open_pr_within_balance(case):
             key = (e["encounter_id"], e["line"])
             sums[key] = sums.get(key, 0) + abs(e["amount_cents"])
         assert max(sums.values(), default=0) <= 2**63 - 1  # Python ints: exact
+
+
+# --- Issue #17: the secondary claim carries the primary's decision (seed 003) ---
+def _x17_secondary_claim(paid, cas):
+    """Seed 003's $150 fee, the primary's payment and CAS, written to the secondary."""
+    entries = [dict(encounter_id="E1", line=1, payer_seq=1, kind="charge", amount_cents=15000)]
+    entries.append(dict(encounter_id="E1", line=1, payer_seq=1, kind="payment", amount_cents=paid))
+    entries += [
+        dict(encounter_id="E1", line=1, payer_seq=1, kind="adjustment", group_code=g, carc=c,
+             amount_cents=a)
+        for g, c, a in cas
+    ]  # fmt: skip
+    ledger = make_ledger([("E1", ("P1", "P2"))], [("E1", 1, "99213", 15000)], entries)
+    from ledgerkit.x12.write_secondary import format_837_secondary
+
+    claims = lk.read_837(format_837_secondary(ledger, ["E1"]))
+    assert claims.findings.num_rows == 0
+    rows = claims.prior_adjudication.to_pylist()
+    svd = [r["amount_cents"] for r in rows if r["source"] == "SVD"]
+    by_group = {}
+    for r in rows:
+        if r["source"] == "CAS":
+            by_group[r["group_code"]] = by_group.get(r["group_code"], 0) + r["amount_cents"]
+    return claims.claims["payer_id"].to_pylist(), svd, by_group
+
+
+def test_x17_seed_003_example_one_travels_with_the_secondary_claim():
+    """$150 fee - $80 paid = $70: CO $40, PR $30 (copay $10 + coinsurance $20)."""
+    payer, svd, by_group = _x17_secondary_claim(
+        8000, [("CO", "45", 4000), ("PR", "3", 1000), ("PR", "2", 2000)]
+    )
+    assert (payer, svd, by_group) == (["P2"], [8000], {"CO": 4000, "PR": 3000})
+
+
+def test_x17_seed_003_example_two_deductible_travels_with_the_secondary_claim():
+    """$150 fee - $0 paid = $150: CO-45 $40, PR-1 $110."""
+    payer, svd, by_group = _x17_secondary_claim(0, [("CO", "45", 4000), ("PR", "1", 11000)])
+    assert (payer, svd, by_group) == (["P2"], [0], {"CO": 4000, "PR": 11000})
