@@ -8,7 +8,11 @@ import sys
 import pytest
 
 SMALL = 3_000
-MODULES = ["benchmarks.bench_core", "benchmarks.bench_posting"]  # others: their own tests
+MODULES = [
+    "benchmarks.bench_core",
+    "benchmarks.bench_posting",
+    "benchmarks.bench_contracts",
+]  # others: their own tests
 
 
 def _cases():

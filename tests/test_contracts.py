@@ -401,3 +401,17 @@ def test_bad_tables_name_what_is_wrong(tmp_path):
         lk.contracts.load(tmp_path / "missing.csv")
     with pytest.raises(TypeError, match="ledgerkit.contracts.load"):
         lk.expected_allowed(contract_ledger([line()]), {"code_from": ["99213"]})
+
+
+def test_parallel_kernels_give_the_serial_answer(monkeypatch):
+    from benchmarks._contracts_data import synthetic_contracts
+    from ledgerkit.contracts import expected as expected_module
+
+    ledger = lk.synth.generate(3000, seed=5)
+    contracts = synthetic_contracts(ledger, seed=5)
+    serial = lk.expected_allowed(ledger, contracts)
+    monkeypatch.setattr(expected_module, "PARALLEL_FROM", 0)
+    parallel = lk.expected_allowed(ledger, contracts)
+    assert parallel.equals(serial)
+    reasons = set(serial["reason"].cast(pa.string()).to_pylist())
+    assert reasons == {None, "no_contract", "outside_dates", "carve_out", "no_base_rate"}

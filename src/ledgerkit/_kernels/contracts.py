@@ -13,6 +13,7 @@ import numpy as np
 from numba import prange
 
 from ledgerkit._kernels._njit import njit, njit_parallel
+from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
 MATCHED = 0
 NO_CONTRACT = 0 + 1
@@ -57,8 +58,10 @@ def candidates_nb(row_slot, order, code_from, code_to, value_keys, n_slots):
     return start, rows
 
 
-@njit_parallel
+@njit
 def best_rows_nb(
+    e_lo,
+    e_hi,
     todo,
     enc_proc_start,
     enc_slots,
@@ -83,9 +86,10 @@ def best_rows_nb(
     the line's code is in its lists, its modifier and place of service are
     any (-1) or equal, and its dates hold the line's date of service.
     ``status`` is MATCHED, NO_CONTRACT, or OUTSIDE_DATES when rows matched
-    all but the date. Lines with ``todo`` false are left as they are.
+    all but the date. Lines with ``todo`` false are left as they are. Serial,
+    over encounters ``e_lo:e_hi``; :func:`best_rows_chunks_nb` runs it in parallel.
     """
-    for e in prange(len(enc_proc_start) - 1):
+    for e in range(e_lo, e_hi):
         pos = enc_pos[e]
         for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
             if not todo[p]:
@@ -120,8 +124,10 @@ def _half_up(numerator, denominator):
     return (numerator + denominator // 2) // denominator
 
 
-@njit_parallel
+@njit
 def amounts_nb(
+    e_lo,
+    e_hi,
     enc_proc_start,
     proc_units,
     proc_charge,
@@ -144,9 +150,10 @@ def amounts_nb(
     rate x units, or percent x base rate x units rounded half-up once. Within
     an encounter the lines of one MPPR family are ranked by it (ties: lower
     position first); all but the first are paid their row's MPPR percent,
-    rounded half-up once; then the charge cap.
+    rounded half-up once; then the charge cap. Serial, over encounters
+    ``e_lo:e_hi``.
     """
-    for e in prange(len(enc_proc_start) - 1):
+    for e in range(e_lo, e_hi):
         lo, hi = enc_proc_start[e], enc_proc_start[e + 1]
         for p in range(lo, hi):
             amount[p] = -1
@@ -185,3 +192,91 @@ def amounts_nb(
             if row_cap[best[p]] and proc_charge[p] < value:
                 value = proc_charge[p]
             expected[p] = value
+
+
+@njit_parallel
+def best_rows_chunks_nb(
+    todo,
+    enc_proc_start,
+    enc_slots,
+    enc_pos,
+    proc_code,
+    proc_modifier,
+    proc_day,
+    n_codes,
+    start,
+    rows,
+    row_modifier,
+    row_pos,
+    row_from,
+    row_to,
+    best,
+    status,
+):
+    """:func:`best_rows_nb` over every encounter, ``CHUNK`` encounters per parallel task."""
+    n_enc = len(enc_proc_start) - 1
+    for chunk in prange(n_chunks(n_enc, CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        best_rows_nb(
+            e0,
+            e1,
+            todo,
+            enc_proc_start,
+            enc_slots,
+            enc_pos,
+            proc_code,
+            proc_modifier,
+            proc_day,
+            n_codes,
+            start,
+            rows,
+            row_modifier,
+            row_pos,
+            row_from,
+            row_to,
+            best,
+            status,
+        )
+
+
+@njit_parallel
+def amounts_chunks_nb(
+    enc_proc_start,
+    proc_units,
+    proc_charge,
+    best,
+    status,
+    base_rate,
+    row_rate,
+    row_percent_bp,
+    row_carve_out,
+    row_family,
+    row_mppr_bp,
+    row_cap,
+    amount,
+    expected,
+    reason,
+):
+    """:func:`amounts_nb` over every encounter, ``CHUNK`` encounters per parallel task."""
+    n_enc = len(enc_proc_start) - 1
+    for chunk in prange(n_chunks(n_enc, CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        amounts_nb(
+            e0,
+            e1,
+            enc_proc_start,
+            proc_units,
+            proc_charge,
+            best,
+            status,
+            base_rate,
+            row_rate,
+            row_percent_bp,
+            row_carve_out,
+            row_family,
+            row_mppr_bp,
+            row_cap,
+            amount,
+            expected,
+            reason,
+        )
