@@ -49,6 +49,7 @@ def warm_up(n_encounters: int = 60, report=None) -> dict:
         "posting": _posting,
         "rules, TAA, what-if": _rules,
         "denial analytics": _analytics,
+        "contracts": _contracts,
     }
     timings = {}
     for i, (name, step) in enumerate(steps.items(), start=1):
@@ -108,3 +109,22 @@ def _analytics(lk, ledger) -> None:
     pb.allowed_by_cpt(ledger)
     pb.underpayments(ledger)
     pb.denial_trend(ledger)
+
+
+def _contracts(lk, ledger) -> None:
+    from ledgerkit.contracts import expected
+
+    contracts = lk.contracts.load(
+        {"payer_class": ["medicare"], "code_from": ["0"], "code_to": ["Z"],
+         "percent_of_base": [110.0], "base_schedule": ["base"],
+         "mppr_family": ["all"], "mppr_percent": [50.0]},
+        schedules={"base": {"code_from": ["0"], "code_to": ["Z"], "rate_cents_per_unit": [100]}},
+    )  # fmt: skip
+    lk.expected_allowed(ledger, contracts)
+    # Large ledgers run the parallel kernels: compile those too.
+    serial_below = expected.PARALLEL_FROM
+    expected.PARALLEL_FROM = 0
+    try:
+        lk.expected_allowed(ledger, contracts)
+    finally:
+        expected.PARALLEL_FROM = serial_below
