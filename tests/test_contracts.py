@@ -415,3 +415,23 @@ def test_parallel_kernels_give_the_serial_answer(monkeypatch):
     assert parallel.equals(serial)
     reasons = set(serial["reason"].cast(pa.string()).to_pylist())
     assert reasons == {None, "no_contract", "outside_dates", "carve_out", "no_base_rate"}
+
+
+def test_polars_frames_and_empty_inputs():
+    import polars as pl
+
+    rows = [{"payer": "BC", "code_from": "99213", "rate_cents_per_unit": 9000}]
+    from_polars = lk.contracts.load(pl.from_arrow(table_of(rows)))
+    assert from_polars.table.equals(lk.contracts.load(table_of(rows)).table)
+    ledger = contract_ledger([line(), line("E2", payer=None)])
+    empty = lk.contracts.load(pa.table({"code_from": pa.array([], pa.string())}))
+    result = lk.expected_allowed(ledger, empty).to_pylist()
+    assert [r["reason"] for r in result] == ["no_contract", "no_contract"]
+    no_lines = contract_ledger([line()])
+    no_lines = lk.Ledger(
+        no_lines.encounters.slice(0, 0),
+        no_lines.procedures.slice(0, 0),
+        no_lines.entries.slice(0, 0),
+        no_lines.payers,
+    )
+    assert lk.expected_allowed(no_lines, from_polars).num_rows == 0
