@@ -13,12 +13,21 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels.contracts import (
-    MATCHED,
-    amounts_chunks_nb,
-    amounts_nb,
-    best_rows_chunks_nb,
-    best_rows_nb,
+    BASE,
+    CAP,
+    CARVE_OUT,
+    FAMILY,
+    FROM,
+    MODIFIER,
+    MPPR,
+    N_ROW_FIELDS,
+    PERCENT,
+    POS,
+    RATE,
+    TO,
     candidates_nb,
+    price_chunks_nb,
+    price_nb,
 )
 from ledgerkit.analytics.derived import derived
 from ledgerkit.contracts.model import REASONS, Contracts, code_key
@@ -47,14 +56,6 @@ _EXACT_LIMIT = 2**62  # rate x units x percent (basis points) must stay below th
 # 1 ms serial, 66 ms with two threads; the parallel kernels pay off in the
 # millions, benchmarks/compare_contracts.py).
 PARALLEL_FROM = 1_000_000
-
-
-def _split(n_proc: int, serial, parallel, n_enc: int, *args) -> None:
-    """Run a kernel over every encounter: serially, or in chunks on the thread pool."""
-    if n_proc < PARALLEL_FROM:
-        serial(0, n_enc, *args)
-    else:
-        parallel(*args)
 
 
 def expected_allowed(ledger, contracts: Contracts, *, policy=None) -> pa.Table:
@@ -110,49 +111,42 @@ def expected_allowed(ledger, contracts: Contracts, *, policy=None) -> pa.Table:
     d = derived(ledger, policy)
     lines = _ledger_lines(ledger, d)
     main = _encode(contracts, lines)
-    todo = np.ones(lines["n_proc"], bool)
-    best, status = _best_rows(lines, main, todo, _enc_slots(lines, main))
-
-    base_rate = np.full(lines["n_proc"], -1, np.int64)
-    matched = best >= 0
-    for b, name in enumerate(contracts.schedule_names):
-        row = np.maximum(best, 0)
-        todo = matched & (contracts.base[row] == b) & ~contracts.carve_out[row]
-        if not todo.any():
-            continue
-        schedule = contracts.schedules[name]
-        coded = _encode(schedule, lines)
-        any_slot = np.zeros((lines["n_enc"], 1), np.int32)
-        base_best, base_status = _best_rows(lines, coded, todo, any_slot)
-        found = todo & (base_status == MATCHED)
-        base_rate[found] = schedule.rate[base_best[found]]
+    bases = _encode_bases(contracts, lines)
     _check_exact(contracts, lines)
-
     n = lines["n_proc"]
+    best = np.empty(n, np.int32)
     amount = np.empty(n, np.int64)
     expected = np.empty(n, np.int64)
     reason = np.empty(n, np.int8)
-    _split(
-        n,
-        amounts_nb,
-        amounts_chunks_nb,
-        lines["n_enc"],
+    args = (
         lines["enc_proc_start"],
+        lines["enc_payer"],
+        lines["enc_class"],
+        lines["enc_pos"],
+        lines["code"],
+        lines["modifier"],
+        lines["day"],
         lines["units"],
         lines["charge"],
+        len(lines["code_keys"]),
+        main["slot_of_payer"],
+        main["slot_of_class"],
+        main["any_slot"],
+        main["start"],
+        main["rows"],
+        main["row_int"],
+        bases["start"],
+        bases["rows"],
+        bases["row_int"],
         best,
-        status,
-        base_rate,
-        contracts.rate,
-        contracts.percent_bp,
-        contracts.carve_out,
-        contracts.family,
-        contracts.mppr_bp,
-        contracts.cap_at_charge,
         amount,
         expected,
         reason,
     )
+    if n < PARALLEL_FROM:
+        price_nb(0, lines["n_enc"], *args)
+    else:
+        price_chunks_nb(*args)
     allowed = d.figures.proc["allowed"]
     return _result(ledger, lines, best, expected, allowed, reason)
 
@@ -227,90 +221,91 @@ def _first_modifier(value):
 
 # --------------------------------------------------------------------- the contract side
 def _encode(contracts: Contracts, lines: dict) -> dict:
-    """Contract rows in the ledger's codes, and their candidate lists per (slot, code)."""
-    n_payers = len(lines["payer_list"])
-    n_classes = len(PAYER_CLASSES)
-    # Segments: payer k, then class c at n_payers + c, then any at n_payers + n_classes.
-    segment = np.full(contracts.num_rows, n_payers + n_classes, np.int64)
-    for row in range(contracts.num_rows):
+    """Contract rows in the ledger's codes, and their candidate lists per (slot, code).
+
+    Slots: one per payer, payer class and "any payer" that some row names
+    (a payer no line has gets none: its rows can match nothing here).
+    """
+    n_rows = contracts.num_rows
+    row_slot = np.full(n_rows, -1, np.int32)
+    slots: dict = {}
+    for row in range(n_rows):
         payer = contracts.payer[row]
         if payer is not None:
-            segment[row] = lines["payer_values"].get(payer, -1)
+            if payer not in lines["payer_values"]:
+                continue
+            key = ("payer", lines["payer_values"][payer])
         elif contracts.payer_class[row] >= 0:
-            segment[row] = n_payers + contracts.payer_class[row]
-    used = np.unique(segment[segment >= 0])
-    slot_of_segment = np.full(n_payers + n_classes + 1, -1, np.int32)
-    slot_of_segment[used] = np.arange(len(used), dtype=np.int32)
-    row_slot = np.where(segment >= 0, slot_of_segment[np.maximum(segment, 0)], -1).astype(np.int32)
+            key = ("class", int(contracts.payer_class[row]))
+        else:
+            key = ("any", 0)
+        row_slot[row] = slots.setdefault(key, len(slots))
+    slot_of_payer = np.full(max(len(lines["payer_list"]), 1), -1, np.int32)
+    slot_of_class = np.full(len(PAYER_CLASSES), -1, np.int32)
+    for (kind, value), slot in slots.items():
+        if kind == "payer":
+            slot_of_payer[value] = slot
+        elif kind == "class":
+            slot_of_class[value] = slot
     start, rows = candidates_nb(
         row_slot,
         contracts.precedence(),
         contracts.code_from,
         contracts.code_to,
         lines["code_keys"],
-        max(len(used), 1),
+        max(len(slots), 1),
     )
     return {
-        "slot_of_segment": slot_of_segment,
-        "n_payers": n_payers,
-        "n_classes": n_classes,
+        "slot_of_payer": slot_of_payer,
+        "slot_of_class": slot_of_class,
+        "any_slot": slots.get(("any", 0), -1),
         "start": start,
         "rows": rows,
-        "modifier": _row_codes(contracts.modifier, lines["modifier_values"]),
-        "pos": _row_codes(contracts.place_of_service, lines["pos_values"]),
-        "day_from": contracts.day_from,
-        "day_to": contracts.day_to,
+        "row_int": _row_int(contracts, lines),
     }
+
+
+def _encode_bases(contracts: Contracts, lines: dict) -> dict:
+    """Every base schedule's rows, one slot per schedule, in one candidate table."""
+    schedules = [contracts.schedules[name] for name in contracts.schedule_names]
+    if not schedules:
+        empty = np.zeros((0, N_ROW_FIELDS), np.int64)
+        return {"start": np.zeros(1, np.int64), "rows": np.zeros(0, np.int32), "row_int": empty}
+    offsets = np.cumsum([0] + [s.num_rows for s in schedules])
+    row_slot = np.concatenate([np.full(s.num_rows, k, np.int32) for k, s in enumerate(schedules)])
+    order = np.concatenate([s.precedence() + offsets[k] for k, s in enumerate(schedules)])
+    start, rows = candidates_nb(
+        row_slot,
+        order.astype(np.int64),
+        np.concatenate([s.code_from for s in schedules]),
+        np.concatenate([s.code_to for s in schedules]),
+        lines["code_keys"],
+        len(schedules),
+    )
+    row_int = np.concatenate([_row_int(s, lines) for s in schedules])
+    return {"start": start, "rows": rows, "row_int": row_int}
+
+
+def _row_int(contracts: Contracts, lines: dict) -> np.ndarray:
+    """The fields the kernel reads of each row, side by side (``_kernels.contracts``)."""
+    out = np.empty((contracts.num_rows, N_ROW_FIELDS), np.int64)
+    out[:, MODIFIER] = _row_codes(contracts.modifier, lines["modifier_values"])
+    out[:, POS] = _row_codes(contracts.place_of_service, lines["pos_values"])
+    out[:, FROM] = contracts.day_from
+    out[:, TO] = contracts.day_to
+    out[:, RATE] = contracts.rate
+    out[:, PERCENT] = contracts.percent_bp
+    out[:, BASE] = contracts.base
+    out[:, CARVE_OUT] = contracts.carve_out
+    out[:, FAMILY] = contracts.family
+    out[:, MPPR] = contracts.mppr_bp
+    out[:, CAP] = contracts.cap_at_charge
+    return out
 
 
 def _row_codes(values: list, codes: dict) -> np.ndarray:
     """-1 for any; the ledger's code; -2 for a value no line carries."""
-    return np.array([-1 if v is None else codes.get(v, -2) for v in values] or [0], np.int32)[
-        : len(values)
-    ]
-
-
-def _enc_slots(lines: dict, coded: dict) -> np.ndarray:
-    """Per encounter the slots tried in order: exact payer, payer class, any payer."""
-    slot_of = coded["slot_of_segment"]
-    n_payers, n_classes = coded["n_payers"], coded["n_classes"]
-    payer = lines["enc_payer"]
-    out = np.full((lines["n_enc"], 3), -1, np.int32)
-    has_payer = payer >= 0
-    out[:, 0] = np.where(has_payer, slot_of[np.maximum(payer, 0)], -1)
-    out[:, 1] = slot_of[n_payers + lines["enc_class"].astype(np.int64)]
-    # A contract is with a payer: self-pay lines match only rows of class self_pay.
-    out[:, 2] = np.where(has_payer, slot_of[n_payers + n_classes], -1)
-    return out
-
-
-def _best_rows(lines, coded, todo, enc_slots):
-    n = lines["n_proc"]
-    best = np.full(n, -1, np.int32)
-    status = np.zeros(n, np.int8)
-    _split(
-        n,
-        best_rows_nb,
-        best_rows_chunks_nb,
-        lines["n_enc"],
-        todo,
-        lines["enc_proc_start"],
-        enc_slots,
-        lines["enc_pos"],
-        lines["code"],
-        lines["modifier"],
-        lines["day"],
-        len(lines["code_keys"]),
-        coded["start"],
-        coded["rows"],
-        coded["modifier"],
-        coded["pos"],
-        coded["day_from"],
-        coded["day_to"],
-        best,
-        status,
-    )
-    return best, status
+    return np.array([-1 if v is None else codes.get(v, -2) for v in values], np.int64)
 
 
 def _check_exact(contracts, lines) -> None:
