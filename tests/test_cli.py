@@ -36,10 +36,17 @@ def test_warm_times_every_kernel_family(capsys):
     assert main(["warm"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    families = ("ledger and classify", "835 read and write", "posting", "rules", "denial")
+    families = (
+        "ledger and classify",
+        "835 read and write",
+        "posting",
+        "rules",
+        "denial",
+        "contracts",
+    )
     for n, (family, line) in enumerate(zip(families, lines, strict=False), start=1):
-        assert line.startswith(f"[{n}/5] kernels of {family}") and line.endswith(" s")
-    assert out.count(" s\n") == 5
+        assert line.startswith(f"[{n}/6] kernels of {family}") and line.endswith(" s")
+    assert out.count(" s\n") == 6
     assert lines[-1].startswith("every kernel compiled (or loaded from Numba's cache) in")
 
 
