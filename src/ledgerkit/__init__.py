@@ -57,6 +57,7 @@ _LAZY_NAMES = {
     "worklist": "ledgerkit.analytics.worklist",
     "work_items": "ledgerkit.analytics.work_items",
     "appeal_summary": "ledgerkit.analytics.appeal_summary",
+    "appeal_outcomes": "ledgerkit.analytics.appeal_outcomes",
     "root_causes": "ledgerkit.analytics.rootcause",
     "secondary_adjustments": "ledgerkit.analytics.secondary",
     "submission_metrics": "ledgerkit.analytics.submissions",

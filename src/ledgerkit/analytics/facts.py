@@ -12,13 +12,15 @@ month
 payer, payer_class
     the primary payer (payer_seq 1) of the claim; for entry-level facts
     (``denial_dollars``, root causes) the payer that posted the entry.
-provider, location
-    the encounter's rendering provider and location.
+provider, location, site, place_of_service
+    the encounter's rendering provider, location, practice site and CMS
+    place-of-service code.
 cpt
     the procedure's CPT/HCPCS code.
-carc, category
+carc, category, type
     the denial reason of the row: the CARC of the line's largest denial
-    (for entry-level facts, the entry's own CARC) and its catalogue category.
+    (for entry-level facts, the entry's own CARC), its catalogue category and
+    its denial type (technical, clinical or administrative).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from ledgerkit._kernels.denials import NO_DAY, unit_reduce_nb
 from ledgerkit._kernels.groupsums import group_sums_nb
 from ledgerkit.analytics.derived import derived
 from ledgerkit.core.arrow import US_PER_DAY, day_number, day_numbers, dictionary_codes
-from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
+from ledgerkit.core.catalog import CATEGORIES, TYPES, CarcCatalog
 
 __all__ = [
     "DIMENSIONS",
@@ -43,8 +45,11 @@ __all__ = [
     "proc_of_entries",
 ]
 
-DIMENSIONS = ("month", "payer", "payer_class", "provider", "location", "cpt", "carc", "category")
-REASON_DIMS = ("carc", "category")
+DIMENSIONS = (
+    "month", "payer", "payer_class", "provider", "location", "site", "place_of_service",
+    "cpt", "carc", "category", "type",
+)  # fmt: skip
+REASON_DIMS = ("carc", "category", "type")
 DENSE_LIMIT = 1 << 22  # above this many composite groups, compress keys with np.unique
 
 
@@ -103,8 +108,10 @@ class Dims:
                 out = (codes, values)
             else:
                 out = self._payer_class(codes, values)
-        elif name in ("provider", "location"):
+        elif name in ("provider", "location", "site"):
             out = _null_coded(enc[f"{name}_id"])
+        elif name == "place_of_service":
+            out = _null_coded(enc["place_of_service"])
         else:  # pragma: no cover - guarded by parse_by
             raise ValueError(name)
         self._enc[name] = out
@@ -152,15 +159,15 @@ class Dims:
         enc = self.facts.proc_enc[proc]
         out = []
         for name in by:
-            if name in ("carc", "category"):
+            if name in REASON_DIMS:
                 if reason is None:
                     raise ValueError(f"by={name!r} is not available for this metric")
                 if name == "carc":
                     labels = list(self.facts.carc_values) + [None]
                     codes = np.where(reason >= 0, reason, len(labels) - 1).astype(np.int32)
                 else:
-                    labels = list(CATEGORIES) + [None]
-                    cat = self.reason_maps()["category"]
+                    labels = list(CATEGORIES if name == "category" else TYPES) + [None]
+                    cat = self.reason_maps()[name]
                     if len(cat):
                         codes = np.where(reason >= 0, cat[np.maximum(reason, 0)], len(labels) - 1)
                     else:

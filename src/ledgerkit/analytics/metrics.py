@@ -1,7 +1,16 @@
 """Denial metrics: each a function returning an Arrow table, grouped by ``by=``.
 
-``by`` takes any of ``month, payer, payer_class, provider, location, cpt,
-carc, category`` (a name or a sequence; ``None`` = one total row). The
+``by`` takes any of ``month, payer, payer_class, provider, location, site,
+place_of_service, cpt, carc, category, type`` (a name or a sequence; ``None``
+= one total row; ``type`` is the denial type of the reason's CARC: technical,
+clinical or administrative).
+
+The lifecycle metrics (:data:`LIFECYCLE_METRIC_NAMES`) live in their own
+modules and are reachable here: from work events, ``appeal_overturn_rate``,
+``appeal_win_rate``, ``appeal_days_to_resolution``, ``recovery_likelihood``
+(``analytics.lifecycle_metrics``); from the ledger, ``days_in_ar``
+(``analytics.ar_days``), ``first_pass_resolution_rate``
+(``analytics.first_pass``) and ``take_backs`` (``analytics.take_backs``). The
 meaning of each dimension is fixed in ``ledgerkit.analytics.facts``: month =
 service month of the claim; payer = the claim's primary payer (the posting
 payer for :func:`denial_dollars`); carc / category = the denial reason of the
@@ -58,7 +67,20 @@ METRIC_NAMES = (
     "open_denial_dollars",
     "aging",
 )
-__all__ = [*METRIC_NAMES, "AGING_BUCKETS", "METRIC_NAMES"]
+# Metrics of the denial lifecycle (issue #16), each in its own module.
+LIFECYCLE_METRIC_NAMES = (
+    "appeal_overturn_rate",
+    "appeal_win_rate",
+    "appeal_days_to_resolution",
+    "recovery_likelihood",
+    "days_in_ar",
+    "first_pass_resolution_rate",
+    "take_backs",
+)
+__all__ = [
+    *METRIC_NAMES, *LIFECYCLE_METRIC_NAMES, "AGING_BUCKETS", "METRIC_NAMES",
+    "LIFECYCLE_METRIC_NAMES",
+]  # fmt: skip
 
 AGING_BUCKETS = (
     ("days_0_30", 0, 30),

@@ -29,7 +29,9 @@ outcome, recovered_cents, outcome_source, paid_after_appeal_cents
     when the line's payer balance is 0 or less (then the status is
     ``resolved``, unless a person set a status after the last such payment),
     ``partial`` otherwise, with those cents recovered. A person overrides the
-    link by recording an outcome after the appeal.
+    link by recording an outcome after the appeal, or an ``unlink`` event after
+    it (payments are then not its outcome, until a later ``link``);
+    :func:`ledgerkit.appeal_outcomes` lists the linked payment entries.
 opened_at, last_event_at, last_event, last_actor, events, closed
     first and latest event, its kind and who recorded it, the number of
     events, and whether the status is resolved or written off.
@@ -149,6 +151,9 @@ def work_items(store_or_events, as_of=None, *, ledger=None) -> pa.Table:
         pc.fill_null(pc.equal(events["status"], "resubmitted"), False)
     )
     anchor = np.maximum(appeal, last(resubmitted))  # the latest appeal or resubmission
+    # a person's unlink since the anchor (and no link after it) stops the payment link
+    unlink = last(is_kind("unlink"))
+    unlinked = (unlink > anchor) & (unlink > last(is_kind("link")))
     at_of = np.append(at[order], np.iinfo(np.int64).min)  # position -1: long ago
     recovered = pc.fill_null(take(events["outcome_cents"], outcome), 0)
     source = pc.if_else(pa.array(outcome >= 0), "person", pa.scalar(None, pa.string()))
@@ -158,7 +163,7 @@ def work_items(store_or_events, as_of=None, *, ledger=None) -> pa.Table:
         paid, paid_at, cleared = _paid_after(
             ledger, keys, np.where(anchor >= 0, at_of[anchor], -1)
         )
-        linked = (anchor >= 0) & (outcome < anchor) & (paid > 0)
+        linked = (anchor >= 0) & (outcome < anchor) & (paid > 0) & ~unlinked
         full = linked & cleared
         recovered = pc.if_else(pa.array(linked), pa.array(paid), recovered)
         source = pc.if_else(pa.array(linked), "payments", source)

@@ -28,9 +28,15 @@ deadline
     first remit date + ``appeal_days`` (payer reference data; defaults for
     unknown payers). ``days_left = deadline - today`` (negative: expired).
 likelihood
-    smoothed historical overturn rate of that payer x CARC over every claim
-    denied on a primary's first response in the ledger (see
-    :func:`ledgerkit.metrics.overturn_rate`)::
+    with work events that hold appeals or resubmissions (a store, or
+    ``work``): the likelihood that appealing recovers money, from real appeal outcomes for the row's payer x category
+    x CARC (:func:`ledgerkit.metrics.recovery_likelihood`: smoothed toward the
+    payer's rate for the category, that toward the category's, that toward
+    the overall rate; a cell without appeals takes the first it has);
+    ``history_denied`` / ``history_overturned`` are then the cell's appealed
+    and overturned denials. Without such events: the smoothed historical
+    overturn rate of that payer x CARC over every claim denied on a primary's
+    first response in the ledger (see :func:`ledgerkit.metrics.overturn_rate`)::
 
         p = (k + m * p_category) / (n + m)
 
@@ -66,6 +72,7 @@ import pyarrow.compute as pc
 
 from ledgerkit.analytics.classify import WORKLIST_CLASSES, classify
 from ledgerkit.analytics.facts import NO_DAY, Dims, group_sums, today_day
+from ledgerkit.analytics.lifecycle_metrics import likelihood_of, recovery_likelihood
 from ledgerkit.analytics.work_items import filter_work, join_work, work_items
 from ledgerkit.core.arrow import bool_array, codes_in, dates_of, day_numbers, numpy_array
 from ledgerkit.core.catalog import ACTIONS, CATEGORIES
@@ -273,13 +280,27 @@ def worklist(
     deadline = np.where(resubmit, service + tf_days, denial_day + appeal_days)
     days_left = deadline - today_d
 
-    # Likelihood.
-    p, hist_n, hist_k, _, _ = overturn_history(
-        ledger, prior_weight=prior_weight, policy=policy, catalog=catalog
-    )
-    likelihood = p[pay_idx, cidx]
-    n_hist = hist_n[pay_idx, cidx]
-    k_hist = hist_k[pay_idx, cidx]
+    # Likelihood: from appeal outcomes when there is work, else from the ledger.
+    outcomes = None
+    if work is not None:
+        outcomes = recovery_likelihood(
+            ledger, work, prior_weight=prior_weight, policy=policy, catalog=catalog
+        )
+    if outcomes is not None and outcomes.num_rows:
+        likelihood, n_hist, k_hist = likelihood_of(
+            outcomes,
+            payer_col.to_pylist(),
+            [CATEGORIES[c] for c in category],
+            carc_str.to_pylist(),
+            prior_weight=prior_weight,
+        )
+    else:
+        p, hist_n, hist_k, _, _ = overturn_history(
+            ledger, prior_weight=prior_weight, policy=policy, catalog=catalog
+        )
+        likelihood = p[pay_idx, cidx]
+        n_hist = hist_n[pay_idx, cidx]
+        k_hist = hist_k[pay_idx, cidx]
 
     # Priority.
     dollars = at_stake / 100.0

@@ -20,6 +20,12 @@ empty):
                cents recovered: > 0 for ``overturned`` and ``partial``, 0 (or
                omitted) for ``upheld``; at most the charge of the line (or of the
                encounter, when no line is named)
+``unlink``     ``note`` (why): the payers' payments are not the outcome of the
+               item's current appeal or resubmission (say, the payer paid for
+               another reason); its recovered cents come from a person's outcome
+               only, until a ``link``
+``link``       ``note`` (why): undo an ``unlink``, payments after the current
+               appeal or resubmission count as its outcome again (the default)
 
 Every event may carry a ``note``, a ``line``, a ``carc`` and ``at`` (when it
 happened; the time it is recorded by default, never in the future).
@@ -51,7 +57,7 @@ __all__ = [
     "work_event_rows",
 ]
 
-KINDS = ("assign", "status", "follow_up", "note", "appeal", "outcome")
+KINDS = ("assign", "status", "follow_up", "note", "appeal", "outcome", "link", "unlink")
 STATUSES = (
     "new", "in_progress", "appealed", "resubmitted", "waiting_payer", "resolved", "written_off",
 )  # fmt: skip
@@ -89,6 +95,8 @@ _FIELDS = {
     "note": ("note",),
     "appeal": ("appeal_level", "appeal_method", "appeal_filed"),
     "outcome": ("outcome", "outcome_cents"),
+    "link": ("note",),
+    "unlink": ("note",),
 }
 _SPECIFIC = {f for fields in _FIELDS.values() for f in fields} - {"note"}
 _INPUT = set(WORK_EVENTS_SCHEMA.names) - {"event_id", "actor"}
@@ -246,9 +254,9 @@ def _validate(i: int, row, charges: dict, now: dt.datetime) -> dict:
         if row.get("follow_up") is None:
             fail("follow_up", "required: the date to follow up")
         out["follow_up"] = _date(row["follow_up"], lambda p: fail("follow_up", p))
-    elif kind == "note":
+    elif kind in ("note", "link", "unlink"):
         if out["note"] is None:
-            fail("note", "required for a note event")
+            fail("note", f"required for a {kind} event (why)")
     elif kind == "appeal":
         level = row.get("appeal_level")
         level = str(level) if isinstance(level, int | str) else None

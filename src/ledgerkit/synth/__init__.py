@@ -8,6 +8,7 @@ bundled sample 835 files (``samples``).
 """
 
 from ledgerkit.synth.claims import write_837s
+from ledgerkit.synth.denial_lifecycle import Lifecycle, lifecycle
 from ledgerkit.synth.ledgers import (
     ACTORS,
     CLAIM_DENIALS,
@@ -31,6 +32,8 @@ from ledgerkit.synth.ledgers import (
 
 __all__ = [
     "generate",
+    "lifecycle",
+    "Lifecycle",
     "PAYERS",
     "CPTS",
     "write_sample",
