@@ -97,7 +97,8 @@ def _normalised(rows: list) -> list:
 # ----------------------------------------------------------------------------- hypothesis
 @st.composite
 def _event(draw):
-    kind = draw(st.sampled_from(["assign", "status", "follow_up", "note", "appeal", "outcome"]))
+    kind = draw(st.sampled_from(["assign", "status", "follow_up", "note", "appeal", "outcome",
+                                 "link", "unlink"]))  # fmt: skip
     e = {
         "at": _at(draw(st.integers(0, 12)) * 6),  # coarse: many ties
         "encounter_id": draw(st.sampled_from(["E1", "E2"])),
@@ -112,7 +113,7 @@ def _event(draw):
         e["status"] = draw(st.sampled_from(STATUSES))
     elif kind == "follow_up":
         e["follow_up"] = dt.date(2026, 12, 1) + dt.timedelta(days=draw(st.integers(0, 30)))
-    elif kind == "note":
+    elif kind in ("note", "link", "unlink"):  # without a ledger, a link changes nothing
         e["note"] = "called the payer"
     elif kind == "appeal":
         e["appeal_level"] = draw(st.sampled_from(["1", "2", "external"]))

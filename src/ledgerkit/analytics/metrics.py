@@ -43,6 +43,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ledgerkit.analytics.ar_days import days_in_ar  # noqa: F401
 from ledgerkit.analytics.facts import (
     NO_DAY,
     REASON_DIMS,
@@ -57,6 +58,14 @@ from ledgerkit.analytics.facts import (
     today_day,
     units,
 )
+from ledgerkit.analytics.first_pass import first_pass_resolution_rate  # noqa: F401
+from ledgerkit.analytics.lifecycle_metrics import (  # noqa: F401
+    appeal_days_to_resolution,
+    appeal_overturn_rate,
+    appeal_win_rate,
+    recovery_likelihood,
+)
+from ledgerkit.analytics.take_backs import take_backs  # noqa: F401
 
 METRIC_NAMES = (
     "initial_denial_rate",

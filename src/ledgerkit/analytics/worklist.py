@@ -29,8 +29,9 @@ deadline
     unknown payers). ``days_left = deadline - today`` (negative: expired).
 likelihood
     with work events that hold appeals or resubmissions (a store, or
-    ``work``): the likelihood that appealing recovers money, from real appeal outcomes for the row's payer x category
-    x CARC (:func:`ledgerkit.metrics.recovery_likelihood`: smoothed toward the
+    ``work``): the likelihood that appealing recovers money, from real
+    appeal outcomes for the row's payer x category x CARC
+    (:func:`ledgerkit.metrics.recovery_likelihood`: smoothed toward the
     payer's rate for the category, that toward the category's, that toward
     the overall rate; a cell without appeals takes the first it has);
     ``history_denied`` / ``history_overturned`` are then the cell's appealed
