@@ -3,10 +3,14 @@
     python benchmarks/compare_analytics.py --procedures 10000000
 
 The ledger is generated once (seeded ``lk.synth.generate``) or read from the
-benchmark Parquet cache (``benchmarks/_data.py``). ``facts (first call)`` is the
-shared one-pass extraction every metric needs once per ledger and policy
-(cached on the ledger's keys); the other rows are medians of ``--runs`` warm runs
-of each operation with the facts cached. JIT compilation is excluded (warm-up).
+benchmark Parquet cache (``benchmarks/_data.py``); by default the denial
+lifecycle is added to it (``lk.synth.lifecycle``: appeals, resubmissions,
+reprocessing remits, write-offs, take-backs, and the work events), timed, and
+the lifecycle metrics run on it too (``--no-lifecycle``: the plain ledger).
+``facts (first call)`` is the shared one-pass extraction every metric needs
+once per ledger and policy (cached on the ledger's keys); the other rows are
+medians of ``--runs`` warm runs of each operation with the facts cached. JIT
+compilation is excluded (warm-up).
 """
 
 from __future__ import annotations
@@ -22,7 +26,28 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks._data import ledger_with_procedures  # noqa: E402
 from benchmarks.bench_analytics import OPERATIONS  # noqa: E402
+from ledgerkit.analytics import metrics  # noqa: E402
+from ledgerkit.analytics.appeal_outcomes import appeal_outcomes  # noqa: E402
 from ledgerkit.analytics.derived import facts  # noqa: E402
+from ledgerkit.analytics.worklist import worklist  # noqa: E402
+from ledgerkit.synth import lifecycle  # noqa: E402
+
+# Operations on (ledger, work events).
+LIFECYCLE_OPERATIONS = {
+    "appeal_outcomes": lambda L, w: appeal_outcomes(w, ledger=L),
+    "appeal_overturn_rate(payer,category)": lambda L, w: metrics.appeal_overturn_rate(
+        L, w, by=("payer", "category")
+    ),
+    "appeal_win_rate(payer)": lambda L, w: metrics.appeal_win_rate(L, w, by="payer"),
+    "appeal_days_to_resolution(payer)": lambda L, w: metrics.appeal_days_to_resolution(
+        L, w, by="payer"
+    ),
+    "recovery_likelihood": lambda L, w: metrics.recovery_likelihood(L, w),
+    "worklist(work=events)": lambda L, w: worklist(L, work=w),
+    "days_in_ar(payer)": lambda L, w: metrics.days_in_ar(L, by="payer"),
+    "first_pass_resolution_rate(month)": lambda L, w: metrics.first_pass_resolution_rate(L),
+    "take_backs(payer,month)": lambda L, w: metrics.take_backs(L, by=("payer", "month")),
+}
 
 
 def _available_gb() -> float:
@@ -54,14 +79,24 @@ def main(argv=None):
     parser.add_argument("--procedures", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument(
+        "--no-lifecycle", action="store_true", help="the plain ledger: no appeals, no work events"
+    )
+    parser.add_argument(
         "--min-free-gb", type=float, default=0.0, help="abort when free memory drops below"
     )
     args = parser.parse_args(argv)
     if args.min_free_gb > 0:
         _guard(args.min_free_gb)
 
+    with_lifecycle = not args.no_lifecycle
     # Warm the JIT on a small ledger first so compile time is not counted.
     small = ledger_with_procedures(5_000)
+    small_work = None
+    if with_lifecycle:
+        lc = lifecycle(small, seed=1)
+        small, small_work = lc.ledger, lc.events
+        for op in LIFECYCLE_OPERATIONS.values():
+            op(small, small_work)
     for op in OPERATIONS.values():
         op(small)
 
@@ -69,16 +104,27 @@ def main(argv=None):
     ledger = ledger_with_procedures(args.procedures)
     load = time.perf_counter() - t0
     print(f"{ledger!r} (generated or loaded in {load:.1f} s)")
+    operations = {name: (lambda L, w, op=op: op(L)) for name, op in OPERATIONS.items()}
+    work = None
+    if with_lifecycle:
+        t0 = time.perf_counter()
+        lc = lifecycle(ledger, seed=1)
+        ledger, work = lc.ledger, lc.events
+        print(
+            f"lifecycle: {lc.entries.num_rows} entries, {work.num_rows} work events "
+            f"(made in {time.perf_counter() - t0:.1f} s)"
+        )
+        operations.update(LIFECYCLE_OPERATIONS)
     print(f"{'operation':<40} {'seconds':>9} {'rows':>9}")
     t0 = time.perf_counter()
     facts(ledger)
     print(f"{'facts (first call)':<40} {time.perf_counter() - t0:>9.3f} {'':>9}")
-    for name, op in OPERATIONS.items():
+    for name, op in operations.items():
         times = []
         rows = 0
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            rows = op(ledger).num_rows
+            rows = op(ledger, work).num_rows
             times.append(time.perf_counter() - t0)
         print(f"{name:<40} {statistics.median(times):>9.3f} {rows:>9}")
 

@@ -48,6 +48,7 @@ __all__ = [
     "appeal_win_rate",
     "appeal_days_to_resolution",
     "recovery_likelihood",
+    "likelihood_of",
     "LEVELS",
 ]
 
