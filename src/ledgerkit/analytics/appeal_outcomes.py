@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 
 from ledgerkit.analytics.balances import balances
 from ledgerkit.analytics.work_items import _events
-from ledgerkit.core.arrow import numpy_array
+from ledgerkit.core.arrow import codes_in, encode, numpy_array
 from ledgerkit.core.schema import TIMESTAMP
 
 __all__ = ["appeal_outcomes", "OUTCOME_COLUMNS"]
@@ -89,120 +89,234 @@ def appeal_outcomes(store_or_events, as_of=None, *, ledger=None) -> pa.Table:
     if cutoff is not None:
         keep = at <= cutoff
         events, at = events.filter(pa.array(keep)), at[keep]
-    order = np.argsort(at, kind="stable")
+    order = np.argsort(at, kind="stable")  # time order; recorded order breaks ties
     events, at = events.take(pa.array(order)), at[order]
-    rows = events.select(
-        ["encounter_id", "line", "carc", "kind", "status", "appeal_level", "outcome",
-         "outcome_cents"]
-    ).to_pylist()  # fmt: skip
-    by_enc: dict = {}
-    for i, r in enumerate(rows):
-        by_enc.setdefault(r["encounter_id"], []).append(i)
-    attempts = [
-        i for i, r in enumerate(rows)
-        if r["kind"] == "appeal" or (r["kind"] == "status" and r["status"] == "resubmitted")
-    ]  # fmt: skip
-    money = _Payments(ledger, {rows[i]["encounter_id"] for i in attempts})
-    out = {name: [] for name in OUTCOME_COLUMNS}
-    count: dict = {}
-    following: dict = {}  # attempt -> the next attempt on the same item
-    seen: dict = {}
-    for i in reversed(attempts):
-        key = (rows[i]["encounter_id"], rows[i]["line"], rows[i]["carc"])
-        following[i] = seen.get(key)
-        seen[key] = i
-    for i in attempts:
-        r = rows[i]
-        key = (r["encounter_id"], r["line"], r["carc"])
-        nxt = following[i]
-        end = at[nxt] if nxt is not None else _NEVER
-        later = nxt is not None
-        inside = [
-            j for j in by_enc[r["encounter_id"]]
-            if j > i and (nxt is None or j < nxt)
-            and rows[j]["line"] in (None, r["line"]) and rows[j]["carc"] in (None, r["carc"])
-        ]  # fmt: skip
-        switches = [j for j in inside if rows[j]["kind"] in ("link", "unlink")]
-        linked = not switches or rows[switches[-1]]["kind"] == "link"
-        ids, refs, paid, paid_at = money.window(r["encounter_id"], r["line"], at[i], end)
-        person = [j for j in inside if rows[j]["kind"] == "outcome"]
-        if person:
-            j = person[-1]
-            outcome, source = rows[j]["outcome"], "person"
-            cents, decided = int(rows[j]["outcome_cents"] or 0), at[j]
-        elif linked and paid > 0:
-            cleared = not later and money.cleared(r["encounter_id"], r["line"])
-            outcome, source = ("overturned" if cleared else "partial"), "payments"
-            cents, decided = paid, paid_at
-        else:
-            outcome = source = decided = None
-            cents = 0
-        count[key] = count.get(key, 0) + 1
-        values = (
-            r["encounter_id"], r["line"], r["carc"], count[key],
-            "appeal" if r["kind"] == "appeal" else "resubmission", r["appeal_level"], at[i],
-            None if end == _NEVER else end, linked, paid, ids, refs, outcome, source, cents,
-            decided,
-        )  # fmt: skip
-        for name, value in zip(OUTCOME_COLUMNS, values, strict=True):
-            out[name].append(value)
-    types = {
-        "line": pa.int32(), "attempt": pa.int32(), "filed_at": pa.int64(),
-        "window_end": pa.int64(), "paid_cents": pa.int64(), "recovered_cents": pa.int64(),
-        "decided_at": pa.int64(), "entry_ids": pa.list_(pa.int64()),
-        "remit_refs": pa.list_(pa.string()), "linked": pa.bool_(),
-    }  # fmt: skip
-    cols = {k: pa.array(v, types.get(k, pa.string())) for k, v in out.items()}
-    for name in ("filed_at", "window_end", "decided_at"):
-        cols[name] = cols[name].cast(TIMESTAMP)
-    return pa.table(cols)
+    n = events.num_rows
+    kind = events["kind"]
+
+    def is_(name, column=kind):
+        return numpy_array(pc.fill_null(pc.equal(column, name), False))
+
+    attempt = is_("appeal") | (is_("status") & is_("resubmitted", events["status"]))
+    keys = _Keys(events)
+    att = np.flatnonzero(attempt)
+    # the next attempt on the same item ends each window (n: open)
+    own = keys.exact[att]
+    by_item = np.lexsort((att, own))
+    nxt = np.full(len(att), n, np.int64)
+    same = own[by_item][1:] == own[by_item][:-1]
+    nxt[by_item[:-1][same]] = att[by_item[1:][same]]
+    end_at = np.where(nxt < n, at[np.minimum(nxt, max(n - 1, 0))], _NEVER)
+    # a person's latest outcome, and latest link/unlink, in the window on a covering item
+    person = keys.latest_in(is_("outcome"), att, att, nxt)
+    switch = keys.latest_in(is_("link") | is_("unlink"), att, att, nxt)
+    linked = (switch < 0) | is_("link")[np.maximum(switch, 0)]
+    money = _Payments(ledger, events["encounter_id"].take(pa.array(att)))
+    line = events["line"].take(pa.array(att))
+    paid, paid_at, ids, refs = money.windows(line, at[att], end_at)
+    latest = nxt == n
+    cleared = latest & money.cleared(line)
+    by_person = person >= 0
+    by_money = ~by_person & linked & (paid > 0)
+    outcome = pc.if_else(
+        pa.array(by_person),
+        events["outcome"].take(pa.array(np.maximum(person, 0))),
+        pc.if_else(pa.array(by_money), pc.if_else(pa.array(cleared), "overturned", "partial"),
+                   pa.scalar(None, pa.string())),
+    )  # fmt: skip
+    person_cents = numpy_array(
+        pc.fill_null(events["outcome_cents"].take(pa.array(np.maximum(person, 0))), 0),
+        dtype=np.int64,
+    )
+    cents = np.where(by_person, person_cents, np.where(by_money, paid, 0))
+    decided = np.where(by_person, at[np.maximum(person, 0)], paid_at)
+    source = pc.if_else(
+        pa.array(by_person), "person",
+        pc.if_else(pa.array(by_money), "payments", pa.scalar(None, pa.string())),
+    )  # fmt: skip
+    rank = np.empty(len(att), np.int64)  # attempt number per item
+    sorted_own = own[by_item]
+    starts = np.r_[0, np.flatnonzero(sorted_own[1:] != sorted_own[:-1]) + 1]
+    run = np.arange(len(att)) - np.repeat(starts, np.diff(np.r_[starts, len(att)]))
+    rank[by_item] = run + 1
+    take = pa.array(att)
+    cols = {
+        "encounter_id": events["encounter_id"].take(take),
+        "line": line,
+        "carc": events["carc"].take(take),
+        "attempt": pa.array(rank.astype(np.int32)),
+        "kind": pc.if_else(pa.array(is_("appeal")[att]), "appeal", "resubmission"),
+        "appeal_level": events["appeal_level"].take(take),
+        "filed_at": pa.array(at[att]).cast(TIMESTAMP),
+        "window_end": pa.array(end_at, mask=~(nxt < n)).cast(TIMESTAMP),
+        "linked": pa.array(linked),
+        "paid_cents": pa.array(paid),
+        "entry_ids": ids,
+        "remit_refs": refs,
+        "outcome": outcome,
+        "outcome_source": source,
+        "recovered_cents": pa.array(cents),
+        "decided_at": pa.array(decided, mask=~(by_person | by_money)).cast(TIMESTAMP),
+    }
+    return pa.table({k: _plain(v) for k, v in cols.items()})
+
+
+def _plain(column) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+class _Keys:
+    """Integer codes of each event's item and of the items covering it.
+
+    An event on ``(e, line, carc)`` covers every item of ``e`` whose line and
+    CARC equal its own where it names one; the items covering ``(e, l, c)`` are
+    ``(e, l, c)``, ``(e, l, -)``, ``(e, -, c)`` and ``(e, -, -)``.
+    """
+
+    def __init__(self, events: pa.Table):
+        enc, _ = encode(events["encounter_id"])
+        line = numpy_array(events["line"], fill=-1, dtype=np.int64)
+        carc, _ = encode(events["carc"])
+        self.enc, self.line, self.carc = enc.astype(np.int64), line, carc.astype(np.int64)
+        self.n_line = int(line.max()) + 2 if len(line) else 1
+        self.n_carc = int(self.carc.max()) + 2 if len(line) else 1
+        self.exact = self.code(self.enc, self.line, self.carc)
+
+    def code(self, enc, line, carc) -> np.ndarray:
+        return (enc * self.n_line + (line + 1)) * self.n_carc + (carc + 1)
+
+    def latest_in(self, mask, rows, lo, hi) -> np.ndarray:
+        """Per query row, the latest position p with ``mask[p]``, ``lo < p < hi`` and an
+        item covering the row's (-1: none)."""
+        events = np.flatnonzero(mask)
+        out = np.full(len(rows), -1, np.int64)
+        if not len(events) or not len(rows):
+            return out
+        n = len(mask) + 1
+        composite = np.sort(self.exact[events] * n + events)
+        e, ln, c = self.enc[rows], self.line[rows], self.carc[rows]
+        for line, carc in ((ln, c), (ln, -1), (-1, c), (-1, -1)):
+            key = self.code(e, line if np.ndim(line) else np.full(len(e), line),
+                            carc if np.ndim(carc) else np.full(len(e), carc))  # fmt: skip
+            i = np.searchsorted(composite, key * n + hi, side="left") - 1
+            ok = i >= 0
+            found = composite[np.maximum(i, 0)]
+            ok &= (found // n == key) & (found % n > lo)
+            out = np.where(ok, np.maximum(out, found % n), out)
+        return out
 
 
 class _Payments:
-    """The payers' payment entries of some encounters, and their lines' payer balances."""
+    """The payers' payment entries on the encounters of some attempts, by line and time,
+    and their lines' payer balances."""
 
-    def __init__(self, ledger, encounters: set):
-        self.rows: dict = {}
-        self.owed: dict = {}
-        if ledger is None or not encounters:
+    def __init__(self, ledger, encounters):
+        self.ledger = ledger
+        if ledger is None or not len(encounters):
             return
-        wanted = pa.array(sorted(encounters), pa.string())
+        ids = ledger.encounters["encounter_id"].cast(pa.string()).combine_chunks()
+        self.att_enc = codes_in(encounters, ids)
         e = ledger.entries
+        worked = pc.unique(_plain(encounters).cast(pa.string()))
         pick = pc.and_(
             pc.and_(
                 pc.equal(e["kind"].cast(pa.string()), "payment"), pc.greater(e["payer_seq"], 0)
             ),
-            pc.is_in(e["encounter_id"].cast(pa.string()), value_set=wanted),
+            pc.is_in(e["encounter_id"].cast(pa.string()), value_set=worked),
         )
         e = e.filter(pick)
-        self.line = numpy_array(e["line"], dtype=np.int64)
-        self.at = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)
+        enc = codes_in(e["encounter_id"], ids)
+        line = numpy_array(e["line"], dtype=np.int64)
+        t = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)
+        self.n_line = int(max(line.max() if len(line) else 0,
+                              numpy_array(ledger.procedures["line"], dtype=np.int64).max()
+                              if ledger.procedures.num_rows else 0)) + 1  # fmt: skip
+        # two orders: by (encounter, line, time) and by (encounter, time)
+        self.by_line = np.lexsort((t, line, enc))
+        self.by_enc = np.lexsort((t, enc))
+        self.t, self.enc, self.line = t, enc, line
         self.cents = numpy_array(e["amount_cents"], dtype=np.int64)
         self.ids = numpy_array(e["entry_id"], dtype=np.int64)
-        self.refs = e["remit_ref"].cast(pa.string()).to_pylist()
-        for r, x in enumerate(e["encounter_id"].cast(pa.string()).to_pylist()):
-            self.rows.setdefault(x, []).append(r)
+        self.refs = e["remit_ref"].cast(pa.string()).combine_chunks()
+
+    def windows(self, line_col, start, end):
+        """Per attempt: net cents, latest time, entry ids and remits of the payments on its
+        line (its encounter's lines when it names none) posted in (start, end]."""
+        k = len(start)
+        empty_ids = pa.ListArray.from_arrays(pa.array(np.zeros(k + 1, np.int32)),
+                                             pa.array([], pa.int64()))  # fmt: skip
+        empty_refs = pa.ListArray.from_arrays(pa.array(np.zeros(k + 1, np.int32)),
+                                              pa.array([], pa.string()))  # fmt: skip
+        if self.ledger is None or not k:
+            return np.zeros(k, np.int64), np.full(k, -1, np.int64), empty_ids, empty_refs
+        line = numpy_array(line_col, fill=-1, dtype=np.int64)
+        has_line = line >= 0
+        enc = self.att_enc
+        # (encounter, line) ranges
+        o = self.by_line
+        base = (self.enc[o] * self.n_line + self.line[o]).astype(np.int64)
+        t = self.t[o]
+        q = (enc * self.n_line + np.maximum(line, 0)).astype(np.int64)
+        lo_l = _search(base, t, q, start)
+        hi_l = _search(base, t, q, end)
+        # encounter ranges
+        o2 = self.by_enc
+        lo_e = _search(self.enc[o2].astype(np.int64), self.t[o2], enc, start)
+        hi_e = _search(self.enc[o2].astype(np.int64), self.t[o2], enc, end)
+        known = enc >= 0
+        lo = np.where(has_line, lo_l, lo_e)
+        hi = np.where(known, np.where(has_line, hi_l, hi_e), lo)
+        rows_line = self.by_line
+        rows_enc = self.by_enc
+        cum_line = np.r_[0, np.cumsum(self.cents[rows_line])]
+        cum_enc = np.r_[0, np.cumsum(self.cents[rows_enc])]
+        paid = np.where(has_line, cum_line[hi] - cum_line[lo], cum_enc[hi] - cum_enc[lo])
+        paid = np.where(known, paid, 0)
+        count = np.where(known, hi - lo, 0)
+        # the latest is the last in a range sorted by time
+        last_line = self.t[rows_line][np.maximum(hi - 1, 0)] if len(rows_line) else 0 * hi
+        last_enc = self.t[rows_enc][np.maximum(hi - 1, 0)] if len(rows_enc) else 0 * hi
+        paid_at = np.where(count > 0, np.where(has_line, last_line, last_enc), -1)
+        # the entries of every range, concatenated
+        offsets = np.r_[0, np.cumsum(count)].astype(np.int32)
+        within = np.arange(int(offsets[-1])) - np.repeat(offsets[:-1], count)
+        first = np.repeat(lo, count)
+        use_line = np.repeat(has_line, count)
+        at = np.minimum(first + within, max(len(rows_line) - 1, 0))
+        rows = np.where(use_line, rows_line[at], rows_enc[at]) if len(rows_line) else at
+        ids = pa.ListArray.from_arrays(pa.array(offsets), pa.array(self.ids[rows], pa.int64()))
+        refs = pa.ListArray.from_arrays(pa.array(offsets), self.refs.take(pa.array(rows)))
+        return paid.astype(np.int64), paid_at.astype(np.int64), ids, refs
+
+    def cleared(self, line_col) -> np.ndarray:
+        """Per attempt: whether its line's payer balance (its encounter's, without a
+        line) is now 0 or less."""
+        k = len(line_col)
+        if self.ledger is None or not k:
+            return np.zeros(k, bool)
+        ledger = self.ledger
         procs = balances(ledger)
-        enc = procs["encounter_id"].cast(pa.string())
-        keep = pc.is_in(enc, value_set=wanted)
-        mine = procs.filter(keep)
-        for x, ln, bal in zip(enc.filter(keep).to_pylist(), mine["line"].to_pylist(),
-                              mine["payer_balance"].to_pylist(), strict=True):  # fmt: skip
-            self.owed[(x, ln)] = bal
-            self.owed[(x, None)] = self.owed.get((x, None), 0) + bal
+        ids = ledger.encounters["encounter_id"].cast(pa.string()).combine_chunks()
+        p_enc = codes_in(procs["encounter_id"], ids).astype(np.int64)
+        p_line = numpy_array(procs["line"], dtype=np.int64)
+        owed = numpy_array(procs["payer_balance"], dtype=np.int64)
+        line = numpy_array(line_col, fill=-1, dtype=np.int64)
+        enc = self.att_enc.astype(np.int64)
+        key = p_enc * self.n_line + p_line
+        o = np.argsort(key, kind="stable")
+        q = enc * self.n_line + np.maximum(line, 0)
+        i = np.minimum(np.searchsorted(key[o], q), max(len(o) - 1, 0))
+        hit = (len(o) > 0) & (key[o][i] == q) if len(o) else np.zeros(k, bool)
+        line_owed = np.where(hit, owed[o][i] if len(o) else 0, 1)
+        enc_owed = np.bincount(p_enc, weights=owed, minlength=ledger.keys.n_encounters)
+        enc_sum = np.where(enc >= 0, enc_owed[np.maximum(enc, 0)], 1)
+        return np.where(line >= 0, line_owed <= 0, enc_sum <= 0) & (enc >= 0)
 
-    def window(self, enc, line, start: int, end: int):
-        """(entry ids, remit refs, net cents, latest time) of payments in (start, end]."""
-        rows = np.array(self.rows.get(enc, []), np.int64)
-        if not len(rows):
-            return [], [], 0, None
-        hit = rows[(self.at[rows] > start) & (self.at[rows] <= end)]
-        if line is not None:
-            hit = hit[self.line[hit] == line]
-        if not len(hit):
-            return [], [], 0, None
-        refs = [self.refs[h] for h in hit]
-        return self.ids[hit].tolist(), refs, int(self.cents[hit].sum()), int(self.at[hit].max())
 
-    def cleared(self, enc, line) -> bool:
-        return self.owed.get((enc, line), 1) <= 0
+def _search(base, t, q, when) -> np.ndarray:
+    """Per query, the index of the first row with ``(base, t) > (q, when)`` in rows
+    sorted by ``(base, t)`` (times replaced by their ranks, so the pair is one int64)."""
+    times = np.unique(np.concatenate([t, when]))
+    size = len(times) + 1
+    rows = base * size + np.searchsorted(times, t)
+    return np.searchsorted(rows, q * size + np.searchsorted(times, when), side="right")

@@ -40,7 +40,7 @@ from ledgerkit.analytics.facts import (
     parse_by,
     ratio,
 )
-from ledgerkit.core.arrow import US_PER_DAY, codes_in, numpy_array
+from ledgerkit.core.arrow import US_PER_DAY, codes_in, encode, numpy_array
 from ledgerkit.core.catalog import CATEGORIES
 
 __all__ = [
@@ -73,29 +73,13 @@ class _Attempts:
         self.dims = dims = Dims(ledger, catalog, policy)
         f = dims.facts
         keys = ledger.keys
-        n = t.num_rows
         enc = codes_in(t["encounter_id"], ledger.encounters["encounter_id"].cast(pa.string())
                        .combine_chunks())  # fmt: skip
-        line = t["line"].to_pylist()
-        start = keys.enc_proc_start
+        line = numpy_array(t["line"], fill=-1, dtype=np.int64)
         denied_line = np.where(
             keys.enc_n_payers[f.proc_enc] >= 1, np.maximum(f.first_denied, 0), 0
         )
-        proc = np.full(n, -1, np.int64)
-        denied = np.zeros(n, np.int64)
-        for i in range(n):
-            e = enc[i]
-            if e < 0:
-                continue
-            lo, hi = int(start[e]), int(start[e + 1])
-            if line[i] is None:
-                proc[i] = lo + int(np.argmax(denied_line[lo:hi])) if hi > lo else -1
-                denied[i] = int(denied_line[lo:hi].sum())
-            else:
-                hit = np.flatnonzero(keys.proc_line[lo:hi] == line[i])
-                if len(hit):
-                    proc[i] = lo + int(hit[0])
-                    denied[i] = int(denied_line[proc[i]])
+        proc, denied = _item_lines(keys, f.proc_enc, denied_line, enc, line)
         known = proc >= 0
         carc = t["carc"]
         reason = np.where(known, f.first_reason[np.maximum(proc, 0)], -1).astype(np.int64)
@@ -108,7 +92,7 @@ class _Attempts:
             t["encounter_id"], pc.fill_null(t["line"].cast(pa.string()), ""),
             pc.fill_null(carc, ""), "\x1f",
         )  # fmt: skip
-        self.item = np.unique(item_key.to_numpy(zero_copy_only=False), return_inverse=True)[1]
+        self.item = encode(item_key)[0].astype(np.int64)
         self.won = numpy_array(pc.fill_null(pc.is_in(t["outcome"], pa.array(_WON)), False))
         self.recovered = numpy_array(t["recovered_cents"], dtype=np.int64)
         self.level = np.array(
@@ -342,6 +326,39 @@ def _grouping(a: _Attempts, by, rows) -> Grouping:
     return Grouping(a.columns(by, rows))
 
 
+def _item_lines(keys, proc_enc, denied_line, enc, line):
+    """Per item (encounter row, line or -1): its grouped procedure (for an encounter,
+    the line with the largest first-response denial) and its denied cents (every
+    line's, for an encounter); -1 and 0 where the ledger has no such line."""
+    n = len(enc)
+    proc = np.full(n, -1, np.int64)
+    denied = np.zeros(n, np.int64)
+    n_line = int(keys.proc_line.max()) + 2 if len(keys.proc_line) else 2
+    code = proc_enc.astype(np.int64) * n_line + keys.proc_line
+    order = np.argsort(code, kind="stable")
+    known = enc >= 0
+    want = np.where(known, enc * n_line + np.maximum(line, 0), -1)
+    at = np.minimum(np.searchsorted(code[order], want), max(len(order) - 1, 0))
+    found = known & (line >= 0) & (len(order) > 0)
+    if len(order):
+        found &= code[order][at] == want
+    proc = np.where(found, order[at] if len(order) else -1, -1)
+    denied = np.where(found, denied_line[np.maximum(proc, 0)], 0)
+    # encounter-level items: the largest denial names the line, every line's counts
+    n_enc = keys.n_encounters
+    top = np.lexsort((-denied_line, proc_enc))
+    first = np.ones(len(top), bool)
+    first[1:] = proc_enc[top][1:] != proc_enc[top][:-1]
+    lead = np.full(n_enc, -1, np.int64)
+    lead[proc_enc[top][first]] = top[first]
+    total = np.zeros(n_enc, np.int64)
+    np.add.at(total, proc_enc, denied_line)
+    whole = known & (line < 0)
+    proc = np.where(whole, lead[np.maximum(enc, 0)], proc)
+    denied = np.where(whole, total[np.maximum(enc, 0)], denied)
+    return proc.astype(np.int64), denied.astype(np.int64)
+
+
 def _closing_days(work, a: _Attempts, first) -> np.ndarray:
     """Per item, the day of the first ``status`` event that resolved or wrote it off."""
     from ledgerkit.analytics.work_items import _events
@@ -351,21 +368,36 @@ def _closing_days(work, a: _Attempts, first) -> np.ndarray:
         pc.and_(pc.equal(events["kind"], "status"),
                 pc.is_in(events["status"], pa.array(["resolved", "written_off"])))
     )  # fmt: skip
-    by_enc: dict = {}
     days = numpy_array(closing["at"].cast(pa.int64()), dtype=np.int64) // US_PER_DAY
-    for e, ln, c, d in zip(closing["encounter_id"].to_pylist(), closing["line"].to_pylist(),
-                           closing["carc"].to_pylist(), days, strict=True):  # fmt: skip
-        by_enc.setdefault(e, []).append((ln, c, int(d)))
-    t = a.table
-    enc = t["encounter_id"].to_pylist()
-    line = t["line"].to_pylist()
-    carc = t["carc"].to_pylist()
+    items = a.table.take(pa.array(first))
+    m = closing.num_rows
+    enc, _ = encode(pa.concat_arrays([_plain(closing["encounter_id"]),
+                                      _plain(items["encounter_id"])]))  # fmt: skip
+    carc, _ = encode(pa.concat_arrays([_plain(closing["carc"]), _plain(items["carc"])]))
+    line = np.concatenate([numpy_array(closing["line"], fill=-1, dtype=np.int64),
+                           numpy_array(items["line"], fill=-1, dtype=np.int64)])  # fmt: skip
+    n_line = int(line.max()) + 2 if len(line) else 1
+    n_carc = int(carc.max()) + 2 if len(carc) else 1
+
+    def code(e, ln, c):
+        return (e.astype(np.int64) * n_line + (ln + 1)) * n_carc + (c.astype(np.int64) + 1)
+
     out = np.full(len(first), np.iinfo(np.int64).max, np.int64)
-    for j, i in enumerate(first):
-        for ln, c, d in by_enc.get(enc[i], ()):
-            if ln in (None, line[i]) and c in (None, carc[i]) and d < out[j]:
-                out[j] = d
+    if not m:
+        return out
+    keys, inv = np.unique(code(enc[:m], line[:m], carc[:m]), return_inverse=True)
+    earliest = np.full(len(keys), np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(earliest, inv, days)
+    e, ln, c = enc[m:], line[m:], carc[m:]
+    none = np.full(len(e), -1)
+    for q in (code(e, ln, c), code(e, ln, none), code(e, none, c), code(e, none, none)):
+        i = np.minimum(np.searchsorted(keys, q), len(keys) - 1)
+        out = np.where(keys[i] == q, np.minimum(out, earliest[i]), out)
     return out
+
+
+def _plain(column) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
 def likelihood_of(table: pa.Table, payers, categories, carcs, *, prior_weight=10.0):
