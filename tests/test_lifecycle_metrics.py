@@ -114,6 +114,20 @@ def test_appeal_overturn_rate(ledger):
     }
 
 
+def test_by_owner(ledger):
+    owners = [{"at": at("2025-01-21"), "encounter_id": "E2", "kind": "assign", "owner": "ana",
+               "actor": "ana"},
+              {"at": at("2025-02-26"), "encounter_id": "E4", "kind": "assign", "owner": "bo",
+               "actor": "ana"}]  # fmt: skip
+    t = by_key(metrics.appeal_overturn_rate(ledger, EVENTS + owners, by=("owner", "payer")),
+               "owner", "payer")  # fmt: skip
+    assert {k: (r["appealed"], r["overturned"], r["recovered_cents"]) for k, r in t.items()} == {
+        ("ana", "P1"): (1, 1, 7000), ("bo", "P2"): (1, 0, 0), (None, "P1"): (1, 0, 0),
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="unknown dimension"):
+        metrics.appeal_overturn_rate(ledger, EVENTS, by="colour")
+
+
 def test_appeal_win_rate_by_level(ledger):
     t = by_key(metrics.appeal_win_rate(ledger, EVENTS), "level")
     assert {k[0]: (r["filed"], r["decided"], r["won"], r["recovered_cents"])

@@ -19,7 +19,8 @@ dimensions
     cpt, carc, category, type), read on the item's line (for an encounter-level
     item, its line with the largest first-response denial): ``carc`` is the
     item's CARC when it names one, else that line's first-response denial
-    reason; ``category`` and ``type`` come from the CARC catalogue.
+    reason; ``category`` and ``type`` come from the CARC catalogue. ``owner``
+    is the item's current owner (:func:`ledgerkit.work_items`; null: none).
 
 Money is int64 cents; rates are float64, null when nothing is in the denominator.
 """
@@ -40,6 +41,7 @@ from ledgerkit.analytics.facts import (
     parse_by,
     ratio,
 )
+from ledgerkit.analytics.work_items import _events, work_items
 from ledgerkit.core.arrow import US_PER_DAY, codes_in, encode, numpy_array
 from ledgerkit.core.catalog import CATEGORIES
 
@@ -70,6 +72,7 @@ class _Attempts:
 
     def __init__(self, ledger, work, policy, catalog):
         self.table = t = appeal_outcomes(work, ledger=ledger)
+        self.work = work
         self.dims = dims = Dims(ledger, catalog, policy)
         f = dims.facts
         keys = ledger.keys
@@ -123,7 +126,24 @@ class _Attempts:
 
     def columns(self, by, rows):
         proc = np.maximum(self.proc[rows], 0)
-        return self.dims.columns(by, proc=proc, reason=self.reason[rows])
+        plain = tuple(d for d in by if d != "owner")
+        cols = self.dims.columns(plain, proc=proc, reason=self.reason[rows])
+        if "owner" in by:
+            cols.insert(by.index("owner"), ("owner", *self.owners(rows)))
+        return cols
+
+    def owners(self, rows):
+        """(codes, labels) of the current owner of each attempt's item (null: none)."""
+        items = work_items(self.work)
+        key = {(e, ln, c): o for e, ln, c, o in zip(
+            items["encounter_id"].to_pylist(), items["line"].to_pylist(),
+            items["carc"].to_pylist(), items["owner"].to_pylist(), strict=True)}  # fmt: skip
+        t = self.table
+        enc, line, carc = (t[n].to_pylist() for n in ("encounter_id", "line", "carc"))
+        owner = [key.get((enc[i], line[i], carc[i])) for i in rows]
+        labels = sorted({o for o in owner if o is not None}) + [None]
+        index = {v: i for i, v in enumerate(labels)}
+        return np.array([index[o] for o in owner], np.int32), labels
 
 
 def appeal_overturn_rate(ledger, work=None, by="payer", *, policy=None, catalog=None):
@@ -154,7 +174,7 @@ def appeal_overturn_rate(ledger, work=None, by="payer", *, policy=None, catalog=
     recovery rate 8000 / 17000 = 0.47.
     """
     ledger, work = _inputs(ledger, work)
-    by = parse_by(by)
+    by = _parse(by)
     a = _Attempts(ledger, work, policy, catalog)
     first, won, recovered, denied, _ = a.items()
     g = _grouping(a, by, first)
@@ -193,7 +213,7 @@ def appeal_win_rate(ledger, work=None, by=None, *, policy=None, catalog=None):
     filed 1, won 0; level 2 filed 1, won 1, recovered 8000.
     """
     ledger, work = _inputs(ledger, work)
-    by = parse_by(by)
+    by = _parse(by)
     a = _Attempts(ledger, work, policy, catalog)
     rows = np.arange(len(a.level))
     level = np.array([LEVELS.index(x) if x in LEVELS else 0 for x in a.level], np.int32)
@@ -236,7 +256,7 @@ def appeal_days_to_resolution(ledger, work=None, by="payer", *, policy=None, cat
     Denied 1 March, appealed, upheld and written off on 1 June: 92 days.
     """
     ledger, work = _inputs(ledger, work)
-    by = parse_by(by)
+    by = _parse(by)
     a = _Attempts(ledger, work, policy, catalog)
     first, _, _, _, win_day = a.items()
     close_day = _closing_days(work, a, first)
@@ -317,6 +337,15 @@ def recovery_likelihood(ledger, work=None, *, prior_weight=10.0, policy=None, ca
     })  # fmt: skip
 
 
+def _parse(by) -> tuple:
+    """``by`` with ``owner`` (the item's current owner) besides the analytics dimensions."""
+    names = (by,) if isinstance(by, str) else tuple(by or ())
+    parse_by([d for d in names if d != "owner"])
+    if names.count("owner") > 1:
+        raise ValueError(f"by: a dimension appears twice in {names}")
+    return names
+
+
 def _grouping(a: _Attempts, by, rows) -> Grouping:
     if not by:
         g = Grouping([], mask=np.ones(len(rows), bool))
@@ -361,8 +390,6 @@ def _item_lines(keys, proc_enc, denied_line, enc, line):
 
 def _closing_days(work, a: _Attempts, first) -> np.ndarray:
     """Per item, the day of the first ``status`` event that resolved or wrote it off."""
-    from ledgerkit.analytics.work_items import _events
-
     events, _, _ = _events(work, None, None)
     closing = events.filter(
         pc.and_(pc.equal(events["kind"], "status"),
