@@ -47,7 +47,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.analytics.balances import balances
+from ledgerkit.analytics.linked_payments import Payments
 from ledgerkit.core.arrow import as_date, encode, numpy_array, utc_timestamp
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.core.work_events import CLOSED_STATUSES, KINDS, STATUSES, events_table
@@ -270,47 +270,15 @@ def _paid_after(ledger, keys: dict, since: np.ndarray):
     none) posted after ``since`` (microseconds; -1: no appeal, nothing linked), the
     time of the latest, and whether its payer balance is now 0 or less."""
     n = len(since)
-    paid = np.zeros(n, np.int64)
-    paid_at = np.full(n, np.iinfo(np.int64).min, np.int64)
-    cleared = np.zeros(n, bool)
-    anchored = np.flatnonzero(since >= 0)
-    if not len(anchored):
-        return paid, paid_at, cleared
-    enc = keys["encounter_id"].to_pylist()
-    line = keys["line"].to_pylist()
-    wanted = pa.array(sorted({enc[i] for i in anchored}), pa.string())
-    e = ledger.entries
-    pick = pc.and_(
-        pc.and_(pc.equal(e["kind"].cast(pa.string()), "payment"), pc.greater(e["payer_seq"], 0)),
-        pc.is_in(e["encounter_id"].cast(pa.string()), value_set=wanted),
-    )
-    e = e.filter(pick)
-    e_enc = e["encounter_id"].cast(pa.string()).to_pylist()
-    e_line = numpy_array(e["line"], dtype=np.int64)
-    e_at = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)
-    e_cents = numpy_array(e["amount_cents"], dtype=np.int64)
-    rows_of: dict = {}
-    for r, x in enumerate(e_enc):
-        rows_of.setdefault(x, []).append(r)
-    procs = balances(ledger)
-    p_enc = procs["encounter_id"].cast(pa.string())
-    keep = pc.is_in(p_enc, value_set=wanted)
-    owed: dict = {}
-    mine = procs.filter(keep)
-    for x, ln, bal in zip(p_enc.filter(keep).to_pylist(), mine["line"].to_pylist(),
-                          mine["payer_balance"].to_pylist(), strict=True):  # fmt: skip
-        owed[(x, ln)] = bal
-        owed[(x, None)] = owed.get((x, None), 0) + bal
-    for i in anchored:
-        rows = np.array(rows_of.get(enc[i], []), np.int64)
-        if len(rows):
-            on_line = e_line[rows] == line[i] if line[i] is not None else True
-            hit = rows[(e_at[rows] > since[i]) & on_line]
-            if len(hit):
-                paid[i] = int(e_cents[hit].sum())
-                paid_at[i] = int(e_at[hit].max())
-        cleared[i] = owed.get((enc[i], line[i]), 1) <= 0
-    return paid, paid_at, cleared
+    anchored = since >= 0
+    if not anchored.any():
+        return np.zeros(n, np.int64), np.full(n, np.iinfo(np.int64).min, np.int64), anchored
+    money = Payments(ledger, keys["encounter_id"])
+    never = np.full(n, np.iinfo(np.int64).max, np.int64)
+    paid, paid_at, _, _ = money.windows(keys["line"], since, never)
+    paid = np.where(anchored, paid, 0)
+    paid_at = np.where(anchored & (paid_at >= 0), paid_at, np.iinfo(np.int64).min)
+    return paid, paid_at, anchored & money.cleared(keys["line"])
 
 
 def join_work(worklist: pa.Table, items: pa.Table) -> pa.Table:
