@@ -9,21 +9,18 @@ Examples
 100
 """
 
-from ledgerkit import _moved, synth
-from ledgerkit.analytics.balances import balances
-from ledgerkit.analytics.classify import CLASSES, STAGES, WORKLIST_CLASSES, classify
-from ledgerkit.analytics.summary import format_summary, summarize
-from ledgerkit.core.ledger import Ledger
-from ledgerkit.core.policy import CarcPolicy
+from ledgerkit import _moved
 from ledgerkit.errors import LedgerError
 
 __version__ = "0.1.0"
 
 _moved.install()
 
-# Heavier subsystems load on first use, so `import ledgerkit` stays fast.
-# Each public module name and where it lives.
+# Everything else loads on first use, so `import ledgerkit` stays fast: it imports
+# neither numba nor pyarrow (tests/test_import_time.py). Each public module name and
+# where it lives.
 _LAZY_MODULES = {
+    "synth": "ledgerkit.synth",
     "metrics": "ledgerkit.analytics.metrics",
     "catalog": "ledgerkit.core.catalog",
     "payer_behaviour": "ledgerkit.analytics.payer_behaviour",
@@ -46,6 +43,15 @@ _LAZY_MODULES = {
     "contracts": "ledgerkit.contracts",
 }
 _LAZY_NAMES = {
+    "Ledger": "ledgerkit.core.ledger",
+    "CarcPolicy": "ledgerkit.core.policy",
+    "balances": "ledgerkit.analytics.balances",
+    "classify": "ledgerkit.analytics.classify",
+    "CLASSES": "ledgerkit.analytics.classify",
+    "STAGES": "ledgerkit.analytics.classify",
+    "WORKLIST_CLASSES": "ledgerkit.analytics.classify",
+    "summarize": "ledgerkit.analytics.summary",
+    "format_summary": "ledgerkit.analytics.summary",
     "read_835": "ledgerkit.x12",
     "read_837": "ledgerkit.x12",
     "Claims": "ledgerkit.x12",
@@ -106,17 +112,7 @@ def __dir__():
 
 
 __all__ = [
-    "Ledger",
     "LedgerError",
-    "CarcPolicy",
-    "balances",
-    "classify",
-    "CLASSES",
-    "STAGES",
-    "WORKLIST_CLASSES",
-    "synth",
-    "summarize",
-    "format_summary",
     *_LAZY_MODULES,
     *_LAZY_NAMES,
 ]

@@ -74,7 +74,7 @@ def balances(ledger: Ledger, level: str = "procedure", *, policy=None) -> pa.Tab
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
     policy = policy or ledger.policy
     keys = ledger.keys
-    codes = keys.packed_codes(ledger.entries, policy)
+    codes = ledger.packed_codes(policy)
     if level == "encounter":
         from ledgerkit.analytics.classify import encounter_figures
 

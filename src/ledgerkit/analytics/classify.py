@@ -24,7 +24,7 @@ import pyarrow as pa
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES, N_FIGURES
 from ledgerkit._kernels.classify import classify_nb
-from ledgerkit.core.arrow import codes_in
+from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
 
 __all__ = ["classify", "CLASSES", "STAGES", "WORKLIST_CLASSES", "encounter_figures"]
@@ -41,10 +41,17 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None):
     ``proc`` and ``entry`` are procedures/entries *table rows* (-1 when none);
     ``denying payer`` is the payer_seq of the explaining denial (0 when none).
     """
+    out = _kernel_figures(ledger, policy, pending)
+    keys = ledger.keys
+    return (*out[:4], keys.proc_rows(out[4]), keys.entry_rows(out[5]), *out[6:])
+
+
+def _kernel_figures(ledger: Ledger, policy, pending):
+    """:func:`encounter_figures` with the explaining procedure as a grouped position."""
     require_ledger(ledger, "classify")
     policy = policy or ledger.policy
     keys = ledger.keys
-    codes = keys.packed_codes(ledger.entries, policy)
+    codes = ledger.packed_codes(policy)
     n_enc = keys.n_encounters
     pending_mask = _pending_mask(ledger, pending)
     figures = np.empty((N_FIGURES, n_enc), np.int64)
@@ -76,8 +83,8 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None):
         enc_class,
         enc_stage,
         enc_last,
-        keys.proc_rows(explain_proc),
-        keys.entry_rows(explain_entry),
+        explain_proc,
+        explain_entry,
         explain_amount,
         explain_payer,
     )
@@ -117,39 +124,42 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
     >>> sorted(set(table["class"].to_pylist())) <= sorted(lk.CLASSES)
     True
     """
-    figures, enc_class, enc_stage, enc_last, proc_rows, entry_rows, amount, seq = (
-        encounter_figures(ledger, policy, pending)
+    figures, enc_class, enc_stage, enc_last, grouped_proc, grouped_entry, amount, seq = (
+        _kernel_figures(ledger, policy, pending)
     )
+    entry_rows = ledger.keys.entry_rows(grouped_entry)
+    # arrow_array, not pa.array: a fresh process's first pa.array imports pandas
     columns = {
         "encounter_id": ledger.encounters["encounter_id"],
-        "class": pa.DictionaryArray.from_arrays(pa.array(enc_class), pa.array(CLASSES)),
-        "stage": pa.DictionaryArray.from_arrays(pa.array(enc_stage), pa.array(STAGES)),
-        "balanced": pa.array(figures[FIGURES.index("balance")] == 0),
-        "last_payer_seq": pa.array(enc_last),
+        "class": pa.DictionaryArray.from_arrays(arrow_array(enc_class), arrow_strings(CLASSES)),
+        "stage": pa.DictionaryArray.from_arrays(arrow_array(enc_stage), arrow_strings(STAGES)),
+        "balanced": arrow_array(figures[FIGURES.index("balance")] == 0),
+        "last_payer_seq": arrow_array(enc_last),
     }
     for i, name in enumerate(FIGURES):
-        columns[name] = pa.array(figures[i])
-    columns.update(_explanation(ledger, proc_rows, entry_rows, amount, seq))
+        columns[name] = arrow_array(figures[i])
+    columns.update(_explanation(ledger, grouped_proc, entry_rows, amount, seq))
     return pa.table(columns)
 
 
-def _explanation(ledger: Ledger, proc_rows, entry_rows, amount, seq) -> dict:
+def _explanation(ledger: Ledger, grouped_proc, entry_rows, amount, seq) -> dict:
     # Gather from the cached dense reason codes (one value per encounter);
     # null indices give nulls.
-    none = proc_rows < 0
-    procs = pa.array(proc_rows, mask=none)
-    out = {"explain_line": ledger.procedures["line"].take(procs)}
-    g_codes, g_values, c_codes, c_values = ledger.keys.reason_codes(ledger.entries)
+    none = grouped_proc < 0
+    lines = ledger.keys.proc_line
+    line = lines[np.maximum(grouped_proc, 0)] if len(lines) else np.zeros(len(none), np.int32)
+    out = {"explain_line": arrow_array(line.astype(np.int32), mask=none)}
+    g_codes, g_values, c_codes, c_values = ledger.reason_codes()
     rows = np.maximum(entry_rows, 0)
     for name, codes, values in (("group", g_codes, g_values), ("carc", c_codes, c_values)):
         picked = codes[rows] if len(codes) else np.full(len(rows), -1, np.int8)
-        indices = pa.array(picked.astype(np.int32), mask=(entry_rows < 0) | (picked < 0))
-        values = pa.array(values, pa.string())
+        indices = arrow_array(picked.astype(np.int32), mask=(entry_rows < 0) | (picked < 0))
+        values = arrow_strings(values)
         out[f"explain_{name}"] = pa.DictionaryArray.from_arrays(indices, values).cast(pa.string())
-    out["explain_amount"] = pa.array(amount, mask=none)
+    out["explain_amount"] = arrow_array(amount, mask=none)
     # Which payer denied: under Settled question 1 it may be an earlier payer
     # than the last adjudicating one.
-    out["explain_payer_seq"] = pa.array(seq, mask=none)
+    out["explain_payer_seq"] = arrow_array(seq, mask=none)
     return out
 
 

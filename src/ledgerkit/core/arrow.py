@@ -22,6 +22,8 @@ from ledgerkit.errors import LedgerError
 __all__ = [
     "EPOCH",
     "US_PER_DAY",
+    "arrow_array",
+    "arrow_strings",
     "as_date",
     "as_table",
     "bool_array",
@@ -108,6 +110,47 @@ def int_array(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
             raise ValueError("column has nulls")
         out = column.to_numpy(zero_copy_only=False)
     return out.astype(dtype, copy=False)
+
+
+_ARROW_TYPES = {
+    np.dtype(t): a
+    for t, a in (
+        (np.int8, pa.int8()), (np.int16, pa.int16()), (np.int32, pa.int32()),
+        (np.int64, pa.int64()), (np.uint8, pa.uint8()), (np.float64, pa.float64()),
+    )
+}  # fmt: skip
+
+
+def arrow_array(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
+    """A numpy number or bool array as an Arrow array, null where ``mask`` is True.
+
+    The same as ``pa.array(values, mask=mask)`` without its first-call import of pandas
+    (about 0.15 s, a fifth of a fresh process's first ``classify``). Numbers are shared
+    zero-copy when contiguous.
+
+    Examples
+    --------
+    >>> arrow_array(np.array([1, 2, 3]), mask=np.array([False, True, False])).to_pylist()
+    [1, None, 3]
+    """
+    values = np.ascontiguousarray(values)
+    n = len(values)
+    validity = None
+    if mask is not None and mask.any():
+        validity = pa.py_buffer(np.packbits(~np.asarray(mask, bool), bitorder="little"))
+    if values.dtype == np.bool_:
+        data = pa.py_buffer(np.packbits(values, bitorder="little"))
+        return pa.Array.from_buffers(pa.bool_(), n, [validity, data])
+    return pa.Array.from_buffers(_ARROW_TYPES[values.dtype], n, [validity, pa.py_buffer(values)])
+
+
+def arrow_strings(values) -> pa.Array:
+    """A short sequence of ``str`` as an Arrow ``string`` array (no pandas import)."""
+    encoded = [v.encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, np.int32)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    data = pa.py_buffer(b"".join(encoded))
+    return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
 
 
 def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:

@@ -105,23 +105,39 @@ class LedgerKeys:
         """The policies with a cache entry, oldest first."""
         return [policy for policy, _ in self._per_policy.values()]
 
-    def packed_codes(self, entries: pa.Table, policy) -> np.ndarray:
-        """The one-byte code of every entry (grouped order) under ``policy`` (cached)."""
+    def packed_codes(self, entries: pa.Table | None, policy) -> np.ndarray:
+        """The one-byte code of every entry (grouped order) under ``policy`` (cached).
+
+        ``entries`` may be None once :meth:`reason_codes` are cached (keys read from a
+        Parquet folder's sidecar): the codes then come from the keys alone.
+        """
         slot = self.policy_cache(policy)
         packed = slot.get("packed_codes")
         if packed is None:
-            bucket = entry_buckets(entries, policy, self.reason_codes(entries))
+            g_codes, g_values, c_codes, c_values = self.reason_codes(entries)
             if self.entry_order is not None:
-                bucket = bucket[self.entry_order]
+                g_codes, c_codes = g_codes[self.entry_order], c_codes[self.entry_order]
+            reasons = (g_codes, g_values, c_codes, c_values)
+            bucket = buckets_of(self.entry_kind, self.entry_seq, reasons, policy)
             packed = C.pack_code(bucket, self.entry_seq, self.entry_live.astype(np.int8))
             slot["packed_codes"] = packed
         return packed
 
-    def reason_codes(self, entries: pa.Table) -> tuple:
+    def set_reason_codes(self, group_codes, group_values, carc_codes, carc_values) -> None:
+        """Cache reason codes computed elsewhere (a Parquet folder's keys sidecar)."""
+        self._reasons = (group_codes, list(group_values), carc_codes, list(carc_values))
+
+    @property
+    def has_reason_codes(self) -> bool:
+        """True when :meth:`reason_codes` needs no entries table (already computed)."""
+        return self._reasons is not None
+
+    def reason_codes(self, entries: pa.Table | None) -> tuple:
         """(group codes, group values, CARC codes, CARC values) of every entries row.
 
         Dense codes in row order (-1 for null), cached: policy lookups and the
         classify explanation gather from them instead of re-reading strings.
+        ``entries`` may be None once they are cached (:attr:`has_reason_codes`).
         """
         if self._reasons is None:
             g_codes, g_values = dictionary_codes(entries["group_code"])
@@ -147,26 +163,35 @@ def entry_buckets(entries: pa.Table, policy, reasons: tuple | None = None) -> np
     """
     kind = kind_codes(entries)
     payer_seq = int_array(entries["payer_seq"], np.int8)
-    by_kind = np.array(
-        [
-            C.CHARGE,
-            C.PAID,
-            -1,  # adjustments: by group code + CARC below
-            C.PATIENT_PAID,
-            C.WRITTEN_OFF,
-            C.PUSHED_TO_PR,
-        ],
-        dtype=np.int8,
-    )
-    bucket = by_kind[kind]
+    if reasons is None and (kind == KINDS.index("adjustment")).any():
+        g_codes, g_values = dictionary_codes(entries["group_code"])
+        c_codes, c_values = dictionary_codes(entries["carc"])
+        reasons = (g_codes, g_values, c_codes, c_values)
+    return buckets_of(kind, payer_seq, reasons, policy)
+
+
+_BUCKET_OF_KIND = np.array(
+    [
+        C.CHARGE,
+        C.PAID,
+        -1,  # adjustments: by group code + CARC below
+        C.PATIENT_PAID,
+        C.WRITTEN_OFF,
+        C.PUSHED_TO_PR,
+    ],
+    dtype=np.int8,
+)
+
+
+def buckets_of(kind, payer_seq, reasons, policy) -> np.ndarray:
+    """int8 bucket of entries given their kind codes, payer_seq and reason codes
+    (``reasons`` as :meth:`LedgerKeys.reason_codes`, aligned with ``kind``; needed only
+    when there are adjustments)."""
+    bucket = _BUCKET_OF_KIND[kind]
     bucket[(kind == KINDS.index("write_off")) & (payer_seq == 0)] = C.PR_WRITTEN_OFF
     is_adj = kind == KINDS.index("adjustment")
     if is_adj.any():
-        if reasons is None:
-            g_codes, g_values = dictionary_codes(entries["group_code"])
-            c_codes, c_values = dictionary_codes(entries["carc"])
-        else:
-            g_codes, g_values, c_codes, c_values = reasons
+        g_codes, g_values, c_codes, c_values = reasons
         matrix = policy.bucket_matrix(g_values, [v.strip() for v in c_values])
         bucket[is_adj] = matrix[g_codes[is_adj], c_codes[is_adj]]
     return bucket

@@ -83,12 +83,26 @@ class Ledger:
     """
 
     def __init__(self, encounters, procedures, entries, payers, policy=None, *, _keys=None):
-        self.encounters: pa.Table = encounters
-        self.procedures: pa.Table = procedures
-        self.entries: pa.Table = entries
-        self.payers: pa.Table = payers
+        # a table, or a sidecar.LazyTable read on first use (Parquet folders with keys)
+        self._tables = {
+            "encounters": encounters,
+            "procedures": procedures,
+            "entries": entries,
+            "payers": payers,
+        }
         self.policy: CarcPolicy = policy or CarcPolicy.default()
         self._keys: LedgerKeys | None = _keys
+
+    def _table(self, name: str) -> pa.Table:
+        table = self._tables[name]
+        if not isinstance(table, pa.Table):
+            table = self._tables[name] = table.load()
+        return table
+
+    encounters = property(lambda self: self._table("encounters"), doc="Encounters table.")
+    procedures = property(lambda self: self._table("procedures"), doc="Procedures table.")
+    entries = property(lambda self: self._table("entries"), doc="Entries table.")
+    payers = property(lambda self: self._table("payers"), doc="Payers table.")
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -235,26 +249,47 @@ class Ledger:
 
     @classmethod
     def from_parquet(cls, folder, *, policy=None) -> Ledger:
-        """Read a ledger written by :meth:`to_parquet`.
+        """Read a ledger written by :meth:`to_parquet` (or four Parquet tables).
+
+        When the folder's keys sidecar matches its tables byte for byte, no string is
+        hashed and each table is read on first use; otherwise the tables are read and
+        validated in full (see ``ledgerkit.core.sidecar``).
 
         Raises
         ------
         LedgerError
-            ``folder`` is not a ledger folder, or one of its four files is not
-            Parquet; the message names the file.
+            ``folder`` is not a ledger folder, one of its four files is not Parquet
+            (the message names the file), or the tables fail :meth:`from_arrow`'s checks.
+
+        Examples
+        --------
+        >>> import tempfile, ledgerkit as lk
+        >>> ledger = lk.synth.generate(30, seed=1)
+        >>> back = lk.Ledger.from_parquet(ledger.to_parquet(tempfile.mkdtemp()))
+        >>> back.entries.equals(ledger.entries)
+        True
         """
+        from ledgerkit.core import sidecar
+
         folder = Path(folder)
-        tables = {}
         for name in TABLES:
-            path = folder / f"{name}.parquet"
+            path = sidecar.table_path(folder, name)
             if not path.exists():
                 what = "is a file, not" if folder.is_file() else "is not"
                 raise LedgerError(
                     f"{folder}: {what} a ledger folder (no {name}.parquet in it; write one "
                     "with Ledger.to_parquet(folder))"
                 )
+        stored = sidecar.read_keys(folder)
+        if stored is not None:
+            keys, rows = stored
+            lazy = {name: sidecar.LazyTable(folder, name, rows[name]) for name in TABLES}
+            return cls(**lazy, policy=policy, _keys=keys)
+        tables = {}
+        for name in TABLES:
+            path = sidecar.table_path(folder, name)
             try:
-                tables[name] = pq.read_table(path)
+                tables[name] = sidecar.read_table(folder, name)
             except (pa.ArrowInvalid, OSError) as exc:
                 # a CSV renamed .parquet, a truncated copy: say which file, not Arrow's words
                 raise LedgerError(
@@ -264,13 +299,18 @@ class Ledger:
         return cls.from_arrow(**tables, policy=policy)
 
     def to_parquet(self, folder) -> Path:
-        """Write the four tables as ``<name>.parquet`` in ``folder``."""
+        """Write the four tables as ``<name>.parquet`` in ``folder``, then the keys sidecar
+        that lets :meth:`from_parquet` skip rebuilding the keys."""
+        from ledgerkit.core import sidecar
+
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / sidecar.SIDECAR).unlink(missing_ok=True)  # never beside other tables
         for name in TABLES:
             tmp = folder / f".{name}.parquet.tmp"
             pq.write_table(getattr(self, name), tmp)
             tmp.replace(folder / f"{name}.parquet")  # whole file or nothing
+        sidecar.write_keys(folder, self.keys, self.reason_codes())
         return folder
 
     # ------------------------------------------------------------------ keys
@@ -280,6 +320,19 @@ class Ledger:
         if self._keys is None:
             self._keys = build_keys(self.encounters, self.procedures, self.entries)
         return self._keys
+
+    def packed_codes(self, policy: CarcPolicy | None = None) -> np.ndarray:
+        """One byte per entry (grouped order): bucket, payer and liveness under ``policy``
+        (this ledger's by default); cached on the keys. See ``core.keys``."""
+        return self.keys.packed_codes(self._entries_for_codes(), policy or self.policy)
+
+    def reason_codes(self) -> tuple:
+        """Dense group-code and CARC codes of every entry; see ``LedgerKeys.reason_codes``."""
+        return self.keys.reason_codes(self._entries_for_codes())
+
+    def _entries_for_codes(self) -> pa.Table | None:
+        # keys read from a sidecar carry the reason codes: the entries stay unread
+        return None if self.keys.has_reason_codes else self.entries
 
     # ------------------------------------------------------------------ change
     def append(
@@ -425,9 +478,7 @@ class Ledger:
 
     def with_policy(self, policy: CarcPolicy) -> Ledger:
         """The same ledger read under another CARC policy."""
-        return Ledger(
-            self.encounters, self.procedures, self.entries, self.payers, policy, _keys=self._keys
-        )
+        return Ledger(**self._tables, policy=policy, _keys=self._keys)  # nothing read yet
 
     # ------------------------------------------------------------------ look
     def next_entry_id(self) -> int:
@@ -441,9 +492,10 @@ class Ledger:
         return self.entries.filter(mask).sort_by([("entry_id", "ascending")])
 
     def __repr__(self) -> str:
+        n = {name: table.num_rows for name, table in self._tables.items()}
         return (
-            f"Ledger({self.encounters.num_rows} encounters, {self.procedures.num_rows} "
-            f"procedures, {self.entries.num_rows} entries, {self.payers.num_rows} payers)"
+            f"Ledger({n['encounters']} encounters, {n['procedures']} "
+            f"procedures, {n['entries']} entries, {n['payers']} payers)"
         )
 
 
