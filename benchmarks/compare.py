@@ -1,16 +1,25 @@
-"""Encounter classification: ledgerkit vs polars vs DuckDB on the same in-memory ledger.
+"""Encounter classification: ledgerkit vs polars vs DuckDB, warm in memory and cold from Parquet.
 
 Each engine computes, per encounter, the class (DENIAL / PARTIAL_DENIAL /
 UNRESOLVED / PAID / AWAITING), the stage, and the balance, allowed, open PR and
 payer balance figures of DOMAIN.md, written the way that engine is meant to be
-used (polars lazy expressions; one DuckDB SQL query over the Arrow tables). All
-three must agree exactly before any time is printed.
+used (``benchmarks/peers.py``). All engines must agree exactly before any time is
+printed. Two tables:
 
-    python benchmarks/compare.py --procedures 10000000
+* **warm**: each engine in a fresh child process gets the ledger's Arrow tables, does
+  its own preparation (ledgerkit: validation and integer keys, ``Ledger.from_arrow``;
+  polars: ``from_arrow``; DuckDB: registering the tables), timed and shown, then one
+  warm-up call (JIT compilation from an empty Numba cache, or query planning) and the
+  median of ``--runs`` calls. Peak MB = peak RSS during the calls minus before them.
+* **cold**: where a notebook starts. A fresh interpreter per run reads the ledger
+  folder's Parquet files and produces the table (``Ledger.from_parquet`` + ``classify``;
+  ``scan_parquet``; ``read_parquet``), Numba's on-disk cache warm. Wall time from
+  process start to exit (median of ``--cold-runs``) and the process's peak RSS.
+  ledgerkit is shown twice: reading the folder ``to_parquet`` wrote (with its keys
+  sidecar) and reading the same four Parquet files without it (keys built from
+  strings, every table validated).
 
-Times are medians of ``--runs`` runs after one warm-up run. Peak memory is the
-peak RSS sampled during an engine's runs minus the RSS before them (measured in a fresh
-child process per engine, so engines do not hide each other's peaks).
+    python benchmarks/compare.py --procedures 1000000
 """
 
 from __future__ import annotations
@@ -20,277 +29,55 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
-import ledgerkit as lk
-from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import ledgerkit as lk  # noqa: E402
+from benchmarks import peers  # noqa: E402
 
 CHECK = ["class", "stage", "balance", "allowed", "open_pr", "payer_balance"]
+LEDGER_TABLES = ("encounters", "procedures", "entries", "payers")
+BENCH_ROOT = Path(__file__).resolve().parents[1]
 
 
-def policy_table(ledger) -> pa.Table:
-    t = ledger.policy.table
-    return pa.table({"group_code": t["group_code"], "carc": t["carc"], "bucket": t["bucket"]})
+# ---------------------------------------------------------------------- warm
+def _prepare_ledgerkit(tables):
+    ledger = lk.Ledger.from_arrow(**{name: tables[name] for name in LEDGER_TABLES})
+    ledger.packed_codes()
+    return ledger
 
 
-# ---------------------------------------------------------------------- polars
-def classify_polars(ledger):
+def _prepare_polars(tables):
     import polars as pl
 
-    e = pl.from_arrow(ledger.entries).lazy()
-    enc = pl.from_arrow(ledger.encounters).lazy()
-    pol = pl.from_arrow(policy_table(ledger))
-    exact = pol.filter(pl.col("carc") != "*").lazy()
-    fallback = pol.filter(pl.col("carc") == "*").select("group_code", fb="bucket").lazy()
-    negated = e.select(pl.col("negates").drop_nulls().alias("entry_id"), neg=pl.lit(True))
-    e = (
-        e.with_columns(
-            pl.col("kind").cast(pl.String),
-            pl.col("group_code").cast(pl.String),
-            pl.col("carc").cast(pl.String),
-        )
-        .join(exact, on=["group_code", "carc"], how="left")
-        .join(fallback, on="group_code", how="left")
-        .join(negated, on="entry_id", how="left")
-        .with_columns(
-            bucket=pl.when(pl.col("kind") == "adjustment")
-            .then(pl.coalesce("bucket", "fb"))
-            .when((pl.col("kind") == "write_off") & (pl.col("payer_seq") == 0))
-            .then(pl.lit("pr_written_off"))
-            .otherwise(pl.col("kind")),
-            live=pl.col("negates").is_null() & pl.col("neg").is_null(),
-        )
+    return {name: pl.from_arrow(tables[name]) for name in ("entries", "encounters", "policy")}
+
+
+def _polars(frames):
+    return peers.classify_polars(
+        frames["entries"].lazy(), frames["encounters"].lazy(), frames["policy"]
     )
-    adjudicates = (
-        pl.col("live")
-        & (pl.col("payer_seq") >= 1)
-        & pl.col("kind").is_in(["payment", "adjustment"])
-    )
-    e = e.with_columns(
-        last=pl.when(adjudicates)
-        .then(pl.col("payer_seq"))
-        .otherwise(0)
-        .max()
-        .over("encounter_id", "line")
-    )
-    at_last = pl.col("payer_seq") == pl.col("last")
-
-    def total(bucket, only_last=False):
-        cond = pl.col("bucket") == bucket
-        if only_last:
-            cond = cond & at_last
-        return pl.col("amount_cents").filter(cond).sum()
-
-    proc = e.group_by("encounter_id", "line").agg(
-        charge=total("charge"),
-        paid=total("payment"),
-        contractual=total("contractual"),
-        pr123=total("pr_deductible", True)
-        + total("pr_coinsurance", True)
-        + total("pr_copay", True),
-        pr=total("pr_deductible", True)
-        + total("pr_coinsurance", True)
-        + total("pr_copay", True)
-        + total("pr_other", True),
-        # Every payer's live denials (Settled question 1); the patient is no payer.
-        denied=pl.col("amount_cents")
-        .filter((pl.col("bucket") == "denied") & (pl.col("payer_seq") >= 1))
-        .sum(),
-        written_off=total("write_off"),
-        pr_written_off=total("pr_written_off"),
-        pushed=total("transfer_to_pr"),
-        patient_paid=total("patient_payment"),
-        last=pl.col("last").first(),
-    )
-    n_payers = (
-        pl.when(pl.col("payer1_id").is_null())
-        .then(0)
-        .when(pl.col("payer2_id").is_null())
-        .then(1)
-        .when(pl.col("payer3_id").is_null())
-        .then(2)
-        .otherwise(3)
-    )
-    encs = enc.select("encounter_id", n_payers=n_payers)
-    proc = (
-        proc.join(encs, on="encounter_id")
-        .with_columns(
-            allowed=pl.col("paid") + pl.col("pr123"),
-            balance=pl.col("charge")
-            - pl.col("paid")
-            - pl.col("patient_paid")
-            - pl.col("contractual")
-            - pl.col("written_off")
-            - pl.col("pr_written_off"),
-        )
-        .with_columns(
-            open_pr=pl.when(pl.col("n_payers") == 0)
-            .then(pl.col("balance"))
-            .otherwise(
-                pl.col("pr") + pl.col("pushed") - pl.col("patient_paid") - pl.col("pr_written_off")
-            )
-        )
-    )
-    adj = pl.col("last") > 0
-    out = proc.group_by("encounter_id").agg(
-        balance=pl.col("balance").sum(),
-        allowed=pl.col("allowed").sum(),
-        open_pr=pl.col("open_pr").sum(),
-        n_payers=pl.col("n_payers").first(),
-        last=pl.col("last").max(),
-        n_adj=adj.sum(),
-        allowed_adj=pl.col("allowed").filter(adj).sum(),
-        # Denied entirely: allowed 0 and a live denial (Settled question 2).
-        any_whole=(adj & (pl.col("allowed") <= 0) & (pl.col("denied") > 0)).any(),
-        any_denied=(adj & (pl.col("denied") > 0)).any(),
-    )
-    out = enc.select("encounter_id").join(out, on="encounter_id", how="left")
-    zero = pl.lit(0, pl.Int64)
-    out = out.with_columns(
-        pl.col(c).fill_null(zero) for c in ("balance", "allowed", "open_pr", "n_adj", "last")
-    ).with_columns(
-        pl.col("n_payers").fill_null(0),
-        payer_balance=pl.col("balance") - pl.col("open_pr"),
-    )
-    cls = (
-        pl.when(pl.col("n_adj") == 0)
-        .then(pl.lit("AWAITING"))
-        .when(pl.col("any_whole") & (pl.col("allowed_adj") <= 0))
-        .then(pl.lit("DENIAL"))
-        .when(pl.col("any_whole"))
-        .then(pl.lit("PARTIAL_DENIAL"))
-        .when(pl.col("any_denied"))
-        .then(pl.lit("UNRESOLVED"))
-        .otherwise(pl.lit("PAID"))
-    )
-    stage = (
-        pl.when(pl.col("balance") == 0)
-        .then(pl.lit("finalized"))
-        .when(pl.col("n_payers") == 0)
-        .then(pl.lit("patient"))
-        .when(pl.col("payer_balance") != 0)
-        .then(pl.format("payer_{}", pl.max_horizontal("last", pl.lit(1))))
-        .when((pl.col("open_pr") != 0) & (pl.col("last") < pl.col("n_payers")))
-        .then(pl.format("payer_{}", pl.col("last") + 1))
-        .otherwise(pl.lit("patient"))
-    )
-    return out.select(
-        "encounter_id",
-        cls.alias("class"),
-        stage.alias("stage"),
-        "balance",
-        "allowed",
-        "open_pr",
-        "payer_balance",
-    ).collect()
 
 
-# ---------------------------------------------------------------------- duckdb
-DUCKDB_SQL = """
-with pol as (select * from policy),
-neg as (select distinct negates as entry_id from entries where negates is not null),
-e as (
-  select e.encounter_id, e.line, e.payer_seq, e.amount_cents as amt,
-    case when e.kind = 'adjustment' then coalesce(x.bucket, f.bucket)
-         when e.kind = 'write_off' and e.payer_seq = 0 then 'pr_written_off'
-         else e.kind end as bucket,
-    (e.negates is null and n.entry_id is null) as live,
-    e.kind
-  from entries e
-  left join pol x on x.group_code = e.group_code and x.carc = e.carc
-  left join pol f on f.group_code = e.group_code and f.carc = '*'
-  left join neg n on n.entry_id = e.entry_id
-),
-e2 as (
-  select *, max(case when live and payer_seq >= 1 and kind in ('payment', 'adjustment')
-                     then payer_seq else 0 end) over (partition by encounter_id, line) as last
-  from e
-),
-proc as (
-  select encounter_id, line, any_value(last) as last,
-    sum(amt) filter (where bucket = 'charge') as charge,
-    sum(amt) filter (where bucket = 'payment') as paid,
-    sum(amt) filter (where bucket = 'contractual') as contractual,
-    sum(amt) filter (where bucket in ('pr_deductible','pr_coinsurance','pr_copay')
-                     and payer_seq = last) as pr123,
-    sum(amt) filter (where bucket in ('pr_deductible','pr_coinsurance','pr_copay','pr_other')
-                     and payer_seq = last) as pr,
-    sum(amt) filter (where bucket = 'denied' and payer_seq >= 1) as denied,
-    sum(amt) filter (where bucket = 'write_off') as written_off,
-    sum(amt) filter (where bucket = 'pr_written_off') as pr_written_off,
-    sum(amt) filter (where bucket = 'transfer_to_pr') as pushed,
-    sum(amt) filter (where bucket = 'patient_payment') as patient_paid
-  from e2 group by encounter_id, line
-),
-encs as (
-  select encounter_id,
-    case when payer1_id is null then 0 when payer2_id is null then 1
-         when payer3_id is null then 2 else 3 end as n_payers
-  from encounters
-),
-p as (
-  select proc.encounter_id, last, encs.n_payers,
-    coalesce(denied, 0) as denied,
-    coalesce(paid, 0) + coalesce(pr123, 0) as allowed,
-    coalesce(charge, 0) - coalesce(paid, 0) - coalesce(patient_paid, 0)
-      - coalesce(contractual, 0) - coalesce(written_off, 0) - coalesce(pr_written_off, 0)
-      as balance,
-    coalesce(pr, 0) + coalesce(pushed, 0) - coalesce(patient_paid, 0)
-      - coalesce(pr_written_off, 0) as pr_open
-  from proc join encs using (encounter_id)
-),
-agg as (
-  select encounter_id,
-    sum(balance) as balance, sum(allowed) as allowed,
-    sum(case when n_payers = 0 then balance else pr_open end) as open_pr,
-    max(last) as last,
-    count(*) filter (where last > 0) as n_adj,
-    coalesce(sum(allowed) filter (where last > 0), 0) as allowed_adj,
-    bool_or(last > 0 and allowed <= 0 and denied > 0) as any_whole,
-    bool_or(last > 0 and denied > 0) as any_denied
-  from p group by encounter_id
-),
-r as (
-  select encs.encounter_id, encs.n_payers,
-    coalesce(balance, 0)::bigint as balance, coalesce(allowed, 0)::bigint as allowed,
-    coalesce(open_pr, 0)::bigint as open_pr, coalesce(last, 0) as last,
-    coalesce(n_adj, 0) as n_adj, allowed_adj, any_whole, any_denied
-  from encs left join agg using (encounter_id)
-)
-select encounter_id,
-  case when n_adj = 0 then 'AWAITING' when any_whole and allowed_adj <= 0 then 'DENIAL'
-       when any_whole then 'PARTIAL_DENIAL' when any_denied then 'UNRESOLVED'
-       else 'PAID' end as class,
-  case when balance = 0 then 'finalized' when n_payers = 0 then 'patient'
-       when balance - open_pr != 0 then 'payer_' || greatest(last, 1)
-       when open_pr != 0 and last < n_payers then 'payer_' || (last + 1)
-       else 'patient' end as stage,
-  balance, allowed, open_pr, balance - open_pr as payer_balance
-from r
-"""
+def _prepare_duckdb(tables):
+    con = peers.duckdb_connection()
+    for name in ("entries", "encounters", "policy"):
+        con.register(name, tables[name])
+    return con
 
 
-def classify_duckdb(ledger):
-    import duckdb
-
-    # An explicit limit lets DuckDB spill instead of being killed on a shared machine.
-    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
-    con.register("entries", ledger.entries)
-    con.register("encounters", ledger.encounters)
-    con.register("policy", policy_table(ledger))
-    return con.sql(DUCKDB_SQL).to_arrow_table()
-
-
-DUCKDB_MEMORY_LIMIT = "10GB"
-
-
-def classify_ledgerkit(ledger):
-    return lk.classify(ledger)
+def _duckdb(con):
+    return con.sql(peers.DUCKDB_SQL).to_arrow_table()
 
 
 def bandwidth_floor(ledger):
@@ -298,19 +85,20 @@ def bandwidth_floor(ledger):
     from ledgerkit._kernels.bandwidth import touch_nb
 
     keys = ledger.keys
-    codes = keys.packed_codes(ledger.entries, ledger.policy)
+    codes = ledger.packed_codes()
     return touch_nb(codes, keys.amounts, keys.proc_entry_start, keys.enc_proc_start)
 
 
+# name: (preparation from Arrow tables, the timed call on what it prepared)
 ENGINES = {
-    "ledgerkit": classify_ledgerkit,
-    "polars": classify_polars,
-    "duckdb": classify_duckdb,
-    "bandwidth floor": bandwidth_floor,
+    "ledgerkit": (_prepare_ledgerkit, lk.classify),
+    "polars": (_prepare_polars, _polars),
+    "duckdb": (_prepare_duckdb, _duckdb),
+    "bandwidth floor": (_prepare_ledgerkit, bandwidth_floor),
 }
 
 
-def _normalise(table: pa.Table) -> dict:
+def _normalise(table) -> dict:
     import pyarrow.compute as pc
 
     if not isinstance(table, pa.Table):
@@ -348,23 +136,32 @@ class _PeakRss:
         self._thread.join()
 
 
+def _arrow_tables(folder: Path) -> dict:
+    tables = {name: pq.read_table(folder / f"{name}.parquet") for name in LEDGER_TABLES}
+    tables["policy"] = pq.read_table(folder.parent / "policy.parquet")
+    return tables
+
+
 def _run_engine(name, folder, runs, queue):
-    ledger = lk.Ledger.from_parquet(folder)
-    ledger.keys.packed_codes(ledger.entries, ledger.policy)  # cached integer keys
-    fn = ENGINES[name]
+    prepare, fn = ENGINES[name]
+    tables = _arrow_tables(Path(folder))
+    t0 = time.perf_counter()
+    prepared = prepare(tables)
+    prep = time.perf_counter() - t0
     base = _rss_mb()
     with _PeakRss() as rss:
         t0 = time.perf_counter()
-        fn(ledger)  # warm-up (includes JIT compile or query planning)
+        fn(prepared)  # warm-up (includes JIT compile or query planning)
         first = time.perf_counter() - t0
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
-            fn(ledger)
+            fn(prepared)
             times.append(time.perf_counter() - t0)
     queue.put(
         {
             "engine": name,
+            "prep": prep,
             "median": statistics.median(times),
             "first": first,
             "peak_mb": rss.peak - base,
@@ -372,11 +169,155 @@ def _run_engine(name, folder, runs, queue):
     )
 
 
-def check_agreement(n_encounters, seed):
-    ledger = lk.synth.generate(n_encounters, seed=seed)
-    want = _normalise(classify_ledgerkit(ledger))
+def warm_table(folder: Path, engines, runs: int, sizes) -> list:
+    ctx = mp.get_context("spawn")
+    header = (
+        f"{'engine':<16}{'procedures':>12}{'entries':>12}{'prep s':>8}{'median s':>10}"
+        f"{'x ledgerkit':>13}{'first call s':>14}{'peak MB':>9}"
+    )
+    print(f"\nwarm: in memory, after each engine's own preparation\n{header}")
+    print("-" * len(header), flush=True)
+    rows, lk_time = [], None
+    saved = os.environ.get("NUMBA_CACHE_DIR")
+    for name in engines:
+        # An empty Numba cache makes 'first call' include real compilation.
+        os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lk-numba-")
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_run_engine, args=(name, str(folder), runs, queue))
+        proc.start()
+        row = _wait_for(proc, queue)
+        shutil.rmtree(os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
+        if row is None:
+            print(f"{name:<16} failed: exit code {proc.exitcode} (-9: killed, usually memory)")
+            continue
+        rows.append(row)
+        if name == "ledgerkit":
+            lk_time = row["median"]
+        ratio = f"{row['median'] / lk_time:>13.2f}" if lk_time else f"{'-':>13}"
+        print(
+            f"{name:<16}{sizes[0]:>12,}{sizes[1]:>12,}{row['prep']:>8.2f}{row['median']:>10.3f}"
+            f"{ratio}{row['first']:>14.2f}{row['peak_mb']:>9.0f}",
+            flush=True,
+        )
+    if saved is None:
+        os.environ.pop("NUMBA_CACHE_DIR", None)
+    else:
+        os.environ["NUMBA_CACHE_DIR"] = saved
+    print(
+        f"(median of {runs} runs after one warm-up; 'prep' is the engine's preparation of "
+        "the Arrow tables (ledgerkit: validation + integer keys); 'first call' includes JIT "
+        "compilation from an empty cache, or query planning; peak MB = peak RSS during the "
+        f"calls minus RSS before them; DuckDB memory_limit={peers.DUCKDB_MEMORY_LIMIT})"
+    )
+    return rows
+
+
+def _wait_for(proc, queue):
+    row = None
+    while row is None and (proc.is_alive() or not queue.empty()):
+        try:
+            row = queue.get(timeout=5)
+        except Exception:  # queue.Empty: keep waiting while the child lives
+            continue
+    proc.join()
+    return row
+
+
+# ---------------------------------------------------------------------- cold
+# The process's own peak RSS (VmHWM starts afresh at exec; a child's ru_maxrss may not)
+PRINT_PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l[:6] == 'VmHWM:'))"
+
+
+def cold_code(engine: str, folder: Path) -> str:
+    """What a fresh interpreter runs for one cold answer (nothing imported before)."""
+    policy = folder.parent / "policy.parquet"
+    if engine.startswith("ledgerkit"):
+        answer = f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))\n"
+    else:
+        answer = (
+            f"import sys\nsys.path.insert(0, {str(BENCH_ROOT)!r})\n"
+            f"from pathlib import Path\nfrom benchmarks import peers\n"
+            f"peers.{engine}_from_parquet(Path({str(folder)!r}), Path({str(policy)!r}))\n"
+        )
+    return answer + PRINT_PEAK + "\n"
+
+
+def run_cold(engine: str, folder: Path) -> tuple[float, float]:
+    """(wall seconds from process start to exit, peak RSS MB) of one cold answer."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", cold_code(engine, folder)], capture_output=True, text=True
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise RuntimeError(f"{engine}: cold run failed\n{proc.stderr[-2000:]}")
+    return wall, int(proc.stdout.split()[-1]) / 1024
+
+
+def plain_copy(folder: Path) -> Path:
+    """The four Parquet files of ``folder`` without the keys sidecar (hard links)."""
+    plain = folder.parent / "plain"
+    plain.mkdir(exist_ok=True)
+    for name in LEDGER_TABLES:
+        target = plain / f"{name}.parquet"
+        if not target.exists():
+            try:
+                os.link(folder / f"{name}.parquet", target)
+            except OSError:
+                shutil.copy(folder / f"{name}.parquet", target)
+    return plain
+
+
+def cold_table(folder: Path, engines, runs: int, sizes) -> list:
+    variants = []
+    for name in engines:
+        if name == "ledgerkit":
+            variants += [("ledgerkit", folder), ("ledgerkit, plain", plain_copy(folder))]
+        elif name in ("polars", "duckdb"):
+            variants.append((name, folder))
+    for name, path in variants:  # fill the Numba cache (and the page cache) untimed
+        if name.startswith("ledgerkit"):
+            run_cold(name, path)
+    header = (
+        f"{'engine':<18}{'procedures':>12}{'entries':>12}{'wall s':>9}{'x ledgerkit':>13}"
+        f"{'peak MB':>9}"
+    )
+    print(f"\ncold: a fresh process reads the Parquet folder and classifies\n{header}")
+    print("-" * len(header), flush=True)
+    rows, lk_time = [], None
+    for name, path in variants:
+        walls, peaks = [], []
+        for _ in range(runs):
+            wall, peak = run_cold(name, path)
+            walls.append(wall)
+            peaks.append(peak)
+        row = {"engine": name, "wall": statistics.median(walls), "peak_mb": max(peaks)}
+        rows.append(row)
+        if name == "ledgerkit":
+            lk_time = row["wall"]
+        ratio = f"{row['wall'] / lk_time:>13.2f}" if lk_time else f"{'-':>13}"
+        print(
+            f"{name:<18}{sizes[0]:>12,}{sizes[1]:>12,}{row['wall']:>9.2f}{ratio}"
+            f"{row['peak_mb']:>9.0f}",
+            flush=True,
+        )
+    print(
+        f"(median wall time of {runs} fresh processes, interpreter start to exit, imports "
+        "included; Numba's cache warm; peak MB = the process's peak RSS; 'ledgerkit' reads "
+        "the folder Ledger.to_parquet wrote, with its keys sidecar; 'ledgerkit, plain' the "
+        "same four Parquet files without it: keys built, every table validated)"
+    )
+    return rows
+
+
+# ---------------------------------------------------------------------- main
+def check_agreement(ledger) -> None:
+    want = _normalise(lk.classify(ledger))
+    tables = {name: getattr(ledger, name) for name in ("entries", "encounters")}
+    tables["policy"] = peers.policy_table(ledger.policy)
     for name in ("polars", "duckdb"):
-        got = _normalise(ENGINES[name](ledger))
+        prepare, fn = ENGINES[name]
+        got = _normalise(fn(prepare(tables)))
         for c in CHECK:
             if got[c] != want[c]:
                 bad = next(i for i, (a, b) in enumerate(zip(got[c], want[c])) if a != b)
@@ -384,84 +325,68 @@ def check_agreement(n_encounters, seed):
                     f"{name} disagrees with ledgerkit on {c!r} at row {bad}: "
                     f"{got[c][bad]!r} != {want[c][bad]!r}"
                 )
-    return ledger
+
+
+def check_cold_agreement(folder: Path) -> None:
+    """The cold paths answer what the warm ones do (checked on the small ledger)."""
+    want = _normalise(lk.classify(lk.Ledger.from_parquet(folder)))
+    policy = folder.parent / "policy.parquet"
+    for name in ("polars", "duckdb"):
+        got = _normalise(getattr(peers, f"{name}_from_parquet")(folder, policy))
+        if got != want:
+            raise SystemExit(f"{name} reading Parquet disagrees with ledgerkit")
+
+
+def write_folder(ledger, root: Path) -> Path:
+    """The ledger folder (with its sidecar) and the policy table beside it."""
+    folder = ledger.to_parquet(root / "ledger")
+    pq.write_table(peers.policy_table(ledger.policy), root / "policy.parquet")
+    return folder
 
 
 def main(argv=None):
+    from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--procedures", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--cold-runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--tables", default="warm,cold", help="warm, cold or both")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     n_enc = max(1, round(args.procedures / MEAN_PROCEDURES_PER_ENCOUNTER))
+    engines = args.engines.split(",")
 
     t0 = time.perf_counter()
-    ledger = check_agreement(n_enc, args.seed)
+    small = lk.synth.generate(min(n_enc, 3000), seed=args.seed)
+    check_agreement(small)
+    check_cold_agreement(write_folder(small, Path(tempfile.mkdtemp(prefix="lk-agree-"))))
+    ledger = small if n_enc <= 3000 else lk.synth.generate(n_enc, seed=args.seed)
+    check_agreement(ledger)
     sizes = (ledger.procedures.num_rows, ledger.entries.num_rows)
+    root = Path(tempfile.mkdtemp(prefix="lk-compare-"))
+    folder = write_folder(ledger, root)
+    del ledger, small
     print(
         f"ledger: {n_enc:,} encounters, {sizes[0]:,} procedures, {sizes[1]:,} entries "
-        f"(generated and checked in {time.perf_counter() - t0:.1f} s)"
+        f"(generated, checked and written in {time.perf_counter() - t0:.1f} s)\n"
+        "all engines agree on class, stage, balance, allowed, open_pr, payer_balance "
+        "(in memory and from Parquet)"
     )
-    t0 = time.perf_counter()
-    from ledgerkit.core.keys import build_keys
-
-    build_keys(ledger.encounters, ledger.procedures, ledger.entries)
-    print(f"integer keys (built once per ledger, cached): {time.perf_counter() - t0:.2f} s")
-    print("all engines agree on class, stage, balance, allowed, open_pr, payer_balance")
-    # Children read the same ledger from Parquet instead of regenerating it.
-    folder = ledger.to_parquet(tempfile.mkdtemp(prefix="lk-compare-"))
-    del ledger
-
-    ctx = mp.get_context("spawn")
-    header = (
-        f"{'engine':<16}{'procedures':>12}{'entries':>12}{'median s':>10}"
-        f"{'x ledgerkit':>13}{'first call s':>14}{'peak MB':>9}"
-    )
-    print(header)
-    print("-" * len(header), flush=True)
-    rows = []
-    lk_time = None
-    for name in args.engines.split(","):
-        # An empty Numba cache makes 'first call' include real compilation.
-        os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lk-numba-")
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_run_engine, args=(name, folder, args.runs, queue))
-        proc.start()
-        row = None
-        while row is None and (proc.is_alive() or not queue.empty()):
-            try:
-                row = queue.get(timeout=5)
-            except Exception:  # queue.Empty: keep waiting while the child lives
-                continue
-        proc.join()
-        if row is None:
-            print(
-                f"{name:<16} failed: the process exited with code {proc.exitcode} "
-                "(-9: killed, usually out of memory)",
-                flush=True,
-            )
-            continue
-        rows.append(row)
-        if name == "ledgerkit":
-            lk_time = row["median"]
-        ratio = f"{row['median'] / lk_time:>13.2f}" if lk_time else f"{'-':>13}"
-        print(
-            f"{row['engine']:<16}{sizes[0]:>12,}{sizes[1]:>12,}{row['median']:>10.3f}"
-            f"{ratio}{row['first']:>14.2f}{row['peak_mb']:>9.0f}",
-            flush=True,
-        )
-    print(
-        f"(median of {args.runs} runs after one warm-up; 'first call' includes JIT "
-        "compilation from an empty cache, or query planning; peak MB = peak RSS during "
-        "the runs minus RSS before them, with the ledger and its cached keys loaded; "
-        f"DuckDB memory_limit={DUCKDB_MEMORY_LIMIT})"
-    )
+    result = {"sizes": sizes}
+    try:
+        if "warm" in args.tables:
+            result["warm"] = warm_table(folder, engines, args.runs, sizes)
+        if "cold" in args.tables:
+            result["cold"] = cold_table(folder, engines, args.cold_runs, sizes)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"sizes": sizes, "rows": rows}, f, indent=1)
-    return rows
+            json.dump(result, f, indent=1)
+    return result
 
 
 if __name__ == "__main__":

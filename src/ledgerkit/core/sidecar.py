@@ -35,7 +35,17 @@ from ledgerkit.core.schema import TABLES
 from ledgerkit.core.validate import conform
 from ledgerkit.errors import LedgerError
 
-__all__ = ["SIDECAR", "LazyTable", "read_table", "read_keys", "write_keys", "fingerprint"]
+__all__ = [
+    "SIDECAR",
+    "LazyTable",
+    "fingerprint",
+    "ledger_with_keys",
+    "load_keys",
+    "read_keys",
+    "read_table",
+    "save_keys",
+    "write_keys",
+]
 
 SIDECAR = "ledgerkit.keys"
 MAGIC = b"LEDGERKIT-KEYS\n"
@@ -123,7 +133,38 @@ class LazyTable:
 
 
 def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple) -> Path:
-    """Write the sidecar of the four tables just written in ``folder`` (whole or nothing).
+    """Write the sidecar of the four tables just written in ``folder``."""
+    return save_keys(folder / SIDECAR, keys, reasons, fingerprint(folder))
+
+
+def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
+    """The keys stored beside the tables of ``folder`` and each table's row count, or
+    None when there is no sidecar or it does not describe these very files."""
+    path = folder / SIDECAR
+    if not path.exists():
+        return None
+    keys = load_keys(path, lambda: fingerprint(folder))
+    if keys is None:
+        return None
+    rows = row_counts(keys)
+    for name, n in rows.items():
+        if pq.ParquetFile(table_path(folder, name)).metadata.num_rows != n:
+            return None
+    return keys, rows
+
+
+def row_counts(keys: LedgerKeys) -> dict:
+    """Rows of encounters, procedures and entries that ``keys`` describe."""
+    return {
+        "encounters": keys.n_encounters,
+        "procedures": keys.n_procedures,
+        "entries": len(keys.entry_proc),
+    }
+
+
+def save_keys(path: Path, keys: LedgerKeys, reasons: tuple, described: dict) -> Path:
+    """Write ``keys`` and the reason codes to ``path`` (whole or nothing), with
+    ``described``: the fingerprint of the data they describe, compared on reading.
 
     Layout: :data:`MAGIC`, the header's length (8 bytes, little-endian), a JSON header
     (meta data and where each array lies), then the arrays, each at a 64-byte boundary,
@@ -143,7 +184,7 @@ def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple) -> Path:
     meta = {
         "format": FORMAT,
         "code": code_version(),
-        "fingerprint": fingerprint(folder),
+        "fingerprint": described,
         "n_encounters": keys.n_encounters,
         "group_values": list(g_values),
         "carc_values": list(c_values),
@@ -151,33 +192,31 @@ def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple) -> Path:
     }
     header = json.dumps(meta).encode()
     start = _aligned(len(MAGIC) + 8 + len(header))
-    tmp = folder / f".{SIDECAR}.tmp"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(MAGIC + len(header).to_bytes(8, "little") + header)
         for name, a in arrays.items():
             f.seek(start + where[name][2])
             f.write(a.tobytes())
         f.truncate(start + offset)
-    tmp.replace(folder / SIDECAR)
-    return folder / SIDECAR
+    tmp.replace(path)
+    return path
 
 
 def _aligned(n: int) -> int:
     return -(-n // 64) * 64
 
 
-def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
-    """The keys stored beside the tables of ``folder`` and each table's row count, or
-    None when there is no sidecar or it does not describe these very files."""
-    path = folder / SIDECAR
-    if not path.exists():
-        return None
+def load_keys(path: Path, described) -> LedgerKeys | None:
+    """The keys stored at ``path`` when they were written by this code for the data
+    whose fingerprint ``described()`` returns now; None otherwise (missing, damaged,
+    stale, foreign or another version): build them from the data instead."""
     try:
         meta, arrays = _load(path)
     except (OSError, ValueError, KeyError, TypeError, EOFError):
-        return None  # damaged: read the folder as if there were none
-    if meta is None or meta.get("fingerprint") != fingerprint(folder):
-        return None  # stale (a table rewritten) or foreign (another folder's)
+        return None  # damaged: as if there were none
+    if meta is None or meta.get("fingerprint") != described():
+        return None  # stale (the data changed since) or foreign (another folder's)
     try:
         keys = LedgerKeys(
             n_encounters=int(meta["n_encounters"]),
@@ -189,12 +228,7 @@ def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-    rows = {
-        "encounters": keys.n_encounters,
-        "procedures": keys.n_procedures,
-        "entries": len(keys.entry_proc),
-    }
-    return (keys, rows) if _consistent(keys, folder, rows) else None
+    return keys if _consistent(keys) else None
 
 
 def _load(path: Path) -> tuple[dict | None, dict]:
@@ -226,11 +260,9 @@ def _load(path: Path) -> tuple[dict | None, dict]:
     return header, arrays
 
 
-def _consistent(keys: LedgerKeys, folder: Path, rows: dict) -> bool:
-    """The stored arrays fit together and fit the files' row counts (one cheap pass)."""
-    for name, n in rows.items():
-        if pq.ParquetFile(table_path(folder, name)).metadata.num_rows != n:
-            return False
+def _consistent(keys: LedgerKeys) -> bool:
+    """The stored arrays fit together (one cheap pass over the offsets)."""
+    rows = row_counts(keys)
     n_enc, n_proc, n_entries = rows["encounters"], rows["procedures"], rows["entries"]
     lengths = {
         "enc_proc_start": n_enc + 1,
@@ -253,3 +285,30 @@ def _consistent(keys: LedgerKeys, folder: Path, rows: dict) -> bool:
         if starts[0] != 0 or starts[-1] != end or (np.diff(starts) < 0).any():
             return False
     return True
+
+
+def ledger_with_keys(tables: dict, path: Path, described: dict, policy=None):
+    """A ledger of ``tables`` (read from a store version) whose keys come from ``path``
+    when that file describes this very data (``described``: the fingerprint of what the
+    tables were read from), else built, validated and saved there for the next process.
+
+    Saving is best effort: a read-only store is read as before, only slower.
+    """
+    from ledgerkit.core.ledger import Ledger
+
+    keys = load_keys(path, lambda: described) if path.exists() else None
+    if keys is not None and all(
+        tables[name].num_rows == n for name, n in row_counts(keys).items()
+    ):
+        return Ledger(**{name: conform(t, name) for name, t in tables.items()},
+                      policy=policy, _keys=keys)  # fmt: skip
+    ledger = Ledger.from_arrow(**tables, policy=policy)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        for old in path.parent.glob("*.keys"):  # keys of earlier versions: not read again
+            if old != path:
+                old.unlink(missing_ok=True)
+        save_keys(path, ledger.keys, ledger.reason_codes(), described)
+    except OSError:
+        pass
+    return ledger

@@ -92,6 +92,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import time
@@ -107,6 +108,7 @@ import pyarrow.parquet as pq
 from ledgerkit.core.arrow import encode, numpy_array, utc_timestamp
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import TIMESTAMP, arrow_schema
+from ledgerkit.core.sidecar import ledger_with_keys
 from ledgerkit.core.work_events import WORK_EVENTS_SCHEMA, work_event_rows
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten
@@ -137,6 +139,7 @@ DATA_TABLES = LEDGER_TABLES + REMIT_TABLES + ("decisions",)  # versions in table
 WORK_TABLE = "work_events"  # its version in the commits column work_events_version
 STORE_TABLES = DATA_TABLES + (WORK_TABLE,)
 META = ("_commit", "_version", "_row")
+KEYS_FOLDER = "_ledgerkit_keys"  # integer keys of the version read last (core.sidecar)
 COMMITS_FILES_BEFORE_COMPACTION = 100
 LOCK_WAIT_S = 2.0  # a writer waits this long for another to finish before giving up
 # tests only: "kill:<point>", "sleep:<point>:<s>", or "wait:<point>:<folder>" (create
@@ -266,6 +269,7 @@ class LedgerStore:
         self._deltas = {}  # the data tables' DeltaTables, likewise
         self._history = None  # (its Delta version, files read, the commits table)
         self._snapshot = None
+        self._files = {}  # (table, Delta version) -> its data files
         self._test_hook = None  # tests only: called with each point a change passes
         self._changing = None  # the operation under way (for the messages of faults)
         commits = self.history()
@@ -390,8 +394,9 @@ class LedgerStore:
         outcome = (f"nothing of this {self._changing} was written" if self._changing
                    else "the store was not changed")  # fmt: skip
         with faults_as_errors(self.path, name, "read", outcome):
-            t = _read_rows(DeltaTable(str(self.path / name), version=at).file_uris(),
-                           _read_schema(name))  # fmt: skip
+            files = DeltaTable(str(self.path / name), version=at).file_uris()
+            self._files[(name, at)] = files
+            t = _read_rows(files, _read_schema(name))
         if version == self.version:
             if snap is None or snap.version != version:
                 snap = self._snapshot = _Snapshot(version)
@@ -404,10 +409,30 @@ class LedgerStore:
         snap = self._snapshot
         if snap is not None and snap.version == v and snap.ledger is not None:
             return snap.ledger
-        ledger = Ledger.from_arrow(**{name: self._table(name, v) for name in LEDGER_TABLES})
+        tables = {name: self._table(name, v) for name in LEDGER_TABLES}
+        # keys of this version saved by an earlier read: no string hashed, no re-validation
+        keys_file = self.path / KEYS_FOLDER / f"v{v}.keys"
+        ledger = ledger_with_keys(tables, keys_file, self._described(v))
         if self._snapshot is not None and self._snapshot.version == v:
             self._snapshot.ledger = ledger
         return ledger
+
+    def _described(self, v: int) -> dict:
+        """The fingerprint of the ledger tables at store version ``v``: each table's Delta
+        version and its data files (name and size; Delta never rewrites a data file)."""
+        from deltalake import DeltaTable
+
+        out = {}
+        for name, at in self.table_versions(v).items():
+            if name not in LEDGER_TABLES:
+                continue
+            files = self._files.get((name, at))
+            if files is None:
+                files = DeltaTable(str(self.path / name), version=at).file_uris()
+                self._files[(name, at)] = files
+            sizes = sorted((Path(f).name, _size(f)) for f in files)
+            out[name] = [at, sizes]
+        return json.loads(json.dumps(out))  # as a JSON round trip gives it back
 
     def decisions(self, as_of=None) -> pa.Table:
         """Every decision (posting and review) up to a version, in order."""
@@ -914,6 +939,13 @@ def _with_meta(data, schema: pa.Schema, commit_id: str, version: int) -> pa.Tabl
         else:
             cols.append(pa.nulls(n, f.type))
     return pa.Table.from_arrays(cols, schema=schema)
+
+
+def _size(uri: str) -> int:
+    try:
+        return os.path.getsize(uri.removeprefix("file://"))
+    except OSError:
+        return -1
 
 
 def _read_files(files, schema: pa.Schema) -> pa.Table:
