@@ -3,9 +3,12 @@
 * ``RuleTunerBuild``: ``RuleTuner(ledger)`` on a loaded ledger, its derived data not yet
   computed (what a notebook cell waits for; the slider itself is ``RuleTunerUpdate``).
 * ``timeraw_first_classify_from_parquet``: a fresh process reads a Parquet ledger folder
-  and classifies it (Numba's on-disk cache warm): where a notebook starts.
+  (as ``Ledger.to_parquet`` writes it, with its keys sidecar) and classifies it (Numba's
+  on-disk cache warm): where a notebook starts. ``benchmarks/compare.py`` times the same
+  against polars and DuckDB (its cold table).
 * ``timeraw_first_ledger_from_store``: a fresh process opens a ``LedgerStore`` and reads
-  its ledger; ``StoreOpen`` the same in a warm process.
+  its ledger (whose keys an earlier reader saved); ``StoreOpen`` the same in a warm
+  process.
 * ``timeraw_warm_cold`` (size ``full`` only: a minute or more even on a tiny ledger):
   ``ledgerkit warm`` in a fresh process whose ``NUMBA_CACHE_DIR`` is empty, i.e. every
   kernel compiled, what a user waits for after installing or upgrading.
@@ -52,7 +55,12 @@ def store_folder(procedures: int) -> Path:
     folder = WORK / "cold" / f"store-{procedures}-{storage_key()}"
     if not folder.is_dir():
         ledger = ledger_with_procedures(procedures)
-        _write_once(folder, lambda tmp: LedgerStore.create(tmp, ledger, actor="bench"))
+
+        def create(tmp):
+            LedgerStore.create(tmp, ledger, actor="bench")
+            LedgerStore(tmp).ledger()  # a first reader saves the keys every later one uses
+
+        _write_once(folder, create)
     return folder
 
 

@@ -242,16 +242,21 @@ def cold_code(engine: str, folder: Path) -> str:
     return answer + PRINT_PEAK + "\n"
 
 
-def run_cold(engine: str, folder: Path) -> tuple[float, float]:
-    """(wall seconds from process start to exit, peak RSS MB) of one cold answer."""
+def run_cold(engine: str, folder: Path) -> tuple[float, float, float]:
+    """(wall seconds from process start to exit, CPU seconds, peak RSS MB) of one cold
+    answer. CPU time (user + system, all threads) is the figure a loaded machine
+    disturbs least."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", cold_code(engine, folder)], capture_output=True, text=True
     )
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
         raise RuntimeError(f"{engine}: cold run failed\n{proc.stderr[-2000:]}")
-    return wall, int(proc.stdout.split()[-1]) / 1024
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, int(proc.stdout.split()[-1]) / 1024
 
 
 def plain_copy(folder: Path) -> Path:
@@ -280,31 +285,34 @@ def cold_table(folder: Path, engines, runs: int, sizes) -> list:
             run_cold(name, path)
     header = (
         f"{'engine':<18}{'procedures':>12}{'entries':>12}{'wall s':>9}{'x ledgerkit':>13}"
-        f"{'peak MB':>9}"
+        f"{'cpu s':>8}{'x ledgerkit':>13}{'peak MB':>9}"
     )
     print(f"\ncold: a fresh process reads the Parquet folder and classifies\n{header}")
     print("-" * len(header), flush=True)
-    rows, lk_time = [], None
+    rows, base = [], None
     for name, path in variants:
-        walls, peaks = [], []
+        walls, cpus, peaks = [], [], []
         for _ in range(runs):
-            wall, peak = run_cold(name, path)
+            wall, cpu, peak = run_cold(name, path)
             walls.append(wall)
+            cpus.append(cpu)
             peaks.append(peak)
-        row = {"engine": name, "wall": statistics.median(walls), "peak_mb": max(peaks)}
+        row = {"engine": name, "wall": statistics.median(walls), "cpu": statistics.median(cpus),
+               "peak_mb": max(peaks)}  # fmt: skip
         rows.append(row)
         if name == "ledgerkit":
-            lk_time = row["wall"]
-        ratio = f"{row['wall'] / lk_time:>13.2f}" if lk_time else f"{'-':>13}"
+            base = row
+        ratios = [f"{row[k] / base[k]:>13.2f}" if base else f"{'-':>13}" for k in ("wall", "cpu")]
         print(
-            f"{name:<18}{sizes[0]:>12,}{sizes[1]:>12,}{row['wall']:>9.2f}{ratio}"
-            f"{row['peak_mb']:>9.0f}",
+            f"{name:<18}{sizes[0]:>12,}{sizes[1]:>12,}{row['wall']:>9.2f}{ratios[0]}"
+            f"{row['cpu']:>8.2f}{ratios[1]}{row['peak_mb']:>9.0f}",
             flush=True,
         )
     print(
-        f"(median wall time of {runs} fresh processes, interpreter start to exit, imports "
-        "included; Numba's cache warm; peak MB = the process's peak RSS; 'ledgerkit' reads "
-        "the folder Ledger.to_parquet wrote, with its keys sidecar; 'ledgerkit, plain' the "
+        f"(median wall and CPU time of {runs} fresh processes, interpreter start to exit, "
+        "imports included; Numba's cache warm; peak MB = the process's peak RSS; "
+        "'ledgerkit' reads the folder Ledger.to_parquet wrote, with its keys sidecar; "
+        "'ledgerkit, plain' the "
         "same four Parquet files without it: keys built, every table validated)"
     )
     return rows

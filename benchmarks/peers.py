@@ -288,7 +288,8 @@ DUCKDB_MEMORY_LIMIT = "10GB"
 def duckdb_connection():
     import duckdb
 
-    return duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    config = {"memory_limit": DUCKDB_MEMORY_LIMIT, "enable_progress_bar": False}
+    return duckdb.connect(config=config)
 
 
 def duckdb_from_arrow(entries, encounters, policy):

@@ -86,6 +86,15 @@ then on).
 Tables are read with ``pyarrow.parquet`` over ``DeltaTable.file_uris()`` (not
 ``to_pyarrow_table()``, which can abort the process at exit with some
 pyarrow/delta-rs versions).
+
+The first :meth:`LedgerStore.ledger` of a version in a process with nothing cached
+validates the tables and builds their integer keys, then saves the keys in
+``_ledgerkit_keys/v<version>.keys`` (``ledgerkit.core.sidecar``; best effort: a
+read-only store is only slower). The next fresh reader of that version uses them
+(no string hashed, nothing re-validated) when they still describe the same data:
+each ledger table's Delta version and data files (name and size; Delta never
+rewrites a data file). Anything else is rebuilt. Only the newest version's keys
+are kept; they are a cache, not part of the store.
 """
 
 from __future__ import annotations
