@@ -306,6 +306,10 @@ def _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_pa
     live = _live(entries)
     if entry_order is not None:
         seq, kind, amounts, live = (a[entry_order] for a in (seq, kind, amounts, live))
+    # Kernels get writable arrays only: Numba compiles a second version of every kernel
+    # for read-only ones (Arrow's zero-copy views), which a first call from Parquet or a
+    # store then paid for (4 s for classify) although `ledgerkit warm` had run.
+    seq, amounts = (a if a.flags.writeable else a.copy() for a in (seq, amounts))
 
     return LedgerKeys(
         n_encounters=n_enc,
