@@ -31,7 +31,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,11 +42,10 @@ import pyarrow.parquet as pq
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ledgerkit as lk  # noqa: E402
-from benchmarks import peers  # noqa: E402
+from benchmarks import cold, peers  # noqa: E402
 
 CHECK = ["class", "stage", "balance", "allowed", "open_pr", "payer_balance"]
 LEDGER_TABLES = ("encounters", "procedures", "entries", "payers")
-BENCH_ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---------------------------------------------------------------------- warm
@@ -224,39 +222,20 @@ def _wait_for(proc, queue):
 
 
 # ---------------------------------------------------------------------- cold
-# The process's own peak RSS (VmHWM starts afresh at exec; a child's ru_maxrss may not)
-PRINT_PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l[:6] == 'VmHWM:'))"
-
-
 def cold_code(engine: str, folder: Path) -> str:
     """What a fresh interpreter runs for one cold answer (nothing imported before)."""
     policy = folder.parent / "policy.parquet"
     if engine.startswith("ledgerkit"):
-        answer = f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))\n"
-    else:
-        answer = (
-            f"import sys\nsys.path.insert(0, {str(BENCH_ROOT)!r})\n"
-            f"from pathlib import Path\nfrom benchmarks import peers\n"
-            f"peers.{engine}_from_parquet(Path({str(folder)!r}), Path({str(policy)!r}))\n"
-        )
-    return answer + PRINT_PEAK + "\n"
+        return f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))"
+    return (
+        "from pathlib import Path\nfrom benchmarks import peers\n"
+        f"peers.{engine}_from_parquet(Path({str(folder)!r}), Path({str(policy)!r}))"
+    )
 
 
 def run_cold(engine: str, folder: Path) -> tuple[float, float, float]:
-    """(wall seconds from process start to exit, CPU seconds, peak RSS MB) of one cold
-    answer. CPU time (user + system, all threads) is the figure a loaded machine
-    disturbs least."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", cold_code(engine, folder)], capture_output=True, text=True
-    )
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode:
-        raise RuntimeError(f"{engine}: cold run failed\n{proc.stderr[-2000:]}")
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return wall, cpu, int(proc.stdout.split()[-1]) / 1024
+    """(wall s from process start to exit, CPU s, peak RSS MB) of one cold answer."""
+    return cold.run_cold(cold_code(engine, folder))
 
 
 def plain_copy(folder: Path) -> Path:

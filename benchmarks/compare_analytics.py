@@ -11,6 +11,7 @@ the lifecycle metrics run on it too (``--no-lifecycle``: the plain ledger).
 once per ledger and policy (cached on the ledger's keys); the other rows are
 medians of ``--runs`` warm runs of each operation with the facts cached. JIT
 compilation is excluded (warm-up).
+Then a cold table: metrics computed by a fresh process from a Parquet folder.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--procedures", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cold-runs", type=int, default=3, help="0: no cold table")
     parser.add_argument(
         "--no-lifecycle", action="store_true", help="the plain ledger: no appeals, no work events"
     )
@@ -127,6 +129,34 @@ def main(argv=None):
             rows = op(ledger, work).num_rows
             times.append(time.perf_counter() - t0)
         print(f"{name:<40} {statistics.median(times):>9.3f} {rows:>9}")
+    if args.cold_runs:
+        cold_rows(ledger, args.cold_runs)
+
+
+def cold_rows(ledger, runs: int) -> None:
+    """Metrics as a notebook's first cell meets them: a fresh process, from Parquet."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks import cold
+
+    folder = Path(tempfile.mkdtemp(prefix="lk-analytics-cold-"))
+    try:
+        ledger.to_parquet(folder)
+        read = f"import ledgerkit as lk\nledger = lk.Ledger.from_parquet({str(folder)!r})"
+        codes = {
+            "from_parquet + denial dollars by payer, category": f"{read}\n"
+            "lk.metrics.denial_dollars(ledger, by=('payer', 'category'))",
+            "from_parquet + worklist": f"{read}\nlk.worklist(ledger)",
+        }
+        cold.run_cold(next(iter(codes.values())))  # untimed: page cache and Numba cache
+        print(f"\ncold: a fresh process per run, median of {runs}, Numba cache warm")
+        cold.print_cold_rows(
+            [(label, cold.median_cold(code, runs)) for label, code in codes.items()]
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ what-if re-evaluation on 1M encounters, and the same 20 rules written as
 polars expressions over the same per-procedure data (the feature arrays the
 kernel reads, as a polars DataFrame; the CARC conditions joined from the
 entries). The polars result must equal the dry run's summary before any time
-is printed. Times are medians of ``--runs`` runs after a warm-up run.
+is printed. Times are medians of ``--runs`` runs after a warm-up run. Then a cold
+table: the dry run and a TAA sweep computed by a fresh process from a Parquet folder.
 """
 
 from __future__ import annotations
@@ -232,9 +233,44 @@ def main(argv=None):
     parser.add_argument(
         "--skip-polars", action="store_true", help="skip the polars run (it needs ~2x the memory)"
     )
+    parser.add_argument("--cold-runs", type=int, default=3)
     args = parser.parse_args(argv)
     print_rows(ledger_rows(args))  # the large ledger is freed before the slider ledger is built
     print_rows(slider_rows(args), header=False)
+    if args.cold_runs:
+        cold_rows(args)
+
+
+def cold_rows(args) -> None:
+    """The dry run as a notebook's first cell meets it: a fresh process, from Parquet.
+
+    ledgerkit only: the polars twin above reads the kernel's own feature arrays, so it
+    has no cold form of its own (the classification peers' cold table is compare.py's).
+    """
+    import shutil
+    import tempfile
+
+    from benchmarks import cold
+
+    n_enc = round(args.procedures / MEAN_PROCEDURES_PER_ENCOUNTER)
+    folder = Path(tempfile.mkdtemp(prefix="lk-rules-cold-"))
+    try:
+        lk.synth.generate(n_enc, seed=args.seed).to_parquet(folder)
+        read = f"import ledgerkit as lk\nledger = lk.Ledger.from_parquet({str(folder)!r})"
+        rules = "from benchmarks._rules_data import twenty_rules\nrules = twenty_rules()"
+        codes = {
+            "from_parquet + dry run, 20 rules (summary)": f"{read}\n{rules}\n"
+            "lk.dry_run(ledger, rules).summary",
+            "from_parquet + TAA sweep, 101 percentile levels": f"{read}\n"
+            "lk.taa_sweep(ledger, mode='percentile')",
+        }
+        cold.run_cold(next(iter(codes.values())))  # untimed: page cache and Numba cache
+        print(f"\ncold: a fresh process per run, median of {args.cold_runs}, Numba cache warm")
+        cold.print_cold_rows(
+            [(label, cold.median_cold(code, args.cold_runs)) for label, code in codes.items()]
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def ledger_rows(args) -> list:

@@ -23,6 +23,7 @@ def test_facts_benchmark_runs():
 def test_compare_script_runs(capsys):
     from benchmarks import compare_analytics
 
-    compare_analytics.main(["--procedures", "4000", "--runs", "1"])
+    compare_analytics.main(["--procedures", "4000", "--runs", "1", "--cold-runs", "1"])
     out = capsys.readouterr().out
     assert "facts (first call)" in out and "worklist" in out
+    assert "cold: a fresh process" in out and "from_parquet + worklist" in out

@@ -1,0 +1,61 @@
+"""Cold runs: one answer computed by a fresh interpreter, as a notebook's first cell does.
+
+``run_cold(code)`` runs ``code`` in a new ``python -c`` process and returns its wall time
+(process start to exit, imports included), its CPU time (user + system, all threads: the
+figure a loaded machine disturbs least) and its peak RSS. Shared by the comparison
+scripts' cold tables.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The process's own peak RSS (VmHWM starts afresh at exec; a child's ru_maxrss may not)
+PRINT_PEAK = "print(next(l.split()[1] for l in open('/proc/self/status') if l[:6] == 'VmHWM:'))"
+
+
+def run_cold(code: str) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak RSS MB) of ``code`` run by a fresh interpreter
+    (with the repository root on its path, so ``benchmarks`` imports)."""
+    script = f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n{code}\n{PRINT_PEAK}\n"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise RuntimeError(f"cold run failed:\n{code}\n{proc.stderr[-2000:]}")
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, int(proc.stdout.split()[-1]) / 1024
+
+
+def median_cold(code: str, runs: int) -> dict:
+    """Medians of wall and CPU time over ``runs`` fresh processes, and the largest peak."""
+    results = [run_cold(code) for _ in range(runs)]
+    return {
+        "wall": statistics.median(r[0] for r in results),
+        "cpu": statistics.median(r[1] for r in results),
+        "peak_mb": max(r[2] for r in results),
+    }
+
+
+def print_cold_rows(rows: list, *, base: str | None = None) -> None:
+    """``rows`` of (label, median_cold result); ratios to the row labelled ``base``."""
+    header = f"{'first answer, fresh process':<52}{'wall s':>9}{'cpu s':>8}{'peak MB':>9}"
+    if base:
+        header += f"{'x wall':>8}"
+    print(header)
+    print("-" * len(header))
+    ref = dict(rows).get(base) if base else None
+    for label, r in rows:
+        line = f"{label:<52}{r['wall']:>9.2f}{r['cpu']:>8.2f}{r['peak_mb']:>9.0f}"
+        if ref:
+            line += f"{r['wall'] / ref['wall']:>8.2f}"
+        print(line, flush=True)
