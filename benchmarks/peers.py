@@ -288,8 +288,9 @@ DUCKDB_MEMORY_LIMIT = "10GB"
 def duckdb_connection():
     import duckdb
 
-    config = {"memory_limit": DUCKDB_MEMORY_LIMIT, "enable_progress_bar": False}
-    return duckdb.connect(config=config)
+    con = duckdb.connect(config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+    con.execute("set enable_progress_bar = false")  # a session option, not a global one
+    return con
 
 
 def duckdb_from_arrow(entries, encounters, policy):
