@@ -138,8 +138,9 @@ def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple) -> Path:
 
 
 def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
-    """The keys stored beside the tables of ``folder`` and each table's row count, or
-    None when there is no sidecar or it does not describe these very files."""
+    """The keys stored beside the tables of ``folder`` and the row count of each of the
+    four tables, or None when there is no sidecar or it does not describe these very
+    files."""
     path = folder / SIDECAR
     if not path.exists():
         return None
@@ -147,9 +148,13 @@ def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
     if keys is None:
         return None
     rows = row_counts(keys)
-    for name, n in rows.items():
-        if pq.ParquetFile(table_path(folder, name)).metadata.num_rows != n:
-            return None
+    try:
+        footers = {name: pq.ParquetFile(table_path(folder, name)).metadata for name in TABLES}
+    except (pa.ArrowInvalid, OSError):
+        return None  # the full read names the damaged file
+    if any(footers[name].num_rows != n for name, n in rows.items()):
+        return None
+    rows["payers"] = footers["payers"].num_rows
     return keys, rows
 
 
