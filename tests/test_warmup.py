@@ -14,12 +14,12 @@ def test_two_processes_run_every_family_once_and_report_each():
     wall = time.perf_counter() - t0
     assert list(timings) == list(FAMILIES)
     assert all(seconds > 0 for seconds in timings.values())
-    # each family reported once as it finished: a start (None) then its seconds
-    assert sorted(call[2] for call in reported if call[3] is None) == sorted(FAMILIES)
-    assert [call[0] for call in reported if call[3] is not None] == list(
-        range(1, len(FAMILIES) + 1)
-    )
-    assert {call[2]: call[3] for call in reported if call[3] is not None} == timings
+    # every family reported once, in order: a start (None), then its seconds
+    total = len(FAMILIES)
+    want = []
+    for step, name in enumerate(FAMILIES, start=1):
+        want += [(step, total, name, None), (step, total, name, timings[name])]
+    assert reported == want
     assert max(timings.values()) <= wall  # families overlap; none outlasts the whole
 
 

@@ -29,8 +29,8 @@ def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> 
         ``report(step, total, family, seconds)`` is called before each family
         (``seconds`` None) and after it (its seconds), so a caller can say
         what is compiling while it compiles (``ledgerkit warm`` prints it). With
-        several jobs the families run at once: both calls come when one finishes,
-        ``step`` counting the families finished.
+        several jobs the families run at once: both calls come once a family and
+        every family before it have finished, still in the order of :data:`FAMILIES`.
     jobs : int, optional
         Processes compiling at once (default: 2, or 1 on a one-core machine; more
         than 2 changes nothing). With an empty cache two processes take about half
@@ -94,7 +94,7 @@ def _in_processes(jobs: int, n_encounters: int, report) -> dict:
         proc.stdout.close()
         finished.put({"exit": proc.wait(), "lane": proc.args[4:]})
 
-    waiting, timings, running = list(LANES), {}, 0
+    waiting, timings, running, reported = list(LANES), {}, 0, 0
     while waiting or running:
         while waiting and running < jobs:
             cmd = [sys.executable, "-m", "ledgerkit.warmup", str(n_encounters), *waiting.pop(0)]
@@ -109,10 +109,14 @@ def _in_processes(jobs: int, n_encounters: int, report) -> dict:
                 raise RuntimeError(f"ledgerkit warm: {lane} failed (exit code {message['exit']})")
             continue
         timings.update(message)
-        if report is not None:
-            ((name, seconds),) = message.items()
-            report(len(timings), len(FAMILIES), name, None)
-            report(len(timings), len(FAMILIES), name, seconds)
+        # reported in the order of FAMILIES, each once every family before it is done
+        while report is not None and reported < len(FAMILIES):
+            name = list(FAMILIES)[reported]
+            if name not in timings:
+                break
+            reported += 1
+            report(reported, len(FAMILIES), name, None)
+            report(reported, len(FAMILIES), name, timings[name])
     return {name: timings[name] for name in FAMILIES}
 
 

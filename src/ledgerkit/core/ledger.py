@@ -53,6 +53,8 @@ def require_ledger(value, where: str) -> None:
 load one with lk.Ledger.from_parquet(folder), lk.synth.load_sample() or \
 lk.LedgerStore(path).ledger()
     """
+    if isinstance(value, Ledger):
+        return  # (hasattr would read a table a Parquet folder's ledger has not read yet)
     if not all(hasattr(value, name) for name in ("encounters", "entries", "keys", "policy")):
         got = "None" if value is None else f"a {type(value).__name__}"
         raise LedgerError(
