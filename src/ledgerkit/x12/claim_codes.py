@@ -173,9 +173,10 @@ def withhold_invalid_claim_codes(a, tables: dict) -> tuple[dict, list]:
     built tables by name. ``place_of_service`` of a claim follows its
     ``facility_code``.
     """
-    places = _places(a, tables)
     rows: list = []
-    for name, where in places.items():
+    for name in CLAIM_CODE_RULES:
+        # where the rows came from is worked out only for a file with a bad code
+        where = lambda name=name: _places(a, tables)[name]  # noqa: E731
         tables[name], found = withhold_invalid_codes(name, tables[name], where, CLAIM_CODE_RULES)
         rows += found
     c = tables["claims"]
@@ -184,4 +185,4 @@ def withhold_invalid_claim_codes(a, tables: dict) -> tuple[dict, list]:
         pos = pc.if_else(pc.is_null(c["facility_code"]), pa.scalar(None, pa.string()),
                          c["place_of_service"])  # fmt: skip
         tables["claims"] = c.set_column(i, c.schema.field(i), pos)
-    return tables, _institutional_rows(rows, tables)
+    return tables, (_institutional_rows(rows, tables) if rows else rows)

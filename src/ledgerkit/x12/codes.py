@@ -184,6 +184,39 @@ def _array(values) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
+def _dictionary_ok(codes: pa.DictionaryArray, rule: CodeRule, qualifiers=None):
+    """Validity of each (qualifier, code) the column holds, checked once per distinct value.
+
+    Returns ``(table, qi, ci)``: ``table[qi[r], ci[r]]`` tells whether row ``r``
+    holds a valid code (the last row and column stand for a null qualifier or
+    code, never valid). ``qi`` is None without a qualifier column (then
+    ``table`` has one row).
+    """
+    if not rule.with_column:
+        if rule.known:
+            ok = pc.is_in(codes.dictionary, pa.array(rule.known, pa.string()))
+        else:
+            ok = pc.match_substring_regex(codes.dictionary, f"^(?:{rule.pattern})$")
+        table = np.zeros((1, len(codes.dictionary) + 1), np.bool_)
+        table[0, :-1] = bool_array(ok)
+        return table, None, codes.indices
+    # each (qualifier, code) pair: "HC:99213"
+    q = _array(qualifiers)
+    if rule.qualifier_default:
+        q = pc.fill_null(q, rule.qualifier_default)
+    quals = pc.dictionary_encode(q)
+    table = np.zeros((len(quals.dictionary) + 1, len(codes.dictionary) + 1), np.bool_)
+    for i, qual in enumerate(quals.dictionary.to_pylist()):
+        joined = pc.binary_join_element_wise(qual, codes.dictionary, ":")
+        ok_i = pc.match_substring_regex(joined, f"^(?:{rule.pattern})$")
+        table[i, :-1] = bool_array(ok_i)
+    return table, quals.indices, codes.indices
+
+
+def _indices(indices: pa.Array, null_index: int) -> np.ndarray:
+    return numpy_array(indices.cast(pa.int64()), fill=null_index)
+
+
 def invalid_codes(values, rule: CodeRule, qualifiers=None) -> np.ndarray:
     """Boolean mask of the values that are not valid codes under ``rule`` (nulls too).
 
@@ -195,31 +228,54 @@ def invalid_codes(values, rule: CodeRule, qualifiers=None) -> np.ndarray:
     """
     # a column holds few distinct codes: each is checked once, not once per row
     codes = pc.dictionary_encode(_array(values))
+    table, qi, ci = _dictionary_ok(codes, rule, qualifiers)
+    ci = _indices(ci, table.shape[1] - 1)
+    qi = np.zeros(len(ci), np.int64) if qi is None else _indices(qi, table.shape[0] - 1)
+    return ~table[qi, ci]
+
+
+def _all_valid(values: pa.Array, rule: CodeRule, qualifiers) -> bool:
+    """True when every distinct code (with every distinct qualifier) is valid: no row to check."""
+    codes = pc.unique(values).drop_null()
     if not rule.with_column:
         if rule.known:
-            ok = pc.is_in(codes.dictionary, pa.array(rule.known, pa.string()))
+            ok = pc.is_in(codes, pa.array(rule.known, pa.string()))
         else:
-            ok = pc.match_substring_regex(codes.dictionary, f"^(?:{rule.pattern})$")
-        ok = ok.take(codes.indices)
-    else:  # each (qualifier, code) pair: "HC:99213"
-        q = _array(qualifiers)
-        if rule.qualifier_default:
-            q = pc.fill_null(q, rule.qualifier_default)
-        quals = pc.dictionary_encode(q)
-        table = np.zeros((len(quals.dictionary) + 1, len(codes.dictionary) + 1), np.bool_)
-        for i, qual in enumerate(quals.dictionary.to_pylist()):
-            joined = pc.binary_join_element_wise(qual, codes.dictionary, ":")
-            ok_i = pc.match_substring_regex(joined, f"^(?:{rule.pattern})$")
-            table[i, :-1] = bool_array(pc.fill_null(ok_i, False))
-        qi = numpy_array(quals.indices.cast(pa.int64()), fill=-1)  # null: the last row/column
-        ci = numpy_array(codes.indices.cast(pa.int64()), fill=-1)
-        return ~table[qi, ci]
-    # a null joined value (a code without a valid qualifier) is not valid either
-    return bool_array(pc.invert(pc.fill_null(ok, False)))
+            ok = pc.match_substring_regex(codes, f"^(?:{rule.pattern})$")
+        return bool(pc.all(ok).as_py() is not False)
+    q = _array(qualifiers)
+    if rule.qualifier_default:
+        q = pc.fill_null(q, rule.qualifier_default)
+    if q.null_count:
+        return False
+    for qual in pc.unique(q).to_pylist():
+        joined = pc.binary_join_element_wise(qual, codes, ":")
+        if pc.all(pc.match_substring_regex(joined, f"^(?:{rule.pattern})$")).as_py() is False:
+            return False
+    return True
+
+
+def _bad_present(values, rule: CodeRule, qualifiers=None) -> np.ndarray | None:
+    """Rows holding a value that is not a valid code, or None when there is none.
+
+    The verdict is reached on the distinct values: when every code (and, for
+    qualified codes, every qualifier the column's rows can meet) is valid, no
+    row is looked at.
+    """
+    values = _array(values)
+    if _all_valid(values, rule, qualifiers):
+        return None
+    codes = pc.dictionary_encode(values)
+    table, qi, ci = _dictionary_ok(codes, rule, qualifiers)
+    present = ci.is_valid().to_numpy(zero_copy_only=False)
+    ci = _indices(ci, table.shape[1] - 1)
+    qi = np.zeros(len(ci), np.int64) if qi is None else _indices(qi, table.shape[0] - 1)
+    bad = ~table[qi, ci] & present
+    return bad if bad.any() else None
 
 
 def withhold_invalid_codes(
-    name: str, table: pa.Table, where: dict, rules: dict | None = None
+    name: str, table: pa.Table, where, rules: dict | None = None
 ) -> tuple[pa.Table, list]:
     """Table ``name`` with invalid codes nulled, and a finding row for each.
 
@@ -228,7 +284,8 @@ def withhold_invalid_codes(
 
     ``where`` gives, per row of the table, numpy arrays ``seg`` (segment
     number), ``tx``, ``claim``, ``line`` (-1 where none) and, for remarks,
-    ``source`` (0 LQ, 1 MOA, 2 MIA). Finding rows have the layout of
+    ``source`` (0 LQ, 1 MOA, 2 MIA); it may be a callable returning that dict,
+    called only when a code is invalid. Finding rows have the layout of
     :func:`ledgerkit.x12.tables.findings_table`; their messages name the
     element and never the value.
 
@@ -252,14 +309,15 @@ def withhold_invalid_codes(
         col = table.column(i)
         if col.null_count == len(col):
             continue
-        present = bool_array(pc.is_valid(col))
         quals = table.column(rule.with_column) if rule.with_column else None
-        bad = invalid_codes(col, rule, quals) & present
-        if not bad.any():
+        bad = _bad_present(col, rule, quals)
+        if bad is None:
             continue
         table = table.set_column(
             i, table.schema.field(i), pc.if_else(pa.array(bad), pa.scalar(None, col.type), col)
         )
+        if callable(where):
+            where = where()
         for r in np.flatnonzero(bad):
             rows.append(_finding(rule, where, int(r)))
     return table, rows
