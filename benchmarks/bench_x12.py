@@ -1,11 +1,12 @@
-"""asv benchmarks of read_835 / write_835 on 835 files written from synthetic ledgers.
+"""asv benchmarks of read_835 / write_835 / read_837 on files written from synthetic ledgers.
 
 The files are made once by ``write_835`` from ``ledgerkit.synth`` (see
 ``compare_x12.make_file``, cached in ``$LEDGERKIT_BENCH_DIR``). ``track_*`` report
 milliseconds per MB and microseconds per claim beside the times: throughput as a time
 per unit, so that higher is worse, as asv reads every figure. Every body also runs
-once, small, in tests/test_x12_bench.py so the benchmarks cannot rot. The peer comparison
-(oxedi, edi-835-parser) is benchmarks/compare_x12.py.
+once, small, in tests/test_x12_bench.py so the benchmarks cannot rot. The peer comparisons
+are benchmarks/compare_x12.py (oxedi, edi-835-parser) and compare_837.py (pyx12,
+linuxforhealth-x12; its ``make_file`` writes the 837P files read here).
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from __future__ import annotations
 import time
 
 from ledgerkit.synth.remits import remittances_from_ledger
-from ledgerkit.x12 import read_835, write_835
+from ledgerkit.x12 import read_835, read_837, write_835
 
 from ._data import by_size
+from .compare_837 import make_file as make_837_file
 from .compare_x12 import BENCH_DIR, make_file
 
 # synthetic encounters -> roughly 0.5 KB of 835 text each (400k: ~210 MB)
@@ -56,6 +58,44 @@ class Read835:
 
     def peakmem_read_835(self, encounters):
         read_835(self.path)
+
+
+# megabytes of 837P written by write_837 (~440 bytes per encounter; 100 MB: ~230k
+# encounters, ~520k lines); read_837's speed class is 100 MB/s on one core (10 ms/MB)
+SIZES_837 = by_size([0.2], [50], [50, 100])
+
+
+class Read837:
+    params = [SIZES_837]
+    param_names = ["megabytes"]
+    timeout = 1800
+    number = 1
+    repeat = 3
+
+    def setup(self, megabytes):
+        self.path = make_837_file(megabytes, seed=11)
+        self.mb = self.path.stat().st_size / 1e6
+        read_837(self.path)  # JIT warm-up, page cache warm
+
+    def time_read_837(self, megabytes):
+        read_837(self.path)
+
+    def track_ms_per_mb(self, megabytes):
+        t = time.perf_counter()
+        read_837(self.path)
+        return 1e3 * (time.perf_counter() - t) / self.mb
+
+    track_ms_per_mb.unit = "ms/MB"
+
+    def track_us_per_claim(self, megabytes):
+        t = time.perf_counter()
+        c = read_837(self.path)
+        return 1e6 * (time.perf_counter() - t) / c.claims.num_rows
+
+    track_us_per_claim.unit = "us/claim"
+
+    def peakmem_read_837(self, megabytes):
+        read_837(self.path)
 
 
 class Write835:

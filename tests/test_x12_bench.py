@@ -1,4 +1,4 @@
-"""Run every benchmark body of benchmarks/bench_x12.py once, small."""
+"""Run every benchmark body of benchmarks/bench_x12.py once, small (835 and 837)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 def bench(tmp_path, monkeypatch):
     monkeypatch.setenv("LEDGERKIT_BENCH_DIR", str(tmp_path))
     monkeypatch.syspath_prepend(str(Path(__file__).parents[1]))
-    for name in ("benchmarks.compare_x12", "benchmarks.bench_x12"):
+    for name in ("benchmarks.compare_x12", "benchmarks.compare_837", "benchmarks.bench_x12"):
         sys.modules.pop(name, None)
     return importlib.import_module("benchmarks.bench_x12")
 
@@ -25,6 +25,11 @@ def test_bench_bodies_run(bench):
     b.time_read_835_salted(300)
     assert b.track_ms_per_mb(300) > 0 and b.track_us_per_claim(300) > 0
     b.peakmem_read_835(300)
+    r = bench.Read837()
+    r.setup(0.2)
+    r.time_read_837(0.2)
+    assert r.track_ms_per_mb(0.2) > 0 and r.track_us_per_claim(0.2) > 0
+    r.peakmem_read_837(0.2)
     w = bench.Write835()
     w.setup(200)
     w.time_write_835(200)
