@@ -106,9 +106,13 @@ def string_columns(
         sep_rows = np.full(nf, -1, np.int64)
     else:
         seps = whole_block(seps)
+    # only the fields that hold a value are gathered: an all-null field would still cost
+    # a look at its spans on every row (lines: 25 -> 10 ms on a 50 MB file)
+    held = rows >= 0
     gather_table_nb(
-        buf, whole, n, fields, rows, bases, seps, np.asarray(sep_rows, np.int64), offsets, data
-    )
+        buf, whole, n, fields[held], rows[held], bases[held], seps,
+        np.asarray(sep_rows, np.int64)[held], offsets, data,
+    )  # fmt: skip
     for j in range(nf):
         r, nn = int(rows[j]), int(n_null[j])
         if r < 0:
