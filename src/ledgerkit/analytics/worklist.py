@@ -56,6 +56,14 @@ work (given a store or work events)
     ``rank`` stays the row's rank in the whole worklist. The work columns are
     the items' current state (``lk.work_items(store, as_of=...)`` for an
     earlier one), whatever ``today`` is.
+underpaid rows (given ``contracts``)
+    encounters with lines paid below contract beyond the tolerances
+    (:func:`ledgerkit.underpaid_lines`) join as rows of their own with
+    ``reason`` ``"underpaid"`` (every other row: ``"denial"``): at stake their
+    recoverable cents, CO-45 on the line with the largest shortfall, next
+    action ``appeal``, deadline the primary's first remit date + its
+    ``appeal_days`` (details in ``ledgerkit.analytics.work_rows``). An
+    encounter can have both a denial row and an underpaid row.
 priority
     ``w_value * value + w_deadline * urgency + w_likelihood * likelihood``
     where ``value = log1p(at stake $) / log1p(largest at stake $)``,
@@ -74,8 +82,13 @@ import pyarrow.compute as pc
 from ledgerkit.analytics.classify import WORKLIST_CLASSES, classify
 from ledgerkit.analytics.facts import NO_DAY, Dims, group_sums, today_day
 from ledgerkit.analytics.lifecycle_metrics import likelihood_of, recovery_likelihood
+from ledgerkit.analytics.underpayments import (
+    DEFAULT_TOLERANCE_CENTS,
+    DEFAULT_TOLERANCE_PERCENT,
+)
 from ledgerkit.analytics.work_items import filter_work, join_work, work_items
-from ledgerkit.core.arrow import bool_array, codes_in, dates_of, day_numbers, numpy_array
+from ledgerkit.analytics.work_rows import WorkRows, ranked_table, underpaid_rows
+from ledgerkit.core.arrow import bool_array, codes_in, day_numbers, numpy_array
 from ledgerkit.core.catalog import ACTIONS, CATEGORIES
 from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS
 
@@ -132,6 +145,9 @@ def worklist(
     status=None,
     due_by=None,
     due_within_days: int | None = None,
+    contracts=None,
+    tolerance_cents: int = DEFAULT_TOLERANCE_CENTS,
+    tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT,
 ) -> pa.Table:
     """The prioritised denial worklist, one explainable row per encounter.
 
@@ -158,6 +174,12 @@ def worklist(
     due_within_days : int, optional
         The same with ``due_by = today + due_within_days`` ("due this week":
         7; overdue follow-ups included). Not with ``due_by``.
+    contracts : Contracts, path or table, optional
+        Underpaid lines (:func:`ledgerkit.underpaid_lines`) join the worklist:
+        one row per encounter with ``reason`` ``"underpaid"`` (module notes,
+        "underpaid rows"); the other rows get ``reason`` ``"denial"``.
+    tolerance_cents, tolerance_percent : int, float
+        With ``contracts``: the underpayment tolerances.
 
     Returns
     -------
@@ -168,9 +190,9 @@ def worklist(
         ``denial_date``, ``deadline_kind``, ``deadline``, ``days_left``,
         ``expired``, ``history_denied``, ``history_overturned``,
         ``likelihood``, ``value_score``, ``urgency_score``, ``priority`` and
-        ``why`` (the row in words); with ``work``, the work columns (module
-        notes). Sorted by priority (high first), then
-        at-stake dollars, days left and ledger order.
+        ``why`` (the row in words); with ``contracts``, ``reason`` after
+        ``class``; with ``work``, the work columns (module notes). Sorted by
+        priority (high first), then at-stake dollars, days left and ledger order.
 
     Raises
     ------
@@ -282,7 +304,7 @@ def worklist(
     days_left = deadline - today_d
 
     # Likelihood: from appeal outcomes when there is work, else from the ledger.
-    outcomes = None
+    outcomes, history = None, None
     if work is not None:
         outcomes = recovery_likelihood(
             ledger, work, prior_weight=prior_weight, policy=policy, catalog=catalog
@@ -299,53 +321,51 @@ def worklist(
         p, hist_n, hist_k, _, _ = overturn_history(
             ledger, prior_weight=prior_weight, policy=policy, catalog=catalog
         )
+        history = (p, hist_n, hist_k)
         likelihood = p[pay_idx, cidx]
         n_hist = hist_n[pay_idx, cidx]
         k_hist = hist_k[pay_idx, cidx]
 
-    # Priority.
-    dollars = at_stake / 100.0
-    top = np.log1p(dollars.max()) if len(dollars) else 1.0
-    value = np.log1p(dollars) / top if top > 0 else np.zeros(len(enc))
-    urgency = np.where(
-        days_left < 0, 0.0, 1.0 - np.minimum(days_left, horizon_days) / horizon_days
+    rows = WorkRows(
+        enc=enc,
+        cls=cls.take(pa.array(enc)),
+        payer=payer_col,
+        seq=seq,
+        line=table["explain_line"].take(pa.array(enc)),
+        group=table["explain_group"].take(pa.array(enc)).cast(pa.string()),
+        carc=carc_str,
+        category=category,
+        action=action,
+        at_stake=at_stake,
+        payer_balance=payer_balance,
+        service=service,
+        denial_day=denial_day,
+        resubmit=resubmit,
+        deadline=deadline,
+        days_left=days_left,
+        n_hist=n_hist,
+        k_hist=k_hist,
+        likelihood=likelihood,
     )
-    priority = w["value"] * value + w["deadline"] * urgency + w["likelihood"] * likelihood
-
-    enc_ids = ledger.encounters["encounter_id"].take(pa.array(enc)).combine_chunks()
-    # Ties: more at stake, fewer days left, then ledger order.
-    order = np.lexsort((enc, days_left, -at_stake, -priority))
-    take = pa.array(order)
-    out = {
-        "rank": pa.array(np.arange(1, len(enc) + 1), pa.int64()),
-        "encounter_id": enc_ids.take(take),
-        "class": cls.take(pa.array(enc)).take(take),
-        "payer_id": payer_col.take(take),
-        "payer_seq": pa.array(seq[order].astype(np.int8)),
-        "line": table["explain_line"].take(pa.array(enc)).take(take),
-        "group_code": table["explain_group"].take(pa.array(enc)).take(take).cast(pa.string()),
-        "carc": carc_str.take(take),
-        "category": pa.array(CATEGORIES).take(pa.array(category[order])),
-        "next_action": pa.array(ACTIONS).take(pa.array(action[order])),
-        "at_stake_cents": pa.array(at_stake[order]),
-        "payer_balance_cents": pa.array(payer_balance[order]),
-        "service_date": dates_of(service[order]),
-        "denial_date": dates_of(denial_day[order]),
-        "deadline_kind": pa.array(
-            np.where(resubmit[order], "timely_filing", "appeal").astype(object), pa.string()
-        ),
-        "deadline": dates_of(deadline[order]),
-        "days_left": pa.array(days_left[order]),
-        "expired": pa.array(days_left[order] < 0),
-        "history_denied": pa.array(n_hist[order]),
-        "history_overturned": pa.array(k_hist[order]),
-        "likelihood": pa.array(likelihood[order]),
-        "value_score": pa.array(value[order]),
-        "urgency_score": pa.array(urgency[order]),
-        "priority": pa.array(priority[order]),
-    }
-    out["why"] = _why(out)
-    table = pa.table(out)
+    if contracts is not None:
+        if history is None:  # underpaid rows rank by the ledger's history of overturns
+            history = overturn_history(
+                ledger, prior_weight=prior_weight, policy=policy, catalog=catalog
+            )[:3]
+        more = underpaid_rows(
+            ledger,
+            contracts,
+            classes=cls,
+            payer_balance=numpy_array(table["payer_balance"]),
+            today=today_d,
+            history=history,
+            tolerance_cents=tolerance_cents,
+            tolerance_percent=tolerance_percent,
+            policy=policy,
+            catalog=catalog,
+        )
+        rows = rows.concat(more)
+    table = ranked_table(rows, ledger, w, horizon_days, with_reason=contracts is not None)
     if work is None:
         return table
     table = join_work(table, work_items(work, ledger=ledger))
@@ -367,53 +387,3 @@ def _next_actions(catalog, carcs: pa.ChunkedArray, groups: pa.ChunkedArray) -> n
     g = np.where(g >= 0, g, len(g_values))
     c = np.where(c >= 0, c, len(c_values))
     return table[g * n_c + c]
-
-
-def _why(c: dict) -> pa.Array:
-    """One sentence per row from the row's own columns (vectorised)."""
-    s = pa.string()
-
-    def txt(a):
-        return pc.cast(a, s)
-
-    cents = c["at_stake_cents"]
-    dollars = txt(pc.divide(cents, 100))
-    rest = pc.utf8_lpad(
-        txt(pc.abs(pc.subtract(cents, pc.multiply(pc.divide(cents, 100), 100)))), 2, "0"
-    )
-    pct = txt(pc.round(pc.multiply(c["likelihood"], 100), 0).cast(pa.int64()))
-    reason = pc.binary_join_element_wise(
-        pc.fill_null(c["group_code"], "?"), pc.fill_null(c["carc"], "none"), "-"
-    )
-    parts = [
-        c["class"],
-        ": ",
-        reason,
-        " (",
-        c["category"],
-        ") on line ",
-        pc.fill_null(txt(c["line"]), "?"),
-        " by ",
-        pc.fill_null(c["payer_id"], "?"),
-        "; $",
-        dollars,
-        ".",
-        rest,
-        " at stake; ",
-        c["next_action"],
-        " by ",
-        txt(c["deadline"]),
-        " (",
-        txt(c["days_left"]),
-        " days, ",
-        c["deadline_kind"],
-        "); ",
-        pct,
-        "% likely (",
-        txt(c["history_overturned"]),
-        "/",
-        txt(c["history_denied"]),
-        " overturned for this payer and CARC)",
-    ]
-    parts = [p if isinstance(p, pa.Array | pa.ChunkedArray) else pa.scalar(p) for p in parts]
-    return pc.binary_join_element_wise(*parts, "")

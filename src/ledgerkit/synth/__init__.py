@@ -1,5 +1,6 @@
 """Synthetic data: ledgers (``ledgers``), the remittances their payers would send
-(``remits``), the claims they were billed on (``claims``: 837P files) and the
+(``remits``), the claims they were billed on (``claims``: 837P files), payer
+contracts and ledgers priced by them (``pricing``) and the
 bundled sample 835 files (``samples``).
 
 >>> import ledgerkit as lk
@@ -29,6 +30,13 @@ from ledgerkit.synth.ledgers import (
     sample_folder,
     write_sample,
 )
+from ledgerkit.synth.pricing import (
+    CONTRACT_SCHEMA,
+    PLANTED_KINDS,
+    ContractLedger,
+    contract_ledger,
+    contracts,
+)
 
 __all__ = [
     "generate",
@@ -44,6 +52,12 @@ __all__ = [
     "SAMPLE_ENCOUNTERS",
     "SAMPLE_SEED",
     "MEAN_PROCEDURES_PER_ENCOUNTER",
+    # contracts and ledgers priced by them (module ``pricing``)
+    "contracts",
+    "contract_ledger",
+    "ContractLedger",
+    "CONTRACT_SCHEMA",
+    "PLANTED_KINDS",
     # the generator's tables, for tests and notebooks that check against them
     "ACTORS",
     "CLAIM_DENIALS",

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.core.arrow import EPOCH, US_PER_DAY
+from ledgerkit.core.arrow import EPOCH, US_PER_DAY, int_array
 from ledgerkit.core.keys import build_keys
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import arrow_schema
@@ -180,6 +180,8 @@ def generate(
     start: dt.date = dt.date(2025, 1, 1),
     days: int = 365,
     credits: bool = True,
+    contracts=None,
+    underpay_rate: float = 0.0,
 ) -> Ledger:
     """A synthetic ledger of ``n_encounters`` encounters (about 2.3 procedures each).
 
@@ -196,6 +198,15 @@ def generate(
         Make a few patient overpayments (credit balances, as ``allow_credit=True``
         accepts them). ``False`` for a ledger whose remits re-post exactly onto
         its other entries: posting flags a remit that would leave a credit.
+    contracts : True or (table, schedules), optional
+        Price the primary payers' allowed amounts by a contract (``True``: the
+        synthetic :func:`ledgerkit.synth.contracts`) instead of a payer ratio
+        with noise; lines without a contract row keep the ratio. Every other
+        draw is the same as without it. :func:`ledgerkit.synth.contract_ledger`
+        also returns the lines paid below contract.
+    underpay_rate : float
+        With ``contracts``: the share of lines planted as underpaid (see
+        ``contract_ledger``).
 
     Examples
     --------
@@ -205,15 +216,37 @@ def generate(
     >>> generate(100, seed=1).entries.equals(ledger.entries)
     True
     """
+    if contracts is None:
+        if underpay_rate:
+            raise ValueError("underpay_rate needs contracts=")
+        return _generate(n_encounters, seed, start=start, days=days, credits=credits)[0]
+    from ledgerkit.synth.pricing import contracts as synthetic_contracts
+
+    tables = synthetic_contracts(start=start, days=days) if contracts is True else contracts
+    return _generate(
+        n_encounters, seed, start=start, days=days, credits=credits,
+        contract_tables=tables, underpay_rate=underpay_rate,
+    )[0]  # fmt: skip
+
+
+def _generate(
+    n_encounters, seed, *, start, days, credits, contract_tables=None, underpay_rate=0.0
+):
+    """(ledger, planted table or None); see :func:`generate` and ``synth.contracts``."""
     if n_encounters < 0:
         raise ValueError("n_encounters must be >= 0")
+    pricing = None
+    if contract_tables is not None:
+        pricing = _contract_pricing(
+            n_encounters, seed, start, days, credits, contract_tables, underpay_rate
+        )
     rng = np.random.default_rng(seed)
     start_day = (start - EPOCH).days
     today = start_day + days + 30
     # Each step draws from ``rng`` in turn: their order is part of what a seed means.
     enc = _draw_encounters(rng, int(n_encounters), start_day, days)
     proc = _draw_procedures(rng, enc)
-    primary = _adjudicate(rng, enc, proc, start_day, today)
+    primary = _adjudicate(rng, enc, proc, start_day, today, pricing)
     # The shapes below draw from their own stream, so the draws above keep
     # meaning what they meant before the shapes existed.
     shapes = np.random.default_rng([seed, 13])
@@ -224,14 +257,39 @@ def generate(
     secondary = _post_secondary_remits(E, rng, enc, proc, primary, today)
     _post_patient_payments(E, rng, enc, proc, primary, secondary, today, shapes, credits)
     _post_follow_up(E, rng, proc, primary, today, shapes)
-    _reversals(E, rng, today, proc.n)
+    corrected = _reversals(E, rng, today, proc.n)
     entries = _assemble(E, proc.n)
     enc_ids = _ids("E", len(enc.primary))
     encounters = _encounters_table(rng, enc_ids, enc)
     procedures = _procedures_table(enc_ids, proc)
     entries_table = _entries_table(entries, enc_ids, proc.enc_of, proc.line, _PAYER_IDS)
     keys = build_keys(encounters, procedures, entries_table)
-    return Ledger(encounters, procedures, entries_table, _payers_table(), _keys=keys)
+    ledger = Ledger(encounters, procedures, entries_table, _payers_table(), _keys=keys)
+    if pricing is None:
+        return ledger, None
+    from ledgerkit.synth.pricing import planted_table
+
+    payer = pa.array(_PAYER_IDS).take(pa.array(proc.primary))
+    return ledger, planted_table(procedures, payer, pricing[0], primary, corrected)
+
+
+def _contract_pricing(n_encounters, seed, start, days, credits, tables, underpay_rate):
+    """(expected allowed per procedure, -1 where no contract row applies; planted; cut).
+
+    The contract is priced by ``ledgerkit.expected_allowed`` on the same ledger
+    generated without contracts (its procedures and encounters are the same).
+    """
+    from ledgerkit.contracts import expected_allowed, load
+    from ledgerkit.synth.pricing import planted_draws
+
+    plain = _generate(n_encounters, seed, start=start, days=days, credits=credits)[0]
+    table, schedules = tables
+    out = expected_allowed(plain, load(table, schedules=schedules))
+    expected = out["expected_allowed_cents"]
+    charge = int_array(plain.procedures["charge_cents"], np.int64)
+    expected = np.minimum(int_array(expected.fill_null(-1), np.int64), charge)
+    picked, cut = planted_draws(seed, expected, underpay_rate)
+    return expected, picked, cut
 
 
 @dataclass
@@ -283,6 +341,7 @@ class _PrimaryDecisions:
     copay: np.ndarray  # PR-3
     paid: np.ndarray
     ok: np.ndarray  # paid (not denied)
+    cut: np.ndarray | None = None  # planted underpayment (contracts only)
 
     @property
     def patient_responsibility(self) -> np.ndarray:
@@ -350,10 +409,12 @@ def _draw_procedures(rng, enc: _EncounterDraws) -> _ProcedureDraws:
     )  # fmt: skip
 
 
-def _adjudicate(rng, enc, proc: _ProcedureDraws, start_day, today) -> _PrimaryDecisions:
+def _adjudicate(rng, enc, proc: _ProcedureDraws, start_day, today, pricing) -> _PrimaryDecisions:
     """The primary payer's decisions: claim and line denials, reductions, allowed
     amounts and the patient's share (deductible early in the year, coinsurance,
-    copays on E/M)."""
+    copays on E/M). ``pricing`` (expected, planted, cut) replaces the allowed
+    amounts of the lines a contract prices, less the planted cuts on lines
+    paid without a reduction."""
     enc_of, cpt, charge, n_proc = proc.enc_of, proc.cpt, proc.charge, proc.n
     n_enc = len(enc.primary)
     remit_lag = np.array([p[8] for p in PAYERS], float)
@@ -376,6 +437,11 @@ def _adjudicate(rng, enc, proc: _ProcedureDraws, start_day, today) -> _PrimaryDe
         charge, np.round(charge * _payer_values(5)[proc.primary] * noise).astype(np.int64)
     )
     allowed = np.maximum(allowed, 0)
+    cut = None
+    if pricing is not None:
+        expected, picked, cut = pricing
+        cut = np.where(picked & ~reduced & (expected >= 0), cut, 0)
+        allowed = np.where(expected >= 0, expected - cut, allowed)
     reduction = np.where(reduced, (allowed * rng.uniform(0.1, 0.5, n_proc)).astype(np.int64), 0)
     allowed_after = allowed - reduction
     payer_class = [p[2] for p in PAYERS]
@@ -405,6 +471,7 @@ def _adjudicate(rng, enc, proc: _ProcedureDraws, start_day, today) -> _PrimaryDe
         copay=copay,
         paid=allowed_after - ded - copay - coins,
         ok=p_adj & ~claim_denied[enc_of] & ~line_denied,
+        cut=cut,
     )
 
 
@@ -678,22 +745,23 @@ def _reversals(E, rng, today, n_proc):
     """Reverse ~1% of paid primary remits and post a corrected remit the same day.
 
     The correction moves 5% of the payment into CO-45, so the procedure stays
-    balanced and its allowed amount changes, as real corrections do.
+    balanced and its allowed amount changes, as real corrections do. Returns
+    the cents moved per procedure (0 where none).
     """
     pay = [
         i
         for i, b in enumerate(E.blocks)
         if b["kind"][:1].tolist() == [KIND["payment"]] and b["seq"][:1].tolist() == [1]
     ]
+    delta = np.zeros(n_proc, np.int64)
     if not pay:
-        return
+        return delta
     paid_block = E.blocks[pay[0]]  # the paid lines' payment block comes first
     candidates = paid_block["proc"][paid_block["amount"] > 0]
     chosen = np.zeros(n_proc, bool)
     chosen[candidates[rng.random(len(candidates)) < 0.01]] = True
     if not chosen.any():
-        return
-    delta = np.zeros(len(chosen), np.int64)
+        return delta
     sel = chosen[paid_block["proc"]]
     delta[paid_block["proc"][sel]] = paid_block["amount"][sel] // 20
     originals = [
@@ -731,6 +799,7 @@ def _reversals(E, rng, today, n_proc):
         ):
             cor["amount"] += delta[cor["proc"]]
         E.blocks.append(cor)
+    return delta
 
 
 def _entries_table(cols, enc_ids, enc_of, line, payer_ids) -> pa.Table:
