@@ -15,8 +15,14 @@ rate x units; a procedure's rate is its (payer, CPT, modifiers) row, else the
 (payer, CPT) row without modifiers. A configuration with a procedure the
 schedule does not price, or without a payer (self-pay), has no contract rate.
 A contract TAA is ``floor(rate x contract_fraction)`` (``contract_fraction``
-in basis points, so cents stay exact). The table's columns are the core of a
-later contracts module: extra columns are ignored.
+in basis points, so cents stay exact). Extra columns are ignored.
+
+Contracts (``ledgerkit.contracts``) give a richer contract rate: the expected
+allowed of the configuration's **latest** encounter with every line priced
+(latest service date; the smaller amount on a tie), so the terms in force
+now, effective dates, modifiers, place of service, MPPR and the charge cap
+included (:func:`contract_config_rates`). Give a fee schedule or contracts,
+not both.
 """
 
 from __future__ import annotations
@@ -26,7 +32,15 @@ import pyarrow as pa
 
 from ledgerkit.errors import LedgerError
 
-__all__ = ["FEE_SCHEDULE_COLUMNS", "check_fee_schedule", "contract_rates", "contract_taa"]
+__all__ = [
+    "FEE_SCHEDULE_COLUMNS",
+    "check_fee_schedule",
+    "contract_config_rates",
+    "contract_rates",
+    "contract_taa",
+    "encounter_contract_amounts",
+    "latest_contract_amounts",
+]
 
 FEE_SCHEDULE_COLUMNS = ("payer_id", "cpt", "modifiers", "rate_cents")
 
@@ -147,3 +161,59 @@ def check_contract_fraction(contract_fraction) -> None:
         or not 0 < contract_fraction <= 100
     ):
         raise ValueError(f"contract_fraction must be > 0 and <= 100, got {contract_fraction!r}")
+
+
+def encounter_contract_amounts(ledger, contracts, policy=None) -> np.ndarray:
+    """Per encounter: its contract amount (int64 cents, -1 none), from ``contracts``.
+
+    The sum of ``ledgerkit.expected_allowed`` over the encounter's lines (the
+    primary payer's contract on the line's date, MPPR and charge cap applied;
+    a carved-out line adds 0); -1 when a line has no contract row or the sum
+    is 0.
+    """
+    from ledgerkit.analytics.underpayments import expected_table
+
+    keys = ledger.keys
+    table = expected_table(ledger, contracts, policy)
+    expected = table["expected_allowed_cents"].fill_null(-1).to_numpy(zero_copy_only=False)
+    expected = np.asarray(expected, np.int64)[keys.proc_rows(np.arange(keys.n_procedures))]
+    start = keys.enc_proc_start
+    total = np.zeros(len(expected) + 1, np.int64)
+    np.cumsum(np.maximum(expected, 0), out=total[1:])
+    missing = np.zeros(len(expected) + 1, np.int64)
+    np.cumsum(expected < 0, out=missing[1:])
+    amount = total[start[1:]] - total[start[:-1]]
+    unpriced = missing[start[1:]] - missing[start[:-1]]
+    return np.where((unpriced == 0) & (amount > 0), amount, -1)
+
+
+def latest_contract_amounts(config, day, amount, n_configs: int):
+    """Per configuration: (amount, day) of its latest priced encounter (-1, -1 when none).
+
+    Latest service day wins; on the same day the smaller amount. Partitions
+    merge by the same rule, so a partitioned ledger gets the same figures.
+
+    >>> latest_contract_amounts(np.array([0, 0, 1]), np.array([5, 9, 3]),
+    ...                         np.array([100, 120, -1]), 2)[0].tolist()
+    [120, -1]
+    """
+    priced = np.flatnonzero(amount >= 0)
+    order = priced[np.lexsort((amount[priced], -day[priced], config[priced]))]
+    first = np.ones(len(order), bool)
+    first[1:] = config[order][1:] != config[order][:-1]
+    chosen = order[first]
+    out_amount = np.full(n_configs, -1, np.int64)
+    out_day = np.full(n_configs, -1, np.int64)
+    out_amount[config[chosen]] = amount[chosen]
+    out_day[config[chosen]] = day[chosen]
+    return out_amount, out_day
+
+
+def contract_config_rates(ledger, configs, contracts, policy=None):
+    """Per configuration (int64 cents, -1 none): the contract amount of its latest
+    priced encounter (:func:`encounter_contract_amounts`, :func:`latest_contract_amounts`)."""
+    from ledgerkit.core.arrow import day_numbers
+
+    amount = encounter_contract_amounts(ledger, contracts, policy)
+    day = day_numbers(ledger.encounters["service_date"]).astype(np.int64)
+    return latest_contract_amounts(configs.enc_config, day, amount, configs.n_configs)[0]

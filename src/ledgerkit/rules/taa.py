@@ -19,8 +19,10 @@ A configuration with fewer than ``min_claims`` claims in history falls back,
 in order (the ``taa_source`` column of :func:`suggest_taa`):
 
 1. ``"history"``: its own history;
-2. ``"contract"``: the contract rate of a fee schedule, when one is given,
-   times ``contract_fraction`` (``ledgerkit.rules.fee_schedule``);
+2. ``"contract"``: the contract rate, when a fee schedule or contracts
+   (``ledgerkit.contracts``) are given, times ``contract_fraction``
+   (``ledgerkit.rules.fee_schedule``: with contracts, the expected allowed of
+   the configuration's latest fully priced encounter);
 3. ``"cpt_set_any_pos"``: the history of the same CPT set (procedures with
    modifiers and units) for the same payer at every place of service, when it
    has ``min_claims`` claims;
@@ -38,7 +40,7 @@ import pyarrow as pa
 
 from ledgerkit.analytics.derived import derived
 from ledgerkit.errors import LedgerError
-from ledgerkit.rules.fee_schedule import contract_rates, contract_taa
+from ledgerkit.rules.fee_schedule import contract_config_rates, contract_rates, contract_taa
 from ledgerkit.rules.taa_configs import (
     ALLOWED_BITS,
     TAA_SOURCES,
@@ -127,8 +129,16 @@ def taa_history(ledger, *, min_claims: int = 1, percentiles=(10, 25, 50, 75, 90)
     return pa.table(cols)
 
 
-def contract_per_config(ledger, configs: Configurations, fee_schedule, contract_fraction):
-    """Contract TAA per configuration (int64, -1 none); None without a fee schedule."""
+def contract_per_config(
+    ledger, configs: Configurations, fee_schedule, contract_fraction, contracts=None
+):
+    """Contract TAA per configuration (int64, -1 none); None without a fee schedule
+    or contracts."""
+    if fee_schedule is not None and contracts is not None:
+        raise ValueError("give fee_schedule or contracts, not both")
+    if contracts is not None:
+        rates = contract_config_rates(ledger, configs, contracts)
+        return contract_taa(rates, contract_fraction)
     if fee_schedule is None:
         return None
     rates = contract_rates(derived(ledger).features, configs.representative, fee_schedule)
@@ -142,6 +152,7 @@ def suggest_taa(
     *,
     fee_schedule=None,
     contract_fraction: float = CONTRACT_FRACTION,
+    contracts=None,
 ) -> pa.Table:
     """A suggested TAA per configuration: a percentile of its clean history, or a fallback.
 
@@ -156,6 +167,10 @@ def suggest_taa(
         contract fallback is skipped.
     contract_fraction : float
         A contract TAA is ``floor(contract rate x contract_fraction)``.
+    contracts : Contracts, path or table, optional
+        Contracts (``ledgerkit.contracts.load``) instead of a fee schedule:
+        the contract rate of a configuration is the expected allowed of its
+        latest fully priced encounter (module docstring).
 
     Returns
     -------
@@ -169,8 +184,9 @@ def suggest_taa(
     Raises
     ------
     ValueError
-        ``percentile`` outside 0..100, ``min_claims`` below 1, or a
-        ``contract_fraction`` not in (0, 100].
+        ``percentile`` outside 0..100, ``min_claims`` below 1, a
+        ``contract_fraction`` not in (0, 100], or both ``fee_schedule`` and
+        ``contracts``.
     LedgerError
         A malformed fee schedule (the row and field named).
 
@@ -185,7 +201,7 @@ def suggest_taa(
     """
     check_percentile(percentile, min_claims)
     configs = configurations(ledger)
-    contract = contract_per_config(ledger, configs, fee_schedule, contract_fraction)
+    contract = contract_per_config(ledger, configs, fee_schedule, contract_fraction, contracts)
     resolved = configs.resolve(int(min_claims), contract)
     taa = resolved.percentile(percentile)
     counts = configs.counts()
@@ -222,12 +238,13 @@ def encounter_taa(
     history=None,
     fee_schedule=None,
     contract_fraction: float = CONTRACT_FRACTION,
+    contracts=None,
 ) -> np.ndarray:
     """TAA of every encounter (int64 cents, -1 when its configuration has none).
 
     ``taa`` is a table of TAAs to use (``suggest_taa``'s columns); otherwise
     the clean history with the fallbacks of the module docstring (the
-    contract one only with a ``fee_schedule``). ``history`` (a
+    contract one only with a ``fee_schedule`` or ``contracts``). ``history`` (a
     ``GlobalHistory``) replaces the ledger's own allowed history.
 
     Examples
@@ -241,7 +258,7 @@ def encounter_taa(
     contract = (
         None
         if taa is not None
-        else (contract_per_config(ledger, configs, fee_schedule, contract_fraction))
+        else contract_per_config(ledger, configs, fee_schedule, contract_fraction, contracts)
     )
     per_config = _taa_per_config(ledger, configs, percentile, min_claims, taa, contract)
     if configs.n_configs == 0:

@@ -56,6 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit.core.arrow import EPOCH, numpy_array
+from ledgerkit.rules.taa import CONTRACT_FRACTION
 from ledgerkit.scale.cluster import get_client, import_distributed, local_cluster
 from ledgerkit.scale.metrics import METRICS, combine_metric, group_sum, part_metric
 from ledgerkit.scale.partitioning import (
@@ -67,7 +68,9 @@ from ledgerkit.scale.partitioning import (
 from ledgerkit.scale.taa import (
     GlobalHistory,
     history_table,
+    merge_contract_amounts,
     merge_history,
+    part_contract_amounts,
     part_history,
     suggest,
 )
@@ -305,6 +308,8 @@ def suggest_taa(
     percentile: float = 50.0,
     min_claims: int = 10,
     *,
+    contracts=None,
+    contract_fraction: float = CONTRACT_FRACTION,
     policy=None,
     client=None,
     progress=None,
@@ -312,16 +317,34 @@ def suggest_taa(
     """:func:`ledgerkit.taa.suggest_taa` over the whole partitioned ledger (exact).
 
     Rows with as many claims are ordered by configuration text. Thin
-    configurations fall back to their CPT set at any place of service; the
-    contract fallback needs a fee schedule and is only offered on one ledger.
+    configurations fall back to the contract rate when ``contracts`` are given
+    (the latest fully priced encounter over all partitions, as on one ledger),
+    then to their CPT set at any place of service. A fee schedule is only
+    offered on one ledger.
     """
+    from ledgerkit.contracts import Contracts, load
+    from ledgerkit.rules.fee_schedule import check_contract_fraction, contract_taa
     from ledgerkit.rules.taa import check_percentile
 
     check_percentile(percentile, min_claims)
+    check_contract_fraction(contract_fraction)
     ds = _dataset(data)
     client = get_client(client)
     history = _history_future(client, ds, policy, progress)
-    return client.submit(suggest, history, percentile, int(min_claims), pure=False).result()
+    contract = None
+    if contracts is not None:
+        if not isinstance(contracts, Contracts):
+            contracts = load(contracts)
+        n = ds.n_partitions
+        parts = client.map(
+            part_contract_amounts, [ds] * n, range(n), [policy] * n, [contracts] * n, pure=False
+        )
+        _wait(client, parts, progress, "contract amounts")
+        rates = client.submit(merge_contract_amounts, history, *parts, pure=False).result()
+        contract = contract_taa(rates, contract_fraction)
+    return client.submit(
+        suggest, history, percentile, int(min_claims), contract, pure=False
+    ).result()
 
 
 def taa_history(

@@ -103,6 +103,43 @@ def part_history(ds, p, policy):
     )
 
 
+def part_contract_amounts(ds, p, policy, contracts) -> pa.Table:
+    """Per configuration of partition ``p`` with a priced encounter: the latest one's
+    ``day`` and contract ``amount`` (``ledgerkit.rules.fee_schedule``)."""
+    from ledgerkit.rules import taa
+    from ledgerkit.rules.fee_schedule import encounter_contract_amounts, latest_contract_amounts
+
+    ledger = ds.read(p, policy=policy)
+    configs = taa.configurations(ledger)
+    amount = encounter_contract_amounts(ledger, contracts, policy)
+    day = numpy_array(ledger.encounters["service_date"].cast(pa.int32()), dtype=np.int64)
+    amount, day = latest_contract_amounts(configs.enc_config, day, amount, configs.n_configs)
+    keep = np.flatnonzero(amount >= 0)
+    labels = taa.config_labels(ledger, configs)
+    return pa.table(
+        {
+            "config": pa.array([labels[c] for c in keep], pa.string()),
+            "day": pa.array(day[keep]),
+            "amount": pa.array(amount[keep]),
+        }
+    )
+
+
+def merge_contract_amounts(history: GlobalHistory, *tables) -> np.ndarray:
+    """Contract amount per global configuration (-1 none): the latest over partitions,
+    the smaller on the same day (the single-machine rule)."""
+    from ledgerkit.rules.fee_schedule import latest_contract_amounts
+
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return np.full(len(history.labels), -1, np.int64)
+    t = pa.concat_tables(tables)
+    config = numpy_array(pc.index_in(t["config"], value_set=history.labels), dtype=np.int64)
+    return latest_contract_amounts(
+        config, numpy_array(t["day"]), numpy_array(t["amount"]), len(history.labels)
+    )[0]
+
+
 def merge_history(*tables) -> GlobalHistory:
     dictionaries = [
         t["config"].combine_chunks().dictionary for t in tables if len(t["config"].chunks)
@@ -159,9 +196,10 @@ def _order_by_claims(history, selected):
     return selected[np.lexsort((selected, -counts))]
 
 
-def suggest(history: GlobalHistory, percentile, min_claims) -> pa.Table:
-    """``suggest_taa``'s table from the global history (no fee schedule: no contract step)."""
-    resolved = history.configurations().resolve(int(min_claims))
+def suggest(history: GlobalHistory, percentile, min_claims, contract=None) -> pa.Table:
+    """``suggest_taa``'s table from the global history; ``contract`` the contract TAA per
+    global configuration (-1 none), or None for no contract step."""
+    resolved = history.configurations().resolve(int(min_claims), contract)
     taa = resolved.percentile(percentile)
     selected = _order_by_claims(history, np.arange(len(history.labels)))
     cols = _config_table(history, selected)
