@@ -1178,3 +1178,69 @@ def test_x17_seed_003_example_two_deductible_travels_with_the_secondary_claim():
     """$150 fee - $0 paid = $150: CO-45 $40, PR-1 $110."""
     payer, svd, by_group = _x17_secondary_claim(0, [("CO", "45", 4000), ("PR", "1", 11000)])
     assert (payer, svd, by_group) == (["P2"], [0], {"CO": 4000, "PR": 11000})
+
+
+# --- Settled question 5: a thin configuration's TAA from its contract (issue #15, C15b) ---
+
+
+def _c15b_dated(ledger, days):
+    """``ledger`` with encounter i (and its lines) served on ``days[i]``."""
+    enc = ledger.encounters
+    dates = dict(zip(enc["encounter_id"].to_pylist(), days, strict=True))
+    proc = ledger.procedures
+    enc = enc.set_column(
+        enc.schema.get_field_index("service_date"),
+        "service_date",
+        pa.array(days, pa.date32()),
+    )
+    proc = proc.set_column(
+        proc.schema.get_field_index("service_date"),
+        "service_date",
+        pa.array([dates[e] for e in proc["encounter_id"].to_pylist()], pa.date32()),
+    )
+    return lk.Ledger.from_arrow(enc, proc, ledger.entries, ledger.payers)
+
+
+def _c15b_contract():
+    """P1: 99214 $300.00 in January 2025, $320.00 from February; 97110 $100.00."""
+    import datetime as dt
+
+    rows = [
+        ("99214", 30000, dt.date(2025, 1, 1), dt.date(2025, 1, 31)),
+        ("99214", 32000, dt.date(2025, 2, 1), None),
+        ("97110", 10000, dt.date(2025, 1, 1), None),
+    ]
+    table = [
+        dict.fromkeys(lk.synth.CONTRACT_SCHEMA.names)
+        | dict(payer="P1", code_from=c, code_to=c, rate_cents_per_unit=r, effective_from=f,
+               effective_to=t, carve_out=False, cap_at_charge=True)
+        for c, r, f, t in rows
+    ]  # fmt: skip
+    return pa.Table.from_pylist(table, schema=lk.synth.CONTRACT_SCHEMA)
+
+
+def test_settled_5_thin_configuration_falls_back_to_the_contract_rate():
+    """Two clean claims of 99214 + 97110 (fewer than min_claims=3): the TAA is 95% of
+    the contract amount of the latest one, served 2025-03-01: ($320 + $100) x 0.95 =
+    $399.00; at 90%, $378.00. Served only in January it would be ($300 + $100) x 0.95."""
+    import datetime as dt
+
+    parts = [c2_paid("A", 40000), c2_paid("B", 41000)]
+    ledger = make_ledger(
+        [p[0] for p in parts], parts[0][1] + parts[1][1], parts[0][2] + parts[1][2]
+    )
+    late = _c15b_dated(ledger, [dt.date(2025, 1, 15), dt.date(2025, 3, 1)])
+    early = _c15b_dated(ledger, [dt.date(2025, 1, 15), dt.date(2025, 1, 20)])
+    contract = _c15b_contract()
+    (row,) = suggest_taa(late, 50, 3, contracts=contract).to_pylist()
+    assert (row["taa_source"], row["taa_cents"], row["claims"]) == ("contract", 39900, 2)
+    (row,) = suggest_taa(late, 50, 3, contracts=contract, contract_fraction=0.9).to_pylist()
+    assert row["taa_cents"] == 37800
+    (row,) = suggest_taa(early, 50, 3, contracts=contract).to_pylist()
+    assert row["taa_cents"] == 38000
+    # without contracts: no history, no pool, no TAA
+    (row,) = suggest_taa(late, 50, 3).to_pylist()
+    assert row["taa_source"] is None and row["taa_cents"] is None
+    # history first: at min_claims=2 the clean history decides (median of $400, $410)
+    (row,) = suggest_taa(late, 50, 2, contracts=contract).to_pylist()
+    assert (row["taa_source"], row["taa_cents"]) == ("history", 40000)

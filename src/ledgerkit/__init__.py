@@ -61,6 +61,8 @@ _LAZY_NAMES = {
     "Remittances": "ledgerkit.x12",
     "X12Error": "ledgerkit.x12",
     "worklist": "ledgerkit.analytics.worklist",
+    "underpayments": "ledgerkit.analytics.underpayments",
+    "underpaid_lines": "ledgerkit.analytics.underpayments",
     "work_items": "ledgerkit.analytics.work_items",
     "appeal_summary": "ledgerkit.analytics.appeal_summary",
     "appeal_outcomes": "ledgerkit.analytics.appeal_outcomes",

@@ -198,9 +198,10 @@ def generate(
         Make a few patient overpayments (credit balances, as ``allow_credit=True``
         accepts them). ``False`` for a ledger whose remits re-post exactly onto
         its other entries: posting flags a remit that would leave a credit.
-    contracts : True or (table, schedules), optional
+    contracts : True, (table, schedules) or Contracts, optional
         Price the primary payers' allowed amounts by a contract (``True``: the
-        synthetic :func:`ledgerkit.synth.contracts`) instead of a payer ratio
+        synthetic :func:`ledgerkit.synth.contracts`; a loaded
+        ``ledgerkit.contracts.Contracts`` too) instead of a payer ratio
         with noise; lines without a contract row keep the ratio. Every other
         draw is the same as without it. :func:`ledgerkit.synth.contract_ledger`
         also returns the lines paid below contract.
@@ -279,12 +280,14 @@ def _contract_pricing(n_encounters, seed, start, days, credits, tables, underpay
     The contract is priced by ``ledgerkit.expected_allowed`` on the same ledger
     generated without contracts (its procedures and encounters are the same).
     """
-    from ledgerkit.contracts import expected_allowed, load
+    from ledgerkit.contracts import Contracts, expected_allowed, load
     from ledgerkit.synth.pricing import planted_draws
 
     plain = _generate(n_encounters, seed, start=start, days=days, credits=credits)[0]
-    table, schedules = tables
-    out = expected_allowed(plain, load(table, schedules=schedules))
+    if not isinstance(tables, Contracts):
+        table, schedules = tables
+        tables = load(table, schedules=schedules)
+    out = expected_allowed(plain, tables)
     expected = out["expected_allowed_cents"]
     charge = int_array(plain.procedures["charge_cents"], np.int64)
     expected = np.minimum(int_array(expected.fill_null(-1), np.int64), charge)
@@ -852,8 +855,10 @@ def _ids(prefix: str, n: int) -> pa.Array:
 
 def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMPLE_SEED):
     """Rebuild the bundled sample in ``folder``: the ledger (Parquet, well under 5 MB) in
-    ``ledger/`` and, in ``835/``, the sample 835 files that answer its open encounters
-    (see :mod:`ledgerkit.synth.samples`), so posting them posts.
+    ``ledger/``, in ``835/`` the sample 835 files that answer its open encounters
+    (see :mod:`ledgerkit.synth.samples`), so posting them posts, and in
+    ``contracts/`` the sample contracts
+    (:func:`ledgerkit.synth.pricing.write_sample_contracts`).
 
     Run ``ledgerkit sample data/samples`` from the repository root. Returns the
     ledger folder.
@@ -861,17 +866,19 @@ def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMP
     Raises
     ------
     LedgerError
-        ``folder`` (or its ``ledger`` / ``835`` entry) is an existing file.
+        ``folder`` (or its ``ledger`` / ``835`` / ``contracts`` entry) is an existing file.
     """
+    from ledgerkit.synth.pricing import write_sample_contracts
     from ledgerkit.synth.samples import write_samples
 
     folder = Path(folder)
-    for path in (folder, folder / "ledger", folder / "835"):
+    for path in (folder, folder / "ledger", folder / "835", folder / "contracts"):
         if path.exists() and not path.is_dir():
             raise LedgerError(f"{path}: is a file; give a folder to write the sample into")
     ledger = generate(n_encounters, seed=seed)
     ledger.to_parquet(folder / "ledger")
     write_samples(folder / "835", ledger)
+    write_sample_contracts(folder / "contracts")
     return folder / "ledger"
 
 

@@ -36,9 +36,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 __all__ = [
     "CONTRACT_SCHEMA",
@@ -46,6 +48,8 @@ __all__ = [
     "PLANTED_KINDS",
     "contract_ledger",
     "contracts",
+    "sample_contracts",
+    "write_sample_contracts",
 ]
 
 # The agreed columns of a contract table (ledgerkit.contracts.Contracts documents each).
@@ -299,3 +303,54 @@ def planted_table(procedures: pa.Table, payer: pa.Array, expected, d, corrected)
             "shortfall_cents": pa.array(shortfall[rows]),
         }
     )
+
+
+SAMPLE_CONTRACT_FILES = ("contracts.csv", "medicare.csv")
+
+
+def write_sample_contracts(folder) -> list[Path]:
+    """Write the sample contract files: ``contracts.csv`` and its base ``medicare.csv``.
+
+    They are :func:`contracts` for the default period (2025), as CSV in the
+    agreed columns (empty cells are nulls). ``ledgerkit sample data/samples``
+    writes them to ``data/samples/contracts/``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> [p.name for p in write_sample_contracts(tempfile.mkdtemp())]
+    ['contracts.csv', 'medicare.csv']
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    table, schedules = contracts()
+    paths = []
+    for name, t in zip(SAMPLE_CONTRACT_FILES, (table, schedules["medicare"]), strict=True):
+        path = folder / name
+        pacsv.write_csv(t, path, pacsv.WriteOptions(quoting_style="none"))
+        paths.append(path)
+    return paths
+
+
+def sample_contracts_folder() -> Path:
+    """Where the sample contracts live in a checkout (``data/samples/contracts``)."""
+    return Path(__file__).resolve().parents[3] / "data" / "samples" / "contracts"
+
+
+def sample_contracts():
+    """The sample contracts, loaded (``ledgerkit.contracts.load``); from
+    ``data/samples/contracts`` when present, else built by :func:`contracts`.
+
+    Examples
+    --------
+    >>> sample_contracts().__class__.__name__
+    'Contracts'
+    """
+    from ledgerkit.contracts import load
+
+    folder = sample_contracts_folder()
+    main, base = (folder / name for name in SAMPLE_CONTRACT_FILES)
+    if main.exists() and base.exists():
+        return load(main, schedules={"medicare": load(base)})
+    table, schedules = contracts()
+    return load(table, schedules=schedules)

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from ledgerkit.core.arrow import numpy_array
 from ledgerkit.rules.engine import DryRun, RuleSet, default_rules, dry_run, save_rules
+from ledgerkit.rules.taa import CONTRACT_FRACTION, suggest_taa
 from ledgerkit.rules.whatif import rule_figures, taa_sweep, threshold_sweep
 
 __all__ = ["RuleTuner", "tunable_rules", "tuned_rules", "live_totals", "totals_html"]
@@ -190,6 +191,11 @@ class RuleTuner:
         Claims a configuration needs for a TAA; defaults to the TAA rule's.
     export_path : str or Path
         Where the export button writes the tuned rules (TOML).
+    contracts : Contracts, path or table, optional
+        Adds a "TAA % of contract" slider: configurations too thin for a TAA
+        from history get that percent of their contract rate
+        (:func:`ledgerkit.suggest_taa` with ``contracts``), and the dry run
+        uses those TAAs. The line under the totals counts TAAs by source.
 
     Attributes
     ----------
@@ -209,6 +215,7 @@ class RuleTuner:
         *,
         min_claims=None,
         export_path="tuned_rules.toml",
+        contracts=None,
     ):
         import ipywidgets as W
 
@@ -259,6 +266,9 @@ class RuleTuner:
             layout=wide,
         )
         self.small_balance.add_class("lk-small-balance")
+        self.contracts, self.contract_percent = _contract_control(W, contracts, style, wide)
+        self.taa_sources = W.HTML()
+        self.taa_sources.add_class("lk-taa-sources")
         self.toggles = {}
         for r in rules:
             cb = W.Checkbox(
@@ -282,7 +292,8 @@ class RuleTuner:
         self.export_status.add_class("lk-export-status")
         self.figure = self._figure()
 
-        for s in (self.taa_percentile, self.taa_fraction, self.small_balance):
+        sliders = [self.taa_percentile, self.taa_fraction, self.small_balance]
+        for s in sliders + ([self.contract_percent] if self.contract_percent else []):
             s.observe(self._on_slider, "value")
         for cb in self.toggles.values():
             cb.observe(self._on_toggle, "value")
@@ -294,8 +305,9 @@ class RuleTuner:
                 W.HBox(list(self.toggles.values()), layout=W.Layout(flex_flow="row wrap")),
                 self.taa_percentile,
                 self.taa_fraction,
+                *([self.contract_percent] if self.contract_percent else []),
                 self.small_balance,
-                W.VBox([self.totals_out, self.timing]),
+                W.VBox([self.totals_out, self.taa_sources, self.timing]),
                 self.figure,
                 W.HBox([self.export_path, self.export_button, self.export_status]),
             ]
@@ -305,14 +317,18 @@ class RuleTuner:
 
     # ----------------------------------------------------------------- state
     def settings(self) -> dict:
-        """The current settings: TAA percentile/fraction (``None`` when off) and
-        small-balance maximum in cents (``None`` when off)."""
+        """The current settings: TAA percentile/fraction (``None`` when off),
+        small-balance maximum in cents (``None`` when off) and, with contracts,
+        the TAA percent of contract for thin configurations (else ``None``)."""
         taa_on = self.taa_name is not None and self.toggles[self.taa_name].value
         small_on = self.small_name is not None and self.toggles[self.small_name].value
         return {
             "taa_percentile": float(self.taa_percentile.value) if taa_on else None,
             "taa_fraction": float(self.taa_fraction.value),
             "small_balance": int(round(self.small_balance.value * 100)) if small_on else None,
+            "contract_percent": (
+                float(self.contract_percent.value) if self.contract_percent else None
+            ),
         }
 
     def tuned(self) -> RuleSet:
@@ -332,7 +348,8 @@ class RuleTuner:
         """Dry-run the tuned rule set and redraw totals and markers."""
         t0 = time.perf_counter()
         s = self.settings()
-        self.run = dry_run(self.ledger, self.tuned())
+        taa = self._contract_taa(s)
+        self.run = dry_run(self.ledger, self.tuned(), taa=taa)
         self.totals = live_totals(self.run)
         self.totals_out.value = totals_html(self.totals)
         self._mark(s)
@@ -344,6 +361,8 @@ class RuleTuner:
         self.taa_percentile.disabled = s["taa_percentile"] is None
         self.taa_fraction.disabled = s["taa_percentile"] is None
         self.small_balance.disabled = s["small_balance"] is None
+        if self.contract_percent:
+            self.contract_percent.disabled = s["taa_percentile"] is None
         return self.totals
 
     def export(self, path=None) -> Path:
@@ -354,6 +373,30 @@ class RuleTuner:
         return out
 
     # ----------------------------------------------------------------- internals
+    def _contract_taa(self, s: dict):
+        """The TAA table with the contract fallback, or None (the engine's own TAAs)."""
+        if self.contracts is None or s["taa_percentile"] is None:
+            self.taa_sources.value = ""
+            return None
+        taa = suggest_taa(
+            self.ledger,
+            s["taa_percentile"],
+            self.min_claims,
+            contracts=self.contracts,
+            contract_fraction=s["contract_percent"] / 100,
+        )
+        counts = taa.group_by("taa_source").aggregate([("config", "count")]).to_pylist()
+        by = {r["taa_source"] or "none": r["config_count"] for r in counts}
+        self.taa_sources.value = (
+            "<small>TAAs by source: "
+            + ", ".join(
+                f"{name} {by.get(name, 0):,}"
+                for name in ("history", "contract", "cpt_set_any_pos", "none")
+            )
+            + " configurations</small>"
+        )
+        return taa
+
     def _on_slider(self, _change) -> None:
         self.update()
 
@@ -469,3 +512,26 @@ class RuleTuner:
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _contract_control(W, contracts, style, layout):
+    """(loaded contracts, "TAA % of contract" slider), or (None, None) without contracts."""
+    if contracts is None:
+        return None, None
+    from ledgerkit.contracts import Contracts, load
+
+    if not isinstance(contracts, Contracts):
+        contracts = load(contracts)
+    slider = W.FloatSlider(
+        value=CONTRACT_FRACTION * 100,
+        min=50,
+        max=110,
+        step=1,
+        description="TAA % of contract",
+        continuous_update=False,
+        style=style,
+        layout=layout,
+        readout_format=".0f",
+    )
+    slider.add_class("lk-taa-contract")
+    return contracts, slider
