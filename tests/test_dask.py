@@ -280,6 +280,19 @@ def test_taa_history(client, ledger, ds):
     assert_same(got, want, ["config"])
 
 
+@pytest.mark.parametrize("min_claims", [3, 20])
+def test_suggest_taa_with_contracts(client, ledger, ds, min_claims):
+    """The contract fallback (issue #15): the latest priced encounter of each
+    configuration over all partitions, as on one ledger."""
+    contracts = lk.synth.sample_contracts()
+    got = lkd.suggest_taa(
+        ds, 50, min_claims, contracts=contracts, contract_fraction=0.9, client=client
+    )
+    want = taa.suggest_taa(ledger, 50, min_claims, contracts=contracts, contract_fraction=0.9)
+    assert_same(got, want, ["config"])
+    assert "contract" in got["taa_source"].to_pylist()
+
+
 def test_suggest_taa_validates(client, ds):
     with pytest.raises(ValueError, match="percentile must be between"):
         lkd.suggest_taa(ds, 120, client=client)

@@ -285,6 +285,9 @@ def planted_table(procedures: pa.Table, payer: pa.Array, expected, d, corrected)
     pi45 = [k for k, r in enumerate(REDUCTIONS) if r == ("45", "PI")]
     fee_reduction = np.where(np.isin(d.reduction_kind, pi45), d.reduction, 0)
     cut = d.cut if d.cut is not None else np.zeros(len(expected), np.int64)
+    # A correction adds to the line's CO-45; a line paid at its charge has none, so
+    # its correction lowers the payment without a write-down: no CO-45 excess.
+    corrected = np.where(d.contractual > 0, corrected, 0)
     shortfall = np.where(bundled, expected, cut + fee_reduction + corrected)
     shortfall = np.where(priced, shortfall, 0)
     kind = np.select(
