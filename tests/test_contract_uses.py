@@ -16,7 +16,7 @@ import pytest
 from ledgers import make_ledger
 
 import ledgerkit as lk
-from ledgerkit.analytics.underpayments import above_tolerance
+from ledgerkit.contracts.underpayments import above_tolerance
 from ledgerkit.contracts import load
 
 D0 = dt.date(2025, 1, 1)
@@ -269,7 +269,7 @@ def test_lines_paid_by_contract_have_no_variance_unless_explained(planted_sample
     """Compared lines that were not planted are paid exactly the contract, except
     sequestration (CO-253), which lowers allowed but is no shortfall."""
     s = planted_sample
-    from ledgerkit.analytics.underpayments import contract_lines
+    from ledgerkit.contracts.underpayments import contract_lines
 
     c = contract_lines(s.ledger, s.loaded(), tolerance_cents=0, tolerance_percent=0)
     planted = set(_key_cents(s.planted, "shortfall_cents"))

@@ -3,7 +3,8 @@
 ``worklist(contracts=...)`` adds underpaid rows.
 
 An underpaid row (reason ``"underpaid"``) is one encounter with underpaid
-lines (:func:`ledgerkit.underpaid_lines`):
+lines (:func:`ledgerkit.underpaid_lines`, reached through the contracts' own
+``underpaid_lines`` method: the contracts sit above the analytics):
 
 at stake
     the encounter's recoverable cents (the shortfalls of its underpaid lines);
@@ -26,8 +27,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.analytics.underpayments import contract_lines
-from ledgerkit.core.arrow import codes_in, dates_of, day_numbers, numpy_array
+from ledgerkit.analytics.derived import derived
+from ledgerkit.analytics.facts import NO_DAY
+from ledgerkit.core.arrow import codes_in, dates_of, day_numbers, numpy_array, plain
 from ledgerkit.core.catalog import ACTIONS, CATEGORIES
 from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS
 
@@ -86,43 +88,41 @@ def _array(a) -> pa.Array:
 
 def underpaid_rows(
     ledger,
-    contracts,
+    lines: pa.Table,
     *,
     classes,
     payer_balance,
     today: int,
     history,
-    tolerance_cents,
-    tolerance_percent,
+    carc_values,
     policy=None,
-    catalog=None,
 ) -> WorkRows:
-    """One :class:`WorkRows` row per encounter with underpaid lines (module docstring).
+    """One :class:`WorkRows` row per encounter of the underpaid ``lines``.
 
-    ``classes`` and ``payer_balance`` are ``classify``'s columns (per encounter),
-    ``today`` a day number, ``history`` ``overturn_history``'s ``(p, n, k)``.
+    ``lines`` is :func:`ledgerkit.underpaid_lines`'s table (largest shortfall
+    first); ``classes`` and ``payer_balance`` are ``classify``'s columns (per
+    encounter), ``today`` a day number, ``history`` ``overturn_history``'s
+    ``(p, n, k)`` and ``carc_values`` its CARC columns.
     """
-    c = contract_lines(
-        ledger,
-        contracts,
-        tolerance_cents=tolerance_cents,
-        tolerance_percent=tolerance_percent,
-        policy=policy,
-    )
-    f = c.facts
-    lines = np.flatnonzero(c.underpaid)
-    enc_of = f.proc_enc[lines]
-    order = np.lexsort((lines, -c.shortfall[lines], enc_of))
-    lines, enc_of = lines[order], enc_of[order]
-    first = np.ones(len(lines), bool)
-    first[1:] = enc_of[1:] != enc_of[:-1]
+    enc_of = codes_in(lines["encounter_id"], plain(ledger.encounters["encounter_id"]))
+    if (enc_of < 0).any():
+        raise ValueError("underpaid lines name an encounter the ledger does not have")
+    shortfall = numpy_array(lines["shortfall_cents"], dtype=np.int64)
+    # per encounter: its lines together, the largest shortfall first (ties: table order)
+    order = np.lexsort((np.arange(len(enc_of)), -shortfall, enc_of))
+    enc_sorted = enc_of[order]
+    first = np.ones(len(order), bool)
+    first[1:] = enc_sorted[1:] != enc_sorted[:-1]
     starts = np.flatnonzero(first)
-    enc, top = enc_of[starts], lines[starts]
-    recoverable = np.add.reduceat(c.shortfall[lines], starts) if len(lines) else enc * 0
-    n_lines = np.diff(np.append(starts, len(lines)))
+    top = order[starts]
+    enc = enc_sorted[starts]
+    recoverable = (
+        np.add.reduceat(shortfall[order], starts) if len(order) else np.zeros(0, np.int64)
+    )
+    n_lines = np.diff(np.append(starts, len(order)))
 
-    payer_codes, payer_labels = c.dims.encounter("payer")
-    payer = pa.array(payer_labels, pa.string()).take(pa.array(payer_codes[enc]))
+    take = pa.array(top, pa.int64())
+    payer = _array(lines["payer_id"].take(take)).cast(pa.string())
     payers = ledger.payers
     pay_idx = codes_in(payer, pa.array(payers["payer_id"].to_pylist(), pa.string()))
     pay_idx = np.where(pay_idx >= 0, pay_idx, payers.num_rows)
@@ -130,12 +130,14 @@ def underpaid_rows(
         numpy_array(payers["appeal_days"], dtype=np.int64), DEFAULT_APPEAL_DAYS
     )[pay_idx]
     service = day_numbers(ledger.encounters["service_date"]).astype(np.int64)[enc]
-    remit_day = f.enc_first_day[enc, 1].astype(np.int64)
+    remit_day = first_remit_day(ledger, enc, policy)
     deadline = remit_day + appeal_days
     p, hist_n, hist_k = history
-    carc45 = list(f.carc_values).index("45") if "45" in f.carc_values else len(f.carc_values)
+    carc45 = list(carc_values).index("45") if "45" in carc_values else len(carc_values)
     n = len(enc)
-    line = pa.array(ledger.keys.proc_line[top])
+    line = _array(lines["line"].take(take))
+    allowed = numpy_array(lines["allowed_cents"], dtype=np.int64)[top]
+    expected = numpy_array(lines["expected_allowed_cents"], dtype=np.int64)[top]
     why = [
         f"underpaid: line {ln} by {py}: allowed ${a / 100:,.2f} against ${e / 100:,.2f} "
         f"by contract row {row}; ${r / 100:,.2f} recoverable on {k} line{'s' * (k > 1)}; "
@@ -143,9 +145,9 @@ def underpaid_rows(
         for ln, py, a, e, row, r, k, d in zip(
             line.to_pylist(),
             payer.to_pylist(),
-            c.allowed[top].tolist(),
-            c.expected[top].tolist(),
-            c.contract_row[top].tolist(),
+            allowed.tolist(),
+            expected.tolist(),
+            lines["contract_row"].take(take).to_pylist(),
             recoverable.tolist(),
             n_lines.tolist(),
             deadline.tolist(),
@@ -175,6 +177,14 @@ def underpaid_rows(
         underpaid=np.ones(n, bool),
         why=pa.array(why, pa.string()),
     )
+
+
+def first_remit_day(ledger, enc: np.ndarray, policy=None) -> np.ndarray:
+    """The primary's first remit day of encounters ``enc`` (the service day when none)."""
+    f = derived(ledger, policy).facts
+    first = f.enc_first_day[enc, 1].astype(np.int64)
+    service = day_numbers(ledger.encounters["service_date"]).astype(np.int64)[enc]
+    return np.where(first != NO_DAY, first, service)
 
 
 def ranked_table(

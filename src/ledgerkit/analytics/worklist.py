@@ -82,10 +82,6 @@ import pyarrow.compute as pc
 from ledgerkit.analytics.classify import WORKLIST_CLASSES, classify
 from ledgerkit.analytics.facts import NO_DAY, Dims, group_sums, today_day
 from ledgerkit.analytics.lifecycle_metrics import likelihood_of, recovery_likelihood
-from ledgerkit.analytics.underpayments import (
-    DEFAULT_TOLERANCE_CENTS,
-    DEFAULT_TOLERANCE_PERCENT,
-)
 from ledgerkit.analytics.work_items import filter_work, join_work, work_items
 from ledgerkit.analytics.work_rows import WorkRows, ranked_table, underpaid_rows
 from ledgerkit.core.arrow import bool_array, codes_in, day_numbers, numpy_array
@@ -146,8 +142,8 @@ def worklist(
     due_by=None,
     due_within_days: int | None = None,
     contracts=None,
-    tolerance_cents: int = DEFAULT_TOLERANCE_CENTS,
-    tolerance_percent: float = DEFAULT_TOLERANCE_PERCENT,
+    tolerance_cents: int | None = None,
+    tolerance_percent: float | None = None,
 ) -> pa.Table:
     """The prioritised denial worklist, one explainable row per encounter.
 
@@ -174,12 +170,14 @@ def worklist(
     due_within_days : int, optional
         The same with ``due_by = today + due_within_days`` ("due this week":
         7; overdue follow-ups included). Not with ``due_by``.
-    contracts : Contracts, path or table, optional
-        Underpaid lines (:func:`ledgerkit.underpaid_lines`) join the worklist:
-        one row per encounter with ``reason`` ``"underpaid"`` (module notes,
-        "underpaid rows"); the other rows get ``reason`` ``"denial"``.
-    tolerance_cents, tolerance_percent : int, float
-        With ``contracts``: the underpayment tolerances.
+    contracts : Contracts, optional
+        Loaded contracts (``ledgerkit.contracts.load``): underpaid lines
+        (:func:`ledgerkit.underpaid_lines`) join the worklist, one row per
+        encounter with ``reason`` ``"underpaid"`` (module notes, "underpaid
+        rows"); the other rows get ``reason`` ``"denial"``.
+    tolerance_cents, tolerance_percent : int, float, optional
+        With ``contracts``: the underpayment tolerances (default those of
+        :func:`ledgerkit.underpaid_lines`).
 
     Returns
     -------
@@ -352,17 +350,26 @@ def worklist(
             history = overturn_history(
                 ledger, prior_weight=prior_weight, policy=policy, catalog=catalog
             )[:3]
+        if not hasattr(contracts, "underpaid_lines"):
+            raise TypeError("contracts: load them first with ledgerkit.contracts.load")
+        tolerances = {
+            k: v
+            for k, v in (
+                ("tolerance_cents", tolerance_cents),
+                ("tolerance_percent", tolerance_percent),
+            )
+            if v is not None
+        }
+        lines = contracts.underpaid_lines(ledger, policy=policy, **tolerances)
         more = underpaid_rows(
             ledger,
-            contracts,
+            lines,
             classes=cls,
             payer_balance=numpy_array(table["payer_balance"]),
             today=today_d,
             history=history,
-            tolerance_cents=tolerance_cents,
-            tolerance_percent=tolerance_percent,
+            carc_values=f.carc_values,
             policy=policy,
-            catalog=catalog,
         )
         rows = rows.concat(more)
     table = ranked_table(rows, ledger, w, horizon_days, with_reason=contracts is not None)

@@ -171,7 +171,7 @@ def encounter_contract_amounts(ledger, contracts, policy=None) -> np.ndarray:
     a carved-out line adds 0); -1 when a line has no contract row or the sum
     is 0.
     """
-    from ledgerkit.analytics.underpayments import expected_table
+    from ledgerkit.contracts.underpayments import expected_table
 
     keys = ledger.keys
     table = expected_table(ledger, contracts, policy)

@@ -1,5 +1,9 @@
 """Underpayments against contracts: ``lk.underpayments`` and ``lk.underpaid_lines``.
 
+(They live with the contracts, above the analytics whose group-bys they use;
+``lk.worklist(contracts=...)`` reaches them through
+:meth:`Contracts.underpaid_lines <ledgerkit.contracts.Contracts.underpaid_lines>`.)
+
 Each line's contract expectation comes from :func:`ledgerkit.expected_allowed`
 (the primary payer's contract, effective dates, modifiers, place of service,
 MPPR, charge cap). The words below are the columns of the results; all money
@@ -45,6 +49,7 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels import codes as C
+from ledgerkit.analytics.derived import derived
 from ledgerkit.analytics.facts import (
     NO_DAY,
     REASON_DIMS,
@@ -56,8 +61,12 @@ from ledgerkit.analytics.facts import (
     proc_of_entries,
     ratio,
 )
+from ledgerkit.contracts.expected import expected_allowed
+from ledgerkit.contracts.load import load
+from ledgerkit.contracts.model import Contracts
 
 __all__ = [
+    "above_tolerance",
     "DEFAULT_TOLERANCE_CENTS",
     "DEFAULT_TOLERANCE_PERCENT",
     "ContractLines",
@@ -137,17 +146,14 @@ def expected_table(ledger, contracts, policy=None) -> pa.Table:
     ``contracts`` is a loaded ``Contracts`` or anything ``ledgerkit.contracts.load``
     reads (a path or a table). The result is kept per contracts object.
     """
-    from ledgerkit.analytics.derived import derived
-    from ledgerkit.contracts import Contracts, expected_allowed, load
-
     if not isinstance(contracts, Contracts):
         contracts = load(contracts)
     memo = derived(ledger, policy).memo
-    kept = memo.get("expected_allowed")
+    kept = memo.get("contracts.expected_allowed")
     if kept is not None and kept[0] is contracts:
         return kept[1]
-    table = expected_allowed(ledger, contracts)
-    memo["expected_allowed"] = (contracts, table)
+    table = expected_allowed(ledger, contracts, policy=policy)
+    memo["contracts.expected_allowed"] = (contracts, table)
     return table
 
 
