@@ -267,7 +267,8 @@ def test_every_planted_underpayment_is_found_with_its_cents(planted_sample):
 
 def test_lines_paid_by_contract_have_no_variance_unless_explained(planted_sample):
     """Compared lines that were not planted are paid exactly the contract, except
-    sequestration (CO-253), which lowers allowed but is no shortfall."""
+    sequestration (CO-253) and not-covered lines (PR-204): they lower allowed but
+    are no shortfall."""
     s = planted_sample
     from ledgerkit.contracts.underpayments import contract_lines
 
@@ -280,15 +281,19 @@ def test_lines_paid_by_contract_have_no_variance_unless_explained(planted_sample
     other = [p for p in np.flatnonzero(c.compared) if (enc[rows[p]], line[rows[p]]) not in planted]
     assert len(other) > 1000
     assert (c.shortfall[other] == 0).all()
-    off = [p for p in other if c.variance[p] != 0]
-    co253 = set(_key_cents(_co253_lines(s.ledger), "amount_cents"))
-    assert {(enc[rows[p]], line[rows[p]]) for p in off} <= co253
+    off = {(enc[rows[p]], line[rows[p]]) for p in other if c.variance[p] != 0}
+    explained = _lines_with(s.ledger, "CO", "253") | _lines_with(s.ledger, "PR", "204")
+    assert off and off <= explained
 
 
-def _co253_lines(ledger):
+def _lines_with(ledger, group, carc):
     e = ledger.entries
-    mask = pc.and_(pc.equal(e["carc"].cast(pa.string()), "253"), pc.equal(e["payer_seq"], 1))
-    return e.filter(mask).select(["encounter_id", "line", "amount_cents"])
+    mask = pc.and_(
+        pc.equal(e["carc"].cast(pa.string()), carc),
+        pc.and_(pc.equal(e["group_code"].cast(pa.string()), group), pc.equal(e["payer_seq"], 1)),
+    )
+    kept = e.filter(mask)
+    return set(zip(kept["encounter_id"].to_pylist(), kept["line"].to_pylist(), strict=True))
 
 
 def test_sample_contract_files_are_the_synthetic_contract(tmp_path):
@@ -310,24 +315,85 @@ def test_sample_contract_files_are_the_synthetic_contract(tmp_path):
 
 
 # ----------------------------------------------------------------- TAA
+def _latest_contract_amounts_ref(ledger, contracts):
+    """Plain reference: per configuration text, the contract amount of its latest
+    encounter whose every line is priced (the smaller amount on the same day)."""
+    from ledgerkit.rules.taa import config_labels, configurations
+
+    configs = configurations(ledger)
+    labels = config_labels(ledger, configs)
+    enc_ids = ledger.encounters["encounter_id"].to_pylist()
+    days = ledger.encounters["service_date"].to_pylist()
+    per_enc: dict = {}
+    for r in lk.expected_allowed(ledger, contracts).to_pylist():
+        total = per_enc.setdefault(r["encounter_id"], 0)
+        if total is None or r["expected_allowed_cents"] is None:
+            per_enc[r["encounter_id"]] = None
+        else:
+            per_enc[r["encounter_id"]] = total + r["expected_allowed_cents"]
+    best: dict = {}
+    for e, eid in enumerate(enc_ids):
+        amount = per_enc.get(eid)
+        if not amount:
+            continue
+        label = labels[configs.enc_config[e]]
+        key = (days[e], -amount)
+        if label not in best or key > best[label][0]:
+            best[label] = (key, amount)
+    return {label: amount for label, (_, amount) in best.items()}
+
+
 def test_suggest_taa_falls_back_to_the_contract_rate():
-    ledger = lk.synth.generate(600, seed=3)
+    ledger = lk.synth.generate(1500, seed=3)
     contracts = lk.synth.sample_contracts()
-    plain = lk.suggest_taa(ledger, 50, 10)
-    table = lk.suggest_taa(ledger, 50, 10, contracts=contracts, contract_fraction=0.9)
+    plain = lk.suggest_taa(ledger, 50, 5)
+    table = lk.suggest_taa(ledger, 50, 5, contracts=contracts, contract_fraction=0.9)
     sources = table["taa_source"].to_pylist()
     assert "contract" in sources and "history" in sources
     # history stays history; the contract step comes before the CPT-set pool
-    got = dict(zip(table["config"].to_pylist(), sources, strict=True))
-    for config, source in zip(plain["config"].to_pylist(), plain["taa_source"].to_pylist(),
-                              strict=True):  # fmt: skip
-        if source == "history":
-            assert got[config] == "history"
+    got = {r["config"]: r for r in table.to_pylist()}
+    before = dict(zip(plain["config"].to_pylist(), plain["taa_source"].to_pylist(), strict=True))
+    amounts = _latest_contract_amounts_ref(ledger, contracts)
+    n_contract = 0
+    for config, row in got.items():
+        if before[config] == "history":
+            assert row["taa_source"] == "history"
+        elif config in amounts:
+            assert row["taa_source"] == "contract", config
+            assert row["taa_cents"] == amounts[config] * 9000 // 10000, config
+            n_contract += 1
+        else:
+            assert row["taa_source"] == before[config], config
+    assert n_contract > 100
+    fee = {"payer_id": ["MCR01"], "cpt": ["99213"], "rate_cents": [100]}
     with pytest.raises(ValueError, match="not both"):
-        lk.suggest_taa(
-            ledger, contracts=contracts, fee_schedule={"payer_id": ["MCR01"], "cpt": ["99213"],
-                                                       "rate_cents": [100]}
-        )  # fmt: skip
+        lk.suggest_taa(ledger, contracts=contracts, fee_schedule=fee)
+
+
+# ----------------------------------------------------------------- RuleTuner
+def test_rule_tuner_sizes_thin_taas_as_a_percent_of_contract():
+    from ledgerkit.rules import default_rules, dry_run
+    from ledgerkit.widgets import RuleTuner
+
+    ledger = lk.synth.generate(1500, seed=3)
+    contracts = lk.synth.sample_contracts()
+    rules = default_rules().enable("taa_write_off")
+    plain = RuleTuner(ledger, rules, min_claims=5)
+    assert plain.contract_percent is None and plain.settings()["contract_percent"] is None
+    tuner = RuleTuner(ledger, rules, min_claims=5, contracts=contracts)
+    assert tuner.contract_percent.value == 95
+    tuner.taa_percentile.value = 50
+    tuner.contract_percent.value = 80
+    assert tuner.settings()["contract_percent"] == 80.0
+    taa = lk.suggest_taa(ledger, 50, 5, contracts=contracts, contract_fraction=0.8)
+    want = dry_run(ledger, tuner.tuned(), taa=taa).summary.to_pylist()
+    total = tuner.totals.to_pylist()[-1]
+    for name in ("encounters_closed", "written_off_cents", "to_pr_cents"):
+        assert total[name] == sum(r[name] for r in want), name
+    # the contract TAAs close more than history alone at the same percentile
+    assert total["encounters_closed"] > plain.totals.to_pylist()[-1]["encounters_closed"]
+    n_contract = taa["taa_source"].to_pylist().count("contract")
+    assert f"contract {n_contract:,}" in tuner.taa_sources.value
 
 
 # ----------------------------------------------------------------- notebook 04

@@ -31,7 +31,7 @@ LAYERS = {
     "store": {"errors", "_kernels", "core", "x12", "posting"},
     "contracts": {"errors", "_kernels", "core", "analytics"},
     "rules": {"errors", "_kernels", "core", "analytics", "contracts"},
-    "synth": {"errors", "_kernels", "core", "x12"},
+    "synth": {"errors", "_kernels", "core", "x12", "contracts"},
     "scale": {"errors", "_kernels", "core", "analytics", "contracts", "rules", "synth", "store"},
     "widgets": {
         "errors", "_kernels", "core", "x12", "analytics", "posting", "store", "rules", "synth",

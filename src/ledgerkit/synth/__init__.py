@@ -36,6 +36,8 @@ from ledgerkit.synth.pricing import (
     ContractLedger,
     contract_ledger,
     contracts,
+    sample_contracts,
+    write_sample_contracts,
 )
 
 __all__ = [

@@ -236,9 +236,9 @@ def _generate(
     """(ledger, planted table or None); see :func:`generate` and ``synth.contracts``."""
     if n_encounters < 0:
         raise ValueError("n_encounters must be >= 0")
-    pricing = None
+    pricing = plain_encounters = None
     if contract_tables is not None:
-        pricing = _contract_pricing(
+        pricing, plain_encounters = _contract_pricing(
             n_encounters, seed, start, days, credits, contract_tables, underpay_rate
         )
     rng = np.random.default_rng(seed)
@@ -261,7 +261,12 @@ def _generate(
     corrected = _reversals(E, rng, today, proc.n)
     entries = _assemble(E, proc.n)
     enc_ids = _ids("E", len(enc.primary))
-    encounters = _encounters_table(rng, enc_ids, enc)
+    if plain_encounters is None:
+        encounters = _encounters_table(rng, enc_ids, enc)
+    else:
+        # The contract priced the plain ledger's places of service. (The draws of the
+        # reversals depend on which lines were paid, so this rng has moved on.)
+        encounters = plain_encounters
     procedures = _procedures_table(enc_ids, proc)
     entries_table = _entries_table(entries, enc_ids, proc.enc_of, proc.line, _PAYER_IDS)
     keys = build_keys(encounters, procedures, entries_table)
@@ -275,10 +280,12 @@ def _generate(
 
 
 def _contract_pricing(n_encounters, seed, start, days, credits, tables, underpay_rate):
-    """(expected allowed per procedure, -1 where no contract row applies; planted; cut).
+    """((expected allowed per procedure, -1 where no contract row applies; planted;
+    cut), the encounters table).
 
     The contract is priced by ``ledgerkit.expected_allowed`` on the same ledger
-    generated without contracts (its procedures and encounters are the same).
+    generated without contracts; the priced ledger keeps its procedures and
+    encounters.
     """
     from ledgerkit.contracts import Contracts, expected_allowed, load
     from ledgerkit.synth.pricing import planted_draws
@@ -292,7 +299,7 @@ def _contract_pricing(n_encounters, seed, start, days, credits, tables, underpay
     charge = int_array(plain.procedures["charge_cents"], np.int64)
     expected = np.minimum(int_array(expected.fill_null(-1), np.int64), charge)
     picked, cut = planted_draws(seed, expected, underpay_rate)
-    return expected, picked, cut
+    return (expected, picked, cut), plain.encounters
 
 
 @dataclass

@@ -160,7 +160,8 @@ def contracts(
             for frm, to, bump in periods:
                 rows.append(
                     _row(payer=payer, code_from=cpt, code_to=cpt, effective_from=frm,
-                         effective_to=to, rate_cents_per_unit=_cents(fee * r * bump),
+                         effective_to=to,
+                         rate_cents_per_unit=None if carve else _cents(fee * r * bump),
                          carve_out=carve, mppr_family=family,
                          mppr_percent=50.0 if family else None)
                 )  # fmt: skip
@@ -273,13 +274,17 @@ def planted_table(procedures: pa.Table, payer: pa.Array, expected, d, corrected)
     shape), ``corrected`` the cents a reversal's correction moved to CO-45.
     Shortfall per kind: ``underpaid`` the planted cut; ``fee_reduction`` the
     PI-45 amount; ``bundled`` the whole expected amount; ``corrected`` the cents
-    moved (a line with several takes the first kind and the sum). Reductions
-    the CARC policy counts as denials (PI-59, CO-B15) or sequestration (CO-253)
-    are not underpayments: the payer still allowed the contract amount.
+    moved (a line with several takes the first kind and the sum). Sequestration
+    (CO-253) is no underpayment; a line with a reduction the default CARC policy
+    counts as a denial (PI-59, CO-B15) is worked as a denial and not listed.
     """
     from ledgerkit.synth.ledgers import REDUCTIONS
 
-    priced = d.ok & (expected > 0)
+    # A line with a live denial is worked as a denial, not compared with its contract:
+    # the reductions the default CARC policy counts as denials (PI-59, CO-B15).
+    denial_kinds = [k for k, r in enumerate(REDUCTIONS) if r in (("59", "PI"), ("B15", "CO"))]
+    denied = (d.reduction > 0) & np.isin(d.reduction_kind, denial_kinds)
+    priced = d.ok & (expected > 0) & ~denied
     allowed = d.paid + d.patient_responsibility
     bundled = priced & (allowed == 0) & (d.reduction == 0)
     pi45 = [k for k, r in enumerate(REDUCTIONS) if r == ("45", "PI")]
