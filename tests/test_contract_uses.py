@@ -16,8 +16,8 @@ import pytest
 from ledgers import make_ledger
 
 import ledgerkit as lk
-from ledgerkit.contracts.underpayments import above_tolerance
 from ledgerkit.contracts import load
+from ledgerkit.contracts.underpayments import above_tolerance
 
 D0 = dt.date(2025, 1, 1)
 

@@ -215,6 +215,13 @@ class Contracts:
             )
         )
 
+    def underpaid_lines(self, ledger, **kwargs) -> pa.Table:
+        """``ledgerkit.underpaid_lines(ledger, self, **kwargs)``: the worklist, below
+        this package, reaches the underpaid lines through the contracts it is given."""
+        from ledgerkit.contracts.underpayments import underpaid_lines
+
+        return underpaid_lines(ledger, self, **kwargs)
+
     def __repr__(self) -> str:
         names = ", ".join(self.schedule_names) or "none"
         return f"Contracts({self.num_rows} rows from {self.source}; base schedules: {names})"

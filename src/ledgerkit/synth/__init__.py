@@ -60,6 +60,8 @@ __all__ = [
     "ContractLedger",
     "CONTRACT_SCHEMA",
     "PLANTED_KINDS",
+    "sample_contracts",
+    "write_sample_contracts",
     # the generator's tables, for tests and notebooks that check against them
     "ACTORS",
     "CLAIM_DENIALS",
