@@ -346,12 +346,12 @@ def worklist(
         likelihood=likelihood,
     )
     if contracts is not None:
+        if not hasattr(contracts, "underpaid_lines"):
+            raise TypeError("contracts: load them first with ledgerkit.contracts.load")
         if history is None:  # underpaid rows rank by the ledger's history of overturns
             history = overturn_history(
                 ledger, prior_weight=prior_weight, policy=policy, catalog=catalog
             )[:3]
-        if not hasattr(contracts, "underpaid_lines"):
-            raise TypeError("contracts: load them first with ledgerkit.contracts.load")
         tolerances = {
             k: v
             for k, v in (
