@@ -34,6 +34,7 @@ _LAZY_MODULES = {
     "review": "ledgerkit.posting.review",
     "posting": "ledgerkit.posting",
     "widgets": "ledgerkit.widgets",
+    "report": "ledgerkit.report",
     "dask": "ledgerkit.scale",
     "schema": "ledgerkit.core.schema",
     "ledger": "ledgerkit.core.ledger",
