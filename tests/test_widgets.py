@@ -86,8 +86,9 @@ def test_page_of_rejects_bad_size():
 
 def test_format_page_pads_and_shows_dollars():
     head, rows = format_page(pa.table({"id": ["a", "bbb"], "paid_cents": [5, 123456]}))
-    assert head == f"id{NBSP * 3}{NBSP * 2}paid{NBSP}$".replace(NBSP * 5, NBSP * 5)
-    assert rows == [f"a{NBSP * 4}{NBSP * 4}0.05", f"bbb{NBSP * 2}1,234.56"]
+    # labels in words and dollars with their sign (the one formatter, issue #18)
+    assert head == f"Id{NBSP * 4}Paid{NBSP}($)"
+    assert rows == [f"a{NBSP * 4}{NBSP * 4}$0.05", f"bbb{NBSP * 2}$1,234.56"]
     assert all(" " not in r for r in rows)  # option text keeps its padding
 
 
@@ -105,7 +106,7 @@ def test_paged_table_widget_sorts_filters_pages_selects():
     w.filters["reason"].value = "unmatched"
     assert w.state.page == 0  # filtering goes back to page 1
     assert set(w.table.take(pa.array(w._rows))["reason"].to_pylist()) == {"unmatched"}
-    w.min_amount.value = 50.0  # dollars
+    w.min_amount.value = "50"  # dollars, typed (empty: any)
     assert min(w.table.take(pa.array(w._rows))["paid_cents"].to_pylist()) >= 5000
     seen = []
     w.on_select(seen.append)

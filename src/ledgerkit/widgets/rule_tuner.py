@@ -22,9 +22,11 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit.core.arrow import numpy_array
+from ledgerkit.report.format import count, money
 from ledgerkit.rules.engine import DryRun, RuleSet, default_rules, dry_run, save_rules
 from ledgerkit.rules.taa import CONTRACT_FRACTION, suggest_taa
 from ledgerkit.rules.whatif import rule_figures, taa_sweep, threshold_sweep
+from ledgerkit.widgets.status import BuildProgress, StatusLine, error_text
 
 __all__ = ["RuleTuner", "tunable_rules", "tuned_rules", "live_totals", "totals_html"]
 
@@ -124,10 +126,6 @@ def live_totals(run: DryRun) -> pa.Table:
     return rule_figures(run)
 
 
-def _money(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
-
-
 def totals_html(totals: pa.Table) -> str:
     """The totals as HTML: a headline (with stable classes) and a table by rule."""
     rows = totals.to_pylist()
@@ -135,13 +133,13 @@ def totals_html(totals: pa.Table) -> str:
     head = (
         '<div class="lk-headline" style="font-size:14px;margin:4px 0">'
         f'<b>Encounters closed:</b> <span class="lk-total-closed">'
-        f"{total['encounters_closed']:,}</span> &nbsp; "
+        f"{count(total['encounters_closed'])}</span> &nbsp; "
         f'<b>Written off:</b> <span class="lk-total-written-off">'
-        f"{_money(total['written_off_cents'])}</span> &nbsp; "
+        f"{money(total['written_off_cents'])}</span> &nbsp; "
         f'<b>Pushed to PR:</b> <span class="lk-total-to-pr">'
-        f"{_money(total['to_pr_cents'])}</span> &nbsp; "
-        f'<b>A/R removed:</b> <span class="lk-total-ar">{_money(total["ar_closed_cents"])}'
-        f"</span> &nbsp; <b>Encounters hit:</b> {total['encounters_hit']:,}</div>"
+        f"{money(total['to_pr_cents'])}</span> &nbsp; "
+        f'<b>A/R removed:</b> <span class="lk-total-ar">{money(total["ar_closed_cents"])}'
+        f"</span> &nbsp; <b>Encounters hit:</b> {count(total['encounters_hit'])}</div>"
     )
     columns = (
         ("rule", "left"),
@@ -159,11 +157,11 @@ def totals_html(totals: pa.Table) -> str:
         cells = [
             html.escape(r["rule"]),
             html.escape(r["action"] or ""),
-            f"{r['encounters_hit']:,}",
-            f"{r['encounters_closed']:,}",
-            _money(r["written_off_cents"]),
-            _money(r["to_pr_cents"]),
-            _money(r["ar_closed_cents"]),
+            count(r["encounters_hit"]),
+            count(r["encounters_closed"]),
+            money(r["written_off_cents"]),
+            money(r["to_pr_cents"]),
+            money(r["ar_closed_cents"]),
         ]
         body.append(
             f'<tr style="{bold}">'
@@ -196,10 +194,16 @@ class RuleTuner:
         from history get that percent of their contract rate
         (:func:`ledgerkit.suggest_taa` with ``contracts``), and the dry run
         uses those TAAs. The line under the totals counts TAAs by source.
+    proposal_path : str or Path
+        Where "Export proposal" writes the proposal: this path with ``.xlsx``
+        and with ``.html`` (:func:`ledgerkit.report.proposal`).
 
     Attributes
     ----------
     widget : ipywidgets.VBox
+    status : StatusLine
+        The line at the top: failures in red (an export to a missing folder),
+        progress, what was written.
     run : DryRun
         The dry run of :meth:`tuned` the figures come from.
     totals : pyarrow.Table
@@ -216,8 +220,12 @@ class RuleTuner:
         min_claims=None,
         export_path="tuned_rules.toml",
         contracts=None,
+        proposal_path="proposal",
     ):
         import ipywidgets as W
+
+        progress = BuildProgress("the rule tuner", 2)
+        self.status = StatusLine()
 
         if rules is None:
             rules = default_rules().enable("taa_write_off")
@@ -290,6 +298,17 @@ class RuleTuner:
         self.export_button.add_class("lk-export")
         self.export_status = W.HTML()
         self.export_status.add_class("lk-export-status")
+        self.proposal_path = W.Text(
+            value=str(proposal_path),
+            description="Proposal to",
+            layout=W.Layout(width="420px"),
+            tooltip="writes this path with .xlsx and .html",
+        )
+        self.proposal_button = W.Button(
+            description="Export proposal", icon="file-excel-o", button_style="primary"
+        )
+        self.proposal_button.add_class("lk-export-proposal")
+        progress.step("the curves of each rule alone (TAA and small balance)")
         self.figure = self._figure()
 
         sliders = [self.taa_percentile, self.taa_fraction, self.small_balance]
@@ -297,10 +316,12 @@ class RuleTuner:
             s.observe(self._on_slider, "value")
         for cb in self.toggles.values():
             cb.observe(self._on_toggle, "value")
-        self.export_button.on_click(lambda _: self.export())
+        self.export_button.on_click(lambda _: self._quietly(self.export))
+        self.proposal_button.on_click(lambda _: self._quietly(self.export_proposal))
 
         self.widget = W.VBox(
             [
+                self.status.widget,
                 W.HTML("<b>Rules</b> (switch on/off):"),
                 W.HBox(list(self.toggles.values()), layout=W.Layout(flex_flow="row wrap")),
                 self.taa_percentile,
@@ -310,10 +331,13 @@ class RuleTuner:
                 W.VBox([self.totals_out, self.taa_sources, self.timing]),
                 self.figure,
                 W.HBox([self.export_path, self.export_button, self.export_status]),
+                W.HBox([self.proposal_path, self.proposal_button]),
             ]
         )
         self.widget.add_class("lk-rule-tuner")
+        progress.step("the first dry run of the tuned rules")
         self.update()
+        progress.close()
 
     # ----------------------------------------------------------------- state
     def settings(self) -> dict:
@@ -366,11 +390,45 @@ class RuleTuner:
         return self.totals
 
     def export(self, path=None) -> Path:
-        """Write the tuned rule set as TOML (``load_rules`` reads it back)."""
-        path = Path(path or self.export_path.value).expanduser()
-        out = save_rules(self.tuned(), path)
+        """Write the tuned rule set as TOML (``load_rules`` reads it back).
+
+        A failure (a missing folder, no permission) is shown in red in the
+        status line and raised.
+        """
+        try:
+            path = Path(path or self.export_path.value).expanduser()
+            out = save_rules(self.tuned(), path)
+        except Exception as exc:
+            self._failed("export of the rule set", exc)
+            raise
         self.export_status.value = f"wrote <code>{html.escape(str(out))}</code>"
+        self.status.done(f"wrote {out}")
         return out
+
+    def proposal(self, **kwargs):
+        """The proposal of the tuned rules (:func:`ledgerkit.report.proposal`)."""
+        from ledgerkit.report.proposal import proposal
+
+        return proposal(self.ledger, self.tuned(), **kwargs)
+
+    def export_proposal(self, path=None) -> tuple[Path, Path]:
+        """Write the proposal of the tuned rules as ``path.xlsx`` and ``path.html``.
+
+        A failure is shown in red in the status line and raised.
+        """
+        try:
+            base = Path(path or self.proposal_path.value).expanduser()
+            if base.suffix.lower() in (".xlsx", ".html"):
+                base = base.with_suffix("")
+            self.status.busy("building the proposal (a dry run, the curves, per payer)")
+            p = self.proposal()
+            xlsx = p.to_excel(base.with_name(base.name + ".xlsx"))
+            page = p.to_html(base.with_name(base.name + ".html"))
+        except Exception as exc:
+            self._failed("export of the proposal", exc)
+            raise
+        self.status.done(f"wrote {xlsx} and {page}")
+        return xlsx, page
 
     # ----------------------------------------------------------------- internals
     def _contract_taa(self, s: dict):
@@ -396,12 +454,27 @@ class RuleTuner:
             + " configurations</small>"
         )
         return taa
+    def _failed(self, what: str, exc: BaseException) -> None:
+        msg = f"{what} failed: {error_text(exc)}"
+        self.status.error(msg)
+        self.export_status.value = (
+            f"<span class='lk-error' style='color:#b00020'>{html.escape(msg)}</span>"
+        )
+
+    def _quietly(self, action) -> None:
+        """A button's action: a failure is already shown in the status line."""
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - shown in red by the action itself
+            pass
 
     def _on_slider(self, _change) -> None:
-        self.update()
+        with self.status.guard("update"):
+            self.update()
 
     def _on_toggle(self, _change) -> None:
-        self.update()
+        with self.status.guard("update"):
+            self.update()
 
     def _figure(self):
         import plotly.graph_objects as go
@@ -482,7 +555,8 @@ class RuleTuner:
         )
         fig.update_xaxes(title_text="TAA percentile", row=1, col=1)
         fig.update_xaxes(title_text="balance up to $", row=1, col=2)
-        fig.update_yaxes(title_text="dollars", row=1, col=1)
+        fig.update_yaxes(title_text="dollars", tickprefix="$", tickformat=",.0f", row=1, col=1)
+        fig.update_yaxes(title_text="dollars", tickprefix="$", tickformat=",.0f", row=1, col=2)
         fig.update_layout(
             height=330,
             width=980,

@@ -5,21 +5,24 @@ worklist renders as fast as a 25-row one. The logic lives in plain functions
 (:func:`view_indices`, :func:`page_of`, :func:`format_page`) that pytest calls
 directly; :class:`PagedTable` wires them to core ipywidgets.
 
-Money columns (names ending in ``_cents``) are shown in dollars; filters on
-them are given in cents.
+Cells and headers go through the one formatter (:mod:`ledgerkit.report.format`):
+money columns (``*_cents`` and the bucket figures) in dollars, rates in %,
+days whole, column names in words. Range filters are typed in dollars (empty:
+any amount) and applied in cents.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import bool_array, numpy_array
+from ledgerkit.report.format import column_kind, format_value, label
 
 __all__ = ["TableState", "view_indices", "page_of", "format_page", "PagedTable"]
 
@@ -129,21 +132,39 @@ def page_of(n_rows: int, page: int, page_size: int) -> tuple[int, int, int]:
     return page, start, min(start + page_size, n_rows)
 
 
-def _text(value, name: str) -> str:
-    if value is None:
-        return ""
-    if name.endswith("_cents") and isinstance(value, int | np.integer):
-        return f"{value / 100:,.2f}"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float):
-        return f"{value:,.3g}"
-    s = str(value)
+def _text(value, name: str, type_=None) -> str:
+    if isinstance(value, np.integer):
+        value = int(value)
+    s = format_value(value, name, type_)
     return s if len(s) <= MAX_WIDTH else s[: MAX_WIDTH - 1] + "\u2026"
 
 
 def _label(name: str) -> str:
-    return name[: -len("_cents")] + " $" if name.endswith("_cents") else name
+    return label(name)
+
+
+def dollars_to_cents(text) -> int | None:
+    """A typed dollar amount as cents; empty means "any" (``None``).
+
+    Examples
+    --------
+    >>> dollars_to_cents("1,234.5"), dollars_to_cents(" $0.07 "), dollars_to_cents("")
+    (123450, 7, None)
+    """
+    if text is None:
+        return None
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        text = repr(float(text))
+    t = str(text).strip().replace(",", "").replace("$", "")
+    if not t:
+        return None
+    try:
+        d = Decimal(t)
+    except InvalidOperation:
+        raise ValueError(f"not a dollar amount: {str(text).strip()[:20]!r}") from None
+    if not d.is_finite():
+        raise ValueError(f"not a dollar amount: {str(text).strip()[:20]!r}")
+    return int((d * 100).to_integral_value())
 
 
 def format_page(page: pa.Table, columns=None) -> tuple[str, list[str]]:
@@ -154,15 +175,19 @@ def format_page(page: pa.Table, columns=None) -> tuple[str, list[str]]:
     >>> import pyarrow as pa
     >>> head, rows = format_page(pa.table({"id": ["a", "bb"], "paid_cents": [150, 20000]}))
     >>> head.replace("\\u00a0", " ")
-    'id  paid $'
+    'Id  Paid ($)'
     >>> rows[1].replace("\\u00a0", " ")
-    'bb  200.00'
+    'bb   $200.00'
     """
     columns = list(columns or page.column_names)
-    cells = {c: [_text(v, c) for v in page[c].to_pylist()] for c in columns}
+    types = {}
+    for c in columns:
+        t = page.schema.field(c).type
+        types[c] = t.value_type if pa.types.is_dictionary(t) else t
+    cells = {c: [_text(v, c, types[c]) for v in page[c].to_pylist()] for c in columns}
     widths = {c: max([len(_label(c))] + [len(s) for s in cells[c]]) for c in columns}
     right = {
-        c: c.endswith("_cents") or pa.types.is_integer(page.schema.field(c).type) for c in columns
+        c: column_kind(c, types[c]) != "text" or pa.types.is_integer(types[c]) for c in columns
     }
 
     def pad(s, c):
@@ -196,7 +221,8 @@ class PagedTable:
     filter_columns : list of str
         Columns with an equality filter (a dropdown of their values).
     range_column : str, optional
-        A ``*_cents`` column with a minimum/maximum filter in dollars.
+        A ``*_cents`` column with a minimum/maximum filter in dollars (empty:
+        any; a typo is shown in red beside the boxes).
     page_size : int
     css_class : str
         Extra class for the outer box (the browser test selects by it).
@@ -248,17 +274,34 @@ class PagedTable:
         self.descending.add_class("lk-sort-desc")
         self.filters = {}
         for c in self.filter_columns:
-            dd = W.Dropdown(description=_label(c), layout=W.Layout(width="230px"))
+            dd = W.Dropdown(
+                description=_label(c),
+                style={"description_width": "initial"},  # the whole label, never "reason_co…"
+                layout=W.Layout(width="auto", min_width="200px"),
+            )
             dd.add_class(f"lk-filter-{c}")
             self.filters[c] = dd
         self.min_amount = self.max_amount = None
         if range_column:
-            self.min_amount = W.FloatText(
-                value=None, description="min $", layout=W.Layout(width="170px")
+            what = _label(range_column)
+            self.min_amount = W.Text(
+                value="",
+                placeholder="any",
+                description=f"{what} from",
+                style={"description_width": "initial"},
+                layout=W.Layout(width="auto"),
             )
-            self.max_amount = W.FloatText(
-                value=None, description="max $", layout=W.Layout(width="170px")
+            self.max_amount = W.Text(
+                value="",
+                placeholder="any",
+                description="to",
+                style={"description_width": "initial"},
+                layout=W.Layout(width="120px"),
             )
+            self.min_amount.add_class("lk-min-amount")
+            self.max_amount.add_class("lk-max-amount")
+        self.amount_error = W.HTML()
+        self.amount_error.add_class("lk-amount-error")
         self.prev = W.Button(description="\u25c0 prev", layout=W.Layout(width="80px"))
         self.next = W.Button(description="next \u25b6", layout=W.Layout(width="80px"))
         self.prev.add_class("lk-page-prev")
@@ -271,7 +314,7 @@ class PagedTable:
 
         controls = [self.sort_by, self.descending, *self.filters.values()]
         if range_column:
-            controls += [self.min_amount, self.max_amount]
+            controls += [self.min_amount, self.max_amount, self.amount_error]
         self.widget = W.VBox(
             [
                 W.HTML(_CSS),
@@ -314,17 +357,18 @@ class PagedTable:
     def _read_filters(self) -> None:
         self.state.equals = {c: dd.value for c, dd in self.filters.items()}
         if self.range_column:
-
-            def cents(v):
-                return (
-                    None
-                    if v is None or (isinstance(v, float) and math.isnan(v)) or v == 0
-                    else int(round(v * 100))
-                )
-
-            self.state.ranges = {
-                self.range_column: (cents(self.min_amount.value), cents(self.max_amount.value))
-            }
+            bounds = []
+            errors = []
+            for box in (self.min_amount, self.max_amount):
+                try:
+                    bounds.append(dollars_to_cents(box.value))
+                except ValueError as exc:
+                    bounds.append(None)  # a typo filters nothing, and says so
+                    errors.append(str(exc))
+            self.amount_error.value = (
+                f"<span style='color:#b00020'>{'; '.join(errors)}</span>" if errors else ""
+            )
+            self.state.ranges = {self.range_column: tuple(bounds)}
 
     def _refresh(self, reset_page=True) -> None:
         self._read_filters()
