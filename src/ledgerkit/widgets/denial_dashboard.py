@@ -10,6 +10,7 @@ call); the widget draws them in a plotly ``FigureWidget`` (offline).
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,6 +20,9 @@ from ledgerkit.analytics.payer_behaviour import denial_trend
 from ledgerkit.analytics.rootcause import root_causes
 from ledgerkit.analytics.worklist import worklist
 from ledgerkit.core.catalog import DENIAL_CATEGORIES
+from ledgerkit.report.flat import write_table
+from ledgerkit.report.format import carc_text, count, label, money, rate
+from ledgerkit.widgets.status import StatusLine, error_text
 
 __all__ = ["DenialDashboard", "denial_series", "root_causes_html", "ALL_CATEGORIES"]
 
@@ -29,7 +33,7 @@ WORKLIST_COLUMNS = (
     "encounter_id",
     "class",
     "payer_id",
-    "carc",
+    "reason",
     "category",
     "next_action",
     "at_stake_cents",
@@ -78,23 +82,29 @@ def denial_series(
 
 
 def root_causes_html(causes: pa.Table, top: int = 10) -> str:
-    """The top denial patterns as an HTML table."""
+    """The top denial patterns as an HTML table (CARCs with their description)."""
     cols = [
         c
         for c in ("rank", "payer", "carc", "cpt", "provider", "category")
         if c in causes.column_names
     ]
-    head = "".join(f"<th style='padding:1px 6px'>{c}</th>" for c in cols)
-    head += "<th>denials</th><th>denied $</th><th>share</th><th>trend</th>"
+    head = "".join(f"<th style='padding:1px 6px'>{label(c)}</th>" for c in cols)
+    head += (
+        f"<th>{label('denials')}</th><th>{label('denied_cents')}</th>"
+        f"<th>{label('share')}</th><th>Trend</th>"
+    )
     rows = []
     for r in causes.slice(0, top).to_pylist():
         trend = _trend_label(r["slope_cents_per_month"])
+        cells = {c: "" if r[c] is None else str(r[c]) for c in cols}
+        if "carc" in cells:
+            cells["carc"] = carc_text(r["carc"])
         rows.append(
             "<tr>"
-            + "".join(f"<td style='padding:1px 6px'>{html.escape(str(r[c]))}</td>" for c in cols)
-            + f"<td style='text-align:right'>{r['denials']:,}</td>"
-            f"<td style='text-align:right'>{r['denied_cents'] / 100:,.2f}</td>"
-            f"<td style='text-align:right'>{100 * r['share']:.1f}%</td><td>{trend}</td></tr>"
+            + "".join(f"<td style='padding:1px 6px'>{html.escape(cells[c])}</td>" for c in cols)
+            + f"<td style='text-align:right'>{count(r['denials'])}</td>"
+            f"<td style='text-align:right'>{money(r['denied_cents'])}</td>"
+            f"<td style='text-align:right'>{rate(r['share'])}</td><td>{trend}</td></tr>"
         )
     table = "<table class='lk-root-causes' style='font-size:12px'>"
     return f"{table}<tr>{head}</tr>{''.join(rows)}</table>"
@@ -107,6 +117,15 @@ def _trend_label(slope_cents_per_month: float) -> str:
     if slope_cents_per_month < 0:
         return "\u2198 declining"
     return "\u2192 flat"
+
+
+def _with_reasons(wl: pa.Table) -> pa.Table:
+    """The worklist with a ``reason`` column to show: the CARC with its group and meaning."""
+    reasons = [
+        carc_text(c, g)
+        for c, g in zip(wl["carc"].to_pylist(), wl["group_code"].to_pylist(), strict=True)
+    ]
+    return wl.append_column("reason", pa.array(reasons, pa.string()))
 
 
 class DenialDashboard:
@@ -124,10 +143,15 @@ class DenialDashboard:
         work panel's actions are refused with a message.
     actor : str, optional
         Who records the work (default: the login name).
+    export_path : str or Path
+        Where "Export worklist" writes the worklist as filtered and sorted
+        (``.csv`` or ``.parquet``).
 
     Attributes
     ----------
     widget : ipywidgets.VBox
+    status : StatusLine
+        The line at the top: failures in red, what was written.
     worklist : PagedTable
         The prioritised worklist (select a row to see its encounter below);
         with a store, its owner, status, follow-up, last event and recovered
@@ -136,7 +160,15 @@ class DenialDashboard:
         The work panel acting on the selected row.
     """
 
-    def __init__(self, ledger, *, top: int = 10, store=None, actor: str | None = None):
+    def __init__(
+        self,
+        ledger,
+        *,
+        top: int = 10,
+        store=None,
+        actor: str | None = None,
+        export_path="worklist.csv",
+    ):
         import ipywidgets as W
         import plotly.graph_objects as go
 
@@ -147,6 +179,7 @@ class DenialDashboard:
             store, ledger = ledger, ledger.ledger()
         self.store = store
         self.ledger = ledger
+        self.status = StatusLine()
         self._cache = {}
         trend = denial_trend(ledger)
         self._cache["trend"] = trend
@@ -195,6 +228,7 @@ class DenialDashboard:
         wl = self._worklist()
         self.worklist_table = wl
         shown = WORKLIST_COLUMNS + (WORK_COLUMNS_SHOWN if store is not None else ())
+        wl = _with_reasons(wl)
         self.worklist = PagedTable(
             wl,
             [c for c in shown if c in wl.column_names],
@@ -208,9 +242,18 @@ class DenialDashboard:
         self.encounter = EncounterView(ledger, first) if first else None
         if self.encounter is not None:
             self.worklist.on_select(lambda row: self.encounter.show(row["encounter_id"]))
-        self.metric.observe(lambda _: self.redraw(), "value")
-        self.category.observe(lambda _: self.redraw(), "value")
+        self.export_path = W.Text(
+            value=str(export_path), description="Export to", layout=W.Layout(width="420px")
+        )
+        self.export_button = W.Button(
+            description="Export worklist", icon="download", button_style="primary"
+        )
+        self.export_button.add_class("lk-export-worklist")
+        self.export_button.on_click(lambda _: self._quietly(self.export_worklist))
+        self.metric.observe(lambda _: self._guarded_redraw(), "value")
+        self.category.observe(lambda _: self._guarded_redraw(), "value")
         parts = [
+            self.status.widget,
             W.HBox([self.metric, self.category]),
             self.lines,
             self.heatmap,
@@ -220,6 +263,7 @@ class DenialDashboard:
                 "<b>Worklist</b> (highest priority first; select a row to see its ledger below)"
             ),
             self.worklist.widget,
+            W.HBox([self.export_path, self.export_button]),
         ]
         if self.encounter is not None:
             parts.append(self.encounter.widget)
@@ -277,12 +321,36 @@ class DenialDashboard:
         keep = self.work.row["encounter_id"] if self.work.row else None
         self.ledger = self.store.ledger()
         self.worklist_table = self._worklist()
-        self.worklist.set_table(self.worklist_table, keep_page=True)
+        self.worklist.set_table(_with_reasons(self.worklist_table), keep_page=True)
         self.work.refresh()
         ids = self.worklist.page_table["encounter_id"].to_pylist()
         if keep in ids:
             self.worklist.select(ids.index(keep))
         return self.worklist_table
+
+    def export_worklist(self, path=None) -> Path:
+        """Write the worklist as filtered and sorted on screen (``.csv``: list columns
+        flattened; or ``.parquet``). A failure is shown in red and raised."""
+        try:
+            path = Path(path or self.export_path.value).expanduser()
+            if not path.parent.is_dir():
+                raise FileNotFoundError(f"no folder {path.parent} to write {path.name} into")
+            out = write_table(self.worklist.view_table.drop_columns(["reason"]), path)
+        except Exception as exc:
+            self.status.error(f"export of the worklist failed: {error_text(exc)}")
+            raise
+        self.status.done(f"wrote {self.worklist.n_rows:,} worklist rows to {out}")
+        return out
+
+    def _quietly(self, action) -> None:
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - shown in red by the action itself
+            pass
+
+    def _guarded_redraw(self) -> None:
+        with self.status.guard("redraw"):
+            self.redraw()
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

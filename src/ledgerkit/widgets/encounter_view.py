@@ -16,6 +16,7 @@ from ledgerkit.analytics.balances import balances
 from ledgerkit.analytics.classify import classify
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.errors import LedgerError
+from ledgerkit.report.format import carc_text, label, money
 
 __all__ = ["EncounterView", "encounter_ledger", "encounter_html", "entries_html"]
 
@@ -106,7 +107,7 @@ def encounter_ledger(ledger: Ledger, encounter_id: str) -> dict:
 
 
 def _money(cents) -> str:
-    return "" if cents is None else f"{cents / 100:,.2f}"
+    return money(cents)
 
 
 def _table(headers, rows, css="") -> str:
@@ -142,12 +143,15 @@ def entries_html(entries: pa.Table, highlight=()) -> str:
                 v = v.strftime("%Y-%m-%d")
             elif c == "negates" and v is not None:
                 v = f"negates #{v}"
+            tip = ""
+            if c == "carc" and v is not None:  # the code's meaning on hover
+                tip = f' title="{html.escape(carc_text(v, e.get("group_code")), quote=True)}"'
             cells.append(
-                '<td style="padding:1px 6px;white-space:nowrap">'
+                f'<td style="padding:1px 6px;white-space:nowrap"{tip}>'
                 f"{html.escape('' if v is None else str(v))}</td>"
             )
         rows.append(f'<tr style="{";".join(style)}">{"".join(cells)}</tr>')
-    heads = ["amount $" if c == "amount_cents" else c for c in cols]
+    heads = [label(c) for c in cols]
     return _table(heads, rows, "lk-entries")
 
 
@@ -157,13 +161,14 @@ def encounter_html(data: dict, highlight=()) -> str:
     expl = ""
     if s.get("explain_line") is not None:
         expl = (
-            f"line {s['explain_line']}, {s.get('explain_group') or ''}-"
-            f"{s.get('explain_carc') or ''} {_money(s.get('explain_amount'))}"
+            f"line {s['explain_line']}, "
+            f"{carc_text(s.get('explain_carc'), s.get('explain_group'))} "
+            f"{_money(s.get('explain_amount'))}"
         )
     head = (
         f'<div class="lk-encounter-head" style="font-size:13px">'
         f"<b>{html.escape(s['encounter_id'])}</b> &nbsp; class <b>{s['class']}</b> &nbsp; "
-        f"stage <b>{s['stage']}</b> &nbsp; balance <b>${_money(s['balance'])}</b> &nbsp; "
+        f"stage <b>{s['stage']}</b> &nbsp; balance <b>{_money(s['balance'])}</b> &nbsp; "
         f"{'balanced' if s['balanced'] else 'not balanced'}"
         + (f" &nbsp; <i>why: {html.escape(expl)}</i>" if expl else "")
         + "</div>"
@@ -182,10 +187,10 @@ def encounter_html(data: dict, highlight=()) -> str:
             )
             + "</tr>"
         )
-    heads = ["line", "cpt", "mod"] + [b for b in BUCKETS if b in procs.column_names]
+    heads = ["Line", "CPT", "Modifiers"] + [label(b) for b in BUCKETS if b in procs.column_names]
     return (
         head
-        + "<div><b>Per procedure</b> (dollars)</div>"
+        + "<div><b>Per procedure</b></div>"
         + _table(heads, rows, "lk-procedures")
         + "<div style='margin-top:6px'><b>Every entry</b> (negated entries struck through; "
         "negations in red)</div>" + entries_html(data["entries"], highlight)

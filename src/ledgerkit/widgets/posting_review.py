@@ -21,7 +21,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.errors import LedgerError
+from ledgerkit.report.format import carc_text, claim_status_text, money
 from ledgerkit.widgets.encounter_view import encounter_html, encounter_ledger
+from ledgerkit.widgets.status import error_text
 
 __all__ = [
     "PostingReview",
@@ -64,15 +66,15 @@ def _remits_html(store, decisions: pa.Table) -> str:
         cas = {}
         for a in adj.to_pylist():
             cas.setdefault(a["line_id"], []).append(
-                f"{a['group_code']}-{a['carc']} {a['amount_cents'] / 100:,.2f}"
+                f"{carc_text(a['carc'], a['group_code'])} {money(a['amount_cents'])}"
             )
         remarks = r.remarks.filter(pc.equal(r.remarks["claim_id"], c["claim_id"]))
         for m in remarks.to_pylist():  # RARC (LQ, MOA, MIA): why, in the payer's words
             cas.setdefault(m["line_id"], []).append(f"remark {m['code']}")
         rows = "".join(
             f"<tr><td>{li['line_number']}</td><td>{html.escape(li['procedure_code'] or '')}</td>"
-            f"<td style='text-align:right'>{(li['charge_cents'] or 0) / 100:,.2f}</td>"
-            f"<td style='text-align:right'>{(li['paid_cents'] or 0) / 100:,.2f}</td>"
+            f"<td style='text-align:right'>{money(li['charge_cents'] or 0)}</td>"
+            f"<td style='text-align:right'>{money(li['paid_cents'] or 0)}</td>"
             f"<td>{html.escape('; '.join(cas.get(li['line_id'], [])))}</td></tr>"
             for li in lines.to_pylist()
         )
@@ -84,12 +86,13 @@ def _remits_html(store, decisions: pa.Table) -> str:
             f"<b>{html.escape(d.get('decision', '?'))}</b> "
             f"({html.escape(d.get('reason_code', ''))}) &nbsp; {html.escape(rid)}<br>"
             f"payer {html.escape(str(d.get('payer_id')))}, claim no "
-            f"{html.escape(str(c.get('payer_claim_control_number')))}, status "
-            f"{html.escape(str(c.get('status_code')))}, charge ${c['charge_cents'] / 100:,.2f}, "
-            f"paid <b>${c['paid_cents'] / 100:,.2f}</b>"
+            f"{html.escape(str(c.get('payer_claim_control_number')))}, claim status "
+            f"<span class='lk-claim-status'>{html.escape(claim_status_text(c.get('status_code')))}"
+            f"</span>, charge {money(c['charge_cents'])}, "
+            f"paid <b>{money(c['paid_cents'])}</b>"
             + (f", claim-level {html.escape(claim_cas)}" if claim_cas else "")
-            + "<table style='font-size:12px'><tr><th>line</th><th>code</th><th>charge $</th>"
-            f"<th>paid $</th><th>adjustments</th></tr>{rows}</table></div>"
+            + "<table style='font-size:12px'><tr><th>Line</th><th>CPT</th><th>Charge ($)</th>"
+            f"<th>Paid ($)</th><th>Adjustments</th></tr>{rows}</table></div>"
         )
     return "".join(out)
 
@@ -252,9 +255,11 @@ class PostingReview:
             css_class="lk-review-table",
         )
         self.reason = W.HTML()
-        self.ledger_out = W.HTML(layout=W.Layout(width="58%", overflow="auto"))
+        # flex, not fixed percentages plus a gap (which overflowed: the ledger's
+        # right edge was clipped); each pane scrolls sideways within its share
+        self.ledger_out = W.HTML(layout=W.Layout(flex="3 1 0%", min_width="0", overflow="auto"))
         self.ledger_out.add_class("lk-review-ledger")
-        self.remits_out = W.HTML(layout=W.Layout(width="40%", overflow="auto"))
+        self.remits_out = W.HTML(layout=W.Layout(flex="2 1 0%", min_width="0", overflow="auto"))
         self.remits_out.add_class("lk-review-remits")
         self.note = W.Textarea(
             placeholder="note (required): why", layout=W.Layout(width="420px", height="56px")
@@ -299,8 +304,15 @@ class PostingReview:
             b.add_class(f"lk-btn-{action}")
             b.on_click(lambda _b, a=action: self.act(a))
             self.buttons[action] = b
+        # one status model shown twice: sticky at the top (in view after any
+        # click) and under the buttons
         self.status = W.HTML()
         self.status.add_class("lk-status")
+        self.status.add_class("lk-widget-status")
+        sticky = W.HTML(
+            "<style>.lk-posting-review > .lk-widget-status{position:sticky;top:0;z-index:5;"
+            "background:var(--jp-layout-color0,#fff)}</style>"
+        )
         self.count = W.HTML()
         self.count.add_class("lk-flagged-count")
         actions = W.VBox(
@@ -321,15 +333,20 @@ class PostingReview:
         )
         self.widget = W.VBox(
             [
+                sticky,
+                self.status,
                 self.count,
                 self.table.widget,
                 self.reason,
-                W.HBox([self.ledger_out, self.remits_out], layout=W.Layout(grid_gap="12px")),
+                W.HBox(
+                    [self.ledger_out, self.remits_out],
+                    layout=W.Layout(width="100%", grid_gap="12px"),
+                ),
                 actions,
             ]
         )
         self.widget.add_class("lk-posting-review")
-        self.table.on_select(self.show)
+        self.table.on_select(self._show_guarded)
         self._count()
         if self.table.n_rows:
             self.table.select(0)
@@ -338,6 +355,15 @@ class PostingReview:
     def _count(self):
         n = self.table.table.num_rows
         self.count.value = f"<b>{n:,} flagged remits</b> in store version {self.store.version}"
+
+    def _show_guarded(self, row: dict) -> None:
+        try:
+            self.show(row)
+        except Exception as exc:  # noqa: BLE001 - shown in red, the queue stays usable
+            self.status.value = (
+                "<span class='lk-error' style='color:#b00020'>showing the remit failed: "
+                f"{html.escape(error_text(exc))}</span>"
+            )
 
     def show(self, row: dict) -> dict:
         """Show one flagged remit (a row of :func:`flagged_worklist`)."""
@@ -360,7 +386,7 @@ class PostingReview:
             self.negate_entries.options = [
                 (
                     f"#{x['entry_id']} line {x['line']} {x['kind']} "
-                    f"{x['group_code'] or ''}-{x['carc'] or ''} {x['amount_cents'] / 100:,.2f}",
+                    f"{x['group_code'] or ''}-{x['carc'] or ''} {money(x['amount_cents'])}",
                     x["entry_id"],
                 )
                 for x in live.to_pylist()
@@ -403,7 +429,15 @@ class PostingReview:
                 payer_id=self.post_payer.value if self.post_payer.options else None,
             )
         except LedgerError as exc:
-            self.status.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
+            self.status.value = (
+                f"<span class='lk-error' style='color:#b00020'>{html.escape(str(exc))}</span>"
+            )
+            return None
+        except Exception as exc:  # noqa: BLE001 - an unexpected failure is shown, not lost
+            self.status.value = (
+                f"<span class='lk-error' style='color:#b00020'>{action} failed: "
+                f"{html.escape(error_text(exc))}</span>"
+            )
             return None
         self.note.value = ""
         self.refresh(keep=row["remit_id"])

@@ -422,6 +422,11 @@ class PagedTable:
         return len(self._rows)
 
     @property
+    def view_table(self) -> pa.Table:
+        """Every row after filtering and sorting (all columns): what an export writes."""
+        return self.table.take(pa.array(self._rows))
+
+    @property
     def page_table(self) -> pa.Table:
         """The rows on the current page (all columns)."""
         return self.table.take(pa.array(self._page_rows))
