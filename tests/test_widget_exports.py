@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import openpyxl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pytest
 
@@ -150,3 +151,44 @@ def test_paged_table_amount_filter_says_any_and_reports_typos():
     w.max_amount.value = "abc"
     assert "not a dollar amount" in w.amount_error.value and w.n_rows == 2
     assert dollars_to_cents("0.1") == 10 and dollars_to_cents(0.29) == 29
+
+
+def test_dashboard_as_of_is_shown_and_settable(ledger):
+    import datetime as dt
+
+    from ledgerkit.widgets import DenialDashboard
+
+    dash = DenialDashboard(ledger)
+    last = max(ledger.entries["posted_at"].to_pylist()).date()
+    assert dash.as_of == last and dash.today.value == last
+    assert last.isoformat() in dash._as_of_note.value
+    before = lk.worklist(ledger, last)
+    earlier = last - dt.timedelta(days=20)
+    dash.today.value = earlier
+    assert dash.status.kind == "done"
+    want = lk.worklist(ledger, earlier)
+    assert dash.worklist_table["days_left"].to_pylist() == want["days_left"].to_pylist()
+    assert want["days_left"].to_pylist() != before["days_left"].to_pylist()
+    assert earlier.isoformat() in dash._as_of_note.value
+
+
+def test_remit_lag_boxes_one_row_per_payer_and_trend_picker(ledger):
+    from ledgerkit import payer_behaviour as pb
+    from ledgerkit.widgets import TrendChart, remit_lag_figure
+
+    lag = pb.remit_lag(ledger)
+    fig = remit_lag_figure(lag)
+    boxes = [t for t in fig.data if t.type == "box"]
+    assert [b.y[0] for b in boxes] == [p or "self-pay" for p in lag["payer_id"].to_pylist()]
+    hover = [t.hovertemplate for t in fig.data if t.type == "scatter"]
+    first = lag.to_pylist()[0]
+    assert f"p10 {round(first['p10_days'])} days" in hover[0] and "p90" in hover[0]
+    assert "min" not in hover[0] and "max" not in hover[0]
+    trend = pb.denial_trend(ledger)
+    chart = TrendChart(trend)
+    assert len(chart.category.options) == len(set(trend["category"].to_pylist()))
+    other = chart.category.options[-1]
+    chart.category.value = other
+    assert other in chart.figure.layout.title.text
+    part = trend.filter(pc.equal(trend["category"], other))
+    assert sum(len(t.y) for t in chart.figure.data) == part.num_rows

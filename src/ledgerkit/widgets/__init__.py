@@ -9,6 +9,10 @@ posting review, rule tuning, one encounter's ledger, the denial dashboard, a pag
 - :class:`DenialDashboard` -- denial rate and dollars by payer x category over
   months, top root causes, the worklist.
 - :class:`PagedTable` -- the server-side paged table they share.
+- :func:`remit_lag_figure`, :class:`TrendChart` -- payer-behaviour charts.
+
+Every widget has a status line at its top (failures in red); every table
+shows money, rates and days through :mod:`ledgerkit.report.format`.
 
 ``import ledgerkit`` does not import this package (nor ipywidgets); each widget
 module loads on first use.
@@ -24,6 +28,8 @@ __all__ = [
     "PagedTable",
     "PostingReview",
     "RuleTuner",
+    "TrendChart",
+    "remit_lag_figure",
     "sample_store",
 ]
 
@@ -34,6 +40,8 @@ _WHERE = {
     "PostingReview": "posting_review",
     "RuleTuner": "rule_tuner",
     "sample_store": "sample",
+    "TrendChart": "charts",
+    "remit_lag_figure": "charts",
 }
 
 

@@ -9,12 +9,14 @@ call); the widget draws them in a plotly ``FigureWidget`` (offline).
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.analytics.facts import today_day
 from ledgerkit.analytics.metrics import denial_dollars, initial_denial_rate
 from ledgerkit.analytics.payer_behaviour import denial_trend
 from ledgerkit.analytics.rootcause import root_causes
@@ -143,6 +145,10 @@ class DenialDashboard:
         work panel's actions are refused with a message.
     actor : str, optional
         Who records the work (default: the login name).
+    today : date or str, optional
+        The day the worklist's ``days_left`` and priorities count from
+        (default: the ledger's last posting day). Shown above the worklist and
+        settable there.
     export_path : str or Path
         Where "Export worklist" writes the worklist as filtered and sorted
         (``.csv`` or ``.parquet``).
@@ -168,6 +174,7 @@ class DenialDashboard:
         store=None,
         actor: str | None = None,
         export_path="worklist.csv",
+        today=None,
     ):
         import ipywidgets as W
         import plotly.graph_objects as go
@@ -225,6 +232,15 @@ class DenialDashboard:
         self.heatmap.add_class("lk-denial-heatmap")
         self.causes = root_causes(ledger, top=top)
         causes = W.HTML(root_causes_html(self.causes, top))
+        self.as_of = dt.date(1970, 1, 1) + dt.timedelta(days=today_day(ledger, today))
+        self.today = W.DatePicker(
+            value=self.as_of,
+            description="Days left as of",
+            style={"description_width": "initial"},
+        )
+        self.today.add_class("lk-worklist-as-of")
+        self._as_of_note = W.HTML()
+        self._as_of_note.add_class("lk-as-of-note")
         wl = self._worklist()
         self.worklist_table = wl
         shown = WORKLIST_COLUMNS + (WORK_COLUMNS_SHOWN if store is not None else ())
@@ -250,6 +266,7 @@ class DenialDashboard:
         )
         self.export_button.add_class("lk-export-worklist")
         self.export_button.on_click(lambda _: self._quietly(self.export_worklist))
+        self.today.observe(lambda _: self._guarded(self._new_day, "new as-of date"), "value")
         self.metric.observe(lambda _: self._guarded_redraw(), "value")
         self.category.observe(lambda _: self._guarded_redraw(), "value")
         parts = [
@@ -262,6 +279,7 @@ class DenialDashboard:
             W.HTML(
                 "<b>Worklist</b> (highest priority first; select a row to see its ledger below)"
             ),
+            W.HBox([self.today, self._as_of_note]),
             self.worklist.widget,
             W.HBox([self.export_path, self.export_button]),
         ]
@@ -302,10 +320,18 @@ class DenialDashboard:
 
     # ------------------------------------------------------------------ work
     def _worklist(self) -> pa.Table:
+        """The worklist as of :attr:`as_of` (with the store's work), and its note."""
+        day = self.as_of
+        last = dt.date(1970, 1, 1) + dt.timedelta(days=today_day(self.ledger, None))
+        self._as_of_note.value = (
+            f"<small>days left, deadlines and priority count from <b>{day.isoformat()}</b>"
+            + (" (the ledger's last posting day)" if day == last else "")
+            + f"; the ledger's last posting: {last.isoformat()}</small>"
+        )
         return (
-            worklist(self.ledger, work=self.store)
+            worklist(self.ledger, day, work=self.store)
             if self.store is not None
-            else worklist(self.ledger)
+            else worklist(self.ledger, day)
         )
 
     def _work_panel(self, actor):
@@ -341,6 +367,19 @@ class DenialDashboard:
             raise
         self.status.done(f"wrote {self.worklist.n_rows:,} worklist rows to {out}")
         return out
+
+    def _new_day(self) -> None:
+        day = self.today.value
+        if day is None:
+            raise ValueError("pick a date")
+        self.as_of = day
+        self.worklist_table = self._worklist()
+        self.worklist.set_table(_with_reasons(self.worklist_table))
+        self.status.done(f"worklist as of {day.isoformat()}")
+
+    def _guarded(self, action, what: str) -> None:
+        with self.status.guard(what):
+            action()
 
     def _quietly(self, action) -> None:
         try:
