@@ -174,6 +174,17 @@ def count(value) -> str:
     return "" if value is None else f"{int(value):,}"
 
 
+# Integer columns that are keys or positions, not counts: shown without separators.
+KEY_COLUMNS = frozenset(
+    "line rank negates version payer_seq last_payer_seq explain_line explain_payer_seq "
+    "position order".split()
+)
+
+
+def _is_key(name: str) -> bool:
+    return name in KEY_COLUMNS or name.endswith("_id") or name.endswith("_line")
+
+
 def column_kind(name: str, type_: pa.DataType | None = None) -> str:
     """How a column is shown: ``"money"``, ``"rate"``, ``"days"``, ``"count"`` or ``"text"``.
 
@@ -183,6 +194,8 @@ def column_kind(name: str, type_: pa.DataType | None = None) -> str:
     ['money', 'money', 'rate', 'days']
     >>> column_kind("days_0_30"), column_kind("median_days"), column_kind("claims", pa.int64())
     ('money', 'days', 'count')
+    >>> column_kind("entry_id", pa.int64()), column_kind("line", pa.int32())
+    ('text', 'text')
     """
     if name.endswith("_cents") or name in MONEY_COLUMNS:
         return "money"
@@ -190,7 +203,7 @@ def column_kind(name: str, type_: pa.DataType | None = None) -> str:
         return "rate"
     if name in DAY_COLUMNS or name.endswith("_days"):
         return "days"
-    if type_ is not None and pa.types.is_integer(type_) and name not in ("line", "rank"):
+    if type_ is not None and pa.types.is_integer(type_) and not _is_key(name):
         return "count"
     return "text"
 
