@@ -93,6 +93,23 @@ def _kernel_figures(ledger: Ledger, policy, pending):
 def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
     """One row per encounter: class, stage, balanced, figures and the explanation.
 
+    Classes (what the payers decided; over the procedures a payer adjudicated,
+    a procedure is *denied entirely* when its allowed is 0 and it carries a
+    live denial):
+
+    - ``DENIAL``: allowed is 0 for the whole encounter, and something is denied;
+    - ``PARTIAL_DENIAL``: some procedure has allowed > 0 and at least one is
+      denied entirely;
+    - ``UNRESOLVED``: every procedure has allowed > 0, but some amount was denied;
+    - ``PAID``: none of the above (zero-allowed lines only: PAID at $0);
+    - ``AWAITING``: no remit yet.
+
+    Stages (who owes the balance now): ``payer_1`` .. ``payer_3``, ``patient``
+    (only open PR is left), ``finalized`` (balance 0) or
+    ``finalization_pending`` (balance 0, remits still wait for review).
+    *Balanced* means a balance of exactly 0. Every word, figure and bucket is
+    defined in docs/glossary.md (in the repository).
+
     Parameters
     ----------
     ledger : Ledger
