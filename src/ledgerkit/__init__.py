@@ -1,5 +1,8 @@
 """ledgerkit: an Arrow payment ledger with Numba kernels for revenue-cycle teams.
 
+The words it uses (classes, stages, buckets, metrics, rules, TAA) are defined
+in docs/glossary.md; ``lk.report`` turns a rule set into a client proposal.
+
 Examples
 --------
 >>> import ledgerkit as lk

@@ -24,7 +24,8 @@ numbers against ``dry_run``):
 Figures per level (and per primary payer; self-pay is a null ``payer_id``):
 ``encounters_hit``, ``encounters_closed`` (brought to a zero balance),
 ``written_off_cents`` and ``ar_closed_cents`` (the balance of the closed
-encounters: A/R that leaves the books without more work).
+encounters: A/R that leaves the books without more work). "Hit vs closed" and
+"written off vs A/R removed" are defined in docs/glossary.md.
 """
 
 from __future__ import annotations
