@@ -60,8 +60,8 @@ def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "root"
     root.mkdir()
-    for name in ("02_posting_review.ipynb", "03_rule_tuning.ipynb"):
-        shutil.copy(ROOT / "notebooks" / name, root / name)
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        shutil.copy(path, root / path.name)
     settings = tmp / "settings"
     settings.mkdir()
     (settings / "overrides.json").write_text(json.dumps({
