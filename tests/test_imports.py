@@ -33,7 +33,7 @@ LAYERS = {
     "rules": {"errors", "_kernels", "core", "analytics", "contracts"},
     "synth": {"errors", "_kernels", "core", "x12", "contracts"},
     "scale": {"errors", "_kernels", "core", "analytics", "contracts", "rules", "synth", "store"},
-    "report": {"errors", "_kernels", "core", "analytics", "rules"},
+    "report": {"errors", "_kernels", "core", "x12", "analytics", "rules"},
     "widgets": {
         "errors", "_kernels", "core", "x12", "analytics", "posting", "store", "rules", "synth",
         "contracts", "report",

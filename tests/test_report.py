@@ -28,6 +28,7 @@ from ledgerkit.report.format import (
     format_value,
     label,
     money,
+    rarc_text,
     rate,
 )
 from ledgerkit.rules import default_rules, dry_run
@@ -90,7 +91,9 @@ def test_codes_have_their_meaning():
     assert carc_text("ZZ9") == "ZZ9"  # unknown: the code alone, never dropped
     assert claim_status_text("22") == "22 (reversal of a previous payment)"
     assert claim_status_text("1") == "1 (processed as primary)"
-    assert claim_status_text("99") == "99"
+    assert claim_status_text("99") == "99 (not a claim status code)"
+    assert rarc_text("N54") == "N54: The claim was sent to the wrong payer or plan"
+    assert rarc_text("N9999") == "N9999"
 
 
 def test_format_table_shows_every_kind():

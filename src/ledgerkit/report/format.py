@@ -9,7 +9,8 @@ and every notebook table goes through these functions (see docs/glossary.md,
 - :func:`rate`: ``"21.0%"`` from a fraction;
 - :func:`days`: a whole number of days;
 - :func:`label`: a column name in words (``at_stake_cents`` -> ``"At stake ($)"``);
-- :func:`carc_text` / :func:`claim_status_text`: codes with what they mean;
+- :func:`carc_text`, :func:`rarc_text`, :func:`claim_status_text`: codes with
+  what they mean (the CARC catalogue, ``core.remark_codes``, ``x12.codes``);
 - :func:`format_value` / :func:`format_table`: any value or Arrow table by its
   column name (:func:`column_kind` decides which of the above applies).
 """
@@ -22,6 +23,10 @@ from functools import lru_cache
 
 import pyarrow as pa
 
+from ledgerkit.core.limits import dollars
+from ledgerkit.core.remark_codes import rarc_description
+from ledgerkit.x12.codes import claim_status_words
+
 __all__ = [
     "money",
     "rate",
@@ -31,10 +36,10 @@ __all__ = [
     "column_kind",
     "carc_text",
     "carc_description",
+    "rarc_text",
     "claim_status_text",
     "format_value",
     "format_table",
-    "CLAIM_STATUSES",
 ]
 
 # Columns that hold cents without a ``_cents`` suffix (the bucket figures of
@@ -91,27 +96,6 @@ LABELS = {
     "status_code": "Claim status",
 }
 
-# CLP02 claim status codes (X12 835), in our own words.
-CLAIM_STATUSES = {
-    "1": "processed as primary",
-    "2": "processed as secondary",
-    "3": "processed as tertiary",
-    "4": "denied",
-    "5": "pended",
-    "10": "received, not in process",
-    "13": "suspended",
-    "15": "suspended: investigation",
-    "16": "suspended: return with material",
-    "17": "suspended: review pending",
-    "19": "processed as primary, forwarded to another payer",
-    "20": "processed as secondary, forwarded to another payer",
-    "21": "processed as tertiary, forwarded to another payer",
-    "22": "reversal of a previous payment",
-    "23": "not our claim, forwarded to another payer",
-    "25": "predetermination pricing only, no payment",
-    "27": "reviewed",
-}
-
 
 def money(cents, *, dollar_sign: bool = True) -> str:
     """Cents as dollars: 2 decimals, thousands separators, exact.
@@ -131,9 +115,8 @@ def money(cents, *, dollar_sign: bool = True) -> str:
         return ""
     if not isinstance(cents, int):
         cents = int(round(float(cents)))
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(int(cents)), 100)
-    return f"{sign}{'$' if dollar_sign else ''}{whole:,}.{part:02d}"
+    text = dollars(cents)  # the exact integer split lives in core.limits
+    return text if dollar_sign else text.replace("$", "", 1)
 
 
 def rate(value, digits: int = 1) -> str:
@@ -270,19 +253,29 @@ def carc_text(carc, group_code=None, *, catalog=None) -> str:
     return f"{code}: {desc}" if desc else code
 
 
+def rarc_text(code) -> str:
+    """A remark code with its description (``core.remark_codes``), or the code alone.
+
+    Examples
+    --------
+    >>> rarc_text("N54")
+    'N54: The claim was sent to the wrong payer or plan'
+    """
+    if code is None:
+        return ""
+    desc = rarc_description(code)
+    return f"{code}: {desc}" if desc else str(code)
+
+
 def claim_status_text(code) -> str:
-    """A CLP02 claim status code with its meaning.
+    """A CLP02 claim status code with its meaning (``ledgerkit.x12.codes``).
 
     Examples
     --------
     >>> claim_status_text("22"), claim_status_text(1)
     ('22 (reversal of a previous payment)', '1 (processed as primary)')
     """
-    if code is None:
-        return ""
-    key = str(code).strip()
-    meaning = CLAIM_STATUSES.get(key)
-    return f"{key} ({meaning})" if meaning else key
+    return claim_status_words(code)
 
 
 def format_value(value, name: str, type_: pa.DataType | None = None) -> str:
@@ -347,6 +340,8 @@ def format_table(table, columns=None, *, carc_descriptions: bool = True):
         type_ = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
         values = col.to_pylist()
         out[label(name)] = [format_value(v, name, type_) for v in values]
+        if carc_descriptions and name == "rarc":
+            out["Remark"] = [rarc_description(c) or "" for c in values]
         if carc_descriptions and name in ("carc", "explain_carc"):
             group = {"carc": "group_code", "explain_carc": "explain_group"}[name]
             groups = (
