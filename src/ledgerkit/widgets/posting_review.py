@@ -255,11 +255,16 @@ class PostingReview:
             css_class="lk-review-table",
         )
         self.reason = W.HTML()
-        # flex, not fixed percentages plus a gap (which overflowed: the ledger's
-        # right edge was clipped); each pane scrolls sideways within its share
-        self.ledger_out = W.HTML(layout=W.Layout(flex="3 1 0%", min_width="0", overflow="auto"))
+        # The ledger pane takes the width its tables need and the remits wrap
+        # below it when both do not fit (fixed 58%/40% plus a gap clipped the
+        # ledger's right-hand columns); a pane wider than the page scrolls.
+        self.ledger_out = W.HTML(
+            layout=W.Layout(flex="0 1 auto", max_width="100%", overflow="auto")
+        )
         self.ledger_out.add_class("lk-review-ledger")
-        self.remits_out = W.HTML(layout=W.Layout(flex="2 1 0%", min_width="0", overflow="auto"))
+        self.remits_out = W.HTML(
+            layout=W.Layout(flex="1 1 380px", max_width="100%", overflow="auto")
+        )
         self.remits_out.add_class("lk-review-remits")
         self.note = W.Textarea(
             placeholder="note (required): why", layout=W.Layout(width="420px", height="56px")
@@ -340,7 +345,7 @@ class PostingReview:
                 self.reason,
                 W.HBox(
                     [self.ledger_out, self.remits_out],
-                    layout=W.Layout(width="100%", grid_gap="12px"),
+                    layout=W.Layout(width="100%", flex_flow="row wrap", grid_gap="12px"),
                 ),
                 actions,
             ]
@@ -386,7 +391,8 @@ class PostingReview:
             self.negate_entries.options = [
                 (
                     f"#{x['entry_id']} line {x['line']} {x['kind']} "
-                    f"{x['group_code'] or ''}-{x['carc'] or ''} {money(x['amount_cents'])}",
+                    + (f"{x['group_code']}-{x['carc']} " if x["carc"] else "")
+                    + money(x["amount_cents"]),
                     x["entry_id"],
                 )
                 for x in live.to_pylist()
