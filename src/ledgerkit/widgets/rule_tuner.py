@@ -454,6 +454,7 @@ class RuleTuner:
             + " configurations</small>"
         )
         return taa
+
     def _failed(self, what: str, exc: BaseException) -> None:
         msg = f"{what} failed: {error_text(exc)}"
         self.status.error(msg)
