@@ -1,5 +1,7 @@
 """The synthetic ledger is deterministic, valid and realistic enough to exercise every path."""
 
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -52,3 +54,10 @@ def test_charges_balance_against_decisions():
     single = pc.equal(t["last_payer_seq"], 1)
     cars = pc.add(pc.add(pc.add(t["contractual"], t["pr"]), t["denied"]), t["other"])
     assert pc.all(pc.equal(lhs.filter(single), cars.filter(single))).as_py()
+
+
+def test_sample_folder_is_the_checkouts_bundled_sample():
+    # A wrong parent made load_sample regenerate 20,000 encounters on every call.
+    root = Path(__file__).resolve().parents[1]
+    assert lk.synth.sample_folder() == root / "data" / "samples" / "ledger"
+    assert (lk.synth.sample_folder() / "entries.parquet").exists()

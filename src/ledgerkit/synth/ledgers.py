@@ -891,7 +891,7 @@ def write_sample(folder, n_encounters: int = SAMPLE_ENCOUNTERS, seed: int = SAMP
 
 def sample_folder() -> Path:
     """Where the bundled sample ledger lives in a checkout (``data/samples/ledger``)."""
-    return Path(__file__).resolve().parents[2] / "data" / "samples" / "ledger"
+    return Path(__file__).resolve().parents[3] / "data" / "samples" / "ledger"
 
 
 def load_sample() -> Ledger:
