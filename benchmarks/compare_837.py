@@ -43,8 +43,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
 BENCH_DIR = Path(os.environ.get("LEDGERKIT_BENCH_DIR", "/tmp/ledgerkit-bench"))
 SAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "x12-public" / "837"
 BYTES_PER_ENCOUNTER = 440  # write_837 of synth ledgers, measured
@@ -284,7 +282,12 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--small", action="store_true", help="~0.5 MB compare, ~10 MB speed check")
     args = ap.parse_args(argv)
-    print(f"python {sys.version.split()[0]}, NUMBA_NUM_THREADS={os.environ['NUMBA_NUM_THREADS']}")
+    # One core, as the peers use: set at run time (an import-time NUMBA_NUM_THREADS
+    # would break later compiles in a process whose thread pool already started).
+    import numba
+
+    numba.set_num_threads(1)
+    print(f"python {sys.version.split()[0]}, numba threads {numba.get_num_threads()}")
     for name in ("pyx12", "linuxforhealth-x12", "pydantic"):
         try:
             from importlib.metadata import version

@@ -173,7 +173,12 @@ def test_invariants_over_any_sequence(actions):
             negated = set(pc.drop_null(ledger.entries["negates"]).to_pylist())
             ids = [i for i in live["entry_id"].to_pylist() if i not in negated]
             if ids:
-                ledger = negate(ledger, [ids[k % len(ids)]], actor="ana", note="undo")
+                try:
+                    ledger = negate(ledger, [ids[k % len(ids)]], actor="ana", note="undo")
+                except LedgerError as exc:
+                    # Undoing one adjustment of a remit alone can leave a credit
+                    # (Settled question 3): refused whole, the ledger unchanged.
+                    assert "would leave the procedure at a credit" in str(exc)
         elif action in ("write_off", "to_pr"):
             caps = procedure_caps(ledger)
             i = k % caps.num_rows
