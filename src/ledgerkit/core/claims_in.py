@@ -65,30 +65,20 @@ def payers_from_claims(claims) -> pa.Table:
     """
     from ledgerkit.core.ledger import DEFAULT_APPEAL_DAYS, DEFAULT_TIMELY_FILING_DAYS  # a cycle
 
-    c = claims.claims
     names: dict[str, str | None] = {}
     classes: dict[str, str] = {}
-    for pid, name, filing in zip(
-        _column(c, "payer_id"), _column(c, "payer_name"), _column(c, "claim_filing_indicator"),
-        strict=True,
-    ):  # fmt: skip
-        if pid is None:
-            continue
-        names.setdefault(pid, name)
-        cls = PAYER_CLASS_BY_FILING.get(filing or "", "other")
-        if classes.get(pid, "other") == "other":
-            classes[pid] = cls
-    op = claims.other_payers
-    for pid, name, filing in zip(
-        _column(op, "payer_id"), _column(op, "payer_name"), _column(op, "claim_filing_indicator"),
-        strict=True,
-    ):  # fmt: skip
-        if pid is None:
-            continue
-        names.setdefault(pid, name)
-        cls = PAYER_CLASS_BY_FILING.get(filing or "", "other")
-        if classes.get(pid, "other") == "other":
-            classes[pid] = cls
+    # The claims' own payers first, then the other payers of COB claims.
+    for t in (claims.claims, claims.other_payers):
+        for pid, name, filing in zip(
+            _column(t, "payer_id"), _column(t, "payer_name"), _column(t, "claim_filing_indicator"),
+            strict=True,
+        ):  # fmt: skip
+            if pid is None:
+                continue
+            names.setdefault(pid, name)
+            cls = PAYER_CLASS_BY_FILING.get(filing or "", "other")
+            if classes.get(pid, "other") == "other":
+                classes[pid] = cls
     ids = sorted(names)
     return pa.table(
         {
