@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ledgerkit._kernels._njit import njit
+from ledgerkit._kernels.x12.columns import AHEAD
 from ledgerkit._kernels.x12.jit import helper
-from ledgerkit._kernels.x12.words import all_hex8, copy8, load8
+from ledgerkit._kernels.x12.words import all_hex8, copy8, load8, prefetch
 
 
 @helper
@@ -114,18 +115,25 @@ def person_keys_nb(buf, spans, r0, nparts, id_field, keys, salted, out, bits):
     hexd = np.frombuffer(b"0123456789ABCDEF", np.uint8)
     n = out.shape[0] // 26
     n_null = 0
+    id_s = r0 + 2 * id_field
     for r in range(n):
-        ids = spans[r0 + 2 * id_field, r]
-        ide = spans[r0 + 2 * id_field + 1, r]
-        any_field = False
+        if r + AHEAD < n:  # the id of a row ahead (see words.prefetch): a miss per row else
+            prefetch(buf, spans[id_s, r + AHEAD])
+        ids = spans[id_s, r]
+        ide = spans[id_s + 1, r]
+        # the id first: when it is already a key the row has a field, and only the name
+        # fields remain to look at (a person's five spans are five rows of ``spans``)
+        is_key = _is_key(buf, ids, ide)
         no_name = True
+        any_field = is_key
         for f in range(nparts):
-            if spans[r0 + 2 * f + 1, r] > spans[r0 + 2 * f, r]:
+            is_name = f < id_field - 1
+            if (is_name or not is_key) and spans[r0 + 2 * f + 1, r] > spans[r0 + 2 * f, r]:
                 any_field = True
-                if f < id_field - 1:
+                if is_name:
                     no_name = False
         ok = False
-        if any_field and no_name and _is_key(buf, ids, ide):
+        if is_key and no_name:
             o = 26 * r
             copy8(out, o, buf, ids)
             copy8(out, o + 8, buf, ids + 8)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ledgerkit._kernels._njit import njit
+from ledgerkit._kernels.x12.columns import AHEAD
 from ledgerkit._kernels.x12.layout import A_CARC, A_GROUP, AI_CLAIM, AI_LINE, AN_AMOUNT
+from ledgerkit._kernels.x12.words import prefetch
 
 
 @njit
@@ -19,6 +21,8 @@ def adjustment_sums_nb(
     nc = claim_cas.shape[0]
     nl = line_cas.shape[0]
     for a in range(n):
+        if a + AHEAD < n:  # the CAS segment of a row ahead (see words.prefetch)
+            prefetch(buf, ad_s[2 * A_GROUP, a + AHEAD])
         v = ad_n[AN_AMOUNT, a]
         gs = ad_s[2 * A_GROUP, a]
         is_pr = ad_s[2 * A_GROUP + 1, a] - gs == 2 and buf[gs] == 80 and buf[gs + 1] == 82
