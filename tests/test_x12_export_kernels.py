@@ -58,7 +58,9 @@ def _x19_strings_twin(buf, spans, f, seps=None):
 @settings(max_examples=60, deadline=None)
 @given(
     rows=st.lists(st.lists(st.one_of(st.none(), TEXT), min_size=3, max_size=3), max_size=60),
-    sep_bytes=st.lists(st.sampled_from([0, ord("^") + 1, ord(">") + 1]), min_size=60, max_size=60),
+    sep_bytes=st.lists(
+        st.sampled_from([0, ord("^") + 1, ord(">") + 1, ord(":") + 1]), min_size=60, max_size=60
+    ),
     pad=st.sampled_from([0, 3, 16]),
 )
 def test_string_columns_match_their_twin(rows, sep_bytes, pad):

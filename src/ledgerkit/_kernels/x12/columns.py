@@ -111,11 +111,11 @@ def gather_table_nb(buf, spans, n, fields, rows, bases, seps, sep_rows, offsets,
                 continue
             o = bases[j] + offsets[rows[j], i]
             r = sep_rows[j]
-            if r >= 0:
-                sep = seps[r, i] - 1
+            sep = seps[r, i] - 1 if r >= 0 else -1
+            if sep >= 0 and sep != 58:  # a separator other than ':' to rewrite
                 for q in range(m):
                     c = buf[s + q]
-                    if sep >= 0 and c == sep:
+                    if c == sep:
                         c = 58
                     out_data[o + q] = c
             elif s + m + 8 <= nbuf:
