@@ -11,8 +11,9 @@ PIP_STEP_FLAGS := --disable-pip-version-check --progress-bar off
 
 .PHONY: setup sample browser test lint lab demo bench bench-compare bench-check bench-report clean
 
-# Every step says what it does before it starts (a fresh setup takes a minute or two).
-SAY := @printf '\n==> %s\n'
+# Every step says what it does (and the time) before it starts (a fresh setup takes a
+# minute or two).
+SAY := @printf '\n==> %s %s\n' "$$(date +%T)"
 
 # uv resolves and downloads in parallel (pip one package at a time: about 4 minutes of a
 # fresh `make lab` went to pip). It comes from PyPI into the venv, so nothing but python3
@@ -78,10 +79,10 @@ LAB_ARGS ?= $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # the warm-up, and a later `make lab` skips it.
 lab: $(STAMP) sample
 	@if [ ! -f $(WARMED) ]; then \
-		printf '\n==> %s\n' "compiling the kernels in the background while JupyterLab starts (about a minute; the [n/6] lines)"; \
+		printf '\n==> %s %s\n' "$$(date +%T)" "compiling the kernels in the background while JupyterLab starts (about a minute; the [n/6] lines)"; \
 		( nice -n 10 $(BIN)/ledgerkit warm && touch $(WARMED) ) & \
 	fi; \
-	printf '\n==> %s\n' "opening JupyterLab on notebooks/01_quickstart.ipynb (Ctrl-C twice to stop)"; \
+	printf '\n==> %s %s\n' "$$(date +%T)" "opening JupyterLab on notebooks/01_quickstart.ipynb (Ctrl-C twice to stop)"; \
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS) notebooks/01_quickstart.ipynb
 
 demo: setup sample

@@ -261,3 +261,35 @@ def test_warm_cold_compiles_into_an_empty_numba_cache(tmp_path):
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
                              capture_output=True, text=True, timeout=120).stdout  # fmt: skip
         assert out.strip() == exists
+
+
+def test_compile_recorder_counts_signatures_and_takes_callees_out_of_callers():
+    import numba
+
+    from benchmarks.compile_times import CompileRecorder, format_records
+
+    @numba.njit
+    def callee(x):
+        return x + 1
+
+    @numba.njit
+    def caller(x):
+        return callee(x) * 2
+
+    recorder = CompileRecorder().install()
+    try:
+        assert caller(1) == 4 and caller(1.5) == 5.0 and caller(2) == 6  # the third: compiled
+    finally:
+        recorder.uninstall()
+    name = {k.rsplit(".", 1)[-1]: k for k in recorder.seconds}
+    assert len(recorder.signatures[name["caller"]]) == 2  # int64 and float64, once each
+    assert len(recorder.signatures[name["callee"]]) == 2
+    assert set(recorder.several_signatures()) == {name["caller"], name["callee"]}
+    assert all(seconds > 0 for seconds in recorder.seconds.values())
+    record = {
+        "families": ["toy"], "wall": 1.0, "cpu": 1.0, "family_cpu": {"toy": 0.5},
+        "seconds": recorder.seconds, "several": recorder.several_signatures(),
+    }  # fmt: skip
+    text = format_records([record], top=5)
+    assert text.startswith("process 1 (toy): 1.0 s wall, CPU 1.0 s, of which compiling")
+    assert "(float64,)" in text and "(int64,)" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ledgerkit.warmup import FAMILIES, LANES, warm_up
+from ledgerkit.warmup import FAMILIES, LANES, WarmTimes, warm_up
 
 
 def test_two_processes_run_every_family_once_and_report_each():
@@ -21,6 +21,20 @@ def test_two_processes_run_every_family_once_and_report_each():
         want += [(step, total, name, None), (step, total, name, timings[name])]
     assert reported == want
     assert max(timings.values()) <= wall  # families overlap; none outlasts the whole
+    # per process: its families in the order of LANES, its wall and CPU seconds
+    assert [families for families, _, _ in timings.lanes] == list(LANES)
+    for families, lane_wall, lane_cpu in timings.lanes:
+        assert sum(timings[name] for name in families) <= lane_wall <= wall
+        assert sum(timings.cpu[name] for name in families) <= lane_cpu
+    assert list(timings.cpu) == list(FAMILIES) and all(c > 0 for c in timings.cpu.values())
+
+
+def test_one_process_reports_one_lane():
+    timings = warm_up(20, jobs=1)
+    assert isinstance(timings, WarmTimes) and list(timings) == list(FAMILIES)
+    [(families, lane_wall, lane_cpu)] = timings.lanes
+    assert families == tuple(FAMILIES)
+    assert sum(timings.values()) <= lane_wall and sum(timings.cpu.values()) <= lane_cpu
 
 
 def test_the_lanes_hold_every_family_once():

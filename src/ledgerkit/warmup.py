@@ -15,10 +15,30 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["warm_up"]
+__all__ = ["WarmTimes", "warm_up"]
 
 
-def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> dict:
+class WarmTimes(dict):
+    """``{family: wall seconds}`` in the order of :data:`FAMILIES`, with where the time went.
+
+    Attributes
+    ----------
+    cpu : dict
+        ``{family: CPU seconds}``. On a busy machine the wall time grows with the load
+        while the CPU time stays near what an idle machine would need.
+    lanes : list of (tuple, float, float)
+        One ``(families, wall seconds, CPU seconds)`` per process, its start-up
+        (imports, the synthetic ledger) included: with two lanes the whole takes about
+        as long as the slower one.
+    """
+
+    def __init__(self, seconds=(), cpu=None, lanes=None):
+        super().__init__(seconds)
+        self.cpu = dict(cpu or {})
+        self.lanes = list(lanes or [])
+
+
+def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> WarmTimes:
     """Run each kernel family once on a tiny synthetic ledger.
 
     Parameters
@@ -39,46 +59,53 @@ def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> 
 
     Returns
     -------
-    dict
+    WarmTimes
         ``{family: seconds}`` in the order of :data:`FAMILIES`: compile time with an
-        empty Numba cache, load time once the cache is filled.
+        empty Numba cache, load time once the cache is filled; ``.cpu`` and ``.lanes``
+        say how much CPU each family and each process took.
 
     Examples
     --------
     >>> timings = warm_up(jobs=1)
     >>> list(timings)[:3]
     ['ledger and classify', '835 read and write', 'posting']
+    >>> [len(families) for families, wall, cpu in timings.lanes]  # one process did all
+    [6]
     """
     if jobs is None:
         jobs = min(2, os.cpu_count() or 1)
     if jobs <= 1:
-        return _run_families(list(FAMILIES), n_encounters, report)
+        t, cpu = time.perf_counter(), time.process_time()
+        timings = _run_families(list(FAMILIES), n_encounters, report)
+        lane = (tuple(FAMILIES), time.perf_counter() - t, time.process_time() - cpu)
+        return WarmTimes(timings, timings.cpu, [lane])
     return _in_processes(jobs, n_encounters, report)
 
 
-def _run_families(names: list, n_encounters: int, report=None, on_done=None) -> dict:
+def _run_families(names: list, n_encounters: int, report=None, on_done=None) -> WarmTimes:
     import ledgerkit as lk
 
     ledger = lk.synth.generate(n_encounters, seed=0)
-    timings = {}
+    timings = WarmTimes()
     for i, name in enumerate(names, start=1):
         if report is not None:
             report(i, len(names), name, None)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         FAMILIES[name](lk, ledger)
         timings[name] = time.perf_counter() - t
+        timings.cpu[name] = time.process_time() - cpu
         if report is not None:
             report(i, len(names), name, timings[name])
         if on_done is not None:
-            on_done(name, timings[name])
+            on_done(name, timings[name], timings.cpu[name])
     return timings
 
 
 def _in_processes(jobs: int, n_encounters: int, report) -> dict:
     """The lanes of :data:`LANES` in fresh interpreters (``python -m ledgerkit.warmup N
     FAMILY...``), at most ``jobs`` at a time; each prints one JSON line per family as
-    it finishes. Plain subprocesses, not multiprocessing: a user's script calling
-    :func:`warm_up` needs no main guard."""
+    it finishes and one with its own CPU time at the end. Plain subprocesses, not
+    multiprocessing: a user's script calling :func:`warm_up` needs no main guard."""
     import json
     import queue
     import subprocess
@@ -87,28 +114,38 @@ def _in_processes(jobs: int, n_encounters: int, report) -> dict:
 
     finished: queue.Queue = queue.Queue()
 
-    def follow(proc):
+    def follow(proc, started: float):
+        lane_cpu = None
         for line in proc.stdout:
-            if line.startswith("{"):  # one family's seconds; anything else is not ours
-                finished.put(json.loads(line))
+            if line.startswith("{"):  # a family's seconds or the lane's CPU; else not ours
+                message = json.loads(line)
+                if "lane_cpu" in message:
+                    lane_cpu = message["lane_cpu"]
+                else:
+                    finished.put(message)
         proc.stdout.close()
-        finished.put({"exit": proc.wait(), "lane": proc.args[4:]})
+        code = proc.wait()
+        lane = (tuple(proc.args[4:]), time.perf_counter() - started, lane_cpu)
+        finished.put({"exit": code, "lane": lane})
 
-    waiting, timings, running, reported = list(LANES), {}, 0, 0
+    waiting, timings, running, reported = list(LANES), WarmTimes(), 0, 0
     while waiting or running:
         while waiting and running < jobs:
             cmd = [sys.executable, "-m", "ledgerkit.warmup", str(n_encounters), *waiting.pop(0)]
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-            threading.Thread(target=follow, args=(proc,), daemon=True).start()
+            started = time.perf_counter()
+            threading.Thread(target=follow, args=(proc, started), daemon=True).start()
             running += 1
         message = finished.get()
         if "exit" in message:
             running -= 1
             if message["exit"]:
-                lane = ", ".join(message["lane"])
+                lane = ", ".join(message["lane"][0])
                 raise RuntimeError(f"ledgerkit warm: {lane} failed (exit code {message['exit']})")
+            timings.lanes.append(message["lane"])
             continue
-        timings.update(message)
+        timings[message["family"]] = message["seconds"]
+        timings.cpu[message["family"]] = message["cpu"]
         # reported in the order of FAMILIES, each once every family before it is done
         while report is not None and reported < len(FAMILIES):
             name = list(FAMILIES)[reported]
@@ -117,7 +154,13 @@ def _in_processes(jobs: int, n_encounters: int, report) -> dict:
             reported += 1
             report(reported, len(FAMILIES), name, None)
             report(reported, len(FAMILIES), name, timings[name])
-    return {name: timings[name] for name in FAMILIES}
+    lane_order = {lane: i for i, lane in enumerate(LANES)}
+    lanes = sorted(timings.lanes, key=lambda lane: lane_order[lane[0]])
+    return WarmTimes(
+        {name: timings[name] for name in FAMILIES},
+        {name: timings.cpu[name] for name in FAMILIES},
+        lanes,
+    )
 
 
 def _classify(lk, ledger) -> None:
@@ -219,7 +262,8 @@ if __name__ == "__main__":  # one lane of warm_up: python -m ledgerkit.warmup N 
     import json
     import sys
 
-    def _print(name: str, seconds: float) -> None:
-        print(json.dumps({name: seconds}), flush=True)
+    def _print(name: str, seconds: float, cpu: float) -> None:
+        print(json.dumps({"family": name, "seconds": seconds, "cpu": cpu}), flush=True)
 
     _run_families(sys.argv[2:], int(sys.argv[1]), on_done=_print)
+    print(json.dumps({"lane_cpu": time.process_time()}), flush=True)  # start-up included
