@@ -22,10 +22,11 @@ $(STAMP): pyproject.toml
 	$(SAY) "setup 1/3: Python environment in $(VENV)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(SAY) "setup 2/3: installing ledgerkit with JupyterLab, numba, pyarrow and the test tools (uv: parallel downloads, about a minute on a fresh machine)"
-	@$(BIN)/python -m pip install $(PIP_FLAGS) uv || echo "uv could not be installed: pip installs instead (slower)"
+	@$(BIN)/python -m pip install $(PIP_FLAGS) uv 2>&1 | grep -v "^WARNING: Location" || true
 	@if [ -x $(BIN)/uv ]; then \
 		$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"; \
 	else \
+		echo "uv could not be installed: pip installs instead (slower)"; \
 		$(BIN)/python -m pip install $(PIP_STEP_FLAGS) -e ".[dev]" 2>&1 \
 			| grep -v -e "^WARNING: Location" -e "^Requirement already satisfied"; \
 	fi
