@@ -71,3 +71,62 @@ def group_starts_nb(sorted_key, n_groups, starts):
         while j < sorted_key.shape[0] and sorted_key[j] < g:
             j += 1
         starts[g] = j
+
+
+@njit
+def merge_appended_nb(
+    old_start,
+    old_order,
+    has_order,
+    new_proc,
+    new_order,
+    n_old,
+    old_seq,
+    new_seq,
+    old_kind,
+    new_kind,
+    old_amounts,
+    new_amounts,
+    old_live,
+    new_live,
+    negated,
+    out_start,
+    out_order,
+    out_seq,
+    out_kind,
+    out_amounts,
+    out_live,
+):
+    """Grouped keys of a ledger after an append, from the old grouped keys and the new rows.
+
+    Old entries are grouped (``old_start`` CSR offsets per procedure, ``old_order``
+    their rows when ``has_order``, else rows 0..n_old-1 in order); the new rows
+    (rows ``n_old + r``) go after the old ones of their procedure ``new_proc[r]``, in
+    row order (``new_order`` sorts them by procedure, stably). An entry is live when
+    it was (``old_live``/``new_live``) and its row is not ``negated`` now. One pass:
+    the append costs a copy of the grouped arrays, no sort of the whole ledger.
+    """
+    n_proc = old_start.shape[0] - 1
+    k = 0
+    j = 0
+    n_new = new_order.shape[0]
+    for p in range(n_proc):
+        out_start[p] = k
+        for i in range(old_start[p], old_start[p + 1]):
+            row = old_order[i] if has_order else i
+            out_order[k] = row
+            out_seq[k] = old_seq[i]
+            out_kind[k] = old_kind[i]
+            out_amounts[k] = old_amounts[i]
+            out_live[k] = old_live[i] and not negated[row]
+            k += 1
+        while j < n_new and new_proc[new_order[j]] == p:
+            r = new_order[j]
+            out_order[k] = n_old + r
+            out_seq[k] = new_seq[r]
+            out_kind[k] = new_kind[r]
+            out_amounts[k] = new_amounts[r]
+            out_live[k] = new_live[r] and not negated[n_old + r]
+            k += 1
+            j += 1
+    out_start[n_proc] = k

@@ -26,6 +26,7 @@ from ledgerkit._kernels.keys import (
     group_starts_nb,
     is_nondecreasing_nb,
     locate_lines_nb,
+    merge_appended_nb,
 )
 from ledgerkit.core.arrow import (
     bool_array,
@@ -35,6 +36,7 @@ from ledgerkit.core.arrow import (
     numpy_array,
     valid_array,
 )
+from ledgerkit.core.id_index import IdIndex
 from ledgerkit.core.schema import KINDS
 from ledgerkit.errors import LedgerError
 
@@ -63,6 +65,7 @@ class LedgerKeys:
     _reasons: tuple | None = field(default=None, repr=False)
     # id(policy) -> (policy, slot): see policy_cache
     _per_policy: dict = field(default_factory=dict, repr=False)
+    _encounter_index: IdIndex | None = field(default=None, repr=False)
 
     @property
     def n_procedures(self) -> int:
@@ -80,6 +83,18 @@ class LedgerKeys:
         if self.proc_order is None:
             return grouped_positions
         return np.where(grouped_positions >= 0, self.proc_order[grouped_positions], -1)
+
+    def encounter_positions(self, encounter_ids, values) -> np.ndarray:
+        """Encounter position of each of ``values`` (-1 when absent or null).
+
+        ``encounter_ids`` is the encounters' id column these keys were built from.
+        The ids are fingerprinted once and the index kept (and handed to the keys of
+        appended ledgers, whose encounters are the same): a batch is looked up in
+        time proportional to the batch, not to the ledger.
+        """
+        if self._encounter_index is None:
+            self._encounter_index = IdIndex(encounter_ids)
+        return self._encounter_index.positions(values)
 
     def policy_cache(self, policy) -> dict:
         """The one cache of what this ledger derives under ``policy``: a dict per policy.
@@ -257,9 +272,13 @@ def build_keys(
     return _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers)
 
 
-def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset) -> np.ndarray:
-    """Grouped procedure of each entries row (int32); errors name the row."""
-    entry_enc = codes_in(entries["encounter_id"], enc_ids)
+def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset, entry_enc=None):
+    """Grouped procedure of each entries row (int32); errors name the row.
+
+    ``entry_enc`` (the encounter position of each row) is looked up when omitted.
+    """
+    if entry_enc is None:
+        entry_enc = codes_in(entries["encounter_id"], enc_ids)
     _dangling(entry_enc, "entries", "encounter_id", "no such encounter in encounters", row_offset)
     entry_line = int_array(entries["line"], np.int32)
     entry_proc64 = np.empty(len(entry_enc), np.int64)
@@ -271,20 +290,86 @@ def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset) -
 
 
 def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) -> LedgerKeys:
+    """The keys after an append, in time proportional to the batch plus one copy of the
+    grouped arrays (no string of the old rows is read again, nothing is re-sorted)."""
     n_old = len(previous.entry_proc)
     new_rows = entries.slice(n_old)
-    enc_ids = encounters["encounter_id"].combine_chunks()
+    new_enc = previous.encounter_positions(encounters["encounter_id"], new_rows["encounter_id"])
     # errors name the row of the appended batch (the user's row 0), not of the whole table
-    new_proc = _entry_procedures(new_rows, enc_ids, previous.enc_proc_start, previous.proc_line, 0)
-    entry_proc = np.concatenate([previous.entry_proc, new_proc])
-    return _entry_keys(
-        entries,
-        entry_proc,
-        previous.proc_order,
-        previous.enc_proc_start,
-        previous.proc_line,
-        previous.enc_n_payers,
+    new_proc = _entry_procedures(
+        new_rows, None, previous.enc_proc_start, previous.proc_line, 0, entry_enc=new_enc
     )
+    entry_proc = np.concatenate([previous.entry_proc, new_proc])
+    seq = int_array(new_rows["payer_seq"], np.int8)
+    kind = kind_codes(new_rows)
+    amounts = int_array(new_rows["amount_cents"], np.int64)
+    negated = _negated_rows(entries, n_old)
+    new_live = ~(valid_array(new_rows["negates"]) | negated[n_old:])
+    n_proc = previous.n_procedures
+    proc_entry_start = np.empty(n_proc + 1, np.int64)
+    grouped_tail = previous.entry_order is None and (
+        len(new_proc) == 0
+        or (
+            is_nondecreasing_nb(new_proc)
+            and (n_old == 0 or new_proc[0] >= previous.entry_proc[-1])
+        )
+    )
+    if grouped_tail:  # appended after the last procedure's entries: still grouped
+        entry_order = None
+        group_starts_nb(entry_proc, n_proc, proc_entry_start)
+        seq = np.concatenate([previous.entry_seq, seq])
+        kind = np.concatenate([previous.entry_kind, kind])
+        amounts = np.concatenate([previous.amounts, amounts])
+        live = np.concatenate([previous.entry_live & ~negated[:n_old], new_live])
+    else:
+        n = len(entry_proc)
+        new_order = np.argsort(new_proc, kind="stable")
+        old_order = previous.entry_order
+        entry_order = np.empty(n, np.int64)
+        out = (np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n, np.int64))
+        live = np.empty(n, np.bool_)
+        merge_appended_nb(
+            previous.proc_entry_start,
+            old_order if old_order is not None else np.empty(0, np.int64),
+            old_order is not None,
+            new_proc, new_order, n_old,
+            previous.entry_seq, seq, previous.entry_kind, kind, previous.amounts, amounts,
+            previous.entry_live, new_live, negated,
+            proc_entry_start, entry_order, *out, live,
+        )  # fmt: skip
+        seq, kind, amounts = out
+    keys = LedgerKeys(
+        n_encounters=previous.n_encounters,
+        proc_order=previous.proc_order,
+        enc_proc_start=previous.enc_proc_start,
+        proc_line=previous.proc_line,
+        entry_proc=entry_proc,
+        entry_order=entry_order,
+        proc_entry_start=proc_entry_start,
+        entry_seq=seq,
+        entry_kind=kind,
+        entry_live=live,
+        amounts=amounts,
+        enc_n_payers=previous.enc_n_payers,
+    )
+    keys._encounter_index = previous._encounter_index
+    return keys
+
+
+def _negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
+    """True for the rows of ``entries`` that a row from ``first_new_row`` on negates."""
+    negated = np.zeros(entries.num_rows, np.bool_)
+    negates = entries.slice(first_new_row)["negates"]
+    if negates.null_count == len(negates):
+        return negated
+    targets = numpy_array(pc.drop_null(negates), dtype=np.int64)
+    ids = int_array(entries["entry_id"], np.int64)
+    if is_nondecreasing_nb(ids):
+        pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
+        negated[pos[ids[pos] == targets]] = True
+    else:
+        negated = bool_array(pc.is_in(entries["entry_id"], value_set=pa.array(targets)))
+    return negated
 
 
 def _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers):

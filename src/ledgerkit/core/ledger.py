@@ -409,7 +409,12 @@ class Ledger:
         combined = pa.concat_tables([self.entries, new])
         keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
         new_enc = _entry_encounters(keys, n_old)
-        check_coverage(self.encounters, self.payers, new, new_enc)
+        # only the encounters the batch touches: the others' coverage was checked before
+        touched_enc, new_enc = np.unique(new_enc, return_inverse=True)
+        check_coverage(
+            self.encounters.take(pa.array(touched_enc)), self.payers, new, new_enc.ravel(),
+            encounter_rows=touched_enc,
+        )  # fmt: skip
         touched = np.unique(keys.entry_proc[n_old:]).astype(np.int64)
         check_sums(keys, touched, row_offset=n_old)
         check_movements(keys, combined, self.policy, n_old, allow_credit=allow_credit)
@@ -503,10 +508,8 @@ class Ledger:
 
 def _entry_encounters(keys: LedgerKeys, first_row: int = 0) -> np.ndarray:
     """Encounter position of each entries row from ``first_row`` on (from the keys)."""
-    proc_enc = np.repeat(
-        np.arange(keys.n_encounters, dtype=np.int32), np.diff(keys.enc_proc_start)
-    )
-    return proc_enc[keys.entry_proc[first_row:]]
+    procs = keys.entry_proc[first_row:]
+    return (np.searchsorted(keys.enc_proc_start, procs, side="right") - 1).astype(np.int32)
 
 
 def default_payers(encounters: pa.Table) -> pa.Table:

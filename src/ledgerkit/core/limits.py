@@ -126,12 +126,16 @@ def check_sums(keys: LedgerKeys, procs: np.ndarray | None = None, row_offset: in
         )
 
 
-def check_coverage(encounters, payers, entries, entry_enc: np.ndarray, row_offset=0) -> None:
+def check_coverage(
+    encounters, payers, entries, entry_enc: np.ndarray, row_offset=0, encounter_rows=None
+) -> None:
     """Each payer entry names its encounter's payer for that payer_seq; each encounter's
     payers exist in ``payers``.
 
     ``entry_enc`` is the encounter position of each entries row; ``row_offset`` is
-    subtracted from the row named (a batch appended to a ledger).
+    subtracted from the row named (a batch appended to a ledger). ``encounters`` may
+    be some rows of the encounters table (those a batch touches): ``encounter_rows``
+    are their rows in it, for messages.
     """
     payer_ids = payers["payer_id"].combine_chunks()
     coverage = np.full((len(encounters), 4), -1, np.int64)
@@ -141,8 +145,9 @@ def check_coverage(encounters, payers, entries, entry_enc: np.ndarray, row_offse
         present = valid_array(col)
         missing = np.flatnonzero(present & (pos < 0))
         if len(missing):
+            row = int(missing[0]) if encounter_rows is None else int(encounter_rows[missing[0]])
             raise LedgerError(
-                f"encounters row {int(missing[0])}, column 'payer{k}_id': payer "
+                f"encounters row {row}, column 'payer{k}_id': payer "
                 f"{col[int(missing[0])].as_py()!r} is not in the payers table"
             )
         coverage[:, k] = np.where(present, pos, -2)  # -2: no payer at this seq

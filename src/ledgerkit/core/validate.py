@@ -156,10 +156,13 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
         return
     rows = np.flatnonzero(valid_array(negates))
     targets = numpy_array(negates, fill=-1)[rows].astype(np.int64)
-    order = np.argsort(ids, kind="stable")
-    pos = np.searchsorted(ids[order], targets)
+    # ids grow with posting order (as append assigns them): no sort of every id
+    ascending = len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())
+    order = np.arange(len(ids)) if ascending else np.argsort(ids, kind="stable")
+    sorted_ids = ids if ascending else ids[order]
+    pos = np.searchsorted(sorted_ids, targets)
     pos = np.minimum(pos, len(ids) - 1)
-    found = ids[order][pos] == targets
+    found = sorted_ids[pos] == targets
     if not found.all():
         r = int(rows[np.flatnonzero(~found)[0]])
         raise LedgerError(

@@ -51,7 +51,6 @@ from ledgerkit.posting.batch import (
     Batch,
     first_index,
     ints,
-    positions,
 )
 from ledgerkit.posting.match import _match_lines
 from ledgerkit.posting.reasons import REASON_CODES, STATIC_FLAGS
@@ -77,7 +76,9 @@ def _existing_refs(ledger: Ledger) -> pa.Array:
 def evaluate_batch(ledger, b: Batch, policy, *, review=False, claim_level_line=None):
     """Static checks, items and the decision pass. Returns a dict of arrays."""
     n = b.n
-    claim_enc = positions(b.claims["encounter_id"], ledger.encounters["encounter_id"])
+    claim_enc = ledger.keys.encounter_positions(
+        ledger.encounters["encounter_id"], b.claims["encounter_id"]
+    )
     seq = _payer_positions(ledger, b, claim_enc)
     status = plain(b.claims["status_code"])
     reversal = bool_array(pc.equal(status, "22"))
