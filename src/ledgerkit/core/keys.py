@@ -40,7 +40,7 @@ from ledgerkit.core.id_index import IdIndex
 from ledgerkit.core.schema import KINDS
 from ledgerkit.errors import LedgerError
 
-__all__ = ["LedgerKeys", "build_keys", "kind_codes"]
+__all__ = ["LedgerKeys", "build_keys", "kind_codes", "dense_unique"]
 
 
 MAX_POLICIES = 2  # policies cached per ledger (see LedgerKeys.policy_cache)
@@ -66,6 +66,8 @@ class LedgerKeys:
     # id(policy) -> (policy, slot): see policy_cache
     _per_policy: dict = field(default_factory=dict, repr=False)
     _encounter_index: IdIndex | None = field(default=None, repr=False)
+    # bool per grouped entry: source "remit" (posting computes it on first use)
+    remit_mask: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_procedures(self) -> int:
@@ -164,6 +166,27 @@ class LedgerKeys:
                 c_values,
             )
         return self._reasons
+
+
+def dense_unique(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, position of each value among them) of dense ids in 0..n-1.
+
+    ``np.unique`` of a batch's procedure positions sorts or hashes the batch; dense ids
+    need neither: a mark per possible id, then a lookup table.
+
+    Examples
+    --------
+    >>> u, inverse = dense_unique(np.array([5, 2, 5, 7]), 10)
+    >>> u.tolist(), inverse.tolist()
+    ([2, 5, 7], [1, 0, 1, 2])
+    """
+    values = np.asarray(values)
+    seen = np.zeros(n, np.bool_)
+    seen[values] = True
+    uniq = np.flatnonzero(seen)
+    slot = np.empty(n, np.int64)  # only the marked ids are written, and only they are read
+    slot[uniq] = np.arange(len(uniq))
+    return uniq, slot[values]
 
 
 def kind_codes(entries: pa.Table) -> np.ndarray:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit.core.arrow import as_table, numpy_array, utc_timestamp
-from ledgerkit.core.keys import LedgerKeys, build_keys
+from ledgerkit.core.keys import LedgerKeys, build_keys, dense_unique
 from ledgerkit.core.limits import (
     check_actor,
     check_amounts,
@@ -410,12 +410,12 @@ class Ledger:
         keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
         new_enc = _entry_encounters(keys, n_old)
         # only the encounters the batch touches: the others' coverage was checked before
-        touched_enc, new_enc = np.unique(new_enc, return_inverse=True)
+        touched_enc, new_enc = dense_unique(new_enc, keys.n_encounters)
         check_coverage(
-            self.encounters.take(pa.array(touched_enc)), self.payers, new, new_enc.ravel(),
+            self.encounters.take(pa.array(touched_enc)), self.payers, new, new_enc,
             encounter_rows=touched_enc,
         )  # fmt: skip
-        touched = np.unique(keys.entry_proc[n_old:]).astype(np.int64)
+        touched = dense_unique(keys.entry_proc[n_old:], keys.n_procedures)[0]
         check_sums(keys, touched, row_offset=n_old)
         check_movements(keys, combined, self.policy, n_old, allow_credit=allow_credit)
         return Ledger(

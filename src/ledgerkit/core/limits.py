@@ -20,7 +20,7 @@ from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import limits as K
 from ledgerkit._kernels.balances import F_BALANCE, F_OPEN_PR, FIGURES, procedure_balances_nb
 from ledgerkit.core.arrow import codes_in, int_array, valid_array
-from ledgerkit.core.keys import LedgerKeys, entry_buckets, kind_codes
+from ledgerkit.core.keys import LedgerKeys, dense_unique, entry_buckets, kind_codes
 from ledgerkit.core.schema import KINDS
 from ledgerkit.errors import LedgerError
 
@@ -212,7 +212,8 @@ def check_movements(
         local_start, grouped = keys.proc_entry_start, np.arange(len(amounts))
     else:
         new_procs = keys.entry_proc[new_rows].astype(np.int64)
-        procs, n_new = np.unique(new_procs, return_counts=True)
+        procs, slot = dense_unique(new_procs, keys.n_procedures)
+        n_new = np.bincount(slot, minlength=len(procs))
         codes, amounts, local_start, grouped = _subset_codes(keys, entries, policy, procs)
     enc_of_proc = np.searchsorted(keys.enc_proc_start, procs, side="right") - 1
     self_pay = keys.enc_n_payers[enc_of_proc] == 0

@@ -188,19 +188,21 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
 
 
 def _check_mirror(entries, all_entries, rows, target_rows) -> None:
-    amount_new = numpy_array(entries["amount_cents"])[rows]
-    amount_old = numpy_array(all_entries["amount_cents"])[target_rows]
+    # only the negated rows of the whole table are read (a take), never whole columns
+    take_new, take_old = pa.array(rows), pa.array(target_rows)
+    amount_new = numpy_array(entries["amount_cents"].take(take_new))
+    amount_old = numpy_array(all_entries["amount_cents"].take(take_old))
     for column, new, old in (
         ("amount_cents", amount_new, -amount_old),
         (
             "line",
-            numpy_array(entries["line"])[rows],
-            numpy_array(all_entries["line"])[target_rows],
+            numpy_array(entries["line"].take(take_new)),
+            numpy_array(all_entries["line"].take(take_old)),
         ),
         (
             "payer_seq",
-            numpy_array(entries["payer_seq"])[rows],
-            numpy_array(all_entries["payer_seq"])[target_rows],
+            numpy_array(entries["payer_seq"].take(take_new)),
+            numpy_array(all_entries["payer_seq"].take(take_old)),
         ),
     ):
         bad = np.flatnonzero(new != old)
@@ -211,8 +213,8 @@ def _check_mirror(entries, all_entries, rows, target_rows) -> None:
                 f"negates (expected {int(old[bad[0]])}, got {int(new[bad[0]])})"
             )
     for column in ("encounter_id", "kind"):
-        new = entries[column].take(pa.array(rows)).cast(pa.string())
-        old = all_entries[column].take(pa.array(target_rows)).cast(pa.string())
+        new = entries[column].take(take_new).cast(pa.string())
+        old = all_entries[column].take(take_old).cast(pa.string())
         bad = pc.not_equal(new, old)
         if pc.any(bad).as_py():
             i = _first(bad)

@@ -44,6 +44,7 @@ from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
 from ledgerkit._kernels.groupsums import group_sum_nb
 from ledgerkit.core.arrow import bool_array, codes_in, encode, numpy_array, plain, valid_array
+from ledgerkit.core.keys import dense_unique
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import SOURCES
 from ledgerkit.errors import LedgerError
@@ -64,7 +65,9 @@ def _existing_refs(ledger: Ledger) -> pa.Array:
         if pa.types.is_dictionary(chunk.type):
             idx = numpy_array(chunk.indices.drop_null())
             if len(idx):
-                parts.append(chunk.dictionary.take(pa.array(np.unique(idx))))
+                used = np.zeros(len(chunk.dictionary), np.bool_)
+                used[idx] = True  # no sort of every entry's index
+                parts.append(chunk.dictionary.filter(pa.array(used)))
         else:
             parts.append(pc.unique(chunk.drop_null()))
     if not parts:
@@ -98,7 +101,7 @@ def evaluate_batch(ledger, b: Batch, policy, *, review=False, claim_level_line=N
     order, rank, reason = _batch_order(ledger, b, static)
     items = _items(b, amounts, line_proc, claim_level)
     items["contractual"] = _contractual(b, policy, items["adj_row"])
-    procs, items, item_start = _sort_items(items, rank, n)
+    procs, items, item_start = _sort_items(items, rank, n, ledger.keys.n_procedures)
     bad_u, start_has_live = _decide(
         ledger, policy, procs, items, item_start, reason, order, seq, reversal, review
     )
@@ -313,12 +316,13 @@ def _contractual(b: Batch, policy, adj_row: np.ndarray) -> np.ndarray:
     return contractual
 
 
-def _sort_items(items: dict, rank: np.ndarray, n: int):
+def _sort_items(items: dict, rank: np.ndarray, n: int, n_procedures: int):
     """(procs, items, item_start): the touched procedures (slot ``u`` indexes them),
     items sorted by (claim rank, slot), and where each rank's items start."""
-    procs, it_u = np.unique(items["proc"], return_inverse=True)
-    items["u"] = it_u.astype(np.int64)
-    io = np.lexsort((np.arange(len(items["claim"])), items["u"], rank[items["claim"]]))
+    procs, it_u = dense_unique(items["proc"], n_procedures)
+    items["u"] = it_u
+    # one int64 key, stable: items come in runs already in claim order (timsort merges runs)
+    io = np.argsort((rank[items["claim"]] << 32) | it_u, kind="stable")
     items = {name: v[io] for name, v in items.items()}
     # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
     item_start = np.searchsorted(rank[items["claim"]], np.arange(n + 1))
@@ -384,6 +388,11 @@ def remit_entry_mask(ledger: Ledger) -> np.ndarray:
     >>> int(remit_entry_mask(ledger).sum()) > 0
     True
     """
+    keys = ledger.keys
+    if keys.remit_mask is not None:
+        return keys.remit_mask
     src = codes_in(ledger.entries["source"], pa.array(SOURCES)) == SOURCES.index("remit")
-    order = ledger.keys.entry_order
-    return src if order is None else src[order]
+    order = keys.entry_order
+    mask = src if order is None else src[order]
+    keys.remit_mask = mask  # a post reads it twice (decisions, then reversals)
+    return mask

@@ -57,7 +57,7 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
             "amount_cents": pa.array(amount, pa.int64()),
             "negates": pa.nulls(n, pa.int64()),
             "source": _one_value("remit", n, pa.int8()),
-            "remit_ref": _dictionary(b.remit_id, rows_claim, pa.int32()),
+            "remit_ref": _claim_dictionary(b.remit_id, rows_claim),
             "actor": _one_value(actor, n, pa.int32()),
             "note": const(note, n),
         }
@@ -71,6 +71,13 @@ def _dictionary(values, rows: np.ndarray, index_type, mask=None) -> pa.Dictionar
     null = codes < 0 if mask is None else (codes < 0) | mask
     indices = pa.array(codes.astype(index_type.to_pandas_dtype()), index_type, mask=null)
     return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _claim_dictionary(remit_id: pa.Array, rows_claim: np.ndarray) -> pa.DictionaryArray:
+    """Each row's claim's remit id, as indices into the batch's remit ids (no hashing: the
+    ids are 33-character fingerprints, distinct but for duplicates, which never post)."""
+    indices = pa.array(rows_claim.astype(np.int32), pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, plain(remit_id))
 
 
 def _one_value(value, n: int, index_type) -> pa.DictionaryArray:
@@ -153,7 +160,7 @@ def build_entries(ledger, b, ev, actor, note, at):
             neg = {name: src[name] for name in _ENTRY_COLS}
             neg["amount_cents"] = pc.negate(src["amount_cents"])
             neg["source"] = _one_value("remit", len(which), pa.int8())
-            neg["remit_ref"] = _dictionary(b.remit_id, by_claim, pa.int32())
+            neg["remit_ref"] = _claim_dictionary(b.remit_id, by_claim)
             neg["actor"] = _one_value(actor, len(which), pa.int32())
             neg["note"] = const(note, len(which))
             neg["negates"] = pa.nulls(len(which), pa.int64())

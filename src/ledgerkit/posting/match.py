@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import encode, numpy_array, plain, valid_array
+from ledgerkit.core.keys import dense_unique
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.posting.batch import Batch, ints
 
@@ -20,7 +21,7 @@ from ledgerkit.posting.batch import Batch, ints
 def _candidate_procedures(ledger: Ledger, enc_pos: np.ndarray):
     """Grouped procedure positions of the given encounters, and their encounter."""
     keys = ledger.keys
-    enc = np.unique(enc_pos[enc_pos >= 0])
+    enc = dense_unique(enc_pos[enc_pos >= 0], keys.n_encounters)[0]
     start = keys.enc_proc_start[enc]
     count = keys.enc_proc_start[enc + 1] - start
     total = int(count.sum())
@@ -72,7 +73,8 @@ def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
     if len(cand) == 0:
         return out
     rows = ledger.keys.proc_rows(cand)
-    procs = ledger.procedures.take(pa.array(rows))
+    wanted = ["line_control_number", "cpt", "modifiers", "service_date", "charge_cents"]
+    procs = ledger.procedures.select(wanted).take(pa.array(rows))
     # 1. line item control number, within the encounter
     lcn = plain(li["line_control_number"])
     has_lcn = valid_array(lcn) & (line_enc >= 0)
