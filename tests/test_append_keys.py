@@ -146,3 +146,9 @@ def test_append_after_append_keeps_keys_equal_to_a_rebuild(between):
         assert np.array_equal(getattr(k, name), getattr(full, name)), name
     rows = np.arange(len(k.entry_proc))
     assert np.array_equal(k.entry_rows(rows), full.entry_rows(rows))
+
+
+def test_id_index_looks_up_runs_of_equal_ids_once():
+    index = IdIndex(pa.array(["A", "B", "C"]))
+    values = pa.array(["B", "B", "B", None, None, "Z", "Z", "A", "A", "A", "B"])
+    assert index.positions(values).tolist() == [1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 1]

@@ -191,3 +191,48 @@ def decide_nb(
                     if item_contractual[i]:
                         balance[u] -= item_amount[i]
                         live_contr[u, seq] += item_amount[i]
+
+
+@njit
+def match_control_numbers_nb(
+    line_enc,
+    line_offsets,
+    line_data,
+    line_valid,
+    enc_proc_start,
+    proc_rows,
+    has_rows,
+    proc_offsets,
+    proc_data,
+    proc_valid,
+    out,
+):
+    """Grouped procedure of each service line whose control number (REF*6R) names one.
+
+    Line ``i`` of encounter ``line_enc[i]`` (-1: none) matches the first procedure
+    ``p`` of that encounter (grouped positions ``enc_proc_start[e]:enc_proc_start[e+1]``,
+    procedures-table row ``proc_rows[p]``, or ``p`` when not ``has_rows``) whose
+    control number has the same bytes; ``out[i]`` is left as it is when none does.
+    An encounter has a handful of procedures: a scan beats any join.
+    """
+    for i in range(line_enc.shape[0]):
+        e = line_enc[i]
+        if e < 0 or not line_valid[i]:
+            continue
+        ls = line_offsets[i]
+        n = line_offsets[i + 1] - ls
+        for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
+            r = proc_rows[p] if has_rows else p
+            if not proc_valid[r]:
+                continue
+            ps = proc_offsets[r]
+            if proc_offsets[r + 1] - ps != n:
+                continue
+            same = True
+            for k in range(n):
+                if line_data[ls + k] != proc_data[ps + k]:
+                    same = False
+                    break
+            if same:
+                out[i] = p
+                break

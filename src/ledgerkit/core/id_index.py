@@ -72,6 +72,18 @@ class IdIndex:
             return np.full(n, -1, np.int64)
         if not self.exact:
             return codes_in(values, self.ids)
+        # rows come grouped (a batch's entries, an encounter's claims): look up run heads
+        if n > 1:
+            differs = pc.not_equal(values.slice(1), values.slice(0, n - 1))
+            # True where a row starts a run of equal values (a null starts its own)
+            head = np.concatenate([[True], bool_array(pc.fill_null(differs, True))])
+            if head.sum() < 0.7 * n:
+                runs = np.cumsum(head) - 1
+                return self._lookup(values.filter(pa.array(head)))[runs]
+        return self._lookup(values)
+
+    def _lookup(self, values: pa.Array) -> np.ndarray:
+        n = len(values)
         hashes = _fingerprints(values)
         # searching in ascending order keeps the binary searches in cache (3-10x faster)
         query_order = np.argsort(hashes)

@@ -68,6 +68,8 @@ class LedgerKeys:
     _encounter_index: IdIndex | None = field(default=None, repr=False)
     # bool per grouped entry: source "remit" (posting computes it on first use)
     remit_mask: np.ndarray | None = field(default=None, repr=False)
+    # the procedures' line control numbers as one string chunk (posting matches on them)
+    proc_control_numbers: pa.Array | None = field(default=None, repr=False)
 
     @property
     def n_procedures(self) -> int:
@@ -376,6 +378,7 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
         enc_n_payers=previous.enc_n_payers,
     )
     keys._encounter_index = previous._encounter_index
+    keys.proc_control_numbers = previous.proc_control_numbers
     return keys
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.core.arrow import encode, numpy_array, plain, valid_array
+from ledgerkit._kernels import posting as K
+from ledgerkit.core.arrow import encode, numpy_array, plain, string_buffers, valid_array
 from ledgerkit.core.keys import dense_unique
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.posting.batch import Batch, ints
@@ -61,6 +62,30 @@ def _shared_codes(a, b):
     return idx[: len(a)], idx[len(a) :]
 
 
+def _match_control_numbers(ledger: Ledger, lcn, line_enc: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]``: the encounter's first procedure (grouped) with line ``i``'s control number."""
+    lcn = plain(lcn)
+    if not pa.types.is_string(lcn.type):
+        lcn = lcn.cast(pa.string())
+    if lcn.null_count == len(lcn):
+        return
+    keys = ledger.keys
+    proc_lcn = keys.proc_control_numbers
+    if proc_lcn is None:  # one chunk of strings, kept with the keys (procedures never change)
+        proc_lcn = plain(ledger.procedures["line_control_number"])
+        if not pa.types.is_string(proc_lcn.type):
+            proc_lcn = proc_lcn.cast(pa.string())
+        keys.proc_control_numbers = proc_lcn
+    line_offsets, line_data = string_buffers(lcn)
+    proc_offsets, proc_data = string_buffers(proc_lcn)
+    order = keys.proc_order
+    K.match_control_numbers_nb(
+        line_enc, line_offsets, line_data, valid_array(lcn), keys.enc_proc_start,
+        order if order is not None else np.empty(0, np.int64), order is not None,
+        proc_offsets, proc_data, valid_array(proc_lcn), out,
+    )  # fmt: skip
+
+
 def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
     """Grouped procedure position of every service line (-1 when unmatched)."""
     li = b.lines
@@ -69,35 +94,16 @@ def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
     if nl == 0:
         return out
     line_enc = np.where(b.line_claim >= 0, claim_enc[np.maximum(b.line_claim, 0)], -1)
-    cand, cand_enc = _candidate_procedures(ledger, line_enc)
-    if len(cand) == 0:
-        return out
-    rows = ledger.keys.proc_rows(cand)
-    wanted = ["line_control_number", "cpt", "modifiers", "service_date", "charge_cents"]
-    procs = ledger.procedures.select(wanted).take(pa.array(rows))
-    # 1. line item control number, within the encounter
-    lcn = plain(li["line_control_number"])
-    has_lcn = valid_array(lcn) & (line_enc >= 0)
-    if has_lcn.any():
-        pl = plain(procs["line_control_number"])
-        left = pa.table(
-            {"e": pa.array(line_enc[has_lcn]), "l": lcn.filter(pa.array(has_lcn)),
-             "i": pa.array(np.flatnonzero(has_lcn))}
-        )  # fmt: skip
-        right = pa.table({"e": pa.array(cand_enc), "l": pl, "p": pa.array(cand)})
-        right = right.filter(pc.is_valid(right["l"]))
-        j = left.join(right, keys=["e", "l"], join_type="inner")
-        if j.num_rows:
-            i = numpy_array(j["i"])
-            p = numpy_array(j["p"])
-            o = np.lexsort((p, i))
-            i, p = i[o], p[o]
-            first = np.ones(len(i), bool)
-            first[1:] = i[1:] != i[:-1]
-            out[i[first]] = p[first]
+    # 1. line item control number, within the encounter: a scan of its few procedures
+    _match_control_numbers(ledger, li["line_control_number"], line_enc, out)
     # 2. code + modifiers + service date + charge, k-th identical to k-th identical
     rest = np.flatnonzero((out < 0) & (line_enc >= 0))
     if len(rest):
+        # the procedures of those lines' encounters only
+        cand, cand_enc = _candidate_procedures(ledger, line_enc[rest])
+        rows = ledger.keys.proc_rows(cand)
+        wanted = ["cpt", "modifiers", "service_date", "charge_cents"]
+        procs = ledger.procedures.select(wanted).take(pa.array(rows))
         billed = pc.coalesce(li["original_procedure_code"], li["procedure_code"])
         recoded = pc.is_valid(li["original_procedure_code"])
         mods = pc.if_else(recoded, li["original_modifiers"], li["modifiers"])

@@ -1,0 +1,46 @@
+"""benchmarks/compare_posting.py: warm and cold tables, and peers that agree (issue #19)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import ledgerkit as lk
+from benchmarks import compare_posting
+from benchmarks import posting_peers as peers
+from benchmarks._posting_data import posting_workload
+
+
+def test_peers_post_what_ledgerkit_posts():
+    """On a batch without conflicts or reversal interplay, the peers' set-based core posts
+    the same claims, entries and cents as ledgerkit (exact cents)."""
+    base, remits = posting_workload(3000, 400)
+    result = lk.post(base, remits)
+    counts = result.counts()
+    assert counts["flagged"][0] == 0  # the peers' subset of the rules suffices here
+    tables = {n: getattr(base, n) for n in peers.LEDGER} | {
+        n: getattr(remits, n) for n in peers.BATCH
+    }
+    expected = {
+        "posted": counts["posted"][0],
+        "entries": result.entries.num_rows,
+        "cents": int(np.asarray(result.entries["amount_cents"]).sum()),
+        "ledger_entries": result.ledger.entries.num_rows,
+    }
+    assert peers.post_polars(peers.polars_frames(tables)) == expected
+    con = peers.duckdb_connection(tables)
+    assert peers.post_duckdb(con) == expected
+    assert peers.post_duckdb(con) == expected  # rolled back: the same ledger each run
+
+
+@pytest.mark.slow
+def test_compare_posting_prints_warm_and_cold_tables(capsys):
+    assert compare_posting.main(["--procedures", "2000", "--claims", "200", "--runs", "1",
+                                 "--cold-runs", "1"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "warm: " in out and "cold: a fresh process" in out
+    warm = out.split("warm: ")[1].split("(prep:")[0]
+    assert [line.split()[0] for line in warm.splitlines()[3:]] == list(compare_posting.ENGINES)
+    assert "ledgerkit stages of one post:" in out and "of which key update" in out
+    cold = out.split("cold: ")[1]
+    assert all(engine in cold for engine in compare_posting.ENGINES)
