@@ -15,7 +15,8 @@ warm-up, on one thread. edi-835-parser is pure Python and slow, so it reads a ~1
 (a whole 835 file written from a smaller synthetic ledger); the ratio is computed on that
 same slice. Peak memory of read_835 is the growth of the peak RSS of a fresh process.
 ``--cold`` also times the first ``read_835`` of a fresh process whose Numba cache
-directory is empty (what a user waits for after installing or upgrading).
+directory is empty (what a user waits for after installing or upgrading). The last line
+is ``write_835``'s speed: the big file's remittances written again (the same bytes).
 
 One thread: Numba's thread count is set to 1 when the script runs (never at import: the
 test session imports this module), and the peers read on one thread too. Beside each
@@ -103,6 +104,19 @@ def read_ledgerkit(path):
     from ledgerkit.x12 import read_835
 
     return read_835(path)
+
+
+def write_speed(path: Path, repeat: int) -> dict:
+    """write_835 of the remittances read from ``path`` (the same bytes again), best of a few."""
+    from ledgerkit.x12 import read_835, write_835
+
+    r = read_835(path)
+    out = BENCH_DIR / "write_speed.835"
+    write_835(r, out)  # JIT warm-up
+    seconds, cpu = best_of_cpu(lambda: write_835(r, out), repeat)
+    mb = out.stat().st_size / 1e6
+    return {"write_mb": mb, "write_s": seconds, "write_mb_s": mb / seconds,
+            "write_cpu_s": cpu, "write_cpu_mb_s": mb / cpu}  # fmt: skip
 
 
 def read_oxedi(path):
@@ -232,6 +246,11 @@ def main(argv=None) -> dict:
         print(f"cold start: import {cold['import_s']:.1f} s, first read_835 (compiles the "
               f"kernels, empty cache) {cold['first_read_s']:.1f} s")  # fmt: skip
         results.update(cold_import_s=cold["import_s"], cold_first_read_s=cold["first_read_s"])
+    results.update(write_speed(big, args.repeat))
+    print(f"ledgerkit write_835  {results['write_mb']:7.1f} MB  {results['write_s']:6.2f} s  "
+          f"{results['write_mb_s']:7.1f} MB/s  (CPU {results['write_cpu_s']:.2f} s, "
+          f"{results['write_cpu_mb_s']:.1f} MB/s; the big file's remittances written again; "
+          f"load {load_average()})")  # fmt: skip
     return results
 
 

@@ -33,6 +33,7 @@ def test_bench_bodies_run(bench):
     w = bench.Write835()
     w.setup(200)
     w.time_write_835(200)
+    assert w.track_ms_per_mb(200) > 0 and w.track_us_per_claim(200) > 0
     w.time_remittances_from_ledger(200)
     assert "ledgerkit.x12" in bench.timeraw_import_x12()
     compile(bench.timeraw_first_read_835(), "<timeraw>", "exec")
