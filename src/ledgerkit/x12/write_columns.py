@@ -1,7 +1,8 @@
 """The remittance tables as the arrays ``emit_835_nb`` writes from, built column-wise.
 
-Text becomes ``[start, end)`` spans into one byte pool (the Arrow string bytes,
-concatenated once; a null is an empty span), numbers int64 with ``NULL`` where
+Text becomes bounds into one byte pool (the Arrow string bytes concatenated once,
+their offsets moved: value ``i`` of text column ``j`` is ``pool[s[j, i]:s[j, i + 1]]``; a
+null is empty), numbers int64 with ``NULL`` where
 absent, quantities their text (formatted once per distinct value), and the
 nesting (claims of a transaction, lines of a claim, adjustments and remarks of a
 claim or line, provider adjustments of a transaction) offsets into row lists, in
@@ -32,33 +33,39 @@ class Pool:
         self.size = len(literals)
         self.column_bytes = 0
 
-    def spans(self, column, n: int) -> np.ndarray:
-        """``[start, end)`` of each value of a string column (``None``: all absent)."""
-        out = np.zeros((n, 2), np.int64)
+    def bounds(self, column, n: int, out: np.ndarray) -> None:
+        """Where each value of a string column starts in the pool, and the last ends.
+
+        ``out`` (``n + 1``) gets the column's own offsets moved to the pool: value ``i``
+        is ``pool[out[i]:out[i + 1]]``; a null is empty (``None``: every value absent).
+        """
         if column is None or n == 0 or column.null_count == n:
-            return out
+            out[:] = self.size
+            return
         array = plain(column)
         offsets, data = string_buffers(array)
+        if array.null_count and (np.diff(offsets)[~valid_array(array)] != 0).any():
+            # Arrow allows bytes under a null; a null must be empty here
+            array = plain(pc.fill_null(array, ""))
+            offsets, data = string_buffers(array)
         first = offsets[0]
         self.parts.append(data[first : offsets[-1]])
-        out[:, 0] = offsets[:-1] + (self.size - first)
-        out[:, 1] = offsets[1:] + (self.size - first)
-        if array.null_count:
-            absent = ~valid_array(array)
-            out[absent, 1] = out[absent, 0]
+        np.add(offsets, self.size - first, out=out)
         self.size += int(offsets[-1] - first)
         self.column_bytes += int(offsets[-1] - first)
-        return out
 
     def texts(self, table: pa.Table, names: tuple, made: dict) -> np.ndarray:
-        """Spans of ``names`` (from ``made`` or else ``table``, absent if neither), stacked."""
+        """Bounds (one row of ``n + 1`` per name, see :meth:`bounds`) of ``names``.
+
+        A name's column is ``made[name]``, else the table's, else absent.
+        """
         n = table.num_rows
-        out = np.zeros((n, len(names), 2), np.int64)
+        out = np.empty((len(names), n + 1), np.int64)
         for j, name in enumerate(names):
             column = made.get(name)
             if column is None and name in table.column_names:
                 column = table.column(name)
-            out[:, j, :] = self.spans(column, n)
+            self.bounds(column, n, out[j])
         return out
 
     def bytes(self) -> np.ndarray:
@@ -66,14 +73,14 @@ class Pool:
 
 
 def numbers(table: pa.Table, names: tuple, made: dict) -> np.ndarray:
-    """Cents and day numbers of ``names`` as int64 columns, ``NULL`` where absent."""
-    out = np.empty((table.num_rows, len(names)), np.int64)
+    """Cents and day numbers of ``names``, one int64 row each, ``NULL`` where absent."""
+    out = np.empty((len(names), table.num_rows), np.int64)
     for j, name in enumerate(names):
         column = made[name] if name in made else table.column(name)
         if pa.types.is_date(column.type):
             column = column.cast(pa.int32())
         column = column.cast(pa.int64())
-        out[:, j] = numpy_array(column, fill=NULL, dtype=np.int64) if len(column) else 0
+        out[j] = numpy_array(column, fill=NULL, dtype=np.int64) if len(column) else 0
     return out
 
 

@@ -1,8 +1,10 @@
 """Kernel of ``write_835``: every transaction (ST .. SE) written into one byte buffer.
 
 Inputs are column-wise (see :mod:`ledgerkit._kernels.x12.emit`): each table's text
-columns as ``[start, end)`` spans into one byte ``pool`` stacked in the order of
-``*_TEXT`` below, its numbers (cents, day numbers) in the order of ``*_NUM``, and
+columns as bounds into one byte ``pool``, one row per column in the order of ``*_TEXT``
+below (value ``i`` of column ``j`` of table ``x_s`` is ``pool[x_s[j, i]:x_s[j, i + 1]]``,
+empty when absent), its numbers (cents, day numbers) one row per column in the order
+of ``*_NUM``, and
 which rows belong to which parent as offsets into row lists. ``pool`` starts with
 :data:`LITERALS` (segment ids and fixed codes), whose spans are ``lit``.
 """
@@ -112,15 +114,15 @@ def _cas(out, pos, seps, term, pool, lit, ad_s, ad_n, rows):
     while i < rows.size:
         g = rows[i]
         pos = put_span(out, pos, pool, lit[L_CAS, 0], lit[L_CAS, 1])
-        pos, owed = text_el(out, pos, 0, e, pool, ad_s[g, 0, 0], ad_s[g, 0, 1])
+        pos, owed = text_el(out, pos, 0, e, pool, ad_s[0, g], ad_s[0, g + 1])
         j = i
         while j < rows.size and j - i < 6:
             a = rows[j]
-            if not same_text(pool, ad_s[g, 0, 0], ad_s[g, 0, 1], ad_s[a, 0, 0], ad_s[a, 0, 1]):
+            if not same_text(pool, ad_s[0, g], ad_s[0, g + 1], ad_s[0, a], ad_s[0, a + 1]):
                 break
-            pos, owed = text_el(out, pos, owed, e, pool, ad_s[a, 1, 0], ad_s[a, 1, 1])
-            pos, owed = money_el(out, pos, owed, e, ad_n[a, 0])
-            pos, owed = text_el(out, pos, owed, e, pool, ad_s[a, 2, 0], ad_s[a, 2, 1])
+            pos, owed = text_el(out, pos, owed, e, pool, ad_s[1, a], ad_s[1, a + 1])
+            pos, owed = money_el(out, pos, owed, e, ad_n[0, a])
+            pos, owed = text_el(out, pos, owed, e, pool, ad_s[2, a], ad_s[2, a + 1])
             j += 1
         pos = end_segment(out, pos, term)
         nseg += 1
@@ -134,21 +136,21 @@ def _person(out, pos, seps, term, pool, lit, cl_s, c, first, kind):
     e = seps[0]
     any_kept = False
     for k in range(first + 1, first + 6):
-        if cl_s[c, k, 1] > cl_s[c, k, 0]:
+        if cl_s[k, c + 1] > cl_s[k, c]:
             any_kept = True
-    qa, qb = cl_s[c, first + 4, 0], cl_s[c, first + 4, 1]
-    ia, ib = cl_s[c, first + 5, 0], cl_s[c, first + 5, 1]
-    has_key = cl_s[c, first, 1] > cl_s[c, first, 0]
+    qa, qb = cl_s[first + 4, c], cl_s[first + 4, c + 1]
+    ia, ib = cl_s[first + 5, c], cl_s[first + 5, c + 1]
+    has_key = cl_s[first, c + 1] > cl_s[first, c]
     if not any_kept and has_key:
         qa, qb = lit[L_MI, 0], lit[L_MI, 1]
-        ia, ib = cl_s[c, first, 0], cl_s[c, first, 1]
+        ia, ib = cl_s[first, c], cl_s[first, c + 1]
     elif not any_kept and kind == L_IL:
         return pos, 0
     pos = put_span(out, pos, pool, lit[L_NM1, 0], lit[L_NM1, 1])
     pos, owed = literal_el(out, pos, 0, e, pool, lit, kind)
     pos, owed = literal_el(out, pos, owed, e, pool, lit, L_1)
     for k in range(first + 1, first + 4):
-        pos, owed = text_el(out, pos, owed, e, pool, cl_s[c, k, 0], cl_s[c, k, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, cl_s[k, c], cl_s[k, c + 1])
     pos, owed = text_el(out, pos, owed + 2, e, pool, qa, qb)
     pos, owed = text_el(out, pos, owed, e, pool, ia, ib)
     return end_segment(out, pos, term), 1
@@ -162,7 +164,7 @@ def _remarks(out, pos, seps, term, pool, lit, rm_s, rm_n, rows, mia):
     in_seg = 0
     owed = 0
     for r in rows:
-        if (rm_n[r, 0] == 1) != mia:
+        if (rm_n[0, r] == 1) != mia:
             continue
         if in_seg == 0:
             if mia:
@@ -174,7 +176,7 @@ def _remarks(out, pos, seps, term, pool, lit, rm_s, rm_n, rows, mia):
                 owed = 2
         elif in_seg == 1 and mia:
             owed += 14
-        pos, owed = text_el(out, pos, owed, e, pool, rm_s[r, 1, 0], rm_s[r, 1, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, rm_s[1, r], rm_s[1, r + 1])
         in_seg += 1
         if in_seg == 5:
             pos = end_segment(out, pos, term)
@@ -191,40 +193,40 @@ def _line(out, pos, seps, term, pool, lit, li_s, li_n, s, ad_s, ad_n, adj, rm_s,
     """SVC and its loop: dates, adjustments, control number, allowed amount, remarks."""
     e = seps[0]
     pos = put_span(out, pos, pool, lit[L_SVC, 0], lit[L_SVC, 1])
-    pos, owed = text_el(out, pos, 0, e, pool, li_s[s, S_SVC01, 0], li_s[s, S_SVC01, 1])
-    pos, owed = money_el(out, pos, owed, e, li_n[s, SN_CHARGE])
-    pos, owed = money_el(out, pos, owed, e, li_n[s, SN_PAID])
+    pos, owed = text_el(out, pos, 0, e, pool, li_s[S_SVC01, s], li_s[S_SVC01, s + 1])
+    pos, owed = money_el(out, pos, owed, e, li_n[SN_CHARGE, s])
+    pos, owed = money_el(out, pos, owed, e, li_n[SN_PAID, s])
     for k in (S_REVENUE, S_UNITS, S_SVC06, S_ORIGINAL_UNITS):
-        pos, owed = text_el(out, pos, owed, e, pool, li_s[s, k, 0], li_s[s, k, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, li_s[k, s], li_s[k, s + 1])
     pos = end_segment(out, pos, term)
     nseg = 1
-    pos, n = _dtm(out, pos, seps, term, pool, lit, L_472, li_n[s, SN_DATE])
+    pos, n = _dtm(out, pos, seps, term, pool, lit, L_472, li_n[SN_DATE, s])
     nseg += n
-    pos, n = _dtm(out, pos, seps, term, pool, lit, L_150, li_n[s, SN_START])
+    pos, n = _dtm(out, pos, seps, term, pool, lit, L_150, li_n[SN_START, s])
     nseg += n
-    pos, n = _dtm(out, pos, seps, term, pool, lit, L_151, li_n[s, SN_END])
+    pos, n = _dtm(out, pos, seps, term, pool, lit, L_151, li_n[SN_END, s])
     nseg += n
     pos, n = _cas(out, pos, seps, term, pool, lit, ad_s, ad_n, adj)
     nseg += n
-    if li_s[s, S_CONTROL, 1] > li_s[s, S_CONTROL, 0]:
+    if li_s[S_CONTROL, s + 1] > li_s[S_CONTROL, s]:
         pos = put_span(out, pos, pool, lit[L_REF, 0], lit[L_REF, 1])
         pos, owed = literal_el(out, pos, 0, e, pool, lit, L_6R)
-        pos, owed = text_el(out, pos, owed, e, pool, li_s[s, S_CONTROL, 0], li_s[s, S_CONTROL, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, li_s[S_CONTROL, s], li_s[S_CONTROL, s + 1])
         pos = end_segment(out, pos, term)
         nseg += 1
-    if li_n[s, SN_ALLOWED] != NULL:
+    if li_n[SN_ALLOWED, s] != NULL:
         pos = put_span(out, pos, pool, lit[L_AMT, 0], lit[L_AMT, 1])
         pos, owed = literal_el(out, pos, 0, e, pool, lit, L_B6)
-        pos, owed = money_el(out, pos, owed, e, li_n[s, SN_ALLOWED])
+        pos, owed = money_el(out, pos, owed, e, li_n[SN_ALLOWED, s])
         pos = end_segment(out, pos, term)
         nseg += 1
     for r in rems:
         pos = put_span(out, pos, pool, lit[L_LQ, 0], lit[L_LQ, 1])
-        if rm_s[r, 0, 1] > rm_s[r, 0, 0]:
-            pos, owed = text_el(out, pos, 0, e, pool, rm_s[r, 0, 0], rm_s[r, 0, 1])
+        if rm_s[0, r + 1] > rm_s[0, r]:
+            pos, owed = text_el(out, pos, 0, e, pool, rm_s[0, r], rm_s[0, r + 1])
         else:
             pos, owed = literal_el(out, pos, 0, e, pool, lit, L_HE)
-        pos, owed = text_el(out, pos, owed, e, pool, rm_s[r, 1, 0], rm_s[r, 1, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, rm_s[1, r], rm_s[1, r + 1])
         pos = end_segment(out, pos, term)
         nseg += 1
     return pos, nseg
@@ -236,12 +238,12 @@ def _claim(out, pos, seps, term, pool, lit, cl_s, cl_n, c, lines, li_s, li_n, ad
     """CLP and its loop: adjustments, people, remarks, dates, then its service lines."""
     e = seps[0]
     pos = put_span(out, pos, pool, lit[L_CLP, 0], lit[L_CLP, 1])
-    pos, owed = text_el(out, pos, 0, e, pool, cl_s[c, C_ENCOUNTER, 0], cl_s[c, C_ENCOUNTER, 1])
-    pos, owed = text_el(out, pos, owed, e, pool, cl_s[c, C_STATUS, 0], cl_s[c, C_STATUS, 1])
+    pos, owed = text_el(out, pos, 0, e, pool, cl_s[C_ENCOUNTER, c], cl_s[C_ENCOUNTER, c + 1])
+    pos, owed = text_el(out, pos, owed, e, pool, cl_s[C_STATUS, c], cl_s[C_STATUS, c + 1])
     for k in (CN_CHARGE, CN_PAID, CN_PR):
-        pos, owed = money_el(out, pos, owed, e, cl_n[c, k])
+        pos, owed = money_el(out, pos, owed, e, cl_n[k, c])
     for k in (C_FILING, C_ICN, C_FACILITY, C_FREQUENCY):
-        pos, owed = text_el(out, pos, owed, e, pool, cl_s[c, k, 0], cl_s[c, k, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, cl_s[k, c], cl_s[k, c + 1])
     pos = end_segment(out, pos, term)
     nseg = 1
     pos, n = _cas(out, pos, seps, term, pool, lit, ad_s, ad_n, cadj)
@@ -250,12 +252,12 @@ def _claim(out, pos, seps, term, pool, lit, cl_s, cl_n, c, lines, li_s, li_n, ad
     nseg += n
     pos, n = _person(out, pos, seps, term, pool, lit, cl_s, c, C_SUBSCRIBER, L_IL)
     nseg += n
-    if cl_s[c, C_RENDERING, 1] > cl_s[c, C_RENDERING, 0]:
+    if cl_s[C_RENDERING, c + 1] > cl_s[C_RENDERING, c]:
         pos = put_span(out, pos, pool, lit[L_NM1, 0], lit[L_NM1, 1])
         pos, owed = literal_el(out, pos, 0, e, pool, lit, L_82)
         pos, owed = literal_el(out, pos, owed, e, pool, lit, L_1)
         pos, owed = literal_el(out, pos, owed + 5, e, pool, lit, L_XX)
-        a, b = cl_s[c, C_RENDERING, 0], cl_s[c, C_RENDERING, 1]
+        a, b = cl_s[C_RENDERING, c], cl_s[C_RENDERING, c + 1]
         pos, owed = text_el(out, pos, owed, e, pool, a, b)
         pos = end_segment(out, pos, term)
         nseg += 1
@@ -264,7 +266,7 @@ def _claim(out, pos, seps, term, pool, lit, cl_s, cl_n, c, lines, li_s, li_n, ad
     pos, n = _remarks(out, pos, seps, term, pool, lit, rm_s, rm_n, crem, False)
     nseg += n
     for q, k in ((L_232, CN_FROM), (L_233, CN_TO), (L_050, CN_RECEIVED)):
-        pos, n = _dtm(out, pos, seps, term, pool, lit, q, cl_n[c, k])
+        pos, n = _dtm(out, pos, seps, term, pool, lit, q, cl_n[k, c])
         nseg += n
     for s in lines:
         adj = ladj_rows[ladj_off[s] : ladj_off[s + 1]]
@@ -283,17 +285,17 @@ def _plb(out, pos, seps, term, pool, lit, pl_s, pl_n, rows):
     while k < rows.size:
         f = rows[k]
         pos = put_span(out, pos, pool, lit[L_PLB, 0], lit[L_PLB, 1])
-        pos, owed = text_el(out, pos, 0, e, pool, pl_s[f, 0, 0], pl_s[f, 0, 1])
-        pos, owed = date_el(out, pos, owed, e, pl_n[f, 0])
+        pos, owed = text_el(out, pos, 0, e, pool, pl_s[0, f], pl_s[0, f + 1])
+        pos, owed = date_el(out, pos, owed, e, pl_n[0, f])
         j = k
         while j < rows.size and j - k < 6:
             b = rows[j]
-            if pl_n[b, 0] != pl_n[f, 0] or not same_text(
-                pool, pl_s[f, 0, 0], pl_s[f, 0, 1], pl_s[b, 0, 0], pl_s[b, 0, 1]
+            if pl_n[0, b] != pl_n[0, f] or not same_text(
+                pool, pl_s[0, f], pl_s[0, f + 1], pl_s[0, b], pl_s[0, b + 1]
             ):
                 break
-            pos, owed = text_el(out, pos, owed, e, pool, pl_s[b, 1, 0], pl_s[b, 1, 1])
-            pos, owed = money_el(out, pos, owed, e, pl_n[b, 1])
+            pos, owed = text_el(out, pos, owed, e, pool, pl_s[1, b], pl_s[1, b + 1])
+            pos, owed = money_el(out, pos, owed, e, pl_n[1, b])
             j += 1
         pos = end_segment(out, pos, term)
         nseg += 1
@@ -305,48 +307,48 @@ def _plb(out, pos, seps, term, pool, lit, pl_s, pl_n, rows):
 def _header(out, pos, seps, term, pool, lit, tx_s, tx_n, t):
     """ST, BPR, TRN, DTM*405, the payer (N1*PR, REF*2U) and payee (N1*PE) of ``t``."""
     e = seps[0]
-    s = tx_s[t]
     pos = put_span(out, pos, pool, lit[L_ST, 0], lit[L_ST, 1])
     pos, owed = literal_el(out, pos, 0, e, pool, lit, L_835)
     for k in (T_ST02, T_ST03):
-        pos, owed = text_el(out, pos, owed, e, pool, s[k, 0], s[k, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, tx_s[k, t], tx_s[k, t + 1])
     pos = end_segment(out, pos, term)
     pos = put_span(out, pos, pool, lit[L_BPR, 0], lit[L_BPR, 1])
-    pos, owed = text_el(out, pos, 0, e, pool, s[T_HANDLING, 0], s[T_HANDLING, 1])
-    pos, owed = money_el(out, pos, owed, e, tx_n[t, N_PAYMENT])
+    pos, owed = text_el(out, pos, 0, e, pool, tx_s[T_HANDLING, t], tx_s[T_HANDLING, t + 1])
+    pos, owed = money_el(out, pos, owed, e, tx_n[N_PAYMENT, t])
     for k in (T_CREDIT, T_METHOD):
-        pos, owed = text_el(out, pos, owed, e, pool, s[k, 0], s[k, 1])
-    pos, owed = date_el(out, pos, owed + 11, e, tx_n[t, N_PAYMENT_DATE])
+        pos, owed = text_el(out, pos, owed, e, pool, tx_s[k, t], tx_s[k, t + 1])
+    pos, owed = date_el(out, pos, owed + 11, e, tx_n[N_PAYMENT_DATE, t])
     pos = end_segment(out, pos, term)
     nseg = 2
-    if s[T_TRACE, 1] > s[T_TRACE, 0] or s[T_ORIGINATOR, 1] > s[T_ORIGINATOR, 0]:
+    has_trace = tx_s[T_TRACE, t + 1] > tx_s[T_TRACE, t]
+    if has_trace or tx_s[T_ORIGINATOR, t + 1] > tx_s[T_ORIGINATOR, t]:
         pos = put_span(out, pos, pool, lit[L_TRN, 0], lit[L_TRN, 1])
         pos, owed = literal_el(out, pos, 0, e, pool, lit, L_1)
         for k in (T_TRACE, T_ORIGINATOR):
-            pos, owed = text_el(out, pos, owed, e, pool, s[k, 0], s[k, 1])
+            pos, owed = text_el(out, pos, owed, e, pool, tx_s[k, t], tx_s[k, t + 1])
         pos = end_segment(out, pos, term)
         nseg += 1
-    pos, n = _dtm(out, pos, seps, term, pool, lit, L_405, tx_n[t, N_PRODUCTION])
+    pos, n = _dtm(out, pos, seps, term, pool, lit, L_405, tx_n[N_PRODUCTION, t])
     nseg += n
-    has_qualifier = s[T_PAYER_QUAL, 1] > s[T_PAYER_QUAL, 0]
+    has_qualifier = tx_s[T_PAYER_QUAL, t + 1] > tx_s[T_PAYER_QUAL, t]
     pos = put_span(out, pos, pool, lit[L_N1, 0], lit[L_N1, 1])
     pos, owed = literal_el(out, pos, 0, e, pool, lit, L_PR)
-    pos, owed = text_el(out, pos, owed, e, pool, s[T_PAYER_NAME, 0], s[T_PAYER_NAME, 1])
+    pos, owed = text_el(out, pos, owed, e, pool, tx_s[T_PAYER_NAME, t], tx_s[T_PAYER_NAME, t + 1])
     if has_qualifier:
         for k in (T_PAYER_QUAL, T_PAYER_ID):
-            pos, owed = text_el(out, pos, owed, e, pool, s[k, 0], s[k, 1])
+            pos, owed = text_el(out, pos, owed, e, pool, tx_s[k, t], tx_s[k, t + 1])
     pos = end_segment(out, pos, term)
     nseg += 1
-    if s[T_PAYER_ID, 1] > s[T_PAYER_ID, 0] and not has_qualifier:
+    if tx_s[T_PAYER_ID, t + 1] > tx_s[T_PAYER_ID, t] and not has_qualifier:
         pos = put_span(out, pos, pool, lit[L_REF, 0], lit[L_REF, 1])
         pos, owed = literal_el(out, pos, 0, e, pool, lit, L_2U)
-        pos, owed = text_el(out, pos, owed, e, pool, s[T_PAYER_ID, 0], s[T_PAYER_ID, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, tx_s[T_PAYER_ID, t], tx_s[T_PAYER_ID, t + 1])
         pos = end_segment(out, pos, term)
         nseg += 1
     pos = put_span(out, pos, pool, lit[L_N1, 0], lit[L_N1, 1])
     pos, owed = literal_el(out, pos, 0, e, pool, lit, L_PE)
     for k in (T_PAYEE_NAME, T_PAYEE_QUAL, T_PAYEE_ID):
-        pos, owed = text_el(out, pos, owed, e, pool, s[k, 0], s[k, 1])
+        pos, owed = text_el(out, pos, owed, e, pool, tx_s[k, t], tx_s[k, t + 1])
     pos = end_segment(out, pos, term)
     return pos, nseg + 1
 
@@ -365,7 +367,7 @@ def emit_835_nb(out, tx_end, seps, term, pool, lit, tx_s, tx_n, cl_off, cl_rows,
     """
     e = seps[0]
     pos = 0
-    for t in range(tx_n.shape[0]):
+    for t in range(tx_n.shape[1]):
         pos, nseg = _header(out, pos, seps, term, pool, lit, tx_s, tx_n, t)
         claims = cl_rows[cl_off[t] : cl_off[t + 1]]
         if claims.size:
@@ -387,7 +389,7 @@ def emit_835_nb(out, tx_end, seps, term, pool, lit, tx_s, tx_n, cl_off, cl_rows,
         pos = put_span(out, pos, pool, lit[L_SE, 0], lit[L_SE, 1])
         pos = put_byte(out, pos, e)
         pos = put_digits(out, pos, nseg + 1)
-        pos, owed = text_el(out, pos, 0, e, pool, tx_s[t, T_ST02, 0], tx_s[t, T_ST02, 1])
+        pos, owed = text_el(out, pos, 0, e, pool, tx_s[T_ST02, t], tx_s[T_ST02, t + 1])
         pos = end_segment(out, pos, term)
         tx_end[t] = pos
     return pos
