@@ -41,7 +41,151 @@ F_OPEN_PR = FIGURES.index("open_pr")
 F_PAYER_BALANCE = FIGURES.index("payer_balance")
 
 
-SCRATCH = 16 + 20  # per-bucket sums, then PR/denied sums per payer_seq (see below)
+# Slots of the per-procedure sums (int64[N_SLOTS], one per thread, reused).
+S_CHARGE, S_PAID, S_CONTRACTUAL, S_OTHER = 0, 1, 2, 3
+S_WRITTEN_OFF, S_PR_WRITTEN_OFF, S_PUSHED, S_PATIENT_PAID = 4, 5, 6, 7
+S_DENIED = 8  # every payer's denials (payer_seq >= 1)
+S_IGNORED = 9  # summed, never read: a patient-level (payer_seq 0) denial
+S_PR = 10  # PR by payer: S_PR + payer_seq * 4 + (bucket - PR_DEDUCTIBLE)
+N_SLOTS = S_PR + 16
+SCRATCH = N_SLOTS
+
+
+def _slot_tables():
+    """Per packed code (0..127): the slot its amount is summed in, the payer it shows
+    adjudicated (0: none), whether it is a live denial (one that can explain a
+    class), and, per last adjudicating payer, its slot in sums over several
+    procedures (PR of the last payer in the payer_seq-0 PR slots, an earlier
+    payer's PR ignored: :func:`add_procedure_nb`).
+
+    Tables instead of branches: which bucket the next entry has is not predictable,
+    and a mispredicted branch per entry cost more than reading the entry.
+    """
+    slot = np.full(128, S_IGNORED, np.int8)
+    adjudicated_by = np.zeros(128, np.int8)
+    live_denial = np.zeros(128, np.bool_)
+    flat = {
+        C.CHARGE: S_CHARGE, C.PAID: S_PAID, C.CONTRACTUAL: S_CONTRACTUAL, C.OTHER: S_OTHER,
+        C.WRITTEN_OFF: S_WRITTEN_OFF, C.PR_WRITTEN_OFF: S_PR_WRITTEN_OFF,
+        C.PUSHED_TO_PR: S_PUSHED, C.PATIENT_PAID: S_PATIENT_PAID,
+    }  # fmt: skip
+    for code in range(128):
+        bucket, seq, live = C.bucket_of(code), C.payer_seq_of(code), C.is_live(code)
+        if bucket in flat:
+            slot[code] = flat[bucket]
+        elif C.PR_DEDUCTIBLE <= bucket <= C.PR_OTHER:
+            slot[code] = S_PR + seq * 4 + bucket - C.PR_DEDUCTIBLE
+        elif bucket == C.DENIED and seq >= 1:
+            slot[code] = S_DENIED
+            live_denial[code] = live
+        if live and C.PAID <= bucket <= C.OTHER:
+            adjudicated_by[code] = seq
+    given_last = np.empty(4 * 128, np.int8)  # [last * 128 + code]
+    for last in range(4):
+        for code in range(128):
+            pr_seq, k = divmod(slot[code] - S_PR, 4)
+            if slot[code] < S_PR:
+                given_last[last * 128 + code] = slot[code]
+            else:
+                given_last[last * 128 + code] = S_PR + k if pr_seq == last else S_IGNORED
+    return slot, adjudicated_by, live_denial, given_last
+
+
+SLOT_OF, ADJUDICATED_BY, LIVE_DENIAL, SLOT_GIVEN_LAST = _slot_tables()  # frozen into kernels
+
+
+@njit
+def add_procedure_nb(codes, amounts, lo, hi, sums):
+    """Add entries ``lo:hi`` (one procedure) to ``sums``; return its last adjudicating payer.
+
+    ``sums`` (int64[N_SLOTS]) may already hold other procedures of the same
+    encounter: the last adjudicating payer's PR goes to the payer_seq-0 PR slots
+    and earlier payers' PR is left out, so ``figures_of_slots_nb(sums, 0, ...)``
+    gives the figures of all the procedures added (every figure is a sum over
+    procedures). Two passes over the procedure's few entries (the second from
+    L1): the first finds the last payer, the second sums without a branch.
+    """
+    last = 0
+    for i in range(lo, hi):
+        last = max(last, ADJUDICATED_BY[codes[i]])
+    offset = last * 128
+    for i in range(lo, hi):
+        sums[SLOT_GIVEN_LAST[offset + codes[i]]] += amounts[i]
+    return last
+
+
+@njit
+def top_denial_nb(codes, amounts, lo, hi):
+    """The position of the largest live denial of any payer in ``lo:hi`` (first on ties), or -1.
+
+    Looked for only where a procedure has something denied: a branch per entry
+    cost as much as the sums themselves.
+    """
+    top = -1
+    top_amount = 0
+    for i in range(lo, hi):
+        if LIVE_DENIAL[codes[i]] and (top < 0 or amounts[i] > top_amount):
+            top = i
+            top_amount = amounts[i]
+    return top
+
+
+@njit
+def sum_procedure_nb(codes, amounts, lo, hi, slots):
+    """Sum entries ``lo:hi`` (one procedure) into ``slots``; return its last payer.
+
+    ``slots`` (int64[N_SLOTS]) is zeroed here. The last payer is the largest
+    payer_seq with a live payment or payer adjustment (0: none). One pass, no
+    branch on the bucket (see :func:`_slot_tables`).
+    """
+    slots[:] = 0
+    last = 0
+    for i in range(lo, hi):
+        c = codes[i]
+        slots[SLOT_OF[c]] += amounts[i]
+        last = max(last, ADJUDICATED_BY[c])
+    return last
+
+
+@njit
+def figures_of_slots_nb(slots, last, self_pay, out):
+    """Fill ``out`` (int64[N_FIGURES], in ``FIGURES`` order) from one procedure's slots.
+
+    PR counts only for the last adjudicating payer (an earlier payer's PR was
+    billed on to the next payer); ``denied`` is every payer's live denials.
+    """
+    k = S_PR + last * 4
+    ded = slots[k]
+    coins = slots[k + 1]
+    copay = slots[k + 2]
+    pr_other = slots[k + 3]
+    paid = slots[S_PAID]
+    patient_paid = slots[S_PATIENT_PAID]
+    pr_written_off = slots[S_PR_WRITTEN_OFF]
+    pushed = slots[S_PUSHED]
+    written_off = slots[S_WRITTEN_OFF]
+    pr = ded + coins + copay + pr_other
+    balance = (
+        slots[S_CHARGE] - paid - patient_paid - slots[S_CONTRACTUAL] - written_off - pr_written_off
+    )
+    open_pr = balance if self_pay else pr + pushed - patient_paid - pr_written_off
+    out[0] = slots[S_CHARGE]
+    out[1] = paid
+    out[2] = slots[S_CONTRACTUAL]
+    out[3] = ded
+    out[4] = coins
+    out[5] = copay
+    out[6] = pr_other
+    out[7] = pr
+    out[8] = slots[S_DENIED]
+    out[9] = slots[S_OTHER]
+    out[10] = written_off + pr_written_off
+    out[11] = pushed
+    out[12] = patient_paid
+    out[13] = paid + ded + coins + copay
+    out[14] = balance
+    out[15] = open_pr
+    out[16] = balance - open_pr
 
 
 @njit
@@ -50,16 +194,15 @@ def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
 
     ``top denial`` is the position (within ``codes``) of the largest live denied
     entry of any payer (the first one on ties), or -1. ``scratch``
-    (int64[SCRATCH]) is reused between calls; pass one per thread (allocated
+    (int64[N_SLOTS]) is reused between calls; pass one per thread (allocated
     here when omitted).
 
-    One pass sums every entry into a small table: by bucket, and for PR and
-    denials also by payer_seq. PR counts only for the last adjudicating payer
-    (earlier payers' PR was billed on to the next payer). ``denied`` is the sum
-    of the live denials of *every* payer (payer_seq >= 1; DOMAIN.md, Settled
-    question 1): a later payer's payment, PR or OA-23 does not cure an earlier
-    payer's denial, because under coordination of benefits the secondary pays
-    its share of what the primary *allowed*.
+    PR counts only for the last adjudicating payer (earlier payers' PR was
+    billed on to the next payer). ``denied`` is the sum of the live denials of
+    *every* payer (payer_seq >= 1; DOMAIN.md, Settled question 1): a later
+    payer's payment, PR or OA-23 does not cure an earlier payer's denial,
+    because under coordination of benefits the secondary pays its share of
+    what the primary *allowed*.
 
     ``denied`` records what the payers decided; it is not lowered by what
     happens afterwards. Only a negation (the denial is no longer live) takes an
@@ -71,69 +214,10 @@ def procedure_figures_nb(codes, amounts, self_pay, out, scratch=None):
     the worklist, whatever its ``denied``.
     """
     if scratch is None:
-        scratch = np.empty(SCRATCH, np.int64)
-    scratch[:] = 0
-    last = 0
-    n_denied = 0
-    for i in range(codes.shape[0]):
-        c = codes[i]
-        a = amounts[i]
-        bucket = C.bucket_of(c)
-        seq = C.payer_seq_of(c)
-        if bucket >= C.PR_DEDUCTIBLE and bucket <= C.DENIED:
-            scratch[16 + seq * 5 + bucket - C.PR_DEDUCTIBLE] += a
-            n_denied += bucket == C.DENIED
-        else:
-            scratch[bucket] += a
-        if C.is_live(c) and seq > last and bucket >= C.PAID and bucket <= C.OTHER:
-            last = seq
-    k = 16 + last * 5
-    ded = scratch[k]
-    coins = scratch[k + 1]
-    copay = scratch[k + 2]
-    pr_other = scratch[k + 3]
-    # Every payer's denials (Settled question 1); payer_seq 0 is the patient.
-    denied = scratch[16 + 5 + 4] + scratch[16 + 10 + 4] + scratch[16 + 15 + 4]
-    top = -1
-    if n_denied > 0:  # a second look only where something was denied
-        top_amount = 0
-        for i in range(codes.shape[0]):
-            c = codes[i]
-            if C.bucket_of(c) == C.DENIED and C.payer_seq_of(c) >= 1 and C.is_live(c):
-                if top < 0 or amounts[i] > top_amount:
-                    top = i
-                    top_amount = amounts[i]
-    charge = scratch[C.CHARGE]
-    paid = scratch[C.PAID]
-    contractual = scratch[C.CONTRACTUAL]
-    written_off = scratch[C.WRITTEN_OFF]
-    pr_written_off = scratch[C.PR_WRITTEN_OFF]
-    pushed = scratch[C.PUSHED_TO_PR]
-    patient_paid = scratch[C.PATIENT_PAID]
-    pr = ded + coins + copay + pr_other
-    balance = charge - paid - patient_paid - contractual - written_off - pr_written_off
-    if self_pay:
-        open_pr = balance
-    else:
-        open_pr = pr + pushed - patient_paid - pr_written_off
-    out[0] = charge
-    out[1] = paid
-    out[2] = contractual
-    out[3] = ded
-    out[4] = coins
-    out[5] = copay
-    out[6] = pr_other
-    out[7] = pr
-    out[8] = denied
-    out[9] = scratch[C.OTHER]
-    out[10] = written_off + pr_written_off
-    out[11] = pushed
-    out[12] = patient_paid
-    out[13] = paid + ded + coins + copay
-    out[14] = balance
-    out[15] = open_pr
-    out[16] = balance - open_pr
-    return last, top
+        scratch = np.empty(N_SLOTS, np.int64)
+    last = sum_procedure_nb(codes, amounts, 0, codes.shape[0], scratch)
+    figures_of_slots_nb(scratch, last, self_pay, out)
+    return last, top_denial_nb(codes, amounts, 0, codes.shape[0])
 
 
 @njit_parallel
@@ -151,9 +235,8 @@ def procedure_balances_nb(
             for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
-                last, _ = procedure_figures_nb(
-                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
-                )
+                last = sum_procedure_nb(codes, amounts, lo, hi, scratch)
+                figures_of_slots_nb(scratch, last, self_pay, buf)
                 for f in range(N_FIGURES):
                     figures[f, p] = buf[f]
                 last_payer[p] = last

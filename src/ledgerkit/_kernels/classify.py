@@ -17,8 +17,15 @@ from ledgerkit._kernels.balances import (
     F_OPEN_PR,
     F_PAYER_BALANCE,
     N_FIGURES,
+    N_SLOTS,
+    S_DENIED,
+    S_PAID,
+    S_PR,
     SCRATCH,
-    procedure_figures_nb,
+    add_procedure_nb,
+    figures_of_slots_nb,
+    sum_procedure_nb,
+    top_denial_nb,
 )
 from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
@@ -66,6 +73,12 @@ def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
 
 
 @njit
+def _allowed_of(sums):
+    """Allowed in encounter sums (see ``add_procedure_nb``): paid + the last payers' PR-1/2/3."""
+    return sums[S_PAID] + sums[S_PR] + sums[S_PR + 1] + sums[S_PR + 2]
+
+
+@njit
 def classify_chunk_nb(
     lo_enc,
     hi_enc,
@@ -75,54 +88,70 @@ def classify_chunk_nb(
     proc_entry_start,
     enc_n_payers,
     enc_pending,
+    kept,
+    proc_line,
+    entry_order,
+    group_codes,
+    carc_codes,
     figures,
+    balanced,
     enc_class,
     enc_stage,
     enc_last_payer,
-    explain_proc,
-    explain_entry,
+    explain_line,
+    explain_group,
+    explain_carc,
     explain_amount,
     explain_payer,
 ):
     """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
-    buf = np.empty(N_FIGURES, np.int64)
+    sums = np.empty(N_SLOTS, np.int64)
     acc = np.empty(N_FIGURES, np.int64)
-    scratch = np.empty(SCRATCH, np.int64)
+    n_kept = kept.shape[0]
+    any_pending = enc_pending.shape[0] > 0
     for e in range(lo_enc, hi_enc):
-        acc[:] = 0
-        self_pay = enc_n_payers[e] == 0
+        p0 = enc_proc_start[e]
+        p1 = enc_proc_start[e + 1]
+        base = proc_entry_start[p0]
+        # The encounter's entries as their own arrays: loop bounds local to them
+        # let Numba drop the checks it keeps on whole-array bounds (STYLE.md).
+        enc_codes = codes[base : proc_entry_start[p1]]
+        enc_amounts = amounts[base : proc_entry_start[p1]]
+        sums[:] = 0
         n_adj = 0
         enc_last = 0
         allowed_adj = 0
         # Best explanation so far for each class of cause: the procedure with the
         # largest denied amount (the first on ties) among those denied entirely,
-        # and among all denied ones.
-        whole_p = whole_e = -1
-        whole_amt = 0
-        den_p = den_e = -1
-        den_amt = 0
-        for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
-            lo = proc_entry_start[p]
-            hi = proc_entry_start[p + 1]
-            last, top = procedure_figures_nb(codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch)
-            for f in range(N_FIGURES):
-                acc[f] += buf[f]
+        # and among all denied ones; with its largest live denial (-1: none).
+        whole_p = whole_i = den_p = den_i = -1
+        whole_amt = den_amt = 0
+        for p in range(p0, p1):
+            # a procedure's allowed and denied: what it added to the encounter's sums
+            allowed = -_allowed_of(sums)
+            denied = -sums[S_DENIED]
+            lo = proc_entry_start[p] - base
+            last = add_procedure_nb(
+                enc_codes, enc_amounts, lo, proc_entry_start[p + 1] - base, sums
+            )
             if last == 0:
                 continue
+            allowed += _allowed_of(sums)
+            denied += sums[S_DENIED]
             n_adj += 1
             enc_last = max(enc_last, last)
-            allowed = buf[F_ALLOWED]
-            denied = buf[F_DENIED]
             allowed_adj += allowed
             if denied <= 0:
                 continue
-            top_pos = lo + top if top >= 0 else -1
+            top = top_denial_nb(enc_codes, enc_amounts, lo, proc_entry_start[p + 1] - base)
             if den_p < 0 or denied > den_amt:
-                den_p, den_e, den_amt = p, top_pos, denied
+                den_p, den_i, den_amt = p, top, denied
             if denied_entirely_nb(allowed, denied) and (whole_p < 0 or denied > whole_amt):
-                whole_p, whole_e, whole_amt = p, top_pos, denied
-        for f in range(N_FIGURES):
-            figures[f, e] = acc[f]
+                whole_p, whole_i, whole_amt = p, top, denied
+        figures_of_slots_nb(sums, 0, enc_n_payers[e] == 0, acc)
+        for k in range(n_kept):
+            figures[k, e] = acc[kept[k]]
+        balanced[e] = acc[F_BALANCE] == 0
         cls = classify_encounter_nb(n_adj, allowed_adj, whole_p >= 0, den_p >= 0)
         enc_class[e] = cls
         enc_last_payer[e] = enc_last
@@ -132,21 +161,26 @@ def classify_chunk_nb(
             acc[F_OPEN_PR],
             enc_last,
             enc_n_payers[e],
-            enc_pending[e],
+            any_pending and enc_pending[e],
         )
         # Every DENIAL / PARTIAL_DENIAL / UNRESOLVED names a procedure, a live
         # denied entry (CARC, payer) and a positive amount: the class needs one.
         if cls == C.DENIAL or cls == C.PARTIAL_DENIAL:
-            explain_proc[e], explain_entry[e] = whole_p, whole_e
-            explain_amount[e] = whole_amt
+            proc, top, amount = whole_p, whole_i, whole_amt
         elif cls == C.UNRESOLVED:
-            explain_proc[e], explain_entry[e] = den_p, den_e
-            explain_amount[e] = den_amt
+            proc, top, amount = den_p, den_i, den_amt
         else:
-            explain_proc[e], explain_entry[e] = -1, -1
-            explain_amount[e] = 0
-        top_e = explain_entry[e]
-        explain_payer[e] = C.payer_seq_of(codes[top_e]) if top_e >= 0 else 0
+            proc, top, amount = -1, -1, 0
+        explain_line[e] = proc_line[proc] if proc >= 0 else 0
+        explain_amount[e] = amount
+        explain_payer[e] = C.payer_seq_of(enc_codes[top]) if top >= 0 else 0
+        explain_group[e] = explain_carc[e] = -1
+        if top >= 0:
+            row = base + top
+            if entry_order.shape[0] > 0:
+                row = entry_order[row]
+            explain_group[e] = group_codes[row]
+            explain_carc[e] = carc_codes[row]
 
 
 @njit_parallel
@@ -157,25 +191,40 @@ def classify_nb(
     proc_entry_start,
     enc_n_payers,
     enc_pending,
+    kept,
+    proc_line,
+    entry_order,
+    group_codes,
+    carc_codes,
     figures,
+    balanced,
     enc_class,
     enc_stage,
     enc_last_payer,
-    explain_proc,
-    explain_entry,
+    explain_line,
+    explain_group,
+    explain_carc,
     explain_amount,
     explain_payer,
 ):
-    """Encounter figures, class, stage and explanation in one pass.
+    """Encounter figures, class, stage and explanation in one pass over the entries.
 
-    ``figures[:, e]`` sums the procedure figures; ``explain_proc[e]`` and
-    ``explain_entry[e]`` (grouped positions, -1 when none) name the procedure and
-    the denied entry that decided a DENIAL, PARTIAL_DENIAL or UNRESOLVED class:
-    for DENIAL and PARTIAL_DENIAL the procedure denied entirely with the largest
-    ``denied``, for UNRESOLVED the procedure with the largest ``denied`` (first
-    on ties), and on it the largest live denial of any payer (which may be an
-    earlier payer's). ``explain_amount[e]`` is that procedure's ``denied``
-    (> 0), else 0; ``explain_payer[e]`` the payer_seq of that entry, else 0.
+    Inputs: grouped ``codes`` and ``amounts``, the CSR offsets, payers per
+    encounter, ``enc_pending`` (bool per encounter, or empty: none pending),
+    ``kept`` (the rows of ``FIGURES`` to write), the grouped procedures' lines,
+    ``entry_order`` (grouped position -> entries row; empty when the same) and
+    the entries rows' dense group-code and CARC codes (-1: none).
+
+    Outputs, per encounter: ``figures[k, e]`` is figure ``kept[k]`` summed over
+    the procedures; ``balanced``, class, stage, last adjudicating payer; and the
+    explanation of a DENIAL, PARTIAL_DENIAL or UNRESOLVED class: for DENIAL and
+    PARTIAL_DENIAL the procedure denied entirely with the largest ``denied``,
+    for UNRESOLVED the procedure with the largest ``denied`` (first on ties),
+    and on it the largest live denial of any payer (which may be an earlier
+    payer's). ``explain_line`` is that procedure's line, ``explain_group`` and
+    ``explain_carc`` that entry's codes, ``explain_amount`` the procedure's
+    ``denied`` (> 0), ``explain_payer`` the entry's payer_seq; for other classes
+    0, -1, -1, 0, 0.
 
     The parallel loop only hands out chunks: the work is in the serial
     :func:`classify_chunk_nb`, which keeps the parfor small and compilation
@@ -193,12 +242,19 @@ def classify_nb(
             proc_entry_start,
             enc_n_payers,
             enc_pending,
+            kept,
+            proc_line,
+            entry_order,
+            group_codes,
+            carc_codes,
             figures,
+            balanced,
             enc_class,
             enc_stage,
             enc_last_payer,
-            explain_proc,
-            explain_entry,
+            explain_line,
+            explain_group,
+            explain_carc,
             explain_amount,
             explain_payer,
         )
@@ -246,9 +302,8 @@ def ledger_figures_nb(
             for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
-                last, _ = procedure_figures_nb(
-                    codes[lo:hi], amounts[lo:hi], self_pay, buf, scratch
-                )
+                last = sum_procedure_nb(codes, amounts, lo, hi, scratch)
+                figures_of_slots_nb(scratch, last, self_pay, buf)
                 for k in range(n_kept):
                     proc_figures[k, p] = buf[kept[k]]
                 proc_last[p] = last

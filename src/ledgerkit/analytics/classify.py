@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels import codes as C
-from ledgerkit._kernels.balances import FIGURES, N_FIGURES
+from ledgerkit._kernels.balances import FIGURES
 from ledgerkit._kernels.classify import classify_nb
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
@@ -34,63 +34,71 @@ STAGES = C.STAGE_NAMES
 WORKLIST_CLASSES = ("DENIAL", "PARTIAL_DENIAL", "UNRESOLVED")
 
 
-def encounter_figures(ledger: Ledger, policy=None, pending=None):
-    """Run the one-pass kernel: (figures, class, stage, last payer, proc, entry, amount,
-    denying payer).
+def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES):
+    """Run the one-pass kernel: (figures, class, stage, last payer, balanced, explanation).
 
-    ``proc`` and ``entry`` are procedures/entries *table rows* (-1 when none);
-    ``denying payer`` is the payer_seq of the explaining denial (0 when none).
+    ``figures`` is an int64 matrix with one row per name asked for (in the order
+    given); ``explanation`` the kernel's per-encounter (line, group code, CARC
+    code, amount, payer_seq) arrays, codes indexing ``ledger.reason_codes()``'s
+    values (-1: none).
     """
-    out = _kernel_figures(ledger, policy, pending)
-    keys = ledger.keys
-    return (*out[:4], keys.proc_rows(out[4]), keys.entry_rows(out[5]), *out[6:])
-
-
-def _kernel_figures(ledger: Ledger, policy, pending):
-    """:func:`encounter_figures` with the explaining procedure as a grouped position."""
     require_ledger(ledger, "classify")
     policy = policy or ledger.policy
+    kept = _figure_rows(figures)
     keys = ledger.keys
     codes = ledger.packed_codes(policy)
+    g_codes, _, c_codes, _ = ledger.reason_codes()
     n_enc = keys.n_encounters
-    pending_mask = _pending_mask(ledger, pending)
-    figures = np.empty((N_FIGURES, n_enc), np.int64)
+    out = np.empty((len(kept), n_enc), np.int64)
+    balanced = np.empty(n_enc, np.bool_)
     enc_class = np.empty(n_enc, np.int8)
     enc_stage = np.empty(n_enc, np.int8)
     enc_last = np.empty(n_enc, np.int8)
-    explain_proc = np.empty(n_enc, np.int64)
-    explain_entry = np.empty(n_enc, np.int64)
-    explain_amount = np.empty(n_enc, np.int64)
-    explain_payer = np.empty(n_enc, np.int8)
+    line = np.empty(n_enc, np.int32)
+    group = np.empty(n_enc, np.int32)
+    carc = np.empty(n_enc, np.int32)
+    amount = np.empty(n_enc, np.int64)
+    payer = np.empty(n_enc, np.int8)
     classify_nb(
         codes,
         keys.amounts,
         keys.enc_proc_start,
         keys.proc_entry_start,
         keys.enc_n_payers,
-        pending_mask,
-        figures,
+        _pending_mask(ledger, pending),
+        kept,
+        keys.proc_line,
+        _NO_ORDER if keys.entry_order is None else keys.entry_order,
+        g_codes,
+        c_codes,
+        out,
+        balanced,
         enc_class,
         enc_stage,
         enc_last,
-        explain_proc,
-        explain_entry,
-        explain_amount,
-        explain_payer,
+        line,
+        group,
+        carc,
+        amount,
+        payer,
     )
-    return (
-        figures,
-        enc_class,
-        enc_stage,
-        enc_last,
-        explain_proc,
-        explain_entry,
-        explain_amount,
-        explain_payer,
-    )
+    return out, enc_class, enc_stage, enc_last, balanced, (line, group, carc, amount, payer)
 
 
-def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
+_NO_ORDER = np.empty(0, np.int64)  # entries already in grouped order
+_NO_PENDING = np.empty(0, np.bool_)  # no encounter waits for review
+
+
+def _figure_rows(figures) -> np.ndarray:
+    if isinstance(figures, str):
+        figures = (figures,)
+    unknown = [name for name in figures if name not in FIGURES]
+    if unknown:
+        raise ValueError(f"unknown figure {unknown[0]!r}: choose from {', '.join(FIGURES)}")
+    return np.array([FIGURES.index(name) for name in figures], np.int64)
+
+
+def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> pa.Table:
     """One row per encounter: class, stage, balanced, figures and the explanation.
 
     Classes (what the payers decided; over the procedures a payer adjudicated,
@@ -118,6 +126,10 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
     pending : iterable of str, optional
         Encounter ids with remits waiting for review: a zero balance is then
         ``finalization_pending`` instead of ``finalized``.
+    figures : sequence of str, optional
+        Which figure columns to include, in this order (default: all of
+        ``ledgerkit.balances``'s, in its order). Asking only for what you read
+        saves the writing of the others (``balanced`` is always there).
 
     Returns
     -------
@@ -140,50 +152,46 @@ def classify(ledger: Ledger, *, policy=None, pending=None) -> pa.Table:
     >>> table = lk.classify(ledger)
     >>> sorted(set(table["class"].to_pylist())) <= sorted(lk.CLASSES)
     True
+    >>> lk.classify(ledger, figures=["balance"]).column_names[:7]
+    ['encounter_id', 'class', 'stage', 'balanced', 'last_payer_seq', 'balance', 'explain_line']
     """
-    figures, enc_class, enc_stage, enc_last, grouped_proc, grouped_entry, amount, seq = (
-        _kernel_figures(ledger, policy, pending)
+    figures = (figures,) if isinstance(figures, str) else tuple(figures)
+    values, enc_class, enc_stage, enc_last, balanced, explanation = encounter_figures(
+        ledger, policy, pending, figures
     )
-    entry_rows = ledger.keys.entry_rows(grouped_entry)
     # arrow_array, not pa.array: a fresh process's first pa.array imports pandas
     columns = {
         "encounter_id": ledger.encounters["encounter_id"],
         "class": pa.DictionaryArray.from_arrays(arrow_array(enc_class), arrow_strings(CLASSES)),
         "stage": pa.DictionaryArray.from_arrays(arrow_array(enc_stage), arrow_strings(STAGES)),
-        "balanced": arrow_array(figures[FIGURES.index("balance")] == 0),
+        "balanced": arrow_array(balanced),
         "last_payer_seq": arrow_array(enc_last),
     }
-    for i, name in enumerate(FIGURES):
-        columns[name] = arrow_array(figures[i])
-    columns.update(_explanation(ledger, grouped_proc, entry_rows, amount, seq))
+    for i, name in enumerate(figures):
+        columns[name] = arrow_array(values[i])
+    columns.update(_explanation(ledger, enc_class, *explanation))
     return pa.table(columns)
 
 
-def _explanation(ledger: Ledger, grouped_proc, entry_rows, amount, seq) -> dict:
-    # Gather from the cached dense reason codes (one value per encounter);
-    # null indices give nulls.
-    none = grouped_proc < 0
-    lines = ledger.keys.proc_line
-    line = lines[np.maximum(grouped_proc, 0)] if len(lines) else np.zeros(len(none), np.int32)
-    out = {"explain_line": arrow_array(line.astype(np.int32), mask=none)}
-    g_codes, g_values, c_codes, c_values = ledger.reason_codes()
-    rows = np.maximum(entry_rows, 0)
-    for name, codes, values in (("group", g_codes, g_values), ("carc", c_codes, c_values)):
-        picked = codes[rows] if len(codes) else np.full(len(rows), -1, np.int8)
-        indices = arrow_array(picked.astype(np.int32), mask=(entry_rows < 0) | (picked < 0))
+def _explanation(ledger: Ledger, enc_class, line, group, carc, amount, payer) -> dict:
+    # PAID and AWAITING have no explanation: null there.
+    none = enc_class < C.UNRESOLVED
+    _, g_values, _, c_values = ledger.reason_codes()
+    out = {"explain_line": arrow_array(line, mask=none)}
+    for name, codes, values in (("group", group, g_values), ("carc", carc, c_values)):
         # a take from the few distinct values (null index: null), quicker than a cast
-        out[f"explain_{name}"] = arrow_strings(values).take(indices)
+        out[f"explain_{name}"] = arrow_strings(values).take(arrow_array(codes, mask=codes < 0))
     out["explain_amount"] = arrow_array(amount, mask=none)
     # Which payer denied: under Settled question 1 it may be an earlier payer
     # than the last adjudicating one.
-    out["explain_payer_seq"] = arrow_array(seq, mask=none)
+    out["explain_payer_seq"] = arrow_array(payer, mask=none)
     return out
 
 
 def _pending_mask(ledger: Ledger, pending) -> np.ndarray:
     n_enc = ledger.keys.n_encounters
     if pending is None:
-        return np.zeros(n_enc, np.bool_)
+        return _NO_PENDING
     ids = pa.array(list(pending), pa.string())
     pos = codes_in(pa.chunked_array([ids]), ledger.encounters["encounter_id"].combine_chunks())
     mask = np.zeros(n_enc, np.bool_)
