@@ -53,16 +53,14 @@ SCRATCH = N_SLOTS
 
 def _slot_tables():
     """Per packed code (0..127): the slot its amount is summed in, the payer it shows
-    adjudicated (0: none), whether it is a live denial (one that can explain a
-    class), and, per last adjudicating payer, its slot in sums over several
-    procedures (PR of the last payer in the payer_seq-0 PR slots, an earlier
-    payer's PR ignored: :func:`add_procedure_nb`).
+    adjudicated (0: none), and whether it is a live denial (one that can explain a
+    class).
 
     Tables instead of branches: which bucket the next entry has is not predictable,
     and a mispredicted branch per entry cost more than reading the entry.
     """
-    slot = np.full(128, S_IGNORED, np.int8)
-    adjudicated_by = np.zeros(128, np.int8)
+    slot = np.full(128, S_IGNORED, np.uint8)
+    adjudicated_by = np.zeros(128, np.int64)
     live_denial = np.zeros(128, np.bool_)
     flat = {
         C.CHARGE: S_CHARGE, C.PAID: S_PAID, C.CONTRACTUAL: S_CONTRACTUAL, C.OTHER: S_OTHER,
@@ -80,37 +78,36 @@ def _slot_tables():
             live_denial[code] = live
         if live and C.PAID <= bucket <= C.OTHER:
             adjudicated_by[code] = seq
-    given_last = np.empty(4 * 128, np.int8)  # [last * 128 + code]
-    for last in range(4):
-        for code in range(128):
-            pr_seq, k = divmod(slot[code] - S_PR, 4)
-            if slot[code] < S_PR:
-                given_last[last * 128 + code] = slot[code]
-            else:
-                given_last[last * 128 + code] = S_PR + k if pr_seq == last else S_IGNORED
-    return slot, adjudicated_by, live_denial, given_last
+    return slot, adjudicated_by, live_denial
 
 
-SLOT_OF, ADJUDICATED_BY, LIVE_DENIAL, SLOT_GIVEN_LAST = _slot_tables()  # frozen into kernels
+SLOT_OF, ADJUDICATED_BY, LIVE_DENIAL = _slot_tables()  # frozen into the kernels
+
+
+ENCOUNTER_SLOTS = N_SLOTS + 4  # add_procedure_nb's sums: the last payers' PR at the end
+LAST_PR = 4  # figures_of_slots_nb(sums, LAST_PR, ...) reads those 4 slots as the PR
 
 
 @njit
 def add_procedure_nb(codes, amounts, lo, hi, sums):
     """Add entries ``lo:hi`` (one procedure) to ``sums``; return its last adjudicating payer.
 
-    ``sums`` (int64[N_SLOTS]) may already hold other procedures of the same
-    encounter: the last adjudicating payer's PR goes to the payer_seq-0 PR slots
-    and earlier payers' PR is left out, so ``figures_of_slots_nb(sums, 0, ...)``
-    gives the figures of all the procedures added (every figure is a sum over
-    procedures). Two passes over the procedure's few entries (the second from
-    L1): the first finds the last payer, the second sums without a branch.
+    ``sums`` (int64[ENCOUNTER_SLOTS], zeroed by the caller once) may already
+    hold other procedures of the same encounter. Each entry goes to its slot
+    (PR by payer_seq); once the procedure is read, its last payer's PR moves to
+    the four slots after N_SLOTS and the PR-by-payer slots are cleared, so
+    ``figures_of_slots_nb(sums, LAST_PR, ...)`` gives the figures of all the
+    procedures added (every figure is a sum over procedures).
     """
     last = 0
     for i in range(lo, hi):
-        last = max(last, ADJUDICATED_BY[codes[i]])
-    offset = last * 128
-    for i in range(lo, hi):
-        sums[SLOT_GIVEN_LAST[offset + codes[i]]] += amounts[i]
+        c = np.uint64(codes[i])  # unsigned: no negative-index check per entry
+        sums[SLOT_OF[c]] += amounts[i]
+        last = max(last, ADJUDICATED_BY[c])
+    k = S_PR + last * 4
+    for j in range(4):
+        sums[N_SLOTS + j] += sums[k + j]
+    sums[S_PR : S_PR + 16] = 0
     return last
 
 
@@ -141,7 +138,7 @@ def sum_procedure_nb(codes, amounts, lo, hi, slots):
     slots[:] = 0
     last = 0
     for i in range(lo, hi):
-        c = codes[i]
+        c = np.uint64(codes[i])  # unsigned: no negative-index check per entry
         slots[SLOT_OF[c]] += amounts[i]
         last = max(last, ADJUDICATED_BY[c])
     return last

@@ -11,11 +11,13 @@ import numpy as np
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels._njit import njit, njit_parallel
 from ledgerkit._kernels.balances import (
+    ENCOUNTER_SLOTS,
     F_ALLOWED,
     F_BALANCE,
     F_DENIED,
     F_OPEN_PR,
     F_PAYER_BALANCE,
+    LAST_PR,
     N_FIGURES,
     N_SLOTS,
     S_DENIED,
@@ -75,7 +77,7 @@ def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
 @njit
 def _allowed_of(sums):
     """Allowed in encounter sums (see ``add_procedure_nb``): paid + the last payers' PR-1/2/3."""
-    return sums[S_PAID] + sums[S_PR] + sums[S_PR + 1] + sums[S_PR + 2]
+    return sums[S_PAID] + sums[N_SLOTS] + sums[N_SLOTS + 1] + sums[N_SLOTS + 2]
 
 
 @njit
@@ -105,7 +107,7 @@ def classify_chunk_nb(
     explain_payer,
 ):
     """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
-    sums = np.empty(N_SLOTS, np.int64)
+    sums = np.zeros(ENCOUNTER_SLOTS, np.int64)
     acc = np.empty(N_FIGURES, np.int64)
     n_kept = kept.shape[0]
     any_pending = enc_pending.shape[0] > 0
@@ -117,7 +119,8 @@ def classify_chunk_nb(
         # let Numba drop the checks it keeps on whole-array bounds (STYLE.md).
         enc_codes = codes[base : proc_entry_start[p1]]
         enc_amounts = amounts[base : proc_entry_start[p1]]
-        sums[:] = 0
+        sums[:S_PR] = 0
+        sums[N_SLOTS:] = 0
         n_adj = 0
         enc_last = 0
         allowed_adj = 0
@@ -148,7 +151,7 @@ def classify_chunk_nb(
                 den_p, den_i, den_amt = p, top, denied
             if denied_entirely_nb(allowed, denied) and (whole_p < 0 or denied > whole_amt):
                 whole_p, whole_i, whole_amt = p, top, denied
-        figures_of_slots_nb(sums, 0, enc_n_payers[e] == 0, acc)
+        figures_of_slots_nb(sums, LAST_PR, enc_n_payers[e] == 0, acc)
         for k in range(n_kept):
             figures[k, e] = acc[kept[k]]
         balanced[e] = acc[F_BALANCE] == 0
