@@ -82,6 +82,8 @@ def _slot_tables():
 
 
 SLOT_OF, ADJUDICATED_BY, LIVE_DENIAL = _slot_tables()  # frozen into the kernels
+# both in one look-up for the hottest loop: slot | adjudicating payer << 8
+SLOT_AND_PAYER = SLOT_OF.astype(np.int64) | ADJUDICATED_BY << 8
 
 
 ENCOUNTER_SLOTS = N_SLOTS + 4  # add_procedure_nb's sums: the last payers' PR at the end
@@ -101,9 +103,9 @@ def add_procedure_nb(codes, amounts, lo, hi, sums):
     """
     last = 0
     for i in range(lo, hi):
-        c = np.uint64(codes[i])  # unsigned: no negative-index check per entry
-        sums[SLOT_OF[c]] += amounts[i]
-        last = max(last, ADJUDICATED_BY[c])
+        role = SLOT_AND_PAYER[np.uint64(codes[i])]  # unsigned: no negative-index check
+        sums[role & 255] += amounts[i]
+        last = max(last, role >> 8)
     k = S_PR + last * 4
     for j in range(4):
         sums[N_SLOTS + j] += sums[k + j]

@@ -137,14 +137,15 @@ def classify_chunk_nb(
             last = add_procedure_nb(
                 enc_codes, enc_amounts, lo, proc_entry_start[p + 1] - base, sums
             )
-            if last == 0:
-                continue
             allowed += _allowed_of(sums)
             denied += sums[S_DENIED]
-            n_adj += 1
+            # without a branch on the common path: a procedure no payer adjudicated
+            # (last 0) counts for nothing here
+            adjudicated = last > 0
+            n_adj += adjudicated
             enc_last = max(enc_last, last)
-            allowed_adj += allowed
-            if denied <= 0:
+            allowed_adj += allowed * adjudicated
+            if not adjudicated or denied <= 0:
                 continue
             top = top_denial_nb(enc_codes, enc_amounts, lo, proc_entry_start[p + 1] - base)
             if den_p < 0 or denied > den_amt:
