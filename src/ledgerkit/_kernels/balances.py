@@ -109,7 +109,8 @@ def add_procedure_nb(codes, amounts, lo, hi, sums):
     k = S_PR + last * 4
     for j in range(4):
         sums[N_SLOTS + j] += sums[k + j]
-    sums[S_PR : S_PR + 16] = 0
+    for j in range(S_PR, N_SLOTS):  # a loop, not a slice: quicker to compile
+        sums[j] = 0
     return last
 
 
@@ -137,7 +138,8 @@ def sum_procedure_nb(codes, amounts, lo, hi, slots):
     payer_seq with a live payment or payer adjustment (0: none). One pass, no
     branch on the bucket (see :func:`_slot_tables`).
     """
-    slots[:] = 0
+    for j in range(N_SLOTS):
+        slots[j] = 0
     last = 0
     for i in range(lo, hi):
         c = np.uint64(codes[i])  # unsigned: no negative-index check per entry

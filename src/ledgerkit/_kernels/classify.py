@@ -74,6 +74,13 @@ def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
     return C.PATIENT
 
 
+# Rows of classify_nb's int8 output and of its int32 explanation codes.
+SMALL_CLASS, SMALL_STAGE, SMALL_LAST_PAYER, SMALL_PAYER, SMALL_BALANCED = range(5)
+N_SMALL = 5
+CODE_LINE, CODE_GROUP, CODE_CARC = range(3)
+N_CODES = 3
+
+
 @njit
 def _allowed_of(sums):
     """Allowed in encounter sums (see ``add_procedure_nb``): paid + the last payers' PR-1/2/3."""
@@ -96,15 +103,8 @@ def classify_chunk_nb(
     group_codes,
     carc_codes,
     figures,
-    balanced,
-    enc_class,
-    enc_stage,
-    enc_last_payer,
-    explain_line,
-    explain_group,
-    explain_carc,
-    explain_amount,
-    explain_payer,
+    small,
+    explain_codes,
 ):
     """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
     sums = np.zeros(ENCOUNTER_SLOTS, np.int64)
@@ -119,8 +119,10 @@ def classify_chunk_nb(
         # let Numba drop the checks it keeps on whole-array bounds (STYLE.md).
         enc_codes = codes[base : proc_entry_start[p1]]
         enc_amounts = amounts[base : proc_entry_start[p1]]
-        sums[:S_PR] = 0
-        sums[N_SLOTS:] = 0
+        for j in range(S_PR):  # the PR-by-payer slots are cleared per procedure
+            sums[j] = 0
+        for j in range(N_SLOTS, ENCOUNTER_SLOTS):
+            sums[j] = 0
         n_adj = 0
         enc_last = 0
         allowed_adj = 0
@@ -155,11 +157,11 @@ def classify_chunk_nb(
         figures_of_slots_nb(sums, LAST_PR, enc_n_payers[e] == 0, acc)
         for k in range(n_kept):
             figures[k, e] = acc[kept[k]]
-        balanced[e] = acc[F_BALANCE] == 0
+        small[SMALL_BALANCED, e] = acc[F_BALANCE] == 0
         cls = classify_encounter_nb(n_adj, allowed_adj, whole_p >= 0, den_p >= 0)
-        enc_class[e] = cls
-        enc_last_payer[e] = enc_last
-        enc_stage[e] = stage_nb(
+        small[SMALL_CLASS, e] = cls
+        small[SMALL_LAST_PAYER, e] = enc_last
+        small[SMALL_STAGE, e] = stage_nb(
             acc[F_BALANCE],
             acc[F_PAYER_BALANCE],
             acc[F_OPEN_PR],
@@ -175,16 +177,16 @@ def classify_chunk_nb(
             proc, top, amount = den_p, den_i, den_amt
         else:
             proc, top, amount = -1, -1, 0
-        explain_line[e] = proc_line[proc] if proc >= 0 else 0
-        explain_amount[e] = amount
-        explain_payer[e] = C.payer_seq_of(enc_codes[top]) if top >= 0 else 0
-        explain_group[e] = explain_carc[e] = -1
+        explain_codes[CODE_LINE, e] = proc_line[proc] if proc >= 0 else 0
+        figures[n_kept, e] = amount
+        small[SMALL_PAYER, e] = C.payer_seq_of(enc_codes[top]) if top >= 0 else 0
+        explain_codes[CODE_GROUP, e] = explain_codes[CODE_CARC, e] = -1
         if top >= 0:
             row = base + top
             if entry_order.shape[0] > 0:
                 row = entry_order[row]
-            explain_group[e] = group_codes[row]
-            explain_carc[e] = carc_codes[row]
+            explain_codes[CODE_GROUP, e] = group_codes[row]
+            explain_codes[CODE_CARC, e] = carc_codes[row]
 
 
 @njit_parallel
@@ -201,15 +203,8 @@ def classify_nb(
     group_codes,
     carc_codes,
     figures,
-    balanced,
-    enc_class,
-    enc_stage,
-    enc_last_payer,
-    explain_line,
-    explain_group,
-    explain_carc,
-    explain_amount,
-    explain_payer,
+    small,
+    explain_codes,
 ):
     """Encounter figures, class, stage and explanation in one pass over the entries.
 
@@ -219,16 +214,18 @@ def classify_nb(
     ``entry_order`` (grouped position -> entries row; empty when the same) and
     the entries rows' dense group-code and CARC codes (-1: none).
 
-    Outputs, per encounter: ``figures[k, e]`` is figure ``kept[k]`` summed over
-    the procedures; ``balanced``, class, stage, last adjudicating payer; and the
-    explanation of a DENIAL, PARTIAL_DENIAL or UNRESOLVED class: for DENIAL and
-    PARTIAL_DENIAL the procedure denied entirely with the largest ``denied``,
-    for UNRESOLVED the procedure with the largest ``denied`` (first on ties),
-    and on it the largest live denial of any payer (which may be an earlier
-    payer's). ``explain_line`` is that procedure's line, ``explain_group`` and
-    ``explain_carc`` that entry's codes, ``explain_amount`` the procedure's
-    ``denied`` (> 0), ``explain_payer`` the entry's payer_seq; for other classes
-    0, -1, -1, 0, 0.
+    Outputs, per encounter ``e`` (three arrays, so that the parallel kernel
+    takes few arguments: each one costs compile time): ``figures[k, e]`` is
+    figure ``kept[k]`` summed over the procedures and ``figures[len(kept), e]``
+    the explanation's amount; ``small[SMALL_*, e]`` (int8) class, stage, last
+    adjudicating payer, the explanation's payer_seq and balanced (0/1);
+    ``explain_codes[CODE_*, e]`` (int32) the explanation's line, group code and
+    CARC code. The explanation of a DENIAL or PARTIAL_DENIAL is the procedure
+    denied entirely with the largest ``denied``, of an UNRESOLVED class the
+    procedure with the largest ``denied`` (first on ties), and on it the largest
+    live denial of any payer (which may be an earlier payer's); the amount is
+    that procedure's ``denied`` (> 0). Other classes: line 0, codes -1, amount
+    0, payer 0.
 
     The parallel loop only hands out chunks: the work is in the serial
     :func:`classify_chunk_nb`, which keeps the parfor small and compilation
@@ -252,15 +249,8 @@ def classify_nb(
             group_codes,
             carc_codes,
             figures,
-            balanced,
-            enc_class,
-            enc_stage,
-            enc_last_payer,
-            explain_line,
-            explain_group,
-            explain_carc,
-            explain_amount,
-            explain_payer,
+            small,
+            explain_codes,
         )
 
 

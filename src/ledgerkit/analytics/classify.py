@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES
-from ledgerkit._kernels.classify import classify_nb
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
 
@@ -49,11 +49,15 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
     codes = ledger.packed_codes(policy)
     g_codes, _, c_codes, _ = ledger.reason_codes()
     n_enc = keys.n_encounters
-    out, balanced, enc_class, enc_stage, enc_last, line, group, carc, amount, payer = _outputs(
-        n_enc, (len(kept), np.int64), np.bool_, np.int8, np.int8, np.int8, np.int32, np.int32,
-        np.int32, np.int64, np.int8,
-    )  # fmt: skip
-    classify_nb(
+    # one allocation: numpy backs 4 MB or more with huge pages, which the kernel
+    # fills several times faster than fresh small pages (STYLE.md)
+    n_values = 8 * n_enc * (len(kept) + 1)
+    n_small = -(-K.N_SMALL * n_enc // 8) * 8  # the int32 part stays aligned
+    block = np.empty(n_values + n_small + 4 * K.N_CODES * n_enc, np.uint8)
+    values = block[:n_values].view(np.int64).reshape(len(kept) + 1, n_enc)
+    small = block[n_values : n_values + K.N_SMALL * n_enc].view(np.int8).reshape(K.N_SMALL, n_enc)
+    codes32 = block[n_values + n_small :].view(np.int32).reshape(K.N_CODES, n_enc)
+    K.classify_nb(
         codes,
         keys.amounts,
         keys.enc_proc_start,
@@ -65,39 +69,25 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
         _NO_ORDER if keys.entry_order is None else keys.entry_order,
         g_codes,
         c_codes,
-        out,
-        balanced,
-        enc_class,
-        enc_stage,
-        enc_last,
-        line,
-        group,
-        carc,
-        amount,
-        payer,
+        values,
+        small,
+        codes32,
     )
-    return out, enc_class, enc_stage, enc_last, balanced, (line, group, carc, amount, payer)
-
-
-def _outputs(n: int, *dtypes) -> list:
-    """Arrays of ``n`` values (a ``(rows, dtype)`` pair: ``rows`` x ``n``) carved from one block.
-
-    One allocation instead of ten: numpy backs an allocation of 4 MB or more with
-    huge pages, which the kernel fills several times faster than fresh small
-    pages (STYLE.md); the Arrow columns share the block zero-copy.
-    """
-    specs = [
-        (d[0], np.dtype(d[1])) if isinstance(d, tuple) else (None, np.dtype(d)) for d in dtypes
-    ]
-    counts = [n if rows is None else rows * n for rows, _ in specs]
-    sizes = [-(-count * t.itemsize // 64) * 64 for count, (_, t) in zip(counts, specs)]  # aligned
-    block = np.empty(max(sum(sizes), 1), np.uint8)
-    arrays, at = [], 0
-    for (rows, t), count, size in zip(specs, counts, sizes, strict=True):
-        view = block[at : at + count * t.itemsize].view(t)
-        arrays.append(view if rows is None else view.reshape(rows, n))
-        at += size
-    return arrays
+    explanation = (
+        codes32[K.CODE_LINE],
+        codes32[K.CODE_GROUP],
+        codes32[K.CODE_CARC],
+        values[len(kept)],
+        small[K.SMALL_PAYER],
+    )
+    return (
+        values[: len(kept)],
+        small[K.SMALL_CLASS],
+        small[K.SMALL_STAGE],
+        small[K.SMALL_LAST_PAYER],
+        small[K.SMALL_BALANCED].view(np.bool_),
+        explanation,
+    )
 
 
 _NO_ORDER = np.empty(0, np.int64)  # entries already in grouped order
