@@ -171,17 +171,21 @@ def classify_chunk_nb(
         )
         # Every DENIAL / PARTIAL_DENIAL / UNRESOLVED names a procedure, a live
         # denied entry (CARC, payer) and a positive amount: the class needs one.
-        if cls == C.DENIAL or cls == C.PARTIAL_DENIAL:
+        proc = top = -1
+        amount = 0
+        if cls >= C.PARTIAL_DENIAL:
             proc, top, amount = whole_p, whole_i, whole_amt
         elif cls == C.UNRESOLVED:
             proc, top, amount = den_p, den_i, den_amt
-        else:
-            proc, top, amount = -1, -1, 0
-        explain_codes[CODE_LINE, e] = proc_line[proc] if proc >= 0 else 0
         figures[n_kept, e] = amount
-        small[SMALL_PAYER, e] = C.payer_seq_of(enc_codes[top]) if top >= 0 else 0
-        explain_codes[CODE_GROUP, e] = explain_codes[CODE_CARC, e] = -1
+        explain_codes[CODE_LINE, e] = 0
+        explain_codes[CODE_GROUP, e] = -1
+        explain_codes[CODE_CARC, e] = -1
+        small[SMALL_PAYER, e] = 0
+        if proc >= 0:
+            explain_codes[CODE_LINE, e] = proc_line[proc]
         if top >= 0:
+            small[SMALL_PAYER, e] = C.payer_seq_of(enc_codes[top])
             row = base + top
             if entry_order.shape[0] > 0:
                 row = entry_order[row]
