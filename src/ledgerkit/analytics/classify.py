@@ -49,8 +49,8 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
     codes = ledger.packed_codes(policy)
     g_codes, _, c_codes, _ = ledger.reason_codes()
     n_enc = keys.n_encounters
-    # one allocation: numpy backs 4 MB or more with huge pages, which the kernel
-    # fills several times faster than fresh small pages (STYLE.md)
+    # One allocation for every output: numpy backs 4 MB or more with huge pages,
+    # and fresh small pages are slow to fill on these machines (STYLE.md).
     n_values = 8 * n_enc * (len(kept) + 1)
     n_small = -(-K.N_SMALL * n_enc // 8) * 8  # the int32 part stays aligned
     block = np.empty(n_values + n_small + 4 * K.N_CODES * n_enc, np.uint8)
