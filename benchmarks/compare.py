@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ledgerkit as lk  # noqa: E402
 from benchmarks import cold, peers  # noqa: E402
+from benchmarks._data import ledger_folder, print_peak_rss  # noqa: E402
 
 CHECK = ["class", "stage", "balance", "allowed", "open_pr", "payer_balance"]
 LEDGER_TABLES = ("encounters", "procedures", "entries", "payers")
@@ -337,8 +338,69 @@ def check_cold_agreement(folder: Path) -> None:
 def write_folder(ledger, root: Path) -> Path:
     """The ledger folder (with its sidecar) and the policy table beside it."""
     folder = ledger.to_parquet(root / "ledger")
-    pq.write_table(peers.policy_table(ledger.policy), root / "policy.parquet")
+    write_policy(folder, ledger.policy)
     return folder
+
+
+def write_policy(folder: Path, policy) -> Path:
+    """The CARC policy table the peers read, beside the ledger folder."""
+    path = folder.parent / "policy.parquet"
+    if not path.exists():
+        tmp = path.with_name(f".policy.{os.getpid()}.tmp")
+        pq.write_table(peers.policy_table(policy), tmp)
+        tmp.replace(path)
+    return path
+
+
+def digest(table) -> str:
+    """A hash of the compared columns, rows in encounter order (what agreement compares,
+    without a Python object per value: it runs at 10M procedures in a child)."""
+    import hashlib
+
+    import pyarrow.compute as pc
+
+    if not isinstance(table, pa.Table):
+        table = table.to_arrow()
+    table = table.sort_by("encounter_id")
+    h = hashlib.sha256(str(table.num_rows).encode())
+    for c in CHECK:
+        col = table[c]
+        if c in ("class", "stage"):
+            col = pc.cast(col, pa.string())
+            values = pc.unique(col).drop_null()
+            values = values.take(pc.sort_indices(values))
+            h.update(json.dumps(values.to_pylist()).encode())
+            col = pc.index_in(col, value_set=values)
+        col = pc.cast(col, pa.int64()).fill_null(-(2**63)).combine_chunks()
+        h.update(col.to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def check_folder_agreement(folder: Path) -> None:
+    """Every engine's cold answer on the big folder, hashed in a child process each (the
+    ledger is never loaded in this one)."""
+    import subprocess
+
+    digests = {}
+    for engine in ("ledgerkit", "polars", "duckdb"):
+        code = cold_code(engine, folder).replace("lk.classify(", "out = lk.classify(")
+        code = code.replace(f"peers.{engine}_from_parquet(", f"out = peers.{engine}_from_parquet(")
+        script = (
+            f"import sys\nsys.path.insert(0, {str(cold.ROOT)!r})\n{code}\n"
+            "from benchmarks.compare import digest\nprint(digest(out))"
+        )
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        if proc.returncode:
+            raise SystemExit(f"{engine} failed on {folder}:\n{proc.stderr[-2000:]}")
+        digests[engine] = proc.stdout.split()[-1]
+    if len(set(digests.values())) != 1:
+        raise SystemExit(f"the engines disagree on {folder}: {digests}")
+
+
+def folder_sizes(folder: Path) -> tuple[int, int]:
+    """(procedures, entries) from the Parquet footers."""
+    return tuple(pq.ParquetFile(folder / f"{t}.parquet").metadata.num_rows
+                 for t in ("procedures", "entries"))  # fmt: skip
 
 
 def main(argv=None):
@@ -359,16 +421,23 @@ def main(argv=None):
     t0 = time.perf_counter()
     small = lk.synth.generate(min(n_enc, 3000), seed=args.seed)
     check_agreement(small)
-    check_cold_agreement(write_folder(small, Path(tempfile.mkdtemp(prefix="lk-agree-"))))
-    ledger = small if n_enc <= 3000 else lk.synth.generate(n_enc, seed=args.seed)
-    check_agreement(ledger)
-    sizes = (ledger.procedures.num_rows, ledger.entries.num_rows)
-    root = Path(tempfile.mkdtemp(prefix="lk-compare-"))
-    folder = write_folder(ledger, root)
-    del ledger, small
+    root = Path(tempfile.mkdtemp(prefix="lk-agree-"))
+    check_cold_agreement(write_folder(small, root))
+    shutil.rmtree(root, ignore_errors=True)
+    if n_enc <= 3000:
+        root = Path(tempfile.mkdtemp(prefix="lk-compare-"))
+        folder = write_folder(small, root)
+    else:
+        # generated once by a child process into the benchmark cache; never loaded here
+        root = None
+        folder = ledger_folder(args.procedures, seed=args.seed)
+        write_policy(folder, small.policy)
+        check_folder_agreement(folder)
+    del small
+    sizes = folder_sizes(folder)
     print(
         f"ledger: {n_enc:,} encounters, {sizes[0]:,} procedures, {sizes[1]:,} entries "
-        f"(generated, checked and written in {time.perf_counter() - t0:.1f} s)\n"
+        f"({folder}; ready and checked in {time.perf_counter() - t0:.1f} s)\n"
         "all engines agree on class, stage, balance, allowed, open_pr, payer_balance "
         "(in memory and from Parquet)"
     )
@@ -379,7 +448,9 @@ def main(argv=None):
         if "cold" in args.tables:
             result["cold"] = cold_table(folder, engines, args.cold_runs, sizes)
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
+    print_peak_rss("compare.py itself (each engine ran in a child; its peak is in its row)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

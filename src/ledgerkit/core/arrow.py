@@ -38,6 +38,8 @@ __all__ = [
     "numpy_array",
     "plain",
     "string_buffers",
+    "strings_at",
+    "dictionary_indices",
     "utc_timestamp",
     "valid_array",
 ]
@@ -153,6 +155,38 @@ def arrow_strings(values) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), len(encoded), [None, pa.py_buffer(offsets), data])
 
 
+def dictionary_indices(chunk: pa.DictionaryArray, null: int) -> np.ndarray:
+    """The indices of one dictionary chunk as numpy, ``null`` where the row is null
+    (read from the buffers: no filled copy of the column on the Arrow side)."""
+    indices = chunk.indices
+    n = len(indices)
+    dtype = np.dtype(indices.type.to_pandas_dtype())
+    out = np.frombuffer(indices.buffers()[1], dtype)[indices.offset : indices.offset + n]
+    if indices.null_count:
+        bits = np.unpackbits(np.frombuffer(indices.buffers()[0], np.uint8), bitorder="little")
+        out = np.where(bits[indices.offset : indices.offset + n].astype(bool), out, null)
+    return out
+
+
+def strings_at(column, rows: np.ndarray) -> pa.Array:
+    """The values of ``column`` (strings, dictionary-coded or not) at ``rows``, as
+    ``string``: taken chunk by chunk, so chunks with dictionaries of their own (Parquet's
+    row groups) are not unified first."""
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    rows = np.asarray(rows, np.int64)
+    order = np.argsort(rows, kind="stable")
+    parts, start = [], 0
+    for chunk in column.chunks:
+        end = start + len(chunk)
+        lo, hi = np.searchsorted(rows[order], [start, end])
+        if hi > lo:
+            parts.append(plain(chunk.take(arrow_array(rows[order][lo:hi] - start))))
+        start = end
+    taken = pa.concat_arrays(parts) if parts else arrow_strings([])
+    return taken.take(arrow_array(np.argsort(order, kind="stable")))
+
+
 def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     """Positions of each value of ``column`` in ``value_set`` (int64, -1 when absent).
 
@@ -171,6 +205,19 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     if column.num_chunks == 0 or len(column) == 0:
         return np.empty(0, np.int64)
     if pa.types.is_dictionary(column.type):
+        chunks = [c for c in column.chunks if len(c)]
+        if sum(len(c.dictionary) for c in chunks) <= len(column):
+            # A dictionary per chunk (Parquet's per row group, read with read_dictionary):
+            # the dictionaries of a grouped table are runs of the value set in order, so
+            # looking them up chained, as a column of their own, hashes nothing.
+            dicts = pa.chunked_array([c.dictionary for c in chunks], column.type.value_type)
+            dict_pos = codes_in(dicts, value_set)
+            out, at, d = np.empty(len(column), np.int64), 0, 0
+            for c in chunks:
+                lut = np.append(dict_pos[d : d + len(c.dictionary)], -1)  # null: last
+                out[at : at + len(c)] = lut.take(dictionary_indices(c, len(lut) - 1), mode="clip")
+                at, d = at + len(c), d + len(c.dictionary)
+            return out
         unified = column.unify_dictionaries()
         dictionary = unified.chunk(0).dictionary
         dict_pos = pc.index_in(dictionary, value_set=value_set).fill_null(-1)
@@ -192,7 +239,7 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
             differs = pc.not_equal(chunk.slice(1), chunk.slice(0, n - 1)).fill_null(True)
             heads = np.append(heads, np.flatnonzero(differs.to_numpy(zero_copy_only=False)) + 1)
         lengths = np.diff(np.append(heads, n))
-        head_values = chunk.take(pa.array(heads))
+        head_values = chunk.take(arrow_array(heads))
         at = _aligned_at(head_values, value_set, (expect, expect - 1))
         if at is None:
             to_hash.append((offset, lengths, head_values))

@@ -29,6 +29,8 @@ from ledgerkit._kernels.keys import (
     merge_appended_nb,
 )
 from ledgerkit.core.arrow import (
+    arrow_array,
+    arrow_strings,
     bool_array,
     codes_in,
     dictionary_codes,
@@ -193,7 +195,7 @@ def dense_unique(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def kind_codes(entries: pa.Table) -> np.ndarray:
     """int8 code of each entry's kind (index into ``schema.KINDS``, -1 unknown)."""
-    return codes_in(entries["kind"], pa.array(KINDS)).astype(np.int8)
+    return codes_in(entries["kind"], arrow_strings(KINDS)).astype(np.int8)
 
 
 def entry_buckets(entries: pa.Table, policy, reasons: tuple | None = None) -> np.ndarray:
@@ -453,7 +455,7 @@ def _live(entries: pa.Table) -> np.ndarray:
         negated = np.zeros(len(ids), dtype=bool)
         negated[pos[ids[pos] == targets]] = True
     else:
-        value_set = pa.array(targets)
+        value_set = arrow_array(targets)
         negated = bool_array(pc.is_in(entries["entry_id"], value_set=value_set))
     return ~(is_negation | negated)
 

@@ -19,10 +19,8 @@ from ledgerkit.core.arrow import as_table, numpy_array, utc_timestamp
 from ledgerkit.core.keys import LedgerKeys, build_keys, dense_unique
 from ledgerkit.core.limits import (
     check_actor,
-    check_amounts,
     check_coverage,
     check_movements,
-    check_signs,
     check_sums,
 )
 from ledgerkit.core.limits import (
@@ -144,13 +142,7 @@ class Ledger:
         if payers is None:
             payers = default_payers(encounters)
         payers = conform(as_table(payers), "payers")
-        check_payers(payers)
-        check_entries(entries)
-        check_amounts(entries)
-        check_signs(entries)
-        keys = build_keys(encounters, procedures, entries)
-        check_sums(keys)
-        check_coverage(encounters, payers, entries, _entry_encounters(keys))
+        keys = checked_keys(encounters, procedures, entries, payers)
         return cls(encounters, procedures, entries, payers, policy, _keys=keys)
 
     @classmethod
@@ -254,8 +246,10 @@ class Ledger:
         """Read a ledger written by :meth:`to_parquet` (or four Parquet tables).
 
         When the folder's keys sidecar matches its tables byte for byte, no string is
-        hashed and each table is read on first use; otherwise the tables are read and
-        validated in full (see ``ledgerkit.core.sidecar``).
+        hashed and each table is read on first use; otherwise the columns the keys and
+        checks read are read and validated (as :meth:`from_arrow` does) and the others
+        are read on first use, their types and nulls checked from the Parquet footers
+        (see ``ledgerkit.core.sidecar`` and ``ledgerkit.core.parquet_read``).
 
         Raises
         ------
@@ -271,7 +265,7 @@ class Ledger:
         >>> back.entries.equals(ledger.entries)
         True
         """
-        from ledgerkit.core import sidecar
+        from ledgerkit.core import parquet_read, sidecar
 
         folder = Path(folder)
         for name in TABLES:
@@ -287,18 +281,14 @@ class Ledger:
             keys, rows = stored
             lazy = {name: sidecar.LazyTable(folder, name, rows[name]) for name in TABLES}
             return cls(**lazy, policy=policy, _keys=keys)
-        tables = {}
-        for name in TABLES:
-            path = sidecar.table_path(folder, name)
-            try:
-                tables[name] = sidecar.read_table(folder, name)
-            except (pa.ArrowInvalid, OSError) as exc:
-                # a CSV renamed .parquet, a truncated copy: say which file, not Arrow's words
-                raise LedgerError(
-                    f"{path}: not a Parquet file (is it a CSV or another format renamed "
-                    f".parquet, or a copy cut short?); Arrow said: {str(exc).splitlines()[0]}"
-                ) from None
-        return cls.from_arrow(**tables, policy=policy)
+        # No trusted sidecar: every check of from_arrow, on the columns they read (the
+        # others' types and nulls from the footers; they are read on first use).
+        parts = parquet_read.read_parts(folder)
+        checked = {name: read for name, (read, _) in parts.items()}
+        keys = checked_keys(**checked)
+        keys.reason_codes(checked["entries"])  # while the columns are at hand
+        return cls(**{name: part for name, (_, part) in parts.items()}, policy=policy,
+                   _keys=keys)  # fmt: skip
 
     def to_parquet(self, folder) -> Path:
         """Write the four tables as ``<name>.parquet`` in ``folder``, then the keys sidecar
@@ -402,9 +392,7 @@ class Ledger:
                 filled = pc.coalesce(new["payer_id"].cast(pa.string()), self._coverage_payer(new))
                 new = new.set_column(new.column_names.index("payer_id"), "payer_id", filled)
         new = conform(new, "entries")
-        check_entries(new, existing=self.entries)
-        check_amounts(new)
-        check_signs(new)
+        check_entries(new, existing=self.entries)  # amounts and signs too
         n_old = self.entries.num_rows
         combined = pa.concat_tables([self.entries, new])
         keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
@@ -504,6 +492,20 @@ class Ledger:
             f"Ledger({n['encounters']} encounters, {n['procedures']} "
             f"procedures, {n['entries']} entries, {n['payers']} payers)"
         )
+
+
+def checked_keys(encounters, procedures, entries, payers) -> LedgerKeys:
+    """The keys of conformed tables, after every check of :meth:`Ledger.from_arrow`.
+
+    The tables may hold only the columns the checks and keys read
+    (``validate.READ_COLUMNS``): ``from_parquet`` reads the others on first use.
+    """
+    check_payers(payers)
+    check_entries(entries)
+    keys = build_keys(encounters, procedures, entries)
+    check_sums(keys)
+    check_coverage(encounters, payers, entries, _entry_encounters(keys))
+    return keys
 
 
 def _entry_encounters(keys: LedgerKeys, first_row: int = 0) -> np.ndarray:

@@ -79,11 +79,15 @@ def check_amounts(entries: pa.Table) -> None:
     amounts = int_array(entries["amount_cents"], np.int64)
     bad = np.flatnonzero((amounts > MAX_ENTRY_CENTS) | (amounts < -MAX_ENTRY_CENTS))
     if len(bad):
-        row = int(bad[0])
-        raise LedgerError(
-            f"entries row {row}, column 'amount_cents': {int(amounts[row])} cents is beyond "
-            f"the limit of +/-2**53 ({MAX_ENTRY_CENTS}) cents per entry"
-        )
+        raise LedgerError(amount_message(int(bad[0]), int(amounts[bad[0]])))
+
+
+def amount_message(row: int, amount: int) -> str:
+    """The words of an amount beyond :data:`MAX_ENTRY_CENTS` on entries row ``row``."""
+    return (
+        f"entries row {row}, column 'amount_cents': {amount} cents is beyond "
+        f"the limit of +/-2**53 ({MAX_ENTRY_CENTS}) cents per entry"
+    )
 
 
 def check_signs(entries: pa.Table) -> None:
@@ -98,12 +102,16 @@ def check_signs(entries: pa.Table) -> None:
     bad = np.flatnonzero(signed & (amounts < 0) & ~valid_array(entries["negates"]))
     if len(bad):
         row = int(bad[0])
-        name = KINDS[kind[row]]
-        raise LedgerError(
-            f"entries row {row}, column 'amount_cents': a {name} of {dollars(amounts[row])} "
-            f"is negative; to reduce or undo a {name}, negate it (Ledger.negate) and post "
-            "the corrected entry"
-        )
+        raise LedgerError(sign_message(row, KINDS[kind[row]], int(amounts[row])))
+
+
+def sign_message(row: int, kind: str, amount: int) -> str:
+    """The words of a negative ``kind`` entry (not a negation) on entries row ``row``."""
+    return (
+        f"entries row {row}, column 'amount_cents': a {kind} of {dollars(amount)} "
+        f"is negative; to reduce or undo a {kind}, negate it (Ledger.negate) and post "
+        "the corrected entry"
+    )
 
 
 def check_sums(keys: LedgerKeys, procs: np.ndarray | None = None, row_offset: int = 0) -> None:

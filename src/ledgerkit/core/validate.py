@@ -10,35 +10,51 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.core.arrow import bool_array, is_string_like, numpy_array, plain, valid_array
+from ledgerkit._kernels import validate as K
+from ledgerkit.core.arrow import (
+    arrow_array,
+    bool_array,
+    dictionary_indices,
+    int_array,
+    is_string_like,
+    numpy_array,
+    plain,
+    strings_at,
+    valid_array,
+)
+from ledgerkit.core.limits import MAX_ENTRY_CENTS, amount_message, sign_message
 from ledgerkit.core.schema import GROUP_CODES, KINDS, PAYER_CLASSES, SOURCES, TABLES, arrow_schema
 from ledgerkit.errors import LedgerError
 
-__all__ = ["conform", "check_entries"]
+__all__ = ["conform", "check_entries", "READ_COLUMNS"]
 
 
-def conform(table: pa.Table, name: str) -> pa.Table:
+def conform(table: pa.Table, name: str, columns=None) -> pa.Table:
     """Cast ``table`` to the schema of ledger table ``name``.
 
     Required columns must be present and null-free; nullable columns may be
     absent (filled with nulls). Casts must be lossless: money in floats,
     numbers in strings and the like are refused rather than guessed at.
+    ``columns`` (names): conform only those, in schema order (a table read in parts).
     """
+    wanted = TABLES[name] if columns is None else [c for c in TABLES[name] if c.name in columns]
     schema = arrow_schema(name)
-    columns = []
-    for col in TABLES[name]:
+    if columns is not None:
+        schema = pa.schema([schema.field(c.name) for c in wanted])
+    out = []
+    for col in wanted:
         if col.name not in table.column_names:
             if not col.nullable:
                 raise LedgerError(
                     f"{name}: missing required column {col.name!r} "
-                    f"({col.doc}); expected columns: {schema.names}"
+                    f"({col.doc}); expected columns: {arrow_schema(name).names}"
                 )
-            columns.append(pa.nulls(table.num_rows, col.type))
+            out.append(pa.nulls(table.num_rows, col.type))
             continue
         data = table[col.name]
-        columns.append(_cast(data, col, name))
-    out = pa.Table.from_arrays(columns, schema=schema)
-    for col in TABLES[name]:
+        out.append(_cast(data, col, name))
+    out = pa.Table.from_arrays(out, schema=schema)
+    for col in wanted:
         if not col.nullable and out[col.name].null_count:
             row = _first(pc.is_null(out[col.name]))
             raise LedgerError(f"{name} row {row}, column {col.name!r}: null in a required column")
@@ -93,13 +109,11 @@ def _first(mask) -> int:
 
 
 def _check_values(table: pa.Table, name: str, column: str, allowed) -> None:
-    values = table[column]
-    bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(allowed))))
-    if pc.any(bad).as_py():
-        row = _first(bad)
+    bad = np.flatnonzero(_codes_of(table[column], allowed) == K.UNKNOWN)
+    if len(bad):
         # the value itself is not repeated: it is not a code, so it may be anything
         raise LedgerError(
-            f"{name} row {row}, column {column!r}: the value is not one of {list(allowed)}"
+            f"{name} row {int(bad[0])}, column {column!r}: the value is not one of {list(allowed)}"
         )
 
 
@@ -116,48 +130,124 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
     """Row-level rules of entries (and of new entries against ``existing``).
 
     Checks kinds, sources, payer_seq range, adjustment group/CARC, duplicate
-    entry ids, and negations (the target exists, is not itself a negation, is
-    negated once, and the negation mirrors it exactly).
+    entry ids, negations (the target exists, is not itself a negation, is
+    negated once, and the negation mirrors it exactly), amounts within
+    ``limits.MAX_ENTRY_CENTS`` and charges that are negative without being
+    negations. The row checks are one pass of ``_kernels.validate`` over the
+    flat columns (the code columns judged on their few distinct values first);
+    errors come in the order the rules are listed here.
+
+    ``entries`` may hold only the columns these rules read (``READ_COLUMNS``).
     """
     name = "entries"
-    _check_values(entries, name, "kind", KINDS)
-    _check_values(entries, name, "source", SOURCES)
-    _check_values(entries, name, "group_code", GROUP_CODES)
-    seq = entries["payer_seq"]
-    bad = pc.or_(pc.less(seq, 0), pc.greater(seq, 3))
-    if pc.any(bad).as_py():
-        row = _first(bad)
+    kind = _codes_of(entries["kind"], KINDS)
+    group = _codes_of(entries["group_code"], GROUP_CODES)
+    first_bad = np.empty(K.N_CHECKS, np.int64)
+    seq = int_array(entries["payer_seq"], np.int8)
+    amounts = int_array(entries["amount_cents"], np.int64)
+    ids = int_array(entries["entry_id"], np.int64)
+    negation = valid_array(entries["negates"])
+    K.entry_checks_nb(
+        kind, _codes_of(entries["source"], SOURCES), group, seq,
+        valid_array(entries["carc"]), valid_array(entries["payer_id"]), amounts, negation,
+        ids, KINDS.index("adjustment"), KINDS.index("charge"), MAX_ENTRY_CENTS, first_bad,
+    )  # fmt: skip
+    for check, column, allowed in (
+        (K.BAD_KIND, "kind", KINDS),
+        (K.BAD_SOURCE, "source", SOURCES),
+        (K.BAD_GROUP, "group_code", GROUP_CODES),
+    ):
+        if first_bad[check] >= 0:
+            # the value itself is not repeated: it is not a code, so it may be anything
+            raise LedgerError(
+                f"{name} row {first_bad[check]}, column {column!r}: the value is not one of "
+                f"{list(allowed)}"
+            )
+    if first_bad[K.BAD_SEQ] >= 0:
+        row = int(first_bad[K.BAD_SEQ])
         raise LedgerError(
-            f"entries row {row}, column 'payer_seq': {seq[row].as_py()} is not 0 (patient) "
+            f"entries row {row}, column 'payer_seq': {int(seq[row])} is not 0 (patient) "
             "or 1..3 (payer order)"
         )
-    is_adj = pc.equal(entries["kind"].cast(pa.string()), "adjustment")
-    for column in ("group_code", "carc"):
-        missing = pc.and_(is_adj, pc.is_null(entries[column]))
-        if pc.any(missing).as_py():
+    for check, column in ((K.ADJUSTMENT_NO_GROUP, "group_code"), (K.ADJUSTMENT_NO_CARC, "carc")):
+        if first_bad[check] >= 0:
             raise LedgerError(
-                f"entries row {_first(missing)}, column {column!r}: an adjustment needs "
+                f"entries row {first_bad[check]}, column {column!r}: an adjustment needs "
                 "a group code and a CARC"
             )
-    payer_entry = pc.and_(pc.greater(seq, 0), pc.is_null(entries["payer_id"]))
-    if pc.any(payer_entry).as_py():
+    if first_bad[K.PAYER_NOT_NAMED] >= 0:
         raise LedgerError(
-            f"entries row {_first(payer_entry)}, column 'payer_id': entries with payer_seq > 0 "
-            "must name the payer"
+            f"entries row {first_bad[K.PAYER_NOT_NAMED]}, column 'payer_id': entries with "
+            "payer_seq > 0 must name the payer"
         )
 
-    all_entries = entries if existing is None else pa.concat_tables([existing, entries])
-    offset = 0 if existing is None else existing.num_rows
-    ids = numpy_array(all_entries["entry_id"])
-    _check_unique_ids(ids, offset)
+    if existing is None:
+        if first_bad[K.ID_NOT_INCREASING] >= 0:  # else: strictly increasing, so unique
+            _check_unique_ids(ids, 0)
+        all_entries = entries
+    else:
+        all_entries = pa.concat_tables([existing, entries])
+        _check_unique_ids(numpy_array(all_entries["entry_id"]), existing.num_rows)
+    if negation.any():
+        increasing = existing is None and first_bad[K.ID_NOT_INCREASING] < 0
+        _check_negations(entries, all_entries, ids if existing is None else None, increasing)
+    if first_bad[K.AMOUNT_BEYOND_LIMIT] >= 0:
+        row = int(first_bad[K.AMOUNT_BEYOND_LIMIT])
+        raise LedgerError(amount_message(row, int(amounts[row])))
+    if first_bad[K.NEGATIVE_CHARGE] >= 0:
+        row = int(first_bad[K.NEGATIVE_CHARGE])
+        raise LedgerError(sign_message(row, "charge", int(amounts[row])))
 
+
+# The columns of entries that check_entries, the keys and the coverage check read.
+READ_COLUMNS = {
+    "encounters": ("encounter_id", "payer1_id", "payer2_id", "payer3_id"),
+    "procedures": ("encounter_id", "line"),
+    "entries": (
+        "entry_id",
+        "encounter_id",
+        "line",
+        "payer_seq",
+        "payer_id",
+        "kind",
+        "group_code",
+        "carc",
+        "amount_cents",
+        "negates",
+        "source",
+    ),  # fmt: skip
+    "payers": tuple(c.name for c in TABLES["payers"]),
+}
+
+
+def _codes_of(column: pa.ChunkedArray, allowed) -> np.ndarray:
+    """int8 position of each row's value in ``allowed`` (``UNKNOWN`` if not in it,
+    ``NULL`` for null), judged on the column's distinct values, not row by row."""
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    out = np.empty(len(column), np.int8)
+    at = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        values = chunk.dictionary.to_pylist()
+        lut = [K.NULL if v is None else allowed.index(v) if v in allowed else K.UNKNOWN
+               for v in values]  # fmt: skip
+        lut = np.array([*lut, K.NULL], np.int8)  # a null index picks the last
+        out[at : at + n] = lut.take(dictionary_indices(chunk, len(values)), mode="clip")
+        at += n
+    return out
+
+
+def _check_negations(entries, all_entries, ids, increasing: bool) -> None:
+    """The negations of ``entries`` name an existing entry that is no negation, negated
+    once, and mirror it (``ids``: the entry ids of ``all_entries``, if at hand;
+    ``increasing``: they are known to increase, so need no sort)."""
+    ids = numpy_array(all_entries["entry_id"]) if ids is None else ids
     negates = entries["negates"]
-    if negates.null_count == len(negates):
-        return
     rows = np.flatnonzero(valid_array(negates))
-    targets = numpy_array(negates, fill=-1)[rows].astype(np.int64)
+    targets = numpy_array(negates.take(arrow_array(rows)), dtype=np.int64)
     # ids grow with posting order (as append assigns them): no sort of every id
-    ascending = len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())
+    ascending = increasing or len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())
     order = np.arange(len(ids)) if ascending else np.argsort(ids, kind="stable")
     sorted_ids = ids if ascending else ids[order]
     pos = np.searchsorted(sorted_ids, targets)
@@ -189,7 +279,7 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
 
 def _check_mirror(entries, all_entries, rows, target_rows) -> None:
     # only the negated rows of the whole table are read (a take), never whole columns
-    take_new, take_old = pa.array(rows), pa.array(target_rows)
+    take_new, take_old = arrow_array(rows), arrow_array(target_rows)
     amount_new = numpy_array(entries["amount_cents"].take(take_new))
     amount_old = numpy_array(all_entries["amount_cents"].take(take_old))
     for column, new, old in (
@@ -213,8 +303,8 @@ def _check_mirror(entries, all_entries, rows, target_rows) -> None:
                 f"negates (expected {int(old[bad[0]])}, got {int(new[bad[0]])})"
             )
     for column in ("encounter_id", "kind"):
-        new = entries[column].take(take_new).cast(pa.string())
-        old = all_entries[column].take(take_old).cast(pa.string())
+        new = strings_at(entries[column], rows)
+        old = strings_at(all_entries[column], target_rows)
         bad = pc.not_equal(new, old)
         if pc.any(bad).as_py():
             i = _first(bad)
