@@ -72,13 +72,48 @@ def numpy_array(column, *, fill=None, dtype=None) -> np.ndarray:
     numpy.ndarray
         Without ``dtype``, zero-copy (read-only) for a null-free chunk of numbers.
     """
-    if fill is not None and column.null_count:
-        column = pc.fill_null(column, fill)
     if isinstance(column, pa.ChunkedArray):
-        out = column.to_numpy()
+        if column.num_chunks == 1:
+            out = _chunk_numpy(column.chunk(0), fill)
+        elif column.num_chunks == 0:
+            out = _chunk_numpy(pa.nulls(0, column.type), fill)
+        else:
+            out = np.concatenate([_chunk_numpy(c, fill) for c in column.chunks])
     else:
-        out = column.to_numpy(zero_copy_only=False)
+        out = _chunk_numpy(column, fill)
     return out if dtype is None else out.astype(dtype)
+
+
+def _chunk_numpy(chunk: pa.Array, fill=None) -> np.ndarray:
+    """One chunk as numpy; numbers and booleans straight from the buffers (pyarrow's
+    ``to_numpy`` and ``fill_null`` import pandas on their first call: 0.2-0.5 s of a
+    fresh process's first answer)."""
+    typ, n = chunk.type, len(chunk)
+    number = pa.types.is_integer(typ) or pa.types.is_floating(typ)
+    boolean = pa.types.is_boolean(typ)
+    if (number or boolean) and (chunk.null_count == 0 or fill is not None):
+        if n == 0:
+            return np.empty(0, bool if boolean else _NUMPY_TYPES[typ])
+        if number:
+            data = np.frombuffer(chunk.buffers()[1], _NUMPY_TYPES[typ])
+            data = data[chunk.offset : chunk.offset + n]
+        else:
+            data = _bits(chunk.buffers()[1], chunk.offset, n)
+        if chunk.null_count:
+            data = np.where(_bits(chunk.buffers()[0], chunk.offset, n), data, fill)
+        return data
+    if fill is not None and chunk.null_count:
+        chunk = pc.fill_null(chunk, fill)
+    return chunk.to_numpy(zero_copy_only=False)
+
+
+def _bits(buffer, offset: int, n: int) -> np.ndarray:
+    """``n`` bits of an Arrow bitmap from bit ``offset`` as a numpy bool array."""
+    if n == 0:
+        return np.zeros(0, bool)
+    first, skip = divmod(offset, 8)
+    raw = np.frombuffer(buffer, np.uint8, count=(skip + n + 7) // 8, offset=first)
+    return np.unpackbits(raw, count=skip + n, bitorder="little")[skip:].view(bool)
 
 
 def bool_array(mask) -> np.ndarray:
@@ -89,8 +124,20 @@ def bool_array(mask) -> np.ndarray:
 
 
 def valid_array(column) -> np.ndarray:
-    """True where ``column`` is not null, as a numpy bool array."""
-    return numpy_array(column.is_valid())
+    """True where ``column`` is not null, as a numpy bool array (from the validity
+    bitmaps)."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    parts = []
+    for c in chunks:
+        if c.null_count == 0:
+            parts.append(np.ones(len(c), bool))
+        elif c.null_count == len(c) or c.buffers()[0] is None:  # e.g. a null-type column
+            parts.append(numpy_array(c.is_valid()))
+        else:
+            parts.append(_bits(c.buffers()[0], c.offset, len(c)))
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
 
 
 def int_array(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
@@ -98,21 +145,17 @@ def int_array(column: pa.ChunkedArray | pa.Array, dtype=np.int64) -> np.ndarray:
 
     Raises ``ValueError`` when the column holds nulls: callers validate first.
     """
-    if isinstance(column, pa.ChunkedArray):
-        if column.null_count:
-            raise ValueError("column has nulls")
-        if column.num_chunks == 1:
-            out = column.chunk(0).to_numpy(zero_copy_only=False)
-        elif column.num_chunks == 0:
-            out = np.empty(0, dtype=column.type.to_pandas_dtype())
-        else:
-            out = np.concatenate([c.to_numpy(zero_copy_only=False) for c in column.chunks])
-    else:
-        if column.null_count:
-            raise ValueError("column has nulls")
-        out = column.to_numpy(zero_copy_only=False)
-    return out.astype(dtype, copy=False)
+    if column.null_count:
+        raise ValueError("column has nulls")
+    return numpy_array(column).astype(dtype, copy=False)
 
+
+_NUMPY_TYPES = {
+    pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+    pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32,
+    pa.uint64(): np.uint64, pa.float32(): np.float32, pa.float64(): np.float64,
+    pa.float16(): np.float16,
+}  # fmt: skip
 
 _ARROW_TYPES = {
     np.dtype(t): a
@@ -160,7 +203,7 @@ def dictionary_indices(chunk: pa.DictionaryArray, null: int) -> np.ndarray:
     (read from the buffers: no filled copy of the column on the Arrow side)."""
     indices = chunk.indices
     n = len(indices)
-    dtype = np.dtype(indices.type.to_pandas_dtype())
+    dtype = _NUMPY_TYPES[indices.type]
     out = np.frombuffer(indices.buffers()[1], dtype)[indices.offset : indices.offset + n]
     if indices.null_count:
         bits = np.unpackbits(np.frombuffer(indices.buffers()[0], np.uint8), bitorder="little")
@@ -236,8 +279,8 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
             continue
         heads = np.zeros(1, np.int64)
         if n > 1:
-            differs = pc.not_equal(chunk.slice(1), chunk.slice(0, n - 1)).fill_null(True)
-            heads = np.append(heads, np.flatnonzero(differs.to_numpy(zero_copy_only=False)) + 1)
+            differs = numpy_array(pc.not_equal(chunk.slice(1), chunk.slice(0, n - 1)), fill=True)
+            heads = np.append(heads, np.flatnonzero(differs) + 1)
         lengths = np.diff(np.append(heads, n))
         head_values = chunk.take(arrow_array(heads))
         at = _aligned_at(head_values, value_set, (expect, expect - 1))
@@ -249,8 +292,7 @@ def codes_in(column: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
         offset += n
     if to_hash:
         heads = pa.concat_arrays([h for _, _, h in to_hash])
-        pos = pc.index_in(heads, value_set=value_set).fill_null(-1)
-        pos = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+        pos = numpy_array(pc.index_in(heads, value_set=value_set), fill=-1, dtype=np.int64)
         i = 0
         for at, lengths, h in to_hash:
             out[at : at + int(lengths.sum())] = np.repeat(pos[i : i + len(h)], lengths)

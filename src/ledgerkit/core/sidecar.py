@@ -67,7 +67,8 @@ _ARRAYS = (
 _OPTIONAL = ("proc_order", "entry_order")
 # Whatever builds keys or decides validity: a change to any of them retires every sidecar.
 _CODE = ("core/keys.py", "core/validate.py", "core/limits.py", "core/schema.py",
-         "core/ledger.py", "core/sidecar.py", "_kernels/keys.py", "_kernels/codes.py")  # fmt: skip
+         "core/ledger.py", "core/sidecar.py", "core/arrow.py", "_kernels/keys.py",
+         "_kernels/codes.py", "_kernels/validate.py")  # fmt: skip
 
 
 @functools.cache

@@ -214,7 +214,7 @@ def _delta_types(table: pa.Table) -> pa.Table:
 
 
 def _schemas() -> dict:
-    out = {name: _delta_types(arrow_schema(name).empty_table()).schema for name in LEDGER_TABLES}
+    out = {name: _delta_types(_empty(arrow_schema(name))).schema for name in LEDGER_TABLES}
     out.update(remit_schemas())
     out["decisions"] = DECISIONS_SCHEMA
     out[WORK_TABLE] = WORK_EVENTS_SCHEMA
@@ -349,7 +349,7 @@ class LedgerStore:
             files = commits.file_uris()
             seen, known = (set(), None) if self._history is None else self._history[1:]
             if known is None or not seen.issubset(files):  # first read, or rewritten
-                known, seen = COMMITS_SCHEMA.empty_table(), set()
+                known, seen = _empty(COMMITS_SCHEMA), set()
             new = [f for f in files if f not in seen]
             t = pa.concat_tables([known, _read_files(new, COMMITS_SCHEMA)]).sort_by("version")
             self._history = (delta_version, set(files), t)
@@ -369,7 +369,9 @@ class LedgerStore:
         """
         v = self._resolve(as_of)
         hist = self.history()
-        row = hist.filter(pc.equal(hist["version"], v)).slice(0, 1).to_pylist()[0]
+        # (numpy, not pc.equal with a Python int: its scalar conversion imports pandas)
+        at = int(np.flatnonzero(numpy_array(hist["version"]) == v)[0])
+        row = hist.slice(at, 1).to_pylist()[0]
         versions = {name: int(row["table_versions"][name]) for name in DATA_TABLES}
         # a version written before the table existed names none: the empty version 0
         versions[WORK_TABLE] = int(row["work_events_version"] or 0)
@@ -399,7 +401,7 @@ class LedgerStore:
             return snap.tables[name]
         at = self.table_versions(version)[name]
         if at == 0 and not _exists(self.path / name):  # a store from before the table
-            return pa.schema([f for f in _read_schema(name) if f.name not in META]).empty_table()
+            return _empty(pa.schema([f for f in _read_schema(name) if f.name not in META]))
         outcome = (f"nothing of this {self._changing} was written" if self._changing
                    else "the store was not changed")  # fmt: skip
         with faults_as_errors(self.path, name, "read", outcome):
@@ -932,7 +934,7 @@ def _exists(table_path: Path) -> bool:
 
 def _with_meta(data, schema: pa.Schema, commit_id: str, version: int) -> pa.Table:
     if data is None:
-        return schema.empty_table()
+        return _empty(schema)
     data = _delta_types(data)
     n = data.num_rows
     cols = []
@@ -961,8 +963,10 @@ def _read_files(files, schema: pa.Schema) -> pa.Table:
     """Parquet files as one table of ``schema`` (columns it lacks are null, extra ones
     dropped: a newer store's commits still show their schema version)."""
     if not files:
-        return schema.empty_table()
-    t = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        return _empty(schema)
+    # ParquetFile, not pq.read_table: that goes through pyarrow.dataset, which imports pandas
+    tables = [pq.ParquetFile(f).read(use_pandas_metadata=False) for f in files]
+    t = pa.concat_tables(tables, promote_options="permissive")
     cols = [t[f.name] if f.name in t.column_names else pa.nulls(t.num_rows, f.type)
             for f in schema]  # fmt: skip
     return pa.Table.from_arrays(cols, names=schema.names).cast(schema)
@@ -984,17 +988,27 @@ def _read_schema(name: str) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _empty(schema: pa.Schema) -> pa.Table:
+    """A table of no rows (``Schema.empty_table`` imports pandas on its first call)."""
+    return pa.Table.from_batches([], schema)
+
+
 def _read_rows(files, schema: pa.Schema) -> pa.Table:
     """The rows of a table's Parquet files in commit order, without META columns.
 
-    A file written by a commit holds its rows in order, so ordering the files by
-    their first (``_version``, ``_row``) orders the rows; compacted files are
+    A commit's rows lie in order within each row group (the Delta writer may put the
+    row groups of a file in another order), so ordering the row groups by their first
+    (``_version``, ``_row``) orders the rows without moving any; compacted files are
     sorted by that key."""
     encoded = [f.name for f in schema if pa.types.is_dictionary(f.type)]
-    parts = [pq.read_table(f, columns=schema.names, read_dictionary=encoded) for f in files]
+    parts = []
+    for f in files:
+        stored = pq.ParquetFile(f, read_dictionary=encoded)
+        for group in range(stored.num_row_groups):
+            parts.append(stored.read_row_group(group, columns=schema.names))
     parts = [p for p in parts if p.num_rows]
     if not parts:
-        return pa.schema([f for f in schema if f.name not in META]).empty_table()
+        return _empty(pa.schema([f for f in schema if f.name not in META]))
     parts.sort(key=lambda p: (p["_version"][0].as_py(), p["_row"][0].as_py()))
     t = pa.concat_tables([p.cast(schema) for p in parts])
     key = numpy_array(t["_version"]) * (1 << 32) + numpy_array(t["_row"])
