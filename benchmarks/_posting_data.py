@@ -8,6 +8,8 @@ import ledgerkit as lk
 from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
 from ledgerkit.synth.remits import remittances_from_ledger
 
+from ._data import CACHE_FROM, cached_ledger
+
 SEED = 0
 CLAIMS_PER_ENCOUNTER = 1.36  # synth: primary, some secondaries, reversals + corrections
 
@@ -26,7 +28,10 @@ def posting_workload(n_procedures: int, n_claims: int):
     """(ledger of ~n_procedures procedures without payer decisions, Remittances of
     ~n_claims claims of its first encounters)."""
     n_enc = max(1, round(n_procedures / MEAN_PROCEDURES_PER_ENCOUNTER))
-    full = lk.synth.generate(n_enc, seed=SEED, credits=False)
+    if n_procedures >= CACHE_FROM:  # generated once by a child process, read lean
+        full = cached_ledger(n_procedures, seed=SEED, credits=False)
+    else:
+        full = lk.synth.generate(n_enc, seed=SEED, credits=False)
     e = full.entries
     decided = _decisions(e)
     base = lk.Ledger.from_arrow(

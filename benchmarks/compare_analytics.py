@@ -161,3 +161,6 @@ def cold_rows(ledger, runs: int) -> None:
 
 if __name__ == "__main__":
     main()
+    from benchmarks._data import print_peak_rss
+
+    print_peak_rss()

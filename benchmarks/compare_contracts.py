@@ -27,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ledgerkit as lk  # noqa: E402
 from benchmarks._contracts_data import synthetic_contracts  # noqa: E402
+from benchmarks._data import cached_ledger  # noqa: E402
 from benchmarks.compare import _PeakRss, _rss_mb  # noqa: E402
 from ledgerkit.analytics.derived import derived  # noqa: E402
 from ledgerkit.core.arrow import day_numbers  # noqa: E402
-from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER  # noqa: E402
 
 
 # ---------------------------------------------------------------------- polars inputs
@@ -248,8 +248,7 @@ def main(argv=None):
     import polars as pl
 
     t = time.perf_counter()
-    n_encounters = max(1, round(args.procedures / MEAN_PROCEDURES_PER_ENCOUNTER))
-    ledger = lk.synth.generate(n_encounters, seed=args.seed)
+    ledger = cached_ledger(args.procedures, seed=args.seed)  # generated once, by a child
     contracts = synthetic_contracts(ledger, seed=args.seed)
     n_proc = ledger.procedures.num_rows
     print(f"# {n_proc:,} procedures, {contracts.num_rows} contract rows "
@@ -282,3 +281,6 @@ def main(argv=None):
 
 if __name__ == "__main__":
     main()
+    from benchmarks._data import print_peak_rss
+
+    print_peak_rss()

@@ -347,4 +347,8 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    from benchmarks._data import print_peak_rss
+
+    print_peak_rss()
+    sys.exit(code)

@@ -25,12 +25,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ledgerkit as lk  # noqa: E402
+from benchmarks._data import cached_ledger, ledger_folder  # noqa: E402
 from benchmarks._rules_data import twenty_rules  # noqa: E402
 from ledgerkit import rules as R  # noqa: E402
 from ledgerkit import whatif  # noqa: E402
 from ledgerkit._kernels import rules as K  # noqa: E402
 from ledgerkit.analytics.derived import Derived, ledger_features  # noqa: E402
-from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER  # noqa: E402
 
 
 def timed(fn, runs):
@@ -247,38 +247,29 @@ def cold_rows(args) -> None:
     ledgerkit only: the polars twin above reads the kernel's own feature arrays, so it
     has no cold form of its own (the classification peers' cold table is compare.py's).
     """
-    import shutil
-    import tempfile
-
     from benchmarks import cold
 
-    n_enc = round(args.procedures / MEAN_PROCEDURES_PER_ENCOUNTER)
-    folder = Path(tempfile.mkdtemp(prefix="lk-rules-cold-"))
-    try:
-        lk.synth.generate(n_enc, seed=args.seed).to_parquet(folder)
-        read = f"import ledgerkit as lk\nledger = lk.Ledger.from_parquet({str(folder)!r})"
-        rules = "from benchmarks._rules_data import twenty_rules\nrules = twenty_rules()"
-        codes = {
-            "from_parquet + dry run, 20 rules (summary)": f"{read}\n{rules}\n"
-            "lk.dry_run(ledger, rules).summary",
-            "from_parquet + TAA sweep, 101 percentile levels": f"{read}\n"
-            "lk.taa_sweep(ledger, mode='percentile')",
-        }
-        cold.run_cold(next(iter(codes.values())))  # untimed: page cache and Numba cache
-        print(f"\ncold: a fresh process per run, median of {args.cold_runs}, Numba cache warm")
-        cold.print_cold_rows(
-            [(label, cold.median_cold(code, args.cold_runs)) for label, code in codes.items()]
-        )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    folder = ledger_folder(args.procedures, seed=args.seed)  # the benchmark cache's
+    read = f"import ledgerkit as lk\nledger = lk.Ledger.from_parquet({str(folder)!r})"
+    rules = "from benchmarks._rules_data import twenty_rules\nrules = twenty_rules()"
+    codes = {
+        "from_parquet + dry run, 20 rules (summary)": f"{read}\n{rules}\n"
+        "lk.dry_run(ledger, rules).summary",
+        "from_parquet + TAA sweep, 101 percentile levels": f"{read}\n"
+        "lk.taa_sweep(ledger, mode='percentile')",
+    }
+    cold.run_cold(next(iter(codes.values())))  # untimed: page cache and Numba cache
+    print(f"\ncold: a fresh process per run, median of {args.cold_runs}, Numba cache warm")
+    cold.print_cold_rows(
+        [(label, cold.median_cold(code, args.cold_runs)) for label, code in codes.items()]
+    )
 
 
 def ledger_rows(args) -> list:
     rules = twenty_rules()
-    n_enc = round(args.procedures / MEAN_PROCEDURES_PER_ENCOUNTER)
     t = time.perf_counter()
-    ledger = lk.synth.generate(n_enc, seed=args.seed)
-    print(f"# {ledger} generated in {time.perf_counter() - t:.1f} s", flush=True)
+    ledger = cached_ledger(args.procedures, seed=args.seed)  # generated once, by a child
+    print(f"# {ledger} loaded in {time.perf_counter() - t:.1f} s", flush=True)
     ledger.keys.packed_codes(ledger.entries, ledger.policy)
     rows = []
     t = time.perf_counter()
@@ -338,3 +329,6 @@ def print_rows(rows, header=True):
 
 if __name__ == "__main__":
     main()
+    from benchmarks._data import print_peak_rss
+
+    print_peak_rss()

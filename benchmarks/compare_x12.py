@@ -256,3 +256,6 @@ def main(argv=None) -> dict:
 
 if __name__ == "__main__":
     main()
+    from benchmarks._data import print_peak_rss
+
+    print_peak_rss()
