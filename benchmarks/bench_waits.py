@@ -6,6 +6,7 @@
   (as ``Ledger.to_parquet`` writes it, with its keys sidecar) and classifies it (Numba's
   on-disk cache warm): where a notebook starts. ``benchmarks/compare.py`` times the same
   against polars and DuckDB (its cold table).
+  ``timeraw_first_classify_from_plain_parquet`` the same four files without the sidecar.
 * ``timeraw_first_ledger_from_store``: a fresh process opens a ``LedgerStore`` and reads
   its ledger (whose keys an earlier reader saved); ``StoreOpen`` the same in a warm
   process.
@@ -129,6 +130,37 @@ timeraw_first_classify_from_parquet.params = [PROCEDURES]
 timeraw_first_classify_from_parquet.param_names = ["procedures"]
 timeraw_first_classify_from_parquet.repeat = 3
 timeraw_first_classify_from_parquet.timeout = 900
+
+
+def plain_parquet_folder(procedures: int) -> Path:
+    """The four Parquet files of :func:`parquet_folder` without the keys sidecar (hard
+    links): a folder another tool wrote."""
+    folder = parquet_folder(procedures)
+    plain = folder.with_name(folder.name + "-plain")
+    if not (plain / "entries.parquet").exists():
+
+        def link(tmp):
+            tmp.mkdir()
+            for name in ("encounters", "procedures", "entries", "payers"):
+                os.link(folder / f"{name}.parquet", tmp / f"{name}.parquet")
+
+        _write_once(plain, link)
+    return plain
+
+
+def timeraw_first_classify_from_plain_parquet(procedures):
+    """Fresh process: ``Ledger.from_parquet`` + ``classify`` of Parquet files without a
+    keys sidecar (the checks' columns read and validated, keys built)."""
+    return f"""
+import ledgerkit as lk
+lk.classify(lk.Ledger.from_parquet({str(plain_parquet_folder(procedures))!r}))
+"""
+
+
+timeraw_first_classify_from_plain_parquet.params = [PROCEDURES]
+timeraw_first_classify_from_plain_parquet.param_names = ["procedures"]
+timeraw_first_classify_from_plain_parquet.repeat = 3
+timeraw_first_classify_from_plain_parquet.timeout = 900
 
 
 def timeraw_first_ledger_from_store(procedures):

@@ -236,7 +236,12 @@ def test_user_wait_bodies_run_small(waits):
 
 
 @pytest.mark.parametrize(
-    "name", ["timeraw_first_classify_from_parquet", "timeraw_first_ledger_from_store"]
+    "name",
+    [
+        "timeraw_first_classify_from_parquet",
+        "timeraw_first_classify_from_plain_parquet",
+        "timeraw_first_ledger_from_store",
+    ],
 )
 def test_cold_start_code_runs_in_a_fresh_interpreter(waits, name):
     code = getattr(waits, name)(3_000)
