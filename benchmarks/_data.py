@@ -171,7 +171,7 @@ def _encounters(n_procedures: int) -> int:
 if __name__ == "__main__":  # the child of _run_child: N_ENC SEED OPTIONS FOLDER, or --keys FOLDER
     if sys.argv[1] == "--keys":
         ledger = lk.Ledger.from_parquet(sys.argv[2])
-        sidecar.write_keys(Path(sys.argv[2]), ledger.keys, ledger.reason_codes())
+        sidecar.write_keys(Path(sys.argv[2]), ledger.keys, ledger.reason_codes(), ledger.policy)
     else:
         n, seed, options, out = sys.argv[1:5]
         lk.synth.generate(int(n), seed=int(seed), **json.loads(options)).to_parquet(out)

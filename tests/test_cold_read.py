@@ -255,3 +255,29 @@ def test_a_cold_read_imports_no_pandas(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "False"
+
+
+# ------------------------------------------------------------------ with the sidecar
+def test_classify_from_a_folder_reads_only_the_encounter_ids(tmp_path):
+    ledger = lk.synth.generate(100, seed=1)
+    for folder in (ledger.to_parquet(tmp_path / "keys"), _plain_folder(ledger, tmp_path / "p")):
+        back = lk.Ledger.from_parquet(folder)
+        assert lk.classify(back).equals(lk.classify(ledger))
+        assert not isinstance(back._tables["encounters"], pa.Table)  # still unread
+        assert back.column("encounters", "encounter_id").equals(ledger.encounters["encounter_id"])
+
+
+def test_stored_packed_codes_serve_only_a_policy_that_buckets_alike(tmp_path):
+    ledger = lk.synth.generate(300, seed=3)
+    folder = ledger.to_parquet(tmp_path / "keys")
+    back = lk.Ledger.from_parquet(folder)
+    assert back.keys._stored_codes is not None
+    stored = back.keys._stored_codes[1]
+    np.testing.assert_array_equal(back.packed_codes(), ledger.packed_codes())
+    assert back.packed_codes() is stored  # not recomputed
+    same = lk.CarcPolicy.default()  # another object, the same buckets
+    assert back.packed_codes(same) is stored
+    other = same.override("CO", "45", "denied")
+    assert back.packed_codes(other) is not stored
+    np.testing.assert_array_equal(back.packed_codes(other), ledger.packed_codes(other))
+    assert lk.classify(back, policy=other).equals(lk.classify(ledger, policy=other))

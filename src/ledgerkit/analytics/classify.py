@@ -166,7 +166,7 @@ def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> p
     )
     # arrow_array, not pa.array: a fresh process's first pa.array imports pandas
     columns = {
-        "encounter_id": ledger.encounters["encounter_id"],
+        "encounter_id": ledger.column("encounters", "encounter_id"),  # (the rest unread)
         "class": pa.DictionaryArray.from_arrays(arrow_array(enc_class), arrow_strings(CLASSES)),
         "stage": pa.DictionaryArray.from_arrays(arrow_array(enc_stage), arrow_strings(STAGES)),
         "balanced": arrow_array(balanced),

@@ -14,6 +14,7 @@ cost no sort and the amounts are used zero-copy.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,8 @@ class LedgerKeys:
     amounts: np.ndarray  # int64, grouped
     enc_n_payers: np.ndarray  # int8 per encounter: 0 self-pay .. 3
     _reasons: tuple | None = field(default=None, repr=False)
+    # (policy digest, packed codes) read from a sidecar: used for any policy with that digest
+    _stored_codes: tuple | None = field(default=None, repr=False)
     # id(policy) -> (policy, slot): see policy_cache
     _per_policy: dict = field(default_factory=dict, repr=False)
     _encounter_index: IdIndex | None = field(default=None, repr=False)
@@ -134,6 +137,10 @@ class LedgerKeys:
         """
         slot = self.policy_cache(policy)
         packed = slot.get("packed_codes")
+        if packed is None and self._stored_codes is not None:
+            digest, stored = self._stored_codes
+            if digest == self.policy_digest(policy):
+                packed = slot["packed_codes"] = stored
         if packed is None:
             g_codes, g_values, c_codes, c_values = self.reason_codes(entries)
             if self.entry_order is not None:
@@ -143,6 +150,19 @@ class LedgerKeys:
             packed = C.pack_code(bucket, self.entry_seq, self.entry_live.astype(np.int8))
             slot["packed_codes"] = packed
         return packed
+
+    def policy_digest(self, policy) -> str:
+        """What the packed codes depend on in ``policy``: a hash of its buckets for the
+        (group code, CARC) pairs of this ledger (its reason codes must be at hand)."""
+        _, g_values, _, c_values = self._reasons
+        matrix = policy.bucket_matrix(g_values, [v.strip() for v in c_values])
+        digest = hashlib.sha256(repr((g_values, c_values, matrix.shape)).encode())
+        digest.update(matrix.tobytes())
+        return digest.hexdigest()
+
+    def set_packed_codes(self, digest: str, packed: np.ndarray) -> None:
+        """Packed codes computed elsewhere (a sidecar) under a policy of ``digest``."""
+        self._stored_codes = (digest, packed)
 
     def set_reason_codes(self, group_codes, group_values, carc_codes, carc_values) -> None:
         """Cache reason codes computed elsewhere (a Parquet folder's keys sidecar)."""

@@ -99,6 +99,19 @@ class Ledger:
             table = self._tables[name] = table.load()
         return table
 
+    def column(self, table: str, column: str) -> pa.ChunkedArray:
+        """One column of one of the four tables; a table of a Parquet folder not read yet
+        stays unread (only that column is read, conformed as the whole table would be).
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> lk.synth.generate(3, seed=1).column("encounters", "encounter_id").to_pylist()
+        ['E0000001', 'E0000002', 'E0000003']
+        """
+        held = self._tables[table]
+        return held[column] if isinstance(held, pa.Table) else held.column(column)
+
     encounters = property(lambda self: self._table("encounters"), doc="Encounters table.")
     procedures = property(lambda self: self._table("procedures"), doc="Procedures table.")
     entries = property(lambda self: self._table("entries"), doc="Entries table.")
@@ -302,7 +315,7 @@ class Ledger:
             tmp = folder / f".{name}.parquet.tmp"
             pq.write_table(getattr(self, name), tmp)
             tmp.replace(folder / f"{name}.parquet")  # whole file or nothing
-        sidecar.write_keys(folder, self.keys, self.reason_codes())
+        sidecar.write_keys(folder, self.keys, self.reason_codes(), self.policy)
         return folder
 
     # ------------------------------------------------------------------ keys

@@ -40,6 +40,21 @@ class PartTable:
     def __init__(self, folder: Path, name: str, read: pa.Table):
         self.folder, self.name, self.read, self.num_rows = folder, name, read, read.num_rows
 
+    def column(self, column: str) -> pa.ChunkedArray:
+        """One column: the one read already (conformed), or read alone now."""
+        if column in self.read.column_names:
+            return conform(self.read.select([column]), self.name, [column])[column]
+        path = table_path(self.folder, self.name)
+        try:
+            table = pq.ParquetFile(path, memory_map=True).read(
+                columns=[column], use_threads=True, use_pandas_metadata=False
+            )
+        except (OSError, pa.ArrowException) as exc:
+            raise LedgerError(f"{path}: cannot be read any more ({exc})") from None
+        if table.num_rows != self.num_rows:
+            raise LedgerError(f"{path}: changed since the ledger was opened")
+        return conform(table, self.name, [column])[column]
+
     def load(self) -> pa.Table:
         path = table_path(self.folder, self.name)
         try:

@@ -119,9 +119,13 @@ class LazyTable:
     def __init__(self, folder: Path, name: str, num_rows: int):
         self.folder, self.name, self.num_rows = folder, name, num_rows
 
-    def load(self) -> pa.Table:
+    def column(self, column: str) -> pa.ChunkedArray:
+        """One column, read alone (and conformed) without the rest of the table."""
+        return self.load([column])[column]
+
+    def load(self, columns=None) -> pa.Table:
         try:
-            table = read_table(self.folder, self.name)
+            table = read_table(self.folder, self.name, columns)
         except (OSError, pa.ArrowException) as exc:
             raise LedgerError(
                 f"{table_path(self.folder, self.name)}: cannot be read any more ({exc})"
@@ -130,12 +134,14 @@ class LazyTable:
             raise LedgerError(
                 f"{table_path(self.folder, self.name)}: changed since the ledger was opened"
             )
-        return conform(table, self.name)
+        return conform(table, self.name, columns)
 
 
-def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple) -> Path:
-    """Write the sidecar of the four tables just written in ``folder``."""
-    return save_keys(folder / SIDECAR, keys, reasons, fingerprint(folder))
+def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple, policy=None) -> Path:
+    """Write the sidecar of the four tables just written in ``folder`` (with the packed
+    codes under ``policy``, when given: a reader under a policy that buckets this
+    ledger's reason codes alike computes none)."""
+    return save_keys(folder / SIDECAR, keys, reasons, fingerprint(folder), policy)
 
 
 def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
@@ -168,9 +174,10 @@ def row_counts(keys: LedgerKeys) -> dict:
     }
 
 
-def save_keys(path: Path, keys: LedgerKeys, reasons: tuple, described: dict) -> Path:
+def save_keys(path: Path, keys: LedgerKeys, reasons: tuple, described: dict, policy=None) -> Path:
     """Write ``keys`` and the reason codes to ``path`` (whole or nothing), with
-    ``described``: the fingerprint of the data they describe, compared on reading.
+    ``described``: the fingerprint of the data they describe, compared on reading,
+    and the packed codes under ``policy`` (with :meth:`LedgerKeys.policy_digest`).
 
     Layout: :data:`MAGIC`, the header's length (8 bytes, little-endian), a JSON header
     (meta data and where each array lies), then the arrays, each at a 64-byte boundary,
@@ -182,6 +189,10 @@ def save_keys(path: Path, keys: LedgerKeys, reasons: tuple, described: dict) -> 
         if getattr(keys, name) is not None:
             arrays[name] = getattr(keys, name)
     arrays["group_codes"], arrays["carc_codes"] = g_codes, c_codes
+    digest = None
+    if policy is not None:
+        arrays["packed_codes"] = keys.packed_codes(None, policy)
+        digest = keys.policy_digest(policy)
     arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
     where, offset = {}, 0
     for name, a in arrays.items():
@@ -194,6 +205,7 @@ def save_keys(path: Path, keys: LedgerKeys, reasons: tuple, described: dict) -> 
         "n_encounters": keys.n_encounters,
         "group_values": list(g_values),
         "carc_values": list(c_values),
+        "packed_policy": digest,
         "arrays": where,
     }
     header = json.dumps(meta).encode()
@@ -232,6 +244,9 @@ def load_keys(path: Path, described) -> LedgerKeys | None:
         keys.set_reason_codes(
             arrays["group_codes"], meta["group_values"], arrays["carc_codes"], meta["carc_values"]
         )
+        packed = arrays.get("packed_codes")
+        if meta.get("packed_policy") and packed is not None and len(packed) == len(keys.amounts):
+            keys.set_packed_codes(meta["packed_policy"], packed)
     except (KeyError, TypeError, ValueError):
         return None
     return keys if _consistent(keys) else None
