@@ -59,10 +59,11 @@ def denial_facts_nb(
     n_enc = enc_proc_start.shape[0] - 1
     for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
         e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        firsts = np.empty(4, np.int32)  # one buffer per task, not per encounter
         for e in range(e0, e1):
             p0 = enc_proc_start[e]
             p1 = enc_proc_start[e + 1]
-            firsts = np.full(4, NO_DAY, np.int32)
+            firsts[:] = NO_DAY
             for i in range(proc_entry_start[p0], proc_entry_start[p1]):
                 c = codes[i]
                 b = C.bucket_of(c)

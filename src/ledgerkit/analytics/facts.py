@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels.denials import NO_DAY, unit_reduce_nb
 from ledgerkit._kernels.groupsums import group_sums_nb
+from ledgerkit._kernels.quantiles import group_quantiles_nb, scatter_by_group_nb
 from ledgerkit.analytics.derived import derived
 from ledgerkit.core.arrow import US_PER_DAY, day_number, day_numbers, dictionary_codes
 from ledgerkit.core.catalog import CATEGORIES, TYPES, CarcCatalog
@@ -349,7 +350,34 @@ def group_of_codes(grouping: Grouping, codes: list[np.ndarray]) -> np.ndarray:
 
 
 def group_quantiles(key: np.ndarray, values: np.ndarray, groups: np.ndarray, qs) -> list:
-    """Linear-interpolated quantiles of ``values`` per group (NaN for empty groups)."""
+    """Linear-interpolated quantiles of ``values`` per group (NaN for empty groups).
+
+    Rows with ``key < 0`` are left out. One counting pass puts every row with its
+    group, then each group's order statistics are selected in place (no sort of
+    every row); values holding NaN take the sorting path (NaN sorts last there).
+    """
+    groups = np.asarray(groups, np.int64)
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and np.isnan(values).any():
+        return _sorted_group_quantiles(key, values, groups, qs)
+    distinct, back = np.unique(groups, return_inverse=True)
+    key = np.ascontiguousarray(key, np.int64)
+    top = max(int(key.max()) if len(key) else -1, int(distinct[-1]) if len(distinct) else -1)
+    n_groups = top + 1
+    starts = np.zeros(n_groups + 1, np.int64)
+    cursor = np.zeros(n_groups, np.int64)
+    buf = np.empty(int((key >= 0).sum()), np.float64)
+    scatter_by_group_nb(key, np.ascontiguousarray(values, np.float64), starts, cursor, buf)
+    real = distinct >= 0
+    picked = np.empty((len(qs), int(real.sum())), np.float64)
+    group_quantiles_nb(starts, buf, distinct[real], np.array(qs, np.float64), picked)
+    out = np.full((len(qs), len(distinct)), np.nan)
+    out[:, real] = picked
+    return [row[back] for row in out]
+
+
+def _sorted_group_quantiles(key, values, groups, qs) -> list:
+    """:func:`group_quantiles` by sorting every row (kept for values with NaN)."""
     sel = key >= 0
     k = key[sel]
     v = values[sel].astype(np.float64)

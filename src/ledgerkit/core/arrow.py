@@ -40,6 +40,7 @@ __all__ = [
     "string_buffers",
     "strings_at",
     "dictionary_indices",
+    "timestamp_chunks",
     "utc_timestamp",
     "valid_array",
 ]
@@ -337,10 +338,7 @@ def encode(column, *, null_code: int | None = -1) -> tuple[np.ndarray, pa.Array]
     if pa.types.is_dictionary(column.type) and null_code is not None:
         unified = column.unify_dictionaries()
         if unified.num_chunks:
-            codes = np.concatenate(
-                [numpy_array(c.indices, fill=null_code) for c in unified.chunks]
-            ).astype(np.int32)
-            return codes, unified.chunk(0).dictionary
+            return _dictionary_indices(unified, null_code), unified.chunk(0).dictionary
     if null_code is None:
         column = plain(column)
         encoded = pc.dictionary_encode(column, null_encoding="encode")
@@ -348,6 +346,28 @@ def encode(column, *, null_code: int | None = -1) -> tuple[np.ndarray, pa.Array]
         encoded = pc.dictionary_encode(column).combine_chunks()
     codes = numpy_array(encoded.indices, fill=null_code, dtype=np.int32)
     return codes, encoded.dictionary
+
+
+def _dictionary_indices(column: pa.ChunkedArray, null_code: int) -> np.ndarray:
+    """The int32 indices of a (unified) dictionary column, ``null_code`` where null,
+    written chunk by chunk into one array (no fill_null copy, no concatenation)."""
+    out = np.empty(len(column), np.int32)
+    start = 0
+    for chunk in column.chunks:
+        indices = chunk.indices
+        m = len(indices)
+        if not m:
+            continue
+        segment = out[start : start + m]
+        start += m
+        validity, data = indices.buffers()[:2]
+        lo = indices.offset
+        dtype = np.dtype(indices.type.to_pandas_dtype())
+        segment[:] = np.frombuffer(data, dtype, count=lo + m)[lo:]
+        if indices.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+            segment[bits[lo : lo + m] == 0] = null_code
+    return out
 
 
 def dictionary_codes(column) -> tuple[np.ndarray, list]:
@@ -492,6 +512,20 @@ def day_numbers(column, dtype=np.int32) -> np.ndarray:
         days = int_array(column.cast(pa.int64()), np.int64) // US_PER_DAY
         return days.astype(dtype, copy=False)
     return int_array(column.cast(pa.int32()), dtype)
+
+
+def timestamp_chunks(column) -> list[np.ndarray]:
+    """The int64 microseconds since the epoch of a non-null ``timestamp`` column, one
+    numpy array per chunk (zero-copy for ``timestamp[us]``), for kernels that read
+    them chunk by chunk instead of one concatenated copy."""
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    if column.null_count:
+        raise ValueError("timestamp column has nulls")
+    if column.type.unit != "us":
+        column = column.cast(pa.timestamp("us", column.type.tz))
+    column = column.cast(pa.int64())
+    return [c.to_numpy(zero_copy_only=False) for c in column.chunks if len(c)]
 
 
 def dates_of(days, mask=None) -> pa.Array:

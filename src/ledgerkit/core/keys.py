@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.entry_codes import pack_entry_codes_nb
 from ledgerkit._kernels.keys import (
     counting_order_nb,
     group_starts_nb,
@@ -142,13 +143,28 @@ class LedgerKeys:
             if digest == self.policy_digest(policy):
                 packed = slot["packed_codes"] = stored
         if packed is None:
-            g_codes, g_values, c_codes, c_values = self.reason_codes(entries)
-            if self.entry_order is not None:
-                g_codes, c_codes = g_codes[self.entry_order], c_codes[self.entry_order]
-            reasons = (g_codes, g_values, c_codes, c_values)
-            bucket = buckets_of(self.entry_kind, self.entry_seq, reasons, policy)
-            packed = C.pack_code(bucket, self.entry_seq, self.entry_live.astype(np.int8))
-            slot["packed_codes"] = packed
+            packed = slot["packed_codes"] = self._pack(self.reason_codes(entries), policy)
+        return packed
+
+    def _pack(self, reasons, policy) -> np.ndarray:
+        """The packed codes in one parallel pass (``buckets_of`` + ``pack_code``)."""
+        g_codes, g_values, c_codes, c_values = reasons
+        matrix = policy.bucket_matrix(g_values, [v.strip() for v in c_values])
+        if matrix.size == 0:  # no reason values: no adjustment reads it
+            matrix = np.zeros((1, 1), np.int8)
+        order = self.entry_order
+        packed = np.empty(len(self.entry_kind), np.int8)
+        pack_entry_codes_nb(
+            self.entry_kind,
+            self.entry_seq,
+            self.entry_live,
+            g_codes,
+            c_codes,
+            np.empty(0, np.int64) if order is None else order,
+            _BUCKET_OF_KIND,
+            matrix,
+            packed,
+        )
         return packed
 
     def policy_digest(self, policy) -> str:

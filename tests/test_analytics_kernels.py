@@ -1,0 +1,179 @@
+"""The analytics' one-pass kernels against slow, obviously correct references
+(issue #19, item 5): packed entry codes, posting days, per-group medians.
+
+Each reference is plain Python or numpy; hypothesis compares them on random
+and edge inputs (empty, one row, ties, even counts, negative instants, grouped
+and shuffled entry orders).
+"""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ledgerkit as lk
+from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.entry_codes import floor_days_nb, pack_entry_codes_nb
+from ledgerkit.core.arrow import US_PER_DAY
+from ledgerkit.core.keys import _BUCKET_OF_KIND, buckets_of
+from ledgerkit.core.schema import KINDS
+
+
+def reference_packed(kind, seq, live, group, carc, order, matrix):
+    """Entry by entry, the packed code as DOMAIN.md's buckets define it."""
+    out = []
+    for i in range(len(kind)):
+        r = order[i] if len(order) else i
+        k = KINDS[kind[i]]
+        if k == "adjustment":
+            bucket = int(matrix[group[r], carc[r]])
+        elif k == "write_off" and seq[i] == 0:
+            bucket = C.PR_WRITTEN_OFF
+        else:
+            bucket = int(_BUCKET_OF_KIND[kind[i]])
+        out.append(bucket | int(seq[i]) << 4 | int(live[i]) << 6)
+    return np.array(out, np.int8)
+
+
+@st.composite
+def entry_columns(draw):
+    n = draw(st.integers(0, 300))
+    n_groups = draw(st.integers(1, 4))
+    n_carcs = draw(st.integers(1, 9))
+    ints = st.integers
+    kind = np.array(draw(st.lists(ints(0, len(KINDS) - 1), min_size=n, max_size=n)), np.int8)
+    seq = np.array(draw(st.lists(ints(0, 3), min_size=n, max_size=n)), np.int8)
+    live = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    group = np.array(draw(st.lists(ints(0, n_groups - 1), min_size=n, max_size=n)), np.int8)
+    carc = np.array(draw(st.lists(ints(0, n_carcs - 1), min_size=n, max_size=n)), np.int16)
+    matrix = np.array(
+        draw(st.lists(ints(0, C.OTHER), min_size=n_groups * n_carcs, max_size=n_groups * n_carcs)),
+        np.int8,
+    ).reshape(n_groups, n_carcs)
+    shuffled = draw(st.booleans())
+    order = np.random.default_rng(n).permutation(n) if shuffled else np.empty(0, np.int64)
+    return kind, seq, live, group, carc, order.astype(np.int64), matrix
+
+
+@settings(max_examples=60)
+@given(entry_columns())
+def test_packed_entry_codes_match_the_reference(columns):
+    kind, seq, live, group, carc, order, matrix = columns
+    out = np.empty(len(kind), np.int8)
+    pack_entry_codes_nb(kind, seq, live, group, carc, order, _BUCKET_OF_KIND, matrix, out)
+    np.testing.assert_array_equal(out, reference_packed(*columns))
+
+
+def test_packed_codes_of_a_ledger_equal_the_numpy_path_grouped_and_shuffled():
+    ledger = lk.synth.lifecycle(lk.synth.generate(400, seed=3), seed=1).ledger
+    perm = np.random.default_rng(0).permutation(ledger.entries.num_rows)
+    shuffled = lk.Ledger.from_arrow(
+        ledger.encounters, ledger.procedures, ledger.entries.take(perm), ledger.payers
+    )
+    assert shuffled.keys.entry_order is not None
+    for each in (ledger, shuffled):
+        keys = each.keys
+        g, gv, c, cv = keys.reason_codes(each.entries)
+        if keys.entry_order is not None:
+            g, c = g[keys.entry_order], c[keys.entry_order]
+        bucket = buckets_of(keys.entry_kind, keys.entry_seq, (g, gv, c, cv), each.policy)
+        expected = C.pack_code(bucket, keys.entry_seq, keys.entry_live.astype(np.int8))
+        got = keys.packed_codes(each.entries, each.policy)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+DAY_US = st.integers(-(10**17), 10**17)
+
+
+@settings(max_examples=60)
+@given(st.lists(DAY_US, max_size=200))
+def test_floor_days_match_python_floor_division(values):
+    us = np.array(values, np.int64)
+    out = np.empty(len(us), np.int32)
+    floor_days_nb(us, US_PER_DAY, out)
+    assert out.tolist() == [v // US_PER_DAY for v in values]
+
+
+def test_floor_days_edges_around_midnight_and_the_epoch():
+    values = [-1, 0, 1, US_PER_DAY - 1, US_PER_DAY, -US_PER_DAY, -US_PER_DAY - 1]
+    out = np.empty(len(values), np.int32)
+    floor_days_nb(np.array(values, np.int64), US_PER_DAY, out)
+    assert out.tolist() == [-1, 0, 0, 0, 1, -1, -2]
+
+
+def reference_group_quantiles(key, values, groups, qs):
+    """Sort each group's values in Python and interpolate between order statistics."""
+    out = []
+    for q in qs:
+        row = []
+        for g in groups:
+            v = sorted(float(x) for k, x in zip(key, values, strict=True) if k == g and k >= 0)
+            if not v:
+                row.append(np.nan)
+                continue
+            pos = (len(v) - 1) * q
+            a, b = int(np.floor(pos)), int(np.ceil(pos))
+            row.append(v[a] + (v[b] - v[a]) * (pos - a))
+        out.append(np.array(row))
+    return out
+
+
+@st.composite
+def grouped_values(draw):
+    n = draw(st.integers(0, 200))
+    n_groups = draw(st.integers(1, 6))
+    key = np.array(draw(st.lists(st.integers(-1, n_groups - 1), min_size=n, max_size=n)))
+    # few distinct values: ties everywhere; cents per unit as floats
+    pool = draw(st.lists(st.integers(-500, 5000), min_size=1, max_size=8))
+    values = np.array(draw(st.lists(st.sampled_from(pool), min_size=n, max_size=n)), float)
+    values /= draw(st.sampled_from([1.0, 3.0, 7.0]))
+    groups = np.array(draw(st.lists(st.integers(-1, n_groups + 1), max_size=8)), np.int64)
+    return key.astype(np.int64), values, groups
+
+
+@settings(max_examples=80)
+@given(grouped_values(), st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]),
+                                  min_size=1, max_size=4))  # fmt: skip
+def test_group_quantiles_match_sorting_each_group(data, qs):
+    from ledgerkit.analytics.facts import _sorted_group_quantiles, group_quantiles
+
+    key, values, groups = data
+    got = group_quantiles(key, values, groups, qs)
+    want = reference_group_quantiles(key, values, groups, qs)
+    old = _sorted_group_quantiles(key, values, groups, qs)
+    for g, w, o in zip(got, want, old, strict=True):
+        np.testing.assert_array_equal(g, w)  # bit for bit, NaN where empty
+        np.testing.assert_array_equal(g, o)
+
+
+def test_group_median_even_count_and_ties():
+    from ledgerkit.analytics.facts import group_quantiles
+
+    key = np.array([0, 0, 0, 0, 1, 1, 1, 2], np.int64)
+    values = np.array([5.0, 1.0, 5.0, 3.0, 2.0, 2.0, 9.0, 4.0])
+    (median,) = group_quantiles(key, values, np.array([0, 1, 2, 3]), (0.5,))
+    np.testing.assert_array_equal(median, [4.0, 2.0, 4.0, np.nan])
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["CO", "PR", "OA"])), max_size=40),
+             min_size=1, max_size=4),
+    st.integers(0, 5),
+    st.sampled_from(["int8", "int16", "int32"]),
+)  # fmt: skip
+def test_dictionary_codes_of_sliced_chunks_with_nulls(chunks, cut, index_type):
+    import pyarrow as pa
+
+    from ledgerkit.core.arrow import dictionary_codes
+
+    index = getattr(pa, index_type)()
+    arrays = []
+    for values in chunks:
+        array = pa.array(values, pa.string()).dictionary_encode()
+        array = array.cast(pa.dictionary(index, pa.string()))
+        arrays.append(array.slice(min(cut, len(array))))  # a chunk with an offset
+    column = pa.chunked_array(arrays, pa.dictionary(index, pa.string()))
+    codes, labels = dictionary_codes(column)
+    assert codes.dtype == np.int32
+    assert [None if c < 0 else labels[c] for c in codes] == column.to_pylist()
