@@ -177,3 +177,46 @@ def test_dictionary_codes_of_sliced_chunks_with_nulls(chunks, cut, index_type):
     codes, labels = dictionary_codes(column)
     assert codes.dtype == np.int32
     assert [None if c < 0 else labels[c] for c in codes] == column.to_pylist()
+
+
+def reference_take_backs(kind, seq, negation, amounts, day, starts):
+    """Each negated payer payment, unless its payer_seq re-posted on the same
+    procedure and day: plain loops over each procedure's entries."""
+    out = []
+    for p in range(len(starts) - 1):
+        rows = range(starts[p], starts[p + 1])
+        for i in rows:
+            back = kind[i] == 1 and seq[i] >= 1 and negation[i] and amounts[i] < 0
+            repost = any(
+                kind[j] == 1 and not negation[j] and seq[j] == seq[i] and day[j] == day[i]
+                for j in rows
+            )
+            out.append(bool(back and not repost))
+    return out
+
+
+@st.composite
+def procedure_entries(draw):
+    sizes = draw(st.lists(st.integers(0, 6), max_size=40))
+    n = sum(sizes)
+
+    def column(values):
+        return draw(st.lists(values, min_size=n, max_size=n))
+
+    kind = np.array(column(st.integers(0, 5)), np.int8)
+    seq = np.array(column(st.integers(0, 3)), np.int8)
+    negation = np.array(column(st.booleans()), bool)
+    amounts = np.array(column(st.integers(-9000, 9000)), np.int64)
+    day = np.array(column(st.integers(-3, 3)), np.int32)  # a few days: same-day reposts
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return kind, seq, negation, amounts, day, starts
+
+
+@settings(max_examples=80)
+@given(procedure_entries())
+def test_take_backs_kernel_matches_the_reference(data):
+    from ledgerkit._kernels.take_backs import take_backs_nb
+
+    out = np.empty(len(data[0]), np.bool_)
+    take_backs_nb(*data, out)
+    assert out.tolist() == reference_take_backs(*data)

@@ -13,9 +13,17 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit.analytics.facts import Dims, Grouping, grouped, parse_by, units
-from ledgerkit.analytics.ledger_entries import entry_procs, negations
-from ledgerkit.core.schema import KINDS
+from ledgerkit._kernels.take_backs import take_backs_nb
+from ledgerkit.analytics.facts import (
+    Dims,
+    Grouping,
+    group_sums,
+    grouped,
+    parse_by,
+    proc_of_entries,
+    units,
+)
+from ledgerkit.analytics.ledger_entries import negations
 
 __all__ = ["take_backs"]
 
@@ -47,25 +55,19 @@ def take_backs(ledger, by="payer", *, policy=None, catalog=None) -> pa.Table:
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
     keys = ledger.keys
-    proc = entry_procs(ledger)
-    payment = (keys.entry_kind == KINDS.index("payment")) & (keys.entry_seq >= 1)
-    negation = negations(ledger)
-    back = payment & negation & (keys.amounts < 0)
-    # a new payment by the same payer_seq on the same procedure and day reposts it
-    n = len(proc)
-    day = f.entry_day.astype(np.int64)
-    seq = keys.entry_seq.astype(np.int64)
-    slot = (proc.astype(np.int64) * 4 + seq) * (int(day.max()) + 1 if n else 1) + day
-    reposted = np.isin(slot, slot[payment & ~negation])
-    back &= ~reposted
+    back = np.empty(len(keys.amounts), np.bool_)
+    take_backs_nb(
+        keys.entry_kind, keys.entry_seq, negations(ledger), keys.amounts, f.entry_day,
+        keys.proc_entry_start, back,
+    )  # fmt: skip
+    day = f.entry_day
     rows = np.flatnonzero(back)
+    proc = proc_of_entries(ledger, rows)
     month = dims.month_of_days(day[rows]) if "month" in by else None
-    cols = dims.columns(by, proc=proc[rows], payer=f.entry_payer[rows], month=month)
+    cols = dims.columns(by, proc=proc, payer=f.entry_payer[rows], month=month)
     g = Grouping(cols) if cols else None
     key = g.key if g else np.zeros(len(rows), np.int64)
-    rep, _, _, _ = units(f.proc_enc[proc[rows]].astype(np.int64), key)
-    from ledgerkit.analytics.facts import group_sums
-
+    rep, _, _, _ = units(f.proc_enc[proc].astype(np.int64), key)
     sums, counts = group_sums(key, {"claims": rep.astype(np.int64),
                                     "take_back_cents": -keys.amounts[rows]},
                               g.n_groups if g else 1)  # fmt: skip
