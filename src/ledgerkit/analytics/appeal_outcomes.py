@@ -37,6 +37,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.analytics.derived import per_work
 from ledgerkit.analytics.linked_payments import Payments
 from ledgerkit.analytics.work_items import _events
 from ledgerkit.core.arrow import encode, numpy_array
@@ -84,6 +85,13 @@ def appeal_outcomes(store_or_events, as_of=None, *, ledger=None) -> pa.Table:
     >>> appeal_outcomes(events).select(["attempt", "outcome", "recovered_cents"]).to_pylist()
     [{'attempt': 1, 'outcome': 'upheld', 'recovered_cents': 0}]
     """
+    if as_of is None:  # kept per (ledger, events table): the metrics ask again and again
+        build = lambda: _appeal_outcomes(store_or_events, None, ledger)  # noqa: E731
+        return per_work(ledger, store_or_events, "appeal_outcomes", build)
+    return _appeal_outcomes(store_or_events, as_of, ledger)
+
+
+def _appeal_outcomes(store_or_events, as_of, ledger) -> pa.Table:
     events, cutoff, ledger = _events(store_or_events, as_of, ledger)
     at = numpy_array(events["at"].cast(pa.int64()), fill=0, dtype=np.int64)
     if cutoff is not None:

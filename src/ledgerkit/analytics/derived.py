@@ -54,6 +54,7 @@ __all__ = [
     "facts",
     "ledger_features",
     "payer_denial_rows",
+    "per_work",
 ]
 
 KEPT_FIGURES = ("charge", "denied", "allowed", "balance", "open_pr", "payer_balance")
@@ -87,6 +88,36 @@ def facts(ledger, policy=None) -> Facts:
 def ledger_features(ledger, policy=None) -> LedgerFeatures:
     """What rules read of ``ledger`` under ``policy`` (``derived(ledger, policy).features``)."""
     return derived(ledger, policy).features
+
+
+def per_work(ledger, work, name: str, build, policy=None):
+    """``build()`` once per (ledger, policy, work events table), kept in the derived memo.
+
+    What the lifecycle metrics derive from work events (appeal outcomes, work items,
+    attempts) is kept per events table *object* (a ``pyarrow.Table`` cannot change),
+    the latest two tables per name. Anything else (a store, whose events grow, or a
+    list of dicts, which can be edited in place) is built afresh on every call.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk, pyarrow as pa
+    >>> ledger = lk.synth.generate(50, seed=1)
+    >>> events = pa.table({"x": [1]})
+    >>> per_work(ledger, events, "n", lambda: object()) is per_work(
+    ...     ledger, events, "n", lambda: object())
+    True
+    """
+    if ledger is None or not isinstance(work, pa.Table):
+        return build()
+    kept = derived(ledger, policy).memo.setdefault(f"work.{name}", {})
+    hit = kept.get(id(work))
+    if hit is not None and hit[0] is work:
+        return hit[1]
+    out = build()
+    while len(kept) >= 2:
+        del kept[next(iter(kept))]  # insertion order: oldest first
+    kept[id(work)] = (work, out)  # holding the table keeps its id from being reused
+    return out
 
 
 def payer_denial_rows(codes: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.analytics.appeal_outcomes import appeal_outcomes
+from ledgerkit.analytics.derived import per_work
 from ledgerkit.analytics.facts import (
     NO_DAY,
     Dims,
@@ -65,6 +66,14 @@ def _inputs(ledger, work):
     if work is None:
         raise ValueError("give work events (work=) or a LedgerStore: outcomes come from them")
     return ledger, work
+
+
+def _attempts(ledger, work, policy, catalog) -> _Attempts:
+    """The attempts of ``work`` on ``ledger``, kept per events table (``per_work``)."""
+    if catalog is not None:
+        return _Attempts(ledger, work, policy, catalog)
+    build = lambda: _Attempts(ledger, work, policy, None)  # noqa: E731
+    return per_work(ledger, work, "attempts", build, policy)
 
 
 class _Attempts:
@@ -175,7 +184,7 @@ def appeal_overturn_rate(ledger, work=None, by="payer", *, policy=None, catalog=
     """
     ledger, work = _inputs(ledger, work)
     by = _parse(by)
-    a = _Attempts(ledger, work, policy, catalog)
+    a = _attempts(ledger, work, policy, catalog)
     first, won, recovered, denied, _ = a.items()
     g = _grouping(a, by, first)
     sums, counts = g.sums({
@@ -214,7 +223,7 @@ def appeal_win_rate(ledger, work=None, by=None, *, policy=None, catalog=None):
     """
     ledger, work = _inputs(ledger, work)
     by = _parse(by)
-    a = _Attempts(ledger, work, policy, catalog)
+    a = _attempts(ledger, work, policy, catalog)
     rows = np.arange(len(a.level))
     level = np.array([LEVELS.index(x) if x in LEVELS else 0 for x in a.level], np.int32)
     cols = [("level", level, list(LEVELS))] + list(a.columns(by, rows))
@@ -257,7 +266,7 @@ def appeal_days_to_resolution(ledger, work=None, by="payer", *, policy=None, cat
     """
     ledger, work = _inputs(ledger, work)
     by = _parse(by)
-    a = _Attempts(ledger, work, policy, catalog)
+    a = _attempts(ledger, work, policy, catalog)
     first, _, _, _, win_day = a.items()
     close_day = _closing_days(work, a, first)
     end = np.minimum(win_day, close_day)
@@ -311,7 +320,7 @@ def recovery_likelihood(ledger, work=None, *, prior_weight=10.0, policy=None, ca
     likelihood(11) = (0 + .75)/2 = 0.375.
     """
     ledger, work = _inputs(ledger, work)
-    a = _Attempts(ledger, work, policy, catalog)
+    a = _attempts(ledger, work, policy, catalog)
     first, won, _, _, _ = a.items()
     cols = a.columns(("payer", "category", "carc"), first)
     g = Grouping(cols)

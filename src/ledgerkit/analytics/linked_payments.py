@@ -8,46 +8,56 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ledgerkit.analytics.balances import balances
+from ledgerkit.analytics.derived import derived
 from ledgerkit.core.arrow import codes_in, numpy_array
+from ledgerkit.core.schema import KINDS
 
 __all__ = ["Payments"]
 
 
 class Payments:
     """The payers' payment entries on the encounters of some attempts, by line and time,
-    and their lines' payer balances."""
+    and their lines' payer balances.
+
+    Entries are found through the ledger's keys (entries are grouped by encounter, so a
+    worked encounter's payments are one range): no string is compared per entry, and only
+    the worked encounters' entries are read."""
 
     def __init__(self, ledger, encounters):
         self.ledger = ledger
         if ledger is None or not len(encounters):
             return
-        ids = ledger.encounters["encounter_id"].cast(pa.string()).combine_chunks()
-        self.att_enc = codes_in(encounters, ids)
-        e = ledger.entries
+        keys = ledger.keys
         if isinstance(encounters, pa.ChunkedArray):
             encounters = encounters.combine_chunks()
-        worked = pc.unique(encounters.cast(pa.string()))
-        pick = pc.and_(
-            pc.and_(
-                pc.equal(e["kind"].cast(pa.string()), "payment"), pc.greater(e["payer_seq"], 0)
-            ),
-            pc.is_in(e["encounter_id"].cast(pa.string()), value_set=worked),
-        )
-        e = e.filter(pick)
-        enc = codes_in(e["encounter_id"], ids)
-        line = numpy_array(e["line"], dtype=np.int64)
-        t = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)
-        self.n_line = int(max(line.max() if len(line) else 0,
-                              numpy_array(ledger.procedures["line"], dtype=np.int64).max()
-                              if ledger.procedures.num_rows else 0)) + 1  # fmt: skip
+        encounters = encounters.cast(pa.string())
+        worked = pc.unique(encounters)
+        # the small set is hashed, the ledger's ids only probed
+        slot = codes_in(ledger.encounters["encounter_id"], worked)
+        enc_of_worked = np.full(len(worked), -1, np.int64)
+        found = np.flatnonzero(slot >= 0)
+        enc_of_worked[slot[found]] = found
+        self.att_enc = enc_of_worked[codes_in(encounters, worked)]
+        pos, enc = _entries_of(keys, found)
+        pay = (keys.entry_kind[pos] == KINDS.index("payment")) & (keys.entry_seq[pos] > 0)
+        pos, enc = pos[pay], enc[pay]
+        rows = keys.entry_rows(pos)
+        in_rows = np.argsort(rows, kind="stable")  # entries-table order, as recorded
+        pos, enc, rows = pos[in_rows], enc[in_rows], rows[in_rows]
+        proc = np.searchsorted(keys.proc_entry_start, pos, side="right") - 1
+        line = keys.proc_line[proc].astype(np.int64)
+        e = ledger.entries
+        take = pa.array(rows)
+        t = numpy_array(e["posted_at"].take(take).cast(pa.int64()), dtype=np.int64)
+        top = keys.proc_line.max() if keys.n_procedures else 0
+        self.n_line = int(max(line.max() if len(line) else 0, top)) + 1
         # two orders: by (encounter, line, time) and by (encounter, time)
         self.by_line = np.lexsort((t, line, enc))
         self.by_enc = np.lexsort((t, enc))
         self.t, self.enc, self.line = t, enc, line
-        self.cents = numpy_array(e["amount_cents"], dtype=np.int64)
-        self.ids = numpy_array(e["entry_id"], dtype=np.int64)
-        self.refs = e["remit_ref"].cast(pa.string()).combine_chunks()
+        self.cents = keys.amounts[pos].astype(np.int64)
+        self.ids = numpy_array(e["entry_id"].take(take), dtype=np.int64)
+        self.refs = e["remit_ref"].take(take).cast(pa.string()).combine_chunks()
 
     def windows(self, line_col, start, end):
         """Per attempt: net cents, latest time, entry ids and remits of the payments on its
@@ -105,22 +115,33 @@ class Payments:
         if self.ledger is None or not k:
             return np.zeros(k, bool)
         ledger = self.ledger
-        procs = balances(ledger)
-        ids = ledger.encounters["encounter_id"].cast(pa.string()).combine_chunks()
-        p_enc = codes_in(procs["encounter_id"], ids).astype(np.int64)
-        p_line = numpy_array(procs["line"], dtype=np.int64)
-        owed = numpy_array(procs["payer_balance"], dtype=np.int64)
+        keys = ledger.keys
+        data = derived(ledger)
+        owed = data.figures.proc["payer_balance"]  # grouped: by encounter, then line
         line = numpy_array(line_col, fill=-1, dtype=np.int64)
         enc = self.att_enc.astype(np.int64)
-        key = p_enc * self.n_line + p_line
-        o = np.argsort(key, kind="stable")
+        key = data.proc_enc * self.n_line + keys.proc_line  # ascending
         q = enc * self.n_line + np.maximum(line, 0)
-        i = np.minimum(np.searchsorted(key[o], q), max(len(o) - 1, 0))
-        hit = (len(o) > 0) & (key[o][i] == q) if len(o) else np.zeros(k, bool)
-        line_owed = np.where(hit, owed[o][i] if len(o) else 0, 1)
-        enc_owed = np.bincount(p_enc, weights=owed, minlength=ledger.keys.n_encounters)
-        enc_sum = np.where(enc >= 0, enc_owed[np.maximum(enc, 0)], 1)
+        i = np.minimum(np.searchsorted(key, q), max(len(key) - 1, 0))
+        hit = (key[i] == q) if len(key) else np.zeros(k, bool)
+        line_owed = np.where(hit, owed[i] if len(key) else 0, 1)
+        total = np.concatenate([[0], np.cumsum(owed)])
+        e = np.maximum(enc, 0)
+        enc_owed = total[keys.enc_proc_start[e + 1]] - total[keys.enc_proc_start[e]]
+        enc_sum = np.where(enc >= 0, enc_owed, 1)
         return np.where(line >= 0, line_owed <= 0, enc_sum <= 0) & (enc >= 0)
+
+
+def _entries_of(keys, encounters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grouped positions of every entry of ``encounters`` (sorted positions), and the
+    encounter of each."""
+    enc_entry_start = keys.proc_entry_start[keys.enc_proc_start]
+    lo = enc_entry_start[encounters]
+    counts = enc_entry_start[encounters + 1] - lo
+    total = int(counts.sum())
+    ends = np.cumsum(counts)
+    within = np.arange(total, dtype=np.int64) - np.repeat(ends - counts, counts)
+    return np.repeat(lo, counts) + within, np.repeat(encounters.astype(np.int64), counts)
 
 
 def _search(base, t, q, when) -> np.ndarray:

@@ -47,6 +47,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit.analytics.derived import per_work
 from ledgerkit.analytics.linked_payments import Payments
 from ledgerkit.core.arrow import as_date, encode, numpy_array, utc_timestamp
 from ledgerkit.core.schema import TIMESTAMP
@@ -103,6 +104,13 @@ def work_items(store_or_events, as_of=None, *, ledger=None) -> pa.Table:
     >>> work_items(events, as_of=t(5))["status"].to_pylist()
     ['appealed']
     """
+    if as_of is None:  # kept per (ledger, events table): the metrics ask again and again
+        build = lambda: _work_items(store_or_events, None, ledger)  # noqa: E731
+        return per_work(ledger, store_or_events, "work_items", build)
+    return _work_items(store_or_events, as_of, ledger)
+
+
+def _work_items(store_or_events, as_of, ledger) -> pa.Table:
     events, cutoff, ledger = _events(store_or_events, as_of, ledger)
     at = numpy_array(events["at"].cast(pa.int64()), fill=0, dtype=np.int64)
     if cutoff is not None:
