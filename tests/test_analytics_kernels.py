@@ -220,3 +220,22 @@ def test_take_backs_kernel_matches_the_reference(data):
     out = np.empty(len(data[0]), np.bool_)
     take_backs_nb(*data, out)
     assert out.tolist() == reference_take_backs(*data)
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(-3, 3)), max_size=60),
+    st.lists(st.tuples(st.integers(-1, 6), st.integers(-4, 4)), max_size=20),
+)
+def test_search_after_matches_a_scan(rows, queries):
+    from ledgerkit._kernels.links import search_after_nb
+
+    rows = sorted(rows)
+    base = np.array([b for b, _ in rows], np.int64)
+    t = np.array([x for _, x in rows], np.int64)
+    q = np.array([b for b, _ in queries], np.int64)
+    when = np.array([x for _, x in queries], np.int64)
+    out = np.empty(len(q), np.int64)
+    search_after_nb(base, t, q, when, out)
+    want = [next((i for i, r in enumerate(rows) if r > pair), len(rows)) for pair in queries]
+    assert out.tolist() == want

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit._kernels.links import search_after_nb
 from ledgerkit.analytics.derived import derived
 from ledgerkit.core.arrow import codes_in, numpy_array
 from ledgerkit.core.schema import KINDS
@@ -146,8 +147,10 @@ def _entries_of(keys, encounters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _search(base, t, q, when) -> np.ndarray:
     """Per query, the index of the first row with ``(base, t) > (q, when)`` in rows
-    sorted by ``(base, t)`` (times replaced by their ranks, so the pair is one int64)."""
-    times = np.unique(np.concatenate([t, when]))
-    size = len(times) + 1
-    rows = base * size + np.searchsorted(times, t)
-    return np.searchsorted(rows, q * size + np.searchsorted(times, when), side="right")
+    sorted by ``(base, t)``."""
+    out = np.empty(len(q), np.int64)
+    search_after_nb(
+        np.ascontiguousarray(base, np.int64), np.ascontiguousarray(t, np.int64),
+        np.ascontiguousarray(q, np.int64), np.ascontiguousarray(when, np.int64), out,
+    )  # fmt: skip
+    return out
