@@ -239,3 +239,80 @@ def test_search_after_matches_a_scan(rows, queries):
     search_after_nb(base, t, q, when, out)
     want = [next((i for i, r in enumerate(rows) if r > pair), len(rows)) for pair in queries]
     assert out.tolist() == want
+
+
+# days_in_ar: the per-entry numpy version it replaced (a mask and a group sum per month)
+def reference_days_in_ar(ledger, by="payer", window_days=90):
+    import pyarrow as pa
+
+    from ledgerkit._kernels import codes as C
+    from ledgerkit.analytics.ar_days import _empty, _month_ends
+    from ledgerkit.analytics.facts import Dims, Grouping, group_sums, today_day
+    from ledgerkit.analytics.ledger_entries import BALANCE_SIGN, entry_procs
+    from ledgerkit.core.arrow import dates_of, day_numbers
+
+    by = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+    catalog = policy = None
+    balance_effect = lambda f, ledger: ledger.keys.amounts * BALANCE_SIGN[C.bucket_of(f.codes)]  # noqa: E731,E501
+    dims = Dims(ledger, catalog, policy)
+    f = dims.facts
+    effect = balance_effect(f, ledger)
+    proc = entry_procs(ledger)
+    service = day_numbers(ledger.encounters["service_date"]).astype(np.int64)[f.proc_enc[proc]]
+    day = np.maximum(f.entry_day.astype(np.int64), service)  # counts once both have happened
+    charge = C.bucket_of(f.codes) == C.CHARGE
+    last = today_day(ledger, None)
+    if not charge.any():
+        return _empty(by)
+    first = int(day[charge].min())
+    ends = _month_ends(first, last)
+    cols = dims.columns(by, proc=proc) if by else []
+    g = Grouping(cols) if cols else None
+    key = g.key if g else np.zeros(len(day), np.int64)
+    n_groups = g.n_groups if g else 1
+    n_m = len(ends)
+    # A/R: each entry counts from the first month end on or after its day
+    month = np.searchsorted(ends, day, side="left")
+    inside = month < n_m
+    cell = np.where(inside, month * n_groups + key, -1)
+    ar = group_sums(cell, {"ar": effect}, n_m * n_groups)[0]["ar"].reshape(n_m, n_groups)
+    ar = np.cumsum(ar, axis=0)  # int64 cents, exact
+    charges = np.zeros((n_m, n_groups), np.int64)
+    c_day, c_key, c_amt = f.entry_day[charge].astype(np.int64), key[charge], effect[charge]
+    for m, end in enumerate(ends):
+        sel = (c_day > end - window_days) & (c_day <= end)
+        charges[m] = group_sums(np.where(sel, c_key, -1), {"c": c_amt}, n_groups)[0]["c"]
+    mi, gi = np.nonzero((ar != 0) | (charges != 0))
+    avg = charges[mi, gi] / window_days
+    out = {
+        "month": pa.array(
+            [str(np.datetime64(int(ends[m]), "D").astype("datetime64[M]")) for m in mi],
+            pa.string(),
+        ),  # fmt: skip
+        "as_of": dates_of(ends[mi]),
+    }
+    if g:
+        out.update(g.labels(gi))
+    out.update(
+        ar_cents=pa.array(ar[mi, gi]),
+        charges_cents=pa.array(charges[mi, gi]),
+        avg_daily_charges_cents=pa.array(avg),
+        days_in_ar=pa.array(ar[mi, gi] / np.where(avg > 0, avg, 1.0), mask=avg <= 0),
+    )
+    return pa.table(out)
+
+
+def test_days_in_ar_equals_the_per_entry_numpy_version():
+    from ledgerkit.analytics.ar_days import days_in_ar
+
+    ledger = lk.synth.lifecycle(lk.synth.generate(600, seed=4), seed=2).ledger
+    perm = np.random.default_rng(1).permutation(ledger.entries.num_rows)
+    shuffled = lk.Ledger.from_arrow(
+        ledger.encounters, ledger.procedures, ledger.entries.take(perm), ledger.payers
+    )
+    for each in (ledger, shuffled):
+        for by, window in ((None, 90), ("payer", 90), (("provider", "cpt"), 30), ("site", 400)):
+            got = days_in_ar(each, by=by, window_days=window)
+            want = reference_days_in_ar(each, by=by, window_days=window)
+            assert got.num_rows > 0
+            assert got.equals(want), (by, window)

@@ -21,19 +21,20 @@ over its own charges), the rows are per month and group.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.ar_days import NO_DAY as NO_CHARGE
+from ledgerkit._kernels.ar_days import ar_cells_nb, first_charge_day_nb
 from ledgerkit.analytics.facts import (
     REASON_DIMS,
     Dims,
     Grouping,
-    group_sums,
     parse_by,
     today_day,
 )
-from ledgerkit.analytics.ledger_entries import balance_effect, entry_procs
+from ledgerkit.analytics.ledger_entries import BALANCE_SIGN
 from ledgerkit.core.arrow import dates_of, day_numbers
 
 __all__ = ["days_in_ar"]
@@ -73,32 +74,40 @@ def days_in_ar(ledger, by="payer", *, window_days: int = 90, policy=None, catalo
         raise ValueError(f"window_days must be > 0, got {window_days!r}")
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
-    effect = balance_effect(f, ledger)
-    proc = entry_procs(ledger)
-    service = day_numbers(ledger.encounters["service_date"]).astype(np.int64)[f.proc_enc[proc]]
-    day = np.maximum(f.entry_day.astype(np.int64), service)  # counts once both have happened
-    charge = C.bucket_of(f.codes) == C.CHARGE
-    last = today_day(ledger, None)
-    if not charge.any():
+    keys = ledger.keys
+    service = day_numbers(ledger.encounters["service_date"]).astype(np.int32)
+    day = np.ascontiguousarray(f.entry_day, np.int32)
+    firsts = np.empty(numba.get_num_threads(), np.int32)
+    args = (f.codes, day, service, keys.enc_proc_start, keys.proc_entry_start)
+    first_charge_day_nb(*args, firsts)
+    if not len(firsts) or int(firsts.min()) == NO_CHARGE:
         return _empty(by)
-    first = int(day[charge].min())
+    first = int(firsts.min())
+    last = today_day(ledger, None)
     ends = _month_ends(first, last)
-    cols = dims.columns(by, proc=proc) if by else []
+    all_procs = np.arange(keys.n_procedures, dtype=np.int64)
+    cols = dims.columns(by, proc=all_procs) if by else []
     g = Grouping(cols) if cols else None
-    key = g.key if g else np.zeros(len(day), np.int64)
+    proc_key = g.key if g else np.zeros(keys.n_procedures, np.int64)
     n_groups = g.n_groups if g else 1
     n_m = len(ends)
-    # A/R: each entry counts from the first month end on or after its day
-    month = np.searchsorted(ends, day, side="left")
-    inside = month < n_m
-    cell = np.where(inside, month * n_groups + key, -1)
-    ar = group_sums(cell, {"ar": effect}, n_m * n_groups)[0]["ar"].reshape(n_m, n_groups)
-    ar = np.cumsum(ar, axis=0)  # int64 cents, exact
-    charges = np.zeros((n_m, n_groups), np.int64)
-    c_day, c_key, c_amt = f.entry_day[charge].astype(np.int64), key[charge], effect[charge]
-    for m, end in enumerate(ends):
-        sel = (c_day > end - window_days) & (c_day <= end)
-        charges[m] = group_sums(np.where(sel, c_key, -1), {"c": c_amt}, n_groups)[0]["c"]
+    # charges per posting day from the first window's start to the last month end
+    day_lo = int(ends[0]) - window_days + 1
+    n_days = int(ends[-1]) - day_lo + 1
+    n_threads = numba.get_num_threads()
+    ar_cells = np.zeros((n_threads, n_m, n_groups), np.int64)
+    day_charges = np.zeros((n_threads, n_days, n_groups), np.int64)
+    ar_cells_nb(
+        f.codes, keys.amounts, day, service, keys.enc_proc_start, keys.proc_entry_start,
+        np.ascontiguousarray(proc_key, np.int64), ends.astype(np.int64), BALANCE_SIGN,
+        day_lo, ar_cells, day_charges,
+    )  # fmt: skip
+    ar = np.cumsum(ar_cells.sum(axis=0), axis=0)  # int64 cents, exact
+    # charges in (end - window, end]: differences of the running sum over days
+    running = np.concatenate([np.zeros((1, n_groups), np.int64),
+                              np.cumsum(day_charges.sum(axis=0), axis=0)])  # fmt: skip
+    hi = ends - day_lo + 1
+    charges = running[hi] - running[np.maximum(hi - window_days, 0)]
     mi, gi = np.nonzero((ar != 0) | (charges != 0))
     avg = charges[mi, gi] / window_days
     out = {

@@ -6,26 +6,25 @@ from __future__ import annotations
 import numpy as np
 
 from ledgerkit._kernels import codes as C
-from ledgerkit.analytics.facts import proc_of_entries
 from ledgerkit.core.arrow import valid_array
 
 # Buckets that move the balance (DOMAIN.md: balance = charge - paid - patient_paid
 # - contractual - written_off); the others (PR, denied, other, pushes) do not.
-_BALANCE_SIGN = np.zeros(C.N_BUCKETS, np.int64)
-_BALANCE_SIGN[C.CHARGE] = 1
+BALANCE_SIGN = np.zeros(C.N_BUCKETS, np.int64)
+BALANCE_SIGN[C.CHARGE] = 1
 for _b in (C.PAID, C.CONTRACTUAL, C.WRITTEN_OFF, C.PR_WRITTEN_OFF, C.PATIENT_PAID):
-    _BALANCE_SIGN[_b] = -1
+    BALANCE_SIGN[_b] = -1
 
 
 def balance_effect(facts, ledger) -> np.ndarray:
     """What each grouped entry adds to its procedure's balance, in cents."""
-    return ledger.keys.amounts * _BALANCE_SIGN[C.bucket_of(facts.codes)]
+    return ledger.keys.amounts * BALANCE_SIGN[C.bucket_of(facts.codes)]
 
 
 def entry_procs(ledger) -> np.ndarray:
     """Grouped procedure of every grouped entry."""
-    n = len(ledger.keys.amounts)
-    return proc_of_entries(ledger, np.arange(n, dtype=np.int64))
+    starts = ledger.keys.proc_entry_start
+    return np.repeat(np.arange(len(starts) - 1, dtype=np.int64), np.diff(starts))
 
 
 def negations(ledger) -> np.ndarray:
