@@ -316,3 +316,88 @@ def test_days_in_ar_equals_the_per_entry_numpy_version():
             want = reference_days_in_ar(each, by=by, window_days=window)
             assert got.num_rows > 0
             assert got.equals(want), (by, window)
+
+
+def reference_allowed_by_cpt(ledger, fee_schedule=None, tolerance=0.05):
+    """allowed_by_cpt as it was: every line's expected amount, medians by sorting every
+    line (lexsort), numpy masks and bincounts."""
+    import pyarrow as pa
+
+    from ledgerkit.analytics.facts import NO_DAY, Dims, Grouping, _sorted_group_quantiles, ratio
+    from ledgerkit.analytics.payer_behaviour import _fee_lookup
+    from ledgerkit.core.arrow import int_array
+
+    dims = Dims(ledger)
+    f = dims.facts
+    keys = ledger.keys
+    payer_codes, payer_labels = dims.encounter("payer")
+    payer = payer_codes[f.proc_enc]
+    cpt, cpt_labels = dims.cpt()
+    units = int_array(ledger.procedures["units"], np.int64)
+    if keys.proc_order is not None:
+        units = units[keys.proc_order]
+    units = np.maximum(units, 1)
+    allowed = f.figures["allowed"]
+    adjudicated = (f.enc_first_day[f.proc_enc, 1] != NO_DAY) & (allowed > 0)
+    g = Grouping([("payer", payer, payer_labels), ("cpt", cpt, cpt_labels)], mask=adjudicated)
+    if fee_schedule is None:
+        present = np.flatnonzero(np.bincount(g.key[adjudicated], minlength=g.n_groups) > 0)
+        (median,) = _sorted_group_quantiles(g.key, allowed / units, present, (0.5,))
+        expected_g = np.full(g.n_groups, np.nan)
+        expected_g[present] = median
+        expected = np.where(adjudicated, expected_g[np.maximum(g.key, 0)], np.nan)
+    else:
+        expected = _fee_lookup(fee_schedule, payer, payer_labels, cpt, cpt_labels)
+    total = expected * units
+    ok = adjudicated & ~np.isnan(total)
+    under = ok & (allowed < np.nan_to_num(total) * (1.0 - tolerance))
+    shortfall = np.where(under, np.round(np.nan_to_num(total)) - allowed, 0)
+    shortfall = np.maximum(shortfall, 0).astype(np.int64)
+    sums, counts = g.sums({
+        "allowed": np.where(adjudicated, allowed, 0), "units": np.where(adjudicated, units, 0),
+        "under": under.astype(np.int64), "shortfall": shortfall,
+    })  # fmt: skip
+    present = np.flatnonzero(counts > 0)
+    at = np.maximum(g.key, 0)
+    exp_sum = np.bincount(
+        at, weights=np.where(adjudicated, np.nan_to_num(expected), 0.0), minlength=g.n_groups
+    )
+    exp_n = np.bincount(
+        at, weights=(adjudicated & ~np.isnan(expected)).astype(float), minlength=g.n_groups
+    )
+    out = g.labels(present)
+    out["lines"] = pa.array(counts[present])
+    out["mean_allowed_per_unit"] = ratio(sums["allowed"][present], sums["units"][present])
+    out["expected_per_unit"] = ratio(exp_sum[present], exp_n[present])
+    out["underpaid_lines"] = pa.array(sums["under"][present])
+    out["shortfall_cents"] = pa.array(sums["shortfall"][present])
+    return pa.table(out)
+
+
+def test_allowed_by_cpt_equals_the_sorting_version():
+    import pyarrow as pa
+
+    from ledgerkit.analytics.payer_behaviour import allowed_by_cpt, underpayments
+
+    ledger = lk.synth.generate(3000, seed=7)
+    perm = np.random.default_rng(2).permutation(ledger.procedures.num_rows)
+    shuffled = lk.Ledger.from_arrow(
+        ledger.encounters, ledger.procedures.take(perm), ledger.entries, ledger.payers
+    )
+    cpts = ledger.procedures["cpt"].unique().to_pylist()[:6]
+    fees = pa.table({
+        "payer_id": [None] * len(cpts) + [ledger.payers["payer_id"][0].as_py()],
+        "cpt": cpts + [cpts[0]],
+        "allowed_cents": [9000 + 1000 * i for i in range(len(cpts))] + [12_345],
+    })  # fmt: skip
+    for each in (ledger, shuffled):
+        for fee_schedule, tolerance in ((None, 0.05), (None, 0.0), (fees, 0.1)):
+            got = allowed_by_cpt(each, fee_schedule=fee_schedule, tolerance=tolerance)
+            want = reference_allowed_by_cpt(each, fee_schedule, tolerance)
+            assert got.num_rows > 0 and sum(got["underpaid_lines"].to_pylist()) > 0
+            assert got.equals(want), (fee_schedule is None, tolerance)
+        # the lines listed add up to the same shortfall, to the cent
+        t = underpayments(each, tolerance=0.05)
+        assert sum(t["shortfall_cents"].to_pylist()) == sum(
+            allowed_by_cpt(each, tolerance=0.05)["shortfall_cents"].to_pylist()
+        )

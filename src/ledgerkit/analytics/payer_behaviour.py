@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from ledgerkit._kernels.allowed import allowed_sums_nb
 from ledgerkit.analytics.facts import NO_DAY, Dims, Grouping, group_quantiles, ratio
 from ledgerkit.analytics.metrics import initial_denial_rate
 from ledgerkit.core.arrow import codes_in, day_numbers, int_array
@@ -80,18 +81,16 @@ def _allowed_lines(ledger, fee_schedule, policy):
     units = np.maximum(units, 1)
     allowed = f.figures["allowed"]
     adjudicated = (f.enc_first_day[f.proc_enc, 1] != NO_DAY) & (allowed > 0)
-    per_unit = allowed / units
     cols = [("payer", payer, payer_labels), ("cpt", cpt, cpt_labels)]
     g = Grouping(cols, mask=adjudicated)
     if fee_schedule is None:
-        present = np.flatnonzero(np.bincount(g.key[adjudicated], minlength=g.n_groups) > 0)
-        (median,) = group_quantiles(g.key, per_unit, present, (0.5,))
-        expected_g = np.full(g.n_groups, np.nan)
-        expected_g[present] = median
-        expected = np.where(adjudicated, expected_g[np.maximum(g.key, 0)], np.nan)
+        # each group's median allowed per unit, by selection (no sort of every line)
+        present = np.arange(g.n_groups)
+        (expected_g,) = group_quantiles(g.key, allowed / units, present, (0.5,))
         source = "historical median"
     else:
-        expected = _fee_lookup(fee_schedule, payer, payer_labels, cpt, cpt_labels)
+        payer_g, cpt_g = g.decode(np.arange(g.n_groups)) if g.n_groups else ([], [])
+        expected_g = _fee_lookup(fee_schedule, payer_g, payer_labels, cpt_g, cpt_labels)
         source = "fee schedule"
     return dict(
         g=g,
@@ -100,11 +99,18 @@ def _allowed_lines(ledger, fee_schedule, policy):
         units=units,
         allowed=allowed,
         adjudicated=adjudicated,
-        per_unit=per_unit,
-        expected=expected,
+        expected_g=np.asarray(expected_g, np.float64),
         source=source,
         f=f,
     )
+
+
+def _line_expected(d) -> np.ndarray:
+    """Expected allowed per unit of every line (NaN where not adjudicated or unknown)."""
+    key = d["g"].key
+    if not len(d["expected_g"]):
+        return np.full(len(key), np.nan)
+    return np.where(key >= 0, d["expected_g"][np.maximum(key, 0)], np.nan)
 
 
 def _fee_lookup(fee_schedule, payer, payer_labels, cpt, cpt_labels):
@@ -160,38 +166,26 @@ def allowed_by_cpt(ledger, *, fee_schedule=None, tolerance: float = 0.05, policy
     ['payer', 'cpt', 'lines']
     """
     d = _allowed_lines(ledger, fee_schedule, policy)
-    g, adjudicated = d["g"], d["adjudicated"]
-    under, shortfall = _under(d, tolerance)
-    sums, counts = g.sums(
-        {
-            "allowed": np.where(adjudicated, d["allowed"], 0),
-            "units": np.where(adjudicated, d["units"], 0),
-            "under": under,
-            "shortfall": shortfall,
-        }
-    )
-    present = np.flatnonzero(counts > 0)
-    exp_sum = np.bincount(
-        np.maximum(g.key, 0),
-        weights=np.where(adjudicated, np.nan_to_num(d["expected"]), 0.0),
-        minlength=g.n_groups,
-    )
-    exp_n = np.bincount(
-        np.maximum(g.key, 0),
-        weights=(adjudicated & ~np.isnan(d["expected"])).astype(float),
-        minlength=g.n_groups,
-    )
+    g = d["g"]
+    ints = np.zeros((6, g.n_groups), np.int64)
+    expected_sum = np.zeros(g.n_groups, np.float64)
+    allowed_sums_nb(
+        np.ascontiguousarray(g.key, np.int64), d["allowed"], d["units"], d["expected_g"],
+        float(tolerance), ints, expected_sum,
+    )  # fmt: skip
+    lines, allowed, units, expected_n, under, shortfall = ints
+    present = np.flatnonzero(lines > 0)
     out = g.labels(present)
-    out["lines"] = pa.array(counts[present])
-    out["mean_allowed_per_unit"] = ratio(sums["allowed"][present], sums["units"][present])
-    out["expected_per_unit"] = ratio(exp_sum[present], exp_n[present])
-    out["underpaid_lines"] = pa.array(sums["under"][present])
-    out["shortfall_cents"] = pa.array(sums["shortfall"][present])
+    out["lines"] = pa.array(lines[present])
+    out["mean_allowed_per_unit"] = ratio(allowed[present], units[present])
+    out["expected_per_unit"] = ratio(expected_sum[present], expected_n[present])
+    out["underpaid_lines"] = pa.array(under[present])
+    out["shortfall_cents"] = pa.array(shortfall[present])
     return pa.table(out)
 
 
 def _under(d, tolerance):
-    expected_total = d["expected"] * d["units"]
+    expected_total = _line_expected(d) * d["units"]
     ok = d["adjudicated"] & ~np.isnan(expected_total)
     under = ok & (d["allowed"] < np.nan_to_num(expected_total) * (1.0 - tolerance))
     shortfall = np.where(under, np.round(np.nan_to_num(expected_total)) - d["allowed"], 0)
@@ -236,7 +230,7 @@ def underpayments(ledger, *, fee_schedule=None, tolerance: float = 0.05, policy=
             "units": pa.array(d["units"][rows]),
             "allowed_cents": pa.array(d["allowed"][rows]),
             "expected_cents": pa.array(
-                np.round(d["expected"][rows] * d["units"][rows]).astype(np.int64)
+                np.round(_line_expected(d)[rows] * d["units"][rows]).astype(np.int64)
             ),
             "shortfall_cents": pa.array(shortfall[rows]),
         }
