@@ -218,19 +218,20 @@ def _applies(own: np.ndarray, keys: dict) -> tuple[np.ndarray, np.ndarray]:
     an event on ``(e, line, carc)`` applies to each item of ``e`` whose line and
     CARC equal its own where it names one (so an encounter's owner is every
     line's owner until a line gets its own)."""
-    enc = keys["encounter_id"].to_pylist()
-    line = keys["line"].to_pylist()
-    carc = keys["carc"].to_pylist()
-    by_enc: dict = {}
-    for i, e in enumerate(enc):
-        by_enc.setdefault(e, []).append(i)
-    targets = [
-        [j for j in by_enc[enc[i]]
-         if line[i] in (None, line[j]) and carc[i] in (None, carc[j])]
-        for i in range(len(enc))
-    ]  # fmt: skip
-    counts = np.array([len(t) for t in targets], np.int64)
-    flat = np.array([j for t in targets for j in t], np.int64)
+    enc = encode(keys["encounter_id"])[0].astype(np.int64)
+    line = numpy_array(keys["line"], fill=-1, dtype=np.int64)  # -1: no line named
+    carc = encode(keys["carc"])[0].astype(np.int64)  # -1: no CARC named
+    # every (item, item of the same encounter) pair, items of an encounter in order
+    by_enc = np.argsort(enc, kind="stable")
+    sorted_enc = enc[by_enc]
+    first = np.searchsorted(sorted_enc, enc, side="left")
+    size = np.searchsorted(sorted_enc, enc, side="right") - first
+    i = np.repeat(np.arange(len(enc)), size)
+    within = np.arange(len(i)) - np.repeat(np.cumsum(size) - size, size)
+    j = by_enc[np.repeat(first, size) + within]
+    covers = ((line[i] < 0) | (line[i] == line[j])) & ((carc[i] < 0) | (carc[i] == carc[j]))
+    counts = np.bincount(i[covers], minlength=len(enc)).astype(np.int64)
+    flat = j[covers].astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
     per_event = counts[own]
     pos = np.repeat(np.arange(len(own)), per_event)
