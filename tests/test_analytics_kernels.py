@@ -401,3 +401,15 @@ def test_allowed_by_cpt_equals_the_sorting_version():
         assert sum(t["shortfall_cents"].to_pylist()) == sum(
             allowed_by_cpt(each, tolerance=0.05)["shortfall_cents"].to_pylist()
         )
+
+
+@settings(max_examples=40)
+@given(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=300))
+def test_gather_is_a_take(values):
+    from ledgerkit._kernels.entry_codes import gather_nb
+
+    values = np.array(values, np.int32)
+    order = np.random.default_rng(len(values)).permutation(len(values))
+    out = np.empty(len(order), np.int32)
+    gather_nb(values, order, out)
+    np.testing.assert_array_equal(out, values[order])

@@ -70,3 +70,18 @@ def floor_days_nb(us, per_day, out):
     for chunk in numba.prange(n_chunks(n, ENTRY_CHUNK)):
         i0, i1 = chunk_range(chunk, n, ENTRY_CHUNK)
         _days_chunk_nb(us[i0:i1], per_day, out[i0:i1])
+
+
+@njit
+def _gather_chunk_nb(values, order, out):
+    for i in range(out.shape[0]):
+        out[i] = values[order[i]]
+
+
+@njit_parallel
+def gather_nb(values, order, out):
+    """``out[i] = values[order[i]]``, in parallel chunks (a numpy take is one thread)."""
+    n = out.shape[0]
+    for chunk in numba.prange(n_chunks(n, ENTRY_CHUNK)):
+        i0, i1 = chunk_range(chunk, n, ENTRY_CHUNK)
+        _gather_chunk_nb(values, order[i0:i1], out[i0:i1])

@@ -32,7 +32,7 @@ from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES
 from ledgerkit._kernels.classify import ledger_figures_nb
 from ledgerkit._kernels.denials import denial_facts_nb
-from ledgerkit._kernels.entry_codes import floor_days_nb
+from ledgerkit._kernels.entry_codes import floor_days_nb, gather_nb
 from ledgerkit.core.arrow import (
     US_PER_DAY,
     codes_in,
@@ -155,7 +155,7 @@ class Facts:
     figures: dict  # name -> int64 per procedure (the KEPT_FIGURES)
     codes: np.ndarray  # packed entry codes (grouped)
     entry_day: np.ndarray  # int32 (grouped)
-    entry_carc: np.ndarray  # int32 (grouped)
+    entry_carc: np.ndarray  # int16 CARC code, int32 past 32,767 values (grouped)
     entry_payer: np.ndarray  # int32 payer dictionary code (grouped)
     carc_values: list
     payer_values: list
@@ -260,7 +260,11 @@ class Derived:
 
     def _grouped_entries(self, values: np.ndarray) -> np.ndarray:
         order = self.keys.entry_order
-        return values if order is None else values[order]
+        if order is None:
+            return values
+        out = np.empty(len(order), values.dtype)
+        gather_nb(values, order, out)
+        return out
 
     def _grouped_procedures(self, values: np.ndarray) -> np.ndarray:
         order = self.keys.proc_order
@@ -312,7 +316,7 @@ class Derived:
         negation = valid_array(entries["negates"])
         negation = self._grouped_entries(negation)
         _, _, carc, carc_values = keys.reason_codes(entries)
-        carc = self._grouped_entries(carc.astype(np.int32))
+        carc = self._grouped_entries(carc)  # int16 (int32 past 32,767 CARCs)
         payer, payer_values = dictionary_codes(entries["payer_id"])
         payer = payer.astype(np.int16 if len(payer_values) < 32_000 else np.int32)
         payer = self._grouped_entries(payer)
