@@ -413,3 +413,46 @@ def test_gather_is_a_take(values):
     out = np.empty(len(order), np.int32)
     gather_nb(values, order, out)
     np.testing.assert_array_equal(out, values[order])
+
+
+def reference_covering_items(worklist, items):
+    """join_work's rule with tuples in a dict: exact, line, CARC, then encounter."""
+    keys = zip(*(items[c].to_pylist() for c in ("encounter_id", "line", "carc")), strict=True)
+    index = {k: i for i, k in enumerate(keys)}
+    out = []
+    for e, ln, c in zip(*(worklist[c].to_pylist() for c in ("encounter_id", "line", "carc")),
+                        strict=True):  # fmt: skip
+        hit = -1
+        for k in ((e, ln, c), (e, ln, None), (e, None, c), (e, None, None)):
+            if k in index:
+                hit = index[k]
+                break
+        out.append(hit)
+    return out
+
+
+ITEM_KEYS = st.tuples(
+    st.sampled_from(["E1", "E2", "E3", "E4"]),
+    st.one_of(st.none(), st.integers(1, 3)),
+    st.one_of(st.none(), st.sampled_from(["45", "50", "197"])),
+)
+
+
+@settings(max_examples=80)
+@given(st.lists(ITEM_KEYS, unique=True, max_size=25), st.lists(ITEM_KEYS, max_size=25))
+def test_covering_items_match_the_tuple_lookup(item_keys, row_keys):
+    import pyarrow as pa
+
+    from ledgerkit.analytics.work_items import _covering_items
+
+    def table(rows):
+        cols = list(zip(*rows, strict=True)) if rows else [[], [], []]
+        return pa.table({
+            "encounter_id": pa.array(cols[0], pa.string()),
+            "line": pa.array(cols[1], pa.int32()),
+            "carc": pa.array(cols[2], pa.string()),
+        })  # fmt: skip
+
+    items, worklist = table(item_keys), table(row_keys)
+    got = _covering_items(worklist, items).tolist()
+    assert got == reference_covering_items(worklist, items)

@@ -49,7 +49,14 @@ import pyarrow.compute as pc
 
 from ledgerkit.analytics.derived import per_work
 from ledgerkit.analytics.linked_payments import Payments
-from ledgerkit.core.arrow import as_date, encode, numpy_array, utc_timestamp
+from ledgerkit.core.arrow import (
+    as_date,
+    codes_in,
+    encode,
+    numpy_array,
+    utc_timestamp,
+    valid_array,
+)
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.core.work_events import CLOSED_STATUSES, KINDS, STATUSES, events_table
 
@@ -299,22 +306,7 @@ def join_work(worklist: pa.Table, items: pa.Table) -> pa.Table:
     mark the row: its status there says nothing about the line the row is
     about. Rows without one are ``new``, unowned, with no follow-up.
     """
-    enc = items["encounter_id"].to_pylist()
-    line = items["line"].to_pylist()
-    carc = items["carc"].to_pylist()
-    index = {(e, ln, c): i for i, (e, ln, c) in enumerate(zip(enc, line, carc, strict=True))}
-    rows = np.full(worklist.num_rows, -1, np.int64)
-    wl_enc = worklist["encounter_id"].cast(pa.string())
-    worked = pa.array(sorted(set(enc)), pa.string())
-    mine = np.flatnonzero(numpy_array(pc.is_in(wl_enc, value_set=worked)))
-    wl_enc, wl_line = wl_enc.to_pylist(), worklist["line"].to_pylist()
-    wl_carc = worklist["carc"].cast(pa.string()).to_pylist()
-    for r in mine:
-        e, ln, c = wl_enc[r], wl_line[r], wl_carc[r]
-        for k in ((e, ln, c), (e, ln, None), (e, None, c), (e, None, None)):
-            if k in index:
-                rows[r] = index[k]
-                break
+    rows = _covering_items(worklist, items)
     idx = pa.array(rows, mask=rows < 0)
     out = worklist
     for name in WORK_COLUMNS:
@@ -324,6 +316,40 @@ def join_work(worklist: pa.Table, items: pa.Table) -> pa.Table:
         elif name == "recovered_cents":
             col = pc.fill_null(col, 0)
         out = out.append_column(name, col)
+    return out
+
+
+def _covering_items(worklist: pa.Table, items: pa.Table) -> np.ndarray:
+    """Per worklist row, the item covering it most closely (-1: none), as
+    :func:`join_work` says; items coded by their encounter, line and CARC codes."""
+    n = worklist.num_rows
+    if not items.num_rows or not n:
+        return np.full(n, -1, np.int64)
+    worked = pc.unique(_chunk(items["encounter_id"]).cast(pa.string()))
+    item_enc = codes_in(items["encounter_id"], worked).astype(np.int64)
+    row_enc = codes_in(worklist["encounter_id"], worked).astype(np.int64)
+    item_line = numpy_array(items["line"], fill=-1, dtype=np.int64)
+    row_line = numpy_array(worklist["line"], fill=-1, dtype=np.int64)
+    carcs = pc.unique(_chunk(items["carc"]).drop_null().cast(pa.string()))
+    item_carc = codes_in(items["carc"], carcs).astype(np.int64)  # -1: no CARC named
+    row_carc = codes_in(worklist["carc"], carcs).astype(np.int64)
+    row_carc = np.where(valid_array(worklist["carc"]) & (row_carc < 0), -2, row_carc)
+    n_line = int(max(item_line.max(), row_line.max())) + 2
+    n_carc = len(carcs) + 2
+
+    def code(enc, line, carc):
+        return (enc * n_line + (line + 1)) * n_carc + (carc + 2)
+
+    item_code = code(item_enc, item_line, item_carc)
+    order = np.argsort(item_code, kind="stable")
+    ordered = item_code[order]
+    out = np.full(n, -1, np.int64)
+    none = np.full(n, -1, np.int64)
+    for line, carc in ((row_line, row_carc), (row_line, none), (none, row_carc), (none, none)):
+        q = code(row_enc, line, carc)
+        at = np.minimum(np.searchsorted(ordered, q), len(ordered) - 1)
+        hit = (out < 0) & (row_enc >= 0) & (ordered[at] == q)
+        out[hit] = order[at[hit]]
     return out
 
 
