@@ -177,6 +177,13 @@ def test_dictionary_codes_of_sliced_chunks_with_nulls(chunks, cut, index_type):
     codes, labels = dictionary_codes(column)
     assert codes.dtype == np.int32
     assert [None if c < 0 else labels[c] for c in codes] == column.to_pylist()
+    small, small_labels = dictionary_codes(column, smallest=True)
+    assert small.dtype == np.int8 and small_labels == labels
+    np.testing.assert_array_equal(small, codes)
+    plain = column.cast(pa.string())  # not a dictionary: hashed, then narrowed
+    small, small_labels = dictionary_codes(plain, smallest=True)
+    assert small.dtype == np.int8
+    assert [None if c < 0 else small_labels[c] for c in small] == column.to_pylist()
 
 
 def reference_take_backs(kind, seq, negation, amounts, day, starts):

@@ -156,7 +156,7 @@ class Facts:
     codes: np.ndarray  # packed entry codes (grouped)
     entry_day: np.ndarray  # int32 (grouped)
     entry_carc: np.ndarray  # int16 CARC code, int32 past 32,767 values (grouped)
-    entry_payer: np.ndarray  # int32 payer dictionary code (grouped)
+    entry_payer: np.ndarray  # payer dictionary code, int8/16/32 by their number (grouped)
     carc_values: list
     payer_values: list
 
@@ -317,8 +317,7 @@ class Derived:
         negation = self._grouped_entries(negation)
         _, _, carc, carc_values = keys.reason_codes(entries)
         carc = self._grouped_entries(carc)  # int16 (int32 past 32,767 CARCs)
-        payer, payer_values = dictionary_codes(entries["payer_id"])
-        payer = payer.astype(np.int16 if len(payer_values) < 32_000 else np.int32)
+        payer, payer_values = dictionary_codes(entries["payer_id"], smallest=True)
         payer = self._grouped_entries(payer)
         n_enc, n_proc = keys.n_encounters, keys.n_procedures
         enc_first_day = np.empty((n_enc, 4), np.int32)

@@ -348,10 +348,10 @@ def encode(column, *, null_code: int | None = -1) -> tuple[np.ndarray, pa.Array]
     return codes, encoded.dictionary
 
 
-def _dictionary_indices(column: pa.ChunkedArray, null_code: int) -> np.ndarray:
-    """The int32 indices of a (unified) dictionary column, ``null_code`` where null,
-    written chunk by chunk into one array (no fill_null copy, no concatenation)."""
-    out = np.empty(len(column), np.int32)
+def _dictionary_indices(column: pa.ChunkedArray, null_code: int, dtype=np.int32) -> np.ndarray:
+    """The indices of a (unified) dictionary column, ``null_code`` where null, written
+    chunk by chunk into one ``dtype`` array (no fill_null copy, no concatenation)."""
+    out = np.empty(len(column), dtype)
     start = 0
     for chunk in column.chunks:
         indices = chunk.indices
@@ -370,10 +370,31 @@ def _dictionary_indices(column: pa.ChunkedArray, null_code: int) -> np.ndarray:
     return out
 
 
-def dictionary_codes(column) -> tuple[np.ndarray, list]:
-    """Dense int32 codes and the list of distinct values (nulls get code -1)."""
+def dictionary_codes(column, *, smallest: bool = False) -> tuple[np.ndarray, list]:
+    """Dense int32 codes and the list of distinct values (nulls get code -1).
+
+    ``smallest``: the codes as int8, int16 or int32, the narrowest that holds every
+    value's code (fewer than 127, 32,767 values); for per-entry codes kept in memory.
+    """
+    if smallest:
+        column = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
+        column = _computable(column)
+        if pa.types.is_dictionary(column.type):
+            unified = column.unify_dictionaries()
+            if unified.num_chunks:
+                values = unified.chunk(0).dictionary
+                dtype = _smallest_code_type(len(values))
+                return _dictionary_indices(unified, -1, dtype), values.to_pylist()
+        codes, values = encode(column)
+        return codes.astype(_smallest_code_type(len(values)), copy=False), values.to_pylist()
     codes, values = encode(column)
     return codes, values.to_pylist()
+
+
+def _smallest_code_type(n_values: int):
+    if n_values < 127:
+        return np.int8
+    return np.int16 if n_values < 32_767 else np.int32
 
 
 def as_table(data) -> pa.Table:

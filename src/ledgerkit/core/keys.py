@@ -197,14 +197,11 @@ class LedgerKeys:
         ``entries`` may be None once they are cached (:attr:`has_reason_codes`).
         """
         if self._reasons is None:
-            g_codes, g_values = dictionary_codes(entries["group_code"])
-            c_codes, c_values = dictionary_codes(entries["carc"])
-            self._reasons = (
-                g_codes.astype(np.int8) if len(g_values) < 127 else g_codes,
-                g_values,
-                c_codes.astype(np.int16) if len(c_values) < 32_767 else c_codes,
-                c_values,
-            )
+            g_codes, g_values = dictionary_codes(entries["group_code"], smallest=True)
+            c_codes, c_values = dictionary_codes(entries["carc"], smallest=True)
+            if c_codes.dtype == np.int8:  # CARC codes stay int16 (the sidecar's type)
+                c_codes = c_codes.astype(np.int16)
+            self._reasons = (g_codes, g_values, c_codes, c_values)
         return self._reasons
 
 
