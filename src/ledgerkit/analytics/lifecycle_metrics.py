@@ -107,11 +107,8 @@ class _Attempts:
         self.item = encode(item_key)[0].astype(np.int64)
         self.won = numpy_array(pc.fill_null(pc.is_in(t["outcome"], pa.array(_WON)), False))
         self.recovered = numpy_array(t["recovered_cents"], dtype=np.int64)
-        self.level = np.array(
-            [lv if k == "appeal" else "resubmission"
-             for lv, k in zip(t["appeal_level"].to_pylist(), t["kind"].to_pylist(), strict=True)],
-            object,
-        )  # fmt: skip
+        level = pc.if_else(pc.equal(t["kind"], "appeal"), t["appeal_level"], "resubmission")
+        self.level = codes_in(level, pa.array(LEVELS, pa.string()))  # -1: another level
         self.filed_day = numpy_array(t["filed_at"].cast(pa.int64()), dtype=np.int64) // US_PER_DAY
         decided = t["decided_at"].cast(pa.int64())
         self.decided_day = numpy_array(decided, fill=-1, dtype=np.int64)
@@ -225,7 +222,7 @@ def appeal_win_rate(ledger, work=None, by=None, *, policy=None, catalog=None):
     by = _parse(by)
     a = _attempts(ledger, work, policy, catalog)
     rows = np.arange(len(a.level))
-    level = np.array([LEVELS.index(x) if x in LEVELS else 0 for x in a.level], np.int32)
+    level = np.maximum(a.level, 0).astype(np.int32)  # an unknown level counts as level 1
     cols = [("level", level, list(LEVELS))] + list(a.columns(by, rows))
     g = Grouping(cols)
     decided = numpy_array(pc.is_valid(a.table["outcome"]))
@@ -368,29 +365,31 @@ def _item_lines(keys, proc_enc, denied_line, enc, line):
     """Per item (encounter row, line or -1): its grouped procedure (for an encounter,
     the line with the largest first-response denial) and its denied cents (every
     line's, for an encounter); -1 and 0 where the ledger has no such line."""
-    n = len(enc)
-    proc = np.full(n, -1, np.int64)
-    denied = np.zeros(n, np.int64)
     n_line = int(keys.proc_line.max()) + 2 if len(keys.proc_line) else 2
-    code = proc_enc.astype(np.int64) * n_line + keys.proc_line
-    order = np.argsort(code, kind="stable")
+    code = proc_enc.astype(np.int64) * n_line + keys.proc_line  # ascending: grouped order
     known = enc >= 0
     want = np.where(known, enc * n_line + np.maximum(line, 0), -1)
-    at = np.minimum(np.searchsorted(code[order], want), max(len(order) - 1, 0))
-    found = known & (line >= 0) & (len(order) > 0)
-    if len(order):
-        found &= code[order][at] == want
-    proc = np.where(found, order[at] if len(order) else -1, -1)
+    at = np.minimum(np.searchsorted(code, want), max(len(code) - 1, 0))
+    found = known & (line >= 0) & (len(code) > 0)
+    if len(code):
+        found &= code[at] == want
+    proc = np.where(found, at, -1)
     denied = np.where(found, denied_line[np.maximum(proc, 0)], 0)
-    # encounter-level items: the largest denial names the line, every line's counts
-    n_enc = keys.n_encounters
-    top = np.lexsort((-denied_line, proc_enc))
-    first = np.ones(len(top), bool)
-    first[1:] = proc_enc[top][1:] != proc_enc[top][:-1]
-    lead = np.full(n_enc, -1, np.int64)
-    lead[proc_enc[top][first]] = top[first]
-    total = np.zeros(n_enc, np.int64)
-    np.add.at(total, proc_enc, denied_line)
+    # encounter-level items: the largest denial names the line (the first on ties),
+    # every line's counts
+    starts = keys.enc_proc_start
+    lead = np.full(keys.n_encounters, -1, np.int64)
+    has = np.flatnonzero(np.diff(starts) > 0)
+    if len(has):
+        top = np.maximum.reduceat(denied_line, starts[has])
+        best = np.zeros(keys.n_encounters, denied_line.dtype)
+        best[has] = top
+        pos = np.flatnonzero(denied_line == best[proc_enc])
+        e = proc_enc[pos]
+        firsts = pos[np.concatenate([[True], e[1:] != e[:-1]])]
+        lead[proc_enc[firsts]] = firsts
+    running = np.concatenate([[0], np.cumsum(denied_line)])
+    total = running[starts[1:]] - running[starts[:-1]]
     whole = known & (line < 0)
     proc = np.where(whole, lead[np.maximum(enc, 0)], proc)
     denied = np.where(whole, total[np.maximum(enc, 0)], denied)
