@@ -463,3 +463,84 @@ def test_covering_items_match_the_tuple_lookup(item_keys, row_keys):
     items, worklist = table(item_keys), table(row_keys)
     got = _covering_items(worklist, items).tolist()
     assert got == reference_covering_items(worklist, items)
+
+
+# first_pass_resolution_rate: the per-entry numpy version it replaced
+def reference_first_pass(ledger, by="month"):
+    import pyarrow as pa
+
+    from ledgerkit._kernels import codes as C
+    from ledgerkit.analytics.facts import NO_DAY, Dims, Grouping, ratio
+    from ledgerkit.analytics.ledger_entries import entry_procs, negations
+
+    _COVERS = (C.PAID, C.CONTRACTUAL, C.PR_DEDUCTIBLE, C.PR_COINSURANCE, C.PR_COPAY, C.PR_OTHER)
+    by = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+    catalog = policy = None
+    dims = Dims(ledger, catalog, policy)
+    f = dims.facts
+    keys = ledger.keys
+    proc = entry_procs(ledger)
+    enc_of_entry = f.proc_enc[proc]
+    first_day = f.enc_first_day[:, 1]
+    first = (
+        (keys.entry_seq == 1)
+        & (f.entry_day == first_day[enc_of_entry])
+        & ~negations(ledger)
+        & np.isin(C.bucket_of(f.codes), _COVERS)
+    )
+    n_proc = len(f.proc_enc)
+    covered = np.bincount(proc[first], weights=keys.amounts[first], minlength=n_proc)
+    charge = f.figures["charge"]
+    line_ok = (covered >= charge) & (f.first_denied <= 0)
+    n_enc = keys.n_encounters
+    bad = np.bincount(f.proc_enc[~line_ok], minlength=n_enc) > 0
+    claim = (keys.enc_n_payers >= 1) & (first_day != NO_DAY)
+    ok = claim & ~bad
+    enc_charge = np.bincount(f.proc_enc, weights=charge, minlength=n_enc).astype(np.int64)
+    # encounter dimensions, read through each encounter's first procedure
+    rep = keys.enc_proc_start[:-1].astype(np.int64)
+    has = keys.enc_proc_start[1:] > keys.enc_proc_start[:-1]
+    claim &= has
+    ok &= has
+    cols = dims.columns(by, proc=np.minimum(rep, max(n_proc - 1, 0))) if by else []
+    g = Grouping(cols, mask=claim) if cols else None
+    key = g.key if g else np.where(claim, 0, -1)
+    n_groups = g.n_groups if g else 1
+    values = {
+        "claims": claim.astype(np.int64),
+        "first_pass_claims": ok.astype(np.int64),
+        "charge_cents": np.where(claim, enc_charge, 0),
+        "first_pass_charge_cents": np.where(ok, enc_charge, 0),
+    }
+    from ledgerkit.analytics.facts import group_sums, grouped
+
+    sums, counts = group_sums(key, values, n_groups)
+    present = np.flatnonzero(counts > 0)
+    s = {k: v[present] for k, v in sums.items()}
+    out = {
+        "claims": s["claims"],
+        "first_pass_claims": s["first_pass_claims"],
+        "first_pass_rate": ratio(s["first_pass_claims"], s["claims"]),
+        "charge_cents": s["charge_cents"],
+        "first_pass_charge_cents": s["first_pass_charge_cents"],
+        "first_pass_dollar_rate": ratio(s["first_pass_charge_cents"], s["charge_cents"]),
+    }
+    if g:
+        return grouped(g, present, out)
+    return pa.table({k: (v if isinstance(v, pa.Array) else pa.array(v)) for k, v in out.items()})
+
+
+def test_first_pass_equals_the_per_entry_numpy_version():
+    from ledgerkit.analytics.first_pass import first_pass_resolution_rate
+
+    ledger = lk.synth.lifecycle(lk.synth.generate(600, seed=5), seed=3).ledger
+    perm = np.random.default_rng(3).permutation(ledger.entries.num_rows)
+    shuffled = lk.Ledger.from_arrow(
+        ledger.encounters, ledger.procedures, ledger.entries.take(perm), ledger.payers
+    )
+    for each in (ledger, shuffled):
+        for by in (None, "month", ("payer", "site")):
+            got = first_pass_resolution_rate(each, by=by)
+            want = reference_first_pass(each, by=by)
+            assert got.num_rows > 0 and sum(got["first_pass_claims"].to_pylist()) > 0
+            assert got.equals(want), by

@@ -153,3 +153,38 @@ def unit_reduce_nb(run, key, flag_any, flag_all, day, rep, any_out, all_out, day
             all_out[a] = al
             day_out[a] = d
         i = j
+
+
+@njit
+def _covered_chunk(codes, amounts, day, negation, first_day, enc_proc_start,
+                   proc_entry_start, covered, e0, e1):  # fmt: skip
+    for e in range(e0, e1):
+        d1 = first_day[e]
+        for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
+            total = 0
+            if d1 != NO_DAY:
+                for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
+                    c = codes[i]
+                    b = C.bucket_of(c)
+                    if (
+                        C.payer_seq_of(c) == 1
+                        and day[i] == d1
+                        and not negation[i]
+                        and b >= C.PAID
+                        and b <= C.PR_OTHER
+                    ):
+                        total += amounts[i]
+            covered[p] = total
+
+
+@njit_parallel
+def first_response_covered_nb(codes, amounts, day, negation, first_day, enc_proc_start,
+                              proc_entry_start, covered):  # fmt: skip
+    """``covered[p]``: what the primary's first response (its entries posted on
+    ``first_day[e]``, negations left out) paid or adjusted away as contractual or
+    patient responsibility on procedure ``p`` (0 when the encounter has no response)."""
+    n_enc = enc_proc_start.shape[0] - 1
+    for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
+        e0, e1 = chunk_range(chunk, n_enc, CHUNK)
+        _covered_chunk(codes, amounts, day, negation, first_day, enc_proc_start,
+                       proc_entry_start, covered, e0, e1)  # fmt: skip

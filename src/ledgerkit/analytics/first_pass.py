@@ -18,15 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.denials import first_response_covered_nb
 from ledgerkit.analytics.facts import NO_DAY, REASON_DIMS, Dims, Grouping, parse_by, ratio
-from ledgerkit.analytics.ledger_entries import entry_procs, negations
+from ledgerkit.analytics.ledger_entries import negations
 
 __all__ = ["first_pass_resolution_rate"]
-
-_COVERS = (
-    C.PAID, C.CONTRACTUAL, C.PR_DEDUCTIBLE, C.PR_COINSURANCE, C.PR_COPAY, C.PR_OTHER,
-)  # fmt: skip
 
 
 def first_pass_resolution_rate(ledger, by="month", *, policy=None, catalog=None) -> pa.Table:
@@ -60,24 +56,21 @@ def first_pass_resolution_rate(ledger, by="month", *, policy=None, catalog=None)
     dims = Dims(ledger, catalog, policy)
     f = dims.facts
     keys = ledger.keys
-    proc = entry_procs(ledger)
-    enc_of_entry = f.proc_enc[proc]
     first_day = f.enc_first_day[:, 1]
-    first = (
-        (keys.entry_seq == 1)
-        & (f.entry_day == first_day[enc_of_entry])
-        & ~negations(ledger)
-        & np.isin(C.bucket_of(f.codes), _COVERS)
-    )
     n_proc = len(f.proc_enc)
-    covered = np.bincount(proc[first], weights=keys.amounts[first], minlength=n_proc)
+    covered = np.empty(n_proc, np.int64)
+    first_response_covered_nb(
+        f.codes, keys.amounts, f.entry_day, negations(ledger), np.ascontiguousarray(first_day),
+        keys.enc_proc_start, keys.proc_entry_start, covered,
+    )  # fmt: skip
     charge = f.figures["charge"]
     line_ok = (covered >= charge) & (f.first_denied <= 0)
     n_enc = keys.n_encounters
     bad = np.bincount(f.proc_enc[~line_ok], minlength=n_enc) > 0
     claim = (keys.enc_n_payers >= 1) & (first_day != NO_DAY)
     ok = claim & ~bad
-    enc_charge = np.bincount(f.proc_enc, weights=charge, minlength=n_enc).astype(np.int64)
+    running = np.concatenate([[0], np.cumsum(charge)])  # int64 cents, exact
+    enc_charge = running[keys.enc_proc_start[1:]] - running[keys.enc_proc_start[:-1]]
     # encounter dimensions, read through each encounter's first procedure
     rep = keys.enc_proc_start[:-1].astype(np.int64)
     has = keys.enc_proc_start[1:] > keys.enc_proc_start[:-1]
