@@ -457,8 +457,19 @@ def likelihood_of(table: pa.Table, payers, categories, carcs, *, prior_weight=10
         pay_cat[(r["payer_id"], r["category"])] = r["prior"]
         cell[(r["payer_id"], r["category"], r["carc"])] = r
     p_cat = {k: (v[1] + m * p_all) / (v[0] + m) for k, v in cat.items()}
+    # each distinct (payer, category, CARC) once, then spread to the rows
+    parts = [_coded(values) for values in (payers, categories, carcs)]
+    composite = np.zeros(len(parts[0][0]), np.int64)
+    for codes, labels in parts:
+        composite = composite * (len(labels) + 1) + (codes + 1)
+    distinct, inverse = np.unique(composite, return_inverse=True)
     out, n, k = [], [], []
-    for p, c, code in zip(payers, categories, carcs, strict=True):
+    for value in distinct.tolist():
+        key = []
+        for codes, labels in reversed(parts):
+            value, code = divmod(value, len(labels) + 1)
+            key.append(labels[code - 1] if code else None)
+        p, c, code = key[::-1]
         r = cell.get((p, c, code))
         if r is not None:
             out.append(r["likelihood"])
@@ -468,4 +479,14 @@ def likelihood_of(table: pa.Table, payers, categories, carcs, *, prior_weight=10
         out.append(pay_cat.get((p, c), p_cat.get(c, p_all)))
         n.append(0)
         k.append(0)
-    return np.array(out, float), np.array(n, np.int64), np.array(k, np.int64)
+    inverse = inverse.reshape(-1)
+    return (np.array(out, float)[inverse], np.array(n, np.int64)[inverse],
+            np.array(k, np.int64)[inverse])  # fmt: skip
+
+
+def _coded(values) -> tuple[np.ndarray, list]:
+    """Dense codes (-1: null) and labels of a sequence or Arrow array of strings."""
+    if not isinstance(values, pa.Array | pa.ChunkedArray):
+        values = pa.array(list(values), pa.string())
+    codes, labels = encode(values)
+    return codes.astype(np.int64), labels.to_pylist()

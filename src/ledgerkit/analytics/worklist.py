@@ -310,9 +310,11 @@ def worklist(
     if outcomes is not None and outcomes.num_rows:
         likelihood, n_hist, k_hist = likelihood_of(
             outcomes,
-            payer_col.to_pylist(),
-            [CATEGORIES[c] for c in category],
-            carc_str.to_pylist(),
+            payer_col,
+            pa.array(list(CATEGORIES), pa.string()).take(
+                pa.array(np.where(category < 0, category + len(CATEGORIES), category))
+            ),
+            carc_str,
             prior_weight=prior_weight,
         )
     else:
