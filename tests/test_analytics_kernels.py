@@ -544,3 +544,26 @@ def test_first_pass_equals_the_per_entry_numpy_version():
             want = reference_first_pass(each, by=by)
             assert got.num_rows > 0 and sum(got["first_pass_claims"].to_pylist()) > 0
             assert got.equals(want), by
+
+
+def test_lifecycle_links_are_kept_per_events_table_and_equal_a_fresh_build():
+    from ledgerkit.analytics import appeal_outcomes as ao
+    from ledgerkit.analytics import work_items as wi
+    from ledgerkit.analytics.lifecycle_metrics import appeal_overturn_rate
+
+    lc = lk.synth.lifecycle(lk.synth.generate(800, seed=9), seed=4)
+    ledger, events = lc.ledger, lc.events
+    first = ao.appeal_outcomes(events, ledger=ledger)
+    assert ao.appeal_outcomes(events, ledger=ledger) is first  # kept
+    assert first.num_rows > 0 and sum(first["paid_cents"].to_pylist()) > 0
+    assert first.equals(ao._appeal_outcomes(events, None, ledger))  # the same as fresh
+    copy = events.slice(0)  # another table object: built afresh, the same answer
+    assert ao.appeal_outcomes(copy, ledger=ledger) is not first
+    assert ao.appeal_outcomes(copy, ledger=ledger).equals(first)
+    rows = events.to_pylist()  # a list may be edited: never kept
+    assert ao.appeal_outcomes(rows, ledger=ledger) is not ao.appeal_outcomes(rows, ledger=ledger)
+    items = wi.work_items(events, ledger=ledger)
+    assert wi.work_items(events, ledger=ledger) is items
+    assert items.equals(wi._work_items(events, None, ledger))
+    rate = appeal_overturn_rate(ledger, events, by=("payer", "category"))
+    assert rate.equals(appeal_overturn_rate(ledger, events.slice(0), by=("payer", "category")))
