@@ -31,6 +31,7 @@ from ledgerkit import rules as R  # noqa: E402
 from ledgerkit import whatif  # noqa: E402
 from ledgerkit._kernels import rules as K  # noqa: E402
 from ledgerkit.analytics.derived import Derived, ledger_features  # noqa: E402
+from ledgerkit.rules.taa import denied_entirely  # noqa: E402
 
 
 def timed(fn, runs):
@@ -73,6 +74,8 @@ def polars_frames(ledger, rules):
             "payer_balance": f.proc_payer_balance,
             "open_pr": f.proc_open_pr,
             "balance": f.proc_balance,
+            # Settled question 5: money-moving TAA rules leave lines denied entirely alone
+            "denied_entirely": denied_entirely(ledger),
             **{f"matched{v}": m for v, m in enumerate(compiled.proc_matched)},
         }
     )
@@ -157,6 +160,8 @@ def dry_run_polars(f, compiled, enc, proc, entries, as_of_day):
             c = c & ((a_payer + a_pr) > 0)
         if ri[K.R_HAS_PAIR]:
             c = c & pl.col(f"pair{r}")
+        if compiled.skips_denied_lines[r]:
+            c = c & ~pl.col("denied_entirely")
         amounts[r] = (a_payer, a_pr)
         chain = (pl.when(c) if chain is None else chain.when(c)).then(pl.lit(r))
     lf = lf.with_columns(chain.otherwise(pl.lit(-1)).alias("rule"))
