@@ -256,14 +256,14 @@ FAMILIES = {
 
 # How warm_up(jobs=2) splits the families. CPU seconds of each from an empty cache, both
 # processes at once (benchmarks/compile_times.py, 2-core development machine, 1 December
-# 2026, load 12): 7.7, 23.2, 3.9, 14.2, 3.2 and 5.6 in the order of FAMILIES; 30.6 and
-# 30.4 s for the two processes, start-up included. The 835 reader shares no kernel with
-# the others: it compiles while the others compile in order in the other process, each
-# loading what an earlier one compiled; contracts then loads the classify kernels the
-# other process saved meanwhile.
+# 2026, load 12): 7.7, 23.2, 3.9, 14.2, 3.2 and 5.6 in the order of FAMILIES, before the
+# vectorised 835 writer added about 16.5 s to "835 read and write". The 835 family shares
+# no kernel with the others, so it compiles alone in one process (about 40 s) while the
+# others compile in order in the other (about 35 s), each loading what an earlier one
+# compiled; contracts comes last there, after the classify kernels it calls.
 LANES = (
-    ("ledger and classify", "posting", "rules, TAA, what-if", "denial analytics"),
-    ("835 read and write", "contracts"),
+    ("ledger and classify", "posting", "rules, TAA, what-if", "denial analytics", "contracts"),
+    ("835 read and write",),
 )
 
 if __name__ == "__main__":  # one lane of warm_up: python -m ledgerkit.warmup N FAMILY...
