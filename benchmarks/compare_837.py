@@ -303,6 +303,8 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     code = main()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
     from benchmarks._data import print_peak_rss
 
     print_peak_rss()

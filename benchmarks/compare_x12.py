@@ -256,6 +256,8 @@ def main(argv=None) -> dict:
 
 if __name__ == "__main__":
     main()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script
     from benchmarks._data import print_peak_rss
 
     print_peak_rss()
