@@ -236,3 +236,16 @@ def test_write_835_refuses_withheld_required_codes(tmp_path):
     again = read_835(write_835(r, tmp_path / "ok.835"))
     assert again.claims["facility_type"].to_pylist() == [None, "11"]
     assert again.claims["paid_cents"].to_pylist() == [15000, 8000]
+
+
+def test_a_bad_carc_on_a_claim_level_cas_names_the_claim_and_no_line():
+    # the finding's line must be null like the row's line_id, not line 0 of the claim
+    clp = b"CLP*ENC-1001*1*300*150*50*12*PCN1001*11*1~"
+    r = read_835(damaged(clp, clp + b"CAS*OA*ZQ9*0~"))
+    found = [f for f in invalid(r) if f["segment_id"] == "CAS"]
+    assert [(f["segment_number"], f["claim_id"], f["line_id"]) for f in found] == [(13, 0, None)]
+    claim_level = r.adjustments.filter(pc.is_null(r.adjustments["line_id"]))
+    assert claim_level.select(["claim_id", "group_code", "carc"]).to_pylist() == [
+        {"claim_id": 0, "group_code": "OA", "carc": None}
+    ]
+    assert "ZQ9" not in str(r.findings.to_pylist())

@@ -130,7 +130,7 @@ def _build(p: Parsed, file: str, salt, keep_identifiers: bool) -> Remittances:
     for name in _CODE_TABLES:
         # where each row came from is worked out only for a table holding an invalid code
         # (the six tables' row origins cost a fifth of a clean file's read)
-        where = functools.partial(_code_places, p, name)
+        where = functools.partial(_code_places, p, name, tables[name])
         tables[name], rows = withhold_invalid_codes(name, tables[name], where)
         code_rows += rows
     keep = {
@@ -150,12 +150,16 @@ _CODE_TABLES = (
 )  # fmt: skip
 
 
-def _code_places(p: Parsed, table: str) -> dict:
-    """Where each row of ``table`` came from (see ``withhold_invalid_codes``)."""
+def _code_places(p: Parsed, table: str, built: pa.Table) -> dict:
+    """Where each row of ``table`` came from (see ``withhold_invalid_codes``); ``built``
+    is that table as read."""
 
     def ids(a):  # NULL32 (absent) -> -1
         a = a.astype(np.int64)
         return np.where(a == k.NULL32, -1, a)
+
+    def line_of(built):  # from the column: building it turned the kernel's absent marker into 0
+        return pc.fill_null(built["line_id"], -1).to_numpy().astype(np.int64)
 
     def rows_of(seg, claim, line, **extra):  # rows of a claim: its transaction
         claim_tx = ids(p.cl_i[k.CI_TX])
@@ -175,9 +179,9 @@ def _code_places(p: Parsed, table: str) -> dict:
         claim = ids(p.li_i[k.LI_CLAIM])
         return rows_of(ids(p.li_i[k.LI_SEG]), claim, np.arange(len(claim)))
     if table == "adjustments":
-        return rows_of(ids(p.ad_i[k.AI_SEG]), ids(p.ad_i[k.AI_CLAIM]), ids(p.ad_i[k.AI_LINE]))
+        return rows_of(ids(p.ad_i[k.AI_SEG]), ids(p.ad_i[k.AI_CLAIM]), line_of(built))
     if table == "remarks":
-        return rows_of(ids(p.re_i[k.RI_SEG]), ids(p.re_i[k.RI_CLAIM]), ids(p.re_i[k.RI_LINE]),
+        return rows_of(ids(p.re_i[k.RI_SEG]), ids(p.re_i[k.RI_CLAIM]), line_of(built),
                        source=p.re_i[k.RI_SOURCE])  # fmt: skip
     npl = p.pl_i.shape[1]  # provider_adjustments
     return dict(seg=ids(p.pl_i[k.PI_SEG]), tx=ids(p.pl_i[k.PI_TX]), claim=np.full(npl, -1),
