@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from reference import _bucket, live_ids
+from reference import _bucket, _n_payers, live_ids, procedure_figures_ref
 
 LAST = dt.date.max  # claims without a dated transaction come last
 GROUPS = ("CO", "PR", "OA", "PI", "CR")
@@ -133,7 +133,8 @@ def _match_lines(claim: dict, procs: list[dict]) -> dict:
 
 
 class _State:
-    """Per procedure: its balance and, per payer position, its live remit entries."""
+    """Per procedure: its balance, per payer position its live remit entries, and every
+    entry (``rows``: what the open PR cap of DOMAIN.md, Settled question 3, reads)."""
 
     def __init__(self, ledger, policy):
         entries = ledger.entries.select(
@@ -144,7 +145,15 @@ class _State:
         self.policy = policy
         self.balance = defaultdict(int)
         self.live = defaultdict(list)  # (enc, line, seq) -> [(target, entry dict)]
+        self.rows = defaultdict(list)  # (enc, line) -> every entry, as procedure_figures_ref reads
+        self.self_pay = {
+            enc["encounter_id"]: _n_payers(enc) == 0 for enc in ledger.encounters.to_pylist()
+        }
         for e in entries:
+            self.rows[(e["encounter_id"], e["line"])].append(
+                _figure_row(e, ("old", e["entry_id"]), None if e["negates"] is None
+                            else ("old", e["negates"]))
+            )  # fmt: skip
             bucket = _bucket(e, policy)
             key = (e["encounter_id"], e["line"])
             if bucket == "charge":
@@ -165,6 +174,13 @@ class _State:
                 adj += e["amount_cents"]
                 contractual += e["amount_cents"] if bucket == "contractual" else 0
         return paid, adj, contractual
+
+    def gap(self, key, extra=()) -> tuple:
+        """(balance, open PR - balance) of a procedure with ``extra`` rows added."""
+        rows = self.rows[key] + list(extra)
+        f = procedure_figures_ref(rows, self.policy, self.self_pay[key[0]], live_ids(rows))
+        f = f["figures"]
+        return f["balance"], f["open_pr"] - f["balance"]
 
     def bucket(self, e):
         if e["kind"] == "adjustment":
@@ -298,13 +314,17 @@ def _decide(c, items, state):
                 return "conflict", []
             if state.balance[key] - paid - contr < 0:
                 return "negative_balance", []
+    if _open_pr_above_balance(c, by_proc, state, reversal):
+        return "negative_balance", []
     entries = []
     for key in by_proc:
         if reversal:  # negate every live remit entry of this payer on the procedure
             live_paid, _, live_contr = state.sums(key, seq)
             state.balance[key] += live_paid + live_contr
             for target, e in state.live.pop(key + (seq,)):
-                entries.append(dict(_content(e), amount_cents=-e["amount_cents"], negates=target))
+                neg = dict(_content(e), amount_cents=-e["amount_cents"], negates=target)
+                entries.append(neg)
+                state.rows[key].append(_figure_row(neg, ("neg", target), target))
             continue
         for kind, amount, cas in by_proc[key]:
             e = dict(
@@ -320,9 +340,53 @@ def _decide(c, items, state):
             )
             entries.append(e)
             state.live[key + (seq,)].append((("new", _frozen(e)), e))
+            state.rows[key].append(_figure_row(e, ("new", _frozen(e)), None))
             if kind == "payment" or _contractual(state, cas):
                 state.balance[key] -= amount
     return ("reversal" if reversal else "first_remit"), entries
+
+
+def _figure_row(e, ident, negates) -> dict:
+    """An entry as ``procedure_figures_ref`` reads it (``ident`` stands for its id)."""
+    group = e["group_code"] if e["group_code"] in GROUPS or e["kind"] != "adjustment" else "OA"
+    return dict(entry_id=ident, negates=negates, kind=e["kind"], payer_seq=e["payer_seq"],
+                group_code=group, carc=None if e["carc"] is None else str(e["carc"]).strip(),
+                amount_cents=e["amount_cents"])  # fmt: skip
+
+
+def _open_pr_above_balance(c, by_proc, state, reversal) -> bool:
+    """Would the claim leave open PR above a procedure's balance where it was not so before
+    (DOMAIN.md, Settled question 3; self-pay: open PR is the balance)? Checked claim by
+    claim: only the claim that crosses the cap is flagged, not the ones before it."""
+    seq = c["seq"]
+    for key in by_proc:
+        if state.self_pay[key[0]]:
+            continue
+        if reversal:
+            extra = [
+                _figure_row(dict(_content(e), amount_cents=-e["amount_cents"]), ("neg", t), t)
+                for t, e in state.live[key + (seq,)]
+            ]
+        else:
+            extra = [
+                _figure_row(
+                    dict(
+                        kind=kind,
+                        payer_seq=seq,
+                        amount_cents=amount,
+                        group_code=cas["group_code"] if cas else None,
+                        carc=cas["carc"] if cas else None,
+                    ),
+                    ("pending", i),
+                    None,
+                )  # fmt: skip
+                for i, (kind, amount, cas) in enumerate(by_proc[key])
+            ]
+        _, gap_before = state.gap(key)
+        balance, gap = state.gap(key, extra)
+        if balance >= 0 and gap > 0 and gap > gap_before:
+            return True
+    return False
 
 
 def _contractual(state, cas) -> bool:

@@ -93,6 +93,50 @@ def procedure_state_nb(
 
 
 @njit
+def cap_state_nb(
+    procs, codes, amounts, is_remit, proc_entry_start, pr_by_seq, moved, adj_n, live_pr
+):
+    """What the open PR cap reads (DOMAIN.md, Settled question 3), per procedure of ``procs``.
+
+    ``pr_by_seq[u, s]``: PR amounts of payer_seq ``s`` (every entry; negations net
+    out); ``moved[u]``: pushed to PR - patient paid - PR written off;
+    ``adj_n[u, s]``: live payments and payer adjustments of payer ``s`` (the last
+    adjudicating payer is the largest ``s`` with one); ``live_pr[u, s]``: PR of the
+    live remit entries of payer ``s`` (what a reversal takes back). Outputs zeroed by
+    the caller. Open PR = PR of the last adjudicating payer + ``moved``, as in
+    ``balances.figures_of_slots_nb``.
+    """
+    for u in range(procs.shape[0]):
+        p = procs[u]
+        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
+            c = codes[i]
+            a = amounts[i]
+            bucket = C.bucket_of(c)
+            seq = C.payer_seq_of(c)
+            live = C.is_live(c)
+            if bucket >= C.PR_DEDUCTIBLE and bucket <= C.PR_OTHER:
+                pr_by_seq[u, seq] += a
+                if live and is_remit[i]:
+                    live_pr[u, seq] += a
+            elif bucket == C.PUSHED_TO_PR:
+                moved[u] += a
+            elif bucket == C.PATIENT_PAID or bucket == C.PR_WRITTEN_OFF:
+                moved[u] -= a
+            if live and bucket >= C.PAID and bucket <= C.OTHER:
+                adj_n[u, seq] += 1
+
+
+@njit
+def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n):
+    """Open PR - balance of one procedure's state (the last adjudicating payer's PR)."""
+    last = 0
+    for s in range(1, 4):
+        if adj_n[s] > 0:
+            last = s
+    return pr_by_seq[last] + moved - balance
+
+
+@njit
 def decide_nb(
     candidates,
     claim_seq,
@@ -102,12 +146,19 @@ def decide_nb(
     item_kind,
     item_amount,
     item_contractual,
+    item_pr,
     allow_conflict,
+    self_pay,
     balance,
     has_live,
     live_paid,
     live_adj,
     live_contr,
+    live_n,
+    pr_by_seq,
+    moved,
+    adj_n,
+    live_pr,
     reason,
     bad_u,
 ):
@@ -119,8 +170,16 @@ def decide_nb(
     same payer (conflict) or its balance would turn negative. A reversal
     (status 22) posts when every procedure it names holds a live remit of that
     payer and the reversal mirrors it (paid and adjustments, to the cent).
+    A claim that would leave open PR above a procedure's balance where it was not
+    so before it (the cap of DOMAIN.md, Settled question 3; not for self-pay
+    encounters, whose open PR is the balance) is a negative balance too: each claim
+    is judged on the state the claims before it leave, so only the one crossing the
+    cap is flagged. ``item_pr``: the item is a PR adjustment; the cap state is
+    ``cap_state_nb``'s, ``live_n`` the live remit entries per payer.
     ``reason[c]`` receives an ``R_*`` code and ``bad_u[c]`` the slot at fault.
     """
+    after_pr = np.zeros(4, np.int64)
+    after_n = np.zeros(4, np.int64)
     for k in range(candidates.shape[0]):
         c = candidates[k]
         seq = claim_seq[c]
@@ -167,6 +226,14 @@ def decide_nb(
                     bad = u
                     break
             i = j
+        if verdict == R_POSTED or verdict == R_REVERSAL:
+            bad = _crosses_cap_nb(
+                s, e, seq, claim_reversal[c], item_u, item_kind, item_amount,
+                item_contractual, item_pr, self_pay, balance, live_paid, live_contr,
+                live_n, pr_by_seq, moved, adj_n, live_pr, after_pr, after_n,
+            )  # fmt: skip
+            if bad >= 0:
+                verdict = R_NEGATIVE
         reason[c] = verdict
         bad_u[c] = bad
         if verdict != R_POSTED and verdict != R_REVERSAL:
@@ -181,8 +248,17 @@ def decide_nb(
                     live_paid[u, seq] = 0
                     live_adj[u, seq] = 0
                     live_contr[u, seq] = 0
+                    pr_by_seq[u, seq] -= live_pr[u, seq]
+                    adj_n[u, seq] -= live_n[u, seq]
+                    live_pr[u, seq] = 0
+                    live_n[u, seq] = 0
             else:
                 has_live[u, seq] = True
+                live_n[u, seq] += 1
+                adj_n[u, seq] += 1
+                if item_pr[i]:
+                    pr_by_seq[u, seq] += item_amount[i]
+                    live_pr[u, seq] += item_amount[i]
                 if item_kind[i] == ITEM_PAYMENT:
                     balance[u] -= item_amount[i]
                     live_paid[u, seq] += item_amount[i]
@@ -191,6 +267,49 @@ def decide_nb(
                     if item_contractual[i]:
                         balance[u] -= item_amount[i]
                         live_contr[u, seq] += item_amount[i]
+
+
+@njit
+def _crosses_cap_nb(
+    s, e, seq, reversal, item_u, item_kind, item_amount, item_contractual, item_pr,
+    self_pay, balance, live_paid, live_contr, live_n, pr_by_seq, moved, adj_n, live_pr,
+    after_pr, after_n,
+):  # fmt: skip
+    """The first procedure slot of items ``s:e`` whose open PR the claim would lift above
+    its balance (where it was not so before), or -1."""
+    i = s
+    while i < e:
+        u = item_u[i]
+        j = i
+        if self_pay[u]:
+            while j < e and item_u[j] == u:
+                j += 1
+            i = j
+            continue
+        for k in range(4):
+            after_pr[k] = pr_by_seq[u, k]
+            after_n[k] = adj_n[u, k]
+        if reversal:
+            after_balance = balance[u] + live_paid[u, seq] + live_contr[u, seq]
+            after_pr[seq] -= live_pr[u, seq]
+            after_n[seq] -= live_n[u, seq]
+            while j < e and item_u[j] == u:
+                j += 1
+        else:
+            after_balance = balance[u]
+            while j < e and item_u[j] == u:
+                after_n[seq] += 1
+                if item_kind[j] == ITEM_PAYMENT or item_contractual[j]:
+                    after_balance -= item_amount[j]
+                if item_pr[j]:
+                    after_pr[seq] += item_amount[j]
+                j += 1
+        gap_before = open_pr_gap_nb(balance[u], pr_by_seq[u], moved[u], adj_n[u])
+        gap = open_pr_gap_nb(after_balance, after_pr, moved[u], after_n)
+        if after_balance >= 0 and gap > 0 and gap > gap_before:
+            return u
+        i = j
+    return -1
 
 
 @njit

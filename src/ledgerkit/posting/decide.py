@@ -100,7 +100,7 @@ def evaluate_batch(ledger, b: Batch, policy, *, review=False, claim_level_line=N
     )
     order, rank, reason = _batch_order(ledger, b, static)
     items = _items(b, amounts, line_proc, claim_level)
-    items["contractual"] = _contractual(b, policy, items["adj_row"])
+    items["contractual"], items["pr"] = _adjustment_roles(b, policy, items["adj_row"])
     procs, items, item_start = _sort_items(items, rank, n, ledger.keys.n_procedures)
     bad_u, start_has_live = _decide(
         ledger, policy, procs, items, item_start, reason, order, seq, reversal, review
@@ -302,9 +302,10 @@ def _items(b: Batch, a: _Amounts, line_proc, claim_level: _ClaimLevel) -> dict:
     return {name: np.concatenate(p) for name, p in parts.items()}
 
 
-def _contractual(b: Batch, policy, adj_row: np.ndarray) -> np.ndarray:
-    """Per item: an adjustment the policy buckets as contractual."""
+def _adjustment_roles(b: Batch, policy, adj_row: np.ndarray) -> tuple:
+    """Per item: an adjustment the policy buckets as contractual; one it buckets as PR."""
     contractual = np.zeros(len(adj_row), np.bool_)
+    pr = np.zeros(len(adj_row), np.bool_)
     if b.adjustments.num_rows:
         g_codes, g_vals = _adjustment_codes(b.adjustments["group_code"])
         c_codes, c_vals = _adjustment_codes(b.adjustments["carc"])
@@ -313,7 +314,9 @@ def _contractual(b: Batch, policy, adj_row: np.ndarray) -> np.ndarray:
         bucket = matrix[g_codes, c_codes]
         is_adj = adj_row >= 0
         contractual[is_adj] = bucket[adj_row[is_adj]] == C.CONTRACTUAL
-    return contractual
+        item_bucket = bucket[adj_row[is_adj]]
+        pr[is_adj] = (item_bucket >= C.PR_DEDUCTIBLE) & (item_bucket <= C.PR_OTHER)
+    return contractual, pr
 
 
 def _sort_items(items: dict, rank: np.ndarray, n: int, n_procedures: int):
@@ -340,12 +343,24 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     live_adj = np.zeros((nu, 4), np.int64)
     live_contr = np.zeros((nu, 4), np.int64)
     codes = keys.packed_codes(ledger.entries, policy)
+    is_remit = remit_entry_mask(ledger)
     K.procedure_state_nb(
-        procs, codes, keys.amounts, remit_entry_mask(ledger), keys.proc_entry_start,
+        procs, codes, keys.amounts, is_remit, keys.proc_entry_start,
         balance, live_n, live_paid, live_adj, live_contr,
     )  # fmt: skip
     has_live = live_n > 0
     start_has_live = has_live.copy()
+    # what the open PR cap reads (Settled question 3)
+    pr_by_seq = np.zeros((nu, 4), np.int64)
+    moved = np.zeros(nu, np.int64)
+    adj_n = np.zeros((nu, 4), np.int64)
+    live_pr = np.zeros((nu, 4), np.int64)
+    K.cap_state_nb(
+        procs, codes, keys.amounts, is_remit, keys.proc_entry_start,
+        pr_by_seq, moved, adj_n, live_pr,
+    )  # fmt: skip
+    proc_enc = np.searchsorted(keys.enc_proc_start, procs, side="right") - 1
+    self_pay = keys.enc_n_payers[proc_enc] == 0
 
     n = len(reason)
     cand_rank = np.flatnonzero(reason[order] < 0)  # ranks of claims to decide
@@ -353,8 +368,9 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     bad_u = np.full(n, -1, np.int64)
     K.decide_nb(
         cand_rank.astype(np.int64), seq[order].astype(np.int64), reversal[order], item_start,
-        items["u"], items["kind"], items["amount"], items["contractual"], bool(review),
-        balance, has_live, live_paid, live_adj, live_contr, kreason, bad_u,
+        items["u"], items["kind"], items["amount"], items["contractual"], items["pr"],
+        bool(review), self_pay, balance, has_live, live_paid, live_adj, live_contr, live_n,
+        pr_by_seq, moved, adj_n, live_pr, kreason, bad_u,
     )  # fmt: skip
     reason_by_rank = reason[order]
     reason_by_rank[cand_rank] = kreason[cand_rank]

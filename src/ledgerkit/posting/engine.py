@@ -29,6 +29,7 @@ from ledgerkit.posting.batch import (
     remit_ids,
     select_remits,
 )
+from ledgerkit.posting.caps import remits_over_caps
 from ledgerkit.posting.decide import evaluate_batch
 from ledgerkit.posting.entries import build_entries, decisions_table
 from ledgerkit.posting.reasons import DECISIONS_SCHEMA, ENGINE_ACTOR, REASON_CODES, REASONS
@@ -195,9 +196,10 @@ def post_batch(
         except MovementError as exc:
             if review:  # a reviewer's single remit: say why it cannot post
                 raise
-            # Remits that would leave open PR above a balance (after a manual
-            # write-off, say) are flagged like a negative balance; the rest post.
-            refs = pc.unique(entries["remit_ref"].take(pa.array(exc.rows)).cast(pa.string()))
+            # A remit that would leave open PR above a balance (after a manual
+            # write-off, say) is flagged like a negative balance; the remits before
+            # it, and the ones after it that stay within the caps, post.
+            refs = remits_over_caps(ledger, entries, exc.rows).cast(pa.string())
             bad = bool_array(pc.is_in(batch.remit_id, value_set=refs))
             posted = np.isin(ev["reason"], [REASON_CODES.index("first_remit"),
                                             REASON_CODES.index("reversal")])  # fmt: skip
