@@ -23,6 +23,13 @@ SURGICAL = ("1", "2", "3", "4", "5", "6")  # CPT 10000-69999 lead digits
 
 def synthetic_contracts(ledger: lk.Ledger, seed: int = 0) -> lk.contracts.Contracts:
     """Contracts for ``ledger``'s payers and codes, seeded."""
+    table, schedules = synthetic_contract_tables(ledger, seed)
+    return lk.contracts.load(table, schedules=schedules)
+
+
+def synthetic_contract_tables(ledger: lk.Ledger, seed: int = 0) -> tuple[pa.Table, dict]:
+    """The contract table and base schedules :func:`synthetic_contracts` loads (what a
+    benchmark writes for a child process to load)."""
     rng = np.random.default_rng(seed)
     codes = sorted(pc.unique(ledger.procedures["cpt"].cast(pa.string())).to_pylist())
     mean_charge = _mean_charge(ledger, codes)
@@ -78,7 +85,7 @@ def synthetic_contracts(ledger: lk.Ledger, seed: int = 0) -> lk.contracts.Contra
     medicare = pa.table(
         {"code_from": list(base_rate), "rate_cents_per_unit": list(base_rate.values())}
     )
-    return lk.contracts.load(table, schedules={"medicare": medicare})
+    return table, {"medicare": medicare}
 
 
 def _mean_charge(ledger, codes) -> dict:

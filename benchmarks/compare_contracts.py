@@ -2,14 +2,16 @@
 
     python benchmarks/compare_contracts.py --procedures 200000
 
-Builds a synthetic ledger and contracts (``benchmarks/_contracts_data.py``),
-checks that polars and ``lk.expected_allowed`` agree cent for cent on every
-procedure (expected, variance, contract row, reason), then prints one table:
-median warm time of ``--runs`` runs after a first call, the ratio, and the
-peak RSS each engine added while it ran. Both engines start from the same
-per-line inputs kept with the ledger (ledgerkit: its cached line keys; polars:
-the procedures joined to their encounter's payer, class and place of service
-as one frame), so neither pays for reading the ledger.
+A child process reads the cached ledger folder, builds synthetic contracts
+(``benchmarks/_contracts_data.py``) and writes them and polars' per-line frame as
+Parquet; then each engine runs in its own child process (``benchmarks/children.py``):
+the median warm time of ``--runs`` runs after a first call, the peak RSS the calls
+added and the child's whole peak. Both engines start from the same per-line inputs
+kept with the ledger (ledgerkit: the cached ledger with its line keys and allowed
+figures; polars: the procedures joined to their encounter's payer, class and place
+of service as one frame), so neither pays for reading the ledger. The parent only
+compares a hash per result column: the engines must agree cent for cent on every
+procedure (expected, variance, contract row, reason). Last, every process's peak RSS.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,8 +29,9 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ledgerkit as lk  # noqa: E402
-from benchmarks._contracts_data import synthetic_contracts  # noqa: E402
+from benchmarks._contracts_data import synthetic_contract_tables  # noqa: E402
 from benchmarks._data import cached_ledger  # noqa: E402
+from benchmarks.children import column_digests, print_peaks, run_child  # noqa: E402
 from benchmarks.compare import _PeakRss, _rss_mb  # noqa: E402
 from ledgerkit.analytics.derived import derived  # noqa: E402
 from ledgerkit.core.arrow import day_numbers  # noqa: E402
@@ -215,13 +219,74 @@ def expected_polars(lines, rows, base_rows, codes):
 
 
 # ---------------------------------------------------------------------- run
-def agree(ours: pa.Table, theirs) -> None:
-    """Stop unless both engines give the same cents, rows and reasons for every procedure."""
-    for name in ("expected_allowed_cents", "variance_cents", "contract_row", "reason"):
-        a = ours[name].combine_chunks()
-        a = a.cast(pa.string()) if name == "reason" else a
-        b = theirs[name].to_arrow().cast(a.type)
-        if not a.equals(b):
+RESULT_COLUMNS = ("expected_allowed_cents", "variance_cents", "contract_row", "reason")
+
+
+def prepare_inputs(procedures: int, seed: int, out: str) -> dict:
+    """In a child: the contracts and the polars engine's per-line frame, written to ``out``
+    (built from the cached ledger with ledgerkit; neither engine's time or memory)."""
+    import pyarrow.parquet as pq
+
+    t = time.perf_counter()
+    ledger = cached_ledger(procedures, seed=seed)  # generated once, by a child
+    table, schedules = synthetic_contract_tables(ledger, seed=seed)
+    folder = Path(out)
+    pq.write_table(table, folder / "contracts.parquet")
+    pq.write_table(schedules["medicare"], folder / "medicare.parquet")
+    polars_lines(ledger).write_parquet(folder / "lines.parquet")
+    return {
+        "procedures": ledger.procedures.num_rows,
+        "contract_rows": table.num_rows,
+        "base_rows": schedules["medicare"].num_rows,
+        "seconds": time.perf_counter() - t,
+    }
+
+
+def _contracts(out: str):
+    import pyarrow.parquet as pq
+
+    folder = Path(out)
+    medicare = pq.read_table(folder / "medicare.parquet")
+    return lk.contracts.load(
+        pq.read_table(folder / "contracts.parquet"), schedules={"medicare": medicare}
+    )
+
+
+def ledgerkit_engine(procedures: int, seed: int, out: str, runs: int) -> dict:
+    """In a child: ``lk.expected_allowed`` on the cached ledger, its allowed figures kept."""
+    ledger = cached_ledger(procedures, seed=seed)
+    contracts = _contracts(out)
+    derived(ledger).figures  # allowed: kept with the ledger, as polars gets it in its frame
+    result, first, median, added = timed(lambda: lk.expected_allowed(ledger, contracts), runs)
+    counts = result["reason"].cast(pa.string()).value_counts().to_pylist()
+    return {
+        "first": first, "median": median, "added_mb": added,
+        "digests": column_digests(result, RESULT_COLUMNS),
+        "reasons": [(c["values"] or "priced", c["counts"]) for c in counts],
+    }  # fmt: skip
+
+
+def polars_engine(out: str, runs: int) -> dict:
+    """In a child: the polars equivalent on the per-line frame ``prepare_inputs`` wrote."""
+    import polars as pl
+
+    contracts = _contracts(out)
+    lines = pl.read_parquet(Path(out) / "lines.parquet")
+    rows = polars_rows(contracts)
+    base_rows = polars_rows(contracts.schedules["medicare"])
+    codes = lines.select("code").unique()
+    result, first, median, added = timed(
+        lambda: expected_polars(lines, rows, base_rows, codes), runs
+    )
+    digests = column_digests(result, RESULT_COLUMNS)
+    return {"first": first, "median": median, "added_mb": added, "digests": digests,
+            "version": pl.__version__}  # fmt: skip
+
+
+def agree(ours: dict, theirs: dict) -> None:
+    """Stop unless both engines gave the same cents, rows and reasons for every procedure."""
+    for name in RESULT_COLUMNS:
+        if ours["digests"][name] != theirs["digests"][name]:
             raise SystemExit(f"polars and ledgerkit disagree on {name}")
 
 
@@ -245,42 +310,35 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    import polars as pl
 
-    t = time.perf_counter()
-    ledger = cached_ledger(args.procedures, seed=args.seed)  # generated once, by a child
-    contracts = synthetic_contracts(ledger, seed=args.seed)
-    n_proc = ledger.procedures.num_rows
-    print(f"# {n_proc:,} procedures, {contracts.num_rows} contract rows "
-          f"(+{contracts.schedules['medicare'].num_rows} base), built in "
-          f"{time.perf_counter() - t:.1f} s", flush=True)  # fmt: skip
-    derived(ledger).figures  # allowed, which both engines read
-
-    lines = polars_lines(ledger)
-    rows = polars_rows(contracts)
-    base_rows = polars_rows(contracts.schedules["medicare"])
-    codes = lines.select("code").unique()
-
-    ours, ours_first, ours_median, ours_mb = timed(
-        lambda: lk.expected_allowed(ledger, contracts), args.runs
-    )
-    theirs, pl_first, pl_median, pl_mb = timed(
-        lambda: expected_polars(lines, rows, base_rows, codes), args.runs
-    )
+    with tempfile.TemporaryDirectory(prefix="lk-contracts-") as out:
+        prep = run_child("compare_contracts", "prepare_inputs", args.procedures, args.seed,
+                         out, label="inputs (ledger, contracts, polars lines)")  # fmt: skip
+        print(f"# {prep['procedures']:,} procedures, {prep['contract_rows']} contract rows "
+              f"(+{prep['base_rows']} base), inputs written in {prep['seconds']:.1f} s",
+              flush=True)  # fmt: skip
+        ours = run_child("compare_contracts", "ledgerkit_engine", args.procedures, args.seed,
+                         out, args.runs, label="ledgerkit")  # fmt: skip
+        theirs = run_child("compare_contracts", "polars_engine", out, args.runs, label="polars")
     agree(ours, theirs)
-    counts = ours["reason"].cast(pa.string()).value_counts().to_pylist()
     print("# same answer on every procedure:", ", ".join(
-        f"{c['values'] or 'priced'} {c['counts']:,}" for c in counts))  # fmt: skip
-    print(f"\n{'engine':<24}{'first call s':>14}{'median s':>10}{'x ledgerkit':>13}{'peak MB':>9}")
-    for name, first, median, mb in (
-        ("ledgerkit (numba)", ours_first, ours_median, ours_mb),
-        (f"polars {pl.__version__}", pl_first, pl_median, pl_mb),
-    ):
-        print(f"{name:<24}{first:>14.3f}{median:>10.3f}{median / ours_median:>13.1f}{mb:>9.0f}")
+        f"{reason} {count:,}" for reason, count in ours["reasons"]))  # fmt: skip
+    print(
+        f"\n{'engine':<24}{'first call s':>14}{'median s':>10}{'x ledgerkit':>13}"
+        f"{'added MB':>10}{'peak MB':>9}"
+    )
+    for name, r in (("ledgerkit (numba)", ours), (f"polars {theirs['version']}", theirs)):
+        ratio = r["median"] / ours["median"]
+        print(f"{name:<24}{r['first']:>14.3f}{r['median']:>10.3f}{ratio:>13.1f}"
+              f"{r['added_mb']:>10,.0f}{r['peak_mb']:>9,.0f}")  # fmt: skip
+    print(
+        f"(median of {args.runs} runs after a first call; each engine in its own child "
+        "process; added MB: peak RSS during the calls minus RSS before them; peak MB: the "
+        "child's whole peak RSS)"
+    )
+    print_peaks("compare_contracts.py")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
-    from benchmarks._data import print_peak_rss
-
-    print_peak_rss()
+    sys.exit(main())
