@@ -239,16 +239,25 @@ class Derived:
     @cached_property
     def codes(self) -> np.ndarray:
         """Packed one-byte code of every entry (grouped) under the policy."""
-        return self.keys.packed_codes(self.ledger.entries, self.policy)
+        return self.keys.packed_codes(self._entries_for_reasons(), self.policy)
+
+    def _entries_for_reasons(self):
+        # keys read from a sidecar carry the reason codes: the entries table of a Parquet
+        # folder stays unread (the whole table is about 5 GB at 10M procedures)
+        return None if self.keys.has_reason_codes else self.ledger.entries
+
+    def _entries_column(self, name: str) -> pa.ChunkedArray:
+        """One column of the entries (of a Parquet folder: read alone)."""
+        return self.ledger.column("entries", name)
 
     @cached_property
     def posted_day(self) -> np.ndarray:
         """int32 posting day (days since 1970-01-01) of every entries row (row order)."""
-        entries = self.ledger.entries
-        out = np.empty(entries.num_rows, np.int32)
+        posted_at = self._entries_column("posted_at")
+        out = np.empty(len(posted_at), np.int32)
         start = 0
         # one parallel pass per chunk (numpy's int64 floor division took three)
-        for us in timestamp_chunks(entries["posted_at"]):
+        for us in timestamp_chunks(posted_at):
             floor_days_nb(us, US_PER_DAY, out[start : start + len(us)])
             start += len(us)
         return out
@@ -312,12 +321,11 @@ class Derived:
     def facts(self) -> Facts:
         """The denial facts of the analytics (first/last denial, reasons, days)."""
         keys = self.keys
-        entries = self.ledger.entries
-        negation = valid_array(entries["negates"])
+        negation = valid_array(self._entries_column("negates"))
         negation = self._grouped_entries(negation)
-        _, _, carc, carc_values = keys.reason_codes(entries)
+        _, _, carc, carc_values = keys.reason_codes(self._entries_for_reasons())
         carc = self._grouped_entries(carc)  # int16 (int32 past 32,767 CARCs)
-        payer, payer_values = dictionary_codes(entries["payer_id"], smallest=True)
+        payer, payer_values = dictionary_codes(self._entries_column("payer_id"), smallest=True)
         payer = self._grouped_entries(payer)
         n_enc, n_proc = keys.n_encounters, keys.n_procedures
         enc_first_day = np.empty((n_enc, 4), np.int32)
@@ -432,11 +440,12 @@ class Derived:
     def _entry_features(self):
         """Pairs (group, CARC) of live adjustments, dictionaries, last remit day per encounter."""
         keys = self.keys
-        entries = self.ledger.entries
         n_enc = keys.n_encounters
-        if entries.num_rows == 0:
+        if len(keys.entry_kind) == 0:
             return np.empty(0, np.int32), [], [], np.full(n_enc, -1, np.int32)
-        g_codes, group_values, c_codes, carc_values = keys.reason_codes(entries)
+        g_codes, group_values, c_codes, carc_values = keys.reason_codes(
+            self._entries_for_reasons()
+        )
         carc_values = [None if v is None else v.strip() for v in carc_values]
         n_carcs = max(len(carc_values), 1)
         pair = np.where(
@@ -448,7 +457,7 @@ class Derived:
         adjustment = (keys.entry_kind == KINDS.index("adjustment")) & keys.entry_live
         entry_pair = np.where(adjustment, pair, -1).astype(np.int32)
 
-        is_remit = codes_in(entries["source"], pa.array(["remit"])) == 0
+        is_remit = codes_in(self._entries_column("source"), pa.array(["remit"])) == 0
         remit_day = self._grouped_entries(np.where(is_remit, self.posted_day, -1).astype(np.int32))
         # Latest remit day per encounter: entries are grouped by encounter too.
         enc_entry_start = keys.proc_entry_start[keys.enc_proc_start]
