@@ -32,20 +32,21 @@ def posting_workload(n_procedures: int, n_claims: int):
         full = cached_ledger(n_procedures, seed=SEED, credits=False)
     else:
         full = lk.synth.generate(n_enc, seed=SEED, credits=False)
-    e = full.entries
+    encounters, procedures, payers, e = full.encounters, full.procedures, full.payers, full.entries
+    del full  # its keys are not needed: the base ledger builds its own
     decided = _decisions(e)
-    base = lk.Ledger.from_arrow(
-        full.encounters, full.procedures, e.filter(pc.invert(decided)), full.payers
-    )
     k = min(n_enc, int(n_claims / CLAIMS_PER_ENCOUNTER) + 1)
-    last = full.encounters["encounter_id"][k - 1]
+    last = encounters["encounter_id"][k - 1]
     some = e.filter(pc.and_(decided, pc.less_equal(e["encounter_id"], last)))
-    del e, decided
-    part = lk.Ledger(full.encounters, full.procedures, some, full.payers)
-    remits = remittances_from_ledger(part)
-    del full, part, some
+    remits = remittances_from_ledger(lk.Ledger(encounters, procedures, some, payers))
+    del some
     if remits.claims.num_rows > n_claims:
         remits = _first_claims(remits, n_claims)
+    # one entries table at a time: the full one is let go before the base ledger's keys
+    # are built (at 10M procedures each entries table is several GB)
+    kept = e.filter(pc.invert(decided))
+    del e, decided
+    base = lk.Ledger.from_arrow(encounters, procedures, kept, payers)
     return base, remits
 
 

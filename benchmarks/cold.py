@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks import children
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The process's own peak RSS (VmHWM starts afresh at exec; a child's ru_maxrss may not)
@@ -55,6 +57,7 @@ def print_cold_rows(rows: list, *, base: str | None = None) -> None:
     print("-" * len(header))
     ref = dict(rows).get(base) if base else None
     for label, r in rows:
+        children.record(f"cold: {label}", r["peak_mb"])
         line = f"{label:<52}{r['wall']:>9.2f}{r['cpu']:>8.2f}{r['peak_mb']:>9.0f}"
         if ref:
             line += f"{r['wall'] / ref['wall']:>8.2f}"

@@ -3,9 +3,11 @@
     python benchmarks/compare_posting.py --procedures 1000000 --claims 100000
     python benchmarks/compare_posting.py --procedures 10000000 --claims 1000000 --store
 
-Data generation (synth + remittances_from_ledger) is not timed. The ledger is
-written with ``Ledger.to_parquet`` and the batch's four tables as Parquet, and
-every engine starts from those files. Two tables:
+Data generation (synth + remittances_from_ledger) is not timed: a child process
+writes the ledger with ``Ledger.to_parquet`` and the batch's tables as Parquet, and
+every engine starts from those files in a child process of its own
+(``benchmarks/children.py``); this process never holds a ledger. Two tables, then
+every process's peak RSS (a plain line says whether any went over 8 GB):
 
 * **warm**: each engine in a fresh child process gets the Arrow tables, does its
   own preparation, timed and shown (ledgerkit: ``Ledger.from_arrow`` validation and
@@ -23,8 +25,9 @@ no remit fingerprints, duplicates, reversals in payment-date order, claim-level
 amounts or validation. Their times are a lower bound for a full posting; the
 posted claims, entries and cents are printed for each engine to compare.
 
-``--store`` also times the same batch through a ``LedgerStore`` on Delta Lake (in a
-temporary folder under ``$LEDGERKIT_BENCH_DIR``, default ``/tmp/ledgerkit-bench``):
+``--store`` also times the same batch through a ``LedgerStore`` on Delta Lake (in the
+data's child process, in a temporary folder under ``$LEDGERKIT_BENCH_DIR``, default
+``/tmp/ledgerkit-bench``):
 creating the store, the post with its commit, posting the batch again (all
 archived), and a fresh process's first ``store.ledger()``.
 """
@@ -32,7 +35,6 @@ archived), and a fresh process's first ``store.ledger()``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -44,16 +46,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import cold  # noqa: E402
+from benchmarks import children, cold  # noqa: E402
 from benchmarks import posting_peers as peers  # noqa: E402
 
 BENCH_DIR = Path(os.environ.get("LEDGERKIT_BENCH_DIR", "/tmp/ledgerkit-bench"))
 ENGINES = ("ledgerkit", "polars", "duckdb")
-
-
-def _peak_mb() -> float:
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
 def _timed(label: str, fn):
@@ -117,20 +114,23 @@ def _seconds(fn) -> float:
     return time.perf_counter() - t
 
 
-def warm_engine(engine: str, ledger_folder: Path, batch_folder: Path, runs: int) -> dict:
-    """In a child process: preparation, warm-up and ``runs`` timed posts of one engine."""
+def warm_engine(engine: str, ledger_folder: str, batch_folder: str, runs: int) -> dict:
+    """In a child process: preparation, warm-up and ``runs`` timed posts of one engine.
+    Each engine reads only the files it uses and keeps one copy of them (the Arrow
+    tables are let go once the engine prepared its own)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    tables = {n: pq.read_table(ledger_folder / f"{n}.parquet") for n in peers.LEDGER}
-    tables["payers"] = pq.read_table(ledger_folder / "payers.parquet")
-    tables |= peers.read_batch(batch_folder)
+    ledger_folder, batch_folder = Path(ledger_folder), Path(batch_folder)
+    names = peers.LEDGER + ("payers",) if engine == "ledgerkit" else peers.LEDGER
+    tables = {n: pq.read_table(ledger_folder / f"{n}.parquet") for n in names}
+    batch = peers.read_batch(batch_folder)
     out = {"stages": {}}
     if engine == "ledgerkit":
         import ledgerkit as lk
         from ledgerkit.x12 import Remittances
 
-        remits = Remittances(**peers.read_batch(batch_folder))
+        remits = Remittances(**batch)
 
         def prepare():
             ledger = lk.Ledger.from_arrow(
@@ -145,6 +145,7 @@ def warm_engine(engine: str, ledger_folder: Path, batch_folder: Path, runs: int)
         t = time.perf_counter()
         prepared = prepare()
         out["prep"] = time.perf_counter() - t
+        del tables, batch
 
         def call():
             result = lk.post(prepared, remits)
@@ -154,7 +155,11 @@ def warm_engine(engine: str, ledger_folder: Path, batch_folder: Path, runs: int)
         out["stages"] = _ledgerkit_stages(prepared, remits)
     elif engine == "polars":
         t = time.perf_counter()
-        frames = peers.polars_frames({k: tables[k] for k in peers.LEDGER + peers.BATCH})
+        inputs = tables | {k: batch[k] for k in peers.BATCH}
+        del tables, batch
+        frames = {}
+        while inputs:  # one table at a time: each Arrow table freed once polars has its own
+            frames |= peers.polars_frames(dict([inputs.popitem()]))
         out["prep"] = time.perf_counter() - t
 
         def call():
@@ -163,8 +168,9 @@ def warm_engine(engine: str, ledger_folder: Path, batch_folder: Path, runs: int)
         call()
     else:
         t = time.perf_counter()
-        con = peers.duckdb_connection({k: tables[k] for k in peers.LEDGER + peers.BATCH})
+        con = peers.duckdb_connection(tables | {k: batch[k] for k in peers.BATCH})
         out["prep"] = time.perf_counter() - t
+        del tables, batch  # the ledger is in DuckDB's own tables; the batch stays registered
 
         def call():
             return peers.post_duckdb(con)
@@ -176,8 +182,7 @@ def warm_engine(engine: str, ledger_folder: Path, batch_folder: Path, runs: int)
         out["figures"] = call()
         times.append(time.perf_counter() - t)
     out["post"] = statistics.median(times)
-    out["peak_mb"] = _peak_mb()
-    return out
+    return children.json_ready(out)
 
 
 def _ledgerkit_figures(result) -> dict:
@@ -194,22 +199,6 @@ def _ledgerkit_figures(result) -> dict:
     }
 
 
-def _run_child(engine: str, ledger_folder: Path, batch_folder: Path, runs: int) -> dict:
-    code = (
-        "import json, sys\n"
-        f"sys.path.insert(0, {str(cold.ROOT)!r})\n"
-        "from pathlib import Path\nfrom benchmarks import compare_posting as cp\n"
-        f"out = cp.warm_engine({engine!r}, Path({str(ledger_folder)!r}), "
-        f"Path({str(batch_folder)!r}), {runs})\n"
-        "print('RESULT ' + json.dumps(out))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"{engine} failed:\n{proc.stderr[-3000:]}")
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
-
-
 def warm_table(ledger_folder, batch_folder, engines, runs: int, sizes) -> list:
     header = (
         f"{'engine':<12}{'prep s':>9}{'post s':>9}{'x ledgerkit':>13}{'claims/s':>12}"
@@ -219,7 +208,8 @@ def warm_table(ledger_folder, batch_folder, engines, runs: int, sizes) -> list:
     print("-" * len(header), flush=True)
     rows, base = [], None
     for engine in engines:
-        r = _run_child(engine, ledger_folder, batch_folder, runs)
+        r = children.run_child("compare_posting", "warm_engine", engine, str(ledger_folder),
+                               str(batch_folder), runs, label=f"warm {engine}")  # fmt: skip
         r["engine"] = engine
         rows.append(r)
         base = base or (r if engine == "ledgerkit" else None)
@@ -276,6 +266,23 @@ def cold_table(ledger_folder, batch_folder, engines, runs: int) -> None:
     print(f"(median of {runs} fresh processes, interpreter start to exit, imports included)")
 
 
+# ---------------------------------------------------------------------- data (child)
+def prepare_workload(procedures: int, claims: int, root: str, store: bool) -> dict:
+    """In a child process: the seeded workload written as the ledger folder (with its keys
+    sidecar) and the batch's Parquet files under ``root``; the store round when asked."""
+    from benchmarks._posting_data import posting_workload
+
+    t = time.perf_counter()
+    base, remits = posting_workload(procedures, claims)
+    print(f"data: {base} and {remits} in {time.perf_counter() - t:.1f} s", flush=True)
+    base.to_parquet(Path(root) / "ledger")
+    peers.write_batch(remits, Path(root) / "batch")
+    sizes = {"procedures": base.procedures.num_rows, "claims": remits.claims.num_rows}
+    if store:
+        store_round(base, remits)
+    return sizes
+
+
 # ---------------------------------------------------------------------- store
 def store_round(base, remits) -> None:
     from benchmarks._posting_data import posting_counts
@@ -322,33 +329,24 @@ def main(argv=None) -> int:
     parser.add_argument("--store", action="store_true", help="also time a LedgerStore")
     args = parser.parse_args(argv)
     engines = [e for e in args.engines.split(",") if e]
-    from benchmarks._posting_data import posting_workload
-
-    t = time.perf_counter()
-    base, remits = posting_workload(args.procedures, args.claims)
-    print(f"data: {base} and {remits} in {time.perf_counter() - t:.1f} s", flush=True)
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(dir=BENCH_DIR, prefix="posting_"))
     try:
         ledger_folder, batch_folder = root / "ledger", root / "batch"
-        base.to_parquet(ledger_folder)
-        peers.write_batch(remits, batch_folder)
-        sizes = (base.procedures.num_rows, remits.claims.num_rows)
-        if args.store:  # first, so that this process holds no ledger while children run
-            store_round(base, remits)
-        print(f"peak RSS of this process (data, files, store) {_peak_mb():,.0f} MB")
-        del base, remits  # the children read the files
+        # the data (and the store round) in a child: this process never holds a ledger
+        data = children.run_child(
+            "compare_posting", "prepare_workload", args.procedures, args.claims, str(root),
+            args.store, label="data (+ store)" if args.store else "data",
+        )  # fmt: skip
+        sizes = (data["procedures"], data["claims"])
         warm_table(ledger_folder, batch_folder, engines, args.runs, sizes)
         if args.cold_runs:
             cold_table(ledger_folder, batch_folder, engines, args.cold_runs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    children.print_peaks("compare_posting.py")
     return 0
 
 
 if __name__ == "__main__":
-    code = main()
-    from benchmarks._data import print_peak_rss
-
-    print_peak_rss()
-    sys.exit(code)
+    sys.exit(main())

@@ -25,27 +25,21 @@ appended. Their times are a lower bound for a full posting in that engine.
 
 from __future__ import annotations
 
-import pyarrow as pa
-
 CONTRACTUAL = ("45", "253")
 LEDGER = ("encounters", "procedures", "entries")
 BATCH = ("transactions", "claims", "service_lines", "adjustments")
 
 
-def _strings(table: pa.Table) -> pa.Table:
-    """Dictionary columns decoded to strings (both engines join strings with strings)."""
-    cols = [
-        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
-    ]
-    return pa.table(cols, names=table.column_names)
-
-
 # ---------------------------------------------------------------------- polars
 def polars_frames(tables: dict) -> dict:
-    """Preparation: the Arrow tables as polars frames (dictionaries decoded)."""
+    """Preparation: the Arrow tables as polars frames, categoricals decoded to strings
+    (by polars: no decoded Arrow copy of each table on the way)."""
     import polars as pl
 
-    return {name: pl.from_arrow(_strings(t)) for name, t in tables.items()}
+    return {
+        name: pl.from_arrow(table).with_columns(pl.col(pl.Categorical).cast(pl.String))
+        for name, table in tables.items()
+    }
 
 
 def post_polars(f: dict) -> dict:
@@ -162,7 +156,10 @@ def duckdb_connection(tables: dict):
     con.execute("SET enable_progress_bar = false")
     for name, table in tables.items():
         con.register(f"arrow_{name}", table)
-    return _ledger_tables(con)
+    _ledger_tables(con)
+    for name in LEDGER:  # copied into DuckDB's own tables: the Arrow ones can go
+        con.unregister(f"arrow_{name}")
+    return con
 
 
 def _ledger_tables(con):
