@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import ledgerkit as lk
+from benchmarks import children
 from ledgerkit.core import sidecar
 from ledgerkit.synth.ledgers import MEAN_PROCEDURES_PER_ENCOUNTER
 
@@ -108,7 +109,41 @@ def ledger_folder(n_procedures: int, *, seed: int = SEED, write: bool = True, **
     if write and not sidecar.read_keys(folder):
         # the key code changed since the folder was written: its tables stay, its keys
         # sidecar is rebuilt (by a child too: building keys reads every table)
-        _run_child(["--keys", str(folder)], f"the keys of {folder}")
+        _run_child(["--keys", str(folder)], f"keys sidecar of {folder.parent.name}")
+    return folder
+
+
+def lifecycle_folder(n_procedures: int, *, seed: int = SEED, lifecycle_seed: int = 1) -> Path:
+    """The cached folder of the seeded ledger with its denial lifecycle added
+    (``lk.synth.lifecycle``): ``ledger/`` (``Ledger.to_parquet``, its keys sidecar) and
+    ``work_events.parquet``; made by a child process from :func:`ledger_folder` when
+    missing (the lifecycle at 10M procedures holds two ledgers while it is made)."""
+    base = ledger_folder(n_procedures, seed=seed)
+    folder = base.parent / f"lifecycle-{lifecycle_seed}"
+    if not (folder / "work_events.parquet").exists():
+        with open(base.parent / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (folder / "work_events.parquet").exists():
+                tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
+                shutil.rmtree(tmp, ignore_errors=True)
+                t0 = time.perf_counter()
+                try:
+                    peak = _run_child(
+                        ["--lifecycle", str(base), str(lifecycle_seed), str(tmp)],
+                        f"lifecycle of {base.parent.name}",
+                    )
+                except RuntimeError:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                tmp.rename(folder)
+                print(
+                    f"# lifecycle (seed {lifecycle_seed}) added into {folder} in "
+                    f"{time.perf_counter() - t0:.0f} s by a child process (its peak RSS "
+                    f"{peak} MB)",
+                    flush=True,
+                )
+    if not sidecar.read_keys(folder / "ledger"):
+        _run_child(["--keys", str(folder / "ledger")], f"keys sidecar of {folder.name}")
     return folder
 
 
@@ -132,7 +167,10 @@ def _generate_in_child(n_enc: int, seed: int, options: dict, folder: Path) -> No
     shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
     try:
-        peak = _run_child([str(n_enc), str(seed), json.dumps(options), str(tmp)], "generating")
+        peak = _run_child(
+            [str(n_enc), str(seed), json.dumps(options), str(tmp)],
+            f"generating {folder.parent.name}",
+        )
     except RuntimeError:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -151,7 +189,9 @@ def _run_child(args: list, what: str) -> str:
     )
     if proc.returncode:
         raise RuntimeError(f"{what} failed:\n{proc.stderr[-2000:]}")
-    return proc.stdout.split()[-1]
+    peak = proc.stdout.split()[-1]
+    children.record(f"cache: {what}", float(peak))  # in the script's peak RSS table
+    return peak
 
 
 def peak_rss_mb() -> float:
@@ -168,10 +208,19 @@ def _encounters(n_procedures: int) -> int:
     return max(1, round(n_procedures / MEAN_PROCEDURES_PER_ENCOUNTER))
 
 
-if __name__ == "__main__":  # the child of _run_child: N_ENC SEED OPTIONS FOLDER, or --keys FOLDER
+if __name__ == "__main__":
+    # the child of _run_child: N_ENC SEED OPTIONS FOLDER, --keys FOLDER or
+    # --lifecycle LEDGER_FOLDER LIFECYCLE_SEED OUT
     if sys.argv[1] == "--keys":
         ledger = lk.Ledger.from_parquet(sys.argv[2])
         sidecar.write_keys(Path(sys.argv[2]), ledger.keys, ledger.reason_codes(), ledger.policy)
+    elif sys.argv[1] == "--lifecycle":
+        import pyarrow.parquet as pq
+
+        made = lk.synth.lifecycle(lk.Ledger.from_parquet(sys.argv[2]), seed=int(sys.argv[3]))
+        out = Path(sys.argv[4])
+        made.ledger.to_parquet(out / "ledger")
+        pq.write_table(made.events, out / "work_events.parquet")
     else:
         n, seed, options, out = sys.argv[1:5]
         lk.synth.generate(int(n), seed=int(seed), **json.loads(options)).to_parquet(out)

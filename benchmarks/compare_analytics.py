@@ -2,17 +2,20 @@
 
     python benchmarks/compare_analytics.py --procedures 10000000
 
-The ledger is generated once (seeded ``lk.synth.generate``) or read from the
-benchmark Parquet cache (``benchmarks/_data.py``); by default the denial
-lifecycle is added to it (``lk.synth.lifecycle``: appeals, resubmissions,
-reprocessing remits, write-offs, take-backs, and the work events), timed, and
-the lifecycle metrics run on it too (``--no-lifecycle``: the plain ledger).
+The ledger is generated once (seeded ``lk.synth.generate``) into the benchmark
+Parquet cache (``benchmarks/_data.py``) by a child process; by default a child adds
+the denial lifecycle to it there (``lk.synth.lifecycle``: appeals, resubmissions,
+reprocessing remits, write-offs, take-backs, and the work events), and the
+lifecycle metrics run on it too (``--no-lifecycle``: the plain ledger). The
+operations run in a child process of their own, which reads that folder lean
+(``Ledger.from_parquet``); this process only prints.
 ``facts (first call)`` is the shared one-pass extraction every metric needs
 once per ledger and policy (cached on the ledger's keys); the other rows are
 medians of ``--runs`` warm runs of each operation with the facts cached, beside
 the first of them (``first``: what the lifecycle metrics keep per work events
 table is built there). JIT compilation is excluded (warm-up).
-Then a cold table: metrics computed by a fresh process from a Parquet folder.
+Then a cold table: metrics computed by a fresh process from the same Parquet folder,
+and every process's peak RSS (a plain line says whether any went over 8 GB).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks._data import ledger_with_procedures  # noqa: E402
+from benchmarks._data import ledger_folder, ledger_with_procedures, lifecycle_folder  # noqa: E402
 from benchmarks.bench_analytics import OPERATIONS  # noqa: E402
+from benchmarks.children import print_peaks, run_child  # noqa: E402
 from ledgerkit.analytics import metrics  # noqa: E402
 from ledgerkit.analytics.appeal_outcomes import appeal_outcomes  # noqa: E402
 from ledgerkit.analytics.derived import facts  # noqa: E402
@@ -76,6 +80,53 @@ def _guard(min_free_gb: float) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def timings(folder: str, events: str | None, runs: int, min_free_gb: float = 0.0) -> dict:
+    """In a child process: every operation on the ledger read lean from ``folder`` (and
+    the work events of ``events``), after a warm-up of the JIT on a small ledger."""
+    import pyarrow.parquet as pq
+
+    import ledgerkit as lk
+
+    if min_free_gb > 0:
+        _guard(min_free_gb)
+    # Warm the JIT on a small ledger first so compile time is not counted.
+    small = ledger_with_procedures(5_000)
+    if events:
+        lc = lifecycle(small, seed=1)
+        for op in LIFECYCLE_OPERATIONS.values():
+            op(lc.ledger, lc.events)
+        del lc
+    for op in OPERATIONS.values():
+        op(small)
+    del small
+    ledger_with_procedures.cache_clear()
+
+    t0 = time.perf_counter()
+    ledger = lk.Ledger.from_parquet(folder)
+    work = pq.read_table(events) if events else None
+    load = time.perf_counter() - t0
+    operations = {name: (lambda L, w, op=op: op(L)) for name, op in OPERATIONS.items()}
+    if events:
+        operations.update(LIFECYCLE_OPERATIONS)
+    t0 = time.perf_counter()
+    facts(ledger)
+    rows = [("facts (first call)", time.perf_counter() - t0, None, None)]
+    for name, op in operations.items():
+        times = []
+        n_rows = 0
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            n_rows = op(ledger, work).num_rows
+            times.append(time.perf_counter() - t0)
+        rows.append((name, statistics.median(times), times[0], n_rows))
+    return {
+        "ledger": repr(ledger),
+        "load": load,
+        "events": work.num_rows if events else None,
+        "rows": rows,
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--procedures", type=int, default=1_000_000)
@@ -91,81 +142,48 @@ def main(argv=None):
     if args.min_free_gb > 0:
         _guard(args.min_free_gb)
 
-    with_lifecycle = not args.no_lifecycle
-    # Warm the JIT on a small ledger first so compile time is not counted.
-    small = ledger_with_procedures(5_000)
-    small_work = None
-    if with_lifecycle:
-        lc = lifecycle(small, seed=1)
-        small, small_work = lc.ledger, lc.events
-        for op in LIFECYCLE_OPERATIONS.values():
-            op(small, small_work)
-    for op in OPERATIONS.values():
-        op(small)
-
-    t0 = time.perf_counter()
-    ledger = ledger_with_procedures(args.procedures)
-    load = time.perf_counter() - t0
-    print(f"{ledger!r} (generated or loaded in {load:.1f} s)")
-    operations = {name: (lambda L, w, op=op: op(L)) for name, op in OPERATIONS.items()}
-    work = None
-    if with_lifecycle:
-        t0 = time.perf_counter()
-        lc = lifecycle(ledger, seed=1)
-        ledger, work = lc.ledger, lc.events
-        # the plain ledger (and its keys) is not timed: let it go (peak memory)
-        ledger_with_procedures.cache_clear()
-        print(
-            f"lifecycle: {lc.entries.num_rows} entries, {work.num_rows} work events "
-            f"(made in {time.perf_counter() - t0:.1f} s)"
-        )
-        operations.update(LIFECYCLE_OPERATIONS)
+    # the ledger (with its lifecycle) is made once by a child process into the benchmark
+    # cache; the operations run in another child, which reads it lean
+    events = None
+    if args.no_lifecycle:
+        folder = ledger_folder(args.procedures)
+    else:
+        made = lifecycle_folder(args.procedures)
+        folder, events = made / "ledger", made / "work_events.parquet"
+    out = run_child(
+        "compare_analytics", "timings", str(folder), events and str(events), args.runs,
+        args.min_free_gb, label="ledgerkit (the operations)",
+    )  # fmt: skip
+    print(f"{out['ledger']} (read lean from {folder} in {out['load']:.1f} s)")
+    if events:
+        print(f"with its denial lifecycle: {out['events']} work events")
     # seconds: the median of the runs; first: the first run, which also builds what the
     # derived layer keeps for the next (appeal outcomes and work items per events table)
     print(f"{'operation':<40} {'seconds':>9} {'first':>9} {'rows':>9}")
-    t0 = time.perf_counter()
-    facts(ledger)
-    print(f"{'facts (first call)':<40} {time.perf_counter() - t0:>9.3f} {'':>9} {'':>9}")
-    for name, op in operations.items():
-        times = []
-        rows = 0
-        for _ in range(args.runs):
-            t0 = time.perf_counter()
-            rows = op(ledger, work).num_rows
-            times.append(time.perf_counter() - t0)
-        print(f"{name:<40} {statistics.median(times):>9.3f} {times[0]:>9.3f} {rows:>9}")
+    for name, median, first, n_rows in out["rows"]:
+        if first is None:
+            print(f"{name:<40} {median:>9.3f} {'':>9} {'':>9}")
+        else:
+            print(f"{name:<40} {median:>9.3f} {first:>9.3f} {n_rows:>9}")
     if args.cold_runs:
-        cold_rows(ledger, args.cold_runs)
+        cold_rows(folder, args.cold_runs)
+    print_peaks("compare_analytics.py")
 
 
-def cold_rows(ledger, runs: int) -> None:
+def cold_rows(folder, runs: int) -> None:
     """Metrics as a notebook's first cell meets them: a fresh process, from Parquet."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
     from benchmarks import cold
 
-    folder = Path(tempfile.mkdtemp(prefix="lk-analytics-cold-"))
-    try:
-        ledger.to_parquet(folder)
-        read = f"import ledgerkit as lk\nledger = lk.Ledger.from_parquet({str(folder)!r})"
-        codes = {
-            "from_parquet + denial dollars by payer, category": f"{read}\n"
-            "lk.metrics.denial_dollars(ledger, by=('payer', 'category'))",
-            "from_parquet + worklist": f"{read}\nlk.worklist(ledger)",
-        }
-        cold.run_cold(next(iter(codes.values())))  # untimed: page cache and Numba cache
-        print(f"\ncold: a fresh process per run, median of {runs}, Numba cache warm")
-        cold.print_cold_rows(
-            [(label, cold.median_cold(code, runs)) for label, code in codes.items()]
-        )
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    read = f"import ledgerkit as lk\nledger = lk.Ledger.from_parquet({str(folder)!r})"
+    codes = {
+        "from_parquet + denial dollars by payer, category": f"{read}\n"
+        "lk.metrics.denial_dollars(ledger, by=('payer', 'category'))",
+        "from_parquet + worklist": f"{read}\nlk.worklist(ledger)",
+    }
+    cold.run_cold(next(iter(codes.values())))  # untimed: page cache and Numba cache
+    print(f"\ncold: a fresh process per run, median of {runs}, Numba cache warm")
+    cold.print_cold_rows([(label, cold.median_cold(code, runs)) for label, code in codes.items()])
 
 
 if __name__ == "__main__":
     main()
-    from benchmarks._data import print_peak_rss
-
-    print_peak_rss()
