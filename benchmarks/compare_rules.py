@@ -16,8 +16,11 @@ from a Parquet folder. Last, this process's peak RSS.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import pickle
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,10 +29,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import ledgerkit as lk  # noqa: E402
-from benchmarks._data import cached_ledger, ledger_folder, print_peak_rss  # noqa: E402
+from benchmarks._data import cached_ledger, ledger_folder  # noqa: E402
 from benchmarks._rules_data import twenty_rules  # noqa: E402
+from benchmarks.children import json_ready, print_peaks, run_child  # noqa: E402
 from benchmarks.rules_peers import (  # noqa: E402
-    check_same,
+    check_summary,
     dry_run_duckdb,
     dry_run_polars,
     duckdb_tables,
@@ -40,6 +44,7 @@ from ledgerkit import whatif  # noqa: E402
 from ledgerkit.analytics.derived import Derived  # noqa: E402
 
 ENGINES = ("ledgerkit", "polars", "duckdb")
+FRAMES = ("enc", "proc", "entries")  # the peers' inputs, as ledgerkit_rows writes them
 
 
 def timed(fn, runs):
@@ -62,18 +67,31 @@ def main(argv=None):
         "--skip-peers",
         "--skip-polars",
         action="store_true",
-        help="skip the polars and DuckDB runs (they need ~2x the memory)",
+        help="skip the polars and DuckDB runs",
     )
     parser.add_argument("--cold-runs", type=int, default=3)
     args = parser.parse_args(argv)
-    rows, warm = ledger_rows(args)  # the large ledger is freed before the slider ledger is built
-    print_rows(rows)
-    print_rows(slider_rows(args), header=False)
-    if warm:
-        print_warm(warm, args.runs)
+    with tempfile.TemporaryDirectory(prefix="lk-rules-") as shared:
+        # each part in its own child process: ledgerkit writes the peers' inputs to `shared`
+        ours = run_child("compare_rules", "ledgerkit_rows", args.procedures, args.seed,
+                         args.runs, None if args.skip_peers else shared,
+                         label="ledgerkit (dry runs, sweeps)")  # fmt: skip
+        print_rows(ours["rows"])
+        what_if = f"ledgerkit (what-if, {args.slider_encounters:,} encounters)"
+        slider = run_child("compare_rules", "slider_rows", args.slider_encounters, args.seed,
+                           label=what_if)  # fmt: skip
+        print_rows(slider["rows"], header=False)
+        if not args.skip_peers:
+            warm = [("ledgerkit", ours["features_s"], ours["dry_run_s"])]
+            for engine in ENGINES[1:]:
+                peer = run_child("compare_rules", "peer_rows", engine, shared, args.runs,
+                                 label=engine)  # fmt: skip
+                check_summary(ours["summary"], ours["names"], peer["summary"], engine)
+                warm.append((engine, ours["frames_s"] + peer["prep_s"], peer["dry_run_s"]))
+            print_warm(warm, args.runs)
     if args.cold_runs:
         cold_rows(args)
-    print_peak_rss()
+    print_peaks("compare_rules.py")
     return 0
 
 
@@ -101,10 +119,12 @@ def cold_rows(args) -> None:
     )
 
 
-def ledger_rows(args) -> list:
+def ledgerkit_rows(procedures: int, seed: int, runs: int, shared: str | None) -> dict:
+    """In a child: ledgerkit's figures on the cached ledger; with ``shared``, the peers'
+    inputs (the feature frames, the compiled rules, the dry run's summary) written there."""
     rules = twenty_rules()
     t = time.perf_counter()
-    ledger = cached_ledger(args.procedures, seed=args.seed)  # generated once, by a child
+    ledger = cached_ledger(procedures, seed=seed)  # generated once, by a child
     print(f"# {ledger} loaded in {time.perf_counter() - t:.1f} s", flush=True)
     ledger.keys.packed_codes(ledger.entries, ledger.policy)
     rows = []
@@ -113,7 +133,7 @@ def ledger_rows(args) -> list:
     rows.append(("first dry run (JIT, features, TAA configurations)", time.perf_counter() - t, ""))
     t_features = timed(lambda: Derived(ledger, ledger.policy).features, 2)
     rows.append(("features pass (once per ledger, cached)", t_features, ""))
-    t_dry = timed(lambda: R.dry_run(ledger, rules), args.runs)
+    t_dry = timed(lambda: R.dry_run(ledger, rules), runs)
     rows.append(("dry run, 20 rules (summary)", t_dry, "target < 1 s"))
     t_entries = timed(lambda: R.dry_run(ledger, rules).entries, 3)
     rows.append(("dry run, 20 rules + proposed entries table", t_entries, ""))
@@ -122,50 +142,71 @@ def ledger_rows(args) -> list:
     counts = f"{n_hits} / {run.entries.num_rows}"
     rows.append(("  procedures hit / entries proposed", float("nan"), counts))
     for kind in ("percentile", "fraction"):
-        t_sweep = timed(lambda k=kind: whatif.taa_sweep(ledger, mode=k), args.runs)
+        t_sweep = timed(lambda k=kind: whatif.taa_sweep(ledger, mode=k), runs)
         rows.append((f"TAA sweep, 101 {kind} levels, by payer", t_sweep, "target < 1 s"))
-    t_sb = timed(lambda: whatif.threshold_sweep(ledger), args.runs)
+    t_sb = timed(lambda: whatif.threshold_sweep(ledger), runs)
     rows.append(("small-balance sweep, 101 thresholds, by payer", t_sb, ""))
-    warm = None if args.skip_peers else warm_rows(ledger, rules, run, (t_features, t_dry), args)
-    return rows, warm
+    out = {"rows": rows, "features_s": t_features, "dry_run_s": t_dry}
+    if shared:
+        out |= write_peer_inputs(ledger, rules, Path(shared))
+        out["summary"] = run.summary.to_pylist()
+    return json_ready(out)
 
 
-def slider_rows(args) -> list:
-    small = lk.synth.generate(args.slider_encounters, seed=args.seed + 1)
+def write_peer_inputs(ledger, rules, shared: Path) -> dict:
+    """The per-procedure data the kernel reads, as the peers' three frames, and the
+    compiled rules (without their per-procedure matches: those are in the frames)."""
+    t = time.perf_counter()
+    f, compiled, enc, proc, entries = polars_frames(ledger, rules)
+    t_frames = time.perf_counter() - t
+    for name, frame in zip(FRAMES, (enc, proc, entries), strict=True):
+        frame.write_parquet(shared / f"{name}.parquet")
+    small = dataclasses.replace(compiled, proc_matched=compiled.proc_matched[:, :0])
+    with open(shared / "compiled.pickle", "wb") as file:
+        pickle.dump((small, int(f.latest_day)), file)
+    return {"frames_s": t_frames, "names": [r.name for r in compiled.rules]}
+
+
+def peer_rows(engine: str, shared: str, runs: int) -> dict:
+    """In a child: one peer's preparation and dry run on the frames ledgerkit wrote."""
+    import polars as pl
+
+    folder = Path(shared)
+    with open(folder / "compiled.pickle", "rb") as file:
+        compiled, as_of = pickle.load(file)
+    enc, proc, entries = (
+        pl.read_parquet(folder / f"{n}.parquet") for n in ("enc", "proc", "entries")
+    )
+    if engine == "polars":
+        prep = 0.0  # the frames are its preparation, timed by ledgerkit_rows
+
+        def call():
+            return dry_run_polars(None, compiled, enc, proc, entries, as_of)
+    else:
+        t = time.perf_counter()
+        con = duckdb_tables(enc, proc, entries)
+        prep = time.perf_counter() - t
+        del enc, proc, entries  # in DuckDB's own tables now
+
+        def call():
+            return dry_run_duckdb(con, compiled, as_of)
+
+    summary = call().to_dicts()
+    return json_ready({"prep_s": prep, "dry_run_s": timed(call, runs), "summary": summary})
+
+
+def slider_rows(n_encounters: int, seed: int) -> list:
+    small = lk.synth.generate(n_encounters, seed=seed + 1)
     what = whatif.WhatIf(small)
     what.evaluate(taa_percentile=25, small_balance=499)
     levels = iter(np.linspace(20, 30, 1000))
     t_one = timed(lambda: what.evaluate(taa_percentile=float(next(levels)), small_balance=499), 20)
-    n = args.slider_encounters
+    n = n_encounters
     rows = [(f"what-if re-evaluation, {n} encounters, new TAA percentile", t_one, "< 50 ms")]
     sb = iter(range(100, 10_000, 7))
     t_sb = timed(lambda: what.evaluate(taa_percentile=25, small_balance=next(sb)), 20)
     rows.append((f"what-if re-evaluation, {n} encounters, new threshold", t_sb, "< 50 ms"))
-    return rows
-
-
-def warm_rows(ledger, rules, run, ledgerkit_times, args) -> list:
-    """(engine, preparation s, dry run s) of each engine; the peers' results checked first.
-
-    ledgerkit prepares its per-procedure features (the pass the dry run reads); the
-    peers are handed those same arrays and prepare their own frames and tables.
-    """
-    rows = [("ledgerkit", *ledgerkit_times)]
-    t = time.perf_counter()
-    f, compiled, enc, proc, entries = polars_frames(ledger, rules)
-    t_frames = time.perf_counter() - t
-    as_of = f.latest_day
-    check_same(run, dry_run_polars(f, compiled, enc, proc, entries, as_of), compiled, "polars")
-    t_pl = timed(lambda: dry_run_polars(f, compiled, enc, proc, entries, as_of), args.runs)
-    rows.append(("polars", t_frames, t_pl))
-    t = time.perf_counter()
-    con = duckdb_tables(enc, proc, entries)
-    t_tables = t_frames + time.perf_counter() - t
-    check_same(run, dry_run_duckdb(con, compiled, as_of), compiled, "duckdb")
-    t_db = timed(lambda: dry_run_duckdb(con, compiled, as_of), args.runs)
-    rows.append(("duckdb", t_tables, t_db))
-    con.close()
-    return rows
+    return {"rows": rows}
 
 
 def print_warm(rows, runs) -> None:

@@ -198,14 +198,20 @@ def dry_run_polars(f, compiled, enc, proc, entries, as_of_day):
 
 def check_same(run, peer_summary, compiled, peer="polars"):
     """Assert that a peer's per-rule summary (a polars frame) equals the dry run's."""
-    got = {r["rule"]: r for r in run.summary.to_pylist()}
     names = [r.name for r in compiled.rules]
-    for row in peer_summary.to_dicts():
+    check_summary(run.summary.to_pylist(), names, peer_summary.to_dicts(), peer)
+
+
+def check_summary(want_rows: list, names: list, peer_rows: list, peer="polars") -> None:
+    """:func:`check_same` on plain rows: the dry run's summary rows, the compiled rules'
+    names in order, and the peer's rows (``rule``: index into ``names``)."""
+    got = {r["rule"]: r for r in want_rows}
+    for row in peer_rows:
         want = got[names[row["rule"]]]
         for k in SUMMARY_COLUMNS:
             assert row[k] == want[k], (peer, names[row["rule"]], k, row[k], want[k])
     n_hit = sum(1 for r in got.values() if r["procedures"] > 0)
-    assert len(peer_summary) == n_hit, (peer, "rules hit", len(peer_summary), n_hit)
+    assert len(peer_rows) == n_hit, (peer, "rules hit", len(peer_rows), n_hit)
 
 
 # ---------------------------------------------------------------------- duckdb

@@ -87,4 +87,9 @@ def test_compare_rules_prints_warm_and_cold_tables(capsys):
     assert [line.split()[0] for line in warm.splitlines()[3:]] == list(compare_rules.ENGINES)
     cold = out.split("cold: a fresh process")[1]
     assert "from_parquet + dry run, 20 rules (summary)" in cold
-    assert "peak RSS of this process:" in out.splitlines()[-1]
+    # every process's peak RSS: the ledgerkit, what-if and peer children, the cold runs, itself
+    peaks = out.split("peak RSS of every process")[1]
+    for label in ("ledgerkit (dry runs, sweeps)", "polars", "duckdb", "cold: from_parquet"):
+        assert f"\n  {label}" in peaks
+    assert "compare_rules.py (parent)" in peaks
+    assert out.splitlines()[-1] == "every process stayed under 8 GB"
