@@ -331,9 +331,11 @@ def today_day(ledger, today) -> int:
     import datetime as dt
 
     if today is None:
-        if ledger.entries.num_rows == 0:
+        # one column: a ledger read from a Parquet folder keeps its entries table unread
+        posted_at = ledger.column("entries", "posted_at")
+        if len(posted_at) == 0:
             return day_number(dt.date.today())
-        us = pc.max(ledger.entries["posted_at"].cast(pa.int64())).as_py()
+        us = pc.max(posted_at.cast(pa.int64())).as_py()
         return int(us // US_PER_DAY)
     return day_number(today, "today")
 

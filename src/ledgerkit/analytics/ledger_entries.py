@@ -29,6 +29,6 @@ def entry_procs(ledger) -> np.ndarray:
 
 def negations(ledger) -> np.ndarray:
     """True for grouped entries that negate another entry."""
-    flag = valid_array(ledger.entries["negates"])
+    flag = valid_array(ledger.column("entries", "negates"))  # one column, not the table
     rows = ledger.keys.entry_order
     return flag if rows is None else flag[rows]

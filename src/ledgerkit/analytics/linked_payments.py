@@ -4,6 +4,8 @@ Internal to ``analytics``."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,9 +49,10 @@ class Payments:
         pos, enc, rows = pos[in_rows], enc[in_rows], rows[in_rows]
         proc = np.searchsorted(keys.proc_entry_start, pos, side="right") - 1
         line = keys.proc_line[proc].astype(np.int64)
-        e = ledger.entries
+        # three columns: a ledger read from a Parquet folder keeps its entries table unread
+        column = functools.partial(ledger.column, "entries")
         take = pa.array(rows)
-        t = numpy_array(e["posted_at"].take(take).cast(pa.int64()), dtype=np.int64)
+        t = numpy_array(column("posted_at").take(take).cast(pa.int64()), dtype=np.int64)
         top = keys.proc_line.max() if keys.n_procedures else 0
         self.n_line = int(max(line.max() if len(line) else 0, top)) + 1
         # two orders: by (encounter, line, time) and by (encounter, time)
@@ -57,8 +60,8 @@ class Payments:
         self.by_enc = np.lexsort((t, enc))
         self.t, self.enc, self.line = t, enc, line
         self.cents = keys.amounts[pos].astype(np.int64)
-        self.ids = numpy_array(e["entry_id"].take(take), dtype=np.int64)
-        self.refs = e["remit_ref"].take(take).cast(pa.string()).combine_chunks()
+        self.ids = numpy_array(column("entry_id").take(take), dtype=np.int64)
+        self.refs = column("remit_ref").take(take).cast(pa.string()).combine_chunks()
 
     def windows(self, line_col, start, end):
         """Per attempt: net cents, latest time, entry ids and remits of the payments on its
