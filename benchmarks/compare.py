@@ -10,7 +10,8 @@ printed. Two tables:
   its own preparation (ledgerkit: validation and integer keys, ``Ledger.from_arrow``;
   polars: ``from_arrow``; DuckDB: registering the tables), timed and shown, then one
   warm-up call (JIT compilation from an empty Numba cache, or query planning) and the
-  median of ``--runs`` calls. Peak MB = peak RSS during the calls minus before them.
+  median of ``--runs`` calls. Added MB = peak RSS during the calls minus before them;
+  peak MB = the child's whole peak RSS.
 * **cold**: where a notebook starts. A fresh interpreter per run reads the ledger
   folder's Parquet files and produces the table (``Ledger.from_parquet`` + ``classify``;
   ``scan_parquet``; ``read_parquet``), Numba's on-disk cache warm. Wall time from
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import resource
 import shutil
@@ -42,8 +42,8 @@ import pyarrow.parquet as pq
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ledgerkit as lk  # noqa: E402
-from benchmarks import cold, peers  # noqa: E402
-from benchmarks._data import ledger_folder, print_peak_rss  # noqa: E402
+from benchmarks import children, cold, peers  # noqa: E402
+from benchmarks._data import ledger_folder  # noqa: E402
 
 CHECK = ["class", "stage", "balance", "allowed", "open_pr", "payer_balance"]
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -149,7 +149,9 @@ def _arrow_tables(folder: Path) -> dict:
     return tables
 
 
-def _run_engine(name, folder, runs, queue):
+def warm_engine(name: str, folder: str, runs: int) -> dict:
+    """In a child process (``children.run_child``): one engine's preparation, warm-up
+    and ``runs`` timed calls on the folder's Arrow tables."""
     prepare, fn = ENGINES[name]
     tables = _arrow_tables(Path(folder))
     t0 = time.perf_counter()
@@ -165,22 +167,19 @@ def _run_engine(name, folder, runs, queue):
             t0 = time.perf_counter()
             fn(prepared)
             times.append(time.perf_counter() - t0)
-    queue.put(
-        {
-            "engine": name,
-            "prep": prep,
-            "median": statistics.median(times),
-            "first": first,
-            "peak_mb": rss.peak - base,
-        }
-    )
+    return {
+        "engine": name,
+        "prep": prep,
+        "median": statistics.median(times),
+        "first": first,
+        "added_mb": rss.peak - base,
+    }
 
 
 def warm_table(folder: Path, engines, runs: int, sizes) -> list:
-    ctx = mp.get_context("spawn")
     header = (
         f"{'engine':<16}{'procedures':>12}{'entries':>12}{'prep s':>8}{'median s':>10}"
-        f"{'x ledgerkit':>13}{'first call s':>14}{'peak MB':>9}"
+        f"{'x ledgerkit':>13}{'first call s':>14}{'added MB':>10}{'peak MB':>9}"
     )
     print(f"\nwarm: in memory, after each engine's own preparation\n{header}")
     print("-" * len(header), flush=True)
@@ -189,21 +188,21 @@ def warm_table(folder: Path, engines, runs: int, sizes) -> list:
     for name in engines:
         # An empty Numba cache makes 'first call' include real compilation.
         os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="lk-numba-")
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_run_engine, args=(name, str(folder), runs, queue))
-        proc.start()
-        row = _wait_for(proc, queue)
-        shutil.rmtree(os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
-        if row is None:
-            print(f"{name:<16} failed: exit code {proc.exitcode} (-9: killed, usually memory)")
+        try:
+            row = children.run_child("compare", "warm_engine", name, str(folder), runs,
+                                     label=f"warm {name}")  # fmt: skip
+        except RuntimeError as exc:
+            print(f"{name:<16} failed: {str(exc).splitlines()[0]}")
             continue
+        finally:
+            shutil.rmtree(os.environ["NUMBA_CACHE_DIR"], ignore_errors=True)
         rows.append(row)
         if name == "ledgerkit":
             lk_time = row["median"]
         ratio = f"{row['median'] / lk_time:>13.2f}" if lk_time else f"{'-':>13}"
         print(
             f"{name:<16}{sizes[0]:>12,}{sizes[1]:>12,}{row['prep']:>8.2f}{row['median']:>10.3f}"
-            f"{ratio}{row['first']:>14.2f}{row['peak_mb']:>9.0f}",
+            f"{ratio}{row['first']:>14.2f}{row['added_mb']:>10,.0f}{row['peak_mb']:>9,.0f}",
             flush=True,
         )
     floor = next((r["median"] for r in rows if r["engine"] == "bandwidth floor"), None)
@@ -216,21 +215,11 @@ def warm_table(folder: Path, engines, runs: int, sizes) -> list:
     print(
         f"(median of {runs} runs after one warm-up; 'prep' is the engine's preparation of "
         "the Arrow tables (ledgerkit: validation + integer keys); 'first call' includes JIT "
-        "compilation from an empty cache, or query planning; peak MB = peak RSS during the "
-        f"calls minus RSS before them; DuckDB memory_limit={peers.DUCKDB_MEMORY_LIMIT})"
+        "compilation from an empty cache, or query planning; added MB = peak RSS during the "
+        "calls minus RSS before them; peak MB = the engine's child process's whole peak RSS; "
+        f"DuckDB memory_limit={peers.DUCKDB_MEMORY_LIMIT})"
     )
     return rows
-
-
-def _wait_for(proc, queue):
-    row = None
-    while row is None and (proc.is_alive() or not queue.empty()):
-        try:
-            row = queue.get(timeout=5)
-        except Exception:  # queue.Empty: keep waiting while the child lives
-            continue
-    proc.join()
-    return row
 
 
 # ---------------------------------------------------------------------- cold
@@ -290,6 +279,7 @@ def cold_table(folder: Path, engines, runs: int, sizes) -> list:
             peaks.append(peak)
         row = {"engine": name, "wall": statistics.median(walls), "cpu": statistics.median(cpus),
                "peak_mb": max(peaks)}  # fmt: skip
+        children.record(f"cold: {name}", row["peak_mb"])
         rows.append(row)
         if name == "ledgerkit":
             base = row
@@ -461,7 +451,7 @@ def main(argv=None):
     finally:
         if root is not None:
             shutil.rmtree(root, ignore_errors=True)
-    print_peak_rss("compare.py itself (each engine ran in a child; its peak is in its row)")
+    children.print_peaks("compare.py")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
