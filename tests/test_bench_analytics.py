@@ -27,3 +27,8 @@ def test_compare_script_runs(capsys):
     out = capsys.readouterr().out
     assert "facts (first call)" in out and "worklist" in out
     assert "cold: a fresh process" in out and "from_parquet + worklist" in out
+    # the operations ran in a child; every process's peak RSS closes the output
+    peaks = out.split("peak RSS of every process")[1]
+    assert "\n  ledgerkit (the operations) " in peaks
+    assert "compare_analytics.py (parent)" in peaks
+    assert out.splitlines()[-1] == "every process stayed under 8 GB"

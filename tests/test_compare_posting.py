@@ -44,3 +44,9 @@ def test_compare_posting_prints_warm_and_cold_tables(capsys):
     assert "ledgerkit stages of one post:" in out and "of which key update" in out
     cold = out.split("cold: ")[1]
     assert all(engine in cold for engine in compare_posting.ENGINES)
+    # the data and every engine in children; each process's peak RSS closes the output
+    peaks = out.split("peak RSS of every process")[1]
+    for label in ("data", *(f"warm {e}" for e in compare_posting.ENGINES)):
+        assert f"\n  {label} " in peaks
+    assert "compare_posting.py (parent)" in peaks
+    assert out.splitlines()[-1] == "every process stayed under 8 GB"
