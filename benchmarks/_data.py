@@ -14,7 +14,9 @@ the generator's code. Generation runs in a child process: ``synth.generate`` at 
 procedures peaks far above what the benchmark itself needs, and a benchmark process that
 generated in-process carried that peak in its own RSS (16 GB for ``compare.py`` at 10M).
 Each benchmark process then reads the folder lean (``Ledger.from_parquet``: tables read
-on first use). :func:`peak_rss_mb` is the figure every comparison script prints.
+on first use). :func:`lifecycle_folder` keeps the same ledger with its denial lifecycle
+beside it. The children's peaks go into ``benchmarks/children.py``'s table, which the
+comparison scripts print last (:func:`print_peak_rss`: a script's own peak alone).
 """
 
 import fcntl
