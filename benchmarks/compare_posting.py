@@ -160,6 +160,7 @@ def warm_engine(engine: str, ledger_folder: str, batch_folder: str, runs: int) -
         frames = {}
         while inputs:  # one table at a time: each Arrow table freed once polars has its own
             frames |= peers.polars_frames(dict([inputs.popitem()]))
+            pa.default_memory_pool().release_unused()  # back to the system, not kept pooled
         out["prep"] = time.perf_counter() - t
 
         def call():
@@ -171,6 +172,7 @@ def warm_engine(engine: str, ledger_folder: str, batch_folder: str, runs: int) -
         con = peers.duckdb_connection(tables | {k: batch[k] for k in peers.BATCH})
         out["prep"] = time.perf_counter() - t
         del tables, batch  # the ledger is in DuckDB's own tables; the batch stays registered
+        pa.default_memory_pool().release_unused()
 
         def call():
             return peers.post_duckdb(con)
