@@ -63,9 +63,7 @@ def _ledgerkit(ledger):
 
 
 def _prepare_polars(tables):
-    import polars as pl
-
-    return {name: pl.from_arrow(tables[name]) for name in ("entries", "encounters", "policy")}
+    return peers.polars_frames(tables["entries"], tables["encounters"], tables["policy"])
 
 
 def _polars(frames):
