@@ -10,11 +10,11 @@ the ledger's tables and its CARC policy table, nothing precomputed.
 Shape of both (issue #19, "honest peers"):
 
 * **Buckets on the dictionary, not on the entries.** The policy (group code + CARC,
-  with a ``'*'`` fallback per group code) is joined to the ~30 distinct
-  (kind, group code, CARC) combinations of the entries, giving a small integer bucket
-  code; the entries meet that code through one join on the small table (polars: on a
-  64-bit key made of the categoricals' physical codes). No string comparison or
-  string join runs per entry.
+  with a ``'*'`` fallback per group code) is joined, as strings, to the ~25 distinct
+  (group code, CARC) pairs of the adjustments only, giving a small integer bucket
+  code; every entry meets that code through one join on the small table (polars: on
+  a 64-bit key made of the categoricals' physical codes), the other kinds take theirs
+  from the kind. No string comparison or string join runs per entry.
 * **One hash aggregation per level, integer conditions, few sums.** Per procedure:
   the balance, the paid amount, the PR movements (pushed - patient paid - PR written
   off) and the live denials as signed sums of one ``when``/``CASE`` each, PR (1-3 and
@@ -46,11 +46,19 @@ polars, buckets via the distinct triples, 17 ``when().sum()``           11.1-12.
 DuckDB, before: string joins per entry, 20 ``sum() FILTER``             11.4-12.7   3.3-3.5
 DuckDB, buckets via the distinct triples, 20 ``sum() FILTER``            9.2-11.2   2.8-3.0
   pieces: procedure GROUP BY with 16 FILTER sums 1.4-3.2 CPU s,
-  16 ``sum(CASE)`` 1.05; tables copied into DuckDB (prep 3.9 s) no faster
+  16 ``sum(CASE)`` 1.05; tables copied into DuckDB (prep 3.9 s) no faster;
+  ``preserve_insertion_order = false`` no faster
+**kept** polars: adjustment pairs by u64 physical key, 12 signed          3.7-5.0     1.3-1.5
+  ``when().sum()``, Categorical ids (prep 2.3-3.0 s wall)
+  same, streaming engine                                                 3.8-4.3     1.2-1.4
+**kept** DuckDB: adjustment pairs only, 12 signed ``sum(CASE)``          5.8-10.0    2.0-2.2
 =====================================================================  ==========  =====
 
-The forms kept are the fastest rows (polars: default engine vs streaming measured
-again in the final form; see ``POLARS_ENGINE``), with the fewer signed sums. No
+What is left is each engine's own hash aggregation over the 4.75M entries, keyed by
+(encounter, line): in DuckDB's EXPLAIN ANALYZE that GROUP BY is 6.5 s of the 7.2 s of
+operator time (BIGINT sums over an Arrow scan, which has no statistics to let DuckDB
+use 64-bit accumulators). polars'
+streaming engine is no faster here (``POLARS_ENGINE`` flips it). No
 module-level import of an engine, so a fresh process running one engine loads only
 that engine.
 """
