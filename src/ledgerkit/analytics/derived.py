@@ -32,7 +32,7 @@ from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES
 from ledgerkit._kernels.classify import ledger_figures_nb
 from ledgerkit._kernels.denials import denial_facts_nb
-from ledgerkit._kernels.entry_codes import floor_days_nb, gather_nb
+from ledgerkit._kernels.entry_codes import floor_days_nb, gather_four_nb, gather_nb
 from ledgerkit.core.arrow import (
     US_PER_DAY,
     codes_in,
@@ -322,11 +322,22 @@ class Derived:
         """The denial facts of the analytics (first/last denial, reasons, days)."""
         keys = self.keys
         negation = valid_array(self._entries_column("negates"))
-        negation = self._grouped_entries(negation)
-        _, _, carc, carc_values = keys.reason_codes(self._entries_for_reasons())
-        carc = self._grouped_entries(carc)  # int16 (int32 past 32,767 CARCs)
+        _, _, carc, carc_values = keys.reason_codes(self._entries_for_reasons())  # int16
         payer, payer_values = dictionary_codes(self._entries_column("payer_id"), smallest=True)
-        payer = self._grouped_entries(payer)
+        order = keys.entry_order
+        if order is None:
+            day = self.entry_day
+        elif "entry_day" in self.__dict__:
+            day = self.entry_day
+            negation, carc, payer = (self._grouped_entries(v) for v in (negation, carc, payer))
+        else:
+            # the four per-entry columns the facts keep, gathered in one pass
+            row_day = self.posted_day
+            day = np.empty(len(order), row_day.dtype)
+            grouped = [np.empty(len(order), v.dtype) for v in (negation, carc, payer)]
+            gather_four_nb(order, row_day, negation, carc, payer, day, *grouped)
+            negation, carc, payer = grouped
+            self.__dict__["entry_day"] = day  # what the entry_day property would compute
         n_enc, n_proc = keys.n_encounters, keys.n_procedures
         enc_first_day = np.empty((n_enc, 4), np.int32)
         first_denied = np.empty(n_proc, np.int64)
@@ -337,7 +348,7 @@ class Derived:
         denial_facts_nb(
             self.codes,
             keys.amounts,
-            self.entry_day,
+            day,
             negation,
             carc,
             keys.enc_proc_start,
@@ -359,7 +370,7 @@ class Derived:
             top_reason=top_reason,
             figures=self.figures.proc,
             codes=self.codes,
-            entry_day=self.entry_day,
+            entry_day=day,
             entry_carc=carc,
             entry_payer=payer,
             carc_values=carc_values,

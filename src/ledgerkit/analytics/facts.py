@@ -248,6 +248,21 @@ class Grouping:
             self.n_groups = int(total)
         self.key = key
 
+    @classmethod
+    def of_dense_key(cls, columns, key: np.ndarray) -> Grouping:
+        """The grouping of ``columns`` whose composite key (-1 masked out) a kernel
+        computed already (the columns' codes are not read: they may be None); only for
+        at most ``DENSE_LIMIT`` composite groups."""
+        self = cls.__new__(cls)
+        self.columns = columns
+        self.cards = [len(labels) for _, _, labels in columns]
+        self.n_groups = int(np.prod(self.cards, dtype=np.int64)) if columns else 1
+        if self.n_groups > DENSE_LIMIT:
+            raise ValueError("of_dense_key: too many groups for a dense key")
+        self.compressed = None
+        self.key = key
+        return self
+
     def composite_of(self, groups: np.ndarray) -> np.ndarray:
         return groups if self.compressed is None else self.compressed[groups]
 
@@ -363,7 +378,7 @@ def group_quantiles(key: np.ndarray, values: np.ndarray, groups: np.ndarray, qs)
     if values.dtype.kind == "f" and np.isnan(values).any():
         return _sorted_group_quantiles(key, values, groups, qs)
     distinct, back = np.unique(groups, return_inverse=True)
-    key = np.ascontiguousarray(key, np.int64)
+    key = np.ascontiguousarray(key, key.dtype if key.dtype in (np.int32, np.int64) else np.int64)
     top = max(int(key.max()) if len(key) else -1, int(distinct[-1]) if len(distinct) else -1)
     n_groups = top + 1
     starts = np.zeros(n_groups + 1, np.int64)

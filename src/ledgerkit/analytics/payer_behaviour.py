@@ -16,8 +16,16 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ledgerkit._kernels.allowed import allowed_sums_nb
-from ledgerkit.analytics.facts import NO_DAY, Dims, Grouping, group_quantiles, ratio
+from ledgerkit._kernels.allowed import allowed_lines_nb, allowed_sums_nb
+from ledgerkit.analytics.derived import derived
+from ledgerkit.analytics.facts import (
+    DENSE_LIMIT,
+    NO_DAY,
+    Dims,
+    Grouping,
+    group_quantiles,
+    ratio,
+)
 from ledgerkit.analytics.metrics import initial_denial_rate
 from ledgerkit.core.arrow import codes_in, day_numbers, int_array
 
@@ -68,41 +76,88 @@ def remit_lag(ledger, *, policy=None) -> pa.Table:
 
 
 def _allowed_lines(ledger, fee_schedule, policy):
-    """Per adjudicated line: primary payer code, cpt code, units, allowed, expected/unit."""
+    """Per adjudicated line: (payer, CPT) group, units, allowed, expected/unit per group.
+
+    The lines' groups and units, and each group's historical median per unit, are kept
+    in the derived memo of (ledger, policy): a second call (or ``underpayments`` after
+    ``allowed_by_cpt``) reads them instead of passing over every line again.
+    """
     dims = Dims(ledger, None, policy)
+    f = dims.facts
+    memo = derived(ledger, policy).memo
+    lines = memo.get("allowed.lines")
+    if lines is None:
+        lines = memo["allowed.lines"] = _line_groups(ledger, dims)
+    g, units = lines["g"], lines["units"]
+    if fee_schedule is None:
+        if "median" not in lines:
+            # each group's median allowed per unit, by selection (no sort of every line);
+            # the per-unit amounts are let go once the medians are kept
+            per_unit = lines.pop("per_unit")
+            (lines["median"],) = group_quantiles(g.key, per_unit, np.arange(g.n_groups), (0.5,))
+        expected_g = lines["median"]
+        source = "historical median"
+    else:
+        payer_g, cpt_g = g.decode(np.arange(g.n_groups)) if g.n_groups else ([], [])
+        payer_labels, cpt_labels = g.columns[0][2], g.columns[1][2]
+        expected_g = _fee_lookup(fee_schedule, payer_g, payer_labels, cpt_g, cpt_labels)
+        source = "fee schedule"
+    return dict(
+        g=g,
+        units=units,
+        allowed=f.figures["allowed"],
+        adjudicated=g.key >= 0,
+        expected_g=np.asarray(expected_g, np.float64),
+        source=source,
+        f=f,
+    )
+
+
+def _line_groups(ledger, dims) -> dict:
+    """The (payer, CPT) grouping of the adjudicated lines (``key`` -1 elsewhere), every
+    line's units (at least 1) and allowed per unit, from one kernel pass."""
     f = dims.facts
     keys = ledger.keys
     payer_codes, payer_labels = dims.encounter("payer")
-    payer = payer_codes[f.proc_enc]
     cpt, cpt_labels = dims.cpt()
+    allowed = f.figures["allowed"]
+    if len(payer_labels) * len(cpt_labels) > DENSE_LIMIT:
+        return _line_groups_sparse(ledger, dims)
+    n_proc = len(allowed)
+    key = np.empty(n_proc, np.int32)  # fewer than DENSE_LIMIT groups
+    per_unit = np.empty(n_proc, np.float64)
+    units = np.empty(n_proc, np.int64)
+    # group, allowed per unit and units of every line in one pass (no per-line copies
+    # of the encounter's payer and first-response day)
+    allowed_lines_nb(
+        keys.enc_proc_start, payer_codes, f.enc_first_day, cpt, len(cpt_labels),
+        _units_as_stored(ledger.procedures["units"]),
+        np.empty(0, np.int64) if keys.proc_order is None else keys.proc_order,
+        allowed, NO_DAY, key, per_unit, units,
+    )  # fmt: skip
+    g = Grouping.of_dense_key([("payer", None, payer_labels), ("cpt", None, cpt_labels)], key)
+    return {"g": g, "units": units, "per_unit": per_unit}
+
+
+def _units_as_stored(column) -> np.ndarray:
+    """The units column in its own integer type (zero-copy for one chunk)."""
+    return int_array(column, np.dtype(column.type.to_pandas_dtype()))
+
+
+def _line_groups_sparse(ledger, dims) -> dict:
+    """:func:`_line_groups` for more (payer, CPT) pairs than a dense key holds."""
+    f = dims.facts
+    keys = ledger.keys
+    payer_codes, payer_labels = dims.encounter("payer")
     units = int_array(ledger.procedures["units"], np.int64)
     if keys.proc_order is not None:
         units = units[keys.proc_order]
     units = np.maximum(units, 1)
     allowed = f.figures["allowed"]
     adjudicated = (f.enc_first_day[f.proc_enc, 1] != NO_DAY) & (allowed > 0)
-    cols = [("payer", payer, payer_labels), ("cpt", cpt, cpt_labels)]
+    cols = [("payer", payer_codes[f.proc_enc], payer_labels), ("cpt", *dims.cpt())]
     g = Grouping(cols, mask=adjudicated)
-    if fee_schedule is None:
-        # each group's median allowed per unit, by selection (no sort of every line)
-        present = np.arange(g.n_groups)
-        (expected_g,) = group_quantiles(g.key, allowed / units, present, (0.5,))
-        source = "historical median"
-    else:
-        payer_g, cpt_g = g.decode(np.arange(g.n_groups)) if g.n_groups else ([], [])
-        expected_g = _fee_lookup(fee_schedule, payer_g, payer_labels, cpt_g, cpt_labels)
-        source = "fee schedule"
-    return dict(
-        g=g,
-        payer=payer,
-        cpt=cpt,
-        units=units,
-        allowed=allowed,
-        adjudicated=adjudicated,
-        expected_g=np.asarray(expected_g, np.float64),
-        source=source,
-        f=f,
-    )
+    return {"g": g, "units": units, "per_unit": allowed / units}
 
 
 def _line_expected(d) -> np.ndarray:
@@ -170,7 +225,7 @@ def allowed_by_cpt(ledger, *, fee_schedule=None, tolerance: float = 0.05, policy
     ints = np.zeros((6, g.n_groups), np.int64)
     expected_sum = np.zeros(g.n_groups, np.float64)
     allowed_sums_nb(
-        np.ascontiguousarray(g.key, np.int64), d["allowed"], d["units"], d["expected_g"],
+        np.ascontiguousarray(g.key), d["allowed"], d["units"], d["expected_g"],
         float(tolerance), ints, expected_sum,
     )  # fmt: skip
     lines, allowed, units, expected_n, under, shortfall = ints
