@@ -51,8 +51,7 @@ class Payments:
         line = keys.proc_line[proc].astype(np.int64)
         # three columns: a ledger read from a Parquet folder keeps its entries table unread
         column = functools.partial(ledger.column, "entries")
-        take = pa.array(rows)
-        t = numpy_array(column("posted_at").take(take).cast(pa.int64()), dtype=np.int64)
+        t = numpy_array(take_sorted(column("posted_at"), rows).cast(pa.int64()), dtype=np.int64)
         top = keys.proc_line.max() if keys.n_procedures else 0
         self.n_line = int(max(line.max() if len(line) else 0, top)) + 1
         # two orders: by (encounter, line, time) and by (encounter, time)
@@ -60,8 +59,8 @@ class Payments:
         self.by_enc = np.lexsort((t, enc))
         self.t, self.enc, self.line = t, enc, line
         self.cents = keys.amounts[pos].astype(np.int64)
-        self.ids = numpy_array(column("entry_id").take(take), dtype=np.int64)
-        self.refs = column("remit_ref").take(take).cast(pa.string()).combine_chunks()
+        self.ids = numpy_array(take_sorted(column("entry_id"), rows), dtype=np.int64)
+        self.refs = take_sorted(column("remit_ref"), rows, pa.string()).combine_chunks()
 
     def windows(self, line_col, start, end):
         """Per attempt: net cents, latest time, entry ids and remits of the payments on its
@@ -134,6 +133,21 @@ class Payments:
         enc_owed = total[keys.enc_proc_start[e + 1]] - total[keys.enc_proc_start[e]]
         enc_sum = np.where(enc >= 0, enc_owed, 1)
         return np.where(line >= 0, line_owed <= 0, enc_sum <= 0) & (enc >= 0)
+
+
+def take_sorted(column, rows: np.ndarray, cast_to=None) -> pa.ChunkedArray:
+    """``column[rows]`` for ascending ``rows``, taken chunk by chunk (each chunk cast to
+    ``cast_to`` when given): a take over a chunked column concatenates its chunks first,
+    and a chunked dictionary column unifies their dictionaries (1.2 s for the remit
+    references at 1M procedures, against 0.02 s chunk by chunk)."""
+    chunks = column.chunks
+    bounds = np.cumsum([0] + [len(c) for c in chunks])
+    cuts = np.searchsorted(rows, bounds)
+    parts = []
+    for k, chunk in enumerate(chunks):
+        part = chunk.take(pa.array(rows[cuts[k] : cuts[k + 1]] - bounds[k]))
+        parts.append(part if cast_to is None else part.cast(cast_to))
+    return pa.chunked_array(parts, column.type if cast_to is None else cast_to)
 
 
 def _entries_of(keys, encounters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
