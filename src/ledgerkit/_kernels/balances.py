@@ -109,8 +109,7 @@ def add_procedure_nb(codes, amounts, lo, hi, sums):
     k = S_PR + last * 4
     for j in range(4):
         sums[N_SLOTS + j] += sums[k + j]
-    for j in range(S_PR, N_SLOTS):  # a loop, not a slice: quicker to compile
-        sums[j] = 0
+    sums[S_PR:N_SLOTS] = 0  # a slice: vector stores, where a loop stays scalar
     return last
 
 
@@ -124,9 +123,10 @@ def top_denial_nb(codes, amounts, lo, hi):
     top = -1
     top_amount = 0
     for i in range(lo, hi):
-        if LIVE_DENIAL[codes[i]] and (top < 0 or amounts[i] > top_amount):
-            top = i
-            top_amount = amounts[i]
+        # selects, not branches: which entries are denials follows no pattern
+        better = LIVE_DENIAL[np.uint64(codes[i])] & ((top < 0) | (amounts[i] > top_amount))
+        top = i if better else top
+        top_amount = amounts[i] if better else top_amount
     return top
 
 

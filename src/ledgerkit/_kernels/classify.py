@@ -22,7 +22,6 @@ from ledgerkit._kernels.balances import (
     N_SLOTS,
     S_DENIED,
     S_PAID,
-    S_PR,
     SCRATCH,
     add_procedure_nb,
     figures_of_slots_nb,
@@ -39,7 +38,7 @@ def denied_entirely_nb(allowed, denied):
     A line brought to allowed 0 by contractual adjustments alone is a
     zero-allowed line, not a denial (DOMAIN.md, Settled question 2).
     """
-    return allowed <= 0 and denied > 0
+    return (allowed <= 0) & (denied > 0)  # &, not and: no branch
 
 
 @njit
@@ -51,27 +50,29 @@ def classify_encounter_nb(n_adjudicated, allowed_adj, any_denied_entirely, any_d
     (by any payer); PAID otherwise, including an encounter of zero-allowed
     contractual-only lines (PAID at $0).
     """
-    if n_adjudicated == 0:
-        return C.AWAITING
-    if any_denied_entirely:
-        return C.DENIAL if allowed_adj <= 0 else C.PARTIAL_DENIAL
-    if any_denied:
-        return C.UNRESOLVED
-    return C.PAID_CLASS
+    # arithmetic, not branches: classes come in no order a processor could predict
+    # (AWAITING 0, PAID 1, UNRESOLVED 2, PARTIAL_DENIAL 3, DENIAL 4)
+    denied_entirely = np.int64(any_denied_entirely)
+    some_denied = np.int64(any_denied) | denied_entirely
+    worse = 1 + some_denied + denied_entirely * (1 + np.int64(allowed_adj <= 0))
+    return np.int64(n_adjudicated > 0) * worse
 
 
 @njit
 def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
-    """Who owes the encounter's balance now (DOMAIN.md, "Stages")."""
-    if balance == 0:
-        return C.FINALIZATION_PENDING if pending else C.FINALIZED
-    if n_payers == 0:
-        return C.PATIENT
-    if payer_balance != 0:
-        return max(last, 1)
-    if open_pr != 0 and last < n_payers:
-        return last + 1  # PR of payer k is billed to payer k+1
-    return C.PATIENT
+    """Who owes the encounter's balance now (DOMAIN.md, "Stages").
+
+    Selects, not branches (the order of the questions is the order of the rules):
+    balance 0 is finalized (or pending), no payer leaves it to the patient, an
+    open payer balance is the last payer's (at least payer 1's), and open PR is
+    billed to the next payer when there is one (PR of payer k goes to payer k+1).
+    """
+    billed_on = (open_pr != 0) & (last < n_payers)
+    after_payers = last + 1 if billed_on else C.PATIENT
+    with_payers = max(last, 1) if payer_balance != 0 else after_payers
+    still_open = C.PATIENT if n_payers == 0 else with_payers
+    closed = C.FINALIZATION_PENDING if pending else C.FINALIZED
+    return closed if balance == 0 else still_open
 
 
 # Rows of classify_nb's int8 output and of its int32 explanation codes.
@@ -106,11 +107,18 @@ def classify_chunk_nb(
     small,
     explain_codes,
 ):
-    """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial)."""
+    """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial).
+
+    Branches only where the data is regular (loops): classes, stages and the
+    choice of the explaining procedure are selects, because classes come in no
+    order a processor could predict; the entry that explains a class is looked
+    for in the one procedure chosen, not in every denied one.
+    """
     sums = np.zeros(ENCOUNTER_SLOTS, np.int64)
     acc = np.empty(N_FIGURES, np.int64)
     n_kept = kept.shape[0]
     any_pending = enc_pending.shape[0] > 0
+    ordered = entry_order.shape[0] > 0
     for e in range(lo_enc, hi_enc):
         p0 = enc_proc_start[e]
         p1 = enc_proc_start[e + 1]
@@ -119,48 +127,45 @@ def classify_chunk_nb(
         # let Numba drop the checks it keeps on whole-array bounds (STYLE.md).
         enc_codes = codes[base : proc_entry_start[p1]]
         enc_amounts = amounts[base : proc_entry_start[p1]]
-        for j in range(S_PR):  # the PR-by-payer slots are cleared per procedure
-            sums[j] = 0
-        for j in range(N_SLOTS, ENCOUNTER_SLOTS):
-            sums[j] = 0
+        sums[:] = 0  # a slice: vector stores, where a loop stays scalar
         n_adj = 0
         enc_last = 0
         allowed_adj = 0
-        # Best explanation so far for each class of cause: the procedure with the
-        # largest denied amount (the first on ties) among those denied entirely,
-        # and among all denied ones; with its largest live denial (-1: none).
-        whole_p = whole_i = den_p = den_i = -1
+        # The procedure with the largest denied amount (the first on ties) among
+        # those denied entirely, and among all denied ones (-1: none).
+        whole_p = den_p = -1
         whole_amt = den_amt = 0
         for p in range(p0, p1):
             # a procedure's allowed and denied: what it added to the encounter's sums
             allowed = -_allowed_of(sums)
             denied = -sums[S_DENIED]
-            lo = proc_entry_start[p] - base
             last = add_procedure_nb(
-                enc_codes, enc_amounts, lo, proc_entry_start[p + 1] - base, sums
+                enc_codes,
+                enc_amounts,
+                proc_entry_start[p] - base,
+                proc_entry_start[p + 1] - base,
+                sums,
             )
             allowed += _allowed_of(sums)
-            denied += sums[S_DENIED]
-            # without a branch on the common path: a procedure no payer adjudicated
-            # (last 0) counts for nothing here
+            # a procedure no payer adjudicated (last 0) counts for nothing here
             adjudicated = last > 0
             n_adj += adjudicated
             enc_last = max(enc_last, last)
             allowed_adj += allowed * adjudicated
-            if not adjudicated or denied <= 0:
-                continue
-            top = top_denial_nb(enc_codes, enc_amounts, lo, proc_entry_start[p + 1] - base)
-            if den_p < 0 or denied > den_amt:
-                den_p, den_i, den_amt = p, top, denied
-            if denied_entirely_nb(allowed, denied) and (whole_p < 0 or denied > whole_amt):
-                whole_p, whole_i, whole_amt = p, top, denied
+            denied = (denied + sums[S_DENIED]) * adjudicated
+            denied *= denied > 0
+            more = denied > den_amt
+            den_p = p if more else den_p
+            den_amt = denied if more else den_amt
+            whole = denied * denied_entirely_nb(allowed, denied)
+            more = whole > whole_amt
+            whole_p = p if more else whole_p
+            whole_amt = whole if more else whole_amt
         figures_of_slots_nb(sums, LAST_PR, enc_n_payers[e] == 0, acc)
         for k in range(n_kept):
             figures[k, e] = acc[kept[k]]
-        small[SMALL_BALANCED, e] = acc[F_BALANCE] == 0
         cls = classify_encounter_nb(n_adj, allowed_adj, whole_p >= 0, den_p >= 0)
         small[SMALL_CLASS, e] = cls
-        small[SMALL_LAST_PAYER, e] = enc_last
         small[SMALL_STAGE, e] = stage_nb(
             acc[F_BALANCE],
             acc[F_PAYER_BALANCE],
@@ -169,28 +174,33 @@ def classify_chunk_nb(
             enc_n_payers[e],
             any_pending and enc_pending[e],
         )
+        small[SMALL_LAST_PAYER, e] = enc_last
+        small[SMALL_BALANCED, e] = acc[F_BALANCE] == 0
         # Every DENIAL / PARTIAL_DENIAL / UNRESOLVED names a procedure, a live
         # denied entry (CARC, payer) and a positive amount: the class needs one.
-        proc = top = -1
-        amount = 0
-        if cls >= C.PARTIAL_DENIAL:
-            proc, top, amount = whole_p, whole_i, whole_amt
-        elif cls == C.UNRESOLVED:
-            proc, top, amount = den_p, den_i, den_amt
-        figures[n_kept, e] = amount
-        explain_codes[CODE_LINE, e] = 0
-        explain_codes[CODE_GROUP, e] = -1
-        explain_codes[CODE_CARC, e] = -1
-        small[SMALL_PAYER, e] = 0
+        entirely = cls >= C.PARTIAL_DENIAL
+        proc = whole_p if entirely else den_p
+        proc = proc if cls >= C.UNRESOLVED else -1
+        figures[n_kept, e] = (whole_amt if entirely else den_amt) * (proc >= 0)
+        line = payer = 0
+        group = carc = -1
         if proc >= 0:
-            explain_codes[CODE_LINE, e] = proc_line[proc]
-        if top >= 0:
-            small[SMALL_PAYER, e] = C.payer_seq_of(enc_codes[top])
-            row = base + top
-            if entry_order.shape[0] > 0:
-                row = entry_order[row]
-            explain_codes[CODE_GROUP, e] = group_codes[row]
-            explain_codes[CODE_CARC, e] = carc_codes[row]
+            line = proc_line[proc]
+            top = top_denial_nb(
+                enc_codes,
+                enc_amounts,
+                proc_entry_start[proc] - base,
+                proc_entry_start[proc + 1] - base,
+            )
+            if top >= 0:
+                payer = C.payer_seq_of(enc_codes[top])
+                row = entry_order[base + top] if ordered else base + top
+                group = group_codes[row]
+                carc = carc_codes[row]
+        explain_codes[CODE_LINE, e] = line
+        explain_codes[CODE_GROUP, e] = group
+        explain_codes[CODE_CARC, e] = carc
+        small[SMALL_PAYER, e] = payer
 
 
 @njit_parallel

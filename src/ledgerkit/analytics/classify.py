@@ -18,6 +18,9 @@ The class says what the payers decided; ``balanced`` says whether work is left
 
 from __future__ import annotations
 
+import sys
+import weakref
+
 import numpy as np
 import pyarrow as pa
 
@@ -49,11 +52,11 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
     codes = ledger.packed_codes(policy)
     g_codes, _, c_codes, _ = ledger.reason_codes()
     n_enc = keys.n_encounters
-    # One allocation for every output: numpy backs 4 MB or more with huge pages,
-    # and fresh small pages are slow to fill on these machines (STYLE.md).
+    # One block for every output: numpy backs 4 MB or more with huge pages, and
+    # fresh pages are slow to fill on these machines (STYLE.md).
     n_values = 8 * n_enc * (len(kept) + 1)
     n_small = -(-K.N_SMALL * n_enc // 8) * 8  # the int32 part stays aligned
-    block = np.empty(n_values + n_small + 4 * K.N_CODES * n_enc, np.uint8)
+    block = _output_block(ledger, n_values + n_small + 4 * K.N_CODES * n_enc)
     values = block[:n_values].view(np.int64).reshape(len(kept) + 1, n_enc)
     small = block[n_values : n_values + K.N_SMALL * n_enc].view(np.int8).reshape(K.N_SMALL, n_enc)
     codes32 = block[n_values + n_small :].view(np.int32).reshape(K.N_CODES, n_enc)
@@ -88,6 +91,29 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
         small[K.SMALL_BALANCED].view(np.bool_),
         explanation,
     )
+
+
+# The output block of the last call per ledger, for the next call to fill again when
+# nothing holds a view of it any more (the ledger's collection frees it).
+_SPARE_OUTPUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _output_block(ledger: Ledger, n_bytes: int) -> np.ndarray:
+    """``n_bytes`` of memory for the kernel's outputs: the last call's block when
+    nothing else refers to it, else fresh memory.
+
+    The table a call returns shares the block (Arrow wraps its numpy views without a
+    copy), and every view or Arrow buffer made from it keeps a reference to it: a block
+    referred to only here belongs to no table still alive, so filling it again changes
+    no answer anyone holds. At 10M procedures the block is about 250 MB, whose first
+    touch (page faults) took as long as the kernel.
+    """
+    block = _SPARE_OUTPUTS.pop(ledger, None)  # atomic: two threads never share one
+    # getrefcount counts its own argument: 2 means only this function holds it
+    if block is None or block.nbytes != n_bytes or sys.getrefcount(block) > 2:
+        block = np.empty(n_bytes, np.uint8)
+    _SPARE_OUTPUTS[ledger] = block
+    return block
 
 
 _NO_ORDER = np.empty(0, np.int64)  # entries already in grouped order
