@@ -80,6 +80,10 @@ SMALL_CLASS, SMALL_STAGE, SMALL_LAST_PAYER, SMALL_PAYER, SMALL_BALANCED = range(
 N_SMALL = 5
 CODE_LINE, CODE_GROUP, CODE_CARC = range(3)
 N_CODES = 3
+# Rows of its validity bitmaps (Arrow's layout: bit e % 8 of byte e // 8): balanced,
+# explained (class UNRESOLVED or worse), explanation's group code and CARC present.
+BIT_BALANCED, BIT_EXPLAINED, BIT_GROUP, BIT_CARC = range(4)
+N_BITS = 4
 
 
 @njit
@@ -106,8 +110,10 @@ def classify_chunk_nb(
     figures,
     small,
     explain_codes,
+    bits,
 ):
-    """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial).
+    """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial; ``lo_enc`` a
+    multiple of 8, so that each byte of ``bits`` is one chunk's).
 
     Branches only where the data is regular (loops): classes, stages and the
     choice of the explaining procedure are selects, because classes come in no
@@ -119,6 +125,8 @@ def classify_chunk_nb(
     n_kept = kept.shape[0]
     any_pending = enc_pending.shape[0] > 0
     ordered = entry_order.shape[0] > 0
+    # bits of the byte being filled, one per row of ``bits``
+    balanced_bits = explained_bits = group_bits = carc_bits = 0
     for e in range(lo_enc, hi_enc):
         p0 = enc_proc_start[e]
         p1 = enc_proc_start[e + 1]
@@ -201,6 +209,19 @@ def classify_chunk_nb(
         explain_codes[CODE_GROUP, e] = group
         explain_codes[CODE_CARC, e] = carc
         small[SMALL_PAYER, e] = payer
+        # Arrow's bitmaps written here: no mask, negation and packing of every row
+        # afterwards in the wrapper
+        bit = e & 7
+        balanced_bits |= np.int64(acc[F_BALANCE] == 0) << bit
+        explained_bits |= np.int64(proc >= 0) << bit
+        group_bits |= np.int64(group >= 0) << bit
+        carc_bits |= np.int64(carc >= 0) << bit
+        if bit == 7 or e == hi_enc - 1:
+            bits[BIT_BALANCED, e >> 3] = balanced_bits
+            bits[BIT_EXPLAINED, e >> 3] = explained_bits
+            bits[BIT_GROUP, e >> 3] = group_bits
+            bits[BIT_CARC, e >> 3] = carc_bits
+            balanced_bits = explained_bits = group_bits = carc_bits = 0
 
 
 @njit_parallel
@@ -219,6 +240,7 @@ def classify_nb(
     figures,
     small,
     explain_codes,
+    bits,
 ):
     """Encounter figures, class, stage and explanation in one pass over the entries.
 
@@ -228,7 +250,7 @@ def classify_nb(
     ``entry_order`` (grouped position -> entries row; empty when the same) and
     the entries rows' dense group-code and CARC codes (-1: none).
 
-    Outputs, per encounter ``e`` (three arrays, so that the parallel kernel
+    Outputs, per encounter ``e`` (four arrays, so that the parallel kernel
     takes few arguments: each one costs compile time): ``figures[k, e]`` is
     figure ``kept[k]`` summed over the procedures and ``figures[len(kept), e]``
     the explanation's amount; ``small[SMALL_*, e]`` (int8) class, stage, last
@@ -239,7 +261,8 @@ def classify_nb(
     procedure with the largest ``denied`` (first on ties), and on it the largest
     live denial of any payer (which may be an earlier payer's); the amount is
     that procedure's ``denied`` (> 0). Other classes: line 0, codes -1, amount
-    0, payer 0.
+    0, payer 0. ``bits[BIT_*]`` (uint8, ``(n_enc + 7) // 8`` bytes a row) are
+    Arrow bitmaps: balanced, explained, group code present, CARC present.
 
     The parallel loop only hands out chunks: the work is in the serial
     :func:`classify_chunk_nb`, which keeps the parfor small and compilation
@@ -265,6 +288,7 @@ def classify_nb(
             figures,
             small,
             explain_codes,
+            bits,
         )
 
 

@@ -45,6 +45,11 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
     code, amount, payer_seq) arrays, codes indexing ``ledger.reason_codes()``'s
     values (-1: none).
     """
+    return _kernel_outputs(ledger, policy, pending, figures)[:6]
+
+
+def _kernel_outputs(ledger: Ledger, policy, pending, figures):
+    # encounter_figures' arrays, and the kernel's validity bitmaps (rows K.BIT_*)
     require_ledger(ledger, "classify")
     policy = policy or ledger.policy
     kept = _figure_rows(figures)
@@ -56,10 +61,14 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
     # fresh pages are slow to fill on these machines (STYLE.md).
     n_values = 8 * n_enc * (len(kept) + 1)
     n_small = -(-K.N_SMALL * n_enc // 8) * 8  # the int32 part stays aligned
-    block = _output_block(ledger, n_values + n_small + 4 * K.N_CODES * n_enc)
+    n_codes = 4 * K.N_CODES * n_enc
+    n_bytes = -(-n_enc // 8)  # one bit per encounter
+    block = _output_block(ledger, n_values + n_small + n_codes + K.N_BITS * n_bytes)
     values = block[:n_values].view(np.int64).reshape(len(kept) + 1, n_enc)
     small = block[n_values : n_values + K.N_SMALL * n_enc].view(np.int8).reshape(K.N_SMALL, n_enc)
-    codes32 = block[n_values + n_small :].view(np.int32).reshape(K.N_CODES, n_enc)
+    at = n_values + n_small
+    codes32 = block[at : at + n_codes].view(np.int32).reshape(K.N_CODES, n_enc)
+    bits = block[at + n_codes :].reshape(K.N_BITS, n_bytes)
     K.classify_nb(
         codes,
         keys.amounts,
@@ -75,6 +84,7 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
         values,
         small,
         codes32,
+        bits,
     )
     explanation = (
         codes32[K.CODE_LINE],
@@ -90,6 +100,7 @@ def encounter_figures(ledger: Ledger, policy=None, pending=None, figures=FIGURES
         small[K.SMALL_LAST_PAYER],
         small[K.SMALL_BALANCED].view(np.bool_),
         explanation,
+        bits,
     )
 
 
@@ -187,35 +198,47 @@ def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> p
     ['encounter_id', 'class', 'stage', 'balanced', 'last_payer_seq', 'balance', 'explain_line']
     """
     figures = (figures,) if isinstance(figures, str) else tuple(figures)
-    values, enc_class, enc_stage, enc_last, balanced, explanation = encounter_figures(
+    values, enc_class, enc_stage, enc_last, _, explanation, bits = _kernel_outputs(
         ledger, policy, pending, figures
     )
-    # arrow_array, not pa.array: a fresh process's first pa.array imports pandas
+    n_enc = len(enc_class)
+    # Arrow arrays over the kernel's outputs, validity bitmaps included: no copy
+    # (arrow_array, not pa.array: a fresh process's first pa.array imports pandas)
     columns = {
         "encounter_id": ledger.column("encounters", "encounter_id"),  # (the rest unread)
         "class": pa.DictionaryArray.from_arrays(arrow_array(enc_class), arrow_strings(CLASSES)),
         "stage": pa.DictionaryArray.from_arrays(arrow_array(enc_stage), arrow_strings(STAGES)),
-        "balanced": arrow_array(balanced),
+        "balanced": _from_buffers(pa.bool_(), n_enc, None, bits[K.BIT_BALANCED]),
         "last_payer_seq": arrow_array(enc_last),
     }
     for i, name in enumerate(figures):
         columns[name] = arrow_array(values[i])
-    columns.update(_explanation(ledger, enc_class, *explanation))
+    columns.update(_explanation(ledger, n_enc, *explanation, bits))
     return pa.table(columns)
 
 
-def _explanation(ledger: Ledger, enc_class, line, group, carc, amount, payer) -> dict:
-    # PAID and AWAITING have no explanation: null there.
-    none = enc_class < C.UNRESOLVED
+def _from_buffers(arrow_type, n: int, validity, data) -> pa.Array:
+    """An Arrow array over numpy memory (shared, not copied); ``validity`` a bitmap or None."""
+    buffers = [None if validity is None else pa.py_buffer(validity), pa.py_buffer(data)]
+    return pa.Array.from_buffers(arrow_type, n, buffers)
+
+
+def _explanation(ledger: Ledger, n_enc, line, group, carc, amount, payer, bits) -> dict:
+    # PAID and AWAITING have no explanation: null there (the kernel's bitmaps).
+    explained = bits[K.BIT_EXPLAINED]
     _, g_values, _, c_values = ledger.reason_codes()
-    out = {"explain_line": arrow_array(line, mask=none)}
-    for name, codes, values in (("group", group, g_values), ("carc", carc, c_values)):
-        # a take from the few distinct values (null index: null), quicker than a cast
-        out[f"explain_{name}"] = arrow_strings(values).take(arrow_array(codes, mask=codes < 0))
-    out["explain_amount"] = arrow_array(amount, mask=none)
+    out = {"explain_line": _from_buffers(pa.int32(), n_enc, explained, line)}
+    for name, codes, values, row in (
+        ("group", group, g_values, K.BIT_GROUP),
+        ("carc", carc, c_values, K.BIT_CARC),
+    ):
+        # dictionary-coded like class and stage: the codes are the indices (no copy)
+        indices = _from_buffers(pa.int32(), n_enc, bits[row], codes)
+        out[f"explain_{name}"] = pa.DictionaryArray.from_arrays(indices, arrow_strings(values))
+    out["explain_amount"] = _from_buffers(pa.int64(), n_enc, explained, amount)
     # Which payer denied: under Settled question 1 it may be an earlier payer
     # than the last adjudicating one.
-    out["explain_payer_seq"] = arrow_array(payer, mask=none)
+    out["explain_payer_seq"] = _from_buffers(pa.int8(), n_enc, explained, payer)
     return out
 
 
