@@ -3,8 +3,13 @@
 Used by ``benchmarks/compare.py`` to tell how close classification is to the
 cost of merely touching its inputs: every entry's packed code (1 byte) and
 amount (8 bytes), every procedure's entry offset and every encounter's
-procedure offset (8 bytes each) and payer count (1 byte). What classify writes
-is not counted (it depends on the figures asked for).
+procedure offset (8 bytes each) and payer count (1 byte), in the same chunks
+of encounters as classify. That is every byte classify reads of every row, no
+more. Not counted: what classify writes (about 60 bytes an encounter with the
+four figures compare.py asks for, and its bitmaps), and what it reads only for
+the encounters it explains (a procedure's line, and the group code and CARC of
+the one entry that explains it, about a fifth of the encounters of the
+benchmark ledger), nor ``entry_order`` or the pending mask when a ledger has them.
 """
 
 import numba
