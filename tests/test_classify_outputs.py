@@ -102,3 +102,26 @@ def test_branch_free_stage_equals_the_rules_on_every_combination():
     ):
         args = (balance, payer_balance, open_pr, last, n_payers, pending)
         assert stage_nb(*args) == _stage_ref(*args), args
+
+
+def test_bitmaps_across_chunks_match_the_values_they_describe():
+    # more encounters than one parallel chunk (CHUNK), and not a multiple of 8: the
+    # kernel's bitmaps meet at chunk borders and end on a partial byte
+    from ledgerkit._kernels.chunks import CHUNK
+
+    ledger = lk.synth.generate(CHUNK + 13, seed=8)
+    table = lk.classify(ledger)
+    assert table.num_rows == CHUNK + 13
+    rows = table.to_pylist()
+    classes = [r["class"] for r in rows]
+    assert {"PAID", "UNRESOLVED", "DENIAL"} <= set(classes)
+    _, _, _, _, balanced, (_, group, carc, _, _) = encounter_figures(ledger)
+    explained = np.isin(np.array(classes), ["UNRESOLVED", "PARTIAL_DENIAL", "DENIAL"])
+    np.testing.assert_array_equal(np.array([r["balanced"] for r in rows]), balanced)
+    np.testing.assert_array_equal([r["balance"] == 0 for r in rows], balanced)
+    for name in ("explain_line", "explain_amount", "explain_payer_seq"):
+        np.testing.assert_array_equal([r[name] is not None for r in rows], explained, name)
+    np.testing.assert_array_equal([r["explain_group"] is not None for r in rows], group >= 0)
+    np.testing.assert_array_equal([r["explain_carc"] is not None for r in rows], carc >= 0)
+    assert (carc[explained] >= 0).all()  # every explanation names a CARC here
+    assert all(r["explain_amount"] > 0 for r in rows if r["explain_amount"] is not None)
