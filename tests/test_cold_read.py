@@ -281,3 +281,87 @@ def test_stored_packed_codes_serve_only_a_policy_that_buckets_alike(tmp_path):
     assert back.packed_codes(other) is not stored
     np.testing.assert_array_equal(back.packed_codes(other), ledger.packed_codes(other))
     assert lk.classify(back, policy=other).equals(lk.classify(ledger, policy=other))
+
+
+# ------------------------------------------------------------------ an independent writer
+def _as_another_tool_writes(ledger, folder, row_group_size=None):
+    """The four tables as a tool other than ledgerkit writes them: dictionary columns as
+    plain strings, no Arrow schema kept in the files, entries in any order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        table = getattr(ledger, name)
+        columns = [
+            table[f.name].cast(f.type.value_type) if pa.types.is_dictionary(f.type)
+            else table[f.name]
+            for f in table.schema
+        ]  # fmt: skip
+        plain_table = pa.table(columns, names=table.column_names)
+        pq.write_table(plain_table, folder / f"{name}.parquet", row_group_size=row_group_size,
+                       store_schema=False)  # fmt: skip
+    return folder
+
+
+def _decoded(table):
+    """``table`` with its dictionary columns decoded (row groups keep dictionaries each)."""
+    return pa.table(
+        [pc.cast(table[f.name], f.type.value_type) if pa.types.is_dictionary(f.type)
+         else table[f.name] for f in table.schema],
+        names=table.column_names,
+    )  # fmt: skip
+
+
+def _assert_same_answers(got, want):
+    for name in TABLES:
+        assert getattr(got, name).schema == getattr(want, name).schema, name
+        assert _decoded(getattr(got, name)).equals(_decoded(getattr(want, name))), name
+    assert lk.classify(got).equals(lk.classify(want))
+    for level in ("procedure", "payer", "encounter"):
+        assert lk.balances(got, level=level).equals(lk.balances(want, level=level))
+
+
+@pytest.mark.parametrize("row_group", [None, 7, 64])
+def test_a_folder_of_plain_strings_answers_as_the_ledger(tmp_path, row_group):
+    ledger = lk.synth.generate(150, seed=3)
+    ledger = ledger.negate(ledger.entries["entry_id"].to_pylist()[-3:], actor="t", note="x")
+    ledger = _shuffled(ledger, 2)
+    folder = _as_another_tool_writes(ledger, tmp_path / "p", row_group)
+    stored = pq.ParquetFile(folder / "entries.parquet").schema_arrow
+    assert stored.field("kind").type == pa.string()
+    back = lk.Ledger.from_parquet(folder)
+    assert back.keys.entry_order is not None  # shuffled entries: grouped by the keys
+    part = back._tables["entries"]
+    assert {"posted_at", "note", "remit_ref", "actor"}.isdisjoint(part.read.column_names)
+    _assert_same_answers(back, ledger)
+
+
+@settings(max_examples=15)
+@given(random_ledgers(), st.sampled_from([None, 2, 5]))
+def test_random_ledgers_of_plain_strings_read_as_from_arrow(tmp_path_factory, ledger, group):
+    folder = _as_another_tool_writes(_shuffled(ledger, 5), tmp_path_factory.mktemp("s"), group)
+    back = lk.Ledger.from_parquet(folder)
+    want = lk.Ledger.from_arrow(**{n: pq.read_table(folder / f"{n}.parquet") for n in TABLES})
+    _assert_same_answers(back, want)
+    for name in ("entry_proc", "proc_entry_start", "entry_seq", "amounts", "entry_live"):
+        np.testing.assert_array_equal(getattr(back.keys, name), getattr(want.keys, name))
+
+
+def test_plain_strings_that_break_a_rule_are_refused_on_opening(tmp_path):
+    ledger = lk.synth.generate(200, seed=4)
+    folder = _as_another_tool_writes(ledger, tmp_path / "nulls", row_group_size=25)
+    cpt = pc.cast(ledger.procedures["cpt"], pa.string()).to_pylist()
+    cpt[30] = None  # a required code column, read later: its null is found on opening
+    procedures = _decoded(_with(ledger.procedures, "cpt", pa.array(cpt, pa.string())))
+    pq.write_table(procedures, folder / "procedures.parquet", row_group_size=25)
+    with pytest.raises(LedgerError, match=r"procedures row 30, column 'cpt': null in a req"):
+        lk.Ledger.from_parquet(folder)
+    # more places of service than its int8 codes hold: refused, no value quoted
+    folder = _as_another_tool_writes(ledger, tmp_path / "many", row_group_size=25)
+    n = ledger.encounters.num_rows
+    secret = [f"POS-SECRET-{i}" for i in range(n)]
+    encounters = _decoded(_with(ledger.encounters, "place_of_service", pa.array(secret)))
+    pq.write_table(encounters, folder / "encounters.parquet", row_group_size=100,
+                   store_schema=False)  # fmt: skip
+    assert n > 127  # (each row group's dictionary fits: the whole column does not)
+    with pytest.raises(LedgerError, match="encounters, column 'place_of_service'") as err:
+        lk.Ledger.from_parquet(folder)
+    assert "SECRET" not in str(err.value)

@@ -46,7 +46,7 @@ class PartTable:
             return conform(self.read.select([column]), self.name, [column])[column]
         path = table_path(self.folder, self.name)
         try:
-            table = pq.ParquetFile(path, memory_map=True).read(
+            table = _open(path, self.name).read(
                 columns=[column], use_threads=True, use_pandas_metadata=False
             )
         except (OSError, pa.ArrowException) as exc:
@@ -58,7 +58,7 @@ class PartTable:
     def load(self) -> pa.Table:
         path = table_path(self.folder, self.name)
         try:
-            stored = pq.ParquetFile(path, memory_map=True)
+            stored = _open(path, self.name)
             rest = [c.name for c in TABLES[self.name]
                     if c.name in stored.schema_arrow.names
                     and c.name not in self.read.column_names]  # fmt: skip
@@ -93,7 +93,7 @@ def _read_checked(folder: Path, name: str) -> pa.Table:
             pa.large_string(),
         ):
             coded = None  # stored as something else: read and conformed (or refused) now
-        parquet = pq.ParquetFile(path, memory_map=True, read_dictionary=[coded] if coded else None)
+        parquet = _open(path, name, coded)
         now = _columns_now(parquet, name)
         table = parquet.read(
             columns=[c for c in stored.names if c in now], use_threads=True,
@@ -115,6 +115,39 @@ def _read_checked(folder: Path, name: str) -> pa.Table:
     return checked
 
 
+def _open(path: Path, name: str, coded: str | None = None) -> pq.ParquetFile:
+    """``path`` opened to read dictionary-coded (a dictionary per row group, no string
+    hashed per row) the string columns the ledger keeps as dictionaries (an independent
+    writer stores them as plain strings), and ``coded``."""
+    stored = pq.ParquetFile(path, memory_map=True).schema_arrow
+    wanted = {c.name: c.type for c in TABLES[name]}
+    coded_reads = [
+        f.name
+        for f in stored
+        if f.name in wanted
+        and pa.types.is_dictionary(wanted[f.name])
+        and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+    if coded:
+        coded_reads.append(coded)
+    return pq.ParquetFile(path, memory_map=True, read_dictionary=coded_reads or None)
+
+
+def _same_when_read(stored: pa.DataType, wanted: pa.DataType) -> bool:
+    """True when a column read as ``stored`` conforms to ``wanted`` without a chance of
+    refusal: the same type, or a string dictionary whose indices already are
+    ``wanted``'s (``validate.conform`` then casts only the small dictionaries)."""
+    if stored == wanted:
+        return True
+    return (
+        pa.types.is_dictionary(stored)
+        and pa.types.is_dictionary(wanted)
+        and stored.index_type == wanted.index_type
+        and (pa.types.is_string(stored.value_type) or pa.types.is_large_string(stored.value_type))
+        and pa.types.is_string(wanted.value_type)
+    )
+
+
 def _columns_now(parquet: pq.ParquetFile, name: str) -> set:
     """The columns to read (and check) now: those the checks read, those not stored as
     their ledger type, required ones whose footer may hold nulls, required ones missing
@@ -126,7 +159,7 @@ def _columns_now(parquet: pq.ParquetFile, name: str) -> set:
         if col.name not in stored.names:
             if not col.nullable:
                 now.add(col.name)
-        elif stored.field(col.name).type != col.type:
+        elif not _same_when_read(stored.field(col.name).type, col.type):
             now.add(col.name)
         elif not col.nullable and _footer_nulls(parquet.metadata, leaf.get(col.name)) != 0:
             now.add(col.name)

@@ -86,6 +86,8 @@ def _cast(data: pa.ChunkedArray, col, table: str) -> pa.ChunkedArray:
             raise LedgerError(f"{table}, column {col.name!r}: type {src} must be a string")
     try:
         if pa.types.is_dictionary(dst):
+            if pa.types.is_dictionary(src) and _recodable(src.value_type, data, dst):
+                return _recoded(data, dst)
             if pa.types.is_dictionary(src) or pa.types.is_string_view(src):
                 data = plain(data)  # any index type or string flavour
             return _chunked(pc.dictionary_encode(data).cast(dst))
@@ -98,6 +100,29 @@ def _cast(data: pa.ChunkedArray, col, table: str) -> pa.ChunkedArray:
         raise LedgerError(
             f"{table}, column {col.name!r}: cannot read {src} as {dst} without loss"
         ) from None
+
+
+def _recodable(values: pa.DataType, data, dst: pa.DictionaryType) -> bool:
+    """True when ``data``'s chunks can keep their dictionaries: string values, and
+    all of them together fit ``dst``'s indices (so unifying them later cannot fail)."""
+    if not (pa.types.is_string(values) or pa.types.is_large_string(values)):
+        return False
+    limit = {pa.int8(): 2**7 - 1, pa.int16(): 2**15 - 1}.get(dst.index_type)
+    return limit is None or sum(len(c.dictionary) for c in _chunked(data).chunks) <= limit
+
+
+def _recoded(data, dst: pa.DictionaryType) -> pa.ChunkedArray:
+    """A dictionary column in ``dst``'s index and value types, chunk by chunk: only the
+    indices are cast (safely: too many values for the index type is refused) and the
+    small dictionaries, so no row's string is hashed again (Parquet's row groups, read
+    dictionary-coded, keep a dictionary each)."""
+    chunks = [
+        pa.DictionaryArray.from_arrays(
+            c.indices.cast(dst.index_type), c.dictionary.cast(dst.value_type)
+        )
+        for c in _chunked(data).chunks
+    ]
+    return pa.chunked_array(chunks, dst)
 
 
 def _chunked(data) -> pa.ChunkedArray:
@@ -181,16 +206,19 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
             "payer_seq > 0 must name the payer"
         )
 
+    order = None  # of the entry ids, when sorted for the duplicate check
     if existing is None:
         if first_bad[K.ID_NOT_INCREASING] >= 0:  # else: strictly increasing, so unique
-            _check_unique_ids(ids, 0)
+            order = _check_unique_ids(ids, 0)
         all_entries = entries
     else:
         all_entries = pa.concat_tables([existing, entries])
         _check_unique_ids(numpy_array(all_entries["entry_id"]), existing.num_rows)
     if negation.any():
         increasing = existing is None and first_bad[K.ID_NOT_INCREASING] < 0
-        _check_negations(entries, all_entries, ids if existing is None else None, increasing)
+        _check_negations(
+            entries, all_entries, ids if existing is None else None, increasing, order
+        )
     if first_bad[K.AMOUNT_BEYOND_LIMIT] >= 0:
         row = int(first_bad[K.AMOUNT_BEYOND_LIMIT])
         raise LedgerError(amount_message(row, int(amounts[row])))
@@ -238,17 +266,19 @@ def _codes_of(column: pa.ChunkedArray, allowed) -> np.ndarray:
     return out
 
 
-def _check_negations(entries, all_entries, ids, increasing: bool) -> None:
+def _check_negations(entries, all_entries, ids, increasing: bool, order=None) -> None:
     """The negations of ``entries`` name an existing entry that is no negation, negated
     once, and mirror it (``ids``: the entry ids of ``all_entries``, if at hand;
-    ``increasing``: they are known to increase, so need no sort)."""
+    ``increasing``: they are known to increase, so need no sort; ``order``: their
+    stable sorting order, if the duplicate check made it already)."""
     ids = numpy_array(all_entries["entry_id"]) if ids is None else ids
     negates = entries["negates"]
     rows = np.flatnonzero(valid_array(negates))
     targets = numpy_array(negates.take(arrow_array(rows)), dtype=np.int64)
     # ids grow with posting order (as append assigns them): no sort of every id
     ascending = increasing or len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())
-    order = np.arange(len(ids)) if ascending else np.argsort(ids, kind="stable")
+    if not ascending and order is None:
+        order = np.argsort(ids, kind="stable")
     sorted_ids = ids if ascending else ids[order]
     pos = np.searchsorted(sorted_ids, targets)
     pos = np.minimum(pos, len(ids) - 1)
@@ -258,7 +288,7 @@ def _check_negations(entries, all_entries, ids, increasing: bool) -> None:
         raise LedgerError(
             f"entries row {r}, column 'negates': entry {int(negates[r].as_py())} does not exist"
         )
-    target_rows = order[pos]
+    target_rows = pos if ascending else order[pos]
     all_negates = all_entries["negates"]
     target_is_negation = valid_array(all_negates)[target_rows]
     if target_is_negation.any():
@@ -315,14 +345,17 @@ def _check_mirror(entries, all_entries, rows, target_rows) -> None:
             )
 
 
-def _check_unique_ids(ids: np.ndarray, offset: int) -> None:
+def _check_unique_ids(ids: np.ndarray, offset: int) -> np.ndarray | None:
+    """Refuse a duplicate entry id; the ids' stable sorting order (None: they increase)."""
     if len(ids) < 2 or (np.diff(ids) > 0).all():
-        return
+        return None
     order = np.argsort(ids, kind="stable")
-    dup = np.flatnonzero(ids[order][1:] == ids[order][:-1])
+    sorted_ids = ids[order]
+    dup = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
     if len(dup):
         row = int(order[dup[0] + 1])
         raise LedgerError(
             f"entries row {row - offset if row >= offset else row}, column 'entry_id': "
             f"duplicate entry id {int(ids[row])}"
         )
+    return order
