@@ -43,7 +43,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import ledgerkit as lk  # noqa: E402
 from benchmarks import children, cold, peers  # noqa: E402
-from benchmarks._data import ledger_folder  # noqa: E402
+from benchmarks._data import _run_child, ledger_folder  # noqa: E402
+from ledgerkit.core import sidecar  # noqa: E402
 
 CHECK = ["class", "stage", "balance", "allowed", "open_pr", "payer_balance"]
 ROOT_DIR = Path(__file__).resolve().parents[1]
@@ -237,9 +238,9 @@ def run_cold(engine: str, folder: Path) -> tuple[float, float, float]:
     return cold.run_cold(cold_code(engine, folder))
 
 
-def plain_copy(folder: Path) -> Path:
+def plain_copy(folder: Path, name: str = "plain") -> Path:
     """The four Parquet files of ``folder`` without the keys sidecar (hard links)."""
-    plain = folder.parent / "plain"
+    plain = folder.parent / name
     plain.mkdir(exist_ok=True)
     for name in LEDGER_TABLES:
         target = plain / f"{name}.parquet"
@@ -251,11 +252,28 @@ def plain_copy(folder: Path) -> Path:
     return plain
 
 
+def keyed_copy(folder: Path) -> Path:
+    """Hard links of ``folder``'s Parquet files with a keys sidecar of this code version.
+
+    The benchmark cache is shared by checkouts of other code versions, each rewriting
+    the cached folder's own sidecar when it finds another version's: a row timed on that
+    folder could have read no sidecar at all (it did, 2 December, and cost more than the
+    plain row). A folder per code version keeps its sidecar.
+    """
+    own = plain_copy(folder, f"ledger-{sidecar.code_version()}")
+    if sidecar.read_keys(own) is None and sidecar.read_keys(folder) is not None:
+        shutil.copy(folder / sidecar.SIDECAR, own / sidecar.SIDECAR)  # just rebuilt: ours
+    if sidecar.read_keys(own) is None:
+        _run_child(["--keys", str(own)], f"the keys of {own}")
+    return own
+
+
 def cold_table(folder: Path, engines, runs: int, sizes) -> list:
     variants = []
     for name in engines:
         if name == "ledgerkit":
-            variants += [("ledgerkit", folder), ("ledgerkit, plain", plain_copy(folder))]
+            keyed = keyed_copy(folder)
+            variants += [("ledgerkit", keyed), ("ledgerkit, plain", plain_copy(folder))]
         elif name in ("polars", "duckdb"):
             variants.append((name, folder))
     for name, path in variants:  # fill the Numba cache (and the page cache) untimed
@@ -287,6 +305,8 @@ def cold_table(folder: Path, engines, runs: int, sizes) -> list:
             f"{row['cpu']:>8.2f}{ratios[1]}{row['peak_mb']:>9.0f}",
             flush=True,
         )
+    if any(n == "ledgerkit" for n, _ in variants) and sidecar.read_keys(keyed) is None:
+        print("WARNING: the 'ledgerkit' row's keys sidecar changed during the runs")
     print(
         f"(median wall and CPU time of {runs} fresh processes, interpreter start to exit, "
         "imports included; Numba's cache warm; peak MB = the process's peak RSS; "
