@@ -142,8 +142,23 @@ class _PeakRss:
         self._thread.join()
 
 
-def _arrow_tables(folder: Path) -> dict:
-    tables = {name: pq.read_table(folder / f"{name}.parquet") for name in LEDGER_TABLES}
+# The columns the peers' queries read: a peer's child reads only these (as scan_parquet
+# and read_parquet do in the cold table), not the ledger's notes, actors and timestamps.
+PEER_COLUMNS = {
+    "entries": ["entry_id", "encounter_id", "line", "payer_seq", "amount_cents", "negates",
+                "kind", "group_code", "carc"],
+    "encounters": ["encounter_id", "payer1_id", "payer2_id", "payer3_id"],
+}  # fmt: skip
+
+
+def _arrow_tables(folder: Path, columns: dict | None = None) -> dict:
+    """The ledger folder's tables (``columns``: table -> the columns to read; else all)."""
+    if columns is None:
+        names, columns = LEDGER_TABLES, {}
+    else:
+        names = tuple(columns)
+    tables = {name: pq.read_table(folder / f"{name}.parquet", columns=columns.get(name))
+              for name in names}  # fmt: skip
     tables["policy"] = pq.read_table(folder.parent / "policy.parquet")
     return tables
 
@@ -152,7 +167,7 @@ def warm_engine(name: str, folder: str, runs: int) -> dict:
     """In a child process (``children.run_child``): one engine's preparation, warm-up
     and ``runs`` timed calls on the folder's Arrow tables."""
     prepare, fn = ENGINES[name]
-    tables = _arrow_tables(Path(folder))
+    tables = _arrow_tables(Path(folder), PEER_COLUMNS if name in ("polars", "duckdb") else None)
     t0 = time.perf_counter()
     prepared = prepare(tables)
     prep = time.perf_counter() - t0
