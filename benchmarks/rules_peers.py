@@ -27,6 +27,18 @@ SUMMARY_COLUMNS = (
 )
 
 
+# A rule's set conditions: (feature column, compiled table, code offset); both peers
+# read them the same way (a feature's code is the table's column index minus the offset).
+SET_FILTERS = (
+    ("payer", "r_payer", 1),
+    ("pclass", "r_pclass", 0),
+    ("site", "r_site", 1),
+    ("class", "r_class", 0),
+    ("stage", "r_stage", 0),
+    ("cpt", "r_cpt", 0),
+)
+
+
 def polars_frames(ledger, rules):
     """The kernel's inputs as polars frames (not timed: the same data both engines read)."""
     import polars as pl
@@ -104,14 +116,7 @@ def dry_run_polars(f, compiled, enc, proc, entries, as_of_day):
     for r, rule in enumerate(compiled.rules):
         ri = compiled.r_int[r]
         c = pl.lit(True)
-        for col, name, off in (
-            ("payer", "r_payer", 1),
-            ("pclass", "r_pclass", 0),
-            ("site", "r_site", 1),
-            ("class", "r_class", 0),
-            ("stage", "r_stage", 0),
-            ("cpt", "r_cpt", 0),
-        ):
+        for col, name, off in SET_FILTERS:
             if not t[name][r].all():
                 c = c & _in(col, t[name][r], off)
         if ri[K.R_BAL_MIN] > -(1 << 62) or ri[K.R_BAL_MAX] < (1 << 62):
@@ -236,14 +241,7 @@ def _sql_rule(compiled, r, as_of_day):
     """(condition, cents from payer balance, cents from open PR) of rule ``r`` as SQL."""
     t, ri = compiled.tables, compiled.r_int[r]
     conds = []
-    for col, name, off in (
-        ("payer", "r_payer", 1),
-        ("pclass", "r_pclass", 0),
-        ("site", "r_site", 1),
-        ("class", "r_class", 0),
-        ("stage", "r_stage", 0),
-        ("cpt", "r_cpt", 0),
-    ):
+    for col, name, off in SET_FILTERS:
         if not t[name][r].all():
             conds.append(_sql_in(col, t[name][r], off))
     if ri[K.R_BAL_MIN] > -(1 << 62) or ri[K.R_BAL_MAX] < (1 << 62):
