@@ -25,11 +25,12 @@ no remit fingerprints, duplicates, reversals in payment-date order, claim-level
 amounts or validation. Their times are a lower bound for a full posting; the
 posted claims, entries and cents are printed for each engine to compare.
 
-``--store`` also times the same batch through a ``LedgerStore`` on Delta Lake (in the
-data's child process, in a temporary folder under ``$LEDGERKIT_BENCH_DIR``, default
-``/tmp/ledgerkit-bench``):
+``--store`` also times the same batch through a ``LedgerStore`` on Delta Lake (in a
+child process of its own that reads the ledger folder and the batch's files, in a
+temporary folder under ``$LEDGERKIT_BENCH_DIR``, default ``/tmp/ledgerkit-bench``):
 creating the store, the post with its commit, posting the batch again (all
-archived), and a fresh process's first ``store.ledger()``.
+archived), and a fresh process's first ``store.ledger()`` (its peak RSS in the table
+too).
 """
 
 from __future__ import annotations
@@ -269,9 +270,9 @@ def cold_table(ledger_folder, batch_folder, engines, runs: int) -> None:
 
 
 # ---------------------------------------------------------------------- data (child)
-def prepare_workload(procedures: int, claims: int, root: str, store: bool) -> dict:
+def prepare_workload(procedures: int, claims: int, root: str) -> dict:
     """In a child process: the seeded workload written as the ledger folder (with its keys
-    sidecar) and the batch's Parquet files under ``root``; the store round when asked."""
+    sidecar) and the batch's Parquet files under ``root``."""
     from benchmarks._posting_data import posting_workload
 
     t = time.perf_counter()
@@ -279,14 +280,25 @@ def prepare_workload(procedures: int, claims: int, root: str, store: bool) -> di
     print(f"data: {base} and {remits} in {time.perf_counter() - t:.1f} s", flush=True)
     base.to_parquet(Path(root) / "ledger")
     peers.write_batch(remits, Path(root) / "batch")
-    sizes = {"procedures": base.procedures.num_rows, "claims": remits.claims.num_rows}
-    if store:
-        store_round(base, remits)
-    return sizes
+    return {"procedures": base.procedures.num_rows, "claims": remits.claims.num_rows}
 
 
 # ---------------------------------------------------------------------- store
-def store_round(base, remits) -> None:
+def store_rows(root: str) -> dict:
+    """In a child process: the store round on the ledger folder and batch under ``root``
+    (read from their files, as the warm engines do: the workload's generation and its
+    in-memory tables are not in this process's peak)."""
+    import ledgerkit as lk
+    from ledgerkit.x12 import Remittances
+
+    base = lk.Ledger.from_parquet(Path(root) / "ledger")
+    remits = Remittances(**peers.read_batch(Path(root) / "batch"))
+    return {"fresh_peak_mb": store_round(base, remits)}
+
+
+def store_round(base, remits) -> float:
+    """Create, post, post again, and a fresh process's first ``store.ledger()``; that
+    process's peak RSS, MB."""
     from benchmarks._posting_data import posting_counts
     from ledgerkit.store.ledger_store import LedgerStore
 
@@ -307,9 +319,10 @@ def store_round(base, remits) -> None:
                        lambda: store.post(remits, actor="bench", note="again"))  # fmt: skip
         assert again.entries.num_rows == 0
         code = (
-            "import time, ledgerkit as lk; t = time.perf_counter(); "
+            "import resource, time, ledgerkit as lk; t = time.perf_counter(); "
             f"s = lk.LedgerStore({str(folder / 's')!r}); n = s.ledger().entries.num_rows; "
-            "print(f'{time.perf_counter() - t:.2f} {n}')"
+            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
+            "print(f'{time.perf_counter() - t:.2f} {n} {peak:.0f}')"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                              check=True).stdout.split()  # fmt: skip
@@ -317,6 +330,7 @@ def store_round(base, remits) -> None:
               f"{float(out[0]):8.2f} s")  # fmt: skip
         size = sum(f.stat().st_size for f in (folder / "s").rglob("*") if f.is_file())
         print(f"  store on disk: {size / 1e6:,.0f} MB")
+        return float(out[2])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -335,12 +349,14 @@ def main(argv=None) -> int:
     root = Path(tempfile.mkdtemp(dir=BENCH_DIR, prefix="posting_"))
     try:
         ledger_folder, batch_folder = root / "ledger", root / "batch"
-        # the data (and the store round) in a child: this process never holds a ledger
-        data = children.run_child(
-            "compare_posting", "prepare_workload", args.procedures, args.claims, str(root),
-            args.store, label="data (+ store)" if args.store else "data",
-        )  # fmt: skip
+        # the data, and the store round, each in a child: this process never holds a ledger
+        data = children.run_child("compare_posting", "prepare_workload", args.procedures,
+                                  args.claims, str(root), label="data")  # fmt: skip
         sizes = (data["procedures"], data["claims"])
+        if args.store:
+            store = children.run_child("compare_posting", "store_rows", str(root),
+                                       label="store (create, post, post again)")  # fmt: skip
+            children.record("store: fresh process, open + ledger()", store["fresh_peak_mb"])
         warm_table(ledger_folder, batch_folder, engines, args.runs, sizes)
         if args.cold_runs:
             cold_table(ledger_folder, batch_folder, engines, args.cold_runs)
