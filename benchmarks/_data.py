@@ -15,7 +15,8 @@ procedures peaks far above what the benchmark itself needs, and a benchmark proc
 generated in-process carried that peak in its own RSS (16 GB for ``compare.py`` at 10M).
 Each benchmark process then reads the folder lean (``Ledger.from_parquet``: tables read
 on first use). :func:`lifecycle_folder` keeps the same ledger with its denial lifecycle
-beside it. The children's peaks go into ``benchmarks/children.py``'s table, which the
+beside it, keyed by a hash of the lifecycle's own code (which does not key the ledgers).
+The children's peaks go into ``benchmarks/children.py``'s table, which the
 comparison scripts print last (:func:`print_peak_rss`: a script's own peak alone).
 """
 
