@@ -318,14 +318,14 @@ def store_round(base, remits) -> float:
         again = _timed("the same batch again (all archived)",
                        lambda: store.post(remits, actor="bench", note="again"))  # fmt: skip
         assert again.entries.num_rows == 0
-        code = (
-            "import resource, time, ledgerkit as lk; t = time.perf_counter(); "
+        code = (  # VmHWM, not ru_maxrss: that one keeps the forking parent's peak
+            "import time, ledgerkit as lk; t = time.perf_counter(); "
             f"s = lk.LedgerStore({str(folder / 's')!r}); n = s.ledger().entries.num_rows; "
-            "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024; "
-            "print(f'{time.perf_counter() - t:.2f} {n} {peak:.0f}')"
+            "from benchmarks.children import vmhwm_mb; "
+            "print(f'{time.perf_counter() - t:.2f} {n} {vmhwm_mb():.0f}')"
         )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout.split()  # fmt: skip
+                             cwd=children.ROOT, check=True).stdout.split()  # fmt: skip
         print(f"  {'fresh process: open + ledger() (' + f'{int(out[1]):,} entries)':<44} "
               f"{float(out[0]):8.2f} s")  # fmt: skip
         size = sum(f.stat().st_size for f in (folder / "s").rglob("*") if f.is_file())
