@@ -50,3 +50,19 @@ def test_compare_posting_prints_warm_and_cold_tables(capsys):
         assert f"\n  {label} " in peaks
     assert "compare_posting.py (parent)" in peaks
     assert out.splitlines()[-1] == "every process stayed under 8 GB"
+
+
+@pytest.mark.slow
+def test_compare_posting_store_round_lists_its_fresh_process_peak(capsys):
+    """--store: the store round (in the data child) and the fresh process that opens the
+    store are both in the peak RSS table."""
+    assert compare_posting.main(["--procedures", "2000", "--claims", "200", "--runs", "1",
+                                 "--cold-runs", "0", "--engines", "ledgerkit",
+                                 "--store"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    store = out.split("LedgerStore (Delta Lake):")[1]
+    assert "the same batch again (all archived)" in store and "store on disk" in store
+    peaks = out.split("peak RSS of every process")[1]
+    for label in ("data (+ store)", "store: fresh process, open + ledger()"):
+        assert f"\n  {label} " in peaks
+    assert out.splitlines()[-1] == "every process stayed under 8 GB"

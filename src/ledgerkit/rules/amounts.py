@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ledgerkit._kernels import codes as C
+from ledgerkit._kernels.matched import matched_sums_nb
 from ledgerkit.analytics.derived import derived
 
 __all__ = ["cap_notes", "matched_amounts"]
-
-_PR_BUCKETS = (C.PR_DEDUCTIBLE, C.PR_COINSURANCE, C.PR_COPAY, C.PR_OTHER)
 
 
 def matched_amounts(ledger, policy, feats, pair_rows: list) -> np.ndarray:
@@ -41,20 +39,16 @@ def matched_amounts(ledger, policy, feats, pair_rows: list) -> np.ndarray:
     if not pair_rows or len(feats.entry_pair) == 0:
         return out
     d = derived(ledger, policy)
-    codes = d.codes
-    amounts = d.keys.amounts
-    bucket = C.bucket_of(codes)
-    seq = C.payer_seq_of(codes)
-    start = feats.proc_entry_start
-    last = np.repeat(feats.proc_last, np.diff(start))
-    earlier_pr = np.isin(bucket, _PR_BUCKETS) & (seq != last)
-    payer_owed = (bucket == C.DENIED) | (bucket == C.OTHER) | earlier_pr
-    pair = feats.entry_pair
-    for v, row in enumerate(pair_rows):
-        hit = (pair >= 0) & payer_owed
-        hit[hit] = row[pair[hit]]
-        total = np.concatenate(([0], np.cumsum(np.where(hit, amounts, 0), dtype=np.int64)))
-        out[v] = np.maximum(total[start[1:]] - total[start[:-1]], 0)
+    rows = np.array(pair_rows, np.bool_).reshape(len(pair_rows), -1)
+    matched_sums_nb(
+        d.codes,
+        d.keys.amounts,
+        feats.entry_pair,
+        feats.proc_entry_start,
+        feats.proc_last,
+        rows,
+        out,
+    )
     return out
 
 

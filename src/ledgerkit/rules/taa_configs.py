@@ -291,7 +291,8 @@ def _clean_encounters(data: Derived) -> np.ndarray:
     dirty = np.zeros(len(codes), np.bool_)
     dirty[_live_denial_rows(data)] = True
     if len(codes):
-        negation = valid_array(data.ledger.entries["negates"])
+        # the one column read alone: a Parquet folder's entries table stays unread
+        negation = valid_array(data.ledger.column("entries", "negates"))
         if keys.entry_order is not None:
             negation = negation[keys.entry_order]
         bucket = C.bucket_of(codes)

@@ -50,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
-from ledgerkit.core.arrow import EPOCH, US_PER_DAY, numpy_array
+from ledgerkit.core.arrow import EPOCH, US_PER_DAY, codes_in, int_array, numpy_array, valid_array
 from ledgerkit.core.catalog import CATEGORIES, CarcCatalog
 from ledgerkit.core.keys import entry_buckets, kind_codes
 from ledgerkit.core.schema import KINDS, TIMESTAMP
@@ -155,7 +155,14 @@ def lifecycle(ledger, seed: int = 0, *, until=None, catalog=None) -> Lifecycle:
         until_day = (until.date() - EPOCH).days - 1  # whole days before it
     else:
         until_day = (until - EPOCH).days
-    d = _open_denials(ledger, catalog)
+    new, events, planted = _work(ledger, _open_denials(ledger, catalog), rng, until_day)
+    # the work's own state is gone before the append, the peak at 10M procedures
+    out = ledger.append(new, allow_credit=True) if new.num_rows else ledger
+    return Lifecycle(out, out.entries.slice(ledger.entries.num_rows), events, planted)
+
+
+def _work(ledger, d: dict, rng, until_day: int) -> tuple:
+    """The work on the open denials ``d``: (new entries, work events, planted rates)."""
     n = len(d["proc_row"])
     payers = ledger.payers
     pid = payers["payer_id"].to_pylist()
@@ -205,9 +212,8 @@ def lifecycle(ledger, seed: int = 0, *, until=None, catalog=None) -> Lifecycle:
         active, filed = again & (next_filed <= until_day), next_filed
     entries.take_backs(ledger, rng, until_day)
     new = entries.table()
-    out = ledger.append(new, allow_credit=True) if new.num_rows else ledger
-    planted = _planted(d, cat, share, rate1, resubmit)
-    return Lifecycle(out, out.entries.slice(ledger.entries.num_rows), ev.table(rng), planted)
+    del entries
+    return new, ev.table(rng), _planted(d, cat, share, rate1, resubmit)
 
 
 def _open_denials(ledger, catalog) -> dict:
@@ -216,43 +222,48 @@ def _open_denials(ledger, catalog) -> dict:
     e = ledger.entries
     kind = kind_codes(e)
     bucket = entry_buckets(e, ledger.policy)
-    seq = numpy_array(e["payer_seq"], dtype=np.int64)
+    seq = int_array(e["payer_seq"], np.int8)
     amount = numpy_array(e["amount_cents"], dtype=np.int64)
-    ids = e["entry_id"].combine_chunks()
-    negated = numpy_array(pc.is_in(ids, value_set=pc.drop_null(e["negates"]).combine_chunks()))
-    negation = numpy_array(pc.is_valid(e["negates"]))
-    live = ~negated & ~negation
-    proc = ledger.keys.entry_proc.astype(np.int64)
+    live = _live(e)
+    proc = ledger.keys.entry_proc
     n_proc = ledger.keys.n_procedures
-    group = e["group_code"].cast(pa.string()).to_pylist()
+    # per-entry arrays stay narrow and strings stay in Arrow: at 10M procedures (48M
+    # entries) a Python list of the group codes alone took gigabytes (issue #19 item 6)
+    not_pr = codes_in(e["group_code"], pa.array(["PR"])) != 0  # null group: not PR
     denial = (kind == KINDS.index("adjustment")) & (bucket == C.DENIED) & (seq == 1) & live
-    denial &= np.array([g != "PR" for g in group])
-    charge = kind == KINDS.index("charge")
+    denial &= not_pr
     zero_pay = (kind == KINDS.index("payment")) & (seq == 1) & (amount == 0) & live
+    del not_pr, bucket, live, seq
+    charge = kind == KINDS.index("charge")
+    del kind
     other = ~(denial | charge | zero_pay)
+    del zero_pay
     n_other = np.bincount(proc[other], minlength=n_proc)
+    del other
     n_denial = np.bincount(proc[denial], minlength=n_proc)
     charge_cents = np.bincount(proc[charge], weights=amount[charge], minlength=n_proc)
+    del charge
     rows = np.flatnonzero(denial & (n_other[proc] == 0) & (n_denial[proc] >= 1))
+    del denial, n_other, n_denial
     # the largest denial of each line names it
     order = np.lexsort((-amount[rows], proc[rows]))
     rows = rows[order]
     first = np.ones(len(rows), bool)
     first[1:] = proc[rows][1:] != proc[rows][:-1]
     top = rows[first]
-    carc = e["carc"].cast(pa.string()).take(pa.array(top)).to_pylist()
+    carc = _strings(e["carc"], top)
     fields = catalog.codes_for(carc)
-    posted = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)
+    posted = _taken(e["posted_at"].cast(pa.int64()), top)
     return {
         "proc_row": top,
-        "proc": proc[top],
+        "proc": proc[top].astype(np.int64),
         "denials": rows,  # every live denial row of these lines, grouped by line
-        "denial_proc": proc[rows],
-        "encounter_id": e["encounter_id"].cast(pa.string()).take(pa.array(top)).to_pylist(),
-        "line": numpy_array(e["line"], dtype=np.int64)[top],
+        "denial_proc": proc[rows].astype(np.int64),
+        "encounter_id": _strings(e["encounter_id"], top),
+        "line": _taken(e["line"], top),
         "carc": carc,
-        "payer": e["payer_id"].cast(pa.string()).take(pa.array(top)).to_pylist(),
-        "day": (posted[top] // US_PER_DAY).astype(np.int64),
+        "payer": _strings(e["payer_id"], top),
+        "day": posted // US_PER_DAY,
         "charge": charge_cents[proc[top]].astype(np.int64),
         "category": fields["category"],
         "action": fields["next_action"],
@@ -261,6 +272,24 @@ def _open_denials(ledger, catalog) -> dict:
             proc[top]
         ].astype(np.int64),
     }
+
+
+def _live(e: pa.Table) -> np.ndarray:
+    """Per entries row: neither negated nor a negation."""
+    ids = e["entry_id"].combine_chunks()
+    negated = numpy_array(pc.is_in(ids, value_set=pc.drop_null(e["negates"]).combine_chunks()))
+    return ~negated & ~valid_array(e["negates"])
+
+
+def _strings(column: pa.ChunkedArray, rows: np.ndarray) -> list:
+    """``column``'s values at ``rows`` as Python strings (taken first, then cast: the
+    whole column is never cast)."""
+    return column.take(pa.array(rows, pa.int64())).cast(pa.string()).to_pylist()
+
+
+def _taken(column: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """``column``'s integer values at ``rows``, int64 (no copy of the whole column)."""
+    return numpy_array(column.take(pa.array(rows, pa.int64())), dtype=np.int64)
 
 
 class _EventColumns:
@@ -347,12 +376,12 @@ class _EntryColumns:
         proc_of = {p: i for i, p in enumerate(d["proc"])}
         row_day = np.array([day[proc_of[p]] for p in d["denial_proc"][lines]], np.int64)
         self._add(
-            e["encounter_id"].cast(pa.string()).take(pa.array(rows)).to_pylist(),
-            numpy_array(e["line"], dtype=np.int64)[rows], 1, "adjustment",
-            e["group_code"].cast(pa.string()).take(pa.array(rows)).to_pylist(),
-            e["carc"].cast(pa.string()).take(pa.array(rows)).to_pylist(),
-            -numpy_array(e["amount_cents"], dtype=np.int64)[rows], row_day,
-            numpy_array(e["entry_id"], dtype=np.int64)[rows].tolist(), "remit", ref,
+            _strings(e["encounter_id"], rows),
+            _taken(e["line"], rows), 1, "adjustment",
+            _strings(e["group_code"], rows),
+            _strings(e["carc"], rows),
+            -_taken(e["amount_cents"], rows), row_day,
+            _taken(e["entry_id"], rows).tolist(), "remit", ref,
         )  # fmt: skip
         charge = d["charge"][sel]
         allowed = np.round(charge * _ALLOWED_RATIO).astype(np.int64)
@@ -384,27 +413,21 @@ class _EntryColumns:
     def take_backs(self, ledger, rng, until_day) -> None:
         """Negate a share of the primary payers' live remit payments, 60-240 days on."""
         e = ledger.entries
-        kind = kind_codes(e)
-        amount = numpy_array(e["amount_cents"], dtype=np.int64)
-        ids = e["entry_id"].combine_chunks()
-        negated = numpy_array(pc.is_in(ids, value_set=pc.drop_null(e["negates"]).combine_chunks()))
-        pay = (
-            (kind == KINDS.index("payment"))
-            & (numpy_array(e["payer_seq"], dtype=np.int64) == 1)
-            & (amount > 0)
-            & ~negated
-            & numpy_array(pc.is_null(e["negates"]))
-            & numpy_array(pc.equal(e["source"].cast(pa.string()), "remit"))
-        )
+        pay = kind_codes(e) == KINDS.index("payment")
+        pay &= int_array(e["payer_seq"], np.int8) == 1
+        pay &= numpy_array(e["amount_cents"], dtype=np.int64) > 0
+        pay &= _live(e)
+        pay &= codes_in(e["source"], pa.array(["remit"])) == 0
         rows = np.flatnonzero(pay)
-        day = numpy_array(e["posted_at"].cast(pa.int64()), dtype=np.int64)[rows] // US_PER_DAY
+        del pay
+        day = _taken(e["posted_at"].cast(pa.int64()), rows) // US_PER_DAY
         day = day + rng.integers(60, 241, len(rows))
         keep = (rng.random(len(rows)) < TAKE_BACK_SHARE) & (day <= until_day)
         rows, day = rows[keep], day[keep]
         self._add(
-            e["encounter_id"].cast(pa.string()).take(pa.array(rows)).to_pylist(),
-            numpy_array(e["line"], dtype=np.int64)[rows], 1, "payment", None, None,
-            -amount[rows], day, numpy_array(e["entry_id"], dtype=np.int64)[rows].tolist(),
+            _strings(e["encounter_id"], rows),
+            _taken(e["line"], rows), 1, "payment", None, None,
+            -_taken(e["amount_cents"], rows), day, _taken(e["entry_id"], rows).tolist(),
             "remit", lambda x: f"RECOUP-{x}",
         )  # fmt: skip
 
