@@ -28,7 +28,6 @@ from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
 from ledgerkit._kernels.balances import FIGURES
-from ledgerkit._kernels.chunks import CHUNK
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
 
@@ -244,20 +243,17 @@ def _explanation(ledger: Ledger, n_enc, line, group, carc, amount, payer, bits) 
 
 def _taken_strings(values, codes: np.ndarray, validity) -> pa.Array:
     """``values[codes[r]]`` per row as Arrow strings, null where ``validity`` says so
-    (code -1): the buffers written by a parallel kernel, a few times quicker than
-    Arrow's take from the few distinct values."""
+    (code -1): the buffers written by a kernel, a few times quicker than Arrow's take
+    from the few distinct values."""
     dictionary = arrow_strings(values)
     _, value_offsets, value_data = dictionary.buffers()
     value_offsets = np.frombuffer(value_offsets, np.int32)[: len(dictionary) + 1]
     value_data = np.frombuffer(value_data, np.uint8) if value_data is not None else _NO_BYTES
-    chunk_bytes = np.empty(-(-len(codes) // CHUNK), np.int64)
-    S.taken_bytes_nb(value_offsets, codes, chunk_bytes)
-    chunk_start = np.zeros(len(chunk_bytes) + 1, np.int64)
-    np.cumsum(chunk_bytes, out=chunk_start[1:])
+    longest = int(np.diff(value_offsets).max(initial=0))
     offsets = np.empty(len(codes) + 1, np.int32)
-    data = np.empty(max(int(chunk_start[-1]), 1), np.uint8)
-    S.take_strings_nb(value_offsets, value_data, codes, chunk_start, offsets, data)
-    buffers = [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data)]
+    data = np.empty(max(len(codes) * longest, 1), np.uint8)
+    n_bytes = S.take_strings_nb(value_offsets, value_data, codes, offsets, data)
+    buffers = [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data[:n_bytes])]
     return pa.Array.from_buffers(pa.string(), len(codes), buffers)
 
 
