@@ -26,30 +26,64 @@ from ledgerkit._kernels.balances import (
     add_procedure_nb,
     figures_of_slots_nb,
     sum_procedure_nb,
+    top_denial_nb,
 )
 from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
-from ledgerkit._kernels.classify_lean import classify_lean_chunk_nb, lean_figures_asked
-from ledgerkit._kernels.encounter_class import (  # noqa: F401 (the rows, read by the wrapper)
-    BIT_BALANCED,
-    BIT_CARC,
-    BIT_EXPLAINED,
-    BIT_GROUP,
-    CODE_CARC,
-    CODE_GROUP,
-    CODE_LINE,
-    N_BITS,
-    N_CODES,
-    N_SMALL,
-    SMALL_BALANCED,
-    SMALL_CLASS,
-    SMALL_LAST_PAYER,
-    SMALL_PAYER,
-    SMALL_STAGE,
-    classify_encounter_nb,
-    denied_entirely_nb,
-    explanation_nb,
-    stage_nb,
-)
+
+
+@njit
+def denied_entirely_nb(allowed, denied):
+    """A procedure is denied entirely when allowed is 0 *and* it carries a live denial.
+
+    A line brought to allowed 0 by contractual adjustments alone is a
+    zero-allowed line, not a denial (DOMAIN.md, Settled question 2).
+    """
+    return (allowed <= 0) & (denied > 0)  # &, not and: no branch
+
+
+@njit
+def classify_encounter_nb(n_adjudicated, allowed_adj, any_denied_entirely, any_denied):
+    """The class of one encounter from its adjudicated procedures (DOMAIN.md).
+
+    DENIAL: allowed 0 as a whole and a procedure denied entirely; PARTIAL_DENIAL:
+    allowed > 0 and a procedure denied entirely; UNRESOLVED: some amount denied
+    (by any payer); PAID otherwise, including an encounter of zero-allowed
+    contractual-only lines (PAID at $0).
+    """
+    # arithmetic, not branches: classes come in no order a processor could predict
+    # (AWAITING 0, PAID 1, UNRESOLVED 2, PARTIAL_DENIAL 3, DENIAL 4)
+    denied_entirely = np.int64(any_denied_entirely)
+    some_denied = np.int64(any_denied) | denied_entirely
+    worse = 1 + some_denied + denied_entirely * (1 + np.int64(allowed_adj <= 0))
+    return np.int64(n_adjudicated > 0) * worse
+
+
+@njit
+def stage_nb(balance, payer_balance, open_pr, last, n_payers, pending):
+    """Who owes the encounter's balance now (DOMAIN.md, "Stages").
+
+    Selects, not branches (the order of the questions is the order of the rules):
+    balance 0 is finalized (or pending), no payer leaves it to the patient, an
+    open payer balance is the last payer's (at least payer 1's), and open PR is
+    billed to the next payer when there is one (PR of payer k goes to payer k+1).
+    """
+    billed_on = (open_pr != 0) & (last < n_payers)
+    after_payers = last + 1 if billed_on else C.PATIENT
+    with_payers = max(last, 1) if payer_balance != 0 else after_payers
+    still_open = C.PATIENT if n_payers == 0 else with_payers
+    closed = C.FINALIZATION_PENDING if pending else C.FINALIZED
+    return closed if balance == 0 else still_open
+
+
+# Rows of classify_nb's int8 output and of its int32 explanation codes.
+SMALL_CLASS, SMALL_STAGE, SMALL_LAST_PAYER, SMALL_PAYER, SMALL_BALANCED = range(5)
+N_SMALL = 5
+CODE_LINE, CODE_GROUP, CODE_CARC = range(3)
+N_CODES = 3
+# Rows of its validity bitmaps (Arrow's layout: bit e % 8 of byte e // 8): balanced,
+# explained (class UNRESOLVED or worse), explanation's group code and CARC present.
+BIT_BALANCED, BIT_EXPLAINED, BIT_GROUP, BIT_CARC = range(4)
+N_BITS = 4
 
 
 @njit
@@ -90,6 +124,7 @@ def classify_chunk_nb(
     acc = np.empty(N_FIGURES, np.int64)
     n_kept = kept.shape[0]
     any_pending = enc_pending.shape[0] > 0
+    ordered = entry_order.shape[0] > 0
     # bits of the byte being filled, one per row of ``bits``
     balanced_bits = explained_bits = group_bits = carc_bits = 0
     for e in range(lo_enc, hi_enc):
@@ -158,10 +193,18 @@ def classify_chunk_nb(
         line = payer = 0
         group = carc = -1
         if proc >= 0:
-            line, payer, group, carc = explanation_nb(
-                proc, enc_codes, enc_amounts, proc_entry_start, base, proc_line,
-                entry_order, group_codes, carc_codes,
-            )  # fmt: skip
+            line = proc_line[proc]
+            top = top_denial_nb(
+                enc_codes,
+                enc_amounts,
+                proc_entry_start[proc] - base,
+                proc_entry_start[proc + 1] - base,
+            )
+            if top >= 0:
+                payer = C.payer_seq_of(enc_codes[top])
+                row = entry_order[base + top] if ordered else base + top
+                group = group_codes[row]
+                carc = carc_codes[row]
         explain_codes[CODE_LINE, e] = line
         explain_codes[CODE_GROUP, e] = group
         explain_codes[CODE_CARC, e] = carc
@@ -226,50 +269,27 @@ def classify_nb(
     (a latency users feel on a cold start) short.
     """
     n_enc = enc_proc_start.shape[0] - 1
-    lean = lean_figures_asked(kept)
     for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
         e0, e1 = chunk_range(chunk, n_enc, CHUNK)
-        # the same arguments and answers; the lean one when the figures allow it
-        if lean:
-            classify_lean_chunk_nb(
-                e0,
-                e1,
-                codes,
-                amounts,
-                enc_proc_start,
-                proc_entry_start,
-                enc_n_payers,
-                enc_pending,
-                kept,
-                proc_line,
-                entry_order,
-                group_codes,
-                carc_codes,
-                figures,
-                small,
-                explain_codes,
-                bits,
-            )
-        else:
-            classify_chunk_nb(
-                e0,
-                e1,
-                codes,
-                amounts,
-                enc_proc_start,
-                proc_entry_start,
-                enc_n_payers,
-                enc_pending,
-                kept,
-                proc_line,
-                entry_order,
-                group_codes,
-                carc_codes,
-                figures,
-                small,
-                explain_codes,
-                bits,
-            )
+        classify_chunk_nb(
+            e0,
+            e1,
+            codes,
+            amounts,
+            enc_proc_start,
+            proc_entry_start,
+            enc_n_payers,
+            enc_pending,
+            kept,
+            proc_line,
+            entry_order,
+            group_codes,
+            carc_codes,
+            figures,
+            small,
+            explain_codes,
+            bits,
+        )
 
 
 @njit_parallel
