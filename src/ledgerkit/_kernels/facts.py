@@ -6,8 +6,8 @@ Arrays in, arrays out (allocated by the caller); no validation here. ``codes`` a
 ``row_payer`` (payer code) are in entries-row order and ``order`` maps grouped entry ->
 entries row (empty: the identity).
 
-It replaces a gather of the four columns into grouped order followed by
-``denials.denial_facts_nb``, which read the gathered columns back: at 10M procedures
+It replaces a gather of four columns into grouped order followed by a facts kernel
+that read the gathered columns back: at 10M procedures
 (48M entries) that was a second pass over ~350 MB and a grouped negation column
 nobody kept. Here each encounter's entries are gathered and used while they are in
 cache.
