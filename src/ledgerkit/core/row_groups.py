@@ -13,7 +13,10 @@ reads columns, it computes no keys and decides no validity beyond ``conform``.
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -32,10 +35,11 @@ def in_memory(ledger, table: str) -> bool:
     return isinstance(ledger._tables[table], pa.Table)
 
 
-def read_in_parts(ledger, table: str, columns: list[str]) -> Iterator[pa.Table]:
+def read_in_parts(ledger, table: str, columns: list[str], *, ahead: int = 2) -> Iterator[pa.Table]:
     """``columns`` of ``table`` as consecutive tables of rows, conformed like the whole
     table: the held table itself when it is in memory, else one table per Parquet row
-    group (its columns decoded by Arrow's threads).
+    group, ``ahead`` row groups decoded at once by as many threads (a row group's
+    columns decode on one thread each, so one wide column keeps one core busy).
 
     Examples
     --------
@@ -49,15 +53,26 @@ def read_in_parts(ledger, table: str, columns: list[str]) -> Iterator[pa.Table]:
         yield held.select(columns)
         return
     path = held.folder / f"{held.name}.parquet"
+
+    def read(group: int) -> pa.Table:
+        parquet = pq.ParquetFile(path, memory_map=True)  # one per read: no shared reader
+        return parquet.read_row_group(
+            group, columns=columns, use_threads=False, use_pandas_metadata=False
+        )
+
     try:
-        parquet = pq.ParquetFile(path, memory_map=True)
-        if parquet.metadata.num_rows != held.num_rows:
+        meta = pq.ParquetFile(path, memory_map=True).metadata
+        if meta.num_rows != held.num_rows:
             raise LedgerError(f"{path}: changed since the ledger was opened")
-        for group in range(parquet.num_row_groups):
-            part = parquet.read_row_group(
-                group, columns=columns, use_threads=True, use_pandas_metadata=False
-            )
-            yield conform(part, held.name, columns)
+        groups = iter(range(meta.num_row_groups))
+        with ThreadPoolExecutor(max(ahead, 1)) as pool:
+            pending = deque(pool.submit(read, g) for g in itertools.islice(groups, ahead))
+            while pending:
+                part = pending.popleft().result()
+                following = next(groups, None)
+                if following is not None:
+                    pending.append(pool.submit(read, following))
+                yield conform(part, held.name, columns)
     except (OSError, pa.ArrowException) as exc:
         raise LedgerError(f"{path}: cannot be read any more ({exc})") from None
 
