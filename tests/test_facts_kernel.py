@@ -5,6 +5,7 @@ without an entry order, and ``Derived.facts`` against that reference on syntheti
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -301,3 +302,19 @@ def test_dictionary_codes_of_parts_widen_past_126_values():
     codes, values = dictionary_codes_of_parts(iter(parts), 150)
     assert codes.dtype == np.int16 and codes.tolist() == list(range(150))
     assert values[-1] == "q49"
+
+
+def test_facts_of_a_folder_changed_since_opening_are_refused(tmp_path):
+    import pyarrow.parquet as pq
+
+    from ledgerkit.errors import LedgerError
+
+    ledger = lk.synth.generate(40, seed=9)
+    folder = tmp_path / "ledger"
+    ledger.to_parquet(folder)
+    lean = lk.Ledger.from_parquet(folder)
+    entries = pq.read_table(folder / "entries.parquet")
+    pq.write_table(entries.slice(0, entries.num_rows - 3), folder / "entries.parquet")
+    with pytest.raises(LedgerError, match=r"entries\.parquet: changed since"):
+        derived(lean).facts  # noqa: B018
+    assert "facts" not in derived(lean).__dict__  # nothing half-done is kept
