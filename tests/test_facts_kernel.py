@@ -80,14 +80,14 @@ def reference_facts(codes, amounts, order, day, negation, carc, enc_proc_start, 
     return first_day, facts
 
 
-def run_kernel(codes, amounts, order, day, negation, carc, payer, enc_proc_start,
+def run_kernel(codes, amounts, order, day, negation, carc, enc_proc_start,
                proc_entry_start):  # fmt: skip
     n, n_enc, n_proc = len(codes), len(enc_proc_start) - 1, len(proc_entry_start) - 1
     if order is None:
-        grouped = (day, carc, payer)
+        grouped = (day, carc)
         order = np.empty(0, np.int64)
     else:
-        grouped = (np.empty(n, day.dtype), np.empty(n, carc.dtype), np.empty(n, payer.dtype))
+        grouped = (np.empty(n, day.dtype), np.empty(n, carc.dtype))
     out = {
         "enc_first_day": np.empty((n_enc, 4), np.int32),
         "first_denied": np.empty(n_proc, np.int64),
@@ -97,7 +97,7 @@ def run_kernel(codes, amounts, order, day, negation, carc, payer, enc_proc_start
         "top_reason": np.empty(n_proc, np.int32),
     }
     entry_denial_facts_nb(
-        codes, amounts, order, day, negation, carc, payer, enc_proc_start, proc_entry_start,
+        codes, amounts, order, day, negation, carc, enc_proc_start, proc_entry_start,
         *grouped, *out.values(),
     )  # fmt: skip
     return grouped, out
@@ -125,21 +125,19 @@ def grouped_entries(draw):
     day = rng.integers(19_000, 19_004, n).astype(np.int32)
     negation = rng.random(n) < 0.2
     carc = rng.integers(-1, 40, n).astype(np.int16)
-    payer = rng.integers(-1, 5, n).astype(np.int8)
     enc_proc_start = np.concatenate([[0], np.cumsum(procs_per_enc)]).astype(np.int64)
     proc_entry_start = np.concatenate([[0], np.cumsum(entries_per_proc)]).astype(np.int64)
-    return codes, amounts, order, day, negation, carc, payer, enc_proc_start, proc_entry_start
+    return codes, amounts, order, day, negation, carc, enc_proc_start, proc_entry_start
 
 
 @settings(max_examples=60)
 @given(grouped_entries())
 def test_entry_denial_facts_match_the_reference(data):
-    codes, amounts, order, day, negation, carc, payer, enc_proc_start, proc_entry_start = data
+    codes, amounts, order, day, negation, carc, enc_proc_start, proc_entry_start = data
     grouped, out = run_kernel(*data)
     rows = np.arange(len(codes)) if order is None else order
     assert grouped[0].tolist() == day[rows].tolist()
     assert grouped[1].tolist() == carc[rows].tolist()
-    assert grouped[2].tolist() == payer[rows].tolist()
     first_day, facts = reference_facts(
         codes, amounts, order, day, negation, carc, enc_proc_start, proc_entry_start
     )
@@ -152,7 +150,7 @@ def test_entry_denial_facts_of_nothing():
     empty = np.empty(0, np.int64)
     data = (
         np.empty(0, np.int8), empty, None, np.empty(0, np.int32), np.empty(0, np.bool_),
-        np.empty(0, np.int16), np.empty(0, np.int8), np.zeros(1, np.int64), np.zeros(1, np.int64),
+        np.empty(0, np.int16), np.zeros(1, np.int64), np.zeros(1, np.int64),
     )  # fmt: skip
     grouped, out = run_kernel(*data)
     assert all(len(v) == 0 for v in out.values())
@@ -177,9 +175,8 @@ def test_entry_denial_facts_hand_example():
     day = np.array([9, 10, 10, 10, 10, 12], np.int32)
     negation = np.array([False, False, False, False, True, False])
     carc = np.array([-1, -1, 3, 8, 3, -1], np.int16)
-    payer = np.array([-1, 0, 0, 0, 0, 0], np.int8)
     starts = np.array([0, 1], np.int64)
-    _, out = run_kernel(codes, amounts, None, day, negation, carc, payer, starts,
+    _, out = run_kernel(codes, amounts, None, day, negation, carc, starts,
                         np.array([0, 6], np.int64))  # fmt: skip
     assert out["enc_first_day"].tolist() == [[NO_DAY, 10, NO_DAY, NO_DAY]]
     assert out["first_denied"].tolist() == [1991]  # $14.91 + $5.00, the negation left out
@@ -234,9 +231,11 @@ def test_facts_read_from_parquet_equal_the_facts_in_memory(tmp_path):
     ledger.to_parquet(tmp_path / "ledger")
     lean = lk.Ledger.from_parquet(tmp_path / "ledger")
     a, b = derived(ledger).facts, derived(lean).facts
+    assert "_payer" not in b.__dict__  # the payer column is read when a metric asks
     for name in ("entry_day", "entry_carc", "entry_payer", "enc_first_day", *FACT_NAMES):
         x, y = getattr(a, name), getattr(b, name)
         assert x.dtype == y.dtype and np.array_equal(x, y), name
+    assert b.entry_payer is b.entry_payer  # read once, then kept
     assert a.payer_values == b.payer_values and a.carc_values == b.carc_values
     # the facts' read of posted_at serves the posting days too (no second read)
     assert np.array_equal(derived(lean).posted_day, derived(ledger).posted_day)

@@ -2,8 +2,8 @@
 
 Arrays in, arrays out (allocated by the caller); no validation here. ``codes`` and
 ``amounts`` are in grouped order (see ``ledgerkit.core.keys``); the per-entry columns
-``row_day`` (posting day), ``row_negation``, ``row_carc`` (CARC code, -1 none) and
-``row_payer`` (payer code) are in entries-row order and ``order`` maps grouped entry ->
+``row_day`` (posting day), ``row_negation`` and ``row_carc`` (CARC code, -1 none)
+are in entries-row order and ``order`` maps grouped entry ->
 entries row (empty: the identity).
 
 It replaces a gather of four columns into grouped order followed by a facts kernel
@@ -24,8 +24,8 @@ from ledgerkit._kernels.denials import NO_DAY
 
 @njit
 def _facts_chunk_nb(e0, e1, codes, amounts, order, row_day, row_negation, row_carc,
-                    row_payer, enc_proc_start, proc_entry_start, day, carc, payer,
-                    enc_first_day, first_denied, first_reason, later_paid, last_day,
+                    enc_proc_start, proc_entry_start, day, carc, enc_first_day,
+                    first_denied, first_reason, later_paid, last_day,
                     top_reason):  # fmt: skip
     gather = order.shape[0] > 0
     firsts = np.empty(4, np.int32)  # one buffer per task, not per encounter
@@ -40,7 +40,6 @@ def _facts_chunk_nb(e0, e1, codes, amounts, order, row_day, row_negation, row_ca
             if gather:
                 day[i] = d
                 carc[i] = row_carc[r]
-                payer[i] = row_payer[r]
             c = codes[i]
             b = C.bucket_of(c)
             s = C.payer_seq_of(c)
@@ -91,15 +90,15 @@ def _facts_chunk_nb(e0, e1, codes, amounts, order, row_day, row_negation, row_ca
 
 @njit_parallel
 def entry_denial_facts_nb(codes, amounts, order, row_day, row_negation, row_carc,
-                          row_payer, enc_proc_start, proc_entry_start, day, carc, payer,
-                          enc_first_day, first_denied, first_reason, later_paid, last_day,
+                          enc_proc_start, proc_entry_start, day, carc, enc_first_day,
+                          first_denied, first_reason, later_paid, last_day,
                           top_reason):  # fmt: skip
     """The grouped per-entry columns the facts keep, and the denial facts, in one pass.
 
-    day[i], carc[i], payer[i]
-        ``row_day``, ``row_carc``, ``row_payer`` of grouped entry ``i`` (written only
-        when ``order`` is given; with the identity the caller passes the row arrays
-        themselves, which are then only read).
+    day[i], carc[i]
+        ``row_day`` and ``row_carc`` of grouped entry ``i`` (written only when ``order``
+        is given; with the identity the caller passes the row arrays themselves, which
+        are then only read).
     enc_first_day[e, k]
         first posting day of a payment/adjustment (negations excluded) from
         payer_seq ``k`` (1..3) on encounter ``e``; ``NO_DAY`` when none (column 0
@@ -121,6 +120,6 @@ def entry_denial_facts_nb(codes, amounts, order, row_day, row_negation, row_carc
     for chunk in numba.prange(n_chunks(n_enc, CHUNK)):
         e0, e1 = chunk_range(chunk, n_enc, CHUNK)
         _facts_chunk_nb(e0, e1, codes, amounts, order, row_day, row_negation, row_carc,
-                        row_payer, enc_proc_start, proc_entry_start, day, carc, payer,
-                        enc_first_day, first_denied, first_reason, later_paid, last_day,
+                        enc_proc_start, proc_entry_start, day, carc, enc_first_day,
+                        first_denied, first_reason, later_paid, last_day,
                         top_reason)  # fmt: skip

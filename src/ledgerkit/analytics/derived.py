@@ -22,6 +22,7 @@ is built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -157,9 +158,24 @@ class Facts:
     codes: np.ndarray  # packed entry codes (grouped)
     entry_day: np.ndarray  # int32 (grouped)
     entry_carc: np.ndarray  # int16 CARC code, int32 past 32,767 values (grouped)
-    entry_payer: np.ndarray  # payer dictionary code, int8/16/32 by their number (grouped)
     carc_values: list
-    payer_values: list
+    # () -> (entry payer codes, payer values): read on first use (the entries' payer_id
+    # column is only needed by the metrics that group entries by the posting payer)
+    payer_source: Callable = field(repr=False, compare=False)
+
+    @cached_property
+    def _payer(self) -> tuple[np.ndarray, list]:
+        return self.payer_source()
+
+    @property
+    def entry_payer(self) -> np.ndarray:
+        """Payer dictionary code of every grouped entry (int8/16/32 by their number)."""
+        return self._payer[0]
+
+    @property
+    def payer_values(self) -> list:
+        """The payer ids the codes of :attr:`entry_payer` index."""
+        return self._payer[1]
 
     def payer_denial_rows(self) -> np.ndarray:
         """Grouped positions of the live denial entries a payer posted (``payer_seq >= 1``)."""
@@ -330,17 +346,16 @@ class Derived:
     def facts(self) -> Facts:
         """The denial facts of the analytics (first/last denial, reasons, days)."""
         keys = self.keys
-        row_day, negation, payer, payer_values = self._fact_columns()
+        row_day, negation = self._fact_columns()
         _, _, carc, carc_values = keys.reason_codes(self._entries_for_reasons())  # int16
         figures = self.figures
         order = keys.entry_order
         if order is None:  # grouped already: the row columns are the grouped ones
-            day, grouped_carc, grouped_payer = row_day, carc, payer
+            day, grouped_carc = row_day, carc
             order = np.empty(0, np.int64)
         else:
             day = np.empty(len(order), row_day.dtype)
             grouped_carc = np.empty(len(order), carc.dtype)
-            grouped_payer = np.empty(len(order), payer.dtype)
         n_enc, n_proc = keys.n_encounters, keys.n_procedures
         enc_first_day = np.empty((n_enc, 4), np.int32)
         first_denied = np.empty(n_proc, np.int64)
@@ -355,12 +370,10 @@ class Derived:
             row_day,
             negation,
             carc,
-            payer,
             keys.enc_proc_start,
             keys.proc_entry_start,
             day,
             grouped_carc,
-            grouped_payer,
             enc_first_day,
             first_denied,
             first_reason,
@@ -381,46 +394,51 @@ class Derived:
             codes=self.codes,
             entry_day=day,
             entry_carc=grouped_carc,
-            entry_payer=grouped_payer,
             carc_values=carc_values,
-            payer_values=payer_values,
+            payer_source=self._entry_payer,
         )
 
     def _fact_columns(self):
-        """Row-order posting day (int32), negation flag and payer code of every entry,
-        and the payer values, from one read of the three entries columns.
+        """Row-order posting day (int32) and negation flag of every entry, from one read
+        of the two entries columns.
 
         A table still in its Parquet file is read a row group at a time into arrays
-        allocated once (at 10M procedures the whole-column reads allocated ~1 GB of
+        allocated once (at 10M procedures the whole-column reads allocated ~800 MB of
         Arrow buffers that were touched once and dropped); a held table is read as is.
         """
         if in_memory(self.ledger, "entries"):
             entries = self.ledger.entries
             if "posted_day" not in self.__dict__:
                 self.__dict__["posted_day"] = _days_of(entries["posted_at"])
-            payer, payer_values = dictionary_codes(entries["payer_id"], smallest=True)
-            return self.posted_day, valid_array(entries["negates"]), payer, payer_values
+            return self.posted_day, valid_array(entries["negates"])
         n = len(self.keys.entry_kind)
         day = self.__dict__.get("posted_day")
         read_day = day is None
         if read_day:
             day = np.empty(n, np.int32)
-        names = ["payer_id", "negates"] + (["posted_at"] if read_day else [])
         negation = np.empty(n, np.bool_)
-
-        def parts():
-            start = 0
-            for part in read_in_parts(self.ledger, "entries", names):
-                m = part.num_rows
-                if read_day:
-                    _days_into(part["posted_at"], day[start : start + m])
-                negation[start : start + m] = valid_array(part["negates"])
-                start += m
-                yield from part["payer_id"].chunks
-
-        payer, payer_values = dictionary_codes_of_parts(parts(), n)
+        names = ["negates"] + (["posted_at"] if read_day else [])
+        start = 0
+        for part in read_in_parts(self.ledger, "entries", names):
+            m = part.num_rows
+            if read_day:
+                _days_into(part["posted_at"], day[start : start + m])
+            negation[start : start + m] = valid_array(part["negates"])
+            start += m
         self.__dict__.setdefault("posted_day", day)
-        return day, negation, payer, payer_values
+        return day, negation
+
+    def _entry_payer(self) -> tuple[np.ndarray, list]:
+        """(payer code of every grouped entry, payer values): the entries' payer_id read
+        a row group at a time, coded as ``dictionary_codes(..., smallest=True)``."""
+        n = len(self.keys.entry_kind)
+        chunks = (
+            chunk
+            for part in read_in_parts(self.ledger, "entries", ["payer_id"])
+            for chunk in part["payer_id"].chunks
+        )
+        payer, values = dictionary_codes_of_parts(chunks, n)
+        return self._grouped_entries(payer), values
 
     # ------------------------------------------------------------- rule features
     @cached_property
