@@ -26,6 +26,7 @@ def test_compare_script_runs(capsys):
     compare_analytics.main(["--procedures", "4000", "--runs", "1", "--cold-runs", "1"])
     out = capsys.readouterr().out
     assert "facts (first call)" in out and "worklist" in out
+    assert "facts (first call) CPU: user " in out and "minor page faults" in out
     assert "cold: a fresh process" in out and "from_parquet + worklist" in out
     # the operations ran in a child; every process's peak RSS closes the output
     peaks = out.split("peak RSS of every process")[1]

@@ -1,34 +1,10 @@
-"""The facts' one-pass gather of four per-entry columns (issue #19, item 5) against
-numpy's take, and the facts of an appended (ungrouped) ledger against the facts computed
-with the entry day gathered first (the other path through ``Derived.facts``)."""
+"""The facts of an appended (ungrouped) ledger against the facts computed with the entry
+day gathered first (issue #19, item 5; the kernel itself: tests/test_facts_kernel.py)."""
 
 import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import ledgerkit as lk
-from ledgerkit._kernels.entry_codes import gather_four_nb
 from ledgerkit.analytics.derived import Derived
-
-
-@settings(max_examples=40)
-@given(st.integers(0, 400), st.integers(0, 2**32 - 1))
-def test_gather_four_is_four_takes(n, seed):
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n).astype(np.int64)
-    if n and seed % 3 == 0:  # repeated rows too: a gather, not only a permutation
-        order = rng.integers(0, n, n).astype(np.int64)
-    cols = (
-        rng.integers(-(2**31), 2**31 - 1, n).astype(np.int32),
-        rng.random(n) < 0.5,
-        rng.integers(-1, 400, n).astype(np.int16),
-        rng.integers(-1, 100, n).astype(np.int8),
-    )
-    outs = [np.empty(n, c.dtype) for c in cols]
-    gather_four_nb(order, *cols, *outs)
-    for got, col in zip(outs, cols, strict=True):
-        assert got.dtype == col.dtype
-        assert got.tolist() == [col[r] for r in order.tolist()]
 
 
 def test_facts_of_an_appended_ledger_do_not_depend_on_what_was_computed_first():

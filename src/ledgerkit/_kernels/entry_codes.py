@@ -85,24 +85,3 @@ def gather_nb(values, order, out):
     for chunk in numba.prange(n_chunks(n, ENTRY_CHUNK)):
         i0, i1 = chunk_range(chunk, n, ENTRY_CHUNK)
         _gather_chunk_nb(values, order[i0:i1], out[i0:i1])
-
-
-@njit
-def _gather_four_chunk_nb(order, a, b, c, d, a_out, b_out, c_out, d_out):
-    for i in range(order.shape[0]):
-        r = order[i]
-        a_out[i] = a[r]
-        b_out[i] = b[r]
-        c_out[i] = c[r]
-        d_out[i] = d[r]
-
-
-@njit_parallel
-def gather_four_nb(order, a, b, c, d, a_out, b_out, c_out, d_out):
-    """``x_out[i] = x[order[i]]`` for four columns at once: one read of ``order`` and one
-    parallel pass where four :func:`gather_nb` calls read it four times."""
-    n = order.shape[0]
-    for chunk in numba.prange(n_chunks(n, ENTRY_CHUNK)):
-        i0, i1 = chunk_range(chunk, n, ENTRY_CHUNK)
-        _gather_four_chunk_nb(order[i0:i1], a, b, c, d, a_out[i0:i1], b_out[i0:i1],
-                              c_out[i0:i1], d_out[i0:i1])  # fmt: skip

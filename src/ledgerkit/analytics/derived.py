@@ -22,6 +22,7 @@ is built.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,8 +32,8 @@ import pyarrow as pa
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import FIGURES
 from ledgerkit._kernels.classify import ledger_figures_nb
-from ledgerkit._kernels.denials import denial_facts_nb
-from ledgerkit._kernels.entry_codes import floor_days_nb, gather_four_nb, gather_nb
+from ledgerkit._kernels.entry_codes import floor_days_nb, gather_nb
+from ledgerkit._kernels.facts import entry_denial_facts_nb
 from ledgerkit.core.arrow import (
     US_PER_DAY,
     codes_in,
@@ -43,6 +44,7 @@ from ledgerkit.core.arrow import (
     valid_array,
 )
 from ledgerkit.core.ledger import require_ledger
+from ledgerkit.core.row_groups import dictionary_codes_of_parts, in_memory, read_in_parts
 from ledgerkit.core.schema import KINDS, PAYER_CLASSES
 
 __all__ = [
@@ -156,9 +158,24 @@ class Facts:
     codes: np.ndarray  # packed entry codes (grouped)
     entry_day: np.ndarray  # int32 (grouped)
     entry_carc: np.ndarray  # int16 CARC code, int32 past 32,767 values (grouped)
-    entry_payer: np.ndarray  # payer dictionary code, int8/16/32 by their number (grouped)
     carc_values: list
-    payer_values: list
+    # () -> (entry payer codes, payer values): read on first use (the entries' payer_id
+    # column is only needed by the metrics that group entries by the posting payer)
+    payer_source: Callable = field(repr=False, compare=False)
+
+    @cached_property
+    def _payer(self) -> tuple[np.ndarray, list]:
+        return self.payer_source()
+
+    @property
+    def entry_payer(self) -> np.ndarray:
+        """Payer dictionary code of every grouped entry (int8/16/32 by their number)."""
+        return self._payer[0]
+
+    @property
+    def payer_values(self) -> list:
+        """The payer ids the codes of :attr:`entry_payer` index."""
+        return self._payer[1]
 
     def payer_denial_rows(self) -> np.ndarray:
         """Grouped positions of the live denial entries a payer posted (``payer_seq >= 1``)."""
@@ -214,6 +231,21 @@ class LedgerFeatures:
         return out
 
 
+def _days_of(posted_at: pa.ChunkedArray) -> np.ndarray:
+    """int32 day numbers of a timestamp column."""
+    return _days_into(posted_at, np.empty(len(posted_at), np.int32))
+
+
+def _days_into(posted_at: pa.ChunkedArray, out: np.ndarray) -> np.ndarray:
+    """Write the day numbers of ``posted_at`` into ``out``: one parallel pass per chunk
+    (numpy's int64 floor division took three)."""
+    start = 0
+    for us in timestamp_chunks(posted_at):
+        floor_days_nb(us, US_PER_DAY, out[start : start + len(us)])
+        start += len(us)
+    return out
+
+
 class Derived:
     """Everything derived of one ledger under one policy; parts computed on first use.
 
@@ -253,14 +285,7 @@ class Derived:
     @cached_property
     def posted_day(self) -> np.ndarray:
         """int32 posting day (days since 1970-01-01) of every entries row (row order)."""
-        posted_at = self._entries_column("posted_at")
-        out = np.empty(len(posted_at), np.int32)
-        start = 0
-        # one parallel pass per chunk (numpy's int64 floor division took three)
-        for us in timestamp_chunks(posted_at):
-            floor_days_nb(us, US_PER_DAY, out[start : start + len(us)])
-            start += len(us)
-        return out
+        return _days_of(self._entries_column("posted_at"))
 
     @cached_property
     def entry_day(self) -> np.ndarray:
@@ -321,23 +346,16 @@ class Derived:
     def facts(self) -> Facts:
         """The denial facts of the analytics (first/last denial, reasons, days)."""
         keys = self.keys
-        negation = valid_array(self._entries_column("negates"))
+        row_day, negation = self._fact_columns()
         _, _, carc, carc_values = keys.reason_codes(self._entries_for_reasons())  # int16
-        payer, payer_values = dictionary_codes(self._entries_column("payer_id"), smallest=True)
+        figures = self.figures
         order = keys.entry_order
-        if order is None:
-            day = self.entry_day
-        elif "entry_day" in self.__dict__:
-            day = self.entry_day
-            negation, carc, payer = (self._grouped_entries(v) for v in (negation, carc, payer))
+        if order is None:  # grouped already: the row columns are the grouped ones
+            day, grouped_carc = row_day, carc
+            order = np.empty(0, np.int64)
         else:
-            # the four per-entry columns the facts keep, gathered in one pass
-            row_day = self.posted_day
             day = np.empty(len(order), row_day.dtype)
-            grouped = [np.empty(len(order), v.dtype) for v in (negation, carc, payer)]
-            gather_four_nb(order, row_day, negation, carc, payer, day, *grouped)
-            negation, carc, payer = grouped
-            self.__dict__["entry_day"] = day  # what the entry_day property would compute
+            grouped_carc = np.empty(len(order), carc.dtype)
         n_enc, n_proc = keys.n_encounters, keys.n_procedures
         enc_first_day = np.empty((n_enc, 4), np.int32)
         first_denied = np.empty(n_proc, np.int64)
@@ -345,14 +363,17 @@ class Derived:
         later_paid = np.empty(n_proc, np.int64)
         last_day = np.empty(n_proc, np.int32)
         top_reason = np.empty(n_proc, np.int32)
-        denial_facts_nb(
+        entry_denial_facts_nb(
             self.codes,
             keys.amounts,
-            day,
+            order,
+            row_day,
             negation,
             carc,
             keys.enc_proc_start,
             keys.proc_entry_start,
+            day,
+            grouped_carc,
             enc_first_day,
             first_denied,
             first_reason,
@@ -360,6 +381,7 @@ class Derived:
             last_day,
             top_reason,
         )
+        self.__dict__.setdefault("entry_day", day)  # what the entry_day property computes
         return Facts(
             proc_enc=self.proc_enc,
             enc_first_day=enc_first_day,
@@ -368,14 +390,55 @@ class Derived:
             later_paid=later_paid,
             last_day=last_day,
             top_reason=top_reason,
-            figures=self.figures.proc,
+            figures=figures.proc,
             codes=self.codes,
             entry_day=day,
-            entry_carc=carc,
-            entry_payer=payer,
+            entry_carc=grouped_carc,
             carc_values=carc_values,
-            payer_values=payer_values,
+            payer_source=self._entry_payer,
         )
+
+    def _fact_columns(self):
+        """Row-order posting day (int32) and negation flag of every entry, from one read
+        of the two entries columns.
+
+        A table still in its Parquet file is read a row group at a time into arrays
+        allocated once (at 10M procedures the whole-column reads allocated ~800 MB of
+        Arrow buffers that were touched once and dropped); a held table is read as is.
+        """
+        if in_memory(self.ledger, "entries"):
+            entries = self.ledger.entries
+            if "posted_day" not in self.__dict__:
+                self.__dict__["posted_day"] = _days_of(entries["posted_at"])
+            return self.posted_day, valid_array(entries["negates"])
+        n = len(self.keys.entry_kind)
+        day = self.__dict__.get("posted_day")
+        read_day = day is None
+        if read_day:
+            day = np.empty(n, np.int32)
+        negation = np.empty(n, np.bool_)
+        names = ["negates"] + (["posted_at"] if read_day else [])
+        start = 0
+        for part in read_in_parts(self.ledger, "entries", names):
+            m = part.num_rows
+            if read_day:
+                _days_into(part["posted_at"], day[start : start + m])
+            negation[start : start + m] = valid_array(part["negates"])
+            start += m
+        self.__dict__.setdefault("posted_day", day)
+        return day, negation
+
+    def _entry_payer(self) -> tuple[np.ndarray, list]:
+        """(payer code of every grouped entry, payer values): the entries' payer_id read
+        a row group at a time, coded as ``dictionary_codes(..., smallest=True)``."""
+        n = len(self.keys.entry_kind)
+        chunks = (
+            chunk
+            for part in read_in_parts(self.ledger, "entries", ["payer_id"])
+            for chunk in part["payer_id"].chunks
+        )
+        payer, values = dictionary_codes_of_parts(chunks, n)
+        return self._grouped_entries(payer), values
 
     # ------------------------------------------------------------- rule features
     @cached_property
