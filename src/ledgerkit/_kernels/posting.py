@@ -50,26 +50,38 @@ def procedure_state_nb(
     live_paid,
     live_adj,
     live_contr,
+    pr_by_seq,
+    moved,
+    adj_n,
+    live_pr,
 ):
-    """Balance and live remit sums (per payer_seq) of each procedure in ``procs``.
+    """What the decision pass reads of each procedure in ``procs``, in one pass over
+    its entries (``codes``: packed entry codes, see ``codes.pack_code``; ``amounts``
+    and ``is_remit`` in grouped order). Outputs are zeroed by the caller; the 2-D
+    ones have shape (len(procs), 4), one column per payer_seq.
 
-    ``codes`` are the packed entry codes (see ``codes.pack_code``) and
-    ``amounts``/``is_remit`` the entries in grouped order. ``live_*`` have shape
-    (len(procs), 4). Balance = charge - paid - patient_paid - contractual -
-    written_off (PR write-offs included), as in ``ledgerkit.balances``.
+    * ``balance[u]``: charge - paid - patient_paid - contractual - written_off (PR
+      write-offs included), as in ``ledgerkit.balances``;
+    * ``live_n``, ``live_paid``, ``live_adj``, ``live_contr``: count, paid, adjustments
+      and contractual adjustments of the live remit entries of each payer;
+    * the open PR cap (DOMAIN.md, Settled question 3): ``pr_by_seq`` the PR amounts
+      of each payer (every entry; negations net out), ``moved[u]`` pushed to PR -
+      patient paid - PR written off, ``adj_n`` the live payments and payer
+      adjustments of each payer (the last adjudicating payer is the largest seq with
+      one) and ``live_pr`` the PR of the live remit entries of each payer (what a
+      reversal takes back). Open PR = PR of the last adjudicating payer + ``moved``,
+      as in ``balances.figures_of_slots_nb``.
     """
     for u in range(procs.shape[0]):
         p = procs[u]
-        s = proc_entry_start[p]
-        e = proc_entry_start[p + 1]
-        c_ = codes[s:e]
-        a_ = amounts[s:e]
-        r_ = is_remit[s:e]
         b = 0
-        for i in range(e - s):
-            c = c_[i]
-            a = a_[i]
+        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
+            c = codes[i]
+            a = amounts[i]
             bucket = C.bucket_of(c)
+            seq = C.payer_seq_of(c)
+            live = C.is_live(c)
+            remit_live = live and is_remit[i]
             if bucket == C.CHARGE:
                 b += a
             elif (
@@ -80,8 +92,17 @@ def procedure_state_nb(
                 or bucket == C.PR_WRITTEN_OFF
             ):
                 b -= a
-            if r_[i] and C.is_live(c):
-                seq = C.payer_seq_of(c)
+            if bucket >= C.PR_DEDUCTIBLE and bucket <= C.PR_OTHER:
+                pr_by_seq[u, seq] += a
+                if remit_live:
+                    live_pr[u, seq] += a
+            elif bucket == C.PUSHED_TO_PR:
+                moved[u] += a
+            if bucket == C.PATIENT_PAID or bucket == C.PR_WRITTEN_OFF:
+                moved[u] -= a
+            if live and bucket >= C.PAID and bucket <= C.OTHER:
+                adj_n[u, seq] += 1
+            if remit_live:
                 if bucket == C.PAID:
                     live_paid[u, seq] += a
                 elif bucket >= C.CONTRACTUAL and bucket <= C.OTHER:
@@ -90,40 +111,6 @@ def procedure_state_nb(
                         live_contr[u, seq] += a
                 live_n[u, seq] += 1
         balance[u] = b
-
-
-@njit
-def cap_state_nb(
-    procs, codes, amounts, is_remit, proc_entry_start, pr_by_seq, moved, adj_n, live_pr
-):
-    """What the open PR cap reads (DOMAIN.md, Settled question 3), per procedure of ``procs``.
-
-    ``pr_by_seq[u, s]``: PR amounts of payer_seq ``s`` (every entry; negations net
-    out); ``moved[u]``: pushed to PR - patient paid - PR written off;
-    ``adj_n[u, s]``: live payments and payer adjustments of payer ``s`` (the last
-    adjudicating payer is the largest ``s`` with one); ``live_pr[u, s]``: PR of the
-    live remit entries of payer ``s`` (what a reversal takes back). Outputs zeroed by
-    the caller. Open PR = PR of the last adjudicating payer + ``moved``, as in
-    ``balances.figures_of_slots_nb``.
-    """
-    for u in range(procs.shape[0]):
-        p = procs[u]
-        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
-            c = codes[i]
-            a = amounts[i]
-            bucket = C.bucket_of(c)
-            seq = C.payer_seq_of(c)
-            live = C.is_live(c)
-            if bucket >= C.PR_DEDUCTIBLE and bucket <= C.PR_OTHER:
-                pr_by_seq[u, seq] += a
-                if live and is_remit[i]:
-                    live_pr[u, seq] += a
-            elif bucket == C.PUSHED_TO_PR:
-                moved[u] += a
-            elif bucket == C.PATIENT_PAID or bucket == C.PR_WRITTEN_OFF:
-                moved[u] -= a
-            if live and bucket >= C.PAID and bucket <= C.OTHER:
-                adj_n[u, seq] += 1
 
 
 @njit
@@ -175,7 +162,7 @@ def decide_nb(
     encounters, whose open PR is the balance) is a negative balance too: each claim
     is judged on the state the claims before it leave, so only the one crossing the
     cap is flagged. ``item_pr``: the item is a PR adjustment; the cap state is
-    ``cap_state_nb``'s, ``live_n`` the live remit entries per payer.
+    ``procedure_state_nb``'s, ``live_n`` the live remit entries per payer.
     ``reason[c]`` receives an ``R_*`` code and ``bad_u[c]`` the slot at fault.
     """
     after_pr = np.zeros(4, np.int64)
