@@ -113,14 +113,17 @@ def procedure_state_nb(
         balance[u] = b
 
 
-@njit
-def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n):
-    """Open PR - balance of one procedure's state (the last adjudicating payer's PR)."""
+@njit(inline="always")
+def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr):
+    """Open PR - balance of procedure slot ``u`` (the last adjudicating payer's PR),
+    with ``more_n`` payments/adjustments and ``more_pr`` PR added to payer ``seq``
+    (0, 0: as it stands). Reads the state arrays in place: no per-call views or copies
+    (inlined: the decision pass calls it twice per procedure of every claim)."""
     last = 0
     for s in range(1, 4):
-        if adj_n[s] > 0:
+        if adj_n[u, s] + (more_n if s == seq else 0) > 0:
             last = s
-    return pr_by_seq[last] + moved - balance
+    return pr_by_seq[u, last] + (more_pr if last == seq else 0) + moved[u] - balance
 
 
 @njit
@@ -165,8 +168,6 @@ def decide_nb(
     ``procedure_state_nb``'s, ``live_n`` the live remit entries per payer.
     ``reason[c]`` receives an ``R_*`` code and ``bad_u[c]`` the slot at fault.
     """
-    after_pr = np.zeros(4, np.int64)
-    after_n = np.zeros(4, np.int64)
     for k in range(candidates.shape[0]):
         c = candidates[k]
         seq = claim_seq[c]
@@ -217,7 +218,7 @@ def decide_nb(
             bad = _crosses_cap_nb(
                 s, e, seq, claim_reversal[c], item_u, item_kind, item_amount,
                 item_contractual, item_pr, self_pay, balance, live_paid, live_contr,
-                live_n, pr_by_seq, moved, adj_n, live_pr, after_pr, after_n,
+                live_n, pr_by_seq, moved, adj_n, live_pr,
             )  # fmt: skip
             if bad >= 0:
                 verdict = R_NEGATIVE
@@ -256,11 +257,10 @@ def decide_nb(
                         live_contr[u, seq] += item_amount[i]
 
 
-@njit
+@njit(inline="always")
 def _crosses_cap_nb(
     s, e, seq, reversal, item_u, item_kind, item_amount, item_contractual, item_pr,
     self_pay, balance, live_paid, live_contr, live_n, pr_by_seq, moved, adj_n, live_pr,
-    after_pr, after_n,
 ):  # fmt: skip
     """The first procedure slot of items ``s:e`` whose open PR the claim would lift above
     its balance (where it was not so before), or -1."""
@@ -273,26 +273,25 @@ def _crosses_cap_nb(
                 j += 1
             i = j
             continue
-        for k in range(4):
-            after_pr[k] = pr_by_seq[u, k]
-            after_n[k] = adj_n[u, k]
         if reversal:
             after_balance = balance[u] + live_paid[u, seq] + live_contr[u, seq]
-            after_pr[seq] -= live_pr[u, seq]
-            after_n[seq] -= live_n[u, seq]
+            more_pr = -live_pr[u, seq]
+            more_n = -live_n[u, seq]
             while j < e and item_u[j] == u:
                 j += 1
         else:
             after_balance = balance[u]
+            more_pr = 0
+            more_n = 0
             while j < e and item_u[j] == u:
-                after_n[seq] += 1
+                more_n += 1
                 if item_kind[j] == ITEM_PAYMENT or item_contractual[j]:
                     after_balance -= item_amount[j]
                 if item_pr[j]:
-                    after_pr[seq] += item_amount[j]
+                    more_pr += item_amount[j]
                 j += 1
-        gap_before = open_pr_gap_nb(balance[u], pr_by_seq[u], moved[u], adj_n[u])
-        gap = open_pr_gap_nb(after_balance, after_pr, moved[u], after_n)
+        gap_before = open_pr_gap_nb(balance[u], pr_by_seq, moved, adj_n, u, seq, 0, 0)
+        gap = open_pr_gap_nb(after_balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr)
         if after_balance >= 0 and gap > 0 and gap > gap_before:
             return u
         i = j

@@ -355,12 +355,21 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     """The compiled decision pass over the undecided claims, in batch order: fills
     ``reason`` in place. Returns (bad_u, start_has_live)."""
     keys = ledger.keys
-    state = procedure_state(ledger, policy, procs)
-    balance, live_n, live_paid, live_adj, live_contr = state[:5]
-    pr_by_seq, moved, adj_n, live_pr = state[5:]
+    # The kernel numbers the procedures in the order the batch first touches them, so
+    # that walking the claims in batch order walks its state arrays front to back (in
+    # the procedures' order it jumped across all of them: 3x slower at 100k claims).
+    nu = len(procs)
+    first = np.full(nu, len(items["u"]), np.int64)
+    np.minimum.at(first, items["u"], np.arange(len(items["u"])))
+    by_use = np.argsort(first, kind="stable")  # kernel slot -> slot
+    slot_of = np.empty(nu, np.int64)
+    slot_of[by_use] = np.arange(nu)
+    state = procedure_state(ledger, policy, procs[by_use])
+    balance, live_n, live_paid, live_adj, live_contr, pr_by_seq, moved, adj_n, live_pr = state
     has_live = live_n > 0
-    start_has_live = has_live.copy()
-    self_pay = keys.enc_n_payers[keys.procedure_encounters()[procs]] == 0
+    start_has_live = np.empty_like(has_live)
+    start_has_live[by_use] = has_live
+    self_pay = keys.enc_n_payers[keys.procedure_encounters()[procs[by_use]]] == 0
 
     n = len(reason)
     cand_rank = np.flatnonzero(reason[order] < 0)  # ranks of claims to decide
@@ -368,13 +377,15 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     bad_u = np.full(n, -1, np.int64)
     K.decide_nb(
         cand_rank.astype(np.int64), seq[order].astype(np.int64), reversal[order], item_start,
-        items["u"], items["kind"], items["amount"], items["contractual"], items["pr"],
+        slot_of[items["u"]], items["kind"], items["amount"], items["contractual"], items["pr"],
         bool(review), self_pay, balance, has_live, live_paid, live_adj, live_contr, live_n,
         pr_by_seq, moved, adj_n, live_pr, kreason, bad_u,
     )  # fmt: skip
     reason_by_rank = reason[order]
     reason_by_rank[cand_rank] = kreason[cand_rank]
     reason[order] = reason_by_rank
+    at_fault = bad_u >= 0
+    bad_u[at_fault] = by_use[bad_u[at_fault]]
     return bad_u, start_has_live
 
 
