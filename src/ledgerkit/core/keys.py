@@ -515,12 +515,15 @@ def _negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
     if negates.null_count == len(negates):
         return negated
     targets = numpy_array(pc.drop_null(negates), dtype=np.int64)
-    ids = int_array(entries["entry_id"], np.int64)
-    if is_nondecreasing_nb(ids):
-        pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
-        negated[pos[ids[pos] == targets]] = True
-    else:
-        negated = bool_array(pc.is_in(entries["entry_id"], value_set=pa.array(targets)))
+    start = 0  # ids grow with posting order: a binary search per chunk, no copy of them
+    for chunk in entries["entry_id"].chunks:
+        ids = int_array(chunk, np.int64)  # a view of the chunk's values (read-only)
+        if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():
+            return bool_array(pc.is_in(entries["entry_id"], value_set=pa.array(targets)))
+        if len(ids):
+            pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
+            negated[start + pos[ids[pos] == targets]] = True
+        start += len(ids)
     return negated
 
 
