@@ -105,7 +105,13 @@ def _ledgerkit_stages(ledger, remits) -> dict:
     new = stage("append (validation + key update)", lambda: ledger.append(entries, at=when))
     combined = new.entries
     times["  of which key update"] = _seconds(
-        lambda: build_keys(ledger.encounters, ledger.procedures, combined, previous=ledger.keys)
+        lambda: build_keys(
+            ledger.encounters,
+            ledger.procedures,
+            combined,
+            previous=ledger.keys,
+            policy=ledger.policy,
+        )  # as append builds them: the packed codes carried
     )
     stage("decisions table", lambda: decisions_table(batch, ev, per_claim, when, "bench", None))
     return times

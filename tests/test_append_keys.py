@@ -53,7 +53,9 @@ def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows):
     amount_rows = rng.integers(-(10**12), 10**12, n_old + n_new)
     seq_rows = rng.integers(0, 4, n_old + n_new).astype(np.int8)
     kind_rows = rng.integers(0, 6, n_old + n_new).astype(np.int8)
+    code_rows = rng.integers(0, 128, n_old + n_new).astype(np.int8)  # any bits, live too
     n = n_old + n_new
+    carried = np.empty(n, np.int8)
     out = [np.empty(n_proc + 1, np.int64), np.empty(n, np.int64), np.empty(n, np.int8),
            np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.bool_)]  # fmt: skip
     merge_appended_nb(
@@ -63,6 +65,7 @@ def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows):
         kind_rows[:n_old][old_order], kind_rows[n_old:],
         amount_rows[:n_old][old_order], amount_rows[n_old:],
         old_live_rows[old_order], np.ones(n_new, np.bool_), negated, *out,
+        code_rows[:n_old][old_order], code_rows[n_old:], carried,
     )  # fmt: skip
     start, order, live, _ = merge_appended_ref(old_proc, old_live_rows, new_proc, negated, n_proc)
     got_start, got_order, got_seq, got_kind, got_amounts, got_live = out
@@ -72,6 +75,8 @@ def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows):
     assert np.array_equal(got_kind, kind_rows[order])
     assert np.array_equal(got_amounts, amount_rows[order])  # exact cents
     assert np.array_equal(got_live, live)
+    # the packed codes follow their rows, with the live bit of the merged keys
+    assert np.array_equal(carried, (code_rows[order] & 0b0111111) | (live.astype(np.int8) << 6))
 
 
 def test_id_index_positions_and_misses():

@@ -1,5 +1,8 @@
 """Kernels that turn string keys into dense integer positions and groupings."""
 
+import numpy as np
+
+from ledgerkit._kernels import codes as C
 from ledgerkit._kernels._njit import njit
 
 
@@ -73,6 +76,10 @@ def group_starts_nb(sorted_key, n_groups, starts):
         starts[g] = j
 
 
+_LIVE = np.int8(C.pack_code(0, 0, 1))  # the live bit of a packed entry code
+_NOT_LIVE = np.int8(~C.pack_code(0, 0, 1))
+
+
 @njit
 def merge_appended_nb(
     old_start,
@@ -96,6 +103,9 @@ def merge_appended_nb(
     out_kind,
     out_amounts,
     out_live,
+    old_codes,
+    new_codes,
+    out_codes,
 ):
     """Grouped keys of a ledger after an append, from the old grouped keys and the new rows.
 
@@ -105,7 +115,14 @@ def merge_appended_nb(
     row order (``new_order`` sorts them by procedure, stably). An entry is live when
     it was (``old_live``/``new_live``) and its row is not ``negated`` now. One pass:
     the append costs a copy of the grouped arrays, no sort of the whole ledger.
+
+    ``old_codes`` (grouped) and ``new_codes`` (per new row) are packed entry codes
+    under one policy (``codes.pack_code``; the live bit of the new ones is ignored):
+    ``out_codes`` gets them in the merged order with the live bit of ``out_live``, so
+    the appended ledger's codes need no pass over its entries. Empty ``out_codes``:
+    no codes to carry.
     """
+    carry = out_codes.shape[0] > 0
     n_proc = old_start.shape[0] - 1
     k = 0
     j = 0
@@ -119,6 +136,8 @@ def merge_appended_nb(
             out_kind[k] = old_kind[i]
             out_amounts[k] = old_amounts[i]
             out_live[k] = old_live[i] and not negated[row]
+            if carry:
+                out_codes[k] = (old_codes[i] & _NOT_LIVE) | (_LIVE if out_live[k] else 0)
             k += 1
         while j < n_new and new_proc[new_order[j]] == p:
             r = new_order[j]
@@ -127,6 +146,8 @@ def merge_appended_nb(
             out_kind[k] = new_kind[r]
             out_amounts[k] = new_amounts[r]
             out_live[k] = new_live[r] and not negated[n_old + r]
+            if carry:
+                out_codes[k] = (new_codes[r] & _NOT_LIVE) | (_LIVE if out_live[k] else 0)
             k += 1
             j += 1
     out_start[n_proc] = k

@@ -50,26 +50,38 @@ def procedure_state_nb(
     live_paid,
     live_adj,
     live_contr,
+    pr_by_seq,
+    moved,
+    adj_n,
+    live_pr,
 ):
-    """Balance and live remit sums (per payer_seq) of each procedure in ``procs``.
+    """What the decision pass reads of each procedure in ``procs``, in one pass over
+    its entries (``codes``: packed entry codes, see ``codes.pack_code``; ``amounts``
+    and ``is_remit`` in grouped order). Outputs are zeroed by the caller; the 2-D
+    ones have shape (len(procs), 4), one column per payer_seq.
 
-    ``codes`` are the packed entry codes (see ``codes.pack_code``) and
-    ``amounts``/``is_remit`` the entries in grouped order. ``live_*`` have shape
-    (len(procs), 4). Balance = charge - paid - patient_paid - contractual -
-    written_off (PR write-offs included), as in ``ledgerkit.balances``.
+    * ``balance[u]``: charge - paid - patient_paid - contractual - written_off (PR
+      write-offs included), as in ``ledgerkit.balances``;
+    * ``live_n``, ``live_paid``, ``live_adj``, ``live_contr``: count, paid, adjustments
+      and contractual adjustments of the live remit entries of each payer;
+    * the open PR cap (DOMAIN.md, Settled question 3): ``pr_by_seq`` the PR amounts
+      of each payer (every entry; negations net out), ``moved[u]`` pushed to PR -
+      patient paid - PR written off, ``adj_n`` the live payments and payer
+      adjustments of each payer (the last adjudicating payer is the largest seq with
+      one) and ``live_pr`` the PR of the live remit entries of each payer (what a
+      reversal takes back). Open PR = PR of the last adjudicating payer + ``moved``,
+      as in ``balances.figures_of_slots_nb``.
     """
     for u in range(procs.shape[0]):
         p = procs[u]
-        s = proc_entry_start[p]
-        e = proc_entry_start[p + 1]
-        c_ = codes[s:e]
-        a_ = amounts[s:e]
-        r_ = is_remit[s:e]
         b = 0
-        for i in range(e - s):
-            c = c_[i]
-            a = a_[i]
+        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
+            c = codes[i]
+            a = amounts[i]
             bucket = C.bucket_of(c)
+            seq = C.payer_seq_of(c)
+            live = C.is_live(c)
+            remit_live = live and is_remit[i]
             if bucket == C.CHARGE:
                 b += a
             elif (
@@ -80,8 +92,17 @@ def procedure_state_nb(
                 or bucket == C.PR_WRITTEN_OFF
             ):
                 b -= a
-            if r_[i] and C.is_live(c):
-                seq = C.payer_seq_of(c)
+            if bucket >= C.PR_DEDUCTIBLE and bucket <= C.PR_OTHER:
+                pr_by_seq[u, seq] += a
+                if remit_live:
+                    live_pr[u, seq] += a
+            elif bucket == C.PUSHED_TO_PR:
+                moved[u] += a
+            if bucket == C.PATIENT_PAID or bucket == C.PR_WRITTEN_OFF:
+                moved[u] -= a
+            if live and bucket >= C.PAID and bucket <= C.OTHER:
+                adj_n[u, seq] += 1
+            if remit_live:
                 if bucket == C.PAID:
                     live_paid[u, seq] += a
                 elif bucket >= C.CONTRACTUAL and bucket <= C.OTHER:
@@ -92,48 +113,17 @@ def procedure_state_nb(
         balance[u] = b
 
 
-@njit
-def cap_state_nb(
-    procs, codes, amounts, is_remit, proc_entry_start, pr_by_seq, moved, adj_n, live_pr
-):
-    """What the open PR cap reads (DOMAIN.md, Settled question 3), per procedure of ``procs``.
-
-    ``pr_by_seq[u, s]``: PR amounts of payer_seq ``s`` (every entry; negations net
-    out); ``moved[u]``: pushed to PR - patient paid - PR written off;
-    ``adj_n[u, s]``: live payments and payer adjustments of payer ``s`` (the last
-    adjudicating payer is the largest ``s`` with one); ``live_pr[u, s]``: PR of the
-    live remit entries of payer ``s`` (what a reversal takes back). Outputs zeroed by
-    the caller. Open PR = PR of the last adjudicating payer + ``moved``, as in
-    ``balances.figures_of_slots_nb``.
-    """
-    for u in range(procs.shape[0]):
-        p = procs[u]
-        for i in range(proc_entry_start[p], proc_entry_start[p + 1]):
-            c = codes[i]
-            a = amounts[i]
-            bucket = C.bucket_of(c)
-            seq = C.payer_seq_of(c)
-            live = C.is_live(c)
-            if bucket >= C.PR_DEDUCTIBLE and bucket <= C.PR_OTHER:
-                pr_by_seq[u, seq] += a
-                if live and is_remit[i]:
-                    live_pr[u, seq] += a
-            elif bucket == C.PUSHED_TO_PR:
-                moved[u] += a
-            elif bucket == C.PATIENT_PAID or bucket == C.PR_WRITTEN_OFF:
-                moved[u] -= a
-            if live and bucket >= C.PAID and bucket <= C.OTHER:
-                adj_n[u, seq] += 1
-
-
-@njit
-def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n):
-    """Open PR - balance of one procedure's state (the last adjudicating payer's PR)."""
+@njit(inline="always")
+def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr):
+    """Open PR - balance of procedure slot ``u`` (the last adjudicating payer's PR),
+    with ``more_n`` payments/adjustments and ``more_pr`` PR added to payer ``seq``
+    (0, 0: as it stands). Reads the state arrays in place: no per-call views or copies
+    (inlined: the decision pass calls it twice per procedure of every claim)."""
     last = 0
     for s in range(1, 4):
-        if adj_n[s] > 0:
+        if adj_n[u, s] + (more_n if s == seq else 0) > 0:
             last = s
-    return pr_by_seq[last] + moved - balance
+    return pr_by_seq[u, last] + (more_pr if last == seq else 0) + moved[u] - balance
 
 
 @njit
@@ -175,11 +165,9 @@ def decide_nb(
     encounters, whose open PR is the balance) is a negative balance too: each claim
     is judged on the state the claims before it leave, so only the one crossing the
     cap is flagged. ``item_pr``: the item is a PR adjustment; the cap state is
-    ``cap_state_nb``'s, ``live_n`` the live remit entries per payer.
+    ``procedure_state_nb``'s, ``live_n`` the live remit entries per payer.
     ``reason[c]`` receives an ``R_*`` code and ``bad_u[c]`` the slot at fault.
     """
-    after_pr = np.zeros(4, np.int64)
-    after_n = np.zeros(4, np.int64)
     for k in range(candidates.shape[0]):
         c = candidates[k]
         seq = claim_seq[c]
@@ -230,7 +218,7 @@ def decide_nb(
             bad = _crosses_cap_nb(
                 s, e, seq, claim_reversal[c], item_u, item_kind, item_amount,
                 item_contractual, item_pr, self_pay, balance, live_paid, live_contr,
-                live_n, pr_by_seq, moved, adj_n, live_pr, after_pr, after_n,
+                live_n, pr_by_seq, moved, adj_n, live_pr,
             )  # fmt: skip
             if bad >= 0:
                 verdict = R_NEGATIVE
@@ -269,11 +257,10 @@ def decide_nb(
                         live_contr[u, seq] += item_amount[i]
 
 
-@njit
+@njit(inline="always")
 def _crosses_cap_nb(
     s, e, seq, reversal, item_u, item_kind, item_amount, item_contractual, item_pr,
     self_pay, balance, live_paid, live_contr, live_n, pr_by_seq, moved, adj_n, live_pr,
-    after_pr, after_n,
 ):  # fmt: skip
     """The first procedure slot of items ``s:e`` whose open PR the claim would lift above
     its balance (where it was not so before), or -1."""
@@ -286,26 +273,25 @@ def _crosses_cap_nb(
                 j += 1
             i = j
             continue
-        for k in range(4):
-            after_pr[k] = pr_by_seq[u, k]
-            after_n[k] = adj_n[u, k]
         if reversal:
             after_balance = balance[u] + live_paid[u, seq] + live_contr[u, seq]
-            after_pr[seq] -= live_pr[u, seq]
-            after_n[seq] -= live_n[u, seq]
+            more_pr = -live_pr[u, seq]
+            more_n = -live_n[u, seq]
             while j < e and item_u[j] == u:
                 j += 1
         else:
             after_balance = balance[u]
+            more_pr = 0
+            more_n = 0
             while j < e and item_u[j] == u:
-                after_n[seq] += 1
+                more_n += 1
                 if item_kind[j] == ITEM_PAYMENT or item_contractual[j]:
                     after_balance -= item_amount[j]
                 if item_pr[j]:
-                    after_pr[seq] += item_amount[j]
+                    more_pr += item_amount[j]
                 j += 1
-        gap_before = open_pr_gap_nb(balance[u], pr_by_seq[u], moved[u], adj_n[u])
-        gap = open_pr_gap_nb(after_balance, after_pr, moved[u], after_n)
+        gap_before = open_pr_gap_nb(balance[u], pr_by_seq, moved, adj_n, u, seq, 0, 0)
+        gap = open_pr_gap_nb(after_balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr)
         if after_balance >= 0 and gap > 0 and gap > gap_before:
             return u
         i = j

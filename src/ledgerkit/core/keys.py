@@ -38,6 +38,7 @@ from ledgerkit.core.arrow import (
     dictionary_codes,
     int_array,
     numpy_array,
+    plain,
     valid_array,
 )
 from ledgerkit.core.id_index import IdIndex
@@ -76,6 +77,10 @@ class LedgerKeys:
     remit_mask: np.ndarray | None = field(default=None, repr=False)
     # the procedures' line control numbers as one string chunk (posting matches on them)
     proc_control_numbers: pa.Array | None = field(default=None, repr=False)
+    # the remit_ref values of the entries, each at least once, in chunks (posting's
+    # duplicate check; an append adds a chunk of its rows' distinct values)
+    remit_refs: pa.ChunkedArray | None = field(default=None, repr=False)
+    _proc_enc: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_procedures(self) -> int:
@@ -93,6 +98,15 @@ class LedgerKeys:
         if self.proc_order is None:
             return grouped_positions
         return np.where(grouped_positions >= 0, self.proc_order[grouped_positions], -1)
+
+    def procedure_encounters(self) -> np.ndarray:
+        """Encounter position of each grouped procedure (int32; built once, then shared
+        with the keys of appended ledgers, whose procedures are the same): a batch's
+        encounters are a gather, not a binary search per row."""
+        if self._proc_enc is None:
+            sizes = np.diff(self.enc_proc_start)
+            self._proc_enc = np.repeat(np.arange(self.n_encounters, dtype=np.int32), sizes)
+        return self._proc_enc
 
     def encounter_positions(self, encounter_ids, values) -> np.ndarray:
         """Encounter position of each of ``values`` (-1 when absent or null).
@@ -125,6 +139,17 @@ class LedgerKeys:
         slot: dict = {}
         self._per_policy[id(policy)] = (policy, slot)
         return slot
+
+    def cached_packed_codes(self, policy) -> np.ndarray | None:
+        """The packed codes under ``policy`` if they are at hand (nothing computed)."""
+        hit = self._per_policy.get(id(policy))
+        if hit is not None and hit[0] is policy and "packed_codes" in hit[1]:
+            return hit[1]["packed_codes"]
+        if self._stored_codes is not None and self._reasons is not None:
+            digest, stored = self._stored_codes
+            if digest == self.policy_digest(policy):
+                return stored
+        return None
 
     def cached_policies(self) -> list:
         """The policies with a cache entry, oldest first."""
@@ -277,16 +302,19 @@ def build_keys(
     procedures: pa.Table,
     entries: pa.Table,
     previous: LedgerKeys | None = None,
+    policy=None,
 ) -> LedgerKeys:
     """Compute the integer keys, raising :class:`LedgerError` on dangling references.
 
     ``previous`` are the keys of the same encounters and procedures with the
     first ``len(previous.entry_proc)`` rows of ``entries``: only the rows after
     those are looked up (``Ledger.append`` passes them, so appending a small
-    batch does not hash every entry's encounter id again).
+    batch does not hash every entry's encounter id again). With ``policy``, the
+    packed codes ``previous`` holds under it (if any) are carried to the new keys,
+    the new rows' codes computed from those rows alone.
     """
     if previous is not None:
-        return _extend_keys(previous, encounters, entries)
+        return _extend_keys(previous, encounters, entries, policy)
     enc_ids = encounters["encounter_id"].combine_chunks()
     n_enc = len(enc_ids)
     if pc.count_distinct(enc_ids).as_py() != n_enc:
@@ -349,7 +377,9 @@ def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset, e
     return entry_proc64.astype(np.int32)
 
 
-def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) -> LedgerKeys:
+def _extend_keys(
+    previous: LedgerKeys, encounters: pa.Table, entries: pa.Table, policy=None
+) -> LedgerKeys:
     """The keys after an append, in time proportional to the batch plus one copy of the
     grouped arrays (no string of the old rows is read again, nothing is re-sorted)."""
     n_old = len(previous.entry_proc)
@@ -365,6 +395,9 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
     amounts = int_array(new_rows["amount_cents"], np.int64)
     negated = _negated_rows(entries, n_old)
     new_live = ~(valid_array(new_rows["negates"]) | negated[n_old:])
+    old_codes = None if policy is None else previous.cached_packed_codes(policy)
+    new_codes = None if old_codes is None else _row_codes(new_rows, kind, seq, policy)
+    codes = None
     n_proc = previous.n_procedures
     proc_entry_start = np.empty(n_proc + 1, np.int64)
     grouped_tail = previous.entry_order is None and (
@@ -381,6 +414,10 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
         kind = np.concatenate([previous.entry_kind, kind])
         amounts = np.concatenate([previous.amounts, amounts])
         live = np.concatenate([previous.entry_live & ~negated[:n_old], new_live])
+        if old_codes is not None:
+            codes = (np.concatenate([old_codes, new_codes]) & _NOT_LIVE) | (
+                live.astype(np.int8) << _LIVE_SHIFT
+            )
     else:
         n = len(entry_proc)
         new_order = np.argsort(new_proc, kind="stable")
@@ -388,6 +425,8 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
         entry_order = np.empty(n, np.int64)
         out = (np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n, np.int64))
         live = np.empty(n, np.bool_)
+        empty = np.empty(0, np.int8)
+        codes = empty if old_codes is None else np.empty(n, np.int8)
         merge_appended_nb(
             previous.proc_entry_start,
             old_order if old_order is not None else np.empty(0, np.int64),
@@ -396,8 +435,11 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
             previous.entry_seq, seq, previous.entry_kind, kind, previous.amounts, amounts,
             previous.entry_live, new_live, negated,
             proc_entry_start, entry_order, *out, live,
+            empty if old_codes is None else old_codes,
+            empty if new_codes is None else new_codes, codes,
         )  # fmt: skip
         seq, kind, amounts = out
+        codes = None if old_codes is None else codes
     keys = LedgerKeys(
         n_encounters=previous.n_encounters,
         proc_order=previous.proc_order,
@@ -414,7 +456,56 @@ def _extend_keys(previous: LedgerKeys, encounters: pa.Table, entries: pa.Table) 
     )
     keys._encounter_index = previous._encounter_index
     keys.proc_control_numbers = previous.proc_control_numbers
+    keys._proc_enc = previous._proc_enc
+    if previous.remit_refs is not None:  # a value set: repeats do no harm, hashing would
+        added = distinct_strings(new_rows["remit_ref"])
+        keys.remit_refs = pa.chunked_array([*previous.remit_refs.chunks, added], pa.string())
+    if codes is not None:
+        keys.policy_cache(policy)["packed_codes"] = codes
     return keys
+
+
+_LIVE_SHIFT = 6  # the live bit of a packed code (codes.pack_code)
+_NOT_LIVE = np.int8(~(1 << _LIVE_SHIFT))
+
+
+def _row_codes(rows: pa.Table, kind: np.ndarray, seq: np.ndarray, policy) -> np.ndarray:
+    """Packed codes (live bit 0) of some entries rows under ``policy``, from those rows."""
+    reasons = None
+    if (kind == KINDS.index("adjustment")).any():
+        g_codes, g_values = dictionary_codes(rows["group_code"])
+        c_codes, c_values = dictionary_codes(rows["carc"])
+        reasons = (g_codes, g_values, c_codes, c_values)
+    bucket = buckets_of(kind, seq, reasons, policy)
+    return C.pack_code(bucket.astype(np.int8), seq.astype(np.int8), np.int8(0))
+
+
+def distinct_strings(column) -> pa.Array:
+    """The distinct non-null values of a string column (plain or dictionary-coded, in
+    chunks) as one ``string`` array: a dictionary chunk's used values are marked from its
+    indices, none of its rows hashed."""
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            idx = numpy_array(chunk.indices.drop_null())
+            if len(idx):
+                used = np.zeros(len(chunk.dictionary), np.bool_)
+                used[idx] = True  # no sort of every row's index
+                parts.append(chunk.dictionary.filter(pa.array(used)))
+        else:
+            parts.append(pc.unique(chunk.drop_null()))
+    return _union(*parts)
+
+
+def _union(*parts) -> pa.Array:
+    """Distinct values of string arrays together, as one ``string`` array."""
+    parts = [plain(p).cast(pa.string()) for p in parts if len(p)]
+    if not parts:
+        return pa.array([], pa.string())
+    out = pc.unique(pa.chunked_array(parts, pa.string()))
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 def _negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
@@ -424,12 +515,15 @@ def _negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
     if negates.null_count == len(negates):
         return negated
     targets = numpy_array(pc.drop_null(negates), dtype=np.int64)
-    ids = int_array(entries["entry_id"], np.int64)
-    if is_nondecreasing_nb(ids):
-        pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
-        negated[pos[ids[pos] == targets]] = True
-    else:
-        negated = bool_array(pc.is_in(entries["entry_id"], value_set=pa.array(targets)))
+    start = 0  # ids grow with posting order: a binary search per chunk, no copy of them
+    for chunk in entries["entry_id"].chunks:
+        ids = int_array(chunk, np.int64)  # a view of the chunk's values (read-only)
+        if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():
+            return bool_array(pc.is_in(entries["entry_id"], value_set=pa.array(targets)))
+        if len(ids):
+            pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
+            negated[start + pos[ids[pos] == targets]] = True
+        start += len(ids)
     return negated
 
 

@@ -408,7 +408,9 @@ class Ledger:
         check_entries(new, existing=self.entries)  # amounts and signs too
         n_old = self.entries.num_rows
         combined = pa.concat_tables([self.entries, new])
-        keys = build_keys(self.encounters, self.procedures, combined, previous=self._keys)
+        keys = build_keys(
+            self.encounters, self.procedures, combined, previous=self._keys, policy=self.policy
+        )
         new_enc = _entry_encounters(keys, n_old)
         # only the encounters the batch touches: the others' coverage was checked before
         touched_enc, new_enc = dense_unique(new_enc, keys.n_encounters)
@@ -524,8 +526,8 @@ def checked_keys(encounters, procedures, entries, payers) -> LedgerKeys:
 def _entry_encounters(keys: LedgerKeys, first_row: int = 0) -> np.ndarray:
     """Encounter position of each entries row from ``first_row`` on (from the keys)."""
     procs = keys.entry_proc[first_row:]
-    if len(procs) < keys.n_procedures:  # a batch appended: a search per row
-        return (np.searchsorted(keys.enc_proc_start, procs, side="right") - 1).astype(np.int32)
+    if len(procs) < keys.n_procedures:  # a batch appended: a gather per row
+        return keys.procedure_encounters()[procs]
     # every entry: each procedure's encounter spread once, then gathered per entry (a
     # binary search per entry missed the cache on every step at 10M)
     sizes = np.diff(keys.enc_proc_start)

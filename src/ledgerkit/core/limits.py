@@ -187,6 +187,9 @@ def _subset_codes(keys: LedgerKeys, entries: pa.Table, policy, procs: np.ndarray
     local_start = np.zeros(len(procs) + 1, np.int64)
     np.cumsum(sizes, out=local_start[1:])
     grouped = np.repeat(starts - local_start[:-1], sizes) + np.arange(local_start[-1])
+    cached = keys.cached_packed_codes(policy)  # Ledger.append carries them when it can
+    if cached is not None:
+        return cached[grouped], keys.amounts[grouped], local_start, grouped
     rows = keys.entry_rows(grouped)
     needed = entries.select(["kind", "payer_seq", "group_code", "carc"])
     bucket = entry_buckets(needed.take(pa.array(rows)), policy)
@@ -223,7 +226,7 @@ def check_movements(
         procs, slot = dense_unique(new_procs, keys.n_procedures)
         n_new = np.bincount(slot, minlength=len(procs))
         codes, amounts, local_start, grouped = _subset_codes(keys, entries, policy, procs)
-    enc_of_proc = np.searchsorted(keys.enc_proc_start, procs, side="right") - 1
+    enc_of_proc = keys.procedure_encounters()[procs]
     self_pay = keys.enc_n_payers[enc_of_proc] == 0
     local = np.arange(len(procs), dtype=np.int64)
     found = np.empty((len(procs), 4), np.int64)

@@ -213,7 +213,8 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
         all_entries = entries
     else:
         all_entries = pa.concat_tables([existing, entries])
-        _check_unique_ids(numpy_array(all_entries["entry_id"]), existing.num_rows)
+        if not _ids_above(ids, first_bad, existing):
+            _check_unique_ids(numpy_array(all_entries["entry_id"]), existing.num_rows)
     if negation.any():
         increasing = existing is None and first_bad[K.ID_NOT_INCREASING] < 0
         _check_negations(
@@ -343,6 +344,15 @@ def _check_mirror(entries, all_entries, rows, target_rows) -> None:
                 f"entries row {int(rows[i])}, column {column!r}: a negation must mirror the "
                 f"entry it negates (the {column} differs)"
             )
+
+
+def _ids_above(ids: np.ndarray, first_bad: np.ndarray, existing: pa.Table) -> bool:
+    """True when the new ids increase and start above every existing id (as ``append``
+    numbers them): then none repeats, and the ledger's ids need not be read."""
+    if first_bad[K.ID_NOT_INCREASING] >= 0 or not len(ids):
+        return False
+    top = pc.max(existing["entry_id"]).as_py()
+    return top is None or int(ids[0]) > top
 
 
 def _check_unique_ids(ids: np.ndarray, offset: int) -> np.ndarray | None:

@@ -32,7 +32,6 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
     """
     keys = ledger.keys
     n = len(rows_claim)
-    proc_rows = keys.proc_rows(rows_proc)
     adj = b.adjustments
     no_adj = adj_row < 0
     if adj.num_rows:
@@ -44,7 +43,9 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
         carc = pa.nulls(n, pa.dictionary(pa.int16(), pa.string()))
     return pa.table(
         {
-            "encounter_id": plain(ledger.procedures["encounter_id"]).take(pa.array(proc_rows)),
+            # the claim's: its encounter was found by this very id (never a read of the
+            # procedures' column, a copy of every procedure's id when it is in chunks)
+            "encounter_id": plain(b.claims["encounter_id"]).take(pa.array(rows_claim)),
             "line": pa.array(keys.proc_line[rows_proc]),
             "payer_seq": pa.array(ev["seq"][rows_claim]),
             "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32()),

@@ -22,7 +22,7 @@ from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.limits import check_actor
 from ledgerkit.errors import LedgerError
 from ledgerkit.posting.batch import flatten, select_remits
-from ledgerkit.posting.decide import remit_entry_mask
+from ledgerkit.posting.decide import procedure_state
 from ledgerkit.posting.engine import PostResult, archive_decisions, as_remittances, post_batch
 from ledgerkit.posting.reasons import REASONS
 
@@ -142,8 +142,6 @@ def negate(ledger: Ledger, entry_ids, *, actor: str, note: str, at=None) -> Ledg
 def procedure_balance(ledger: Ledger, encounter_id: str, line: int) -> int:
     """Balance of one procedure, in cents (charge - paid - patient_paid - contractual
     - written_off)."""
-    from ledgerkit._kernels import posting as K
-
     keys = ledger.keys
     enc = pc.index(ledger.encounters["encounter_id"], encounter_id).as_py()
     if enc < 0:
@@ -154,14 +152,7 @@ def procedure_balance(ledger: Ledger, encounter_id: str, line: int) -> int:
     if not len(hit):
         raise LedgerError(f"adjust: the encounter given has no procedure line {line}")
     procs = np.array([s + hit[0]], np.int64)
-    bal = np.zeros(1, np.int64)
-    z = np.zeros((1, 4), np.int64)
-    K.procedure_state_nb(
-        procs, keys.packed_codes(ledger.entries, ledger.policy), keys.amounts,
-        remit_entry_mask(ledger), keys.proc_entry_start,
-        bal, z.copy(), z.copy(), z.copy(), z.copy(),
-    )  # fmt: skip
-    return int(bal[0])
+    return int(procedure_state(ledger, ledger.policy, procs)[0][0])
 
 
 def adjust(
