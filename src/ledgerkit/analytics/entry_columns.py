@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ledgerkit._kernels.entry_codes import floor_days_nb
 from ledgerkit.core.arrow import US_PER_DAY, timestamp_chunks, valid_array
 from ledgerkit.core.row_groups import dictionary_codes_of_parts, in_memory, read_in_parts
 
-__all__ = ["days_of", "days_and_negations", "entry_payer_codes"]
+__all__ = ["days_of", "days_and_negations", "entry_payer_codes", "latest_posting_day"]
 
 
 def days_of(posted_at: pa.ChunkedArray) -> np.ndarray:
@@ -81,3 +82,22 @@ def entry_payer_codes(ledger) -> tuple[np.ndarray, list]:
         for chunk in part["payer_id"].chunks
     )
     return dictionary_codes_of_parts(chunks, n)
+
+
+def latest_posting_day(ledger) -> int | None:
+    """Day number of the latest ``posted_at`` of the entries (None without entries),
+    the column read a row group at a time.
+
+    Examples
+    --------
+    >>> import ledgerkit as lk
+    >>> ledger = lk.synth.generate(3, seed=1)
+    >>> latest_posting_day(ledger) == int(days_and_negations(ledger)[0].max())
+    True
+    """
+    latest = None
+    for part in read_in_parts(ledger, "entries", ["posted_at"]):
+        us = pc.max(part["posted_at"].cast(pa.int64())).as_py()
+        if us is not None and (latest is None or us > latest):
+            latest = us
+    return None if latest is None else int(latest // US_PER_DAY)
