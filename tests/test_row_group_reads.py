@@ -29,7 +29,7 @@ from ledgerkit.analytics.ledger_entries import negations
 from ledgerkit.core import sidecar
 from ledgerkit.core.arrow import numpy_array, valid_array
 from ledgerkit.core.parquet_read import PartTable
-from ledgerkit.core.row_groups import column_array, in_memory, valid_flags
+from ledgerkit.core.row_groups import column_array, held_column, in_memory, valid_flags
 from ledgerkit.core.schema import TABLES
 
 NUMBER_COLUMNS = [
@@ -97,28 +97,69 @@ def test_number_columns_of_a_folder_equal_the_columns_in_memory(ledger_and_folde
     assert not in_memory(lean, table)
 
 
-def test_reads_in_parts_never_read_the_whole_column(ledger_and_folder, monkeypatch):
+def _refuse(*args, **kwargs):
+    raise AssertionError("read from the file")
+
+
+def test_a_column_held_since_opening_is_not_read_again(tmp_path, monkeypatch):
+    ledger = _negated_lifecycle(60, seed=4)
+    lean = _folder_in_row_groups(ledger, tmp_path / "l", 37, keys_sidecar=False)
+    monkeypatch.setattr(pq.ParquetFile, "read", _refuse)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", _refuse)
+    monkeypatch.setattr(PartTable, "load", _refuse)
+    # without a keys sidecar from_parquet read these for its checks: they are
+    # converted, not read again
+    assert held_column(lean, "entries", "negates") is not None
+    assert negations(lean).tolist() == negations(ledger).tolist()
+    assert lean.array("entries", "amount_cents").tolist() == (
+        ledger.array("entries", "amount_cents").tolist()
+    )
+    assert held_column(lean, "entries", "posted_at") is None  # this one is not held
+
+
+def test_a_column_not_held_is_read_a_row_group_at_a_time(ledger_and_folder, monkeypatch):
     ledger, lean = ledger_and_folder
+    groups = pq.ParquetFile(lean._tables["entries"].folder / "entries.parquet").num_row_groups
+    read_row_group = pq.ParquetFile.read_row_group
+    reads = []
 
-    def whole_column(self, column):
-        raise AssertionError(f"whole-column read of {self.name}.{column}")
+    def counted(self, group, columns=None, **kwargs):
+        reads.append((group, tuple(columns)))
+        return read_row_group(self, group, columns=columns, **kwargs)
 
-    monkeypatch.setattr(PartTable, "column", whole_column)
-    monkeypatch.setattr(PartTable, "load", lambda self: whole_column(self, "*"))
-    assert (
-        lean.array("entries", "amount_cents").sum()
-        == ledger.array("entries", "amount_cents").sum()
-    )
-    assert (
-        valid_flags(lean, "entries", "negates").sum()
-        == valid_flags(ledger, "entries", "negates").sum()
-    )
+    monkeypatch.setattr(pq.ParquetFile, "read", _refuse)
+    monkeypatch.setattr(PartTable, "load", _refuse)
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group", counted)
     day, negation = days_and_negations(lean)
     want_day, want_negation = days_and_negations(ledger)
     assert day.tolist() == want_day.tolist() and negation.tolist() == want_negation.tolist()
+    # with the keys sidecar nothing is held: one pass over both columns
+    assert held_column(lean, "entries", "negates") is None
+    assert sorted(reads) == [(g, ("negates", "posted_at")) for g in range(groups)]
     assert latest_posting_day(lean) == latest_posting_day(ledger) == int(want_day.max())
     assert today_day(lean, None) == today_day(ledger, None)
     assert derived(lean).posted_day.tolist() == want_day.tolist()
+    assert len(reads) == 4 * groups  # days and flags, latest day twice, the days alone
+
+
+def test_a_column_not_held_is_read_in_parts_for_its_flags_and_numbers(tmp_path):
+    """``negates`` and ``amount_cents`` dropped from what the folder's ledger holds (as a
+    ledger opened lazily would): both are read a row group at a time, nulls included."""
+    ledger = _negated_lifecycle(60, seed=4)
+    lean = _folder_in_row_groups(ledger, tmp_path / "l", 37, keys_sidecar=False)
+    part = lean._tables["entries"]
+    part.read = part.read.drop_columns(["negates", "amount_cents"])
+    assert held_column(lean, "entries", "negates") is None
+    assert valid_flags(lean, "entries", "negates").tolist() == (
+        valid_array(ledger.entries["negates"]).tolist()
+    )
+    assert negations(lean).tolist() == negations(ledger).tolist()
+    assert days_and_negations(lean)[1].tolist() == days_and_negations(ledger)[1].tolist()
+    got = lean.array("entries", "amount_cents", np.int32)
+    assert got.dtype == np.int32 and got.tolist() == ledger.entries["amount_cents"].to_pylist()
+    first_null = int(np.argmin(valid_array(ledger.entries["negates"])))
+    with pytest.raises(LedgerError, match=rf"^entries row {first_null}, column 'negates': null"):
+        lean.array("entries", "negates")
 
 
 def test_posting_days_are_whole_utc_days():

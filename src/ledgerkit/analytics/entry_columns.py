@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels.entry_codes import floor_days_nb
 from ledgerkit.core.arrow import US_PER_DAY, timestamp_chunks, valid_array
-from ledgerkit.core.row_groups import dictionary_codes_of_parts, in_memory, read_in_parts
+from ledgerkit.core.row_groups import dictionary_codes_of_parts, held_column, read_in_parts
 
 __all__ = ["days_of", "days_and_negations", "entry_payer_codes", "latest_posting_day"]
 
@@ -38,9 +38,11 @@ def days_and_negations(
     ledger, *, day: np.ndarray | None = None, negation: bool = True
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Row-order posting day (int32) of every entry and, with ``negation``, its
-    negation flag (``negates`` not null), from one read of the two entries columns.
+    negation flag (``negates`` not null).
 
-    ``day`` given (read before) is returned as is and its column is not read again.
+    A column the ledger holds already (``row_groups.held_column``: ``from_parquet``
+    reads ``negates`` for its checks) is converted as it is; the others are read in one
+    pass over the entries' row groups. ``day`` given (read before) is returned as is.
 
     Examples
     --------
@@ -49,26 +51,32 @@ def days_and_negations(
     >>> day.dtype.name, len(day), int(negation.sum())
     ('int32', 20, 0)
     """
-    if in_memory(ledger, "entries"):
-        entries = ledger.entries
-        if day is None:
-            day = days_of(entries["posted_at"])
-        return day, valid_array(entries["negates"]) if negation else None
+    if day is None:
+        posted_at = held_column(ledger, "entries", "posted_at")
+        if posted_at is not None:
+            day = days_of(posted_at)
+    flags = None
+    if negation:
+        negates = held_column(ledger, "entries", "negates")
+        if negates is not None:
+            flags = valid_array(negates)
+    read_day, read_flags = day is None, negation and flags is None
+    names = (["negates"] if read_flags else []) + (["posted_at"] if read_day else [])
+    if not names:
+        return day, flags
     n = len(ledger.keys.entry_kind)
-    read_day = day is None
-    names = (["negates"] if negation else []) + (["posted_at"] if read_day else [])
     if read_day:
         day = np.empty(n, np.int32)
-    flags = np.empty(n, np.bool_) if negation else None
-    if names:
-        start = 0
-        for part in read_in_parts(ledger, "entries", names):
-            m = part.num_rows
-            if read_day:
-                days_into(part["posted_at"], day[start : start + m])
-            if negation:
-                flags[start : start + m] = valid_array(part["negates"])
-            start += m
+    if read_flags:
+        flags = np.empty(n, np.bool_)
+    start = 0
+    for part in read_in_parts(ledger, "entries", names):
+        m = part.num_rows
+        if read_day:
+            days_into(part["posted_at"], day[start : start + m])
+        if read_flags:
+            flags[start : start + m] = valid_array(part["negates"])
+        start += m
     return day, flags
 
 
