@@ -92,7 +92,7 @@ def test_number_columns_of_a_folder_equal_the_columns_in_memory(ledger_and_folde
     got = lean.array(table, column)
     assert got.dtype == want.dtype and got.tolist() == want.tolist()
     assert ledger.array(table, column).tolist() == want.tolist()
-    as_int64 = lean.array(table, column, np.int64)
+    as_int64 = lean.array(table, column, np.dtype("int64"))
     assert as_int64.dtype == np.int64 and as_int64.tolist() == want.tolist()
     assert not in_memory(lean, table)
 

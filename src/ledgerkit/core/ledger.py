@@ -116,8 +116,9 @@ class Ledger:
     def array(self, table: str, column: str, dtype=None) -> np.ndarray:
         """One number column of one of the four tables as a numpy array.
 
-        A table of a Parquet folder is read a row group at a time into the one array
-        (``core.row_groups.column_array``): no whole-column Arrow buffer besides it.
+        A column of a Parquet folder the ledger does not hold yet is read a row group
+        at a time into the one array (``core.row_groups.column_array``): no whole-column
+        Arrow buffer besides it.
         Nulls are refused (``LedgerError``); for a nullable column's null flags use
         ``core.row_groups.valid_flags``.
 

@@ -171,8 +171,8 @@ def column_array(ledger, table: str, column: str, dtype=None) -> np.ndarray:
     values = held_column(ledger, table, column)
     if values is not None:
         _refuse_nulls(values, table, column, 0)
-        return numpy_array(values, dtype=dtype) if dtype else numpy_array(values)
-    out = np.empty(held.num_rows, dtype or typ.to_pandas_dtype())
+        return numpy_array(values) if dtype is None else numpy_array(values, dtype=dtype)
+    out = np.empty(held.num_rows, typ.to_pandas_dtype() if dtype is None else dtype)
     start = 0
     for part in read_in_parts(ledger, table, [column]):
         values = part[column]
