@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packed_entries import packed_entries
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.matched import matched_sums_nb
@@ -33,23 +34,15 @@ def matched_ref(codes, amounts, entry_pair, proc_entry_start, proc_last, pair_ro
 
 @st.composite
 def inputs(draw):
-    n_proc = draw(st.integers(0, 12))
-    sizes = draw(st.lists(st.integers(0, 6), min_size=n_proc, max_size=n_proc))
-    n = sum(sizes)
+    e = draw(packed_entries(procedures=(0, 12), max_entries=6))
+    n, n_proc = e.n_entries, e.n_procedures
     n_pairs = draw(st.integers(1, 5))
     n_var = draw(st.integers(1, 3))
-    bucket = draw(st.lists(st.integers(0, C.N_BUCKETS - 1), min_size=n, max_size=n))
-    seq = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
-    live = draw(st.lists(st.integers(0, 1), min_size=n, max_size=n))
-    codes = np.array([C.pack_code(b, s, x) for b, s, x in zip(bucket, seq, live)], np.int8)
-    cents = st.integers(-(10**12), 10**12) | st.sampled_from([0, 1, -1])
-    amounts = np.array(draw(st.lists(cents, min_size=n, max_size=n)), np.int64)
     pairs = draw(st.lists(st.integers(-1, n_pairs - 1), min_size=n, max_size=n))
     last = draw(st.lists(st.integers(0, 3), min_size=n_proc, max_size=n_proc))
     rows = draw(st.lists(st.lists(st.booleans(), min_size=n_pairs, max_size=n_pairs),
                          min_size=n_var, max_size=n_var))  # fmt: skip
-    start = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-    return (codes, amounts, np.array(pairs, np.int32), start, np.array(last, np.int8),
+    return (e.codes, e.amounts, np.array(pairs, np.int32), e.starts, np.array(last, np.int8),
             np.array(rows, np.bool_))  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from packed_entries import packed_entries
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.posting import procedure_state_nb
@@ -46,37 +47,28 @@ def state_reference(procs, buckets, seqs, lives, amounts, is_remit, starts):
 
 @st.composite
 def ledgers(draw):
-    n_proc = draw(st.integers(1, 6))
-    sizes = draw(st.lists(st.integers(0, 7), min_size=n_proc, max_size=n_proc))
-    n = sum(sizes)
-    entries = st.tuples(st.integers(0, C.N_BUCKETS - 1), st.integers(0, 3), st.booleans(),
-                        st.booleans(), st.integers(-(10**12), 10**12))  # fmt: skip
-    rows = draw(st.lists(entries, min_size=n, max_size=n))
+    entries = draw(packed_entries(procedures=(1, 6), max_entries=7))
+    n, n_proc = entries.n_entries, entries.n_procedures
+    is_remit = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)), np.bool_)
     procs = draw(st.lists(st.integers(0, n_proc - 1), max_size=n_proc, unique=True))
-    return sizes, rows, sorted(procs)
+    return entries, is_remit, sorted(procs)
 
 
 @given(ledgers())
 @settings(max_examples=80)
 def test_procedure_state_matches_each_figure_read_separately(case):
-    sizes, rows, procs = case
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    buckets = [r[0] for r in rows]
-    seqs = [r[1] for r in rows]
-    lives = [r[2] for r in rows]
-    is_remit = np.array([r[3] for r in rows], np.bool_)
-    amounts = np.array([r[4] for r in rows], np.int64)
-    codes = np.array([C.pack_code(b, s, int(v)) for b, s, v in zip(buckets, seqs, lives)],
-                     np.int8)  # fmt: skip
+    e, is_remit, procs = case
     nu = len(procs)
     balance, moved = np.zeros(nu, np.int64), np.zeros(nu, np.int64)
     grids = [np.zeros((nu, 4), np.int64) for _ in range(7)]
     live_n, live_paid, live_adj, live_contr, pr_by_seq, adj_n, live_pr = grids
     procedure_state_nb(
-        np.array(procs, np.int64), codes, amounts, is_remit, starts, balance, live_n,
+        np.array(procs, np.int64), e.codes, e.amounts, is_remit, e.starts, balance, live_n,
         live_paid, live_adj, live_contr, pr_by_seq, moved, adj_n, live_pr,
     )  # fmt: skip
-    expected = state_reference(procs, buckets, seqs, lives, amounts.tolist(), is_remit, starts)
+    expected = state_reference(
+        procs, e.buckets, e.seqs, e.lives, e.amounts.tolist(), is_remit, e.starts
+    )
     for u, (bal, mv, per_payer) in enumerate(expected):
         assert balance[u] == bal
         assert moved[u] == mv

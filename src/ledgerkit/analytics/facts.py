@@ -28,13 +28,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels.denials import NO_DAY, unit_reduce_nb
 from ledgerkit._kernels.groupsums import group_sums_nb
 from ledgerkit._kernels.quantiles import group_quantiles_nb, scatter_by_group_nb
 from ledgerkit.analytics.derived import derived
-from ledgerkit.core.arrow import US_PER_DAY, day_number, day_numbers, dictionary_codes
+from ledgerkit.analytics.entry_columns import latest_posting_day
+from ledgerkit.core.arrow import day_number, day_numbers, dictionary_codes
 from ledgerkit.core.catalog import CATEGORIES, TYPES, CarcCatalog
 
 __all__ = [
@@ -346,12 +346,9 @@ def today_day(ledger, today) -> int:
     import datetime as dt
 
     if today is None:
-        # one column: a ledger read from a Parquet folder keeps its entries table unread
-        posted_at = ledger.column("entries", "posted_at")
-        if len(posted_at) == 0:
-            return day_number(dt.date.today())
-        us = pc.max(posted_at.cast(pa.int64())).as_py()
-        return int(us // US_PER_DAY)
+        # one column, a row group at a time: a Parquet folder's entries stay unread
+        latest = latest_posting_day(ledger)
+        return day_number(dt.date.today()) if latest is None else latest
     return day_number(today, "today")
 
 

@@ -27,6 +27,7 @@ from ledgerkit.core.limits import (
     entry_ids as as_entry_ids,
 )
 from ledgerkit.core.policy import CarcPolicy
+from ledgerkit.core.row_groups import column_array
 from ledgerkit.core.schema import TABLES, arrow_schema
 from ledgerkit.core.validate import check_entries, check_payers, conform
 from ledgerkit.errors import LedgerError
@@ -111,6 +112,23 @@ class Ledger:
         """
         held = self._tables[table]
         return held[column] if isinstance(held, pa.Table) else held.column(column)
+
+    def array(self, table: str, column: str, dtype=None) -> np.ndarray:
+        """One number column of one of the four tables as a numpy array.
+
+        A column of a Parquet folder the ledger does not hold yet is read a row group
+        at a time into the one array (``core.row_groups.column_array``): no whole-column
+        Arrow buffer besides it.
+        Nulls are refused (``LedgerError``); for a nullable column's null flags use
+        ``core.row_groups.valid_flags``.
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> lk.synth.generate(3, seed=1).array("procedures", "units").tolist()
+        [1, 1, 1, 1, 1]
+        """
+        return column_array(self, table, column, dtype)
 
     encounters = property(lambda self: self._table("encounters"), doc="Encounters table.")
     procedures = property(lambda self: self._table("procedures"), doc="Procedures table.")

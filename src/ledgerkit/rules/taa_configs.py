@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import taa as K
 from ledgerkit.analytics.derived import Derived, LedgerFeatures, derived, payer_denial_rows
-from ledgerkit.core.arrow import numpy_array, valid_array
+from ledgerkit.core.arrow import numpy_array
+from ledgerkit.core.row_groups import valid_flags
 
 __all__ = [
     "Configurations",
@@ -291,8 +292,8 @@ def _clean_encounters(data: Derived) -> np.ndarray:
     dirty = np.zeros(len(codes), np.bool_)
     dirty[_live_denial_rows(data)] = True
     if len(codes):
-        # the one column read alone: a Parquet folder's entries table stays unread
-        negation = valid_array(data.ledger.column("entries", "negates"))
+        # the column's null flags alone, a row group at a time: the entries stay unread
+        negation = valid_flags(data.ledger, "entries", "negates")
         if keys.entry_order is not None:
             negation = negation[keys.entry_order]
         bucket = C.bucket_of(codes)
