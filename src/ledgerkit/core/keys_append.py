@@ -141,11 +141,31 @@ def extend_keys(
     keys.proc_control_numbers = previous.proc_control_numbers
     keys._proc_enc = previous._proc_enc
     if previous.remit_refs is not None:  # a value set: repeats do no harm, hashing would
-        added = distinct_strings(new_rows["remit_ref"])
-        keys.remit_refs = pa.chunked_array([*previous.remit_refs.chunks, added], pa.string())
+        added = _used_values(new_rows["remit_ref"])
+        keys.remit_refs = pa.chunked_array([*previous.remit_refs.chunks, *added], pa.string())
     if codes is not None:
         keys.policy_cache(policy)["packed_codes"] = codes
     return keys
+
+
+def _used_values(column) -> list:
+    """The values of a string column, each at least once, as ``string`` arrays: of a
+    dictionary chunk the dictionary values its rows use (marked from the indices; not
+    made distinct: a posted batch's references are its remit ids, distinct already, and
+    the set they join tolerates repeats), of a plain chunk its distinct values."""
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            idx = numpy_array(chunk.indices.drop_null())
+            if len(idx):
+                used = np.zeros(len(chunk.dictionary), np.bool_)
+                used[idx] = True
+                parts.append(chunk.dictionary.filter(pa.array(used)).cast(pa.string()))
+        elif len(chunk):
+            parts.append(distinct_strings(chunk))
+    return parts
 
 
 def _with_live(codes: np.ndarray, live: np.ndarray) -> np.ndarray:
