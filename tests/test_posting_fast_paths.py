@@ -10,18 +10,18 @@ from posting_data import split
 
 import ledgerkit as lk
 from ledgerkit._kernels.posting import is_lex_sorted_nb
-from ledgerkit.posting.batch import _lex_order
+from ledgerkit.posting.batch import lex_order
 from ledgerkit.posting.engine import remit_ids
 from ledgerkit.x12.remittances import Remittances
 
 
 @given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 3)), max_size=30))
 @settings(max_examples=80)
-def test_lex_order_is_a_stable_lexsort(pairs):
+def testlex_order_is_a_stable_lexsort(pairs):
     major = np.array([p[0] for p in pairs], np.int64)
     minor = np.array([p[1] for p in pairs], np.int64)
     want = np.lexsort((np.arange(len(pairs)), minor, major))
-    assert np.array_equal(_lex_order(major, minor), want)
+    assert np.array_equal(lex_order(major, minor), want)
     in_order = sorted(range(len(pairs)), key=lambda i: (pairs[i], i)) == list(range(len(pairs)))
     assert is_lex_sorted_nb(major, minor) == in_order
 
