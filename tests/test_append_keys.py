@@ -12,35 +12,51 @@ from ledgerkit._kernels.keys import merge_appended_nb
 from ledgerkit.core.id_index import IdIndex
 
 
-def merge_appended_ref(old_proc_rows, old_live, new_proc, negated, n_proc):
-    """Grouped order of old rows + new rows by a stable sort of every row's procedure."""
+def merge_appended_ref(old_proc_rows, old_live, new_proc, new_live, negated, n_proc):
+    """Grouped order of old rows + new rows by a stable sort of every row's procedure
+    (the slow reference of ``merge_appended_nb``: concatenate, sort, gather)."""
     n_old = len(old_proc_rows)
     proc = np.concatenate([old_proc_rows, new_proc]).astype(np.int64)
     order = np.argsort(proc, kind="stable")
     start = np.searchsorted(proc[order], np.arange(n_proc + 1))
-    live_rows = np.concatenate([old_live, np.ones(len(new_proc), bool)]) & ~negated
+    live_rows = np.concatenate([old_live, new_live]) & ~negated
     return start, order, live_rows[order], n_old
+
+
+def _procedures(draw, n_proc, size):
+    """Procedures of ``size`` rows: anywhere, all in one, or only the first/last one."""
+    shape = draw(st.sampled_from(["any", "one", "first", "last", "ends"]))
+    if shape == "any":
+        values = draw(st.lists(st.integers(0, n_proc - 1), min_size=size, max_size=size))
+    elif shape == "one":
+        values = [draw(st.integers(0, n_proc - 1))] * size
+    elif shape == "first":
+        values = [0] * size
+    elif shape == "last":
+        values = [n_proc - 1] * size
+    else:
+        values = draw(st.lists(st.sampled_from([0, n_proc - 1]), min_size=size, max_size=size))
+    return np.array(values, np.int64)
 
 
 @st.composite
 def appends(draw):
     n_proc = draw(st.integers(1, 8))
     n_old = draw(st.integers(0, 25))
-    n_new = draw(st.integers(0, 25))
-    old_proc = np.array(draw(st.lists(st.integers(0, n_proc - 1), min_size=n_old,
-                                      max_size=n_old)), np.int64)  # fmt: skip
-    new_proc = np.array(draw(st.lists(st.integers(0, n_proc - 1), min_size=n_new,
-                                      max_size=n_new)), np.int64)  # fmt: skip
+    n_new = draw(st.sampled_from([0, 1, draw(st.integers(0, 25))]))
+    old_proc = _procedures(draw, n_proc, n_old)
+    new_proc = _procedures(draw, n_proc, n_new)
     negated = np.array(draw(st.lists(st.booleans(), min_size=n_old + n_new,
                                      max_size=n_old + n_new)), bool)  # fmt: skip
     old_live = np.array(draw(st.lists(st.booleans(), min_size=n_old, max_size=n_old)), bool)
-    return n_proc, old_proc, old_live, new_proc, negated
+    new_live = np.array(draw(st.lists(st.booleans(), min_size=n_new, max_size=n_new)), bool)
+    return n_proc, old_proc, old_live, new_proc, new_live, negated
 
 
-@given(appends(), st.booleans())
-@settings(max_examples=60)
-def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows):
-    n_proc, old_proc, old_live_rows, new_proc, negated = case
+def _merge(n_proc, old_proc, old_live_rows, new_proc, new_live, negated, *, shuffled_rows,
+           with_codes, seed=0):  # fmt: skip
+    """Run merge_appended_nb as the append path calls it and check it against the
+    reference, field by field."""
     n_old, n_new = len(old_proc), len(new_proc)
     # the old keys, grouped: by a stable sort of their procedure (rows in order), or,
     # when the old rows were not grouped, through an explicit order
@@ -49,25 +65,31 @@ def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows):
     if not has_order:
         old_order = np.arange(n_old)
     old_start = np.searchsorted(old_proc[old_order], np.arange(n_proc + 1))
-    rng = np.random.default_rng(n_old * 31 + n_new)
+    rng = np.random.default_rng(seed)
     amount_rows = rng.integers(-(10**12), 10**12, n_old + n_new)
     seq_rows = rng.integers(0, 4, n_old + n_new).astype(np.int8)
     kind_rows = rng.integers(0, 6, n_old + n_new).astype(np.int8)
     code_rows = rng.integers(0, 128, n_old + n_new).astype(np.int8)  # any bits, live too
     n = n_old + n_new
-    carried = np.empty(n, np.int8)
+    carried = np.empty(n if with_codes else 0, np.int8)
     out = [np.empty(n_proc + 1, np.int64), np.empty(n, np.int64), np.empty(n, np.int8),
            np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.bool_)]  # fmt: skip
+    new_order = np.argsort(new_proc, kind="stable")
+    negated_rows = np.flatnonzero(negated)
     merge_appended_nb(
         old_start, old_order if has_order else np.empty(0, np.int64), has_order,
-        new_proc, np.argsort(new_proc, kind="stable"), n_old,
+        new_proc[new_order], new_order, n_old,
         seq_rows[:n_old][old_order], seq_rows[n_old:],
         kind_rows[:n_old][old_order], kind_rows[n_old:],
         amount_rows[:n_old][old_order], amount_rows[n_old:],
-        old_live_rows[old_order], np.ones(n_new, np.bool_), negated, *out,
-        code_rows[:n_old][old_order], code_rows[n_old:], carried,
+        old_live_rows[old_order], new_live & ~negated[n_old:],
+        negated_rows[negated_rows < n_old], old_proc.astype(np.int32), *out,
+        code_rows[:n_old][old_order] if with_codes else np.empty(0, np.int8),
+        code_rows[n_old:] if with_codes else np.empty(0, np.int8), carried,
     )  # fmt: skip
-    start, order, live, _ = merge_appended_ref(old_proc, old_live_rows, new_proc, negated, n_proc)
+    start, order, live, _ = merge_appended_ref(
+        old_proc, old_live_rows, new_proc, new_live, negated, n_proc
+    )
     got_start, got_order, got_seq, got_kind, got_amounts, got_live = out
     assert np.array_equal(got_start, start)
     assert np.array_equal(got_order, order)
@@ -75,8 +97,53 @@ def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows):
     assert np.array_equal(got_kind, kind_rows[order])
     assert np.array_equal(got_amounts, amount_rows[order])  # exact cents
     assert np.array_equal(got_live, live)
-    # the packed codes follow their rows, with the live bit of the merged keys
-    assert np.array_equal(carried, (code_rows[order] & 0b0111111) | (live.astype(np.int8) << 6))
+    if with_codes:  # the packed codes follow their rows, with the merged live bit
+        want = (code_rows[order] & 0b0111111) | (live.astype(np.int8) << 6)
+        assert np.array_equal(carried, want)
+
+
+@given(appends(), st.booleans(), st.booleans())
+@settings(max_examples=80)
+def test_merge_appended_matches_a_stable_sort_of_every_row(case, shuffled_rows, with_codes):
+    n_proc, old_proc, old_live_rows, new_proc, new_live, negated = case
+    _merge(n_proc, old_proc, old_live_rows, new_proc, new_live, negated,
+           shuffled_rows=shuffled_rows, with_codes=with_codes,
+           seed=len(old_proc) * 31 + len(new_proc))  # fmt: skip
+
+
+@pytest.mark.parametrize("shuffled_rows", [False, True])
+def test_merge_appended_across_parallel_chunks(shuffled_rows):
+    """Procedures in several parallel tasks (MERGE_CHUNK each): new rows in the first and
+    last procedure, at both sides of a chunk border, many in one procedure, negations of
+    old and new rows; every field equal to the stable sort of every row."""
+    from ledgerkit._kernels.keys import MERGE_CHUNK
+
+    rng = np.random.default_rng(7)
+    n_proc = 3 * MERGE_CHUNK + 5
+    old_proc = np.sort(rng.integers(0, n_proc, 2 * n_proc))
+    old_proc = old_proc[old_proc != MERGE_CHUNK - 1]  # an empty procedure at a border
+    borders = [0, MERGE_CHUNK - 1, MERGE_CHUNK, 2 * MERGE_CHUNK, n_proc - 1]
+    new_proc = np.concatenate([rng.integers(0, n_proc, 5000), borders, [17] * 300])
+    new_proc = rng.permutation(new_proc)
+    negated = rng.random(len(old_proc) + len(new_proc)) < 0.01
+    old_live = rng.random(len(old_proc)) < 0.9
+    new_live = rng.random(len(new_proc)) < 0.9
+    if shuffled_rows:
+        old_proc = rng.permutation(old_proc)
+    _merge(n_proc, old_proc, old_live, new_proc, new_live, negated,
+           shuffled_rows=shuffled_rows, with_codes=True)  # fmt: skip
+
+
+def test_negated_rows_are_found_in_each_chunk_of_ids():
+    from ledgerkit.core.keys_append import negated_rows
+
+    ids = pa.chunked_array([pa.array([1, 2, 5]), pa.array([7, 9])])
+    negates = pa.chunked_array([pa.array([None, None, None], pa.int64()), pa.array([5, 1])])
+    entries = pa.table({"entry_id": ids, "negates": negates})
+    assert negated_rows(entries, 3).tolist() == [0, 2]
+    assert negated_rows(entries, 5).tolist() == []
+    shuffled = pa.table({"entry_id": [9, 2, 5, 7], "negates": [None, None, 9, 2]})
+    assert negated_rows(shuffled, 2).tolist() == [0, 1]  # ids not in order: hashed
 
 
 def test_id_index_positions_and_misses():

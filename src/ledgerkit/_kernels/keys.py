@@ -1,9 +1,11 @@
 """Kernels that turn string keys into dense integer positions and groupings."""
 
+import numba
 import numpy as np
 
 from ledgerkit._kernels import codes as C
-from ledgerkit._kernels._njit import njit
+from ledgerkit._kernels._njit import njit, njit_parallel
+from ledgerkit._kernels.chunks import chunk_range, n_chunks
 
 
 @njit
@@ -76,17 +78,18 @@ def group_starts_nb(sorted_key, n_groups, starts):
         starts[g] = j
 
 
-_LIVE = np.int8(C.pack_code(0, 0, 1))  # the live bit of a packed entry code
+_LIVE_SHIFT = 6  # the live bit of a packed entry code (codes.pack_code)
 _NOT_LIVE = np.int8(~C.pack_code(0, 0, 1))
+MERGE_CHUNK = 65536  # procedures per parallel task of merge_appended_nb
 
 
-@njit
+@njit_parallel
 def merge_appended_nb(
     old_start,
     old_order,
     has_order,
-    new_proc,
-    new_order,
+    new_proc_sorted,
+    new_rows_sorted,
     n_old,
     old_seq,
     new_seq,
@@ -96,7 +99,8 @@ def merge_appended_nb(
     new_amounts,
     old_live,
     new_live,
-    negated,
+    negated_old_rows,
+    old_entry_proc,
     out_start,
     out_order,
     out_seq,
@@ -111,10 +115,18 @@ def merge_appended_nb(
 
     Old entries are grouped (``old_start`` CSR offsets per procedure, ``old_order``
     their rows when ``has_order``, else rows 0..n_old-1 in order); the new rows
-    (rows ``n_old + r``) go after the old ones of their procedure ``new_proc[r]``, in
-    row order (``new_order`` sorts them by procedure, stably). An entry is live when
-    it was (``old_live``/``new_live``) and its row is not ``negated`` now. One pass:
-    the append costs a copy of the grouped arrays, no sort of the whole ledger.
+    (rows ``n_old + r``) go after the old ones of their procedure, in row order:
+    ``new_rows_sorted`` lists them sorted by procedure, stably, and
+    ``new_proc_sorted`` their procedures in that order. A new row is live when
+    ``new_live`` says so (the caller folds in the batch's negations of its own
+    rows); an old one when it was (``old_live``) and is not among
+    ``negated_old_rows`` (old rows this batch negates, found in their procedure's
+    segment through ``old_entry_proc``, the procedure of each old row): an old
+    entry's live bit changes only when this batch negates it.
+
+    Each procedure's place in the output is its old offset plus the new rows of
+    the procedures before it, so chunks of procedures are merged in parallel: the
+    old entries between two procedures that get new rows move as one block.
 
     ``old_codes`` (grouped) and ``new_codes`` (per new row) are packed entry codes
     under one policy (``codes.pack_code``; the live bit of the new ones is ignored):
@@ -124,30 +136,88 @@ def merge_appended_nb(
     """
     carry = out_codes.shape[0] > 0
     n_proc = old_start.shape[0] - 1
-    k = 0
-    j = 0
-    n_new = new_order.shape[0]
-    for p in range(n_proc):
-        out_start[p] = k
-        for i in range(old_start[p], old_start[p + 1]):
-            row = old_order[i] if has_order else i
-            out_order[k] = row
-            out_seq[k] = old_seq[i]
-            out_kind[k] = old_kind[i]
-            out_amounts[k] = old_amounts[i]
-            out_live[k] = old_live[i] and not negated[row]
-            if carry:
-                out_codes[k] = (old_codes[i] & _NOT_LIVE) | (_LIVE if out_live[k] else 0)
-            k += 1
-        while j < n_new and new_proc[new_order[j]] == p:
-            r = new_order[j]
-            out_order[k] = n_old + r
-            out_seq[k] = new_seq[r]
-            out_kind[k] = new_kind[r]
-            out_amounts[k] = new_amounts[r]
-            out_live[k] = new_live[r] and not negated[n_old + r]
-            if carry:
-                out_codes[k] = (new_codes[r] & _NOT_LIVE) | (_LIVE if out_live[k] else 0)
-            k += 1
-            j += 1
-    out_start[n_proc] = k
+    n_new = new_rows_sorted.shape[0]
+    # The new rows gathered in procedure order first, by a loop of independent reads
+    # (the merge's branches, mispredicted at every block, stalled each random read).
+    sorted_seq = np.empty(n_new, np.int8)
+    sorted_kind = np.empty(n_new, np.int8)
+    sorted_amounts = np.empty(n_new, np.int64)
+    sorted_live = np.empty(n_new, np.bool_)
+    sorted_codes = np.empty(n_new if carry else 0, np.int8)
+    for j in numba.prange(n_new):
+        r = new_rows_sorted[j]
+        sorted_seq[j] = new_seq[r]
+        sorted_kind[j] = new_kind[r]
+        sorted_amounts[j] = new_amounts[r]
+        sorted_live[j] = new_live[r]
+        if carry:
+            sorted_codes[j] = (new_codes[r] & _NOT_LIVE) | (np.int8(new_live[r]) << _LIVE_SHIFT)
+    for chunk in numba.prange(n_chunks(n_proc, MERGE_CHUNK)):
+        p0, p1 = chunk_range(chunk, n_proc, MERGE_CHUNK)
+        j = np.searchsorted(new_proc_sorted, p0)  # new rows of the procedures before
+        p = p0
+        cur = old_start[p0]
+        while j < n_new and new_proc_sorted[j] < p1:
+            q = new_proc_sorted[j]
+            for pp in range(p, q + 1):  # the procedures up to q move by j
+                out_start[pp] = old_start[pp] + j
+            end = old_start[q + 1]
+            _copy_old(cur, end, j, old_order, has_order, old_seq, old_kind, old_amounts,
+                      old_live, old_codes, carry, out_order, out_seq, out_kind, out_amounts,
+                      out_live, out_codes)  # fmt: skip
+            k = end + j
+            while j < n_new and new_proc_sorted[j] == q:
+                out_order[k] = n_old + new_rows_sorted[j]
+                out_seq[k] = sorted_seq[j]
+                out_kind[k] = sorted_kind[j]
+                out_amounts[k] = sorted_amounts[j]
+                out_live[k] = sorted_live[j]
+                if carry:
+                    out_codes[k] = sorted_codes[j]
+                k += 1
+                j += 1
+            p = q + 1
+            cur = end
+        for pp in range(p, p1):
+            out_start[pp] = old_start[pp] + j
+        _copy_old(cur, old_start[p1], j, old_order, has_order, old_seq, old_kind, old_amounts,
+                  old_live, old_codes, carry, out_order, out_seq, out_kind, out_amounts,
+                  out_live, out_codes)  # fmt: skip
+    out_start[n_proc] = old_start[n_proc] + n_new
+    for t in range(negated_old_rows.shape[0]):  # few: the batch's negations of old rows
+        row = negated_old_rows[t]
+        p = old_entry_proc[row]
+        i = row
+        if has_order:
+            for g in range(old_start[p], old_start[p + 1]):
+                if old_order[g] == row:
+                    i = g
+                    break
+        k = i + out_start[p] - old_start[p]
+        out_live[k] = False
+        if carry:
+            out_codes[k] = out_codes[k] & _NOT_LIVE
+
+
+@njit(inline="always")  # a call per block cost more than the block
+def _copy_old(a, b, shift, old_order, has_order, old_seq, old_kind, old_amounts, old_live,
+              old_codes, carry, out_order, out_seq, out_kind, out_amounts, out_live,
+              out_codes):  # fmt: skip
+    """Old grouped entries ``a:b`` to ``a + shift:b + shift``, every array in one loop
+    (a block is a few entries long: a loop per array paid a mispredicted exit each)."""
+    for i in range(a, b):
+        k = i + shift
+        out_order[k] = old_order[i] if has_order else i
+        out_seq[k] = old_seq[i]
+        out_kind[k] = old_kind[i]
+        out_amounts[k] = old_amounts[i]
+        out_live[k] = old_live[i]
+        if carry:
+            out_codes[k] = (old_codes[i] & _NOT_LIVE) | (np.int8(old_live[i]) << _LIVE_SHIFT)
+
+
+@njit
+def clear_live_nb(codes, positions):
+    """Clear the live bit of the packed codes at ``positions``."""
+    for t in range(positions.shape[0]):
+        codes[positions[t]] = codes[positions[t]] & _NOT_LIVE

@@ -341,3 +341,13 @@ def match_control_numbers_nb(
             if same:
                 out[i] = p
                 break
+
+
+@njit
+def is_lex_sorted_nb(major, minor):
+    """True when rows are in order of ``(major, minor)`` (ties in row order allowed): a
+    stable lexsort of them would be the identity."""
+    for i in range(1, major.shape[0]):
+        if major[i] < major[i - 1] or (major[i] == major[i - 1] and minor[i] < minor[i - 1]):
+            return False
+    return True

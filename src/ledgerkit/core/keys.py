@@ -28,7 +28,6 @@ from ledgerkit._kernels.keys import (
     group_starts_nb,
     is_nondecreasing_nb,
     locate_lines_nb,
-    merge_appended_nb,
 )
 from ledgerkit.core.arrow import (
     arrow_array,
@@ -246,9 +245,11 @@ def dense_unique(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     seen = np.zeros(n, np.bool_)
     seen[values] = True
     uniq = np.flatnonzero(seen)
-    slot = np.empty(n, np.int64)  # only the marked ids are written, and only they are read
-    slot[uniq] = np.arange(len(uniq))
-    return uniq, slot[values]
+    # only the marked ids are written, and only they are read; int32 (n is a count of
+    # procedures or encounters): half the fresh pages of an int64 table at 10M procedures
+    slot = np.empty(n, np.int32)
+    slot[uniq] = np.arange(len(uniq), dtype=np.int32)
+    return uniq, slot[values].astype(np.int64)
 
 
 def kind_codes(entries: pa.Table) -> np.ndarray:
@@ -314,7 +315,9 @@ def build_keys(
     the new rows' codes computed from those rows alone.
     """
     if previous is not None:
-        return _extend_keys(previous, encounters, entries, policy)
+        from ledgerkit.core.keys_append import extend_keys  # it builds on this module
+
+        return extend_keys(previous, encounters, entries, policy)
     enc_ids = encounters["encounter_id"].combine_chunks()
     n_enc = len(enc_ids)
     if pc.count_distinct(enc_ids).as_py() != n_enc:
@@ -377,109 +380,6 @@ def _entry_procedures(entries, enc_ids, enc_proc_start, proc_line, row_offset, e
     return entry_proc64.astype(np.int32)
 
 
-def _extend_keys(
-    previous: LedgerKeys, encounters: pa.Table, entries: pa.Table, policy=None
-) -> LedgerKeys:
-    """The keys after an append, in time proportional to the batch plus one copy of the
-    grouped arrays (no string of the old rows is read again, nothing is re-sorted)."""
-    n_old = len(previous.entry_proc)
-    new_rows = entries.slice(n_old)
-    new_enc = previous.encounter_positions(encounters["encounter_id"], new_rows["encounter_id"])
-    # errors name the row of the appended batch (the user's row 0), not of the whole table
-    new_proc = _entry_procedures(
-        new_rows, None, previous.enc_proc_start, previous.proc_line, 0, entry_enc=new_enc
-    )
-    entry_proc = np.concatenate([previous.entry_proc, new_proc])
-    seq = int_array(new_rows["payer_seq"], np.int8)
-    kind = kind_codes(new_rows)
-    amounts = int_array(new_rows["amount_cents"], np.int64)
-    negated = _negated_rows(entries, n_old)
-    new_live = ~(valid_array(new_rows["negates"]) | negated[n_old:])
-    old_codes = None if policy is None else previous.cached_packed_codes(policy)
-    new_codes = None if old_codes is None else _row_codes(new_rows, kind, seq, policy)
-    codes = None
-    n_proc = previous.n_procedures
-    proc_entry_start = np.empty(n_proc + 1, np.int64)
-    grouped_tail = previous.entry_order is None and (
-        len(new_proc) == 0
-        or (
-            is_nondecreasing_nb(new_proc)
-            and (n_old == 0 or new_proc[0] >= previous.entry_proc[-1])
-        )
-    )
-    if grouped_tail:  # appended after the last procedure's entries: still grouped
-        entry_order = None
-        group_starts_nb(entry_proc, n_proc, proc_entry_start)
-        seq = np.concatenate([previous.entry_seq, seq])
-        kind = np.concatenate([previous.entry_kind, kind])
-        amounts = np.concatenate([previous.amounts, amounts])
-        live = np.concatenate([previous.entry_live & ~negated[:n_old], new_live])
-        if old_codes is not None:
-            codes = (np.concatenate([old_codes, new_codes]) & _NOT_LIVE) | (
-                live.astype(np.int8) << _LIVE_SHIFT
-            )
-    else:
-        n = len(entry_proc)
-        new_order = np.argsort(new_proc, kind="stable")
-        old_order = previous.entry_order
-        entry_order = np.empty(n, np.int64)
-        out = (np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n, np.int64))
-        live = np.empty(n, np.bool_)
-        empty = np.empty(0, np.int8)
-        codes = empty if old_codes is None else np.empty(n, np.int8)
-        merge_appended_nb(
-            previous.proc_entry_start,
-            old_order if old_order is not None else np.empty(0, np.int64),
-            old_order is not None,
-            new_proc, new_order, n_old,
-            previous.entry_seq, seq, previous.entry_kind, kind, previous.amounts, amounts,
-            previous.entry_live, new_live, negated,
-            proc_entry_start, entry_order, *out, live,
-            empty if old_codes is None else old_codes,
-            empty if new_codes is None else new_codes, codes,
-        )  # fmt: skip
-        seq, kind, amounts = out
-        codes = None if old_codes is None else codes
-    keys = LedgerKeys(
-        n_encounters=previous.n_encounters,
-        proc_order=previous.proc_order,
-        enc_proc_start=previous.enc_proc_start,
-        proc_line=previous.proc_line,
-        entry_proc=entry_proc,
-        entry_order=entry_order,
-        proc_entry_start=proc_entry_start,
-        entry_seq=seq,
-        entry_kind=kind,
-        entry_live=live,
-        amounts=amounts,
-        enc_n_payers=previous.enc_n_payers,
-    )
-    keys._encounter_index = previous._encounter_index
-    keys.proc_control_numbers = previous.proc_control_numbers
-    keys._proc_enc = previous._proc_enc
-    if previous.remit_refs is not None:  # a value set: repeats do no harm, hashing would
-        added = distinct_strings(new_rows["remit_ref"])
-        keys.remit_refs = pa.chunked_array([*previous.remit_refs.chunks, added], pa.string())
-    if codes is not None:
-        keys.policy_cache(policy)["packed_codes"] = codes
-    return keys
-
-
-_LIVE_SHIFT = 6  # the live bit of a packed code (codes.pack_code)
-_NOT_LIVE = np.int8(~(1 << _LIVE_SHIFT))
-
-
-def _row_codes(rows: pa.Table, kind: np.ndarray, seq: np.ndarray, policy) -> np.ndarray:
-    """Packed codes (live bit 0) of some entries rows under ``policy``, from those rows."""
-    reasons = None
-    if (kind == KINDS.index("adjustment")).any():
-        g_codes, g_values = dictionary_codes(rows["group_code"])
-        c_codes, c_values = dictionary_codes(rows["carc"])
-        reasons = (g_codes, g_values, c_codes, c_values)
-    bucket = buckets_of(kind, seq, reasons, policy)
-    return C.pack_code(bucket.astype(np.int8), seq.astype(np.int8), np.int8(0))
-
-
 def distinct_strings(column) -> pa.Array:
     """The distinct non-null values of a string column (plain or dictionary-coded, in
     chunks) as one ``string`` array: a dictionary chunk's used values are marked from its
@@ -506,25 +406,6 @@ def _union(*parts) -> pa.Array:
         return pa.array([], pa.string())
     out = pc.unique(pa.chunked_array(parts, pa.string()))
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
-
-
-def _negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
-    """True for the rows of ``entries`` that a row from ``first_new_row`` on negates."""
-    negated = np.zeros(entries.num_rows, np.bool_)
-    negates = entries.slice(first_new_row)["negates"]
-    if negates.null_count == len(negates):
-        return negated
-    targets = numpy_array(pc.drop_null(negates), dtype=np.int64)
-    start = 0  # ids grow with posting order: a binary search per chunk, no copy of them
-    for chunk in entries["entry_id"].chunks:
-        ids = int_array(chunk, np.int64)  # a view of the chunk's values (read-only)
-        if len(ids) > 1 and not (ids[1:] >= ids[:-1]).all():
-            return bool_array(pc.is_in(entries["entry_id"], value_set=pa.array(targets)))
-        if len(ids):
-            pos = np.minimum(np.searchsorted(ids, targets), len(ids) - 1)
-            negated[start + pos[ids[pos] == targets]] = True
-        start += len(ids)
-    return negated
 
 
 def _entry_keys(entries, entry_proc, proc_order, enc_proc_start, proc_line, n_payers):

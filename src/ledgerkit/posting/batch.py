@@ -136,8 +136,8 @@ def fingerprints(b: Batch) -> pa.Array:
     c, li, ad = b.claims, b.lines, b.adjustments
     lnum = ints(li["line_number"]) if li.num_rows else np.zeros(0, np.int64)
     adj_lnum = np.where(b.adj_line >= 0, lnum[np.maximum(b.adj_line, 0)] if len(lnum) else 0, 0)
-    l_order = np.lexsort((lnum, b.line_claim))
-    a_order = np.lexsort((np.arange(len(b.adj_claim)), adj_lnum, b.adj_claim))
+    l_order = lex_order(b.line_claim, lnum)
+    a_order = lex_order(b.adj_claim, adj_lnum)
     out = []
     for seed in (0x51ED, 0xA5A5):
         h = row_hash(
@@ -180,6 +180,24 @@ def fingerprints(b: Batch) -> pa.Array:
     return pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw.reshape(-1))]
     )
+
+
+def lex_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """Rows in order of ``(major, minor)``, ties in row order (a stable lexsort); an
+    835 lists claims' lines and adjustments in that order already, so mostly no sort.
+
+    Examples
+    --------
+    >>> lex_order(np.array([0, 0, 1]), np.array([1, 2, 1])).tolist()
+    [0, 1, 2]
+    >>> lex_order(np.array([1, 0, 0]), np.array([1, 2, 1])).tolist()
+    [2, 1, 0]
+    """
+    major = np.ascontiguousarray(major, np.int64)
+    minor = np.ascontiguousarray(minor, np.int64)
+    if K.is_lex_sorted_nb(major, minor):
+        return np.arange(len(major))
+    return np.lexsort((minor, major))
 
 
 def remit_ids(remittances) -> pa.Array:

@@ -58,6 +58,7 @@ from ledgerkit.posting.batch import (
     Batch,
     first_index,
     ints,
+    lex_order,
 )
 from ledgerkit.posting.match import _match_lines
 from ledgerkit.posting.reasons import REASON_CODES, STATIC_FLAGS
@@ -201,7 +202,7 @@ def _unmatched_lines(b: Batch, line_proc: np.ndarray) -> np.ndarray:
     line of the claim already took."""
     unmatched = _per_claim((line_proc < 0).astype(np.int64), b.line_claim, b.n)
     if b.lines.num_rows:
-        o = np.lexsort((line_proc, b.line_claim))
+        o = lex_order(b.line_claim, line_proc)  # lines come claim by claim, in line order
         lc, lp = b.line_claim[o], line_proc[o]
         twice = (lc[1:] == lc[:-1]) & (lp[1:] == lp[:-1]) & (lp[1:] >= 0)
         unmatched[lc[1:][twice]] += 1
@@ -272,7 +273,7 @@ def _batch_order(ledger: Ledger, b: Batch, static: np.ndarray):
     claim's rank in it, and the reasons known before the decision pass: duplicates
     (of the ledger, then within the batch), then static flags; -1 = to decide."""
     n = b.n
-    order = np.lexsort((np.arange(n), b.tx_date))
+    order = lex_order(b.tx_date, np.arange(n))
     rank = np.empty(n, np.int64)
     rank[order] = np.arange(n)
     rid = b.remit_id
