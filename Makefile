@@ -78,11 +78,8 @@ LAB_ARGS ?= $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # meanwhile in the background (niced, its "[n/6] kernels of ..." lines among JupyterLab's
 # log). A cell that calls a kernel not yet compiled compiles it itself: nothing waits for
 # the warm-up, and a later `make lab` skips it.
-# The notebooks' kernels run without numpy's advice to back large arrays with 2 MB pages
-# (NUMPY_MADVISE_HUGEPAGE=0; set it to 1 to keep the advice): on a Linux kernel with
-# transparent huge pages in `madvise` mode that advice made first calls at 10M 2-5x
-# slower here, in system time (README, How fast: Figures).
-lab: export NUMPY_MADVISE_HUGEPAGE ?= 0
+# numpy's huge-page advice is off in every process that imports ledgerkit, unless
+# NUMPY_MADVISE_HUGEPAGE is set (src/ledgerkit/_pages.py says why).
 lab: $(STAMP) sample
 	@if [ ! -f $(WARMED) ]; then \
 		printf '\n==> %s %s\n' "$$(date +%T)" "compiling the kernels in the background while JupyterLab starts (about a minute; the [n/6] lines)"; \
