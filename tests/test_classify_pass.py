@@ -1,7 +1,8 @@
 """The one-pass classify pieces against plain Python twins (issue #19, warm kernels).
 
-``add_procedure_nb`` sums several procedures into one encounter's slots (the last
-payer's PR folded per procedure), ``sum_procedure_nb`` one procedure, and
+``classify_nb`` sums several procedures into one encounter's slots (the last
+payer's PR folded per procedure) and classifies it, ``sum_procedure_nb`` sums one
+procedure, and
 ``top_denial_nb`` picks the explaining entry; each is compared with the figures
 DOMAIN.md defines, computed here from (bucket, payer_seq, live, amount) rows.
 """
@@ -14,17 +15,29 @@ from hypothesis import strategies as st
 import ledgerkit as lk
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.balances import (
-    ENCOUNTER_SLOTS,
     FIGURES,
-    LAST_PR,
     N_FIGURES,
     N_SLOTS,
-    add_procedure_nb,
     figures_of_slots_nb,
     sum_procedure_nb,
     top_denial_nb,
 )
 from ledgerkit._kernels.bandwidth import touch_nb
+from ledgerkit._kernels.classify import (
+    BIT_BALANCED,
+    BIT_EXPLAINED,
+    CODE_CARC,
+    CODE_GROUP,
+    CODE_LINE,
+    N_BITS,
+    N_CODES,
+    N_SMALL,
+    SMALL_BALANCED,
+    SMALL_CLASS,
+    SMALL_LAST_PAYER,
+    SMALL_PAYER,
+    classify_nb,
+)
 
 PR_BUCKETS = (C.PR_DEDUCTIBLE, C.PR_COINSURANCE, C.PR_COPAY, C.PR_OTHER)
 ENTRY = st.tuples(
@@ -92,20 +105,83 @@ def _arrays(procedures):
     return codes, amounts, starts
 
 
-@settings(max_examples=200)
-@given(st.lists(PROCEDURE, max_size=5), st.booleans())
-def test_encounter_sums_are_the_sum_of_procedure_figures(procedures, self_pay):
-    codes, amounts, starts = _arrays(procedures)
-    sums = np.zeros(ENCOUNTER_SLOTS, np.int64)
-    want = np.zeros(N_FIGURES, np.int64)
-    for k, rows in enumerate(procedures):
-        last = add_procedure_nb(codes, amounts, starts[k], starts[k + 1], sums)
-        want_last, figures = _figures_ref(rows, self_pay)
-        assert last == want_last
-        want += figures
-    got = np.empty(N_FIGURES, np.int64)
-    figures_of_slots_nb(sums, LAST_PR, self_pay, got)
-    assert got.tolist() == want.tolist()
+def _class_ref(procs):
+    """DOMAIN.md's class and explaining (procedure, amount) from (last, figures) per procedure."""
+    allowed_at, denied_at = FIGURES.index("allowed"), FIGURES.index("denied")
+    adjudicated = [(k, f[allowed_at], f[denied_at]) for k, (last, f) in enumerate(procs) if last]
+    denied = [(d, k) for k, _, d in adjudicated if d > 0]
+    entirely = [(d, k) for k, a, d in adjudicated if a <= 0 and d > 0]
+    # the largest amount, the first procedure on ties
+    pick = lambda found: max(found, key=lambda dk: (dk[0], -dk[1]))  # noqa: E731
+    if not adjudicated:
+        return C.AWAITING, None
+    if entirely:
+        whole = C.DENIAL if sum(a for _, a, _ in adjudicated) <= 0 else C.PARTIAL_DENIAL
+        return whole, pick(entirely)
+    return (C.UNRESOLVED, pick(denied)) if denied else (C.PAID_CLASS, None)
+
+
+ENCOUNTERS = st.lists(
+    st.tuples(st.lists(st.lists(ENTRY, max_size=12), max_size=7), st.integers(0, 3)),
+    max_size=4,
+)
+
+
+@settings(max_examples=300)
+@given(ENCOUNTERS, st.lists(ENTRY, max_size=9))
+def test_classify_kernel_matches_domain_sums_and_classes(encounters, after):
+    """classify_nb's one pass against DOMAIN.md per procedure, summed per encounter.
+
+    Procedures of up to 12 entries take both of the kernel's paths (a fixed body
+    for short ones); up to 7 an encounter use every PR copy; ``after``: entries of no
+    procedure behind the last one, which the fixed body reads and must not count.
+    """
+    procedures = [rows for procs, _ in encounters for rows in procs]
+    codes, amounts, starts = _arrays(procedures + [after])
+    proc_entry_start = starts[:-1].astype(np.int64)
+    enc_proc_start = np.cumsum([0] + [len(procs) for procs, _ in encounters]).astype(np.int64)
+    n_enc, n_entries = len(encounters), len(codes)
+    group_codes = (np.arange(n_entries) % 5).astype(np.int32)
+    carc_codes = (np.arange(n_entries) % 7 - 1).astype(np.int32)  # -1: no CARC
+    proc_line = (np.arange(len(procedures)) * 10 + 1).astype(np.int32)
+    figures = np.empty((N_FIGURES + 1, n_enc), np.int64)
+    small = np.empty((N_SMALL, n_enc), np.int8)
+    explain = np.empty((N_CODES, n_enc), np.int32)
+    bits = np.empty((N_BITS, (n_enc + 7) // 8), np.uint8)
+    classify_nb(
+        codes, amounts, enc_proc_start, proc_entry_start,
+        np.array([n for _, n in encounters], np.int8), np.empty(0, np.bool_),
+        np.arange(N_FIGURES), proc_line, np.empty(0, np.int64), group_codes, carc_codes,
+        figures, small, explain, bits,
+    )  # fmt: skip
+    for e, (procs, n_payers) in enumerate(encounters):
+        refs = [_figures_ref(rows, n_payers == 0) for rows in procs]
+        want = [sum(f[i] for _, f in refs) for i in range(N_FIGURES)]
+        assert figures[:N_FIGURES, e].tolist() == want
+        assert small[SMALL_LAST_PAYER, e] == max((last for last, _ in refs), default=0)
+        cls, why = _class_ref(refs)
+        assert small[SMALL_CLASS, e] == cls
+        balanced = figures[FIGURES.index("balance"), e] == 0
+        assert small[SMALL_BALANCED, e] == balanced
+        assert (bits[BIT_BALANCED, e >> 3] >> (e & 7)) & 1 == balanced
+        assert (bits[BIT_EXPLAINED, e >> 3] >> (e & 7)) & 1 == (why is not None)
+        if why is None:
+            assert figures[N_FIGURES, e] == 0
+            assert explain[:, e].tolist() == [0, -1, -1]
+            continue
+        amount, k = why
+        p = enc_proc_start[e] + k
+        assert figures[N_FIGURES, e] == amount
+        assert explain[CODE_LINE, e] == proc_line[p]
+        top = _top_ref(procs[k])
+        if top < 0:  # denied by entries no longer live only (random rows, not a ledger)
+            assert (explain[CODE_GROUP, e], explain[CODE_CARC, e], small[SMALL_PAYER, e]) == (
+                -1, -1, 0,
+            )  # fmt: skip
+            continue
+        assert explain[CODE_GROUP, e] == group_codes[starts[p] + top]
+        assert explain[CODE_CARC, e] == carc_codes[starts[p] + top]
+        assert small[SMALL_PAYER, e] == procs[k][top][1]
 
 
 @settings(max_examples=200)

@@ -82,35 +82,35 @@ def _slot_tables():
 
 
 SLOT_OF, ADJUDICATED_BY, LIVE_DENIAL = _slot_tables()  # frozen into the kernels
-# both in one look-up for the hottest loop: slot | adjudicating payer << 8
-SLOT_AND_PAYER = SLOT_OF.astype(np.int64) | ADJUDICATED_BY << 8
 
 
-ENCOUNTER_SLOTS = N_SLOTS + 4  # add_procedure_nb's sums: the last payers' PR at the end
-LAST_PR = 4  # figures_of_slots_nb(sums, LAST_PR, ...) reads those 4 slots as the PR
+# Encounter sums (classify.classify_chunk_nb): the slots above, with the PR-by-payer
+# slots in PR_BANKS copies (procedure p uses copy p % PR_BANKS), then the four slots
+# of the last payers' PR (every procedure's last adjudicating payer's).
+PR_BANKS = 4  # a power of 2
+BANK_SLOTS = N_SLOTS - S_PR  # 16: PR by payer
+LAST_PR = PR_BANKS * 4  # figures_of_slots_nb(sums, LAST_PR, ...) reads the last payers' PR
+S_LAST_PR = S_PR + LAST_PR * 4
+ENCOUNTER_SLOTS = S_LAST_PR + 4
+SHORT_PROCEDURE = 8  # entries read by classify_chunk_nb's fixed body (most procedures: 3-7)
 
 
-@njit
-def add_procedure_nb(codes, amounts, lo, hi, sums):
-    """Add entries ``lo:hi`` (one procedure) to ``sums``; return its last adjudicating payer.
+def _banked_roles():
+    """Per (bank, packed code), row ``bank * 128 + code``: the slot of the entry's amount
+    in ``bank``'s PR copy, and its adjudicating payer: ``slot | payer << 8``.
 
-    ``sums`` (int64[ENCOUNTER_SLOTS], zeroed by the caller once) may already
-    hold other procedures of the same encounter. Each entry goes to its slot
-    (PR by payer_seq); once the procedure is read, its last payer's PR moves to
-    the four slots after N_SLOTS and the PR-by-payer slots are cleared, so
-    ``figures_of_slots_nb(sums, LAST_PR, ...)`` gives the figures of all the
-    procedures added (every figure is a sum over procedures).
+    One look-up for the hottest loop, the same instructions whatever the bucket.
     """
-    last = 0
-    for i in range(lo, hi):
-        role = SLOT_AND_PAYER[np.uint64(codes[i])]  # unsigned: no negative-index check
-        sums[role & 255] += amounts[i]
-        last = max(last, role >> 8)
-    k = S_PR + last * 4
-    for j in range(4):
-        sums[N_SLOTS + j] += sums[k + j]
-    sums[S_PR:N_SLOTS] = 0  # a slice: vector stores, where a loop stays scalar
-    return last
+    roles = np.empty(PR_BANKS * 128, np.int64)
+    for bank in range(PR_BANKS):
+        for code in range(128):
+            slot = int(SLOT_OF[code])
+            slot += bank * BANK_SLOTS if slot >= S_PR else 0
+            roles[bank * 128 + code] = slot | int(ADJUDICATED_BY[code]) << 8
+    return roles
+
+
+ROLE_BY_BANK = _banked_roles()  # frozen into the kernels
 
 
 @njit
