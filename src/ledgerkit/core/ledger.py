@@ -63,6 +63,12 @@ lk.LedgerStore(path).ledger()
         )
 
 
+# Tables of one row per encounter (or payer) whose columns a Parquet folder's ledger
+# keeps once read alone: every classify reads encounter_id (a third of a warm call at
+# 1M when read again), and they are small beside the procedures and entries.
+_KEPT_TABLES = ("encounters", "payers")
+
+
 class Ledger:
     """A payment ledger: encounters, procedures, entries and payers.
 
@@ -93,6 +99,7 @@ class Ledger:
         }
         self.policy: CarcPolicy = policy or CarcPolicy.default()
         self._keys: LedgerKeys | None = _keys
+        self._kept_columns: dict[tuple[str, str], pa.ChunkedArray] = {}
 
     def _table(self, name: str) -> pa.Table:
         table = self._tables[name]
@@ -111,7 +118,14 @@ class Ledger:
         ['E0000001', 'E0000002', 'E0000003']
         """
         held = self._tables[table]
-        return held[column] if isinstance(held, pa.Table) else held.column(column)
+        if isinstance(held, pa.Table):
+            return held[column]
+        if table not in _KEPT_TABLES:
+            return held.column(column)
+        key = (table, column)
+        if key not in self._kept_columns:
+            self._kept_columns[key] = held.column(column)
+        return self._kept_columns[key]
 
     def array(self, table: str, column: str, dtype=None) -> np.ndarray:
         """One number column of one of the four tables as a numpy array.
