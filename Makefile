@@ -78,8 +78,8 @@ LAB_ARGS ?= $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # meanwhile in the background (niced, its "[n/6] kernels of ..." lines among JupyterLab's
 # log). A cell that calls a kernel not yet compiled compiles it itself: nothing waits for
 # the warm-up, and a later `make lab` skips it.
-# numpy's huge-page advice is off in every process that imports ledgerkit, unless
-# NUMPY_MADVISE_HUGEPAGE is set (src/ledgerkit/_pages.py says why).
+# numpy's huge-page advice is off in every process that imports ledgerkit unless
+# NUMPY_MADVISE_HUGEPAGE is set, and Arrow allocates with glibc (src/ledgerkit/_memory.py).
 lab: $(STAMP) sample
 	@if [ ! -f $(WARMED) ]; then \
 		printf '\n==> %s %s\n' "$$(date +%T)" "compiling the kernels in the background while JupyterLab starts (about a minute; the [n/6] lines)"; \

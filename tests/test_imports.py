@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ledgerkit"
 # ``warmup``, ``__init__``, ``_moved``) sit above everything.
 LAYERS = {
     "errors": set(),
-    "_pages": set(),  # numpy's huge-page advice: imports nothing of ledgerkit
+    "_memory": set(),  # numpy's and Arrow's allocation defaults: imports nothing
     "_kernels": set(),
     "core": {"errors", "_kernels"},
     "x12": {"errors", "_kernels", "core"},

@@ -12,13 +12,13 @@ Examples
 100
 """
 
-from ledgerkit import _moved, _pages
+from ledgerkit import _memory, _moved
 from ledgerkit.errors import LedgerError
 
 __version__ = "0.1.0"
 
 _moved.install()
-_pages.settle_huge_pages()  # before any large array: see ledgerkit/_pages.py
+_memory.settle_memory()  # before any large array: see ledgerkit/_memory.py
 
 # Everything else loads on first use, so `import ledgerkit` stays fast: it imports
 # neither numba nor pyarrow (tests/test_import_time.py). Each public module name and
