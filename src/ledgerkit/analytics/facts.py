@@ -3,39 +3,31 @@
 Everything is computed over ``ledger.keys`` positions (grouped procedures,
 grouped entries); strings are only touched through their dictionaries. The
 facts themselves (:class:`Facts`) live in the derived-data layer
-(``analytics.derived``), as does the cache of the dimension codes.
-
-Dimensions (``by=``) and what they mean on each row:
-
-month
-    month of the encounter's service date ("2025-03").
-payer, payer_class
-    the primary payer (payer_seq 1) of the claim; for entry-level facts
-    (``denial_dollars``, root causes) the payer that posted the entry.
-provider, location, site, place_of_service
-    the encounter's rendering provider, location, practice site and CMS
-    place-of-service code.
-cpt
-    the procedure's CPT/HCPCS code.
-carc, category, type
-    the denial reason of the row: the CARC of the line's largest denial
-    (for entry-level facts, the entry's own CARC), its catalogue category and
-    its denial type (technical, clinical or administrative).
+(``analytics.derived``), as does the cache of the dimension codes. The
+dimensions (``by=``, what each means on a row) are in ``analytics.dimensions``,
+the group-bys over them in ``analytics.grouping``; this module keeps the two
+helpers that place entries and days, and every name the metrics import from it.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
-import pyarrow as pa
 
-from ledgerkit._kernels.denials import NO_DAY, unit_reduce_nb
-from ledgerkit._kernels.groupsums import group_sums_nb
-from ledgerkit._kernels.quantiles import group_quantiles_nb, scatter_by_group_nb
-from ledgerkit.analytics.derived import derived
+from ledgerkit._kernels.denials import NO_DAY  # noqa: F401 (re-exported)
+from ledgerkit.analytics.dimensions import DIMENSIONS, REASON_DIMS, Dims, parse_by
 from ledgerkit.analytics.entry_columns import latest_posting_day
-from ledgerkit.core.arrow import day_number, day_numbers, dictionary_codes
-from ledgerkit.core.catalog import CATEGORIES, TYPES, CarcCatalog
+from ledgerkit.analytics.grouping import (  # noqa: F401 (re-exported)
+    DENSE_LIMIT,
+    Grouping,
+    _sorted_group_quantiles,
+    group_of_codes,
+    group_quantiles,
+    group_sums,
+    grouped,
+    ratio,
+    units,
+)
+from ledgerkit.core.arrow import day_number
 
 __all__ = [
     "DIMENSIONS",
@@ -46,299 +38,11 @@ __all__ = [
     "proc_of_entries",
 ]
 
-DIMENSIONS = (
-    "month", "payer", "payer_class", "provider", "location", "site", "place_of_service",
-    "cpt", "carc", "category", "type",
-)  # fmt: skip
-REASON_DIMS = ("carc", "category", "type")
-DENSE_LIMIT = 1 << 22  # above this many composite groups, compress keys with np.unique
-
-
-def parse_by(by) -> tuple[str, ...]:
-    """Normalise ``by`` (None, a name or a sequence of names) and validate it."""
-    if by is None:
-        return ()
-    if isinstance(by, str):
-        by = (by,)
-    by = tuple(by)
-    for name in by:
-        if name not in DIMENSIONS:
-            raise ValueError(f"by: unknown dimension {name!r}; choose from {DIMENSIONS}")
-    if len(set(by)) != len(by):
-        raise ValueError(f"by: a dimension appears twice in {by}")
-    return by
-
 
 def proc_of_entries(ledger, rows: np.ndarray) -> np.ndarray:
     """Grouped procedure of grouped entry positions ``rows``."""
     starts = ledger.keys.proc_entry_start
     return np.searchsorted(starts, rows, side="right").astype(np.int64) - 1
-
-
-# ---------------------------------------------------------------- dimensions
-class Dims:
-    """Dense codes and labels of every dimension for one ledger.
-
-    Each ``codes`` array uses ``len(labels) - 1`` for null (the last label is
-    None), so every row has a code in ``[0, card)``.
-    """
-
-    def __init__(self, ledger, catalog: CarcCatalog | None = None, policy=None):
-        self.ledger = ledger
-        self.catalog = catalog or CarcCatalog.default()
-        data = derived(ledger, policy)
-        self.facts = data.facts
-        self._enc = data.memo.setdefault("dims", {})
-        self._reason_maps = None
-
-    # encounter-level dimensions
-    def encounter(self, name: str) -> tuple[np.ndarray, list]:
-        if name in self._enc:
-            return self._enc[name]
-        enc = self.ledger.encounters
-        if name == "month":
-            days = day_numbers(enc["service_date"]).astype("datetime64[D]")
-            months = days.astype("datetime64[M]").astype(np.int64)
-            lo = int(months.min()) if len(months) else 0
-            hi = int(months.max()) if len(months) else -1
-            labels = [str(np.datetime64(m, "M")) for m in range(lo, hi + 1)] + [None]
-            out = ((months - lo).astype(np.int32), labels)
-        elif name in ("payer", "payer_class"):
-            codes, values = _null_coded(enc["payer1_id"])
-            if name == "payer":
-                out = (codes, values)
-            else:
-                out = self._payer_class(codes, values)
-        elif name in ("provider", "location", "site"):
-            out = _null_coded(enc[f"{name}_id"])
-        elif name == "place_of_service":
-            out = _null_coded(enc["place_of_service"])
-        else:  # pragma: no cover - guarded by parse_by
-            raise ValueError(name)
-        self._enc[name] = out
-        return out
-
-    def _payer_class(self, codes, values):
-        payers = self.ledger.payers
-        ids = payers["payer_id"].to_pylist()
-        classes = payers["payer_class"].cast(pa.string()).to_pylist()
-        cls_of = dict(zip(ids, classes, strict=True))
-        labels = sorted({c for c in classes if c is not None} | {"other"}) + [None]
-        lut = np.array(
-            [
-                labels.index(cls_of.get(v, "other")) if v is not None else len(labels) - 1
-                for v in values
-            ],
-            np.int32,
-        )
-        return lut[codes], labels
-
-    def cpt(self) -> tuple[np.ndarray, list]:
-        if "cpt" not in self._enc:
-            keys = self.ledger.keys
-            codes, values = _null_coded(self.ledger.procedures["cpt"])
-            if keys.proc_order is not None:
-                codes = codes[keys.proc_order]
-            self._enc["cpt"] = (codes, values)
-        return self._enc["cpt"]
-
-    def reason_maps(self):
-        """(category code per carc dictionary code, catalogue codes) with a null slot."""
-        if self._reason_maps is None:
-            values = self.facts.carc_values
-            fields = self.catalog.codes_for(values)
-            self._reason_maps = fields
-        return self._reason_maps
-
-    def columns(self, by, *, proc, reason=None, payer=None, month=None):
-        """(codes, labels) per name in ``by`` for fact rows.
-
-        proc : grouped procedure of each row; reason : carc code per row (-1
-        none); payer : payer dictionary code per row (overrides the primary);
-        month : month code per row (overrides the service month).
-        """
-        enc = self.facts.proc_enc[proc]
-        out = []
-        for name in by:
-            if name in REASON_DIMS:
-                if reason is None:
-                    raise ValueError(f"by={name!r} is not available for this metric")
-                if name == "carc":
-                    labels = list(self.facts.carc_values) + [None]
-                    codes = np.where(reason >= 0, reason, len(labels) - 1).astype(np.int32)
-                else:
-                    labels = list(CATEGORIES if name == "category" else TYPES) + [None]
-                    cat = self.reason_maps()[name]
-                    if len(cat):
-                        codes = np.where(reason >= 0, cat[np.maximum(reason, 0)], len(labels) - 1)
-                    else:
-                        codes = np.full(len(reason), len(labels) - 1)
-                    codes = codes.astype(np.int32)
-            elif name == "cpt":
-                c, labels = self.cpt()
-                codes = c[proc]
-            elif name == "payer" and payer is not None:
-                labels = list(self.facts.payer_values) + [None]
-                codes = np.where(payer >= 0, payer, len(labels) - 1).astype(np.int32)
-            elif name == "payer_class" and payer is not None:
-                codes0, labels = self._payer_class(
-                    np.arange(len(self.facts.payer_values) + 1, dtype=np.int32),
-                    list(self.facts.payer_values) + [None],
-                )
-                codes = codes0[np.where(payer >= 0, payer, len(self.facts.payer_values))]
-            elif name == "month" and month is not None:
-                codes, labels = month
-            else:
-                c, labels = self.encounter(name)
-                codes = c[enc]
-            out.append((name, codes, labels))
-        return out
-
-    def month_of_days(self, days: np.ndarray):
-        """Month codes and labels for a day array (e.g. posting days)."""
-        months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-        lo = int(months.min()) if len(months) else 0
-        hi = int(months.max()) if len(months) else -1
-        labels = [str(np.datetime64(m, "M")) for m in range(lo, hi + 1)] + [None]
-        return (months - lo).astype(np.int32), labels
-
-
-def _null_coded(column) -> tuple[np.ndarray, list]:
-    codes, values = dictionary_codes(column)
-    labels = list(values) + [None]
-    return np.where(codes >= 0, codes, len(labels) - 1).astype(np.int32), labels
-
-
-# ---------------------------------------------------------------- group-by
-class Grouping:
-    """Composite dense keys over several dimension columns.
-
-    ``key[i]`` is row ``i``'s group (-1 when masked out); ``n_groups`` groups;
-    :meth:`labels` gives the dimension columns of a set of group ids.
-    """
-
-    def __init__(self, columns, mask=None):
-        self.columns = columns
-        self.cards = [len(labels) for _, _, labels in columns]
-        n = len(columns[0][1]) if columns else (len(mask) if mask is not None else 0)
-        total = 1
-        for c in self.cards:
-            total *= c
-        if total >= 1 << 62:
-            raise ValueError("too many groups: use fewer dimensions in by=")
-        composite = np.zeros(n, np.int64)
-        for (_, codes, _), card in zip(columns, self.cards, strict=True):
-            composite *= card
-            composite += codes
-        self.compressed = None
-        if total > DENSE_LIMIT:
-            sel = composite if mask is None else composite[mask]
-            uniq, inv = np.unique(sel, return_inverse=True)
-            self.compressed = uniq
-            key = np.full(n, -1, np.int64)
-            if mask is None:
-                key[:] = inv
-            else:
-                key[mask] = inv
-            self.n_groups = len(uniq)
-        else:
-            key = composite
-            if mask is not None:
-                key = np.where(mask, key, -1)
-            self.n_groups = int(total)
-        self.key = key
-
-    @classmethod
-    def of_dense_key(cls, columns, key: np.ndarray) -> Grouping:
-        """The grouping of ``columns`` whose composite key (-1 masked out) a kernel
-        computed already (the columns' codes are not read: they may be None); only for
-        at most ``DENSE_LIMIT`` composite groups."""
-        self = cls.__new__(cls)
-        self.columns = columns
-        self.cards = [len(labels) for _, _, labels in columns]
-        self.n_groups = int(np.prod(self.cards, dtype=np.int64)) if columns else 1
-        if self.n_groups > DENSE_LIMIT:
-            raise ValueError("of_dense_key: too many groups for a dense key")
-        self.compressed = None
-        self.key = key
-        return self
-
-    def composite_of(self, groups: np.ndarray) -> np.ndarray:
-        return groups if self.compressed is None else self.compressed[groups]
-
-    def decode(self, groups: np.ndarray) -> list[np.ndarray]:
-        comp = self.composite_of(groups).copy()
-        codes = []
-        for card in reversed(self.cards):
-            codes.append(comp % card)
-            comp //= card
-        return codes[::-1]
-
-    def labels(self, groups: np.ndarray) -> dict[str, pa.Array]:
-        out = {}
-        for (name, _, labels), codes in zip(self.columns, self.decode(groups), strict=True):
-            out[name] = pa.array(labels, pa.string()).take(pa.array(codes))
-        return out
-
-    def sums(self, values: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Int64 group sums of each column and the row count of each group."""
-        return group_sums(self.key, values, self.n_groups)
-
-
-def group_sums(key, values: dict, n_groups: int):
-    names = list(values)
-    n = len(key)
-    matrix = np.empty((len(names), n), np.int64)
-    for j, name in enumerate(names):
-        matrix[j] = values[name]
-    n_threads = numba.get_num_threads()
-    bufs = np.zeros((n_threads, len(names), n_groups), np.int64)
-    counts = np.zeros((n_threads, n_groups), np.int64)
-    group_sums_nb(np.ascontiguousarray(key, np.int64), matrix, bufs, counts)
-    total = bufs.sum(axis=0)
-    return {name: total[j] for j, name in enumerate(names)}, counts.sum(axis=0)
-
-
-def units(run: np.ndarray, key: np.ndarray, flag_any=None, flag_all=None, day=None):
-    """Collapse rows to units (run, key): (rep mask, any, all, max day) per row."""
-    n = len(run)
-    flag_any = np.zeros(n, np.bool_) if flag_any is None else flag_any
-    flag_all = np.ones(n, np.bool_) if flag_all is None else flag_all
-    day = np.full(n, NO_DAY, np.int32) if day is None else day
-    rep = np.empty(n, np.bool_)
-    any_out = np.zeros(n, np.bool_)
-    all_out = np.zeros(n, np.bool_)
-    day_out = np.full(n, NO_DAY, np.int32)
-    unit_reduce_nb(
-        np.ascontiguousarray(run),
-        np.ascontiguousarray(key),
-        np.ascontiguousarray(flag_any),
-        np.ascontiguousarray(flag_all),
-        np.ascontiguousarray(day, np.int32),
-        rep,
-        any_out,
-        all_out,
-        day_out,
-    )
-    return rep, any_out, all_out, day_out
-
-
-def grouped(grouping: Grouping, present: np.ndarray, columns: dict) -> pa.Table:
-    """A result table: the dimension columns of ``present`` groups, then ``columns``."""
-    out = grouping.labels(present) if grouping.columns else {}
-    for name, values in columns.items():
-        out[name] = values if isinstance(values, pa.Array) else pa.array(values)
-    if not out:
-        return pa.table({})
-    return pa.table(out)
-
-
-def ratio(num: np.ndarray, den: np.ndarray) -> pa.Array:
-    """num / den as float64, null where den == 0."""
-    num = np.asarray(num, np.float64)
-    den = np.asarray(den, np.float64)
-    safe = np.where(den == 0, 1.0, den)
-    return pa.array(num / safe, mask=den == 0)
 
 
 def today_day(ledger, today) -> int:
@@ -350,69 +54,3 @@ def today_day(ledger, today) -> int:
         latest = latest_posting_day(ledger)
         return day_number(dt.date.today()) if latest is None else latest
     return day_number(today, "today")
-
-
-def group_of_codes(grouping: Grouping, codes: list[np.ndarray]) -> np.ndarray:
-    """Group ids of rows given per-dimension codes (same dims as ``grouping``)."""
-    n = len(codes[0]) if codes else 0
-    comp = np.zeros(n, np.int64)
-    for c, card in zip(codes, grouping.cards, strict=True):
-        comp = comp * card + c
-    if grouping.compressed is None:
-        return comp
-    return np.searchsorted(grouping.compressed, comp)
-
-
-def group_quantiles(key: np.ndarray, values: np.ndarray, groups: np.ndarray, qs) -> list:
-    """Linear-interpolated quantiles of ``values`` per group (NaN for empty groups).
-
-    Rows with ``key < 0`` are left out. One counting pass puts every row with its
-    group, then each group's order statistics are selected in place (no sort of
-    every row); values holding NaN take the sorting path (NaN sorts last there).
-    """
-    groups = np.asarray(groups, np.int64)
-    values = np.asarray(values)
-    if values.dtype.kind == "f" and np.isnan(values).any():
-        return _sorted_group_quantiles(key, values, groups, qs)
-    distinct, back = np.unique(groups, return_inverse=True)
-    key = np.ascontiguousarray(key, key.dtype if key.dtype in (np.int32, np.int64) else np.int64)
-    top = max(int(key.max()) if len(key) else -1, int(distinct[-1]) if len(distinct) else -1)
-    n_groups = top + 1
-    starts = np.zeros(n_groups + 1, np.int64)
-    cursor = np.zeros(n_groups, np.int64)
-    buf = np.empty(int((key >= 0).sum()), np.float64)
-    scatter_by_group_nb(key, np.ascontiguousarray(values, np.float64), starts, cursor, buf)
-    real = distinct >= 0
-    picked = np.empty((len(qs), int(real.sum())), np.float64)
-    group_quantiles_nb(starts, buf, distinct[real], np.array(qs, np.float64), picked)
-    out = np.full((len(qs), len(distinct)), np.nan)
-    out[:, real] = picked
-    return [row[back] for row in out]
-
-
-def _sorted_group_quantiles(key, values, groups, qs) -> list:
-    """:func:`group_quantiles` by sorting every row (kept for values with NaN)."""
-    sel = key >= 0
-    k = key[sel]
-    v = values[sel].astype(np.float64)
-    order = np.lexsort((v, k))
-    k = k[order]
-    v = v[order]
-    lo = np.searchsorted(k, groups, side="left")
-    hi = np.searchsorted(k, groups, side="right")
-    n = hi - lo
-    out = []
-    for q in qs:
-        pos = (n - 1) * q
-        a = np.floor(pos).astype(np.int64)
-        b = np.ceil(pos).astype(np.int64)
-        ok = n > 0
-        ia = np.where(ok, lo + a, 0)
-        ib = np.where(ok, lo + b, 0)
-        if len(v):
-            va, vb = v[ia], v[ib]
-        else:
-            va = vb = np.zeros(len(groups))
-        frac = pos - a
-        out.append(np.where(ok, va + (vb - va) * frac, np.nan))
-    return out
