@@ -51,9 +51,6 @@ from ledgerkit.analytics.aging import AGING_BUCKETS, aging  # noqa: F401
 from ledgerkit.analytics.ar_days import days_in_ar  # noqa: F401
 from ledgerkit.analytics.denial_amounts import denial_dollars, open_denial_dollars  # noqa: F401
 from ledgerkit.analytics.denial_recovery import days_to_resolution, overturn_rate  # noqa: F401
-from ledgerkit.analytics.denial_recovery import (  # noqa: F401 (scale.metrics reads it)
-    denied_lines as _denied_lines,
-)
 from ledgerkit.analytics.first_pass import first_pass_resolution_rate  # noqa: F401
 from ledgerkit.analytics.first_response import (  # noqa: F401
     avoidable_denial_rate,

@@ -62,10 +62,10 @@ _FIRST_RESPONSE = ("initial_denial_rate", "avoidable_denial_rate")
 def _resolution_days(ledger, by, catalog):
     """days_to_resolution's per-claim days as a histogram: by labels, days, count."""
     from ledgerkit._kernels.denials import NO_DAY
-    from ledgerkit.analytics import metrics as M
+    from ledgerkit.analytics.denial_recovery import denied_lines
     from ledgerkit.analytics.facts import units
 
-    _, f, g, _ = M._denied_lines(ledger, by, None, catalog)
+    _, f, g, _ = denied_lines(ledger, by, None, catalog)
     first = f.enc_first_day[f.proc_enc, 1]
     resolved = f.figures["payer_balance"] == 0
     end = np.where(f.last_day != NO_DAY, f.last_day, first).astype(np.int32)
