@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
-from ledgerkit.core.arrow import encode, plain
+from ledgerkit.core.arrow import encode, plain, strings_at
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.posting.batch import (
     const,
@@ -155,7 +155,12 @@ def build_entries(ledger, b, ev, actor, note, at):
                 target_new = which
                 target_id = np.full(len(which), -1, np.int64)
             else:
-                src = ledger.entries.take(pa.array(ref[which]))
+                # column by column, chunk by chunk: Arrow's take of the table in chunks
+                # joined every column of the ledger first
+                src = pa.table(
+                    {name: strings_at(ledger.entries[name], ref[which])
+                     for name in (*_ENTRY_COLS, "entry_id")}
+                )  # fmt: skip
                 target_new = np.full(len(which), -1, np.int64)
                 target_id = ints(src["entry_id"])
             neg = {name: src[name] for name in _ENTRY_COLS}
