@@ -126,3 +126,18 @@ def test_slots_by_first_use_matches_the_reference(values):
     want_slot_of, want_by_use = _slots_by_first_use_reference(item_u, n)
     assert slot_of.tolist() == want_slot_of
     assert by_use.tolist() == want_by_use
+
+
+@given(
+    st.lists(st.integers(0, 20), max_size=60).map(sorted),
+    st.lists(st.integers(0, 21), max_size=20),
+)
+def test_rank_order_is_the_stable_argsort(regular, negations):
+    from ledgerkit.posting.entries import _rank_order
+
+    ranks = np.array(regular + negations, np.int64)
+    order, place, interleaved = _rank_order(ranks, len(regular))
+    want = np.argsort(ranks, kind="stable")
+    assert order.tolist() == want.tolist()
+    assert place[want].tolist() == list(range(len(ranks)))
+    assert interleaved == bool((np.diff(want) < 0).any())

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
+from ledgerkit._kernels.keys import is_nondecreasing_nb
 from ledgerkit.core.arrow import encode, plain, strings_at
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.posting.batch import (
@@ -138,11 +139,14 @@ def build_entries(ledger, b, ev, actor, note, at):
         grouped, g_u, e_seq = grouped[live], g_u[live], e_seq[live]
         ex_rows = keys.entry_rows(grouped)
         c_key = ((g_u * 4 + e_seq) << 32) | 0
-        # new regular entries of the batch on the same pairs
-        new_u = it["u"][reg_idx]
-        new_seq = ev["seq"][it["claim"][reg_idx]].astype(np.int64)
-        n_key = ((new_u * 4 + new_seq) << 32) | (reg_key + 1)
-        for cand_key, is_new, ref in ((c_key, False, ex_rows), (n_key, True, None)):
+        # new regular entries of the batch on the same procedures (only those are keyed)
+        reversed_slot = np.zeros(len(procs), np.bool_)
+        reversed_slot[uu] = True
+        near = np.flatnonzero(reversed_slot[it["u"][reg_idx]])
+        new_u = it["u"][reg_idx[near]]
+        new_seq = ev["seq"][it["claim"][reg_idx[near]]].astype(np.int64)
+        n_key = ((new_u * 4 + new_seq) << 32) | (reg_key[near] + 1)
+        for cand_key, is_new, ref in ((c_key, False, ex_rows), (n_key, True, near)):
             pos = np.searchsorted(rv_key, cand_key, side="right")
             hit = pos < len(rv_key)
             hit[hit] = (rv_key[pos[hit]] >> 32) == (cand_key[hit] >> 32)
@@ -151,8 +155,8 @@ def build_entries(ledger, b, ev, actor, note, at):
                 continue
             by_claim = rv_claim[pos[which]]
             if is_new:
-                src = reg_table.take(pa.array(which))
-                target_new = which
+                target_new = ref[which]  # rows of reg_table
+                src = reg_table.take(pa.array(target_new))
                 target_id = np.full(len(which), -1, np.int64)
             else:
                 # column by column, chunk by chunk: Arrow's take of the table in chunks
@@ -179,9 +183,7 @@ def build_entries(ledger, b, ev, actor, note, at):
     table = pa.concat_tables(parts).combine_chunks()
     ranks = np.concatenate(sort_rank)
     m = table.num_rows
-    o = np.argsort(ranks, kind="stable")
-    new_pos = np.empty(m, np.int64)
-    new_pos[o] = np.arange(m)
+    o, new_pos, interleaved = _rank_order(ranks, reg_table.num_rows)
     start = ledger.next_entry_id()
     ids = start + new_pos
     negates = np.full(m, -1, np.int64)
@@ -198,10 +200,39 @@ def build_entries(ledger, b, ev, actor, note, at):
     )
     table = table.append_column("entry_id", pa.array(ids))
     table = table.append_column("posted_at", const(at, m, TIMESTAMP))
-    if (np.diff(o) < 0).any():  # reversals interleave: restore batch order
+    if interleaved:  # reversals interleave: restore batch order
         table = table.take(pa.array(o))
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
     return table, per_claim
+
+
+def _rank_order(ranks: np.ndarray, n_regular: int) -> tuple:
+    """(order, place, interleaved): the stable order of the entries by claim rank, each
+    row's place in it, and whether it differs from the rows' own order.
+
+    The first ``n_regular`` rows come in rank order already (items are sorted by claim
+    rank): only the negations after them are sorted and merged in (a stable argsort of
+    every entry took 0.2 s of a post of 1M claims).
+    """
+    m = len(ranks)
+    regular, negations = ranks[:n_regular], ranks[n_regular:]
+    if not is_nondecreasing_nb(regular):
+        order = np.argsort(ranks, kind="stable")
+        place = np.empty(m, np.int64)
+        place[order] = np.arange(m)
+        return order, place, bool((np.diff(order) < 0).any())
+    by_rank = np.argsort(negations, kind="stable")
+    # a negation follows every regular row of its rank or lower (they come first in ranks)
+    before = np.searchsorted(regular, negations[by_rank], side="right")
+    place = np.empty(m, np.int64)
+    place[n_regular + by_rank] = before + np.arange(len(negations))
+    # a regular row follows the negations placed before it
+    shift = np.cumsum(np.bincount(before, minlength=n_regular + 1)[:n_regular])
+    place[:n_regular] = np.arange(n_regular) + shift
+    order = np.empty(m, np.int64)
+    order[place] = np.arange(m)
+    interleaved = (before < n_regular).any() or not is_nondecreasing_nb(negations)
+    return order, place, bool(interleaved)
 
 
 def decisions_table(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
