@@ -242,25 +242,30 @@ def decisions_table(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
     decision = pa.array([REASONS[c][0] for c in REASON_CODES]).take(which)
     words = pa.array([REASONS[c][1] for c in REASON_CODES]).take(which)
     take = pa.array(order)
+    in_order = is_nondecreasing_nb(order)  # (a permutation: then the identity)
+
+    def at(column):  # the batch's column in batch order
+        return plain(column) if in_order else plain(column).take(take)
+
     c = b.claims
     seq = ev["seq"][order]
     n = b.n
     return pa.Table.from_arrays(
         [
-            b.remit_id.take(take),
+            at(b.remit_id),
             decision,
             codes,
             words,
-            plain(c["encounter_id"]).take(take),
-            plain(b.payer_id).take(take),
+            at(c["encounter_id"]),
+            at(b.payer_id),
             pa.array(seq, mask=seq == 0),
-            plain(c["status_code"]).take(take),
-            plain(c["payer_claim_control_number"]).take(take),
-            plain(c["charge_cents"]).take(take),
-            plain(c["paid_cents"]).take(take),
+            at(c["status_code"]),
+            at(c["payer_claim_control_number"]),
+            at(c["charge_cents"]),
+            at(c["paid_cents"]),
             pa.array(n_entries[order]),
-            plain(b.file).take(take),
-            plain(c["claim_id"]).take(take),
+            at(b.file),
+            at(c["claim_id"]),
             pa.array(np.arange(n, dtype=np.int64)),
             const(decided_at, n, TIMESTAMP),
             const(actor, n),
