@@ -226,3 +226,16 @@ def test_both_routes_refuse_alike(picks):
 
 
 _HISTORY = _history()
+
+
+def test_negated_rows_found_by_search_match_the_chunk_scan(history):
+    from ledgerkit.core.keys_append import negated_rows
+
+    rows = [_negation(history, t) for t in _live_payments(history)[:3]]
+    later = history.append(rows, allow_credit=True)
+    n_old = history.entries.num_rows
+    for first in (0, n_old // 2, n_old):
+        scanned = negated_rows(later.entries, first)
+        searched = negated_rows(later.entries, first, ids_increase=True)
+        assert searched.tolist() == scanned.tolist()
+    assert len(negated_rows(later.entries, n_old, ids_increase=True)) == 3

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from ledgerkit._kernels.keys import is_nondecreasing_nb
 from ledgerkit.core.arrow import arrow_array, as_table, int_array, numpy_array, utc_timestamp
 from ledgerkit.core.keys import LedgerKeys, build_keys, dense_unique
+from ledgerkit.core.keys_append import extend_keys
 from ledgerkit.core.limits import (
     check_actor,
     check_coverage,
@@ -448,8 +449,9 @@ class Ledger:
                       top_id=top if increasing else None)  # fmt: skip
         n_old = self.entries.num_rows
         combined = pa.concat_tables([self.entries, new])
-        keys = build_keys(
-            self.encounters, self.procedures, combined, previous=self._keys, policy=self.policy
+        id_range = _appended_id_range(increasing, top, new["entry_id"])  # (validated)
+        keys = extend_keys(
+            keys_before, self.encounters, combined, self.policy, ids_increase=id_range[0]
         )
         new_enc = _entry_encounters(keys, n_old)
         # only the encounters the batch touches: the others' coverage was checked before
@@ -464,7 +466,7 @@ class Ledger:
         out = Ledger(
             self.encounters, self.procedures, combined, self.payers, self.policy, _keys=keys
         )
-        out._entry_ids = _appended_id_range(increasing, top, new["entry_id"])
+        out._entry_ids = id_range
         return out
 
     def negate(self, entry_ids, *, actor: str, note: str, at=None) -> Ledger:
