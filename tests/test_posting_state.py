@@ -102,3 +102,42 @@ def test_procedure_state_of_a_hand_procedure():
     assert pr_by_seq[0].tolist() == [0, 1000, 0, 0]
     assert adj_n[0].tolist() == [0, 3, 0, 0]
     assert live_pr[0].tolist() == [0, 1000, 0, 0]
+
+
+def _slots_by_first_use_reference(item_u: np.ndarray, n_slots: int):
+    """Plain Python: slots numbered as the items first name them."""
+    slot_of, by_use = [-1] * n_slots, []
+    for u in item_u.tolist():
+        if slot_of[u] < 0:
+            slot_of[u] = len(by_use)
+            by_use.append(u)
+    return slot_of, by_use
+
+
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=200))
+def test_slots_by_first_use_matches_the_reference(values):
+    from ledgerkit._kernels.posting import slots_by_first_use_nb
+
+    # dense slots, each used (as the decision pass's items use every touched procedure)
+    _, item_u = np.unique(np.array(values), return_inverse=True)
+    n = int(item_u.max()) + 1
+    slot_of, by_use = np.full(n, 99, np.int64), np.full(n, 99, np.int64)
+    slots_by_first_use_nb(item_u.astype(np.int64), slot_of, by_use)
+    want_slot_of, want_by_use = _slots_by_first_use_reference(item_u, n)
+    assert slot_of.tolist() == want_slot_of
+    assert by_use.tolist() == want_by_use
+
+
+@given(
+    st.lists(st.integers(0, 20), max_size=60).map(sorted),
+    st.lists(st.integers(0, 21), max_size=20),
+)
+def test_rank_order_is_the_stable_argsort(regular, negations):
+    from ledgerkit.posting.entries import _rank_order
+
+    ranks = np.array(regular + negations, np.int64)
+    order, place, interleaved = _rank_order(ranks, len(regular))
+    want = np.argsort(ranks, kind="stable")
+    assert order.tolist() == want.tolist()
+    assert place[want].tolist() == list(range(len(ranks)))
+    assert interleaved == bool((np.diff(want) < 0).any())

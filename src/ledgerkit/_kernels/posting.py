@@ -113,6 +113,21 @@ def procedure_state_nb(
         balance[u] = b
 
 
+@njit
+def slots_by_first_use_nb(item_u, slot_of, by_use):
+    """Number the procedure slots in the order the items first use them: ``slot_of[u]``
+    is slot ``u``'s number, ``by_use[k]`` the slot numbered ``k`` (both of length
+    ``n slots``; every slot is used by some item). One pass, no sort."""
+    slot_of[:] = -1
+    k = 0
+    for i in range(item_u.shape[0]):
+        u = item_u[i]
+        if slot_of[u] < 0:
+            slot_of[u] = k
+            by_use[k] = u
+            k += 1
+
+
 @njit(inline="always")
 def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr):
     """Open PR - balance of procedure slot ``u`` (the last adjudicating payer's PR),

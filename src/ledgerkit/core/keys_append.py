@@ -34,6 +34,7 @@ from ledgerkit.core.keys import (
     distinct_strings,
     kind_codes,
 )
+from ledgerkit.core.negations import rows_of_ids
 from ledgerkit.core.schema import KINDS
 
 __all__ = ["extend_keys"]
@@ -43,13 +44,20 @@ _NOT_LIVE = np.int8(~(1 << _LIVE_SHIFT))
 
 
 def extend_keys(
-    previous: LedgerKeys, encounters: pa.Table, entries: pa.Table, policy=None
+    previous: LedgerKeys,
+    encounters: pa.Table,
+    entries: pa.Table,
+    policy=None,
+    *,
+    ids_increase: bool = False,
 ) -> LedgerKeys:
     """The keys after an append, in time proportional to the batch plus one parallel
     copy of the grouped arrays.
 
     ``entries`` are the old rows (those ``previous`` was built from) followed by the
-    new ones; ``policy``: carry the packed codes ``previous`` holds under it.
+    new ones; ``policy``: carry the packed codes ``previous`` holds under it;
+    ``ids_increase``: every entry id increases along the rows (``Ledger.append`` knows),
+    so the negated rows are found without reading every id.
 
     Examples
     --------
@@ -70,7 +78,7 @@ def extend_keys(
     seq = int_array(new_rows["payer_seq"], np.int8)
     kind = kind_codes(new_rows)
     amounts = int_array(new_rows["amount_cents"], np.int64)
-    negated = negated_rows(entries, n_old)
+    negated = negated_rows(entries, n_old, ids_increase=ids_increase)
     negated_old = negated[negated < n_old]
     new_live = ~valid_array(new_rows["negates"])
     new_live[negated[negated >= n_old] - n_old] = False
@@ -184,7 +192,7 @@ def _row_codes(rows: pa.Table, kind: np.ndarray, seq: np.ndarray, policy) -> np.
     return C.pack_code(bucket.astype(np.int8), seq.astype(np.int8), np.int8(0))
 
 
-def negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
+def negated_rows(entries: pa.Table, first_new_row: int, *, ids_increase=False) -> np.ndarray:
     """The rows of ``entries`` (sorted int64) that a row from ``first_new_row`` on negates.
 
     Examples
@@ -198,6 +206,9 @@ def negated_rows(entries: pa.Table, first_new_row: int) -> np.ndarray:
     if negates.null_count == len(negates):
         return np.empty(0, np.int64)
     targets = numpy_array(pc.drop_null(negates), dtype=np.int64)
+    if ids_increase:  # a search in the one chunk that can hold each target
+        rows = rows_of_ids(entries["entry_id"], targets)
+        return np.unique(rows[rows >= 0])
     found = []
     start = 0  # ids grow with posting order: a binary search per chunk, no copy of them
     for chunk in entries["entry_id"].chunks:

@@ -15,8 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ledgerkit.core.arrow import as_table, numpy_array, utc_timestamp
+from ledgerkit._kernels.keys import is_nondecreasing_nb
+from ledgerkit.core.arrow import arrow_array, as_table, int_array, numpy_array, utc_timestamp
 from ledgerkit.core.keys import LedgerKeys, build_keys, dense_unique
+from ledgerkit.core.keys_append import extend_keys
 from ledgerkit.core.limits import (
     check_actor,
     check_coverage,
@@ -100,6 +102,9 @@ class Ledger:
         self.policy: CarcPolicy = policy or CarcPolicy.default()
         self._keys: LedgerKeys | None = _keys
         self._kept_columns: dict[tuple[str, str], pa.ChunkedArray] = {}
+        # (the entry ids increase along the rows, the largest id): read once, then
+        # carried by append, so a post reads no column of every entry to number its own
+        self._entry_ids: tuple[bool, int | None] | None = None
 
     def _table(self, name: str) -> pa.Table:
         table = self._tables[name]
@@ -437,25 +442,32 @@ class Ledger:
                 filled = pc.coalesce(new["payer_id"].cast(pa.string()), self._coverage_payer(new))
                 new = new.set_column(new.column_names.index("payer_id"), "payer_id", filled)
         new = conform(new, "entries")
-        check_entries(new, existing=self.entries)  # amounts and signs too
+        increasing, top = self._entry_id_range()
+        keys_before = self.keys
+        # amounts and signs too; with the keys and the top id, over the batch's rows only
+        check_entries(new, existing=self.entries, keys=keys_before,
+                      top_id=top if increasing else None)  # fmt: skip
         n_old = self.entries.num_rows
         combined = pa.concat_tables([self.entries, new])
-        keys = build_keys(
-            self.encounters, self.procedures, combined, previous=self._keys, policy=self.policy
+        id_range = _appended_id_range(increasing, top, new["entry_id"])  # (validated)
+        keys = extend_keys(
+            keys_before, self.encounters, combined, self.policy, ids_increase=id_range[0]
         )
         new_enc = _entry_encounters(keys, n_old)
         # only the encounters the batch touches: the others' coverage was checked before
         touched_enc, new_enc = dense_unique(new_enc, keys.n_encounters)
-        check_coverage(
-            self.encounters.take(pa.array(touched_enc)), self.payers, new, new_enc,
-            encounter_rows=touched_enc,
-        )  # fmt: skip
+        coverage = _sorted_rows(
+            self.encounters, touched_enc, ("payer1_id", "payer2_id", "payer3_id")
+        )
+        check_coverage(coverage, self.payers, new, new_enc, encounter_rows=touched_enc)
         touched = dense_unique(keys.entry_proc[n_old:], keys.n_procedures)[0]
         check_sums(keys, touched, row_offset=n_old)
         check_movements(keys, combined, self.policy, n_old, allow_credit=allow_credit)
-        return Ledger(
+        out = Ledger(
             self.encounters, self.procedures, combined, self.payers, self.policy, _keys=keys
         )
+        out._entry_ids = id_range
+        return out
 
     def negate(self, entry_ids, *, actor: str, note: str, at=None) -> Ledger:
         """A new ledger where each of ``entry_ids_`` is undone by a negation entry.
@@ -524,9 +536,37 @@ class Ledger:
 
     # ------------------------------------------------------------------ look
     def next_entry_id(self) -> int:
-        if self.entries.num_rows == 0:
-            return 1
-        return int(pc.max(self.entries["entry_id"]).as_py()) + 1
+        """One more than the largest entry id (1 for no entries): the id ``append``
+        gives the first entry of a batch that has none.
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> ledger = lk.synth.generate(5, seed=1)
+        >>> ledger.next_entry_id() == max(ledger.entries["entry_id"].to_pylist()) + 1
+        True
+        """
+        top = self._entry_id_range()[1]
+        return 1 if top is None else top + 1
+
+    def _entry_id_range(self) -> tuple[bool, int | None]:
+        """(the entry ids increase along the rows, the largest id or None): one read
+        of the ids on the first call (no copy of them), then kept."""
+        if self._entry_ids is None:
+            column = self.entries["entry_id"]
+            increasing, last = True, None
+            for chunk in column.chunks:
+                if len(chunk):
+                    # a view of the chunk's buffer; ids never repeat, so in order they increase
+                    ids = int_array(chunk, np.int64)
+                    fits = last is None or int(ids[0]) > last
+                    increasing = increasing and fits and is_nondecreasing_nb(ids)
+                    last = int(ids[-1])
+            if not increasing:
+                top = pc.max(column).as_py()
+                last = None if top is None else int(top)
+            self._entry_ids = (increasing, last)
+        return self._entry_ids
 
     def entries_of(self, encounter_id: str) -> pa.Table:
         """Every entry of one encounter, in posting order, negations included."""
@@ -564,6 +604,31 @@ def _entry_encounters(keys: LedgerKeys, first_row: int = 0) -> np.ndarray:
     # binary search per entry missed the cache on every step at 10M)
     sizes = np.diff(keys.enc_proc_start)
     return np.repeat(np.arange(keys.n_encounters, dtype=np.int32), sizes)[procs]
+
+
+def _appended_id_range(increasing: bool, top, new_ids) -> tuple[bool, int | None]:
+    """The entry id range after appending ``new_ids`` (validated: no id repeats, so ids in
+    order increase) to entries whose range was (``increasing``, ``top``)."""
+    ids = int_array(new_ids, np.int64)
+    if increasing and (top is None or int(ids[0]) > top) and is_nondecreasing_nb(ids):
+        return True, int(ids[-1])
+    return False, int(ids.max()) if top is None else max(top, int(ids.max()))
+
+
+def _sorted_rows(table: pa.Table, rows: np.ndarray, columns) -> pa.Table:
+    """``columns`` of ``table`` at ``rows`` (ascending), taken chunk by chunk with the
+    chunks kept (Arrow's take of a column in chunks joins them first: a copy of every
+    encounter's payer ids at each append; dictionaries stay dictionaries)."""
+    out = {}
+    for name in columns:
+        column, parts, start = table[name], [], 0
+        for chunk in column.chunks:
+            lo, hi = np.searchsorted(rows, [start, start + len(chunk)])
+            if hi > lo:
+                parts.append(chunk.take(arrow_array(rows[lo:hi] - start)))
+            start += len(chunk)
+        out[name] = pa.chunked_array(parts, column.type)
+    return pa.table(out)
 
 
 def default_payers(encounters: pa.Table) -> pa.Table:

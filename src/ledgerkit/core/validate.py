@@ -12,17 +12,16 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import validate as K
 from ledgerkit.core.arrow import (
-    arrow_array,
     bool_array,
     dictionary_indices,
     int_array,
     is_string_like,
     numpy_array,
     plain,
-    strings_at,
     valid_array,
 )
 from ledgerkit.core.limits import MAX_ENTRY_CENTS, amount_message, sign_message
+from ledgerkit.core.negations import check_appended_negations, check_negations
 from ledgerkit.core.schema import GROUP_CODES, KINDS, PAYER_CLASSES, SOURCES, TABLES, arrow_schema
 from ledgerkit.errors import LedgerError
 
@@ -151,7 +150,9 @@ def check_payers(payers: pa.Table) -> None:
         raise LedgerError(f"payers, column 'payer_id': duplicate payer id {dup!r}")
 
 
-def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
+def check_entries(
+    entries: pa.Table, existing: pa.Table | None = None, *, keys=None, top_id: int | None = None
+) -> None:
     """Row-level rules of entries (and of new entries against ``existing``).
 
     Checks kinds, sources, payer_seq range, adjustment group/CARC, duplicate
@@ -163,6 +164,10 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
     errors come in the order the rules are listed here.
 
     ``entries`` may hold only the columns these rules read (``READ_COLUMNS``).
+    ``top_id``: the ids of ``existing`` are known to increase along its rows, up to
+    this one; ``keys``: the keys of ``existing``. With both (``Ledger.append`` passes
+    them), a batch numbered above ``top_id`` is checked without reading the ledger's
+    ids or negations (``negations.check_appended_negations``).
     """
     name = "entries"
     kind = _codes_of(entries["kind"], KINDS)
@@ -207,19 +212,24 @@ def check_entries(entries: pa.Table, existing: pa.Table | None = None) -> None:
         )
 
     order = None  # of the entry ids, when sorted for the duplicate check
+    above = False  # the new ids increase from above every existing id
     if existing is None:
         if first_bad[K.ID_NOT_INCREASING] >= 0:  # else: strictly increasing, so unique
             order = _check_unique_ids(ids, 0)
         all_entries = entries
     else:
         all_entries = pa.concat_tables([existing, entries])
-        if not _ids_above(ids, first_bad, existing):
+        above = _ids_above(ids, first_bad, existing, top_id)
+        if not above:
             _check_unique_ids(numpy_array(all_entries["entry_id"]), existing.num_rows)
     if negation.any():
-        increasing = existing is None and first_bad[K.ID_NOT_INCREASING] < 0
-        _check_negations(
-            entries, all_entries, ids if existing is None else None, increasing, order
-        )
+        if above and top_id is not None and keys is not None:  # every id increases
+            check_appended_negations(entries, all_entries, existing.num_rows, keys)
+        else:
+            increasing = existing is None and first_bad[K.ID_NOT_INCREASING] < 0
+            check_negations(
+                entries, all_entries, ids if existing is None else None, increasing, order
+            )
     if first_bad[K.AMOUNT_BEYOND_LIMIT] >= 0:
         row = int(first_bad[K.AMOUNT_BEYOND_LIMIT])
         raise LedgerError(amount_message(row, int(amounts[row])))
@@ -267,91 +277,14 @@ def _codes_of(column: pa.ChunkedArray, allowed) -> np.ndarray:
     return out
 
 
-def _check_negations(entries, all_entries, ids, increasing: bool, order=None) -> None:
-    """The negations of ``entries`` name an existing entry that is no negation, negated
-    once, and mirror it (``ids``: the entry ids of ``all_entries``, if at hand;
-    ``increasing``: they are known to increase, so need no sort; ``order``: their
-    stable sorting order, if the duplicate check made it already)."""
-    ids = numpy_array(all_entries["entry_id"]) if ids is None else ids
-    negates = entries["negates"]
-    rows = np.flatnonzero(valid_array(negates))
-    targets = numpy_array(negates.take(arrow_array(rows)), dtype=np.int64)
-    # ids grow with posting order (as append assigns them): no sort of every id
-    ascending = increasing or len(ids) < 2 or bool((ids[1:] > ids[:-1]).all())
-    if not ascending and order is None:
-        order = np.argsort(ids, kind="stable")
-    sorted_ids = ids if ascending else ids[order]
-    pos = np.searchsorted(sorted_ids, targets)
-    pos = np.minimum(pos, len(ids) - 1)
-    found = sorted_ids[pos] == targets
-    if not found.all():
-        r = int(rows[np.flatnonzero(~found)[0]])
-        raise LedgerError(
-            f"entries row {r}, column 'negates': entry {int(negates[r].as_py())} does not exist"
-        )
-    target_rows = pos if ascending else order[pos]
-    all_negates = all_entries["negates"]
-    target_is_negation = valid_array(all_negates)[target_rows]
-    if target_is_negation.any():
-        r = int(rows[np.flatnonzero(target_is_negation)[0]])
-        raise LedgerError(
-            f"entries row {r}, column 'negates': entry {int(negates[r].as_py())} is itself a "
-            "negation; post the original entry again instead of negating a negation"
-        )
-    # Each entry may be negated once, across old and new entries together.
-    all_targets = numpy_array(pc.drop_null(all_negates))
-    uniq, counts = np.unique(all_targets, return_counts=True)
-    if (counts > 1).any():
-        twice = int(uniq[np.flatnonzero(counts > 1)[0]])
-        r = int(rows[np.flatnonzero(targets == twice)[-1]])
-        raise LedgerError(f"entries row {r}, column 'negates': entry {twice} is already negated")
-    _check_mirror(entries, all_entries, rows, target_rows)
-
-
-def _check_mirror(entries, all_entries, rows, target_rows) -> None:
-    # only the negated rows of the whole table are read (a take), never whole columns
-    take_new, take_old = arrow_array(rows), arrow_array(target_rows)
-    amount_new = numpy_array(entries["amount_cents"].take(take_new))
-    amount_old = numpy_array(all_entries["amount_cents"].take(take_old))
-    for column, new, old in (
-        ("amount_cents", amount_new, -amount_old),
-        (
-            "line",
-            numpy_array(entries["line"].take(take_new)),
-            numpy_array(all_entries["line"].take(take_old)),
-        ),
-        (
-            "payer_seq",
-            numpy_array(entries["payer_seq"].take(take_new)),
-            numpy_array(all_entries["payer_seq"].take(take_old)),
-        ),
-    ):
-        bad = np.flatnonzero(new != old)
-        if len(bad):
-            r = int(rows[bad[0]])
-            raise LedgerError(
-                f"entries row {r}, column {column!r}: a negation must mirror the entry it "
-                f"negates (expected {int(old[bad[0]])}, got {int(new[bad[0]])})"
-            )
-    for column in ("encounter_id", "kind"):
-        new = strings_at(entries[column], rows)
-        old = strings_at(all_entries[column], target_rows)
-        bad = pc.not_equal(new, old)
-        if pc.any(bad).as_py():
-            i = _first(bad)
-            # encounter ids are the practice's claim ids: not repeated in messages
-            raise LedgerError(
-                f"entries row {int(rows[i])}, column {column!r}: a negation must mirror the "
-                f"entry it negates (the {column} differs)"
-            )
-
-
-def _ids_above(ids: np.ndarray, first_bad: np.ndarray, existing: pa.Table) -> bool:
+def _ids_above(ids: np.ndarray, first_bad: np.ndarray, existing: pa.Table, top=None) -> bool:
     """True when the new ids increase and start above every existing id (as ``append``
-    numbers them): then none repeats, and the ledger's ids need not be read."""
+    numbers them): then none repeats, and the ledger's ids need not be read (``top``:
+    the largest existing id, when known)."""
     if first_bad[K.ID_NOT_INCREASING] >= 0 or not len(ids):
         return False
-    top = pc.max(existing["entry_id"]).as_py()
+    if top is None:
+        top = pc.max(existing["entry_id"]).as_py()
     return top is None or int(ids[0]) > top
 
 

@@ -360,11 +360,8 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     # that walking the claims in batch order walks its state arrays front to back (in
     # the procedures' order it jumped across all of them: 3x slower at 100k claims).
     nu = len(procs)
-    first = np.full(nu, len(items["u"]), np.int64)
-    np.minimum.at(first, items["u"], np.arange(len(items["u"])))
-    by_use = np.argsort(first, kind="stable")  # kernel slot -> slot
-    slot_of = np.empty(nu, np.int64)
-    slot_of[by_use] = np.arange(nu)
+    slot_of, by_use = np.empty(nu, np.int64), np.empty(nu, np.int64)  # slot <-> kernel slot
+    K.slots_by_first_use_nb(items["u"], slot_of, by_use)  # (np.minimum.at: 0.3 s at 10M)
     state = procedure_state(ledger, policy, procs[by_use])
     balance, live_n, live_paid, live_adj, live_contr, pr_by_seq, moved, adj_n, live_pr = state
     has_live = live_n > 0

@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import posting as K
-from ledgerkit.core.arrow import encode, plain
+from ledgerkit._kernels.keys import is_nondecreasing_nb
+from ledgerkit.core.arrow import encode, plain, strings_at
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.posting.batch import (
     const,
@@ -138,11 +139,14 @@ def build_entries(ledger, b, ev, actor, note, at):
         grouped, g_u, e_seq = grouped[live], g_u[live], e_seq[live]
         ex_rows = keys.entry_rows(grouped)
         c_key = ((g_u * 4 + e_seq) << 32) | 0
-        # new regular entries of the batch on the same pairs
-        new_u = it["u"][reg_idx]
-        new_seq = ev["seq"][it["claim"][reg_idx]].astype(np.int64)
-        n_key = ((new_u * 4 + new_seq) << 32) | (reg_key + 1)
-        for cand_key, is_new, ref in ((c_key, False, ex_rows), (n_key, True, None)):
+        # new regular entries of the batch on the same procedures (only those are keyed)
+        reversed_slot = np.zeros(len(procs), np.bool_)
+        reversed_slot[uu] = True
+        near = np.flatnonzero(reversed_slot[it["u"][reg_idx]])
+        new_u = it["u"][reg_idx[near]]
+        new_seq = ev["seq"][it["claim"][reg_idx[near]]].astype(np.int64)
+        n_key = ((new_u * 4 + new_seq) << 32) | (reg_key[near] + 1)
+        for cand_key, is_new, ref in ((c_key, False, ex_rows), (n_key, True, near)):
             pos = np.searchsorted(rv_key, cand_key, side="right")
             hit = pos < len(rv_key)
             hit[hit] = (rv_key[pos[hit]] >> 32) == (cand_key[hit] >> 32)
@@ -151,11 +155,16 @@ def build_entries(ledger, b, ev, actor, note, at):
                 continue
             by_claim = rv_claim[pos[which]]
             if is_new:
-                src = reg_table.take(pa.array(which))
-                target_new = which
+                target_new = ref[which]  # rows of reg_table
+                src = reg_table.take(pa.array(target_new))
                 target_id = np.full(len(which), -1, np.int64)
             else:
-                src = ledger.entries.take(pa.array(ref[which]))
+                # column by column, chunk by chunk: Arrow's take of the table in chunks
+                # joined every column of the ledger first
+                src = pa.table(
+                    {name: strings_at(ledger.entries[name], ref[which])
+                     for name in (*_ENTRY_COLS, "entry_id")}
+                )  # fmt: skip
                 target_new = np.full(len(which), -1, np.int64)
                 target_id = ints(src["entry_id"])
             neg = {name: src[name] for name in _ENTRY_COLS}
@@ -174,9 +183,7 @@ def build_entries(ledger, b, ev, actor, note, at):
     table = pa.concat_tables(parts).combine_chunks()
     ranks = np.concatenate(sort_rank)
     m = table.num_rows
-    o = np.argsort(ranks, kind="stable")
-    new_pos = np.empty(m, np.int64)
-    new_pos[o] = np.arange(m)
+    o, new_pos, interleaved = _rank_order(ranks, reg_table.num_rows)
     start = ledger.next_entry_id()
     ids = start + new_pos
     negates = np.full(m, -1, np.int64)
@@ -193,10 +200,39 @@ def build_entries(ledger, b, ev, actor, note, at):
     )
     table = table.append_column("entry_id", pa.array(ids))
     table = table.append_column("posted_at", const(at, m, TIMESTAMP))
-    if (np.diff(o) < 0).any():  # reversals interleave: restore batch order
+    if interleaved:  # reversals interleave: restore batch order
         table = table.take(pa.array(o))
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
     return table, per_claim
+
+
+def _rank_order(ranks: np.ndarray, n_regular: int) -> tuple:
+    """(order, place, interleaved): the stable order of the entries by claim rank, each
+    row's place in it, and whether it differs from the rows' own order.
+
+    The first ``n_regular`` rows come in rank order already (items are sorted by claim
+    rank): only the negations after them are sorted and merged in (a stable argsort of
+    every entry took 0.2 s of a post of 1M claims).
+    """
+    m = len(ranks)
+    regular, negations = ranks[:n_regular], ranks[n_regular:]
+    if not is_nondecreasing_nb(regular):
+        order = np.argsort(ranks, kind="stable")
+        place = np.empty(m, np.int64)
+        place[order] = np.arange(m)
+        return order, place, bool((np.diff(order) < 0).any())
+    by_rank = np.argsort(negations, kind="stable")
+    # a negation follows every regular row of its rank or lower (they come first in ranks)
+    before = np.searchsorted(regular, negations[by_rank], side="right")
+    place = np.empty(m, np.int64)
+    place[n_regular + by_rank] = before + np.arange(len(negations))
+    # a regular row follows the negations placed before it
+    shift = np.cumsum(np.bincount(before, minlength=n_regular + 1)[:n_regular])
+    place[:n_regular] = np.arange(n_regular) + shift
+    order = np.empty(m, np.int64)
+    order[place] = np.arange(m)
+    interleaved = (before < n_regular).any() or not is_nondecreasing_nb(negations)
+    return order, place, bool(interleaved)
 
 
 def decisions_table(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
@@ -206,25 +242,30 @@ def decisions_table(b, ev, n_entries, decided_at, actor, note) -> pa.Table:
     decision = pa.array([REASONS[c][0] for c in REASON_CODES]).take(which)
     words = pa.array([REASONS[c][1] for c in REASON_CODES]).take(which)
     take = pa.array(order)
+    in_order = is_nondecreasing_nb(order)  # (a permutation: then the identity)
+
+    def at(column):  # the batch's column in batch order
+        return plain(column) if in_order else plain(column).take(take)
+
     c = b.claims
     seq = ev["seq"][order]
     n = b.n
     return pa.Table.from_arrays(
         [
-            b.remit_id.take(take),
+            at(b.remit_id),
             decision,
             codes,
             words,
-            plain(c["encounter_id"]).take(take),
-            plain(b.payer_id).take(take),
+            at(c["encounter_id"]),
+            at(b.payer_id),
             pa.array(seq, mask=seq == 0),
-            plain(c["status_code"]).take(take),
-            plain(c["payer_claim_control_number"]).take(take),
-            plain(c["charge_cents"]).take(take),
-            plain(c["paid_cents"]).take(take),
+            at(c["status_code"]),
+            at(c["payer_claim_control_number"]),
+            at(c["charge_cents"]),
+            at(c["paid_cents"]),
             pa.array(n_entries[order]),
-            plain(b.file).take(take),
-            plain(c["claim_id"]).take(take),
+            at(b.file),
+            at(c["claim_id"]),
             pa.array(np.arange(n, dtype=np.int64)),
             const(decided_at, n, TIMESTAMP),
             const(actor, n),
