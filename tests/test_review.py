@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from posting_data import shift_paid, single_line_paid_claims, split, subset
 
@@ -148,6 +148,9 @@ ACTIONS = st.lists(
 
 @settings(max_examples=25, deadline=None)
 @given(ACTIONS)
+# a conflicting remit paying 10 cents more, then undoing one entry: open PR would pass
+# the balance, and the negation is refused (found in another test order, 2 Dec)
+@example(actions=[("conflict", 9), ("negate", 3)])
 def test_invariants_over_any_sequence(actions):
     ledger = BASE
     remits = REMITS
@@ -176,9 +179,12 @@ def test_invariants_over_any_sequence(actions):
                 try:
                     ledger = negate(ledger, [ids[k % len(ids)]], actor="ana", note="undo")
                 except LedgerError as exc:
-                    # Undoing one adjustment of a remit alone can leave a credit
-                    # (Settled question 3): refused whole, the ledger unchanged.
-                    assert "would leave the procedure at a credit" in str(exc)
+                    # Undoing one entry of a remit alone can leave a credit, or open PR
+                    # above the balance (Settled question 3: open PR can never exceed
+                    # the balance): refused whole, the ledger unchanged.
+                    assert "would leave the procedure at a credit" in str(exc) or (
+                        "would leave open PR" in str(exc) and "above the balance" in str(exc)
+                    )
         elif action in ("write_off", "to_pr"):
             caps = procedure_caps(ledger)
             i = k % caps.num_rows
