@@ -389,14 +389,19 @@ def distinct_strings(column) -> pa.Array:
     parts = []
     for chunk in column.chunks:
         if pa.types.is_dictionary(chunk.type):
-            idx = numpy_array(chunk.indices.drop_null())
-            if len(idx):
-                used = np.zeros(len(chunk.dictionary), np.bool_)
-                used[idx] = True  # no sort of every row's index
-                parts.append(chunk.dictionary.filter(pa.array(used)))
+            parts.append(used_dictionary_values(chunk))
         else:
             parts.append(pc.unique(chunk.drop_null()))
     return _union(*parts)
+
+
+def used_dictionary_values(chunk: pa.DictionaryArray) -> pa.Array:
+    """The dictionary values a dictionary chunk's rows use, as ``string``, in dictionary
+    order: marked from its indices (no sort of every row's index, no row hashed)."""
+    idx = numpy_array(chunk.indices.drop_null())
+    used = np.zeros(len(chunk.dictionary), np.bool_)
+    used[idx] = True
+    return chunk.dictionary.filter(pa.array(used)).cast(pa.string())
 
 
 def _union(*parts) -> pa.Array:

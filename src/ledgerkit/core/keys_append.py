@@ -33,6 +33,7 @@ from ledgerkit.core.keys import (
     buckets_of,
     distinct_strings,
     kind_codes,
+    used_dictionary_values,
 )
 from ledgerkit.core.negations import rows_of_ids
 from ledgerkit.core.schema import KINDS
@@ -166,11 +167,9 @@ def _used_values(column) -> list:
     parts = []
     for chunk in column.chunks:
         if pa.types.is_dictionary(chunk.type):
-            idx = numpy_array(chunk.indices.drop_null())
-            if len(idx):
-                used = np.zeros(len(chunk.dictionary), np.bool_)
-                used[idx] = True
-                parts.append(chunk.dictionary.filter(pa.array(used)).cast(pa.string()))
+            values = used_dictionary_values(chunk)
+            if len(values):
+                parts.append(values)
         elif len(chunk):
             parts.append(distinct_strings(chunk))
     return parts
