@@ -18,19 +18,23 @@ SAY := @printf '\n==> %s %s\n' "$$(date +%T)"
 # uv resolves and downloads in parallel (pip one package at a time: about 4 minutes of a
 # fresh `make lab` went to pip). It comes from PyPI into the venv, so nothing but python3
 # is needed; where it cannot be installed, pip does the same install.
+# Bytecode is compiled at install (and for src/): where PYTHONDONTWRITEBYTECODE is set, as
+# on these machines, Python otherwise compiles every module's source at every import
+# (numpy + pyarrow.parquet + numba: 1.25 s to import without .pyc files, 0.48 s with).
 $(STAMP): pyproject.toml
 	$(SAY) "setup 1/3: Python environment in $(VENV)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(SAY) "setup 2/3: installing ledgerkit with JupyterLab, numba, pyarrow and the test tools (uv: parallel downloads, about a minute on a fresh machine)"
 	@$(BIN)/python -m pip install $(PIP_FLAGS) uv 2>&1 | grep -v "^WARNING: Location" || true
 	@if [ -x $(BIN)/uv ]; then \
-		$(BIN)/uv pip install --python $(BIN)/python -e ".[dev]"; \
+		$(BIN)/uv pip install --compile-bytecode --python $(BIN)/python -e ".[dev]"; \
 	else \
 		echo "uv could not be installed: pip installs instead (slower)"; \
 		$(BIN)/python -m pip install $(PIP_STEP_FLAGS) -e ".[dev]" 2>&1 \
 			| grep -v -e "^WARNING: Location" -e "^Requirement already satisfied"; \
 	fi
-	$(SAY) "setup 3/3: checking the imports"
+	$(SAY) "setup 3/3: compiling ledgerkit's bytecode and checking the imports"
+	@$(BIN)/python -m compileall -q src > /dev/null
 	@$(BIN)/python -c "import ledgerkit, numba, pyarrow, jupyterlab, ipywidgets; \
 		print('installed: numba', numba.__version__, '/ pyarrow', pyarrow.__version__)"
 	@touch $(STAMP)

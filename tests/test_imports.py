@@ -23,12 +23,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "ledgerkit"
 # ``warmup``, ``__init__``, ``_moved``) sit above everything.
 LAYERS = {
     "errors": set(),
-    "_memory": set(),  # numpy's and Arrow's allocation defaults: imports nothing
+    # the allocation defaults and freed_memory_reused: imports nothing, used from below
+    "_memory": set(),
     "_kernels": set(),
-    "core": {"errors", "_kernels"},
+    "core": {"errors", "_kernels", "_memory"},
     "x12": {"errors", "_kernels", "core"},
     "analytics": {"errors", "_kernels", "core"},
-    "posting": {"errors", "_kernels", "core", "x12"},
+    "posting": {"errors", "_kernels", "core", "x12", "_memory"},
     "store": {"errors", "_kernels", "core", "x12", "posting"},
     "contracts": {"errors", "_kernels", "core", "analytics"},
     "rules": {"errors", "_kernels", "core", "analytics", "contracts"},

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 
 from ledgerkit._kernels.keys import is_nondecreasing_nb
 from ledgerkit._kernels.loading import PREFETCH
+from ledgerkit._memory import freed_memory_reused
 from ledgerkit.core.arrow import arrow_array, as_table, int_array, numpy_array, utc_timestamp
 from ledgerkit.core.compute import pc
 from ledgerkit.core.keys import LedgerKeys, build_keys, dense_unique
@@ -169,6 +170,7 @@ class Ledger:
 
     # ------------------------------------------------------------------ build
     @classmethod
+    @freed_memory_reused()
     def from_arrow(cls, encounters, procedures, entries, payers=None, *, policy=None) -> Ledger:
         """Validate four tables and build a ledger.
 
@@ -305,6 +307,7 @@ class Ledger:
         return apply_resubmissions(ledger, claims, redo, at=at) if len(redo) else ledger
 
     @classmethod
+    @freed_memory_reused()
     def from_parquet(cls, folder, *, policy=None) -> Ledger:
         """Read a ledger written by :meth:`to_parquet` (or four Parquet tables).
 
@@ -373,7 +376,8 @@ class Ledger:
     def keys(self) -> LedgerKeys:
         """Dense integer keys (built once, then cached on this ledger)."""
         if self._keys is None:
-            self._keys = build_keys(self.encounters, self.procedures, self.entries)
+            with freed_memory_reused():
+                self._keys = build_keys(self.encounters, self.procedures, self.entries)
         return self._keys
 
     def packed_codes(self, policy: CarcPolicy | None = None) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ledgerkit._memory import freed_memory_reused
 from ledgerkit.core.arrow import bool_array, numpy_array, plain
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.limits import MovementError
@@ -132,6 +133,7 @@ def _now(at) -> dt.datetime:
     return at
 
 
+@freed_memory_reused()
 def post_batch(
     ledger: Ledger,
     batch: Batch,
@@ -248,6 +250,7 @@ def archive_decisions(batch: Batch, *, at=None, actor: str, note: str) -> pa.Tab
     return decisions_table(batch, ev, np.zeros(n, np.int64), _now(at), actor, note)
 
 
+@freed_memory_reused()
 def post(
     ledger: Ledger,
     remittances,
