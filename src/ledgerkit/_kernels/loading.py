@@ -72,11 +72,10 @@ class Prefetch:
     Reading Parquet and checking a sidecar's CRCs release the GIL; loading machine code
     does not, for the most part. A thread that loads the kernels a first call will need
     while the caller reads overlaps the two. :meth:`start` starts at most one thread at a
-    time, and none when every kernel asked for has a specialisation loaded already (the
-    process paid for loading before); :meth:`wait` joins it, so that no thread is left
-    working once the call that needed the kernels returns. The thread only calls
-    :func:`load_cached`, which never raises: whatever it could not load is loaded (or
-    compiled, or refused with Numba's own error) by the call itself.
+    time, and none when every kernel asked for is loaded already; :meth:`wait` joins it,
+    so that no thread is left working once the call that needed the kernels returns. The
+    thread only calls :func:`load_cached`, which never raises: whatever it could not load
+    is loaded (or compiled, or refused with Numba's own error) by the call itself.
 
     Examples
     --------
@@ -115,9 +114,10 @@ class Prefetch:
 
 
 def _is_loaded(dispatcher, args) -> bool:
-    # Any specialisation loaded: the process has paid for loading already. (Typing the
-    # arguments here would import numpy.ma for numba's typeof in the caller's thread.)
-    return bool(getattr(dispatcher, "overloads", True))
+    try:
+        return tuple(dispatcher.typeof_pyval(a) for a in args) in dispatcher.overloads
+    except Exception:  # noqa: BLE001 - not a dispatcher: nothing to load
+        return True
 
 
 def _load_all(jobs) -> None:
