@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 
 import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 import ledgerkit as lk
-from ledgerkit._kernels.loading import Prefetch, load_cached
+from ledgerkit._kernels.loading import load_cached
 from ledgerkit._kernels.strings import take_strings_nb
 
 # A module only Numba's context refresh imports (CPUContext.load_additional_registries;
@@ -102,85 +100,3 @@ def test_a_signature_not_in_the_cache_is_left_to_numba():
 def test_anything_but_a_dispatcher_is_refused_quietly():
     assert not load_cached(len, [1, 2])
     assert not load_cached(object(), 1)
-
-
-# ------------------------------------------------------------------ the prefetch
-def _prefetch_child(folder, code_after: str) -> str:
-    """stdout of a fresh process that opens ``folder`` as the cold benchmark does
-    (``lk.classify`` resolved first, so its first-use kernels are registered)."""
-    code = (
-        "import threading\nimport ledgerkit as lk\n"
-        "from ledgerkit._kernels.loading import PREFETCH\n"
-        f"classify = lk.classify\nledger = lk.Ledger.from_parquet({str(folder)!r})\n{code_after}"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
-
-
-def test_from_parquet_prefetches_what_the_first_classify_loads_and_leaves_no_thread(tmp_path):
-    folder = lk.synth.generate(120, seed=3).to_parquet(tmp_path / "ledger")
-    _prefetch_child(folder, "classify(ledger)")  # fills the cache
-    out = _prefetch_child(
-        folder,
-        "started = PREFETCH._thread is not None\n"
-        "table = classify(ledger)\n"
-        "from ledgerkit._kernels import classify as K, strings as S\n"
-        "alive = [t.name for t in threading.enumerate() if t.name.startswith('ledgerkit')]\n"
-        # one specialisation each: the prefetch loaded exactly what the call used
-        "print(started, len(K.classify_nb.overloads), len(S.take_strings_nb.overloads), alive)\n"
-        f"import pyarrow.parquet as pq\npq.write_table(table, {str(tmp_path / 'out.parquet')!r})",
-    )
-    assert out.split("\n")[0] == "True 1 1 []"
-    ledger = lk.Ledger.from_parquet(folder)
-    assert pq.read_table(tmp_path / "out.parquet").equals(lk.classify(ledger))
-
-
-def test_no_prefetch_when_the_kernels_are_loaded_already(tmp_path):
-    from ledgerkit._kernels.loading import PREFETCH
-
-    folder = lk.synth.generate(40, seed=2).to_parquet(tmp_path / "ledger")
-    lk.classify(lk.Ledger.from_parquet(folder))  # loaded in this process
-    PREFETCH.wait()
-    before = PREFETCH._thread
-    ledger = lk.Ledger.from_parquet(folder)
-    assert PREFETCH._thread is before  # nothing started
-    assert lk.classify(ledger).equals(lk.classify(lk.Ledger.from_parquet(folder)))
-
-
-class _SlowKernel:
-    """Stands for a dispatcher whose cache load waits for ``release`` (in the thread)."""
-
-    def __init__(self):
-        self.overloads = {}
-        self.release = threading.Event()
-        self.loads = 0
-
-    def typeof_pyval(self, value):
-        if threading.current_thread() is not threading.main_thread():
-            self.loads += 1
-            self.release.wait(10)
-        return numba.typeof(value)
-
-
-def test_a_second_start_while_one_runs_starts_nothing():
-    prefetch = Prefetch()
-    kernel = _SlowKernel()
-    assert prefetch.start([(kernel, (1,))])
-    assert not prefetch.start([(kernel, (1,))])  # the first still runs
-    kernel.release.set()
-    prefetch.wait()
-    assert kernel.loads == 1
-    assert not prefetch._thread.is_alive()
-
-
-def test_an_error_in_the_prefetch_surfaces_from_the_call():
-    @numba.njit
-    def broken(x):
-        return x.no_such_attribute
-
-    prefetch = Prefetch()
-    assert prefetch.start([(broken, (1,))])
-    prefetch.wait()  # the thread ends quietly: it only tries
-    with pytest.raises(numba.core.errors.TypingError, match="no_such_attribute"):
-        broken(1)  # Numba's own error, from the call that needs the kernel

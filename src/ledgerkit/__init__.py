@@ -109,8 +109,6 @@ def __getattr__(name):
         return module
     if name in _LAZY_NAMES:
         value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
-        if name == "Ledger":  # classify registers the kernels from_parquet prefetches
-            importlib.import_module("ledgerkit.analytics.classify")
         globals()[name] = value  # later look-ups skip __getattr__
         return value
     raise AttributeError(f"module 'ledgerkit' has no attribute {name!r}")

@@ -21,12 +21,10 @@ unresolved symbol would abort it) and compares the answer.
 
 from __future__ import annotations
 
-import threading
-
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.runtime import rtsys
 
-__all__ = ["PREFETCH", "Prefetch", "load_cached"]
+__all__ = ["load_cached"]
 
 
 def load_cached(dispatcher, *args) -> bool:
@@ -64,66 +62,3 @@ def load_cached(dispatcher, *args) -> bool:
             return True
     except Exception:  # noqa: BLE001 - any surprise: the call takes Numba's own path
         return False
-
-
-class Prefetch:
-    """Cached kernels loaded by one background thread while the caller reads files.
-
-    Reading Parquet and checking a sidecar's CRCs release the GIL; loading machine code
-    does not, for the most part. A thread that loads the kernels a first call will need
-    while the caller reads overlaps the two. :meth:`start` starts at most one thread at a
-    time, and none when every kernel asked for is loaded already; :meth:`wait` joins it,
-    so that no thread is left working once the call that needed the kernels returns. The
-    thread only calls :func:`load_cached`, which never raises: whatever it could not load
-    is loaded (or compiled, or refused with Numba's own error) by the call itself.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ledgerkit._kernels.strings import take_strings_nb
-    >>> prefetch = Prefetch()
-    >>> jobs = [(take_strings_nb, (np.zeros(1, np.int32), np.zeros(1, np.uint8),
-    ...          np.zeros(1, np.int32), np.zeros(2, np.int32), np.zeros(1, np.uint8)))]
-    >>> started = prefetch.start(jobs)
-    >>> prefetch.wait()
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def start(self, jobs) -> bool:
-        """Load ``jobs`` (``(dispatcher, example arguments)`` pairs: the types matter,
-        not the values) in a daemon thread; False when none was started (one runs
-        already, or everything is loaded)."""
-        jobs = [(d, args) for d, args in jobs if not _is_loaded(d, args)]
-        with self._lock:
-            if not jobs or (self._thread is not None and self._thread.is_alive()):
-                return False
-            self._thread = threading.Thread(
-                target=_load_all, args=(jobs,), name="ledgerkit-kernel-prefetch", daemon=True
-            )
-            self._thread.start()
-            return True
-
-    def wait(self) -> None:
-        """Return once no prefetch is running (at once when none was started)."""
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-
-def _is_loaded(dispatcher, args) -> bool:
-    try:
-        return tuple(dispatcher.typeof_pyval(a) for a in args) in dispatcher.overloads
-    except Exception:  # noqa: BLE001 - not a dispatcher: nothing to load
-        return True
-
-
-def _load_all(jobs) -> None:
-    for dispatcher, args in jobs:
-        load_cached(dispatcher, *args)
-
-
-# The one prefetch of the process: Ledger.from_parquet starts it, the first call waits.
-PREFETCH = Prefetch()

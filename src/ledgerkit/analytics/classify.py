@@ -28,9 +28,9 @@ from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
 from ledgerkit._kernels.balances import FIGURES
-from ledgerkit._kernels.loading import PREFETCH, load_cached
+from ledgerkit._kernels.loading import load_cached
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
-from ledgerkit.core.ledger import FIRST_USE_KERNELS, Ledger, require_ledger
+from ledgerkit.core.ledger import Ledger, require_ledger
 
 __all__ = ["classify", "CLASSES", "STAGES", "WORKLIST_CLASSES", "encounter_figures"]
 
@@ -58,12 +58,38 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
     keys = ledger.keys
     codes = ledger.packed_codes(policy)
     g_codes, _, c_codes, _ = ledger.reason_codes()
-    outputs = _outputs(keys.n_encounters, len(kept), lambda n: _output_block(ledger, n))
-    values, small, codes32, bits = outputs
-    args = _classify_args(keys, codes, g_codes, c_codes, _pending_mask(ledger, pending), kept)
-    PREFETCH.wait()  # a prefetch started by Ledger.from_parquet: never left running
-    load_cached(K.classify_nb, *args, *outputs)  # a fresh process: see _kernels/loading.py
-    K.classify_nb(*args, *outputs)
+    n_enc = keys.n_encounters
+    # One block for every output: numpy backs 4 MB or more with huge pages, and
+    # fresh pages are slow to fill on these machines (STYLE.md).
+    n_values = 8 * n_enc * (len(kept) + 1)
+    n_small = -(-K.N_SMALL * n_enc // 8) * 8  # the int32 part stays aligned
+    n_codes = 4 * K.N_CODES * n_enc
+    n_bytes = -(-n_enc // 8)  # one bit per encounter
+    block = _output_block(ledger, n_values + n_small + n_codes + K.N_BITS * n_bytes)
+    values = block[:n_values].view(np.int64).reshape(len(kept) + 1, n_enc)
+    small = block[n_values : n_values + K.N_SMALL * n_enc].view(np.int8).reshape(K.N_SMALL, n_enc)
+    at = n_values + n_small
+    codes32 = block[at : at + n_codes].view(np.int32).reshape(K.N_CODES, n_enc)
+    bits = block[at + n_codes :].reshape(K.N_BITS, n_bytes)
+    args = (
+        codes,
+        keys.amounts,
+        keys.enc_proc_start,
+        keys.proc_entry_start,
+        keys.enc_n_payers,
+        _pending_mask(ledger, pending),
+        kept,
+        keys.proc_line,
+        _NO_ORDER if keys.entry_order is None else keys.entry_order,
+        g_codes,
+        c_codes,
+        values,
+        small,
+        codes32,
+        bits,
+    )
+    load_cached(K.classify_nb, *args)  # a fresh process's first call: see _kernels/loading.py
+    K.classify_nb(*args)
     explanation = (
         codes32[K.CODE_LINE],
         codes32[K.CODE_GROUP],
@@ -80,52 +106,6 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
         explanation,
         bits,
     )
-
-
-def _outputs(n_enc: int, n_kept: int, allocate) -> tuple:
-    """The kernel's output arrays (values, small, codes32, bits), views of one block of
-    ``allocate(n_bytes)``: numpy backs 4 MB or more with huge pages, and fresh pages are
-    slow to fill on these machines (STYLE.md)."""
-    n_values = 8 * n_enc * (n_kept + 1)
-    n_small = -(-K.N_SMALL * n_enc // 8) * 8  # the int32 part stays aligned
-    n_codes = 4 * K.N_CODES * n_enc
-    n_bytes = -(-n_enc // 8)  # one bit per encounter
-    block = allocate(n_values + n_small + n_codes + K.N_BITS * n_bytes)
-    values = block[:n_values].view(np.int64).reshape(n_kept + 1, n_enc)
-    small = block[n_values : n_values + K.N_SMALL * n_enc].view(np.int8).reshape(K.N_SMALL, n_enc)
-    at = n_values + n_small
-    codes32 = block[at : at + n_codes].view(np.int32).reshape(K.N_CODES, n_enc)
-    bits = block[at + n_codes :].reshape(K.N_BITS, n_bytes)
-    return values, small, codes32, bits
-
-
-def _classify_args(keys, codes, g_codes, c_codes, pending_mask, kept) -> tuple:
-    """classify_nb's inputs, in its order (its outputs follow)."""
-    order = _NO_ORDER if keys.entry_order is None else keys.entry_order
-    return (codes, keys.amounts, keys.enc_proc_start, keys.proc_entry_start, keys.enc_n_payers,
-            pending_mask, kept, keys.proc_line, order, g_codes, c_codes)  # fmt: skip
-
-
-def _first_call_kernels(keys) -> list:
-    """The kernels the first classify of a ledger with ``keys`` runs (with stored reason
-    codes, as a sidecar's), with arguments of the types that call passes: Ledger.from_parquet
-    loads them in a thread while it reads (``_kernels/loading.py``)."""
-    if not keys.has_reason_codes:
-        return []
-    g_codes, _, c_codes, _ = keys.reason_codes(None)
-    packed = np.zeros(1, np.int8)  # packed codes are int8 (stored or computed)
-    kept = _figure_rows(FIGURES)
-    outputs = _outputs(1, len(kept), lambda n: np.empty(n, np.uint8))
-    args = _classify_args(keys, packed, g_codes, c_codes, _NO_PENDING, kept)
-    dictionary = arrow_strings(["CO"])  # as _taken_strings reads a dictionary's buffers
-    value_offsets = np.frombuffer(dictionary.buffers()[1], np.int32)
-    value_data = np.frombuffer(dictionary.buffers()[2], np.uint8)
-    strings = (value_offsets, value_data, outputs[2][K.CODE_GROUP], np.empty(2, np.int32),
-               np.empty(2, np.uint8))  # fmt: skip
-    return [(K.classify_nb, (*args, *outputs)), (S.take_strings_nb, strings)]
-
-
-FIRST_USE_KERNELS.append(_first_call_kernels)
 
 
 # The output block of the last call per ledger, for the next call to fill again when

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ledgerkit._kernels.keys import is_nondecreasing_nb
-from ledgerkit._kernels.loading import PREFETCH
 from ledgerkit._memory import freed_memory_reused
 from ledgerkit.core.arrow import arrow_array, as_table, int_array, numpy_array, utc_timestamp
 from ledgerkit.core.compute import pc
@@ -71,18 +70,6 @@ lk.LedgerStore(path).ledger()
 # keeps once read alone: every classify reads encounter_id (a third of a warm call at
 # 1M when read again), and they are small beside the procedures and entries.
 _KEPT_TABLES = ("encounters", "payers")
-
-
-# Functions (keys -> [(kernel, example arguments)]) that modules calling kernels on a
-# ledger's first use register: Ledger.from_parquet loads those kernels from Numba's cache
-# in a thread while it checks the sidecar's CRCs (_kernels/loading.py).
-FIRST_USE_KERNELS: list = []
-
-
-def _prefetch_kernels(keys: LedgerKeys) -> None:
-    jobs = [job for kernels in FIRST_USE_KERNELS for job in kernels(keys)]
-    if jobs:
-        PREFETCH.start(jobs)
 
 
 class Ledger:
@@ -342,7 +329,7 @@ class Ledger:
                     f"{folder}: {what} a ledger folder (no {name}.parquet in it; write one "
                     "with Ledger.to_parquet(folder))"
                 )
-        stored = sidecar.read_keys(folder, opened=_prefetch_kernels)
+        stored = sidecar.read_keys(folder)
         if stored is not None:
             keys, rows = stored
             lazy = {name: sidecar.LazyTable(folder, name, rows[name]) for name in TABLES}

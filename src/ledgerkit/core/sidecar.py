@@ -144,14 +144,14 @@ def write_keys(folder: Path, keys: LedgerKeys, reasons: tuple, policy=None) -> P
     return save_keys(folder / SIDECAR, keys, reasons, fingerprint(folder), policy)
 
 
-def read_keys(folder: Path, opened=None) -> tuple[LedgerKeys, dict] | None:
+def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
     """The keys stored beside the tables of ``folder`` and the row count of each of the
     four tables, or None when there is no sidecar or it does not describe these very
-    files (``opened``: see :func:`load_keys`)."""
+    files."""
     path = folder / SIDECAR
     if not path.exists():
         return None
-    keys = load_keys(path, lambda: fingerprint(folder), opened)
+    keys = load_keys(path, lambda: fingerprint(folder))
     if keys is None:
         return None
     rows = row_counts(keys)
@@ -225,21 +225,16 @@ def _aligned(n: int) -> int:
     return -(-n // 64) * 64
 
 
-def load_keys(path: Path, described, opened=None) -> LedgerKeys | None:
+def load_keys(path: Path, described) -> LedgerKeys | None:
     """The keys stored at ``path`` when they were written by this code for the data
     whose fingerprint ``described()`` returns now; None otherwise (missing, damaged,
-    stale, foreign or another version): build them from the data instead.
-
-    ``opened(keys)``, when given, is called with keys that fit together, before the
-    fingerprint (a read of every byte) decides whether they are returned: the caller
-    can start work that needs only their types meanwhile.
-    """
+    stale, foreign or another version): build them from the data instead."""
     try:
         meta, arrays = _load(path)
     except (OSError, ValueError, KeyError, TypeError, EOFError):
         return None  # damaged: as if there were none
-    if meta is None:
-        return None
+    if meta is None or meta.get("fingerprint") != described():
+        return None  # stale (the data changed since) or foreign (another folder's)
     try:
         keys = LedgerKeys(
             n_encounters=int(meta["n_encounters"]),
@@ -254,16 +249,7 @@ def load_keys(path: Path, described, opened=None) -> LedgerKeys | None:
             keys.set_packed_codes(meta["packed_policy"], packed)
     except (KeyError, TypeError, ValueError):
         return None
-    try:
-        if not _consistent(keys):
-            return None
-    except (IndexError, ValueError):  # checked before the fingerprint: may be damaged
-        return None
-    if opened is not None:
-        opened(keys)
-    if meta.get("fingerprint") != described():
-        return None  # stale (the data changed since) or foreign (another folder's)
-    return keys
+    return keys if _consistent(keys) else None
 
 
 def _load(path: Path) -> tuple[dict | None, dict]:
