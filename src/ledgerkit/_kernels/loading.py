@@ -24,7 +24,7 @@ from __future__ import annotations
 from numba.core.compiler_lock import global_compiler_lock
 from numba.core.runtime import rtsys
 
-__all__ = ["load_cached"]
+__all__ = ["load_cached", "load_first"]
 
 
 def load_cached(dispatcher, *args) -> bool:
@@ -62,3 +62,23 @@ def load_cached(dispatcher, *args) -> bool:
             return True
     except Exception:  # noqa: BLE001 - any surprise: the call takes Numba's own path
         return False
+
+
+def load_first(dispatcher, *args) -> None:
+    """:func:`load_cached` before ``dispatcher``'s first call in this process; nothing after.
+
+    Once any specialisation is loaded, typing ``args`` here would only repeat what the
+    call's own dispatch does (tens of microseconds on every small call).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ledgerkit._kernels.strings import take_strings_nb
+    >>> values, data = np.array([0, 2], np.int32), np.frombuffer(b"CO", np.uint8)
+    >>> args = (values, data, np.zeros(1, np.int32), np.empty(2, np.int32), np.empty(2, np.uint8))
+    >>> load_first(take_strings_nb, *args)
+    >>> int(take_strings_nb(*args))
+    2
+    """
+    if not getattr(dispatcher, "overloads", True):
+        load_cached(dispatcher, *args)

@@ -28,7 +28,7 @@ from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
 from ledgerkit._kernels.balances import FIGURES
-from ledgerkit._kernels.loading import load_cached
+from ledgerkit._kernels.loading import load_first
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
 
@@ -88,7 +88,7 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
         codes32,
         bits,
     )
-    load_cached(K.classify_nb, *args)  # a fresh process's first call: see _kernels/loading.py
+    load_first(K.classify_nb, *args)  # a fresh process's first call: see _kernels/loading.py
     K.classify_nb(*args)
     explanation = (
         codes32[K.CODE_LINE],
@@ -256,7 +256,7 @@ def _taken_strings(values, codes: np.ndarray, validity) -> pa.Array:
     offsets = np.empty(len(codes) + 1, np.int32)
     data = np.empty(max(len(codes) * longest, 1), np.uint8)
     args = (value_offsets, value_data, codes, offsets, data)
-    load_cached(S.take_strings_nb, *args)
+    load_first(S.take_strings_nb, *args)
     n_bytes = S.take_strings_nb(*args)
     buffers = [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data[:n_bytes])]
     return pa.Array.from_buffers(pa.string(), len(codes), buffers)
