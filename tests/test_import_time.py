@@ -63,3 +63,17 @@ def test_first_classify_from_a_folder_imports_no_pandas(tmp_path):
         f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))"
     )
     assert "numba" in loaded and "pandas" not in loaded
+
+
+def test_first_classify_from_a_folder_with_keys_imports_no_pyarrow_compute(tmp_path):
+    """Importing pyarrow.compute costs about 0.05 s and the sidecar path calls none of
+    its functions: core takes it from ledgerkit.core.compute, imported on first use."""
+    import ledgerkit as lk
+
+    folder = lk.synth.generate(50, seed=0).to_parquet(tmp_path / "ledger")
+    loaded = _modules_after(
+        f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))"
+    )
+    assert "numba" in loaded and "pyarrow.compute" not in loaded
+    used = _modules_after("from ledgerkit.core.compute import pc\nassert pc.sum is pc.sum")
+    assert "pyarrow.compute" in used  # the first use imports it

@@ -248,6 +248,15 @@ def test_policy_override_changes_buckets(small):
         lk.CarcPolicy.default().override("CO", "45", "lost")
 
 
+def test_a_policy_of_other_string_types_is_cast_to_strings():
+    # the default is already all strings and skips the cast; any other table is cast
+    default = lk.CarcPolicy.default().table
+    other = default.cast(pa.schema([(name, pa.large_string()) for name in default.column_names]))
+    policy = lk.CarcPolicy(other)
+    assert policy.table.equals(default)
+    assert policy.bucket_of("CO", "45") == "contractual"
+
+
 def test_frames_are_readable_by_other_engines(small):
     import duckdb
     import polars as pl

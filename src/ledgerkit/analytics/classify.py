@@ -28,6 +28,7 @@ from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
 from ledgerkit._kernels.balances import FIGURES
+from ledgerkit._kernels.loading import load_first
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
 
@@ -70,7 +71,7 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
     at = n_values + n_small
     codes32 = block[at : at + n_codes].view(np.int32).reshape(K.N_CODES, n_enc)
     bits = block[at + n_codes :].reshape(K.N_BITS, n_bytes)
-    K.classify_nb(
+    args = (
         codes,
         keys.amounts,
         keys.enc_proc_start,
@@ -87,6 +88,8 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
         codes32,
         bits,
     )
+    load_first(K.classify_nb, *args)  # a fresh process's first call: see _kernels/loading.py
+    K.classify_nb(*args)
     explanation = (
         codes32[K.CODE_LINE],
         codes32[K.CODE_GROUP],
@@ -252,7 +255,9 @@ def _taken_strings(values, codes: np.ndarray, validity) -> pa.Array:
     longest = int(np.diff(value_offsets).max(initial=0))
     offsets = np.empty(len(codes) + 1, np.int32)
     data = np.empty(max(len(codes) * longest, 1), np.uint8)
-    n_bytes = S.take_strings_nb(value_offsets, value_data, codes, offsets, data)
+    args = (value_offsets, value_data, codes, offsets, data)
+    load_first(S.take_strings_nb, *args)
+    n_bytes = S.take_strings_nb(*args)
     buffers = [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data[:n_bytes])]
     return pa.Array.from_buffers(pa.string(), len(codes), buffers)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerkit.core.compute import pc
 from ledgerkit.errors import LedgerError
 
 __all__ = ["payer_adjudication"]

@@ -15,8 +15,8 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerkit.core.compute import pc
 from ledgerkit.errors import LedgerError
 
 __all__ = [

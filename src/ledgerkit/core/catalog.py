@@ -39,9 +39,9 @@ from importlib import resources
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ledgerkit.core.compute import pc
 from ledgerkit.core.schema import GROUP_CODES
 
 __all__ = ["CarcCatalog", "CATEGORIES", "TYPES", "ACTIONS", "DENIAL_CATEGORIES"]

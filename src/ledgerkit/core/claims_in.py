@@ -20,9 +20,9 @@ from pathlib import PurePath
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import numpy_array
+from ledgerkit.core.compute import pc
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.errors import LedgerError
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels.hashing import fingerprint_strings_nb
 from ledgerkit.core.arrow import bool_array, codes_in, plain, string_buffers, valid_array
+from ledgerkit.core.compute import pc
 
 __all__ = ["IdIndex"]
 

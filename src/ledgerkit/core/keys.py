@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.entry_codes import pack_entry_codes_nb
@@ -40,6 +39,7 @@ from ledgerkit.core.arrow import (
     plain,
     valid_array,
 )
+from ledgerkit.core.compute import pc
 from ledgerkit.core.id_index import IdIndex
 from ledgerkit.core.schema import KINDS
 from ledgerkit.errors import LedgerError

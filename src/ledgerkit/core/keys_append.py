@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.keys import (
@@ -27,6 +26,7 @@ from ledgerkit.core.arrow import (
     numpy_array,
     valid_array,
 )
+from ledgerkit.core.compute import pc
 from ledgerkit.core.keys import (
     LedgerKeys,
     _entry_procedures,

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit._kernels.keys import is_nondecreasing_nb
 from ledgerkit._memory import freed_memory_reused
 from ledgerkit.core.arrow import arrow_array, as_table, int_array, numpy_array, utc_timestamp
+from ledgerkit.core.compute import pc
 from ledgerkit.core.keys import LedgerKeys, build_keys, dense_unique
 from ledgerkit.core.keys_append import extend_keys
 from ledgerkit.core.limits import (

@@ -13,7 +13,6 @@ pass allocated a copy of every id and a flag per row on every post).
 from __future__ import annotations
 
 import numpy as np
-import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import (
     arrow_array,
@@ -23,6 +22,7 @@ from ledgerkit.core.arrow import (
     strings_at,
     valid_array,
 )
+from ledgerkit.core.compute import pc
 from ledgerkit.errors import LedgerError
 
 __all__ = ["check_negations", "check_appended_negations", "rows_of_ids"]

@@ -20,6 +20,7 @@ from ledgerkit.errors import LedgerError
 __all__ = ["CarcPolicy", "BUCKETS"]
 
 BUCKETS = tuple(codes.ADJUSTMENT_BUCKETS)
+_SCHEMA = pa.schema([(name, pa.string()) for name in ("group_code", "carc", "bucket", "why")])
 
 
 class CarcPolicy:
@@ -45,16 +46,9 @@ class CarcPolicy:
                 raise LedgerError(f"CARC policy: missing column {name!r}")
         if "why" not in table.column_names:
             table = table.append_column("why", pa.nulls(table.num_rows, pa.string()))
-        table = table.select(["group_code", "carc", "bucket", "why"]).cast(
-            pa.schema(
-                [
-                    ("group_code", pa.string()),
-                    ("carc", pa.string()),
-                    ("bucket", pa.string()),
-                    ("why", pa.string()),
-                ]
-            )
-        )
+        table = table.select(["group_code", "carc", "bucket", "why"])
+        if table.schema != _SCHEMA:  # (a cast imports pyarrow.compute: not for the default)
+            table = table.cast(_SCHEMA)
         rules: dict[tuple[str, str], str] = {}
         for i, (g, c, b) in enumerate(
             zip(

@@ -28,8 +28,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from ledgerkit.core.compute import pc
 from ledgerkit.errors import LedgerError
 
 __all__ = ["RESUBMISSION_CODES", "split_resubmissions", "apply_resubmissions"]

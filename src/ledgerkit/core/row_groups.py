@@ -22,10 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ledgerkit.core.arrow import _computable, _smallest_code_type, numpy_array, valid_array
+from ledgerkit.core.compute import pc
 from ledgerkit.core.schema import arrow_schema
 from ledgerkit.core.validate import conform
 from ledgerkit.errors import LedgerError

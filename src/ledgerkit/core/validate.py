@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit._kernels import validate as K
 from ledgerkit.core.arrow import (
@@ -20,6 +19,7 @@ from ledgerkit.core.arrow import (
     plain,
     valid_array,
 )
+from ledgerkit.core.compute import pc
 from ledgerkit.core.limits import MAX_ENTRY_CENTS, amount_message, sign_message
 from ledgerkit.core.negations import check_appended_negations, check_negations
 from ledgerkit.core.schema import GROUP_CODES, KINDS, PAYER_CLASSES, SOURCES, TABLES, arrow_schema

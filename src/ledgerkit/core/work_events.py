@@ -39,9 +39,9 @@ import uuid
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import utc_timestamp
+from ledgerkit.core.compute import pc
 from ledgerkit.core.schema import TIMESTAMP
 from ledgerkit.errors import LedgerError
 
