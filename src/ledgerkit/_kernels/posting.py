@@ -315,6 +315,7 @@ def _crosses_cap_nb(
 
 @njit
 def match_control_numbers_nb(
+    line_order,
     line_enc,
     line_offsets,
     line_data,
@@ -333,9 +334,12 @@ def match_control_numbers_nb(
     ``p`` of that encounter (grouped positions ``enc_proc_start[e]:enc_proc_start[e+1]``,
     procedures-table row ``proc_rows[p]``, or ``p`` when not ``has_rows``) whose
     control number has the same bytes; ``out[i]`` is left as it is when none does.
-    An encounter has a handful of procedures: a scan beats any join.
+    An encounter has a handful of procedures: a scan beats any join. The lines are
+    visited in ``line_order`` (any order gives the same ``out``): in encounter order,
+    the procedures' arrays are read front to back instead of at random.
     """
-    for i in range(line_enc.shape[0]):
+    for k in range(line_order.shape[0]):
+        i = line_order[k]
         e = line_enc[i]
         if e < 0 or not line_valid[i]:
             continue
