@@ -344,11 +344,12 @@ def _sort_items(items: dict, rank: np.ndarray, n: int, n_procedures: int):
     items sorted by (claim rank, slot), and where each rank's items start."""
     procs, it_u = dense_unique(items["proc"], n_procedures)
     items["u"] = it_u
-    # one int64 key, stable: items come in runs already in claim order (timsort merges runs)
-    io = np.argsort((rank[items["claim"]] << 32) | it_u, kind="stable")
+    # a counting pass by rank, each claim's few items then by slot: no stable argsort of
+    # every item's (rank, slot) key, no search for where each rank starts
+    io = np.empty(len(it_u), np.int64)
+    item_start = np.empty(n + 1, np.int64)  # items of rank r at item_start[r]:item_start[r+1]
+    K.order_items_nb(rank[items["claim"]], it_u, item_start, io)
     items = {name: v[io] for name, v in items.items()}
-    # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
-    item_start = np.searchsorted(rank[items["claim"]], np.arange(n + 1))
     return procs, items, item_start
 
 
