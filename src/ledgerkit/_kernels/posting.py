@@ -128,6 +128,37 @@ def slots_by_first_use_nb(item_u, slot_of, by_use):
             k += 1
 
 
+@njit
+def order_items_nb(item_rank, item_u, item_start, order):
+    """The stable order of items by (claim rank, slot), one counting pass: ``order``
+    (length of the items) receives it and ``item_start`` (ranks + 1) where each rank's
+    items start. A claim has a handful of items: each rank's run is put in slot order
+    by insertion (a merge sort for a run longer than 32, stable as well)."""
+    item_start[:] = 0
+    for i in range(item_rank.shape[0]):
+        item_start[item_rank[i] + 1] += 1
+    for r in range(1, item_start.shape[0]):
+        item_start[r] += item_start[r - 1]
+    fill = item_start[:-1].copy()
+    for i in range(item_rank.shape[0]):
+        r = item_rank[i]
+        order[fill[r]] = i
+        fill[r] += 1
+    for r in range(item_start.shape[0] - 1):
+        s, e = item_start[r], item_start[r + 1]
+        if e - s > 32:
+            run = order[s:e].copy()
+            order[s:e] = run[np.argsort(item_u[run], kind="mergesort")]
+            continue
+        for i in range(s + 1, e):
+            k = order[i]
+            j = i - 1
+            while j >= s and item_u[order[j]] > item_u[k]:
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = k
+
+
 @njit(inline="always")
 def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr):
     """Open PR - balance of procedure slot ``u`` (the last adjudicating payer's PR),
@@ -315,6 +346,7 @@ def _crosses_cap_nb(
 
 @njit
 def match_control_numbers_nb(
+    line_order,
     line_enc,
     line_offsets,
     line_data,
@@ -333,9 +365,12 @@ def match_control_numbers_nb(
     ``p`` of that encounter (grouped positions ``enc_proc_start[e]:enc_proc_start[e+1]``,
     procedures-table row ``proc_rows[p]``, or ``p`` when not ``has_rows``) whose
     control number has the same bytes; ``out[i]`` is left as it is when none does.
-    An encounter has a handful of procedures: a scan beats any join.
+    An encounter has a handful of procedures: a scan beats any join. The lines are
+    visited in ``line_order`` (any order gives the same ``out``): in encounter order,
+    the procedures' arrays are read front to back instead of at random.
     """
-    for i in range(line_enc.shape[0]):
+    for k in range(line_order.shape[0]):
+        i = line_order[k]
         e = line_enc[i]
         if e < 0 or not line_valid[i]:
             continue

@@ -8,7 +8,7 @@ same remit, so duplicates are recognised from content alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import hashing as H
 from ledgerkit._kernels import posting as K
-from ledgerkit.core.arrow import numpy_array, plain, string_buffers, valid_array
+from ledgerkit.core.arrow import encode, numpy_array, plain, string_buffers, valid_array
 
 
 def ints(col, fill=0) -> np.ndarray:
@@ -106,10 +106,29 @@ class Batch:
     adj_claim: np.ndarray
     adj_line: np.ndarray
     remit_id: pa.Array
+    _codes: dict = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
         return self.claims.num_rows
+
+    def codes(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
+        """``encode`` of one of the batch's columns (null rows -1), hashed once per batch:
+        deciding and building the entries both read the adjustments' group codes and
+        CARCs (3.6M rows at 1M claims, 0.15 s each time).
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> b = flatten(lk.synth.remittances(lk.synth.generate(5, seed=2)))
+        >>> codes, values = b.codes("adjustments", "group_code")
+        >>> b.codes("adjustments", "group_code")[0] is codes
+        True
+        """
+        key = (table, column)
+        if key not in self._codes:
+            self._codes[key] = encode(plain(getattr(self, table)[column]))
+        return self._codes[key]
 
 
 def flatten(r) -> Batch:

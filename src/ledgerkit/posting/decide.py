@@ -327,8 +327,8 @@ def _adjustment_roles(b: Batch, policy, adj_row: np.ndarray) -> tuple:
     contractual = np.zeros(len(adj_row), np.bool_)
     pr = np.zeros(len(adj_row), np.bool_)
     if b.adjustments.num_rows:
-        g_codes, g_vals = _adjustment_codes(b.adjustments["group_code"])
-        c_codes, c_vals = _adjustment_codes(b.adjustments["carc"])
+        g_codes, g_vals = _adjustment_codes(b, "group_code")
+        c_codes, c_vals = _adjustment_codes(b, "carc")
         g_ok = [g if g in ("CO", "PR", "OA", "PI", "CR") else "OA" for g in g_vals]
         matrix = policy.bucket_matrix(g_ok, [str(v).strip() for v in c_vals])
         bucket = matrix[g_codes, c_codes]
@@ -344,11 +344,12 @@ def _sort_items(items: dict, rank: np.ndarray, n: int, n_procedures: int):
     items sorted by (claim rank, slot), and where each rank's items start."""
     procs, it_u = dense_unique(items["proc"], n_procedures)
     items["u"] = it_u
-    # one int64 key, stable: items come in runs already in claim order (timsort merges runs)
-    io = np.argsort((rank[items["claim"]] << 32) | it_u, kind="stable")
+    # a counting pass by rank, each claim's few items then by slot: no stable argsort of
+    # every item's (rank, slot) key, no search for where each rank starts
+    io = np.empty(len(it_u), np.int64)
+    item_start = np.empty(n + 1, np.int64)  # items of rank r at item_start[r]:item_start[r+1]
+    K.order_items_nb(rank[items["claim"]], it_u, item_start, io)
     items = {name: v[io] for name, v in items.items()}
-    # items of claim c at item_start[c]:item_start[c+1] - index by rank, not claim
-    item_start = np.searchsorted(rank[items["claim"]], np.arange(n + 1))
     return procs, items, item_start
 
 
@@ -414,10 +415,11 @@ def procedure_state(ledger: Ledger, policy, procs: np.ndarray) -> tuple:
     return balance, live_n, live_paid, live_adj, live_contr, pr_by_seq, moved, adj_n, live_pr
 
 
-def _adjustment_codes(column) -> tuple[np.ndarray, list]:
-    """Codes in order of first appearance (null reads as the first value) and the values."""
-    codes, values = encode(plain(column), null_code=0)
-    return codes.astype(np.int64), values.to_pylist()
+def _adjustment_codes(b: Batch, column: str) -> tuple[np.ndarray, list]:
+    """Codes of an adjustments column in order of first appearance (null reads as the
+    first value) and the values."""
+    codes, values = b.codes("adjustments", column)
+    return np.where(codes < 0, 0, codes).astype(np.int64), values.to_pylist()
 
 
 def remit_entry_mask(ledger: Ledger) -> np.ndarray:

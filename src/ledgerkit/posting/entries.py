@@ -37,8 +37,10 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
     no_adj = adj_row < 0
     if adj.num_rows:
         at = np.maximum(adj_row, 0)
-        group = _dictionary(adj["group_code"], at, pa.int8(), no_adj)
-        carc = _dictionary(adj["carc"], at, pa.int16(), no_adj)
+        group = _dictionary(adj["group_code"], at, pa.int8(), no_adj,
+                            encoded=b.codes("adjustments", "group_code"))  # fmt: skip
+        carc = _dictionary(adj["carc"], at, pa.int16(), no_adj,
+                           encoded=b.codes("adjustments", "carc"))  # fmt: skip
     else:
         group = pa.nulls(n, pa.dictionary(pa.int8(), pa.string()))
         carc = pa.nulls(n, pa.dictionary(pa.int16(), pa.string()))
@@ -66,9 +68,10 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
     )
 
 
-def _dictionary(values, rows: np.ndarray, index_type, mask=None) -> pa.DictionaryArray:
-    """``values.take(rows)`` as a dictionary array (nulls where ``mask`` or null)."""
-    codes, dictionary = encode(plain(values))
+def _dictionary(values, rows: np.ndarray, index_type, mask=None, encoded=None):
+    """``values.take(rows)`` as a dictionary array (nulls where ``mask`` or null);
+    ``encoded``: ``encode(values)`` when the caller has it."""
+    codes, dictionary = encode(plain(values)) if encoded is None else encoded
     codes = codes[rows]
     null = codes < 0 if mask is None else (codes < 0) | mask
     indices = pa.array(codes.astype(index_type.to_pandas_dtype()), index_type, mask=null)

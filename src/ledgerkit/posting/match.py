@@ -77,13 +77,27 @@ def _match_control_numbers(ledger: Ledger, lcn, line_enc: np.ndarray, out: np.nd
             proc_lcn = proc_lcn.cast(pa.string())
         keys.proc_control_numbers = proc_lcn
     line_offsets, line_data = string_buffers(lcn)
-    proc_offsets, proc_data = string_buffers(proc_lcn)
+    proc_offsets, proc_data = _string_views(proc_lcn)
     order = keys.proc_order
+    # lines come claim by claim, their encounters at random: visited in encounter order,
+    # the ledger-sized procedure arrays are read front to back, not at random
+    line_order = np.argsort(line_enc)
     K.match_control_numbers_nb(
-        line_enc, line_offsets, line_data, valid_array(lcn), keys.enc_proc_start,
+        line_order, line_enc, line_offsets, line_data, valid_array(lcn), keys.enc_proc_start,
         order if order is not None else np.empty(0, np.int64), order is not None,
         proc_offsets, proc_data, valid_array(proc_lcn), out,
     )  # fmt: skip
+
+
+def _string_views(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (the array's own width, its offset applied) and bytes of a string array,
+    both zero-copy: ``string_buffers`` widens the offsets to int64, a copy of every
+    procedure's offset on every post."""
+    if len(column) == 0 or not pa.types.is_string(column.type):
+        return string_buffers(column)
+    _, offsets, data = column.buffers()[:3]
+    offsets = np.frombuffer(offsets, np.int32)[column.offset : column.offset + len(column) + 1]
+    return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8))
 
 
 def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
