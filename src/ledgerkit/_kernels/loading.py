@@ -73,12 +73,10 @@ def load_first(dispatcher, *args) -> None:
     Examples
     --------
     >>> import numpy as np
-    >>> from ledgerkit._kernels.strings import take_strings_nb
-    >>> values, data = np.array([0, 2], np.int32), np.frombuffer(b"CO", np.uint8)
-    >>> args = (values, data, np.zeros(1, np.int32), np.empty(2, np.int32), np.empty(2, np.uint8))
-    >>> load_first(take_strings_nb, *args)
-    >>> int(take_strings_nb(*args))
-    2
+    >>> from ledgerkit._kernels.keys import is_nondecreasing_nb
+    >>> load_first(is_nondecreasing_nb, np.arange(3))  # then nothing: one is loaded
+    >>> bool(is_nondecreasing_nb(np.arange(3)))
+    True
     """
     if not getattr(dispatcher, "overloads", True):
         load_cached(dispatcher, *args)

@@ -9,6 +9,7 @@ import numpy as np
 
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels._njit import njit
+from ledgerkit._kernels.keys import counting_order_nb
 
 # Reason codes the kernel can return for one claim (index into posting.REASONS).
 R_POSTED = 0
@@ -134,16 +135,7 @@ def order_items_nb(item_rank, item_u, item_start, order):
     (length of the items) receives it and ``item_start`` (ranks + 1) where each rank's
     items start. A claim has a handful of items: each rank's run is put in slot order
     by insertion (a merge sort for a run longer than 32, stable as well)."""
-    item_start[:] = 0
-    for i in range(item_rank.shape[0]):
-        item_start[item_rank[i] + 1] += 1
-    for r in range(1, item_start.shape[0]):
-        item_start[r] += item_start[r - 1]
-    fill = item_start[:-1].copy()
-    for i in range(item_rank.shape[0]):
-        r = item_rank[i]
-        order[fill[r]] = i
-        fill[r] += 1
+    counting_order_nb(item_rank, item_start, order)
     for r in range(item_start.shape[0] - 1):
         s, e = item_start[r], item_start[r + 1]
         if e - s > 32:
