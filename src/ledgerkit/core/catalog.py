@@ -35,14 +35,12 @@ action ``"appeal"`` (someone has to read the remit), ``known = False``, and
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from ledgerkit.core.compute import pc
 from ledgerkit.core.schema import GROUP_CODES
+from ledgerkit.core.shipped import read_shipped_csv
 
 __all__ = ["CarcCatalog", "CATEGORIES", "TYPES", "ACTIONS", "DENIAL_CATEGORIES"]
 
@@ -160,13 +158,9 @@ class CarcCatalog:
     @classmethod
     def default(cls) -> CarcCatalog:
         """The shipped catalogue (``ledgerkit/data/carc_catalog.csv``)."""
-        with resources.files("ledgerkit.core").joinpath("data/carc_catalog.csv").open("rb") as f:
-            table = pacsv.read_csv(
-                f,
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c: pa.string() for c in ("group_code", *COLUMNS)}
-                ),
-            )
+        table = read_shipped_csv(
+            "carc_catalog.csv", {c: pa.string() for c in ("group_code", *COLUMNS)}
+        )
         return cls(table)
 
     def override(self, carc: str, group_code: str = ANY_GROUP, **fields) -> CarcCatalog:

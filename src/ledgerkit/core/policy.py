@@ -7,14 +7,12 @@ a group. Users override single rows with :meth:`CarcPolicy.override`.
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from ledgerkit._kernels import codes
 from ledgerkit.core.schema import GROUP_CODES
+from ledgerkit.core.shipped import read_shipped_csv
 from ledgerkit.errors import LedgerError
 
 __all__ = ["CarcPolicy", "BUCKETS"]
@@ -76,13 +74,9 @@ class CarcPolicy:
     @classmethod
     def default(cls) -> CarcPolicy:
         """The shipped policy (``ledgerkit/data/carc_policy.csv``)."""
-        with resources.files("ledgerkit.core").joinpath("data/carc_policy.csv").open("rb") as f:
-            table = pacsv.read_csv(
-                f,
-                convert_options=pacsv.ConvertOptions(
-                    column_types={"carc": pa.string(), "group_code": pa.string()}
-                ),
-            )
+        table = read_shipped_csv(
+            "carc_policy.csv", {"carc": pa.string(), "group_code": pa.string()}
+        )
         return cls(table)
 
     def override(self, group_code: str, carc: str, bucket: str, why: str = "user override"):
