@@ -28,6 +28,7 @@ from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
 from ledgerkit._kernels.balances import FIGURES
+from ledgerkit._kernels.chunks import CHUNK
 from ledgerkit._kernels.loading import load_first
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
 from ledgerkit.core.ledger import Ledger, require_ledger
@@ -87,6 +88,7 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
         small,
         codes32,
         bits,
+        _chunk_scratch(n_enc),
     )
     load_first(K.classify_nb, *args)  # a fresh process's first call: see _kernels/loading.py
     K.classify_nb(*args)
@@ -129,6 +131,11 @@ def _output_block(ledger: Ledger, n_bytes: int) -> np.ndarray:
         block = np.empty(n_bytes, np.uint8)
     _SPARE_OUTPUTS[ledger] = block
     return block
+
+
+def _chunk_scratch(n_enc: int) -> np.ndarray:
+    """The kernel's working memory, one zeroed row per chunk of encounters."""
+    return np.zeros((-(-n_enc // CHUNK), K.CHUNK_SCRATCH), np.int64)
 
 
 _NO_ORDER = np.empty(0, np.int64)  # entries already in grouped order
