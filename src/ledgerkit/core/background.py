@@ -14,10 +14,13 @@ __all__ = ["Background"]
 
 
 class Background:
-    """``fn(*args)`` running in a daemon thread; :meth:`result` waits for it.
+    """``fn(*args)`` running in a thread; :meth:`result` waits for it.
 
     The caller's own work goes on meanwhile; an exception raised by ``fn`` is raised
-    again by :meth:`result`, in the caller's thread.
+    again by :meth:`result`, in the caller's thread. The thread is not a daemon: when
+    the caller fails before asking for the result, the interpreter waits for the
+    thread at exit instead of stopping it inside Arrow or zlib, which aborts the
+    process (see ``core/shipped.py``).
 
     Examples
     --------
@@ -32,7 +35,7 @@ class Background:
 
     def __init__(self, fn, *args):
         self._value = self._error = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=False)
         self._thread.start()
 
     def _run(self, fn, args) -> None:
