@@ -133,6 +133,10 @@ class Ledger:
             self._kept_columns[key] = held.column(column)
         return self._kept_columns[key]
 
+    def _holds_column(self, table: str, column: str) -> bool:
+        # whether column() answers without reading a file
+        return isinstance(self._tables[table], pa.Table) or (table, column) in self._kept_columns
+
     def array(self, table: str, column: str, dtype=None) -> np.ndarray:
         """One number column of one of the four tables as a numpy array.
 
