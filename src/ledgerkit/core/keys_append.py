@@ -51,6 +51,7 @@ def extend_keys(
     policy=None,
     *,
     ids_increase: bool = False,
+    new_procedures: np.ndarray | None = None,
 ) -> LedgerKeys:
     """The keys after an append, in time proportional to the batch plus one parallel
     copy of the grouped arrays.
@@ -58,7 +59,8 @@ def extend_keys(
     ``entries`` are the old rows (those ``previous`` was built from) followed by the
     new ones; ``policy``: carry the packed codes ``previous`` holds under it;
     ``ids_increase``: every entry id increases along the rows (``Ledger.append`` knows),
-    so the negated rows are found without reading every id.
+    so the negated rows are found without reading every id; ``new_procedures``: the
+    grouped procedure of each new row, when the caller knows them (no lookup then).
 
     Examples
     --------
@@ -70,11 +72,18 @@ def extend_keys(
     """
     n_old = len(previous.entry_proc)
     new_rows = entries.slice(n_old)
-    new_enc = previous.encounter_positions(encounters["encounter_id"], new_rows["encounter_id"])
-    # errors name the row of the appended batch (the user's row 0), not of the whole table
-    new_proc = _entry_procedures(
-        new_rows, None, previous.enc_proc_start, previous.proc_line, 0, entry_enc=new_enc
-    )
+    if new_procedures is not None:
+        if len(new_procedures) != len(new_rows):
+            raise ValueError("new_procedures: one position per appended row")
+        new_proc = np.asarray(new_procedures).astype(np.int32)
+    else:
+        new_enc = previous.encounter_positions(
+            encounters["encounter_id"], new_rows["encounter_id"]
+        )
+        # errors name the row of the appended batch (the user's row 0), not of the table
+        new_proc = _entry_procedures(
+            new_rows, None, previous.enc_proc_start, previous.proc_line, 0, entry_enc=new_enc
+        )
     entry_proc = np.concatenate([previous.entry_proc, new_proc])
     seq = int_array(new_rows["payer_seq"], np.int8)
     kind = kind_codes(new_rows)

@@ -98,7 +98,8 @@ _ENTRY_COLS = (
 
 
 def build_entries(ledger, b, ev, actor, note, at):
-    """The new entries of the posted claims (in batch order) and entries per claim."""
+    """The new entries of the posted claims (in batch order), entries per claim, and the
+    grouped procedure of each new entry (for ``Ledger.append_located``)."""
     it = ev["items"]
     reason = ev["reason"]
     posted_regular = np.isin(
@@ -115,6 +116,7 @@ def build_entries(ledger, b, ev, actor, note, at):
     reg_key = rank[it["claim"][reg_idx]]
     parts = [reg_table]
     sort_rank = [reg_key]
+    part_procs = [it["proc"][reg_idx]]
     neg_target_new = []  # per negation row: index into reg rows, or -1
     neg_target_id = []
     if posted_rev.any():
@@ -179,6 +181,7 @@ def build_entries(ledger, b, ev, actor, note, at):
             neg["negates"] = pa.nulls(len(which), pa.int64())
             parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
             sort_rank.append(rank[by_claim])
+            part_procs.append(procs[cand_key[which] >> 34])  # the key's slot u
             neg_target_new.append(target_new)
             neg_target_id.append(target_id)
     parts = [p.select(list(_ENTRY_COLS)).cast(parts[0].select(list(_ENTRY_COLS)).schema)
@@ -203,10 +206,12 @@ def build_entries(ledger, b, ev, actor, note, at):
     )
     table = table.append_column("entry_id", pa.array(ids))
     table = table.append_column("posted_at", const(at, m, TIMESTAMP))
+    entry_procs = np.concatenate(part_procs)
     if interleaved:  # reversals interleave: restore batch order
         table = table.take(pa.array(o))
+        entry_procs = entry_procs[o]
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
-    return table, per_claim
+    return table, per_claim, entry_procs
 
 
 def _rank_order(ranks: np.ndarray, n_regular: int) -> tuple:
