@@ -6,6 +6,7 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from posting_data import split
@@ -119,3 +120,27 @@ def test_remit_ids_stay_those_stored_by_earlier_versions():
     assert ids[:2] == ["R051311de493c26d8e44252d42ef958d4", "Ra4e4fab7cafbe6b459f72d97d7e55a30"]
     digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()
     assert digest == "59afa366f0f73fba09d5a1fb909fa322b6d5b89f3e5b1abdc51f712d2c1ea636"
+
+
+@pytest.mark.parametrize("hashes", ["own", "one for all", "none"])
+def test_duplicates_within_a_batch_are_found_whatever_the_first_hashes(hashes):
+    """A batch's duplicates are found by the ids' first hash, the ids compared only where
+    it repeats: every claim sharing one hash (as if all collided), or no hashes at all
+    (ids made elsewhere), gives the same first claims as the ids themselves."""
+    from ledgerkit.posting.batch import first_index, flatten
+    from ledgerkit.posting.decide import _first_in_batch
+
+    _, r = split(lk.synth.generate(120, seed=2, credits=False))
+    b = flatten(Remittances.concat([r, r]))
+    order = np.random.default_rng(3).permutation(b.n)
+    rank = np.empty(b.n, np.int64)
+    rank[order] = np.arange(b.n)
+    if hashes == "one for all":
+        b.remit_hash = np.zeros(b.n, np.uint64)
+    elif hashes == "none":
+        b.remit_hash = None
+    from ledgerkit.core.arrow import encode
+
+    want = first_index(encode(b.remit_id)[0], order)
+    assert 0 < want.sum() < b.n
+    assert np.array_equal(_first_in_batch(b, order, rank), want)

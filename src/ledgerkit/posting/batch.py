@@ -121,6 +121,8 @@ class Batch:
     adj_line: np.ndarray
     remit_id: pa.Array
     _codes: dict = field(default_factory=dict, repr=False)
+    # the first 64-bit half of each remit id, as a number (None: ids made elsewhere)
+    remit_hash: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -159,12 +161,13 @@ def flatten(r) -> Batch:
     adj_claim = positions(adj["claim_id"], claims["claim_id"])
     adj_line = positions(adj["line_id"], lines["line_id"])
     b = Batch(claims, lines, adj, payer_id, file, tx_date, line_claim, adj_claim, adj_line, None)
-    b.remit_id = fingerprints(b)
+    b.remit_id, b.remit_hash = fingerprints(b, with_hash=True)
     return b
 
 
-def fingerprints(b: Batch) -> pa.Array:
-    """remit_id of every claim: 'R' + 32 hex digits of two 64-bit content hashes."""
+def fingerprints(b: Batch, *, with_hash: bool = False):
+    """remit_id of every claim: 'R' + 32 hex digits of two 64-bit content hashes (with
+    ``with_hash``: and the first hash, the ids' first 16 digits as numbers)."""
     n = b.n
     c, li, ad = b.claims, b.lines, b.adjustments
     lnum = ints(li["line_number"]) if li.num_rows else np.zeros(0, np.int64)
@@ -213,9 +216,10 @@ def fingerprints(b: Batch) -> pa.Array:
     raw = np.empty((n, 33), np.uint8)
     K.hex_ids_nb(out[0], out[1], raw)
     offsets = np.arange(0, 33 * (n + 1), 33, dtype=np.int32)
-    return pa.Array.from_buffers(
+    ids = pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw.reshape(-1))]
     )
+    return (ids, out[0]) if with_hash else ids
 
 
 def lex_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
