@@ -224,3 +224,13 @@ def test_id_index_looks_up_runs_of_equal_ids_once():
     index = IdIndex(pa.array(["A", "B", "C"]))
     values = pa.array(["B", "B", "B", None, None, "Z", "Z", "A", "A", "A", "B"])
     assert index.positions(values).tolist() == [1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 1]
+
+
+@given(st.lists(st.integers(0, 9), max_size=200), st.integers(10, 2000))
+@settings(max_examples=60)
+def test_new_rows_ordered_by_procedure_as_a_stable_sort(procs, n_proc):
+    """Counted (a batch large beside the procedures) or sorted, the same stable order."""
+    from ledgerkit.core.keys_append import _stable_order
+
+    new_proc = np.array(procs, np.int32)
+    assert np.array_equal(_stable_order(new_proc, n_proc), np.argsort(new_proc, kind="stable"))

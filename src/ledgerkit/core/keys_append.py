@@ -16,6 +16,7 @@ import pyarrow as pa
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.keys import (
     clear_live_nb,
+    counting_order_nb,
     is_nondecreasing_nb,
     merge_appended_nb,
 )
@@ -121,7 +122,7 @@ def extend_keys(
             clear_live_nb(codes, negated_old)
     else:
         n = len(entry_proc)
-        new_order = np.argsort(new_proc, kind="stable")
+        new_order = _stable_order(new_proc, n_proc)
         old_order = previous.entry_order
         entry_order = np.empty(n, np.int64)
         out = (np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n, np.int64))
@@ -164,6 +165,17 @@ def extend_keys(
     if codes is not None:
         keys.policy_cache(policy)["packed_codes"] = codes
     return keys
+
+
+def _stable_order(new_proc: np.ndarray, n_proc: int) -> np.ndarray:
+    """The new rows in order of their procedure, ties in row order (a stable argsort):
+    by counting when the batch is large beside the procedures (a post of 1M claims
+    appends 5.5M rows to 10M procedures: 0.3 s sorted, a few hundredths counted)."""
+    if len(new_proc) * 8 < n_proc:
+        return np.argsort(new_proc, kind="stable")
+    order = np.empty(len(new_proc), np.int64)
+    counting_order_nb(new_proc, np.empty(n_proc + 1, np.int64), order)
+    return order
 
 
 def _used_values(column) -> list:
