@@ -234,3 +234,21 @@ def test_new_rows_ordered_by_procedure_as_a_stable_sort(procs, n_proc):
 
     new_proc = np.array(procs, np.int32)
     assert np.array_equal(_stable_order(new_proc, n_proc), np.argsort(new_proc, kind="stable"))
+
+
+def test_append_located_refuses_positions_that_name_another_line():
+    """A caller's wrong procedure positions are refused, not written into the keys."""
+    import pytest
+
+    import ledgerkit as lk
+
+    ledger = lk.synth.generate(20, seed=1)
+    row = ledger.entries.slice(0, 1).drop_columns(["entry_id"])
+    right = ledger.keys.entry_proc[:1]
+    assert ledger.append_located(row, right).entries.num_rows == ledger.entries.num_rows + 1
+    lines = ledger.keys.proc_line
+    other = np.flatnonzero(lines != lines[right[0]])[:1]
+    for wrong, says in [(other, "another line"), ([len(lines)], "outside"), ([0, 0], "one")]:
+        with pytest.raises(ValueError, match=says):
+            ledger.append_located(row, np.asarray(wrong))
+    assert ledger.entries.num_rows == ledger.keys.proc_entry_start[-1]

@@ -74,9 +74,7 @@ def extend_keys(
     n_old = len(previous.entry_proc)
     new_rows = entries.slice(n_old)
     if new_procedures is not None:
-        if len(new_procedures) != len(new_rows):
-            raise ValueError("new_procedures: one position per appended row")
-        new_proc = np.asarray(new_procedures).astype(np.int32)
+        new_proc = _given_procedures(new_procedures, new_rows, previous)
     else:
         new_enc = previous.encounter_positions(
             encounters["encounter_id"], new_rows["encounter_id"]
@@ -165,6 +163,22 @@ def extend_keys(
     if codes is not None:
         keys.policy_cache(policy)["packed_codes"] = codes
     return keys
+
+
+def _given_procedures(procedures, new_rows, previous: LedgerKeys) -> np.ndarray:
+    """The caller's procedure positions of the new rows, checked where it is cheap: in
+    range, and naming each row's own ``line`` (a wrong position would corrupt the keys)."""
+    new_proc = np.asarray(procedures)
+    if new_proc.ndim != 1 or len(new_proc) != len(new_rows):
+        raise ValueError("new_procedures: one position per appended row")
+    n_proc = len(previous.proc_line)
+    if len(new_proc) and (new_proc.min() < 0 or new_proc.max() >= n_proc):
+        raise ValueError("new_procedures: a position outside the ledger's procedures")
+    new_proc = new_proc.astype(np.int32)
+    lines = int_array(new_rows["line"], np.int32)
+    if not np.array_equal(previous.proc_line[new_proc], lines):
+        raise ValueError("new_procedures: a position names another line than its row's")
+    return new_proc
 
 
 def _stable_order(new_proc: np.ndarray, n_proc: int) -> np.ndarray:
