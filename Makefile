@@ -71,9 +71,13 @@ browser:
 		exit 1; \
 	fi
 
+# One pytest worker per core (at most 4), each taking whole files, so a file's module
+# fixtures (a JupyterLab, a browser) start once: on 2 cores the suite's waits on
+# browsers, notebooks and child processes overlap the other worker's computing.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 test: setup lint sample browser
-	$(SAY) "tests: pytest (kernels are loaded from the cache 'make setup' filled)"
-	@$(BIN)/python -m pytest
+	$(SAY) "tests: pytest on $(TEST_WORKERS) workers (kernels are loaded from the cache 'make setup' filled)"
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # root (as on these machines) needs --allow-root; the widget front ends (ipywidgets,
 # anywidget, plotly) ship as prebuilt lab extensions in their wheels.

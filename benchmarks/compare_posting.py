@@ -66,7 +66,7 @@ def _timed(label: str, fn):
 # ---------------------------------------------------------------------- warm (child)
 def _ledgerkit_stages(ledger, remits) -> dict:
     """One post cut at its stages (what ``post_batch`` does, step by step), seconds each."""
-    from ledgerkit.core.keys import build_keys
+    from ledgerkit.core.keys_append import extend_keys
     from ledgerkit.posting import match
     from ledgerkit.posting.batch import flatten
     from ledgerkit.posting.decide import evaluate_batch
@@ -99,20 +99,20 @@ def _ledgerkit_stages(ledger, remits) -> dict:
     finally:
         decide._match_lines = inner
     when = _now(None)
-    entries, per_claim = stage(
+    entries, per_claim, entry_procs = stage(
         "build entries", lambda: build_entries(ledger, batch, ev, "bench", None, when)
     )
-    new = stage("append (validation + key update)", lambda: ledger.append(entries, at=when))
+    new = stage(
+        "append (validation + key update)",
+        lambda: ledger.append_located(entries, entry_procs, at=when),
+    )
     combined = new.entries
     times["  of which key update"] = _seconds(
-        lambda: build_keys(
-            ledger.encounters,
-            ledger.procedures,
-            combined,
-            previous=ledger.keys,
-            policy=ledger.policy,
-        )  # as append builds them: the packed codes carried
-    )
+        lambda: extend_keys(
+            ledger.keys, ledger.encounters, combined, ledger.policy, ids_increase=True,
+            new_procedures=entry_procs,
+        )  # as append builds them: the packed codes carried, the procedures known
+    )  # fmt: skip
     stage("decisions table", lambda: decisions_table(batch, ev, per_claim, when, "bench", None))
     return times
 

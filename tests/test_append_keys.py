@@ -224,3 +224,31 @@ def test_id_index_looks_up_runs_of_equal_ids_once():
     index = IdIndex(pa.array(["A", "B", "C"]))
     values = pa.array(["B", "B", "B", None, None, "Z", "Z", "A", "A", "A", "B"])
     assert index.positions(values).tolist() == [1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 1]
+
+
+@given(st.lists(st.integers(0, 9), max_size=200), st.integers(10, 2000))
+@settings(max_examples=60)
+def test_new_rows_ordered_by_procedure_as_a_stable_sort(procs, n_proc):
+    """Counted (a batch large beside the procedures) or sorted, the same stable order."""
+    from ledgerkit.core.keys_append import _stable_order
+
+    new_proc = np.array(procs, np.int32)
+    assert np.array_equal(_stable_order(new_proc, n_proc), np.argsort(new_proc, kind="stable"))
+
+
+def test_append_located_refuses_positions_that_name_another_line():
+    """A caller's wrong procedure positions are refused, not written into the keys."""
+    import pytest
+
+    import ledgerkit as lk
+
+    ledger = lk.synth.generate(20, seed=1)
+    row = ledger.entries.slice(0, 1).drop_columns(["entry_id"])
+    right = ledger.keys.entry_proc[:1]
+    assert ledger.append_located(row, right).entries.num_rows == ledger.entries.num_rows + 1
+    lines = ledger.keys.proc_line
+    other = np.flatnonzero(lines != lines[right[0]])[:1]
+    for wrong, says in [(other, "another line"), ([len(lines)], "outside"), ([0, 0], "one")]:
+        with pytest.raises(ValueError, match=says):
+            ledger.append_located(row, np.asarray(wrong))
+    assert ledger.entries.num_rows == ledger.keys.proc_entry_start[-1]

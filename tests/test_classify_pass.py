@@ -26,6 +26,7 @@ from ledgerkit._kernels.bandwidth import touch_nb
 from ledgerkit._kernels.classify import (
     BIT_BALANCED,
     BIT_EXPLAINED,
+    CHUNK_SCRATCH,
     CODE_CARC,
     CODE_GROUP,
     CODE_LINE,
@@ -152,7 +153,7 @@ def test_classify_kernel_matches_domain_sums_and_classes(encounters, after):
         codes, amounts, enc_proc_start, proc_entry_start,
         np.array([n for _, n in encounters], np.int8), np.empty(0, np.bool_),
         np.arange(N_FIGURES), proc_line, np.empty(0, np.int64), group_codes, carc_codes,
-        figures, small, explain, bits,
+        figures, small, explain, bits, np.zeros((1, CHUNK_SCRATCH), np.int64),
     )  # fmt: skip
     for e, (procs, n_payers) in enumerate(encounters):
         refs = [_figures_ref(rows, n_payers == 0) for rows in procs]

@@ -82,3 +82,59 @@ def test_splitmix64_matches_reference(h, x):
     assert int(splitmix64_nb(np.uint64(x))) == _splitmix64_ref(x)
     expected = _splitmix64_ref(((h ^ x) + 0x9E3779B97F4A7C15) & MASK64)
     assert int(mix_nb(np.uint64(h), np.uint64(x))) == expected
+
+
+def _fingerprint_ref(value, seed: int) -> int:
+    """``fingerprint_strings_nb`` of one string (None: null) in plain Python."""
+    mix = lambda h, x: _splitmix64_ref(((h ^ x) + 0x9E3779B97F4A7C15) & MASK64)  # noqa: E731
+    if value is None:
+        return mix(seed, 0x6A09E667F3BCC909)
+    h = seed ^ 0xCBF29CE484222325
+    data = value.encode()
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) & MASK64
+    return mix(h, len(data))
+
+
+@given(
+    st.lists(st.none() | st.text(max_size=12), max_size=30),
+    st.integers(0, MASK64),
+    st.integers(0, MASK64),
+)
+def test_fingerprints_under_two_seeds_match_one_seed_at_a_time(values, seed_a, seed_b):
+    """The remit ids' two halves hashed in one pass equal the single-seed hashes (so ids
+    stored by earlier versions are recognised), strings and numbers alike."""
+    import pyarrow as pa
+
+    from ledgerkit._kernels.hashing import (
+        combine_nb,
+        combine_pair_nb,
+        fingerprint_strings_nb,
+        fingerprint_strings_pair_nb,
+        seeded_pair_nb,
+    )
+    from ledgerkit.core.arrow import string_buffers, valid_array
+
+    column = pa.array(values, pa.string())
+    offsets, data = string_buffers(column)
+    n = len(values)
+    single = [np.empty(n, np.uint64), np.empty(n, np.uint64)]
+    pair = [np.empty(n, np.uint64), np.empty(n, np.uint64)]
+    seeds = (np.uint64(seed_a), np.uint64(seed_b))
+    for seed, out in zip(seeds, single, strict=True):
+        fingerprint_strings_nb(offsets, data, valid_array(column), seed, out)
+    fingerprint_strings_pair_nb(offsets, data, valid_array(column), *seeds, *pair)
+    assert [a.tolist() for a in pair] == [a.tolist() for a in single]
+    assert pair[0].tolist() == [_fingerprint_ref(v, seed_a) for v in values]
+
+    numbers = np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B9)
+    one = [np.full(n, s, np.uint64) for s in seeds]
+    for out in one:
+        combine_nb(out, numbers)
+    seeded_pair_nb(numbers, *seeds, *pair)
+    assert [a.tolist() for a in pair] == [a.tolist() for a in one]
+    h_a, h_b = pair[0].copy(), pair[1].copy()
+    combine_pair_nb(h_a, numbers, h_b, numbers[::-1].copy())
+    combine_nb(pair[0], numbers)
+    combine_nb(pair[1], numbers[::-1].copy())
+    assert h_a.tolist() == pair[0].tolist() and h_b.tolist() == pair[1].tolist()

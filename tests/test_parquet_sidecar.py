@@ -199,6 +199,15 @@ def test_a_table_changed_after_opening_is_an_error_on_first_use(tmp_path):
         ledger.entries  # noqa: B018
 
 
+def test_classify_raises_the_error_of_its_encounter_id_read(tmp_path):
+    # (classify reads the ids in a thread while its kernel runs: the error is still its own)
+    folder = lk.synth.generate(40, seed=9).to_parquet(tmp_path / "l")
+    ledger = lk.Ledger.from_parquet(folder)
+    pq.write_table(lk.synth.generate(41, seed=9).encounters, folder / "encounters.parquet")
+    with pytest.raises(LedgerError, match="encounters.parquet: changed since the ledger was"):
+        lk.classify(ledger)
+
+
 def test_writing_again_replaces_the_sidecar(tmp_path):
     folder = tmp_path / "l"
     lk.synth.generate(30, seed=1).to_parquet(folder)

@@ -36,6 +36,8 @@ from ledgerkit._kernels.chunks import CHUNK, chunk_range, n_chunks
 
 # copies of the encounter sums classify_chunk_nb cycles through (a power of 2)
 ENCOUNTER_COPIES = 4
+# int64 scratch of one chunk of classify_nb: the encounter sums' copies, then the figures
+CHUNK_SCRATCH = ENCOUNTER_COPIES * ENCOUNTER_SLOTS + N_FIGURES
 
 
 @njit
@@ -118,9 +120,11 @@ def classify_chunk_nb(
     small,
     explain_codes,
     bits,
+    scratch,
 ):
     """:func:`classify_nb` for encounters ``lo_enc:hi_enc`` (serial; ``lo_enc`` a
-    multiple of 8, so that each byte of ``bits`` is one chunk's).
+    multiple of 8, so that each byte of ``bits`` is one chunk's), summing in
+    ``scratch`` (int64[CHUNK_SCRATCH], zeros; left zeros).
 
     Branches only where the data is regular (loops): classes, stages and the
     choice of the explaining procedure are selects, because classes come in no
@@ -145,9 +149,11 @@ def classify_chunk_nb(
     of an entry may pass an earlier store to the sums).
     """
     # Encounter e sums into copy e % ENCOUNTER_COPIES, cleared once read: its next
-    # user's loads find the clearing stores retired (as the PR copies below).
-    all_sums = np.zeros(ENCOUNTER_COPIES * ENCOUNTER_SLOTS, np.int64)
-    acc = np.empty(N_FIGURES, np.int64)
+    # user's loads find the clearing stores retired (as the PR copies below). The
+    # caller allocates: a kernel that calls np.zeros makes Numba import its array
+    # module (numba.np.arrayobj, 0.1-0.2 s) when a fresh process loads it from the cache.
+    all_sums = scratch[: ENCOUNTER_COPIES * ENCOUNTER_SLOTS]
+    acc = scratch[ENCOUNTER_COPIES * ENCOUNTER_SLOTS :]
     n_kept = kept.shape[0]
     n_all = codes.shape[0]
     any_pending = enc_pending.shape[0] > 0
@@ -275,6 +281,7 @@ def classify_nb(
     small,
     explain_codes,
     bits,
+    scratch,
 ):
     """Encounter figures, class, stage and explanation in one pass over the entries.
 
@@ -297,6 +304,8 @@ def classify_nb(
     that procedure's ``denied`` (> 0). Other classes: line 0, codes -1, amount
     0, payer 0. ``bits[BIT_*]`` (uint8, ``(n_enc + 7) // 8`` bytes a row) are
     Arrow bitmaps: balanced, explained, group code present, CARC present.
+    ``scratch`` (int64, zeros, ``(n_chunks(n_enc, CHUNK), CHUNK_SCRATCH)``) is each
+    chunk's working memory, left zeros.
 
     The parallel loop only hands out chunks: the work is in the serial
     :func:`classify_chunk_nb`, which keeps the parfor small and compilation
@@ -323,6 +332,7 @@ def classify_nb(
             small,
             explain_codes,
             bits,
+            scratch[chunk],
         )
 
 

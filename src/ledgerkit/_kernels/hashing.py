@@ -65,6 +65,44 @@ def fingerprint_strings_nb(offsets, data, valid, seed, out):
 
 
 @njit
+def fingerprint_strings_pair_nb(offsets, data, valid, seed_a, seed_b, out_a, out_b):
+    """``fingerprint_strings_nb`` under two seeds in one read of the bytes: ``out_a``
+    and ``out_b`` are what it gives for ``seed_a`` and ``seed_b`` (two independent
+    multiply chains per byte, so the second costs little beside the first)."""
+    for i in range(out_a.shape[0]):
+        if not valid[i]:
+            out_a[i] = mix_nb(seed_a, _NULL)
+            out_b[i] = mix_nb(seed_b, _NULL)
+            continue
+        ha = seed_a ^ FNV_OFFSET
+        hb = seed_b ^ FNV_OFFSET
+        for j in range(offsets[i], offsets[i + 1]):
+            byte = np.uint64(data[j])
+            ha = (ha ^ byte) * FNV_PRIME
+            hb = (hb ^ byte) * FNV_PRIME
+        length = np.uint64(offsets[i + 1] - offsets[i])
+        out_a[i] = mix_nb(ha, length)
+        out_b[i] = mix_nb(hb, length)
+
+
+@njit
+def seeded_pair_nb(values, seed_a, seed_b, out_a, out_b):
+    """``out_a[i] = mix(seed_a, values[i])`` and ``out_b[i] = mix(seed_b, values[i])``:
+    ``combine_nb`` of a seed-filled array under two seeds, in one read of ``values``."""
+    for i in range(values.shape[0]):
+        out_a[i] = mix_nb(seed_a, values[i])
+        out_b[i] = mix_nb(seed_b, values[i])
+
+
+@njit
+def combine_pair_nb(h_a, x_a, h_b, x_b):
+    """``combine_nb(h_a, x_a)`` and ``combine_nb(h_b, x_b)`` in one loop."""
+    for i in range(h_a.shape[0]):
+        h_a[i] = mix_nb(h_a[i], x_a[i])
+        h_b[i] = mix_nb(h_b[i], x_b[i])
+
+
+@njit
 def combine_nb(h, x):
     """``h[i] = mix(h[i], x[i])`` in place."""
     for i in range(h.shape[0]):

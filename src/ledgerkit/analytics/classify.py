@@ -28,8 +28,10 @@ from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
 from ledgerkit._kernels.balances import FIGURES
+from ledgerkit._kernels.chunks import CHUNK
 from ledgerkit._kernels.loading import load_first
 from ledgerkit.core.arrow import arrow_array, arrow_strings, codes_in
+from ledgerkit.core.background import Background
 from ledgerkit.core.ledger import Ledger, require_ledger
 
 __all__ = ["classify", "CLASSES", "STAGES", "WORKLIST_CLASSES", "encounter_figures"]
@@ -87,6 +89,7 @@ def _kernel_outputs(ledger: Ledger, policy, pending, figures):
         small,
         codes32,
         bits,
+        _chunk_scratch(n_enc),
     )
     load_first(K.classify_nb, *args)  # a fresh process's first call: see _kernels/loading.py
     K.classify_nb(*args)
@@ -129,6 +132,11 @@ def _output_block(ledger: Ledger, n_bytes: int) -> np.ndarray:
         block = np.empty(n_bytes, np.uint8)
     _SPARE_OUTPUTS[ledger] = block
     return block
+
+
+def _chunk_scratch(n_enc: int) -> np.ndarray:
+    """The kernel's working memory, one zeroed row per chunk of encounters."""
+    return np.zeros((-(-n_enc // CHUNK), K.CHUNK_SCRATCH), np.int64)
 
 
 _NO_ORDER = np.empty(0, np.int64)  # entries already in grouped order
@@ -202,6 +210,8 @@ def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> p
     ['encounter_id', 'class', 'stage', 'balanced', 'last_payer_seq', 'balance', 'explain_line']
     """
     figures = (figures,) if isinstance(figures, str) else tuple(figures)
+    require_ledger(ledger, "classify")
+    encounter_ids = _encounter_ids(ledger)
     values, enc_class, enc_stage, enc_last, _, explanation, bits = _kernel_outputs(
         ledger, policy, pending, figures
     )
@@ -209,7 +219,7 @@ def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> p
     # Arrow arrays over the kernel's outputs, validity bitmaps included: no copy
     # (arrow_array, not pa.array: a fresh process's first pa.array imports pandas)
     columns = {
-        "encounter_id": ledger.column("encounters", "encounter_id"),  # (the rest unread)
+        "encounter_id": encounter_ids.result(),
         "class": pa.DictionaryArray.from_arrays(arrow_array(enc_class), arrow_strings(CLASSES)),
         "stage": pa.DictionaryArray.from_arrays(arrow_array(enc_stage), arrow_strings(STAGES)),
         "balanced": _from_buffers(pa.bool_(), n_enc, None, bits[K.BIT_BALANCED]),
@@ -219,6 +229,22 @@ def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> p
         columns[name] = arrow_array(values[i])
     columns.update(_explanation(ledger, n_enc, *explanation, bits))
     return pa.table(columns)
+
+
+def _encounter_ids(ledger: Ledger):
+    """The encounter ids (``.result()``): a Parquet folder's, not read yet, are read (the
+    column alone) in a thread while the kernel loads and runs; Arrow reads outside the GIL."""
+    if not isinstance(ledger, Ledger) or ledger._holds_column("encounters", "encounter_id"):
+        return _Held(ledger.column("encounters", "encounter_id"))
+    return Background(ledger.column, "encounters", "encounter_id")
+
+
+class _Held:
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
 
 
 def _from_buffers(arrow_type, n: int, validity, data) -> pa.Array:

@@ -16,6 +16,7 @@ import pyarrow as pa
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels.keys import (
     clear_live_nb,
+    counting_order_nb,
     is_nondecreasing_nb,
     merge_appended_nb,
 )
@@ -51,6 +52,7 @@ def extend_keys(
     policy=None,
     *,
     ids_increase: bool = False,
+    new_procedures: np.ndarray | None = None,
 ) -> LedgerKeys:
     """The keys after an append, in time proportional to the batch plus one parallel
     copy of the grouped arrays.
@@ -58,7 +60,8 @@ def extend_keys(
     ``entries`` are the old rows (those ``previous`` was built from) followed by the
     new ones; ``policy``: carry the packed codes ``previous`` holds under it;
     ``ids_increase``: every entry id increases along the rows (``Ledger.append`` knows),
-    so the negated rows are found without reading every id.
+    so the negated rows are found without reading every id; ``new_procedures``: the
+    grouped procedure of each new row, when the caller knows them (no lookup then).
 
     Examples
     --------
@@ -70,11 +73,16 @@ def extend_keys(
     """
     n_old = len(previous.entry_proc)
     new_rows = entries.slice(n_old)
-    new_enc = previous.encounter_positions(encounters["encounter_id"], new_rows["encounter_id"])
-    # errors name the row of the appended batch (the user's row 0), not of the whole table
-    new_proc = _entry_procedures(
-        new_rows, None, previous.enc_proc_start, previous.proc_line, 0, entry_enc=new_enc
-    )
+    if new_procedures is not None:
+        new_proc = _given_procedures(new_procedures, new_rows, previous)
+    else:
+        new_enc = previous.encounter_positions(
+            encounters["encounter_id"], new_rows["encounter_id"]
+        )
+        # errors name the row of the appended batch (the user's row 0), not of the table
+        new_proc = _entry_procedures(
+            new_rows, None, previous.enc_proc_start, previous.proc_line, 0, entry_enc=new_enc
+        )
     entry_proc = np.concatenate([previous.entry_proc, new_proc])
     seq = int_array(new_rows["payer_seq"], np.int8)
     kind = kind_codes(new_rows)
@@ -112,7 +120,7 @@ def extend_keys(
             clear_live_nb(codes, negated_old)
     else:
         n = len(entry_proc)
-        new_order = np.argsort(new_proc, kind="stable")
+        new_order = _stable_order(new_proc, n_proc)
         old_order = previous.entry_order
         entry_order = np.empty(n, np.int64)
         out = (np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n, np.int64))
@@ -155,6 +163,33 @@ def extend_keys(
     if codes is not None:
         keys.policy_cache(policy)["packed_codes"] = codes
     return keys
+
+
+def _given_procedures(procedures, new_rows, previous: LedgerKeys) -> np.ndarray:
+    """The caller's procedure positions of the new rows, checked where it is cheap: in
+    range, and naming each row's own ``line`` (a wrong position would corrupt the keys)."""
+    new_proc = np.asarray(procedures)
+    if new_proc.ndim != 1 or len(new_proc) != len(new_rows):
+        raise ValueError("new_procedures: one position per appended row")
+    n_proc = len(previous.proc_line)
+    if len(new_proc) and (new_proc.min() < 0 or new_proc.max() >= n_proc):
+        raise ValueError("new_procedures: a position outside the ledger's procedures")
+    new_proc = new_proc.astype(np.int32)
+    lines = int_array(new_rows["line"], np.int32)
+    if not np.array_equal(previous.proc_line[new_proc], lines):
+        raise ValueError("new_procedures: a position names another line than its row's")
+    return new_proc
+
+
+def _stable_order(new_proc: np.ndarray, n_proc: int) -> np.ndarray:
+    """The new rows in order of their procedure, ties in row order (a stable argsort):
+    by counting when the batch is large beside the procedures (a post of 1M claims
+    appends 5.5M rows to 10M procedures: 0.3 s sorted, a few hundredths counted)."""
+    if len(new_proc) * 8 < n_proc:
+        return np.argsort(new_proc, kind="stable")
+    order = np.empty(len(new_proc), np.int64)
+    counting_order_nb(new_proc, np.empty(n_proc + 1, np.int64), order)
+    return order
 
 
 def _used_values(column) -> list:

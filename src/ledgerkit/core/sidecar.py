@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ledgerkit.core.background import Background
 from ledgerkit.core.keys import LedgerKeys
 from ledgerkit.core.schema import TABLES
 from ledgerkit.core.validate import conform
@@ -151,14 +152,17 @@ def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
     path = folder / SIDECAR
     if not path.exists():
         return None
-    keys = load_keys(path, lambda: fingerprint(folder))
-    if keys is None:
-        return None
-    rows = row_counts(keys)
+    # the CRC (zlib lets go of the GIL) runs while this thread reads the footers and maps
+    # and checks the keys
+    described = Background(fingerprint, folder)
     try:
         footers = {name: pq.ParquetFile(table_path(folder, name)).metadata for name in TABLES}
     except (pa.ArrowInvalid, OSError):
         return None  # the full read names the damaged file
+    keys = load_keys(path, described.result)
+    if keys is None:
+        return None
+    rows = row_counts(keys)
     if any(footers[name].num_rows != n for name, n in rows.items()):
         return None
     rows["payers"] = footers["payers"].num_rows
@@ -233,8 +237,8 @@ def load_keys(path: Path, described) -> LedgerKeys | None:
         meta, arrays = _load(path)
     except (OSError, ValueError, KeyError, TypeError, EOFError):
         return None  # damaged: as if there were none
-    if meta is None or meta.get("fingerprint") != described():
-        return None  # stale (the data changed since) or foreign (another folder's)
+    if meta is None:
+        return None
     try:
         keys = LedgerKeys(
             n_encounters=int(meta["n_encounters"]),
@@ -247,9 +251,14 @@ def load_keys(path: Path, described) -> LedgerKeys | None:
         packed = arrays.get("packed_codes")
         if meta.get("packed_policy") and packed is not None and len(packed) == len(keys.amounts):
             keys.set_packed_codes(meta["packed_policy"], packed)
+        if not _consistent(keys):
+            return None
     except (KeyError, TypeError, ValueError):
         return None
-    return keys if _consistent(keys) else None
+    # (compared last: ``described`` may still be computing, see read_keys)
+    if meta.get("fingerprint") != described():
+        return None  # stale (the data changed since) or foreign (another folder's)
+    return keys
 
 
 def _load(path: Path) -> tuple[dict | None, dict]:

@@ -50,15 +50,23 @@ def const(value, n: int, typ=pa.string()) -> pa.Array:
 
 
 def hash_column(col, seed: int) -> np.ndarray:
+    return hash_column_pair(col, seed, seed)[0]
+
+
+def hash_column_pair(col, seed_a: int, seed_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The column's value hashes under two seeds, from one conversion and one read of it
+    (each equal to what one seed alone gives)."""
     col = plain(col)
     n = len(col)
-    out = np.empty(n, np.uint64)
+    out_a, out_b = np.empty(n, np.uint64), np.empty(n, np.uint64)
     if n == 0:
-        return out
+        return out_a, out_b
+    seed_a, seed_b = np.uint64(seed_a), np.uint64(seed_b)
     if pa.types.is_string(col.type):
         offsets, data = string_buffers(col)
-        H.fingerprint_strings_nb(offsets, data, valid_array(col), np.uint64(seed), out)
-        return out
+        H.fingerprint_strings_pair_nb(offsets, data, valid_array(col), seed_a, seed_b,
+                                      out_a, out_b)  # fmt: skip
+        return out_a, out_b
     if pa.types.is_floating(col.type):
         col = pc.round(col, 6)
         vals = numpy_array(col, fill=-1.5).view(np.uint64)
@@ -66,20 +74,26 @@ def hash_column(col, seed: int) -> np.ndarray:
         vals = ints(col.cast(pa.int32()), -(2**40)).view(np.uint64)
     else:
         vals = ints(col, -(2**62)).view(np.uint64)
-    out[:] = np.uint64(seed)
-    H.combine_nb(out, np.ascontiguousarray(vals))
-    return out
+    H.seeded_pair_nb(np.ascontiguousarray(vals), seed_a, seed_b, out_a, out_b)
+    return out_a, out_b
 
 
 def row_hash(columns, seed: int) -> np.ndarray:
-    h = None
+    return row_hash_pair(columns, seed, seed)[0]
+
+
+def row_hash_pair(columns, seed_a: int, seed_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """``row_hash(columns, seed_a)`` and ``row_hash(columns, seed_b)``, reading every
+    column once (the remit ids' two halves: half the conversions and reads of two
+    separate passes)."""
+    h_a = h_b = None
     for i, col in enumerate(columns):
-        x = hash_column(col, seed + 7919 * (i + 1))
-        if h is None:
-            h = x
+        x_a, x_b = hash_column_pair(col, seed_a + 7919 * (i + 1), seed_b + 7919 * (i + 1))
+        if h_a is None:
+            h_a, h_b = x_a, x_b
         else:
-            H.combine_nb(h, x)
-    return h
+            H.combine_pair_nb(h_a, x_a, h_b, x_b)
+    return h_a, h_b
 
 
 def first_index(values: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -107,6 +121,8 @@ class Batch:
     adj_line: np.ndarray
     remit_id: pa.Array
     _codes: dict = field(default_factory=dict, repr=False)
+    # the first 64-bit half of each remit id, as a number (None: ids made elsewhere)
+    remit_hash: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n(self) -> int:
@@ -145,60 +161,65 @@ def flatten(r) -> Batch:
     adj_claim = positions(adj["claim_id"], claims["claim_id"])
     adj_line = positions(adj["line_id"], lines["line_id"])
     b = Batch(claims, lines, adj, payer_id, file, tx_date, line_claim, adj_claim, adj_line, None)
-    b.remit_id = fingerprints(b)
+    b.remit_id, b.remit_hash = fingerprints(b, with_hash=True)
     return b
 
 
-def fingerprints(b: Batch) -> pa.Array:
-    """remit_id of every claim: 'R' + 32 hex digits of two 64-bit content hashes."""
+def fingerprints(b: Batch, *, with_hash: bool = False):
+    """remit_id of every claim: 'R' + 32 hex digits of two 64-bit content hashes (with
+    ``with_hash``: and the first hash, the ids' first 16 digits as numbers)."""
     n = b.n
     c, li, ad = b.claims, b.lines, b.adjustments
     lnum = ints(li["line_number"]) if li.num_rows else np.zeros(0, np.int64)
     adj_lnum = np.where(b.adj_line >= 0, lnum[np.maximum(b.adj_line, 0)] if len(lnum) else 0, 0)
     l_order = lex_order(b.line_claim, lnum)
     a_order = lex_order(b.adj_claim, adj_lnum)
-    out = []
-    for seed in (0x51ED, 0xA5A5):
-        h = row_hash(
+    seeds = (0x51ED, 0xA5A5)
+    h = row_hash_pair(
+        [
+            b.payer_id,
+            c["encounter_id"],
+            c["payer_claim_control_number"],
+            c["status_code"],
+            c["charge_cents"],
+            c["paid_cents"],
+        ],
+        *seeds,
+    )
+    if li.num_rows:
+        lh = row_hash_pair(
             [
-                b.payer_id,
-                c["encounter_id"],
-                c["payer_claim_control_number"],
-                c["status_code"],
-                c["charge_cents"],
-                c["paid_cents"],
+                li["line_number"],
+                li["procedure_code"],
+                li["modifiers"],
+                li["original_procedure_code"],
+                li["charge_cents"],
+                li["paid_cents"],
+                li["units"],
+                li["service_date"],
+                li["line_control_number"],
             ],
-            seed,
+            *(seed + 1 for seed in seeds),
         )
-        if li.num_rows:
-            lh = row_hash(
-                [
-                    li["line_number"],
-                    li["procedure_code"],
-                    li["modifiers"],
-                    li["original_procedure_code"],
-                    li["charge_cents"],
-                    li["paid_cents"],
-                    li["units"],
-                    li["service_date"],
-                    li["line_control_number"],
-                ],
-                seed + 1,
-            )
-            H.fold_groups_nb(b.line_claim[l_order], lh[l_order], h)
-        if ad.num_rows:
-            ah = row_hash(
-                [pa.array(adj_lnum), ad["group_code"], ad["carc"], ad["amount_cents"]],
-                seed + 2,
-            )
-            H.fold_groups_nb(b.adj_claim[a_order], ah[a_order], h)
-        out.append(h)
+        groups = b.line_claim[l_order]
+        for half in (0, 1):
+            H.fold_groups_nb(groups, lh[half][l_order], h[half])
+    if ad.num_rows:
+        ah = row_hash_pair(
+            [pa.array(adj_lnum), ad["group_code"], ad["carc"], ad["amount_cents"]],
+            *(seed + 2 for seed in seeds),
+        )
+        groups = b.adj_claim[a_order]
+        for half in (0, 1):
+            H.fold_groups_nb(groups, ah[half][a_order], h[half])
+    out = list(h)
     raw = np.empty((n, 33), np.uint8)
     K.hex_ids_nb(out[0], out[1], raw)
     offsets = np.arange(0, 33 * (n + 1), 33, dtype=np.int32)
-    return pa.Array.from_buffers(
+    ids = pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(raw.reshape(-1))]
     )
+    return (ids, out[0]) if with_hash else ids
 
 
 def lex_order(major: np.ndarray, minor: np.ndarray) -> np.ndarray:

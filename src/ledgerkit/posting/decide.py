@@ -278,13 +278,33 @@ def _batch_order(ledger: Ledger, b: Batch, static: np.ndarray):
     rank[order] = np.arange(n)
     rid = b.remit_id
     posted_before = bool_array(pc.is_in(rid, value_set=_existing_refs(ledger)))
-    rid_codes, _ = encode(rid)
-    first = first_index(rid_codes, order)
+    first = _first_in_batch(b, order, rank)
     reason = np.full(n, -1, np.int64)
     reason[posted_before] = REASON_CODES.index("duplicate")
     reason[(reason < 0) & ~first] = REASON_CODES.index("duplicate_in_batch")
     reason = np.where((reason < 0) & (static >= 0), static, reason)
     return order, rank, reason
+
+
+def _first_in_batch(b: Batch, order: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Per claim: no claim before it in batch order has its remit id.
+
+    Ids differing in their first hash (``b.remit_hash``) differ: only the claims
+    sharing one with another (none, but for duplicates) have their ids compared, so
+    the batch's ids are not hashed again as strings.
+    """
+    if b.remit_hash is None:
+        return first_index(encode(b.remit_id)[0], order)
+    h = b.remit_hash
+    first = np.ones(len(h), np.bool_)
+    by_hash = np.argsort(h)
+    h_sorted = h[by_hash]
+    repeated = np.flatnonzero(h_sorted[1:] == h_sorted[:-1])
+    if len(repeated):
+        rows = np.union1d(by_hash[repeated], by_hash[repeated + 1])
+        codes = encode(b.remit_id.take(pa.array(rows)))[0]
+        first[rows] = first_index(codes, np.argsort(rank[rows], kind="stable"))
+    return first
 
 
 def _items(b: Batch, a: _Amounts, line_proc, claim_level: _ClaimLevel) -> dict:

@@ -190,10 +190,14 @@ def post_batch(
             REASON_CODES.index("reviewed"),
             ev["reason"],
         )
-    entries, per_claim = build_entries(ledger, batch, ev, actor, note, when)
+    entries, per_claim, entry_procs = build_entries(ledger, batch, ev, actor, note, when)
     while True:
         try:
-            new_ledger = ledger.append(entries, at=when) if entries.num_rows else ledger
+            new_ledger = (
+                ledger.append_located(entries, entry_procs, at=when)
+                if entries.num_rows
+                else ledger
+            )
             break
         except MovementError as exc:
             if review:  # a reviewer's single remit: say why it cannot post
@@ -208,7 +212,7 @@ def post_batch(
             ev["reason"] = np.where(
                 bad & posted, REASON_CODES.index("negative_balance"), ev["reason"]
             )
-            entries, per_claim = build_entries(ledger, batch, ev, actor, note, when)
+            entries, per_claim, entry_procs = build_entries(ledger, batch, ev, actor, note, when)
     appended = new_ledger.entries.slice(ledger.entries.num_rows)
     decisions = decisions_table(batch, ev, per_claim, when, actor, note)
     return PostResult(new_ledger, decisions, appended)

@@ -46,9 +46,6 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
         carc = pa.nulls(n, pa.dictionary(pa.int16(), pa.string()))
     return pa.table(
         {
-            # the claim's: its encounter was found by this very id (never a read of the
-            # procedures' column, a copy of every procedure's id when it is in chunks)
-            "encounter_id": plain(b.claims["encounter_id"]).take(pa.array(rows_claim)),
             "line": pa.array(keys.proc_line[rows_proc]),
             "payer_seq": pa.array(ev["seq"][rows_claim]),
             "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32()),
@@ -95,10 +92,14 @@ _ENTRY_COLS = (
     "encounter_id", "line", "payer_seq", "payer_id", "kind", "group_code", "carc",
     "amount_cents", "negates", "source", "remit_ref", "actor", "note",
 )  # fmt: skip
+# the columns of the parts (regular entries, negations) before they are put in order;
+# encounter_id, negates and note are made once for the ordered rows
+_PART_COLS = tuple(c for c in _ENTRY_COLS if c not in ("encounter_id", "negates", "note"))
 
 
 def build_entries(ledger, b, ev, actor, note, at):
-    """The new entries of the posted claims (in batch order) and entries per claim."""
+    """The new entries of the posted claims (in batch order), entries per claim, and the
+    grouped procedure of each new entry (for ``Ledger.append_located``)."""
     it = ev["items"]
     reason = ev["reason"]
     posted_regular = np.isin(
@@ -115,6 +116,8 @@ def build_entries(ledger, b, ev, actor, note, at):
     reg_key = rank[it["claim"][reg_idx]]
     parts = [reg_table]
     sort_rank = [reg_key]
+    part_procs = [it["proc"][reg_idx]]
+    part_claims = [it["claim"][reg_idx]]
     neg_target_new = []  # per negation row: index into reg rows, or -1
     neg_target_id = []
     if posted_rev.any():
@@ -166,22 +169,23 @@ def build_entries(ledger, b, ev, actor, note, at):
                 # joined every column of the ledger first
                 src = pa.table(
                     {name: strings_at(ledger.entries[name], ref[which])
-                     for name in (*_ENTRY_COLS, "entry_id")}
+                     for name in (*_PART_COLS, "entry_id")}
                 )  # fmt: skip
                 target_new = np.full(len(which), -1, np.int64)
                 target_id = ints(src["entry_id"])
-            neg = {name: src[name] for name in _ENTRY_COLS}
+            neg = {name: src[name] for name in _PART_COLS}
             neg["amount_cents"] = pc.negate(src["amount_cents"])
             neg["source"] = _one_value("remit", len(which), pa.int8())
             neg["remit_ref"] = _claim_dictionary(b.remit_id, by_claim)
             neg["actor"] = _one_value(actor, len(which), pa.int32())
-            neg["note"] = const(note, len(which))
-            neg["negates"] = pa.nulls(len(which), pa.int64())
-            parts.append(pa.table(neg).select(list(_ENTRY_COLS)))
+            parts.append(pa.table(neg).select(list(_PART_COLS)))
             sort_rank.append(rank[by_claim])
+            part_procs.append(procs[cand_key[which] >> 34])  # the key's slot u
+            # a reversal negates entries of its own procedures: its claim's encounter
+            part_claims.append(by_claim)
             neg_target_new.append(target_new)
             neg_target_id.append(target_id)
-    parts = [p.select(list(_ENTRY_COLS)).cast(parts[0].select(list(_ENTRY_COLS)).schema)
+    parts = [p.select(list(_PART_COLS)).cast(parts[0].select(list(_PART_COLS)).schema)
              for p in parts]  # fmt: skip
     table = pa.concat_tables(parts).combine_chunks()
     ranks = np.concatenate(sort_rank)
@@ -196,17 +200,26 @@ def build_entries(ledger, b, ev, actor, note, at):
         n_reg = reg_table.num_rows
         neg_rows = np.arange(n_reg, n_reg + len(tn))
         negates[neg_rows] = np.where(tn >= 0, ids[np.maximum(tn, 0)], ti)
-    table = table.set_column(
-        table.column_names.index("negates"),
-        "negates",
-        pa.array(negates, mask=negates < 0),
-    )
-    table = table.append_column("entry_id", pa.array(ids))
-    table = table.append_column("posted_at", const(at, m, TIMESTAMP))
+    entry_procs = np.concatenate(part_procs)
+    row_claims = np.concatenate(part_claims)
     if interleaved:  # reversals interleave: restore batch order
         table = table.take(pa.array(o))
+        negates, entry_procs, row_claims = negates[o], entry_procs[o], row_claims[o]
+        ids = ids[o]  # (start, start + 1, ...: each row's place in the order)
+    columns = {
+        # the claim's: its encounter was found by this very id (never a read of the
+        # procedures' column, a copy of every procedure's id when it is in chunks);
+        # taken once, in order (5.5M strings at 1M claims)
+        "encounter_id": plain(b.claims["encounter_id"]).take(pa.array(row_claims)),
+        **{name: table[name] for name in _PART_COLS},
+        "negates": pa.array(negates, mask=negates < 0),
+        "note": const(note, m),
+        "entry_id": pa.array(ids),
+        "posted_at": const(at, m, TIMESTAMP),
+    }
+    table = pa.table({name: columns[name] for name in (*_ENTRY_COLS, "entry_id", "posted_at")})
     per_claim = np.bincount(ev["order"][ranks], minlength=ev["n"]).astype(np.int64)
-    return table, per_claim
+    return table, per_claim, entry_procs
 
 
 def _rank_order(ranks: np.ndarray, n_regular: int) -> tuple:
