@@ -60,8 +60,8 @@ def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> 
     jobs : int, optional
         Processes compiling at once (default: 2, or 1 on a one-core machine; more
         than 2 changes nothing). With an empty cache two processes take about half
-        the time on two cores: the 835 reader's kernels in one, every other family
-        in the other (:data:`LANES`).
+        the time on two cores: the 835 reader's and writer's kernels and posting's in
+        one, every other family in the other (:data:`LANES`).
 
     Returns
     -------
@@ -255,15 +255,17 @@ FAMILIES = {
 }
 
 # How warm_up(jobs=2) splits the families. CPU seconds of each from an empty cache, both
-# processes at once (benchmarks/compile_times.py, 2-core development machine, 1 December
-# 2026, load 12): 7.7, 23.2, 3.9, 14.2, 3.2 and 5.6 in the order of FAMILIES, before the
-# vectorised 835 writer added about 16.5 s to "835 read and write". The 835 family shares
-# no kernel with the others, so it compiles alone in one process (about 40 s) while the
-# others compile in order in the other (about 35 s), each loading what an earlier one
-# compiled; contracts comes last there, after the classify kernels it calls.
+# processes at once (benchmarks/compile_times.py, 2-core development machine, 2 December
+# 2026, load 4-5, after the 835 writer's helpers): in one process in the order of
+# FAMILIES, 21.6, 63, 27.5, 33.9, 10.1 and 10.1; posting alone 34 (it shares little with
+# the families after classify). The 835 family shares no kernel with the others, so it
+# compiles in one process, then posting; the classify, rules, analytics and contracts
+# families in the other, each loading what an earlier one compiled (contracts last,
+# after the classify kernels it calls). Before, posting was in the first process, which
+# then took about 100 s CPU against the 835 process's 63.
 LANES = (
-    ("ledger and classify", "posting", "rules, TAA, what-if", "denial analytics", "contracts"),
-    ("835 read and write",),
+    ("ledger and classify", "rules, TAA, what-if", "denial analytics", "contracts"),
+    ("835 read and write", "posting"),
 )
 
 if __name__ == "__main__":  # one lane of warm_up: python -m ledgerkit.warmup N FAMILY...

@@ -199,7 +199,7 @@ def merge_appended_nb(
             out_codes[k] = out_codes[k] & _NOT_LIVE
 
 
-@njit(inline="always")  # a call per block cost more than the block
+@njit(forceinline=True)  # a call per block cost more than the block
 def _copy_old(a, b, shift, old_order, has_order, old_seq, old_kind, old_amounts, old_live,
               old_codes, carry, out_order, out_seq, out_kind, out_amounts, out_live,
               out_codes):  # fmt: skip

@@ -151,7 +151,7 @@ def order_items_nb(item_rank, item_u, item_start, order):
             order[j + 1] = k
 
 
-@njit(inline="always")
+@njit(forceinline=True)
 def open_pr_gap_nb(balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr):
     """Open PR - balance of procedure slot ``u`` (the last adjudicating payer's PR),
     with ``more_n`` payments/adjustments and ``more_pr`` PR added to payer ``seq``
@@ -295,7 +295,7 @@ def decide_nb(
                         live_contr[u, seq] += item_amount[i]
 
 
-@njit(inline="always")
+@njit(forceinline=True)
 def _crosses_cap_nb(
     s, e, seq, reversal, item_u, item_kind, item_amount, item_contractual, item_pr,
     self_pay, balance, live_paid, live_contr, live_n, pr_by_seq, moved, adj_n, live_pr,

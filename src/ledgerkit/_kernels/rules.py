@@ -105,7 +105,7 @@ def _scalar_ok(r, r_int, balance, allowed, taa_row):
     return True
 
 
-@njit(inline="always")  # a call per procedure costs more than the body
+@njit(forceinline=True)  # a call per procedure costs more than the body
 def encounter_candidates_nb(
     ecand, m_payer, m_pclass, m_site, m_class, m_stage, enc_codes, m_scalar, r_int, scalars
 ):
@@ -137,7 +137,7 @@ def encounter_candidates_nb(
     return any_enc
 
 
-@njit(inline="always")  # a call per procedure costs more than the body
+@njit(forceinline=True)  # a call per procedure costs more than the body
 def procedure_candidates_nb(
     cand,
     pmask,
@@ -189,7 +189,7 @@ def procedure_candidates_nb(
             cand[w] &= pmask[w]
 
 
-@njit(inline="always")  # a call per procedure costs more than the body
+@njit(forceinline=True)  # a call per procedure costs more than the body
 def first_applicable_rule_nb(cand, r_int, figures, matched, service_day, last_remit, as_of_day):
     """(rule, from payer balance, from open PR, requested) of the first candidate that applies.
 

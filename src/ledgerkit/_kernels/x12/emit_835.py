@@ -26,6 +26,7 @@ from ledgerkit._kernels.x12.emit import (
     same_text,
     text_el,
 )
+from ledgerkit._kernels.x12.jit import helper
 
 LITERALS = (
     "ST", "835", "BPR", "TRN", "1", "DTM", "405", "N1", "PR", "REF", "2U", "PE", "LX",
@@ -90,7 +91,9 @@ def literal_pool() -> tuple[bytes, np.ndarray]:
 
 # Segment writers: compiled on their own without reference counting (see emit.writer),
 # called, not inlined: inlining all of them into one function took minutes to compile.
-segments = njit(_nrt=False)
+# Helpers (see jit.helper): as @njit, _dtm compiled once per qualifier and _header once
+# for pos 0, once for pos > 0 (about 10 s of `ledgerkit warm` in the writer's segments).
+segments = helper(nrt=False)
 
 
 @segments
@@ -353,7 +356,7 @@ def _header(out, pos, seps, term, pool, lit, tx_s, tx_n, t):
     return pos, nseg + 1
 
 
-@segments
+@njit(_nrt=False)
 def emit_835_nb(out, tx_end, seps, term, pool, lit, tx_s, tx_n, cl_off, cl_rows, cl_s, cl_n,
                 li_range, li_rows, li_s, li_n, ad_s, ad_n, cadj_off, cadj_rows, ladj_off,
                 ladj_rows, rm_s, rm_n, crem_off, crem_rows, lrem_off, lrem_rows, pl_s, pl_n,
