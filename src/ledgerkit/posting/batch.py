@@ -49,43 +49,68 @@ def const(value, n: int, typ=pa.string()) -> pa.Array:
     return pa.repeat(pa.scalar(value, typ), n)
 
 
+def _hash_input(col):
+    """What the hash kernels read of a column: ``(offsets, data, valid)`` of a string
+    column, or ``(values,)``, its values as uint64 (floats to 6 decimals, nulls a
+    constant of the type)."""
+    if pa.types.is_string(col.type):
+        offsets, data = string_buffers(col)
+        return offsets, data, valid_array(col)
+    if pa.types.is_floating(col.type):
+        vals = numpy_array(pc.round(col, 6), fill=-1.5).view(np.uint64)
+    elif pa.types.is_date(col.type):
+        vals = ints(col.cast(pa.int32()), -(2**40)).view(np.uint64)
+    else:
+        vals = ints(col, -(2**62)).view(np.uint64)
+    return (np.ascontiguousarray(vals),)
+
+
 def hash_column(col, seed: int) -> np.ndarray:
-    return hash_column_pair(col, seed, seed)[0]
+    """The column's value hashes under ``seed`` (uint64, one a row)."""
+    col = plain(col)
+    out = np.empty(len(col), np.uint64)
+    if len(col) == 0:
+        return out
+    read = _hash_input(col)
+    if len(read) == 3:
+        H.fingerprint_strings_nb(*read, np.uint64(seed), out)
+    else:
+        out[:] = np.uint64(seed)
+        H.combine_nb(out, read[0])
+    return out
 
 
 def hash_column_pair(col, seed_a: int, seed_b: int) -> tuple[np.ndarray, np.ndarray]:
-    """The column's value hashes under two seeds, from one conversion and one read of it
-    (each equal to what one seed alone gives)."""
+    """``hash_column`` under two seeds, from one conversion and one read of the column."""
     col = plain(col)
     n = len(col)
     out_a, out_b = np.empty(n, np.uint64), np.empty(n, np.uint64)
     if n == 0:
         return out_a, out_b
-    seed_a, seed_b = np.uint64(seed_a), np.uint64(seed_b)
-    if pa.types.is_string(col.type):
-        offsets, data = string_buffers(col)
-        H.fingerprint_strings_pair_nb(offsets, data, valid_array(col), seed_a, seed_b,
-                                      out_a, out_b)  # fmt: skip
-        return out_a, out_b
-    if pa.types.is_floating(col.type):
-        col = pc.round(col, 6)
-        vals = numpy_array(col, fill=-1.5).view(np.uint64)
-    elif pa.types.is_date(col.type):
-        vals = ints(col.cast(pa.int32()), -(2**40)).view(np.uint64)
+    read = _hash_input(col)
+    seeds = np.uint64(seed_a), np.uint64(seed_b)
+    if len(read) == 3:
+        H.fingerprint_strings_pair_nb(*read, *seeds, out_a, out_b)
     else:
-        vals = ints(col, -(2**62)).view(np.uint64)
-    H.seeded_pair_nb(np.ascontiguousarray(vals), seed_a, seed_b, out_a, out_b)
+        H.seeded_pair_nb(read[0], *seeds, out_a, out_b)
     return out_a, out_b
 
 
 def row_hash(columns, seed: int) -> np.ndarray:
-    return row_hash_pair(columns, seed, seed)[0]
+    """One uint64 hash a row of the equal-length ``columns``."""
+    h = None
+    for i, col in enumerate(columns):
+        x = hash_column(col, seed + 7919 * (i + 1))
+        if h is None:
+            h = x
+        else:
+            H.combine_nb(h, x)
+    return h
 
 
 def row_hash_pair(columns, seed_a: int, seed_b: int) -> tuple[np.ndarray, np.ndarray]:
     """``row_hash(columns, seed_a)`` and ``row_hash(columns, seed_b)``, reading every
-    column once (the remit ids' two halves: half the conversions and reads of two
-    separate passes)."""
+    column once (the remit ids' two halves)."""
     h_a = h_b = None
     for i, col in enumerate(columns):
         x_a, x_b = hash_column_pair(col, seed_a + 7919 * (i + 1), seed_b + 7919 * (i + 1))

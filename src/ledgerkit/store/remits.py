@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit.core.arrow import bool_array, dates_of, encode, numpy_array, plain
-from ledgerkit.posting.batch import flatten, positions, row_hash
+from ledgerkit.posting.batch import flatten, positions, row_hash, row_hash_pair
 
 REMIT_TABLES = (
     "remit_claims",
@@ -172,7 +172,7 @@ def _plb_rows(r, stored_plb_ids: pa.Array) -> pa.Table:
     run_start = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
     ordinal = np.empty(len(order), np.int64)
     ordinal[order] = np.arange(len(order)) - run_start
-    halves = [row_hash(content + [pa.array(ordinal)], seed) for seed in (0x51ED, 0xA5A5)]
+    halves = row_hash_pair(content + [pa.array(ordinal)], 0x51ED, 0xA5A5)
     plb_id = pa.array(
         ["P" + f"{a:016x}{b:016x}" for a, b in zip(halves[0].tolist(), halves[1].tolist(),
                                                     strict=True)]
