@@ -181,12 +181,26 @@ def _classify(lk, ledger) -> None:
         lk.classify(lk.Ledger.from_parquet(folder))
         (Path(folder) / SIDECAR).unlink()
         lk.classify(lk.Ledger.from_parquet(folder))
+        # scale-out (notebook 06): partitions by hashed encounter id, one classified
+        from ledgerkit.partitioning import partition
+
+        parts = partition(ledger, Path(folder) / "parts", 2)
+        lk.classify(parts.read(0))
 
 
 def _x12(lk, ledger) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = lk.write_835(lk.synth.remittances(ledger), Path(folder) / "warm.835")
         lk.read_835(path)
+        # a large file's rows are estimated from samples of it: read this one so too
+        from ledgerkit.x12 import tokenize
+
+        counted_whole_below = tokenize.SAMPLED_ABOVE
+        tokenize.SAMPLED_ABOVE = 0
+        try:
+            lk.read_835(path)
+        finally:
+            tokenize.SAMPLED_ABOVE = counted_whole_below
 
 
 def _posting(lk, ledger) -> None:
@@ -223,6 +237,34 @@ def _analytics(lk, ledger) -> None:
     pb.allowed_by_cpt(ledger)
     pb.underpayments(ledger)
     pb.denial_trend(ledger)
+    _worked_store(lk, ledger)
+
+
+def _worked_store(lk, ledger) -> None:
+    """Denial work on a LedgerStore (notebooks 02 and 05): its ledger's entries are in
+    posting order, not grouped, and work items link appeals to later payments. Posts
+    to the store, so it comes after the posting family (:data:`LANES`)."""
+    import pyarrow.compute as pc
+
+    from ledgerkit.synth.appeals import overturn_remit
+    from ledgerkit.widgets import DenialDashboard, PostingReview, sample_store
+    from ledgerkit.widgets.work_actions import record_action
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = sample_store(folder, ledger, conflicts=1, unmatched=1, unbalanced=1)
+        PostingReview(store, actor="warm")
+        worked = DenialDashboard(store, actor="warm")
+        wl = worked.worklist_table
+        row = wl.filter(pc.equal(wl["class"], "DENIAL")).to_pylist()[-1]
+        record_action(
+            store, "appeal", row, actor="warm", note="warm-up", appeal_level="1",
+            appeal_method="portal",
+        )  # fmt: skip
+        remit = overturn_remit(store, row["encounter_id"], row["line"], row["carc"])
+        store.post(remit, actor="warm", note="payer's answer")
+        worked.refresh_work()
+        lk.work_items(store)
+        lk.appeal_summary(store, row["encounter_id"], line=row["line"], carc=row["carc"])
 
 
 def _contracts(lk, ledger) -> None:
@@ -264,8 +306,8 @@ FAMILIES = {
 # after the classify kernels it calls). Before, posting was in the first process, which
 # then took about 100 s CPU against the 835 process's 63.
 LANES = (
-    ("ledger and classify", "rules, TAA, what-if", "denial analytics", "contracts"),
-    ("835 read and write", "posting"),
+    ("ledger and classify", "rules, TAA, what-if", "contracts", "denial analytics"),
+    ("posting", "835 read and write"),
 )
 
 if __name__ == "__main__":  # one lane of warm_up: python -m ledgerkit.warmup N FAMILY...
