@@ -60,7 +60,7 @@ def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> 
     jobs : int, optional
         Processes compiling at once (default: 2, or 1 on a one-core machine; more
         than 2 changes nothing). With an empty cache two processes take about half
-        the time on two cores: the 835 reader's and writer's kernels and posting's in
+        the time on two cores: posting's kernels and the 835 reader's and writer's in
         one, every other family in the other (:data:`LANES`).
 
     Returns
@@ -300,11 +300,14 @@ FAMILIES = {
 # processes at once (benchmarks/compile_times.py, 2-core development machine, 2 December
 # 2026, load 4-5, after the 835 writer's helpers): in one process in the order of
 # FAMILIES, 21.6, 63, 27.5, 33.9, 10.1 and 10.1; posting alone 34 (it shares little with
-# the families after classify). The 835 family shares no kernel with the others, so it
-# compiles in one process, then posting; the classify, rules, analytics and contracts
-# families in the other, each loading what an earlier one compiled (contracts last,
-# after the classify kernels it calls). Before, posting was in the first process, which
-# then took about 100 s CPU against the 835 process's 63.
+# the families after classify). The 835 family shares no kernel with the others: posting,
+# then the 835 family in one process; classify, rules, contracts (after the classify
+# kernels it calls) and the denial family in the other, each loading what an earlier
+# one compiled. The denial family ends on a worked LedgerStore, which posts: by then
+# (about 40 s in) the other process has cached posting's kernels, so they load instead
+# of compiling in both processes at once (with the 835 family first, posting ended
+# after the denial family began). Before, posting was in the first process, which then
+# took about 100 s CPU against the 835 process's 63.
 LANES = (
     ("ledger and classify", "rules, TAA, what-if", "contracts", "denial analytics"),
     ("posting", "835 read and write"),
