@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +58,20 @@ def test_warm_times_every_kernel_family(capsys):
     assert processes[0].startswith("process 1 (ledger and classify, ")
     assert all(" s, CPU " in line and line.endswith(" s") for line in processes)
     assert lines[-1].startswith("every kernel compiled (or loaded from Numba's cache) in")
+
+
+def test_the_notebooks_need_no_kernel_the_warm_up_leaves_out():
+    # issue #19: after `ledgerkit warm` a notebook compiles nothing. In a fresh process
+    # (what this one ran before cannot count), the warm-up's families, then the calls
+    # of notebooks/: the kernel signatures only the latter held, compiled or loaded
+    # from the cache, whatever the cache held (tests/notebook_calls.py; about 15 s
+    # with the cache this suite's warm-up filled)
+    script = Path(__file__).with_name("notebook_calls.py")
+    run = subprocess.run(
+        [sys.executable, str(script), "--after-warm"], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout.splitlines()[-1]) == []
 
 
 @pytest.mark.parametrize("argv", [[], ["nonsense"]])

@@ -60,7 +60,7 @@ def warm_up(n_encounters: int = 60, report=None, *, jobs: int | None = None) -> 
     jobs : int, optional
         Processes compiling at once (default: 2, or 1 on a one-core machine; more
         than 2 changes nothing). With an empty cache two processes take about half
-        the time on two cores: the 835 reader's and writer's kernels and posting's in
+        the time on two cores: posting's kernels and the 835 reader's and writer's in
         one, every other family in the other (:data:`LANES`).
 
     Returns
@@ -181,12 +181,26 @@ def _classify(lk, ledger) -> None:
         lk.classify(lk.Ledger.from_parquet(folder))
         (Path(folder) / SIDECAR).unlink()
         lk.classify(lk.Ledger.from_parquet(folder))
+        # scale-out (notebook 06): partitions by hashed encounter id, one classified
+        from ledgerkit.partitioning import partition
+
+        parts = partition(ledger, Path(folder) / "parts", 2)
+        lk.classify(parts.read(0))
 
 
 def _x12(lk, ledger) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = lk.write_835(lk.synth.remittances(ledger), Path(folder) / "warm.835")
         lk.read_835(path)
+        # a large file's rows are estimated from samples of it: read this one so too
+        from ledgerkit.x12 import tokenize
+
+        counted_whole_below = tokenize.SAMPLED_ABOVE
+        tokenize.SAMPLED_ABOVE = 0
+        try:
+            lk.read_835(path)
+        finally:
+            tokenize.SAMPLED_ABOVE = counted_whole_below
 
 
 def _posting(lk, ledger) -> None:
@@ -223,6 +237,34 @@ def _analytics(lk, ledger) -> None:
     pb.allowed_by_cpt(ledger)
     pb.underpayments(ledger)
     pb.denial_trend(ledger)
+    _worked_store(lk, ledger)
+
+
+def _worked_store(lk, ledger) -> None:
+    """Denial work on a LedgerStore (notebooks 02 and 05): its ledger's entries are in
+    posting order, not grouped, and work items link appeals to later payments. Posts
+    to the store, so it comes after the posting family (:data:`LANES`)."""
+    import pyarrow.compute as pc
+
+    from ledgerkit.synth.appeals import overturn_remit
+    from ledgerkit.widgets import DenialDashboard, PostingReview, sample_store
+    from ledgerkit.widgets.work_actions import record_action
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = sample_store(folder, ledger, conflicts=1, unmatched=1, unbalanced=1)
+        PostingReview(store, actor="warm")
+        worked = DenialDashboard(store, actor="warm")
+        wl = worked.worklist_table
+        row = wl.filter(pc.equal(wl["class"], "DENIAL")).to_pylist()[-1]
+        record_action(
+            store, "appeal", row, actor="warm", note="warm-up", appeal_level="1",
+            appeal_method="portal",
+        )  # fmt: skip
+        remit = overturn_remit(store, row["encounter_id"], row["line"], row["carc"])
+        store.post(remit, actor="warm", note="payer's answer")
+        worked.refresh_work()
+        lk.work_items(store)
+        lk.appeal_summary(store, row["encounter_id"], line=row["line"], carc=row["carc"])
 
 
 def _contracts(lk, ledger) -> None:
@@ -258,14 +300,17 @@ FAMILIES = {
 # processes at once (benchmarks/compile_times.py, 2-core development machine, 2 December
 # 2026, load 4-5, after the 835 writer's helpers): in one process in the order of
 # FAMILIES, 21.6, 63, 27.5, 33.9, 10.1 and 10.1; posting alone 34 (it shares little with
-# the families after classify). The 835 family shares no kernel with the others, so it
-# compiles in one process, then posting; the classify, rules, analytics and contracts
-# families in the other, each loading what an earlier one compiled (contracts last,
-# after the classify kernels it calls). Before, posting was in the first process, which
-# then took about 100 s CPU against the 835 process's 63.
+# the families after classify). The 835 family shares no kernel with the others: posting,
+# then the 835 family in one process; classify, rules, contracts (after the classify
+# kernels it calls) and the denial family in the other, each loading what an earlier
+# one compiled. The denial family ends on a worked LedgerStore, which posts: by then
+# (about 40 s in) the other process has cached posting's kernels, so they load instead
+# of compiling in both processes at once (with the 835 family first, posting ended
+# after the denial family began). Before, posting was in the first process, which then
+# took about 100 s CPU against the 835 process's 63.
 LANES = (
-    ("ledger and classify", "rules, TAA, what-if", "denial analytics", "contracts"),
-    ("835 read and write", "posting"),
+    ("ledger and classify", "rules, TAA, what-if", "contracts", "denial analytics"),
+    ("posting", "835 read and write"),
 )
 
 if __name__ == "__main__":  # one lane of warm_up: python -m ledgerkit.warmup N FAMILY...

@@ -165,7 +165,9 @@ def classify_chunk_nb(
         p1 = enc_proc_start[e + 1]
         copy = (e & (ENCOUNTER_COPIES - 1)) * ENCOUNTER_SLOTS
         sums = all_sums[copy : copy + ENCOUNTER_SLOTS]
-        n_adj = enc_last = allowed_adj = 0
+        # typed, not literal 0s: else Numba compiles the helpers below once more for
+        # the literals it sees on its first typing pass
+        n_adj = enc_last = allowed_adj = np.int64(0)
         # The procedure with the largest denied amount (the first on ties) among
         # those denied entirely, and among all denied ones (-1: none).
         whole_p = den_p = -1
@@ -212,7 +214,7 @@ def classify_chunk_nb(
             more = whole > whole_amt
             whole_p = p if more else whole_p
             whole_amt = whole if more else whole_amt
-        figures_of_slots_nb(sums, LAST_PR, enc_n_payers[e] == 0, acc)
+        figures_of_slots_nb(sums, np.int64(LAST_PR), enc_n_payers[e] == 0, acc)
         for j in range(ENCOUNTER_SLOTS):
             sums[j] = 0
         for k in range(n_kept):
@@ -366,15 +368,10 @@ def ledger_figures_nb(
         e0, e1 = chunk_range(chunk, n_enc, CHUNK)
         for e in range(e0, e1):
             self_pay = enc_n_payers[e] == 0
-            n_adj = 0
-            enc_last = 0
-            allowed_adj = 0
-            any_whole = False
-            any_denied = False
-            balance = 0
-            payer_balance = 0
-            open_pr = 0
-            allowed = 0
+            # typed, not literals: one compile of the helpers for both kernels
+            n_adj = enc_last = allowed_adj = np.int64(0)
+            any_whole = any_denied = np.bool_(False)
+            balance = payer_balance = open_pr = allowed = np.int64(0)
             for p in range(enc_proc_start[e], enc_proc_start[e + 1]):
                 lo = proc_entry_start[p]
                 hi = proc_entry_start[p + 1]
@@ -400,5 +397,5 @@ def ledger_figures_nb(
             enc_allowed[e] = allowed
             enc_class[e] = classify_encounter_nb(n_adj, allowed_adj, any_whole, any_denied)
             enc_stage[e] = stage_nb(
-                balance, payer_balance, open_pr, enc_last, enc_n_payers[e], False
+                balance, payer_balance, open_pr, enc_last, enc_n_payers[e], np.bool_(False)
             )

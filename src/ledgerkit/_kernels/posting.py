@@ -328,7 +328,8 @@ def _crosses_cap_nb(
                 if item_pr[j]:
                     more_pr += item_amount[j]
                 j += 1
-        gap_before = open_pr_gap_nb(balance[u], pr_by_seq, moved, adj_n, u, seq, 0, 0)
+        none = np.int64(0)  # not a literal 0: open_pr_gap_nb compiles once
+        gap_before = open_pr_gap_nb(balance[u], pr_by_seq, moved, adj_n, u, seq, none, none)
         gap = open_pr_gap_nb(after_balance, pr_by_seq, moved, adj_n, u, seq, more_n, more_pr)
         if after_balance >= 0 and gap > 0 and gap > gap_before:
             return u

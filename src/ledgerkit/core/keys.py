@@ -349,7 +349,8 @@ def build_keys(
                 f"procedures row {row}, columns 'encounter_id'+'line': duplicate procedure "
                 f"(line {int(proc_line_raw[row])} appears twice in its encounter)"
             )
-    proc_enc_sorted = sorted_composite >> 32
+    # int32, as the entries' procedure numbers: group_starts_nb compiles once
+    proc_enc_sorted = (sorted_composite >> 32).astype(np.int32)
     proc_line = (sorted_composite & 0xFFFFFFFF).astype(np.int32)
     enc_proc_start = np.empty(n_enc + 1, np.int64)
     group_starts_nb(proc_enc_sorted, n_enc, enc_proc_start)

@@ -121,7 +121,7 @@ def evaluate_batch(ledger, b: Batch, policy, *, review=False, claim_level_line=N
 def _per_claim(values: np.ndarray, claim: np.ndarray, n: int) -> np.ndarray:
     """Sum of ``values`` per claim (rows with claim -1 count nowhere)."""
     out = np.zeros(n, np.int64)
-    group_sum_nb(values, claim, out)
+    group_sum_nb(values, np.asarray(claim, np.int64), out)  # int64 groups: one compile
     return out
 
 

@@ -444,9 +444,10 @@ def _transaction_residuals(p: Parsed):
     if ntx == 0:
         return []
     paid = np.zeros(ntx, np.int64)
-    group_sum_nb(p.cl_n[k.CN_PAID], p.cl_i[k.CI_TX], paid)
+    # int64 groups (the kernel rows are int32), as every other caller's: one compile
+    group_sum_nb(p.cl_n[k.CN_PAID], p.cl_i[k.CI_TX].astype(np.int64), paid)
     plb_sum = np.zeros(ntx, np.int64)
-    group_sum_nb(p.pl_n[k.PN_AMOUNT], p.pl_i[k.PI_TX], plb_sum)
+    group_sum_nb(p.pl_n[k.PN_AMOUNT], p.pl_i[k.PI_TX].astype(np.int64), plb_sum)
     has = p.tx_n[k.TN_PAYMENT] != NULL
     bpr = np.where(has, p.tx_n[k.TN_PAYMENT], 0)
     s, e = p.tx_s[2 * k.T_CREDIT_DEBIT], p.tx_s[2 * k.T_CREDIT_DEBIT + 1]

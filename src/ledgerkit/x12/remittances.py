@@ -281,7 +281,7 @@ def _sum_by(values: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
     """Sums of ``values`` by ``group``; null values and groups outside ``0..n-1`` left out."""
     out = np.zeros(n, np.int64)
     keep = (group >= 0) & (group < n) & (values != np.iinfo(np.int64).min)
-    group_sum_nb(values, np.where(keep, group, -1), out)
+    group_sum_nb(values, np.where(keep, group, -1).astype(np.int64, copy=False), out)
     return out
 
 

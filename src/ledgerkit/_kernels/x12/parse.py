@@ -962,7 +962,7 @@ def parse_835_nb(
     esep = d_esep
     t1, t2 = terminators(d_term)
     lead = -1  # a byte that starts every segment (see scan.lead_after)
-    last_ne = 1
+    last_ne = np.int64(1)  # not a literal: _finish compiles once
     dirty = MAXE + 1  # eb_* beyond the last segment's elements are zeroed up to here
     while True:
         p = skip_ws(buf, p, n)

@@ -164,7 +164,9 @@ def parse_isa(buf, p, n, eb_s, eb_e, out):
     out[3] = term
     out[4] = i + 2
     out[5] = 0 if fixed == 1 and i + 1 - p == 105 else 1
-    out[6] = lead_after(buf, i + 2, n, esep, comp) if term == 10 or term == 13 else -1
+    out[6] = -1
+    if term == 10 or term == 13:  # int64 arguments, as the other callers': one compile
+        out[6] = lead_after(buf, i + 2, n, np.int64(esep), np.int64(comp))
     return 0
 
 
@@ -255,7 +257,7 @@ def count_835_nb(buf, d_esep, d_term, d_lead, counts):
                 p = isa[4]
                 continue
         if n_seg == 1 and lead < 0 and t1 == 10:  # a file without ISA: see lead_after
-            lead = lead_after(buf, p, n, esep, -1)
+            lead = lead_after(buf, p, n, esep, np.int64(-1))
         b0 = buf[s]
         b1 = buf[s + 1] if s + 1 < e else 0
         b2 = buf[s + 2] if s + 2 < e else 0
