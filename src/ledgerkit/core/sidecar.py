@@ -30,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ledgerkit._kernels.loading import prepare_runtime
 from ledgerkit.core.background import Background
 from ledgerkit.core.keys import LedgerKeys
 from ledgerkit.core.schema import TABLES
@@ -159,6 +160,7 @@ def read_keys(folder: Path) -> tuple[LedgerKeys, dict] | None:
         footers = {name: pq.ParquetFile(table_path(folder, name)).metadata for name in TABLES}
     except (pa.ArrowInvalid, OSError):
         return None  # the full read names the damaged file
+    prepare_runtime()  # what the first kernel needs, while the CRC runs (GIL-free)
     keys = load_keys(path, described.result)
     if keys is None:
         return None
