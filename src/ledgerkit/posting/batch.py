@@ -153,6 +153,23 @@ class Batch:
     def n(self) -> int:
         return self.claims.num_rows
 
+    def payer_codes(self) -> tuple[np.ndarray, pa.Array]:
+        """``encode`` of ``payer_id`` (null rows -1), hashed once per batch (deciding
+        and building the entries both read it); coded again if ``payer_id`` is replaced.
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> b = flatten(lk.synth.remittances(lk.synth.generate(5, seed=2)))
+        >>> codes, values = b.payer_codes()
+        >>> values.take(pa.array(codes)).equals(plain(b.payer_id))
+        True
+        """
+        held = self._codes.get("payer_id")
+        if held is None or held[0] is not self.payer_id:
+            held = self._codes["payer_id"] = (self.payer_id, encode(plain(self.payer_id)))
+        return held[1]
+
     def codes(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
         """``encode`` of one of the batch's columns (null rows -1), hashed once per batch:
         deciding and building the entries both read the adjustments' group codes and
