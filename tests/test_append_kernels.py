@@ -170,10 +170,11 @@ def test_lookup_kernel_scans_a_bucket_and_checks_the_bytes():
     q_offsets = np.array([0, 3, 5, 7, 8, 10], np.int64)
     q_data = np.frombuffer("".join(q).encode(), np.uint8)
     valid = np.array([True, True, True, False, True])
-    out = np.empty(5, np.int64)
-    lookup_ids_nb(hashes, bucket_start, 63, order, q_hash, valid, q_offsets, q_data, offsets,
-                  data, out)  # fmt: skip
-    assert out.tolist() == [2, -1, 3, -1, -1]
+    for visit in (np.arange(5), np.array([4, 2, 0, 3, 1])):  # any order, the same answer
+        out = np.empty(5, np.int64)
+        lookup_ids_nb(hashes, bucket_start, 63, order, q_hash, valid, visit, q_offsets,
+                      q_data, offsets, data, out)  # fmt: skip
+        assert out.tolist() == [2, -1, 3, -1, -1]
     assert [ids[p] if p >= 0 else None for p in out] == ["ccc", None, "dd", None, None]
 
 

@@ -291,7 +291,7 @@ def check_positions_nb(positions, lines, proc_line, out):
 
 @njit
 def lookup_ids_nb(
-    sorted_hashes, bucket_start, shift, order, hashes, valid, q_offsets, q_data,
+    sorted_hashes, bucket_start, shift, order, hashes, valid, visit, q_offsets, q_data,
     id_offsets, id_data, out,
 ):  # fmt: skip
     """Position of each query string among distinct ids, by fingerprint: ``out[i]`` is
@@ -299,30 +299,34 @@ def lookup_ids_nb(
     query's bytes, else -1 (a null query, ``valid[i]`` False, too).
 
     ``bucket_start[b]:bucket_start[b + 1]`` are the sorted hashes whose top bits
-    (``hash >> shift``) are ``b``: about one id a bucket, so a query reads a bucket and
-    its id instead of a binary search's ~22 scattered steps (and no sort of the
-    queries to keep those in cache). The bytes are compared, so a fingerprint shared
-    by a query and another id never gives a wrong position.
+    (``hash >> shift``) are ``b``: about one id a bucket, so a query reads a bucket
+    instead of a binary search's ~22 steps. The queries are visited in ``visit`` (any
+    order gives the same ``out``; by bucket, the index's arrays are read front to back),
+    then their bytes compared in their own order (a batch's rows come by encounter), so
+    a fingerprint shared by a query and another id never gives a wrong position.
     """
-    for i in range(hashes.shape[0]):
+    for k in range(visit.shape[0]):
+        i = visit[k]
         out[i] = -1
         if not valid[i]:
             continue
         h = hashes[i]
         b = np.int64(h >> np.uint64(shift))
         for j in range(bucket_start[b], bucket_start[b + 1]):
-            if sorted_hashes[j] != h:
-                continue
-            p = order[j]
-            qs = q_offsets[i]
-            n = q_offsets[i + 1] - qs
-            ps = id_offsets[p]
-            if id_offsets[p + 1] - ps == n:
-                same = True
-                for k in range(n):
-                    if q_data[qs + k] != id_data[ps + k]:
-                        same = False
-                        break
-                if same:
-                    out[i] = p
-            break  # the ids' fingerprints are distinct: no other j has h
+            if sorted_hashes[j] == h:
+                out[i] = order[j]
+                break  # the ids' fingerprints are distinct: no other j has h
+    for i in range(out.shape[0]):
+        p = out[i]
+        if p < 0:
+            continue
+        qs = q_offsets[i]
+        n = q_offsets[i + 1] - qs
+        ps = id_offsets[p]
+        if id_offsets[p + 1] - ps != n:
+            out[i] = -1
+            continue
+        for k in range(n):
+            if q_data[qs + k] != id_data[ps + k]:
+                out[i] = -1
+                break

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from ledgerkit._kernels.hashing import fingerprint_strings_nb
-from ledgerkit._kernels.keys import lookup_ids_nb
+from ledgerkit._kernels.keys import lookup_ids_nb, radix_order_nb
 from ledgerkit.core.arrow import bool_array, codes_in, plain, string_buffers, valid_array
 from ledgerkit.core.compute import pc
 
@@ -91,13 +91,20 @@ class IdIndex:
         return self._lookup(values)
 
     def _lookup(self, values: pa.Array) -> np.ndarray:
+        n = len(values)
         hashes = _fingerprints(values)
+        # the queries by bucket (radix passes over the top bits: no comparison sort), so
+        # the index's ledger-sized arrays are read front to back, not at random
+        bucket = (hashes >> np.uint64(64 - self.bits)).astype(np.int64)
+        visit, scratch = np.empty(n, np.int64), np.empty(n, np.int64)
+        radix_order_nb(bucket, 1 << self.bits, visit, np.empty_like(bucket), scratch,
+                       np.empty_like(bucket))  # fmt: skip
         q_offsets, q_data = string_buffers(values)
         id_offsets, id_data = _string_views(self.ids)
-        pos = np.empty(len(values), np.int64)
+        pos = np.empty(n, np.int64)
         lookup_ids_nb(
             self.sorted_hashes, self.bucket_start, 64 - self.bits, self.order, hashes,
-            valid_array(values), q_offsets, q_data, id_offsets, id_data, pos,
+            valid_array(values), visit, q_offsets, q_data, id_offsets, id_data, pos,
         )  # fmt: skip
         return pos
 

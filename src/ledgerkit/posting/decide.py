@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import posting as K
 from ledgerkit._kernels.groupsums import group_sum_nb
+from ledgerkit._kernels.keys import radix_order_nb
 from ledgerkit.core.arrow import (
     bool_array,
     codes_in,
@@ -149,8 +150,11 @@ def _same_strings(column, rows: np.ndarray, values: tuple, by_chunk: dict) -> np
         bounds = np.cumsum((0, *sizes))
         chunk_of = np.searchsorted(bounds, rows, side="right") - 1
         chunk_of[rows < 0] = len(sizes)  # no chunk
-        order = np.argsort(chunk_of, kind="stable")
-        at = np.searchsorted(chunk_of[order], np.arange(len(sizes) + 1))
+        # the rows by chunk (radix: a stable argsort of 1M rows took 0.04 s)
+        order, by_chunk_key = np.empty(len(rows), np.int64), np.empty_like(chunk_of)
+        radix_order_nb(chunk_of, len(sizes) + 1, order, by_chunk_key,
+                       np.empty(len(rows), np.int64), np.empty_like(chunk_of))  # fmt: skip
+        at = np.searchsorted(by_chunk_key, np.arange(len(sizes) + 1))
         by_chunk[sizes] = (bounds, order, at)
     bounds, order, at = by_chunk[sizes]
     out = np.zeros(len(rows), np.bool_)
@@ -397,13 +401,14 @@ def _decide(ledger, policy, procs, items, item_start, reason, order, seq, revers
     nu = len(procs)
     slot_of, by_use = np.empty(nu, np.int64), np.empty(nu, np.int64)  # slot <-> kernel slot
     K.slots_by_first_use_nb(items["u"], slot_of, by_use)  # (np.minimum.at: 0.3 s at 10M)
-    state = procedure_state(ledger, policy, procs[by_use])
+    kprocs = procs[by_use]  # the procedure of each kernel slot
+    state = procedure_state(ledger, policy, kprocs)
     balance, live_n, live_paid, live_adj, live_contr, pr_by_seq, moved, adj_n, live_pr = state
     has_live = live_n > 0
     # slot u's row is has_live[slot_of[u]]: its 4 flags gathered as one uint32 (a row
     # assignment of the 2-D array cost 0.08 s at 1M claims)
     start_has_live = has_live.view(np.uint32)[slot_of].view(np.bool_)
-    self_pay = keys.enc_n_payers[keys.procedure_encounters()[procs[by_use]]] == 0
+    self_pay = keys.enc_n_payers[keys.procedure_encounters()[kprocs]] == 0
 
     n = len(reason)
     cand_rank = np.flatnonzero(reason[order] < 0)  # ranks of claims to decide
