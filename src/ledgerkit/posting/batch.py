@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import hashing as H
 from ledgerkit._kernels import posting as K
-from ledgerkit.core.arrow import encode, numpy_array, plain, string_buffers, valid_array
+from ledgerkit.core.arrow import encode, numpy_array, plain, string_views, valid_array
 
 
 def ints(col, fill=0) -> np.ndarray:
@@ -54,7 +54,7 @@ def _hash_input(col):
     column, or ``(values,)``, its values as uint64 (floats to 6 decimals, nulls a
     constant of the type)."""
     if pa.types.is_string(col.type):
-        offsets, data = string_buffers(col)
+        offsets, data = string_views(col)  # (no int64 copy of the offsets)
         return offsets, data, valid_array(col)
     if pa.types.is_floating(col.type):
         vals = numpy_array(pc.round(col, 6), fill=-1.5).view(np.uint64)
