@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ledgerkit._kernels.keys import check_positions_nb, radix_order_nb
 from ledgerkit._kernels.limits import coverage_mismatch_nb
-from ledgerkit.core.arrow import dictionary_indices_at
+from ledgerkit.core.arrow import encode
 
 
 def radix_order(key, n_keys):
@@ -115,20 +115,37 @@ def test_coverage_mismatch_matches_the_reference(case):
     assert got == coverage_mismatch_ref(entry_enc, seq, named, coverage)
 
 
+_VALUES = st.one_of(st.none(), st.sampled_from(["A", "B", "C", "DD"]))
+
+
 @given(
-    st.lists(st.one_of(st.none(), st.sampled_from(["A", "B", "C", "DD"])), max_size=60),
-    st.integers(0, 10),
+    st.lists(st.lists(_VALUES, max_size=20), min_size=1, max_size=3),
+    st.integers(0, 3),
+    st.booleans(),
     st.data(),
 )
 @settings(max_examples=150, derandomize=True)
-def test_dictionary_indices_at_reads_the_rows_asked(values, cut, data):
-    chunk = pa.array(values, pa.string()).dictionary_encode()
-    chunk = chunk.slice(min(cut, len(chunk)))  # an offset into the buffers
-    rows = data.draw(st.lists(st.integers(0, max(len(chunk) - 1, 0)), max_size=30))
-    rows = np.array(rows if len(chunk) else [], np.int64)
-    got = dictionary_indices_at(chunk, rows, -1)
-    indices = chunk.indices.to_pylist()
-    assert got.tolist() == [-1 if indices[r] is None else indices[r] for r in rows]
+def test_payer_columns_compared_by_codes_as_by_strings(chunks, cut, as_dictionary, data):
+    """``decide._same_strings`` (dictionary chunks by codes, ``same_dictionary_codes_nb``;
+    plain ones by strings) against a comparison of the strings."""
+    from ledgerkit.posting.decide import _same_strings
+
+    arrays = [pa.array(c, pa.string()) for c in chunks]
+    arrays[0] = arrays[0].slice(min(cut, len(arrays[0])))  # an offset into the buffers
+    if as_dictionary:
+        arrays = [a.dictionary_encode() for a in arrays]
+    column = pa.chunked_array(arrays)
+    strings = [None if v is None else str(v) for v in column.to_pylist()]
+    n = len(strings)
+    rows = np.array(data.draw(st.lists(st.integers(-1, n - 1), max_size=30)), np.int64)
+    values = data.draw(st.lists(_VALUES, min_size=len(rows), max_size=len(rows)))
+    codes, distinct = encode(pa.array(values, pa.string()))
+    got = _same_strings(column, rows, (codes, distinct), {})
+    expected = [
+        r >= 0 and v is not None and strings[r] is not None and strings[r] == v
+        for r, v in zip(rows.tolist(), values, strict=True)
+    ]
+    assert got.tolist() == expected
 
 
 def lookup_ids_ref(ids, queries):

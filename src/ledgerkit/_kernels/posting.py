@@ -456,3 +456,22 @@ def adjustment_roles_nb(adj_row, group, carc, matrix, contractual, pr):
         b = matrix[max(group[r], 0), max(carc[r], 0)]
         contractual[i] = b == C.CONTRACTUAL
         pr[i] = b >= C.PR_DEDUCTIBLE and b <= C.PR_OTHER
+
+
+@njit
+def same_dictionary_codes_nb(indices, valid_bits, offset, rows, want, value_code, out, at):
+    """Compare rows of one dictionary chunk with wanted values by code, in one pass:
+    ``out[at[t]]`` is True when row ``rows[t]`` is not null and its dictionary value's
+    code ``value_code[index]`` is ``want[t]`` (>= 0; -1 wants nothing). ``indices`` is
+    the indices buffer from its start and ``offset`` the chunk's offset in it;
+    ``valid_bits`` its validity bitmap (empty: no nulls)."""
+    has_bits = valid_bits.shape[0] > 0
+    for t in range(rows.shape[0]):
+        r = rows[t] + offset
+        w = want[t]
+        ok = w >= 0
+        if ok and has_bits:
+            ok = ((valid_bits[r >> 3] >> (r & 7)) & 1) == 1
+        if ok:
+            ok = value_code[indices[r]] == w
+        out[at[t]] = ok

@@ -212,30 +212,6 @@ def dictionary_indices(chunk: pa.DictionaryArray, null: int) -> np.ndarray:
     return out
 
 
-def dictionary_indices_at(chunk: pa.DictionaryArray, rows: np.ndarray, null: int) -> np.ndarray:
-    """The indices of one dictionary chunk at ``rows`` (int64), ``null`` where the row is
-    null: read from the buffers at those rows only (no copy of the chunk, no decoding).
-
-    Examples
-    --------
-    >>> chunk = pa.array(["a", None, "b", "a"]).dictionary_encode()
-    >>> dictionary_indices_at(chunk, np.array([3, 1, 2]), -1).tolist()
-    [0, -1, 1]
-    """
-    indices = chunk.indices
-    rows = np.asarray(rows, np.int64)
-    n = len(indices)
-    dtype = _NUMPY_TYPES[indices.type]
-    values = np.frombuffer(indices.buffers()[1], dtype)[indices.offset : indices.offset + n]
-    out = values[rows].astype(np.int64)
-    if indices.null_count:
-        at = rows + indices.offset
-        bits = np.frombuffer(indices.buffers()[0], np.uint8)
-        valid = (bits[at >> 3] >> (at & 7).astype(np.uint8)) & 1
-        out[valid == 0] = null
-    return out
-
-
 def strings_at(column, rows: np.ndarray) -> pa.Array:
     """The values of ``column`` (strings, dictionary-coded or not) at ``rows``, as
     ``string``: taken chunk by chunk, so chunks with dictionaries of their own (Parquet's

@@ -46,7 +46,6 @@ from ledgerkit._kernels.keys import radix_order_nb
 from ledgerkit.core.arrow import (
     bool_array,
     codes_in,
-    dictionary_indices_at,
     encode,
     plain,
     valid_array,
@@ -138,6 +137,10 @@ def _payer_positions(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndar
     return seq
 
 
+_NUMPY_INDEX = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32,
+                pa.int64(): np.int64}  # fmt: skip
+
+
 def _same_strings(column, rows: np.ndarray, values: tuple, by_chunk: dict) -> np.ndarray:
     """``column[rows[i]] == value i`` (False where either is null or ``rows[i] < 0``),
     compared chunk by chunk: only the rows asked for are read, no chunk is joined to
@@ -164,13 +167,19 @@ def _same_strings(column, rows: np.ndarray, values: tuple, by_chunk: dict) -> np
             continue
         local = rows[here] - bounds[c]
         if pa.types.is_dictionary(chunk.type):
-            # each dictionary value's code among the values (-1: none); a null row and a
-            # null value match nothing (codes of null values are -1)
-            value_code = codes_in(chunk.dictionary, distinct) if len(chunk.dictionary) else []
-            lut = np.append(np.asarray(value_code, np.int64), -2)  # -2: a null row
-            indices = dictionary_indices_at(chunk, local, len(lut) - 1)
-            want = codes[here]
-            out[here] = (lut[indices] == want) & (want >= 0)
+            # each dictionary value's code among the values (-1: none; a null value
+            # matches nothing), then every row asked for compared in one pass
+            value_code = np.asarray(
+                codes_in(chunk.dictionary, distinct) if len(chunk.dictionary) else [-1],
+                np.int64,
+            )
+            ind = chunk.indices
+            bits = ind.buffers()[0]
+            K.same_dictionary_codes_nb(
+                np.frombuffer(ind.buffers()[1], _NUMPY_INDEX[ind.type]),
+                np.frombuffer(bits, np.uint8) if ind.null_count else np.empty(0, np.uint8),
+                ind.offset, local, codes[here], value_code, out, here,
+            )  # fmt: skip
         else:
             got = plain(chunk.take(pa.array(local)))
             value = distinct.take(pa.array(codes[here], mask=codes[here] < 0))
