@@ -248,7 +248,9 @@ def test_append_located_refuses_positions_that_name_another_line():
     assert ledger.append_located(row, right).entries.num_rows == ledger.entries.num_rows + 1
     lines = ledger.keys.proc_line
     other = np.flatnonzero(lines != lines[right[0]])[:1]
-    for wrong, says in [(other, "another line"), ([len(lines)], "outside"), ([0, 0], "one")]:
+    cases = [(other, "another line"), ([len(lines)], "outside"), ([-1], "outside"),
+             ([0, 0], "one"), (right.astype(np.float64), "integers")]  # fmt: skip
+    for wrong, says in cases:
         with pytest.raises(ValueError, match=says):
             ledger.append_located(row, np.asarray(wrong))
     assert ledger.entries.num_rows == ledger.keys.proc_entry_start[-1]

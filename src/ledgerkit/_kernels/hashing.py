@@ -7,9 +7,11 @@ seeded row fingerprints that identify remits in posting. Python's ``hash()``
 is salted per process and could serve neither.
 """
 
+import numba
 import numpy as np
 
-from ledgerkit._kernels._njit import njit
+from ledgerkit._kernels._njit import njit, njit_parallel
+from ledgerkit._kernels.chunks import chunk_range, n_chunks
 
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2**64 / golden ratio: splitmix64's increment
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -17,6 +19,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 FNV_PRIME = np.uint64(0x100000001B3)
 _NULL = np.uint64(0x6A09E667F3BCC909)  # what a null string contributes
+HASH_CHUNK = 1 << 16  # strings per parallel task of the fingerprints
 
 
 @njit
@@ -65,11 +68,8 @@ def fingerprint_strings_nb(offsets, data, valid, seed, out):
 
 
 @njit
-def fingerprint_strings_pair_nb(offsets, data, valid, seed_a, seed_b, out_a, out_b):
-    """``fingerprint_strings_nb`` under two seeds in one read of the bytes: ``out_a``
-    and ``out_b`` are what it gives for ``seed_a`` and ``seed_b`` (two independent
-    multiply chains per byte, so the second costs little beside the first)."""
-    for i in range(out_a.shape[0]):
+def _fingerprint_pair_rows_nb(offsets, data, valid, seed_a, seed_b, out_a, out_b, i0, i1):
+    for i in range(i0, i1):
         if not valid[i]:
             out_a[i] = mix_nb(seed_a, _NULL)
             out_b[i] = mix_nb(seed_b, _NULL)
@@ -83,6 +83,18 @@ def fingerprint_strings_pair_nb(offsets, data, valid, seed_a, seed_b, out_a, out
         length = np.uint64(offsets[i + 1] - offsets[i])
         out_a[i] = mix_nb(ha, length)
         out_b[i] = mix_nb(hb, length)
+
+
+@njit_parallel
+def fingerprint_strings_pair_nb(offsets, data, valid, seed_a, seed_b, out_a, out_b):
+    """``fingerprint_strings_nb`` under two seeds in one read of the bytes: ``out_a``
+    and ``out_b`` are what it gives for ``seed_a`` and ``seed_b`` (two independent
+    multiply chains per byte, so the second costs little beside the first). Rows in
+    parallel chunks (each row's hash is its own: the same result on any thread count)."""
+    n = out_a.shape[0]
+    for chunk in numba.prange(n_chunks(n, HASH_CHUNK)):
+        i0, i1 = chunk_range(chunk, n, HASH_CHUNK)
+        _fingerprint_pair_rows_nb(offsets, data, valid, seed_a, seed_b, out_a, out_b, i0, i1)
 
 
 @njit

@@ -221,3 +221,112 @@ def clear_live_nb(codes, positions):
     """Clear the live bit of the packed codes at ``positions``."""
     for t in range(positions.shape[0]):
         codes[positions[t]] = codes[positions[t]] & _NOT_LIVE
+
+
+RADIX_BITS = 12  # at most 4,096 buckets a pass: the counts and write heads stay in cache
+
+
+@njit
+def radix_order_nb(key, n_keys, order, sorted_key, tmp_order, tmp_key):
+    """Stable order of rows by ``key`` (each in 0..n_keys-1), by least-significant-digit
+    radix passes of at most ``RADIX_BITS``: ``order`` receives the rows, ``sorted_key``
+    the keys in that order (``tmp_order``, ``tmp_key``: scratch of the same shapes).
+
+    A counting sort by the whole key (``counting_order_nb``) scatters every row into a
+    count array the size of the key range (10M procedures: 80 MB, a cache miss a row);
+    two passes over 4,096 buckets stay in cache.
+    """
+    n = key.shape[0]
+    bits = 1
+    while (1 << bits) < n_keys:
+        bits += 1
+    passes = (bits + RADIX_BITS - 1) // RADIX_BITS
+    width = (bits + passes - 1) // passes
+    mask = (1 << width) - 1
+    counts = np.empty(1 << width, np.int64)
+    src_order, src_key = order, sorted_key  # (unread before the first pass writes them)
+    for p in range(passes):
+        # the last pass writes to the outputs: the passes alternate back from it
+        if (passes - 1 - p) % 2 == 0:
+            dst_order, dst_key = order, sorted_key
+        else:
+            dst_order, dst_key = tmp_order, tmp_key
+        shift = width * p
+        counts[:] = 0
+        for i in range(n):
+            k = key[i] if p == 0 else src_key[i]
+            counts[(k >> shift) & mask] += 1
+        total = 0
+        for b in range(counts.shape[0]):
+            c = counts[b]
+            counts[b] = total
+            total += c
+        for i in range(n):
+            k = key[i] if p == 0 else src_key[i]
+            b = (k >> shift) & mask
+            at = counts[b]
+            dst_order[at] = i if p == 0 else src_order[i]
+            dst_key[at] = k
+            counts[b] = at + 1
+        src_order, src_key = dst_order, dst_key
+
+
+@njit
+def check_positions_nb(positions, lines, proc_line, out):
+    """Copy ``positions`` (grouped procedures named by a caller) into ``out`` and check
+    them in the same pass: 0 when every one is in ``0..len(proc_line)-1`` and names its
+    row's ``lines[i]``; 1 when one is out of range (whatever else is wrong); 2 when one
+    names another line."""
+    n_proc = proc_line.shape[0]
+    problem = 0
+    for i in range(positions.shape[0]):
+        p = positions[i]
+        if p < 0 or p >= n_proc:
+            return 1
+        out[i] = p
+        if proc_line[p] != lines[i]:
+            problem = 2
+    return problem
+
+
+@njit
+def lookup_ids_nb(
+    sorted_hashes, bucket_start, shift, order, hashes, valid, visit, q_offsets, q_data,
+    id_offsets, id_data, out,
+):  # fmt: skip
+    """Position of each query string among distinct ids, by fingerprint: ``out[i]`` is
+    ``order[j]`` for the ``j`` with ``sorted_hashes[j] == hashes[i]`` whose id has the
+    query's bytes, else -1 (a null query, ``valid[i]`` False, too).
+
+    ``bucket_start[b]:bucket_start[b + 1]`` are the sorted hashes whose top bits
+    (``hash >> shift``) are ``b``: about one id a bucket, so a query reads a bucket
+    instead of a binary search's ~22 steps. The queries are visited in ``visit`` (any
+    order gives the same ``out``; by bucket, the index's arrays are read front to back),
+    then their bytes compared in their own order (a batch's rows come by encounter), so
+    a fingerprint shared by a query and another id never gives a wrong position.
+    """
+    for k in range(visit.shape[0]):
+        i = visit[k]
+        out[i] = -1
+        if not valid[i]:
+            continue
+        h = hashes[i]
+        b = np.int64(h >> np.uint64(shift))
+        for j in range(bucket_start[b], bucket_start[b + 1]):
+            if sorted_hashes[j] == h:
+                out[i] = order[j]
+                break  # the ids' fingerprints are distinct: no other j has h
+    for i in range(out.shape[0]):
+        p = out[i]
+        if p < 0:
+            continue
+        qs = q_offsets[i]
+        n = q_offsets[i + 1] - qs
+        ps = id_offsets[p]
+        if id_offsets[p + 1] - ps != n:
+            out[i] = -1
+            continue
+        for k in range(n):
+            if q_data[qs + k] != id_data[ps + k]:
+                out[i] = -1
+                break

@@ -133,3 +133,16 @@ def movement_problems_nb(
             found[u, 1] = OPEN_PR_ABOVE_BALANCE
             found[u, 2] = balance
             found[u, 3] = open_pr
+
+
+@njit
+def coverage_mismatch_nb(entry_enc, seq, named, coverage):
+    """The first row whose payer entry (``seq[i] > 0``) names another payer than its
+    encounter's for that seq, or -1: ``named[i]`` (the payer's position, -3 when the
+    row names none) against ``coverage[entry_enc[i], seq[i]]`` (-2: no payer there); a
+    seq beyond ``coverage``'s columns is a mismatch (callers validate seq first)."""
+    for i in range(seq.shape[0]):
+        s = seq[i]
+        if s > 0 and (s >= coverage.shape[1] or named[i] != coverage[entry_enc[i], s]):
+            return i
+    return -1

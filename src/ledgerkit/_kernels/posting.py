@@ -394,3 +394,85 @@ def is_lex_sorted_nb(major, minor):
         if major[i] < major[i - 1] or (major[i] == major[i - 1] and minor[i] < minor[i - 1]):
             return False
     return True
+
+
+@njit
+def shared_hashes_nb(h, table, shared):
+    """``shared[i]`` set True when another row has the hash ``h[i]`` (``shared`` is False
+    on entry). ``table``: open addressing scratch of a power-of-two size above
+    ``len(h)``, filled with -1 by the caller. One probe a row on average: no sort."""
+    mask = table.shape[0] - 1
+    for i in range(h.shape[0]):
+        slot = np.int64(h[i] & np.uint64(mask))
+        while True:
+            j = table[slot]
+            if j < 0:
+                table[slot] = i
+                break
+            if h[j] == h[i]:
+                shared[i] = True
+                shared[j] = True
+                break
+            slot = (slot + 1) & mask
+
+
+@njit
+def merge_rank_order_nb(regular, negations, by_rank, order, place):
+    """Merge regular rows (ranks ``regular``, nondecreasing) and negation rows (ranks
+    ``negations``, visited in ``by_rank``, their stable order by rank) into one stable
+    order by rank, regular rows first within a rank: ``order[t]`` is the row at place
+    ``t`` (negation ``k`` is row ``len(regular) + k``), ``place[row]`` its place.
+    Returns True when a negation lands before some regular row."""
+    nr = regular.shape[0]
+    nn = by_rank.shape[0]
+    i = 0
+    j = 0
+    before = False
+    for t in range(nr + nn):
+        if j >= nn or (i < nr and regular[i] <= negations[by_rank[j]]):
+            order[t] = i
+            place[i] = t
+            i += 1
+        else:
+            row = nr + by_rank[j]
+            order[t] = row
+            place[row] = t
+            j += 1
+            if i < nr:
+                before = True
+    return before
+
+
+@njit
+def adjustment_roles_nb(adj_row, group, carc, matrix, contractual, pr):
+    """Per item: ``contractual[i]`` / ``pr[i]`` when it is an adjustment (``adj_row[i]``
+    >= 0) whose bucket ``matrix[group[r], carc[r]]`` is contractual / a PR bucket (a null
+    code, -1, reads as code 0). One pass, no per-adjustment bucket array."""
+    for i in range(adj_row.shape[0]):
+        r = adj_row[i]
+        if r < 0:
+            contractual[i] = False
+            pr[i] = False
+            continue
+        b = matrix[max(group[r], 0), max(carc[r], 0)]
+        contractual[i] = b == C.CONTRACTUAL
+        pr[i] = b >= C.PR_DEDUCTIBLE and b <= C.PR_OTHER
+
+
+@njit
+def same_dictionary_codes_nb(indices, valid_bits, offset, rows, want, value_code, out, at):
+    """Compare rows of one dictionary chunk with wanted values by code, in one pass:
+    ``out[at[t]]`` is True when row ``rows[t]`` is not null and its dictionary value's
+    code ``value_code[index]`` is ``want[t]`` (>= 0; -1 wants nothing). ``indices`` is
+    the indices buffer from its start and ``offset`` the chunk's offset in it;
+    ``valid_bits`` its validity bitmap (empty: no nulls)."""
+    has_bits = valid_bits.shape[0] > 0
+    for t in range(rows.shape[0]):
+        r = rows[t] + offset
+        w = want[t]
+        ok = w >= 0
+        if ok and has_bits:
+            ok = ((valid_bits[r >> 3] >> (r & 7)) & 1) == 1
+        if ok:
+            ok = value_code[indices[r]] == w
+        out[at[t]] = ok

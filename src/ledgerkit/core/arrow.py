@@ -464,6 +464,28 @@ def string_buffers(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return offsets.astype(np.int64), data
 
 
+def string_views(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`string_buffers` without the copy: the offsets in the array's own width
+    (int32, or int64 for ``large_string``), both zero-copy views, for kernels that
+    read either width.
+
+    Examples
+    --------
+    >>> offsets, data = string_views(pa.array(["ab", "c"]).slice(1))
+    >>> offsets.tolist(), bytes(data[offsets[0] : offsets[1]])
+    ([2, 3], b'c')
+    """
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = plain(column)
+    if len(column) == 0:
+        return string_buffers(column)
+    width = np.int64 if pa.types.is_large_string(column.type) else np.int32
+    _, offsets_buf, data_buf = column.buffers()[:3]
+    offsets = np.frombuffer(offsets_buf, width)[column.offset : column.offset + len(column) + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(1, np.uint8)
+    return offsets, data
+
+
 def plain(column) -> pa.Array:
     """One chunk, dictionary decoded, strings of any flavour as ``string``.
 

@@ -491,9 +491,10 @@ class Ledger:
             self.encounters, touched_enc, ("payer1_id", "payer2_id", "payer3_id")
         )
         check_coverage(coverage, self.payers, new, new_enc, encounter_rows=touched_enc)
-        touched = dense_unique(keys.entry_proc[n_old:], keys.n_procedures)[0]
-        check_sums(keys, touched, row_offset=n_old)
-        check_movements(keys, combined, self.policy, n_old, allow_credit=allow_credit)
+        touched = dense_unique(keys.entry_proc[n_old:], keys.n_procedures)
+        check_sums(keys, touched[0], row_offset=n_old)
+        check_movements(keys, combined, self.policy, n_old, allow_credit=allow_credit,
+                        touched=touched)  # fmt: skip
         out = Ledger(
             self.encounters, self.procedures, combined, self.payers, self.policy, _keys=keys
         )

@@ -161,35 +161,32 @@ def check_coverage(
         coverage[:, k] = np.where(present, pos, -2)  # -2: no payer at this seq
     if entries.num_rows == 0:
         return
-    seq = int_array(entries["payer_seq"], np.int64)
+    seq = int_array(entries["payer_seq"], np.int8)
     named = codes_in(entries["payer_id"], payer_ids)
     named = np.where(valid_array(entries["payer_id"]), named, -3)
-    expected = coverage[entry_enc, seq]
-    bad = np.flatnonzero((seq > 0) & (named != expected))
-    if len(bad):
-        r = int(bad[0])
+    r = int(K.coverage_mismatch_nb(np.asarray(entry_enc), seq, named, coverage))
+    if r >= 0:  # (one pass, no coverage gathered per row)
         k = int(seq[r])
-        if expected[r] == -2:
+        expected = int(coverage[entry_enc[r], k])
+        if expected == -2:
             why = f"its encounter has no payer {k} (payer{k}_id is empty)"
         else:
             why = (
                 f"payer {entries['payer_id'][r].as_py()!r} is not its encounter's payer "
-                f"{k} ({payers['payer_id'][int(expected[r])].as_py()!r})"
+                f"{k} ({payers['payer_id'][expected].as_py()!r})"
             )
         raise LedgerError(f"entries row {r + row_offset}, column 'payer_id': {why}")
 
 
 def _subset_codes(keys: LedgerKeys, entries: pa.Table, policy, procs: np.ndarray):
-    """Packed codes, amounts and CSR offsets of the entries of ``procs`` only (grouped)."""
+    """Packed codes, amounts and CSR offsets of the entries of ``procs`` only (grouped),
+    for keys without packed codes under ``policy`` at hand (computed for those only)."""
     starts = keys.proc_entry_start[procs]
     ends = keys.proc_entry_start[procs + 1]
     sizes = ends - starts
     local_start = np.zeros(len(procs) + 1, np.int64)
     np.cumsum(sizes, out=local_start[1:])
     grouped = np.repeat(starts - local_start[:-1], sizes) + np.arange(local_start[-1])
-    cached = keys.cached_packed_codes(policy)  # Ledger.append carries them when it can
-    if cached is not None:
-        return cached[grouped], keys.amounts[grouped], local_start, grouped
     rows = keys.entry_rows(grouped)
     needed = entries.select(["kind", "payer_seq", "group_code", "carc"])
     bucket = entry_buckets(needed.take(pa.array(rows)), policy)
@@ -204,6 +201,7 @@ def check_movements(
     first_new_row: int,
     *,
     allow_credit: bool = False,
+    touched: tuple | None = None,
 ) -> None:
     """Check the entries from row ``first_new_row`` on against the caps (Settled question 3).
 
@@ -212,6 +210,7 @@ def check_movements(
     moves at most the payer balance, a PR write-off at most the open PR. The new
     entries of a procedure together may not leave open PR above the balance, nor
     the balance below 0 unless ``allow_credit`` (where it was not so before).
+    ``touched``: ``dense_unique`` of the new rows' procedures, when the caller has it.
     """
     new_rows = np.arange(first_new_row, entries.num_rows)
     if not len(new_rows):
@@ -220,23 +219,30 @@ def check_movements(
         procs = np.arange(keys.n_procedures, dtype=np.int64)
         n_new = np.diff(keys.proc_entry_start)
         codes, amounts = keys.packed_codes(entries, policy), keys.amounts
-        local_start, grouped = keys.proc_entry_start, np.arange(len(amounts))
+        local_start, grouped, visit = keys.proc_entry_start, None, procs
     else:
-        new_procs = keys.entry_proc[new_rows].astype(np.int64)
-        procs, slot = dense_unique(new_procs, keys.n_procedures)
+        if touched is None:
+            touched = dense_unique(keys.entry_proc[new_rows], keys.n_procedures)
+        procs, slot = touched
         n_new = np.bincount(slot, minlength=len(procs))
-        codes, amounts, local_start, grouped = _subset_codes(keys, entries, policy, procs)
+        cached = keys.cached_packed_codes(policy)  # Ledger.append carries them when it can
+        if cached is not None:  # read in place (no copy of the touched entries)
+            codes, amounts, local_start = cached, keys.amounts, keys.proc_entry_start
+            grouped, visit = None, procs
+        else:
+            codes, amounts, local_start, grouped = _subset_codes(keys, entries, policy, procs)
+            visit = np.arange(len(procs), dtype=np.int64)  # the subset's own procedures
     enc_of_proc = keys.procedure_encounters()[procs]
     self_pay = keys.enc_n_payers[enc_of_proc] == 0
-    local = np.arange(len(procs), dtype=np.int64)
     found = np.empty((len(procs), 4), np.int64)
     K.movement_problems_nb(
-        local, n_new, codes, amounts, local_start, self_pay, bool(allow_credit), found
+        visit, n_new, codes, amounts, local_start, self_pay, bool(allow_credit), found
     )
     hit = np.flatnonzero(found[:, 0] >= 0)
     if not len(hit):
         return
-    rows = keys.entry_rows(grouped[found[hit, 0]])
+    at = found[hit, 0]  # grouped positions (of the subset's entries when copied)
+    rows = keys.entry_rows(at if grouped is None else grouped[at])
     first = int(np.argmin(rows))
     u = hit[first]
     at_fault = np.isin(keys.entry_proc[first_new_row:], procs[hit])

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import hashing as H
 from ledgerkit._kernels import posting as K
-from ledgerkit.core.arrow import encode, numpy_array, plain, string_buffers, valid_array
+from ledgerkit.core.arrow import encode, numpy_array, plain, string_views, valid_array
 
 
 def ints(col, fill=0) -> np.ndarray:
@@ -54,7 +54,7 @@ def _hash_input(col):
     column, or ``(values,)``, its values as uint64 (floats to 6 decimals, nulls a
     constant of the type)."""
     if pa.types.is_string(col.type):
-        offsets, data = string_buffers(col)
+        offsets, data = string_views(col)  # (no int64 copy of the offsets)
         return offsets, data, valid_array(col)
     if pa.types.is_floating(col.type):
         vals = numpy_array(pc.round(col, 6), fill=-1.5).view(np.uint64)
@@ -152,6 +152,23 @@ class Batch:
     @property
     def n(self) -> int:
         return self.claims.num_rows
+
+    def payer_codes(self) -> tuple[np.ndarray, pa.Array]:
+        """``encode`` of ``payer_id`` (null rows -1), hashed once per batch (deciding
+        and building the entries both read it); coded again if ``payer_id`` is replaced.
+
+        Examples
+        --------
+        >>> import ledgerkit as lk
+        >>> b = flatten(lk.synth.remittances(lk.synth.generate(5, seed=2)))
+        >>> codes, values = b.payer_codes()
+        >>> values.take(pa.array(codes)).equals(plain(b.payer_id))
+        True
+        """
+        held = self._codes.get("payer_id")
+        if held is None or held[0] is not self.payer_id:
+            held = self._codes["payer_id"] = (self.payer_id, encode(plain(self.payer_id)))
+        return held[1]
 
     def codes(self, table: str, column: str) -> tuple[np.ndarray, pa.Array]:
         """``encode`` of one of the batch's columns (null rows -1), hashed once per batch:

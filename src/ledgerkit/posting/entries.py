@@ -48,7 +48,7 @@ def _entry_table(ledger, b, ev, rows_claim, rows_proc, kind, amount, adj_row, ac
         {
             "line": pa.array(keys.proc_line[rows_proc]),
             "payer_seq": pa.array(ev["seq"][rows_claim]),
-            "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32()),
+            "payer_id": _dictionary(b.payer_id, rows_claim, pa.int32(), encoded=b.payer_codes()),
             "kind": pa.DictionaryArray.from_arrays(
                 pa.array((kind != K.ITEM_PAYMENT).astype(np.int8)),
                 pa.array(["payment", "adjustment"]),
@@ -238,16 +238,10 @@ def _rank_order(ranks: np.ndarray, n_regular: int) -> tuple:
         place[order] = np.arange(m)
         return order, place, bool((np.diff(order) < 0).any())
     by_rank = np.argsort(negations, kind="stable")
-    # a negation follows every regular row of its rank or lower (they come first in ranks)
-    before = np.searchsorted(regular, negations[by_rank], side="right")
-    place = np.empty(m, np.int64)
-    place[n_regular + by_rank] = before + np.arange(len(negations))
-    # a regular row follows the negations placed before it
-    shift = np.cumsum(np.bincount(before, minlength=n_regular + 1)[:n_regular])
-    place[:n_regular] = np.arange(n_regular) + shift
-    order = np.empty(m, np.int64)
-    order[place] = np.arange(m)
-    interleaved = (before < n_regular).any() or not is_nondecreasing_nb(negations)
+    # one merge pass: a negation follows every regular row of its rank or lower
+    order, place = np.empty(m, np.int64), np.empty(m, np.int64)
+    before = K.merge_rank_order_nb(regular, negations, by_rank, order, place)
+    interleaved = before or not is_nondecreasing_nb(negations)
     return order, place, bool(interleaved)
 
 

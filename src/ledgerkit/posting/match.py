@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ledgerkit._kernels import posting as K
+from ledgerkit._kernels.keys import radix_order_nb
 from ledgerkit.core.arrow import encode, numpy_array, plain, string_buffers, valid_array
 from ledgerkit.core.keys import dense_unique
 from ledgerkit.core.ledger import Ledger
@@ -81,12 +82,23 @@ def _match_control_numbers(ledger: Ledger, lcn, line_enc: np.ndarray, out: np.nd
     order = keys.proc_order
     # lines come claim by claim, their encounters at random: visited in encounter order,
     # the ledger-sized procedure arrays are read front to back, not at random
-    line_order = np.argsort(line_enc)
+    line_order = _encounter_order(line_enc, keys.n_encounters)
     K.match_control_numbers_nb(
         line_order, line_enc, line_offsets, line_data, valid_array(lcn), keys.enc_proc_start,
         order if order is not None else np.empty(0, np.int64), order is not None,
         proc_offsets, proc_data, valid_array(proc_lcn), out,
     )  # fmt: skip
+
+
+def _encounter_order(line_enc: np.ndarray, n_encounters: int) -> np.ndarray:
+    """The lines in order of their encounter (-1 first), by radix passes (an argsort of
+    1.9M lines took 0.15-0.2 s)."""
+    key = (line_enc + 1).astype(np.int32 if n_encounters < 2**31 - 1 else np.int64)
+    n = len(key)
+    order, tmp_order = np.empty(n, np.int64), np.empty(n, np.int64)
+    radix_order_nb(key, n_encounters + 1, order, np.empty_like(key), tmp_order,
+                   np.empty_like(key))  # fmt: skip
+    return order
 
 
 def _string_views(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
