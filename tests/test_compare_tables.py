@@ -22,6 +22,8 @@ def test_compare_prints_warm_and_cold_tables(capsys):
     cold = {r["engine"]: r for r in result["cold"]}
     assert list(cold) == ["ledgerkit", "ledgerkit, plain", "polars", "duckdb"]
     assert all(r["wall"] > 0 and r["cpu"] > 0 and r["peak_mb"] > 0 for r in cold.values())
+    # the answer comes before the process's exit
+    assert all(0 < r["answer"] <= r["wall"] for r in cold.values())
 
 
 def test_cold_code_reads_the_folder_only(tmp_path):

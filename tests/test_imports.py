@@ -25,12 +25,14 @@ LAYERS = {
     "errors": set(),
     # the allocation defaults and freed_memory_reused: imports nothing, used from below
     "_memory": set(),
+    # collections paused while Numba loads: imports nothing, used from below
+    "_gc": set(),
     "_kernels": set(),
-    "core": {"errors", "_kernels", "_memory"},
+    "core": {"errors", "_kernels", "_memory", "_gc"},
     "x12": {"errors", "_kernels", "core"},
-    "analytics": {"errors", "_kernels", "core"},
+    "analytics": {"errors", "_kernels", "core", "_gc"},
     "posting": {"errors", "_kernels", "core", "x12", "_memory"},
-    "store": {"errors", "_kernels", "core", "x12", "posting"},
+    "store": {"errors", "_kernels", "core", "x12", "posting", "_gc"},
     "contracts": {"errors", "_kernels", "core", "analytics"},
     "rules": {"errors", "_kernels", "core", "analytics", "contracts"},
     "synth": {"errors", "_kernels", "core", "x12", "contracts"},

@@ -12,7 +12,7 @@ Examples
 100
 """
 
-from ledgerkit import _memory, _moved
+from ledgerkit import _gc, _memory, _moved
 from ledgerkit.errors import LedgerError
 
 __version__ = "0.1.0"
@@ -104,11 +104,13 @@ def __getattr__(name):
     import importlib
 
     if name in _LAZY_MODULES:
-        module = importlib.import_module(_LAZY_MODULES[name])
+        with _gc.collections_paused():  # the first such import loads Numba
+            module = importlib.import_module(_LAZY_MODULES[name])
         globals()[name] = module
         return module
     if name in _LAZY_NAMES:
-        value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
+        with _gc.collections_paused():
+            value = getattr(importlib.import_module(_LAZY_NAMES[name]), name)
         globals()[name] = value  # later look-ups skip __getattr__
         return value
     raise AttributeError(f"module 'ledgerkit' has no attribute {name!r}")

@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 import pyarrow as pa
 
+from ledgerkit._gc import collections_paused
 from ledgerkit._kernels import classify as K
 from ledgerkit._kernels import codes as C
 from ledgerkit._kernels import strings as S
@@ -152,6 +153,7 @@ def _figure_rows(figures) -> np.ndarray:
     return np.array([FIGURES.index(name) for name in figures], np.int64)
 
 
+@collections_paused()  # often a fresh process's first kernel: see ledgerkit/_gc.py
 def classify(ledger: Ledger, *, policy=None, pending=None, figures=FIGURES) -> pa.Table:
     """One row per encounter: class, stage, balanced, figures and the explanation.
 

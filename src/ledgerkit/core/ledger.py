@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ledgerkit._gc import collections_paused
 from ledgerkit._kernels.keys import is_nondecreasing_nb
 from ledgerkit._memory import freed_memory_reused
 from ledgerkit.core.arrow import arrow_array, as_table, int_array, numpy_array, utc_timestamp
@@ -299,6 +300,7 @@ class Ledger:
 
     @classmethod
     @freed_memory_reused()
+    @collections_paused()  # it loads Numba and the kernels: see ledgerkit/_gc.py
     def from_parquet(cls, folder, *, policy=None) -> Ledger:
         """Read a ledger written by :meth:`to_parquet` (or four Parquet tables).
 

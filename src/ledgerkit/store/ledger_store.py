@@ -114,6 +114,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ledgerkit._gc import collections_paused
 from ledgerkit.core.arrow import encode, numpy_array, utc_timestamp
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.core.schema import TIMESTAMP, arrow_schema
@@ -414,6 +415,7 @@ class LedgerStore:
             snap.tables[name] = t
         return t
 
+    @collections_paused()  # often a fresh process's first read: see ledgerkit/_gc.py
     def ledger(self, as_of=None) -> Ledger:
         """The ledger at the latest version, or ``as_of`` a version number or a time."""
         v = self._resolve(as_of)
