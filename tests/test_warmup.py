@@ -39,3 +39,29 @@ def test_one_process_reports_one_lane():
 
 def test_the_lanes_hold_every_family_once():
     assert sorted(name for lane in LANES for name in lane) == sorted(FAMILIES)
+
+
+def test_compiling_restores_the_collector_and_numba_as_they_were():
+    import gc
+
+    from numba.core.compiler import Flags
+    from numba.core.targetconfig import TargetConfig
+
+    from ledgerkit.warmup import _compiling
+
+    thresholds, values = gc.get_threshold(), TargetConfig.values
+    flags = Flags()
+    flags.nrt = True
+    flags.no_cpython_wrapper = True
+    before = flags.values()
+    with _compiling() as settle:
+        settle()
+        assert gc.get_threshold() != thresholds and gc.get_freeze_count() > 0
+        # the faster flag values are the same dict, in the same order
+        assert list(flags.values().items()) == list(before.items())
+        assert Flags(flags) == flags and hash(Flags(flags)) == hash(flags)
+        other = Flags(flags)
+        other.nrt = False
+        assert other != flags
+    assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+    assert TargetConfig.values is values
