@@ -26,6 +26,14 @@ def test_taken_strings_of_many_rows_and_non_ascii_values():
     _check_taken(["CO", "", "PR-é"], codes)
 
 
+def test_short_and_long_values_take_both_kernels():
+    # at most 4 bytes a value: the branch-free kernel; a longer one: the general kernel
+    rng = np.random.default_rng(3)
+    codes = rng.integers(-1, 4, 5000).astype(np.int32)
+    _check_taken(["CO", "", "253", "é"], codes)
+    _check_taken(["CO", "", "253", "MA130"], codes)
+
+
 def _check_taken(values, codes):
     valid = np.packbits(codes >= 0, bitorder="little")
     got = _taken_strings(values, codes, valid)

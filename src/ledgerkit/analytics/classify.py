@@ -280,12 +280,22 @@ def _taken_strings(values, codes: np.ndarray, validity) -> pa.Array:
     _, value_offsets, value_data = dictionary.buffers()
     value_offsets = np.frombuffer(value_offsets, np.int32)[: len(dictionary) + 1]
     value_data = np.frombuffer(value_data, np.uint8) if value_data is not None else _NO_BYTES
-    longest = int(np.diff(value_offsets).max(initial=0))
+    lengths = np.diff(value_offsets)
+    longest = int(lengths.max(initial=0))
     offsets = np.empty(len(codes) + 1, np.int32)
-    data = np.empty(max(len(codes) * longest, 1), np.uint8)
-    args = (value_offsets, value_data, codes, offsets, data)
-    load_first(S.take_strings_nb, *args)
-    n_bytes = S.take_strings_nb(*args)
+    data = np.empty(len(codes) * longest + S.SHORT, np.uint8)
+    if longest <= S.SHORT:  # reason codes: 1-3 bytes
+        slots = np.zeros((len(dictionary) + 1, S.SHORT), np.uint8)  # last: code -1's
+        for v in range(len(dictionary)):
+            slots[v, : lengths[v]] = value_data[value_offsets[v] : value_offsets[v + 1]]
+        lengths = np.append(lengths, 0).astype(np.int64)
+        args = (slots.reshape(-1), lengths, codes, offsets, data)
+        kernel = S.take_short_strings_nb
+    else:
+        args = (value_offsets, value_data, codes, offsets, data)
+        kernel = S.take_strings_nb
+    load_first(kernel, *args)
+    n_bytes = kernel(*args)
     buffers = [pa.py_buffer(validity), pa.py_buffer(offsets), pa.py_buffer(data[:n_bytes])]
     return pa.Array.from_buffers(pa.string(), len(codes), buffers)
 
