@@ -94,6 +94,10 @@ def literal_pool() -> tuple[bytes, np.ndarray]:
 # Helpers (see jit.helper): as @njit, _dtm compiled once per qualifier and _header once
 # for pos 0, once for pos > 0 (about 10 s of `ledgerkit warm` in the writer's segments).
 segments = helper(nrt=False)
+# Segments written from one place only are inlined there by Numba before typing: one
+# library fewer each, and their callees' code no longer optimised and emitted once more
+# in it (~1 s of `ledgerkit warm` each).
+once = njit(inline="always", _nrt=False)
 
 
 @segments
@@ -191,7 +195,7 @@ def _remarks(out, pos, seps, term, pool, lit, rm_s, rm_n, rows, mia):
     return pos, nseg
 
 
-@segments
+@once
 def _line(out, pos, seps, term, pool, lit, li_s, li_n, s, ad_s, ad_n, adj, rm_s, rems):
     """SVC and its loop: dates, adjustments, control number, allowed amount, remarks."""
     e = seps[0]
@@ -235,7 +239,7 @@ def _line(out, pos, seps, term, pool, lit, li_s, li_n, s, ad_s, ad_n, adj, rm_s,
     return pos, nseg
 
 
-@segments
+@once
 def _claim(out, pos, seps, term, pool, lit, cl_s, cl_n, c, lines, li_s, li_n, ad_s, ad_n,
            cadj, ladj_off, ladj_rows, rm_s, rm_n, crem, lrem_off, lrem_rows):  # fmt: skip
     """CLP and its loop: adjustments, people, remarks, dates, then its service lines."""
@@ -279,7 +283,7 @@ def _claim(out, pos, seps, term, pool, lit, cl_s, cl_n, c, lines, li_s, li_n, ad
     return pos, nseg
 
 
-@segments
+@once
 def _plb(out, pos, seps, term, pool, lit, pl_s, pl_n, rows):
     """PLB segments: up to six adjustments of the same provider and fiscal period each."""
     e = seps[0]
@@ -306,7 +310,7 @@ def _plb(out, pos, seps, term, pool, lit, pl_s, pl_n, rows):
     return pos, nseg
 
 
-@segments
+@once
 def _header(out, pos, seps, term, pool, lit, tx_s, tx_n, t):
     """ST, BPR, TRN, DTM*405, the payer (N1*PR, REF*2U) and payee (N1*PE) of ``t``."""
     e = seps[0]
