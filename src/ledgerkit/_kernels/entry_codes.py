@@ -20,17 +20,16 @@ KIND_WRITE_OFF = 4
 
 
 @njit
-def _pack_chunk_nb(i0, i1, kind, seq, live, group, carc, order, kind_bucket, matrix, out):
-    """:func:`pack_entry_codes_nb` for grouped entries ``i0:i1`` (serial)."""
-    has_rows = order.shape[0] > 0
-    for i in range(i0, i1):
+def _pack_chunk_nb(kind, seq, live, group, carc, rows, kind_bucket, matrix, out):
+    has_rows = rows.shape[0] > 0
+    for i in range(out.shape[0]):
         k = kind[i]
         s = seq[i]
         b = kind_bucket[k]
         if k == KIND_WRITE_OFF and s == 0:
             b = C.PR_WRITTEN_OFF
         elif k == KIND_ADJUSTMENT:
-            r = order[i] if has_rows else i
+            r = rows[i] if has_rows else i
             b = matrix[group[r], carc[r]]
         out[i] = C.pack_code(b, s, 1 if live[i] else 0)
 
@@ -48,8 +47,13 @@ def pack_entry_codes_nb(kind, seq, live, group, carc, order, kind_bucket, matrix
     n = out.shape[0]
     for chunk in numba.prange(n_chunks(n, ENTRY_CHUNK)):
         i0, i1 = chunk_range(chunk, n, ENTRY_CHUNK)
-        # the whole arrays, not slices: each slice in a parfor costs compile time
-        _pack_chunk_nb(i0, i1, kind, seq, live, group, carc, order, kind_bucket, matrix, out)
+        rows = order[i0:i1] if order.shape[0] else order
+        base_group = group if order.shape[0] else group[i0:i1]
+        base_carc = carc if order.shape[0] else carc[i0:i1]
+        _pack_chunk_nb(
+            kind[i0:i1], seq[i0:i1], live[i0:i1], base_group, base_carc, rows,
+            kind_bucket, matrix, out[i0:i1],
+        )  # fmt: skip
 
 
 @njit
