@@ -94,10 +94,11 @@ def literal_pool() -> tuple[bytes, np.ndarray]:
 # Helpers (see jit.helper): as @njit, _dtm compiled once per qualifier and _header once
 # for pos 0, once for pos > 0 (about 10 s of `ledgerkit warm` in the writer's segments).
 segments = helper(nrt=False)
-# The transaction's header and trailer, written from one place outside the claim loop,
-# are inlined there by Numba before typing: a library fewer each, their callees' code
-# not optimised and emitted once more in it (~1 s of `ledgerkit warm` each). Not the
-# claims' and lines' (one call a claim, a line): the writer ran 5-10% slower.
+# A transaction's header and its PLB segments, each written from one place outside the
+# claim loop, are inlined there by Numba before typing: no library of their own, whose
+# code (callees included) was optimised and emitted once more (1.5-1.8 s of `ledgerkit
+# warm` for the two). Not the claims' and lines' writers: inlined, the writer ran 5-10%
+# slower.
 once = njit(inline="always", _nrt=False)
 
 

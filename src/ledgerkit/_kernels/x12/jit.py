@@ -39,11 +39,14 @@ def helper(fn=None, *, nrt: bool = True):
         return fn
 
     typing.__signature__ = inspect.signature(fn)
-    # as numba.extending.overload(fn, jit_options=options, prefer_literal=False)(typing)
+    options["nopython"] = True  # as numba.extending.overload's defaults
+    # numba.extending.overload(fn, jit_options=options, prefer_literal=False)(typing),
+    # its template's cache keyed by _get_impl (Numba's as fallback, if it changed shape)
     base = make_overload_template(fn, typing, options, True, "never", False)
-    template = type(base)(base.__name__, (base,), {"_get_impl": _get_impl})
-    infer(template)
-    infer_global(fn, types.Function(template))
+    if hasattr(base, "_build_impl") and hasattr(base, "_impl_cache"):
+        base = type(base)(base.__name__, (base,), {"_get_impl": _get_impl})
+    infer(base)
+    infer_global(fn, types.Function(base))
     return fn
 
 
