@@ -8,6 +8,7 @@ Arrays in, arrays out (allocated by the caller). Values are float64 without NaN.
 import math
 
 import numba
+import numpy as np
 
 from ledgerkit._kernels._njit import njit, njit_parallel
 
@@ -93,4 +94,5 @@ def group_quantiles_nb(starts, buf, groups, qs, out):
     """
     for j in numba.prange(groups.shape[0]):
         g = groups[j]
-        _group_quantiles(buf[starts[g] : starts[g + 1]], qs, out, j)
+        # int64: the parfor's index is int64 when typed, uint64 in its task (two compiles)
+        _group_quantiles(buf[starts[g] : starts[g + 1]], qs, out, np.int64(j))

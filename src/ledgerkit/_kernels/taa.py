@@ -106,6 +106,82 @@ def _taa_reached(mode, k, allowed, cfg, cfg_lo, cfg_n, values, base_taa, levels,
     return allowed * 10000 >= base_taa[cfg] * levels_bp[k]
 
 
+@njit
+def _sweep_chunk_nb(
+    e0,
+    e1,
+    mode,
+    enc_cfg,
+    enc_slot,
+    enc_allowed,
+    enc_balance,
+    enc_amount,
+    cfg_lo,
+    cfg_n,
+    values,
+    cfg_ok,
+    base_taa,
+    levels,
+    levels_bp,
+    local,
+):
+    """:func:`sweep_nb` for encounters ``e0:e1`` (serial), adding to ``local[slot,
+    level, W_*]`` (this chunk's block of ``acc``)."""
+    n_levels = levels.shape[0]
+    for e in range(e0, e1):
+        amount = enc_amount[e]
+        if amount <= 0:
+            continue
+        balance = enc_balance[e]
+        if mode == SWEEP_SMALL_BALANCE:
+            if balance < 1:
+                continue
+            lo = 0
+            hi = n_levels
+            while lo < hi:  # first level with threshold >= balance
+                mid = (lo + hi) // 2
+                if levels_bp[mid] >= balance:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            k = lo
+            if k >= n_levels:
+                continue
+        else:
+            cfg = enc_cfg[e]
+            if cfg < 0 or not cfg_ok[cfg]:
+                continue
+            allowed = enc_allowed[e]
+            lo = 0
+            hi = n_levels
+            while lo < hi:  # first level whose TAA is not reached
+                mid = (lo + hi) // 2
+                if _taa_reached(
+                    mode,
+                    mid,
+                    allowed,
+                    cfg,
+                    cfg_lo,
+                    cfg_n,
+                    values,
+                    base_taa,
+                    levels,
+                    levels_bp,
+                ):
+                    lo = mid + 1
+                else:
+                    hi = mid
+            k = lo - 1
+            if k < 0:
+                continue
+        s = enc_slot[e]
+        local[s, k, W_HIT] += 1
+        local[s, k, W_WRITTEN_OFF] += amount
+        if balance != 0 and balance - amount == 0:
+            local[s, k, W_CLOSED] += 1
+            local[s, k, W_AR_CLOSED] += balance
+
+
 @njit_parallel
 def sweep_nb(
     mode,
@@ -134,63 +210,29 @@ def sweep_nb(
     ``k`` and the caller takes a forward cumulative sum. ``enc_amount`` is
     what the rule writes off; an encounter with nothing to write off is skipped.
     Percentile mode reads each configuration's sorted amounts as the slice
-    ``values[cfg_lo[c] : cfg_lo[c] + cfg_n[c]]``.
+    ``values[cfg_lo[c] : cfg_lo[c] + cfg_n[c]]``. ``acc`` arrives as zeros.
+
+    The loop body is :func:`_sweep_chunk_nb`: a large parfor is slow to compile (a
+    latency users feel on a cold start), a serial chunk called from a tiny one is not.
     """
     n_enc = enc_cfg.shape[0]
-    n_levels = levels.shape[0]
     for chunk in numba.prange(n_chunks(n_enc, chunk_size)):
-        local = np.zeros((acc.shape[1], n_levels, N_W), np.int64)
         e0, e1 = chunk_range(chunk, n_enc, chunk_size)
-        for e in range(e0, e1):
-            amount = enc_amount[e]
-            if amount <= 0:
-                continue
-            balance = enc_balance[e]
-            if mode == SWEEP_SMALL_BALANCE:
-                if balance < 1:
-                    continue
-                lo = 0
-                hi = n_levels
-                while lo < hi:  # first level with threshold >= balance
-                    mid = (lo + hi) // 2
-                    if levels_bp[mid] >= balance:
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                k = lo
-                if k >= n_levels:
-                    continue
-            else:
-                cfg = enc_cfg[e]
-                if cfg < 0 or not cfg_ok[cfg]:
-                    continue
-                allowed = enc_allowed[e]
-                lo = 0
-                hi = n_levels
-                while lo < hi:  # first level whose TAA is not reached
-                    mid = (lo + hi) // 2
-                    if _taa_reached(
-                        mode,
-                        mid,
-                        allowed,
-                        cfg,
-                        cfg_lo,
-                        cfg_n,
-                        values,
-                        base_taa,
-                        levels,
-                        levels_bp,
-                    ):
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                k = lo - 1
-                if k < 0:
-                    continue
-            s = enc_slot[e]
-            local[s, k, W_HIT] += 1
-            local[s, k, W_WRITTEN_OFF] += amount
-            if balance != 0 and balance - amount == 0:
-                local[s, k, W_CLOSED] += 1
-                local[s, k, W_AR_CLOSED] += balance
-        acc[chunk, :, :, :] = local
+        _sweep_chunk_nb(
+            e0,
+            e1,
+            mode,
+            enc_cfg,
+            enc_slot,
+            enc_allowed,
+            enc_balance,
+            enc_amount,
+            cfg_lo,
+            cfg_n,
+            values,
+            cfg_ok,
+            base_taa,
+            levels,
+            levels_bp,
+            acc[chunk],
+        )

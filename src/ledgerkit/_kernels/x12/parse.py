@@ -249,8 +249,12 @@ N_ST = S_DATES + 2 * PR_WIDTH
 
 # Steps are compiled on their own, without reference counting (they allocate
 # nothing), and LLVM inlines them into the loop: inlined by Numba instead, every
-# array a step gets was counted in and out once per segment (2.5x slower).
-step = njit(_nrt=False, forceinline=True)
+# array a step gets was counted in and out once per segment (2.5x slower). Without the
+# wrappers that would make them callable from Python: parse_835_nb links each step's
+# code and optimises it again, wrappers included (as jit.helper).
+_STEP = {"_nrt": False, "no_cpython_wrapper": True, "no_cfunc_wrapper": True}
+step = njit(forceinline=True, **_STEP)
+stage = njit(**_STEP)
 
 
 # ----------------------------------------------------------------------------- shared steps
@@ -301,7 +305,7 @@ def _loop_allows(tag, loop):
 
 
 # ----------------------------------------------------------------------------- envelope
-@njit(_nrt=False)
+@stage
 def _interchange(buf, p, eb_s, eb_e, isa, st, err, fn):
     """ISA at ``p``: its delimiters go to ``isa`` (see ``scan.parse_isa``)."""
     if st[S_ENV] != 0 or st[S_NO_ENV] != 0:
@@ -334,7 +338,7 @@ def _interchange(buf, p, eb_s, eb_e, isa, st, err, fn):
     return E_OK
 
 
-@njit(_nrt=False)
+@stage
 def _group(tag, buf, eb_s, eb_e, st, err):
     """GS, GE or IEA: open a functional group, or check the counts and control numbers."""
     seg_no, pos, env = st[S_SEG], st[S_POS], st[S_ENV]
@@ -376,7 +380,7 @@ def _group(tag, buf, eb_s, eb_e, st, err):
     return E_OK
 
 
-@njit(_nrt=False)
+@stage
 def _transaction(buf, eb_s, eb_e, st, err, fn, tx_s, tx_n):
     """ST: a new transaction row, with the envelope's values (a file may start at ST)."""
     seg_no, pos = st[S_SEG], st[S_POS]
@@ -419,7 +423,7 @@ def _transaction(buf, eb_s, eb_e, st, err, fn, tx_s, tx_n):
     return E_OK
 
 
-@njit(_nrt=False)
+@stage
 def _transaction_end(buf, eb_s, eb_e, st, err, fn, strict):
     """SE: the segment count and ST02. A wrong count is a finding, except with
     ``strict`` inside an envelope (or when SE01 is not a number)."""
@@ -808,7 +812,7 @@ def _provider_adjustments(buf, eb_s, eb_e, ne, cb, st, err, fn, pl_s, pl_n, pl_i
     return E_OK
 
 
-@njit(_nrt=False)
+@stage
 def _finish(st, last_ne, err, counts, present):
     """Check the file did not end inside an envelope; write row counts and presence."""
     seg_no, env = st[S_SEG], st[S_ENV]
@@ -858,7 +862,7 @@ def _ends_claim(tag):
     )  # fmt: skip
 
 
-@njit(_nrt=False)
+@stage
 def _skip_claim(st, err, fn, cl_s, cl_i, li_s, li_i, li_f, ad_s, ad_f, re_s):
     """Damage inside a claim (the error in ``err``): leave the claim out, go on.
 
@@ -893,7 +897,7 @@ def _skip_claim(st, err, fn, cl_s, cl_i, li_s, li_i, li_f, ad_s, ad_f, re_s):
     st[S_LOOP] = LOOP_LX
 
 
-@njit(_nrt=False)
+@stage
 def _damaged(
     buf, p, n, t1, t2, ne, tag, eb_s, eb_e, strict, st, err, fn, cl_s, cl_i, li_s, li_i, li_f,
     ad_s, ad_f, re_s,
