@@ -241,7 +241,11 @@ def cold_code(engine: str, folder: Path) -> str:
     """What a fresh interpreter runs for one cold answer (nothing imported before)."""
     policy = folder.parent / "policy.parquet"
     if engine.startswith("ledgerkit"):
-        return f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))"
+        # the figures the peers compute (CHECK), as in the warm table: the same table
+        return (
+            "import ledgerkit as lk\n"
+            f"lk.classify(lk.Ledger.from_parquet({str(folder)!r}), figures={CHECK[2:]!r})"
+        )
     return (
         "from pathlib import Path\nfrom benchmarks import peers\n"
         f"peers.{engine}_from_parquet(Path({str(folder)!r}), Path({str(policy)!r}))"
