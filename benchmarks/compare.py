@@ -95,12 +95,30 @@ def bandwidth_floor(ledger):
     )
 
 
+def procedure_loop(ledger):
+    """Classify's walk over procedures and entries, nothing decided (``_kernels/bandwidth.py``)."""
+    import numpy as np
+
+    from ledgerkit._kernels.balances import ENCOUNTER_SLOTS
+    from ledgerkit._kernels.bandwidth import procedure_loop_nb
+    from ledgerkit._kernels.chunks import CHUNK, n_chunks
+
+    keys = ledger.keys
+    n_enc = keys.n_encounters
+    totals, lasts = np.empty(n_enc, np.int64), np.empty(n_enc, np.int8)
+    scratch = np.zeros((n_chunks(n_enc, CHUNK), ENCOUNTER_SLOTS), np.int64)
+    procedure_loop_nb(ledger.packed_codes(), keys.amounts, keys.enc_proc_start,
+                      keys.proc_entry_start, totals, lasts, scratch)  # fmt: skip
+    return totals
+
+
 # name: (preparation from Arrow tables, the timed call on what it prepared)
 ENGINES = {
     "ledgerkit": (_prepare_ledgerkit, _ledgerkit),
     "polars": (_prepare_polars, _polars),
     "duckdb": (_prepare_duckdb, _duckdb),
     "bandwidth floor": (_prepare_ledgerkit, bandwidth_floor),
+    "procedure loop": (_prepare_ledgerkit, procedure_loop),
 }
 
 
@@ -220,8 +238,11 @@ def warm_table(folder: Path, engines, runs: int, sizes) -> list:
             flush=True,
         )
     floor = next((r["median"] for r in rows if r["engine"] == "bandwidth floor"), None)
+    loop = next((r["median"] for r in rows if r["engine"] == "procedure loop"), None)
     if lk_time and floor:
         print(f"ledgerkit's classify takes {lk_time / floor:.1f}x the bandwidth floor")
+    if loop and floor:
+        print(f"the procedure loop alone, nothing decided, takes {loop / floor:.1f}x the floor")
     if saved is None:
         os.environ.pop("NUMBA_CACHE_DIR", None)
     else:
@@ -241,7 +262,11 @@ def cold_code(engine: str, folder: Path) -> str:
     """What a fresh interpreter runs for one cold answer (nothing imported before)."""
     policy = folder.parent / "policy.parquet"
     if engine.startswith("ledgerkit"):
-        return f"import ledgerkit as lk\nlk.classify(lk.Ledger.from_parquet({str(folder)!r}))"
+        # the figures the peers compute (CHECK), as in the warm table: the same table
+        return (
+            "import ledgerkit as lk\n"
+            f"lk.classify(lk.Ledger.from_parquet({str(folder)!r}), figures={CHECK[2:]!r})"
+        )
     return (
         "from pathlib import Path\nfrom benchmarks import peers\n"
         f"peers.{engine}_from_parquet(Path({str(folder)!r}), Path({str(policy)!r}))"

@@ -22,7 +22,7 @@ from ledgerkit._kernels.balances import (
     sum_procedure_nb,
     top_denial_nb,
 )
-from ledgerkit._kernels.bandwidth import touch_nb
+from ledgerkit._kernels.bandwidth import procedure_loop_nb, touch_nb
 from ledgerkit._kernels.classify import (
     BIT_BALANCED,
     BIT_EXPLAINED,
@@ -231,3 +231,26 @@ def test_bandwidth_floor_reads_every_input():
     want += int(keys.proc_entry_start[:-1].sum()) + int(keys.enc_proc_start[:-1].sum())
     want += int(keys.enc_n_payers.sum())
     assert touch_nb(*inputs) == want
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_procedure_loop_sums_every_encounter_and_finds_its_last_payer(seed):
+    """The loop floor does classify's walk: every amount once, the last payer as classify
+    finds it (``classify`` with its ``last_payer`` column is the reference)."""
+    from ledgerkit._kernels.balances import ENCOUNTER_SLOTS
+    from ledgerkit._kernels.chunks import CHUNK, n_chunks
+    from ledgerkit.analytics.classify import encounter_figures
+
+    ledger = lk.synth.generate(9000, seed=seed)  # more than one chunk of encounters
+    keys = ledger.keys
+    n_enc = keys.n_encounters
+    totals, lasts = np.full(n_enc, -7, np.int64), np.full(n_enc, -7, np.int8)
+    scratch = np.zeros((n_chunks(n_enc, CHUNK), ENCOUNTER_SLOTS), np.int64)
+    procedure_loop_nb(ledger.packed_codes(), keys.amounts, keys.enc_proc_start,
+                      keys.proc_entry_start, totals, lasts, scratch)  # fmt: skip
+    entry_start = keys.proc_entry_start[keys.enc_proc_start]
+    want = np.add.reduceat(keys.amounts, entry_start[:-1]) * (np.diff(entry_start) > 0)
+    assert totals.tolist() == want.tolist()
+    assert not scratch.any()  # left zeros
+    enc_last = encounter_figures(ledger, figures=["balance"])[3]  # the kernel's order
+    assert lasts.tolist() == enc_last.tolist()

@@ -33,5 +33,7 @@ def test_cold_code_reads_the_folder_only(tmp_path):
         assert str(tmp_path / "ledger") in code
         others = {"polars", "duckdb"} - {engine}
         assert not any(f"import {o}" in code for o in others)
+    # ledgerkit writes the figures the peers compute, no more (as in the warm table)
+    assert f"figures={compare.CHECK[2:]!r}" in compare.cold_code("ledgerkit", tmp_path)
     header = Path(peers.__file__).read_text().split("\ndef ")[0]
     assert "import polars" not in header and "import duckdb" not in header

@@ -86,13 +86,13 @@ def test_a_line_without_a_match_keeps_what_was_there():
 
 
 def test_string_views_are_the_buffers_without_a_copy():
-    from ledgerkit.posting.match import _string_views
+    from ledgerkit.core.arrow import string_views
 
     column = pa.array(["pad", "A-1", None, "", "é-2"]).slice(1)
-    offsets, data = _string_views(column)
+    offsets, data = string_views(column)
     wide_offsets, wide_data = string_buffers(column)
     assert offsets.dtype == np.int32 and not offsets.flags.owndata
     assert offsets.tolist() == wide_offsets.tolist()
     assert bytes(data) == bytes(wide_data)
     empty = pa.array(["", ""])
-    assert _string_views(empty)[0].tolist() == [0, 0, 0]
+    assert string_views(empty)[0].tolist() == [0, 0, 0]

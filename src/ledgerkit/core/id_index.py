@@ -15,7 +15,14 @@ import pyarrow as pa
 
 from ledgerkit._kernels.hashing import fingerprint_strings_nb
 from ledgerkit._kernels.keys import lookup_ids_nb, radix_order_nb
-from ledgerkit.core.arrow import bool_array, codes_in, plain, string_buffers, valid_array
+from ledgerkit.core.arrow import (
+    bool_array,
+    codes_in,
+    plain,
+    string_buffers,
+    string_views,
+    valid_array,
+)
 from ledgerkit.core.compute import pc
 
 __all__ = ["IdIndex"]
@@ -100,20 +107,10 @@ class IdIndex:
         radix_order_nb(bucket, 1 << self.bits, visit, np.empty_like(bucket), scratch,
                        np.empty_like(bucket))  # fmt: skip
         q_offsets, q_data = string_buffers(values)
-        id_offsets, id_data = _string_views(self.ids)
+        id_offsets, id_data = string_views(self.ids)
         pos = np.empty(n, np.int64)
         lookup_ids_nb(
             self.sorted_hashes, self.bucket_start, 64 - self.bits, self.order, hashes,
             valid_array(values), visit, q_offsets, q_data, id_offsets, id_data, pos,
         )  # fmt: skip
         return pos
-
-
-def _string_views(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (the array's own width, its offset applied) and bytes of a string array,
-    zero-copy (``string_buffers`` widens the offsets: a copy of every id's offset)."""
-    if len(column) == 0:
-        return string_buffers(column)
-    _, offsets, data = column.buffers()[:3]
-    offsets = np.frombuffer(offsets, np.int32)[column.offset : column.offset + len(column) + 1]
-    return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8))

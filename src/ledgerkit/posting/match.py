@@ -14,7 +14,14 @@ import pyarrow.compute as pc
 
 from ledgerkit._kernels import posting as K
 from ledgerkit._kernels.keys import radix_order_nb
-from ledgerkit.core.arrow import encode, numpy_array, plain, string_buffers, valid_array
+from ledgerkit.core.arrow import (
+    encode,
+    numpy_array,
+    plain,
+    string_buffers,
+    string_views,
+    valid_array,
+)
 from ledgerkit.core.keys import dense_unique
 from ledgerkit.core.ledger import Ledger
 from ledgerkit.posting.batch import Batch, ints
@@ -78,7 +85,7 @@ def _match_control_numbers(ledger: Ledger, lcn, line_enc: np.ndarray, out: np.nd
             proc_lcn = proc_lcn.cast(pa.string())
         keys.proc_control_numbers = proc_lcn
     line_offsets, line_data = string_buffers(lcn)
-    proc_offsets, proc_data = _string_views(proc_lcn)
+    proc_offsets, proc_data = string_views(proc_lcn)
     order = keys.proc_order
     # lines come claim by claim, their encounters at random: visited in encounter order,
     # the ledger-sized procedure arrays are read front to back, not at random
@@ -99,17 +106,6 @@ def _encounter_order(line_enc: np.ndarray, n_encounters: int) -> np.ndarray:
     radix_order_nb(key, n_encounters + 1, order, np.empty_like(key), tmp_order,
                    np.empty_like(key))  # fmt: skip
     return order
-
-
-def _string_views(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (the array's own width, its offset applied) and bytes of a string array,
-    both zero-copy: ``string_buffers`` widens the offsets to int64, a copy of every
-    procedure's offset on every post."""
-    if len(column) == 0 or not pa.types.is_string(column.type):
-        return string_buffers(column)
-    _, offsets, data = column.buffers()[:3]
-    offsets = np.frombuffer(offsets, np.int32)[column.offset : column.offset + len(column) + 1]
-    return offsets, (np.frombuffer(data, np.uint8) if data is not None else np.zeros(1, np.uint8))
 
 
 def _match_lines(ledger: Ledger, b: Batch, claim_enc: np.ndarray) -> np.ndarray:
